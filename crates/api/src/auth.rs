@@ -1,0 +1,68 @@
+//! The gRPC auth layer: every call to a method with an auth option gets its
+//! instance (from the host), caller (from the bearer token) and org context
+//! settled here, before the handler runs. REST calls are dispatched through
+//! the same gRPC router, so they pass this layer too.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use twofold_app::App;
+use twofold_app::auth::RequestCtx;
+use twofold_domain::DomainError;
+
+use crate::error::to_status;
+use crate::methods::Methods;
+
+#[derive(Clone)]
+pub struct AuthState {
+    pub app: App,
+    pub methods: Arc<Methods>,
+}
+
+/// Header that names the instance host explicitly (ZITADEL's default
+/// `InstanceHostHeaders`); otherwise Host / `:authority` decides.
+const INSTANCE_HOST_HEADER: &str = "x-zitadel-instance-host";
+pub const ORG_HEADER: &str = "x-zitadel-orgid";
+
+pub fn request_host(req: &http::request::Parts) -> String {
+    let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    header(INSTANCE_HOST_HEADER)
+        .or_else(|| header(http::header::HOST.as_str()))
+        .or_else(|| req.uri.authority().map(|a| a.to_string()))
+        .unwrap_or_default()
+}
+
+pub async fn layer(State(s): State<AuthState>, req: Request, next: Next) -> Response {
+    let permission = s.methods.get(req.uri().path()).and_then(|m| m.permission.clone());
+    let Some(permission) = permission else {
+        return next.run(req).await;
+    };
+    let (mut parts, body) = req.into_parts();
+    match settle(&s.app, &parts, &permission).await {
+        Ok(ctx) => {
+            parts.extensions.insert(ctx);
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(e) => to_status(e).into_http(),
+    }
+}
+
+async fn settle(app: &App, parts: &http::request::Parts, permission: &str) -> Result<RequestCtx, DomainError> {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let instance = app.resolve_instance(&request_host(parts)).await?;
+    let caller = app
+        .authenticate(&instance.id, header(http::header::AUTHORIZATION.as_str()))
+        .await?;
+    app.authorize(&instance.id, caller, header(ORG_HEADER), permission)
+        .await
+}
+
+/// The context the auth layer attached to a request.
+pub fn ctx<T>(req: &tonic::Request<T>) -> Result<RequestCtx, tonic::Status> {
+    req.extensions()
+        .get::<RequestCtx>()
+        .cloned()
+        .ok_or_else(|| tonic::Status::internal("request context missing"))
+}

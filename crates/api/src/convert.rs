@@ -1,0 +1,121 @@
+//! Domain values ⇄ protobuf messages.
+
+use prost_types::{Duration, Timestamp as PbTimestamp};
+use twofold_app::WriteDetails;
+use twofold_domain::Timestamp;
+use twofold_domain::readmodel::DocDetails;
+use twofold_domain::readmodel::login_policy::LoginPolicyView;
+use twofold_proto::zitadel::policy::v1 as policy;
+use twofold_proto::zitadel::v1::{ListDetails, ObjectDetails};
+
+const NANOS_PER_SEC: i64 = 1_000_000_000;
+
+pub fn timestamp(t: Timestamp) -> PbTimestamp {
+    PbTimestamp {
+        seconds: t.0.div_euclid(1_000_000),
+        nanos: (t.0.rem_euclid(1_000_000) * 1_000) as i32,
+    }
+}
+
+pub fn duration(nanos: i64) -> Duration {
+    Duration {
+        seconds: nanos / NANOS_PER_SEC,
+        nanos: (nanos % NANOS_PER_SEC) as i32,
+    }
+}
+
+/// A request duration in nanoseconds; None when negative or too long to hold.
+pub fn duration_nanos(d: Option<&Duration>) -> Option<i64> {
+    let Some(d) = d else { return Some(0) };
+    let nanos = d.seconds.checked_mul(NANOS_PER_SEC)?.checked_add(i64::from(d.nanos))?;
+    (nanos >= 0).then_some(nanos)
+}
+
+/// Details of an add-style response: creation date only.
+pub fn added(d: WriteDetails) -> Option<ObjectDetails> {
+    Some(ObjectDetails {
+        sequence: d.sequence,
+        creation_date: Some(timestamp(d.date)),
+        change_date: None,
+        resource_owner: d.resource_owner,
+    })
+}
+
+/// Details of a change/remove-style response: change date only.
+pub fn changed(d: WriteDetails) -> Option<ObjectDetails> {
+    Some(ObjectDetails {
+        sequence: d.sequence,
+        creation_date: None,
+        change_date: Some(timestamp(d.date)),
+        resource_owner: d.resource_owner,
+    })
+}
+
+/// Details of a read model.
+pub fn read(d: &DocDetails) -> Option<ObjectDetails> {
+    Some(ObjectDetails {
+        sequence: d.sequence,
+        creation_date: Some(timestamp(d.creation_date)),
+        change_date: Some(timestamp(d.change_date)),
+        resource_owner: d.resource_owner.clone(),
+    })
+}
+
+/// List details: read models are current when read, so the view time is now.
+pub fn list(total: usize) -> Option<ListDetails> {
+    Some(ListDetails {
+        total_result: total as u64,
+        processed_sequence: 0,
+        view_timestamp: Some(timestamp(twofold_app::clock::now())),
+    })
+}
+
+pub fn login_policy(v: &LoginPolicyView) -> policy::LoginPolicy {
+    let s = &v.settings;
+    policy::LoginPolicy {
+        details: read(&v.details),
+        allow_username_password: s.allow_username_password,
+        allow_register: s.allow_register,
+        allow_external_idp: s.allow_external_idp,
+        force_mfa: s.force_mfa,
+        passwordless_type: s.passwordless_type,
+        is_default: v.is_default,
+        hide_password_reset: s.hide_password_reset,
+        ignore_unknown_usernames: s.ignore_unknown_usernames,
+        default_redirect_uri: s.default_redirect_uri.clone(),
+        password_check_lifetime: Some(duration(s.password_check_lifetime)),
+        external_login_check_lifetime: Some(duration(s.external_login_check_lifetime)),
+        mfa_init_skip_lifetime: Some(duration(s.mfa_init_skip_lifetime)),
+        second_factor_check_lifetime: Some(duration(s.second_factor_check_lifetime)),
+        multi_factor_check_lifetime: Some(duration(s.multi_factor_check_lifetime)),
+        second_factors: v.second_factors.iter().map(|f| i32::from(*f)).collect(),
+        multi_factors: v.multi_factors.iter().map(|f| i32::from(*f)).collect(),
+        idps: vec![],
+        allow_domain_discovery: s.allow_domain_discovery,
+        disable_login_with_email: s.disable_login_with_email,
+        disable_login_with_phone: s.disable_login_with_phone,
+        force_mfa_local_only: s.force_mfa_local_only,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_and_durations() {
+        let t = timestamp(Timestamp(1_700_000_000_123_456));
+        assert_eq!((t.seconds, t.nanos), (1_700_000_000, 123_456_000));
+        let d = duration(64_800 * NANOS_PER_SEC);
+        assert_eq!((d.seconds, d.nanos), (64_800, 0));
+        assert_eq!(duration_nanos(Some(&Duration { seconds: -1, nanos: 0 })), None);
+        assert_eq!(
+            duration_nanos(Some(&Duration {
+                seconds: i64::MAX,
+                nanos: 0
+            })),
+            None
+        );
+        assert_eq!(duration_nanos(None), Some(0));
+    }
+}

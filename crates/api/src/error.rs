@@ -1,0 +1,132 @@
+//! Errors on the wire, in ZITADEL's shape. gRPC: status code, message
+//! `"<message> (<id>)"`, and a `zitadel.v1.ErrorDetail` in
+//! `grpc-status-details-bin`. REST: `{"code","message","details":[…]}` with
+//! grpc-gateway's code → HTTP status mapping. Errors without an id (request
+//! validation, missing auth header, unknown instance) carry no details.
+
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use prost::Message;
+use serde_json::json;
+use tonic::{Code, Status};
+use twofold_domain::{DomainError, ErrorKind};
+use twofold_proto::zitadel::v1::ErrorDetail;
+
+const ERROR_DETAIL_TYPE: &str = "type.googleapis.com/zitadel.v1.ErrorDetail";
+
+/// `google.rpc.Status`, the payload of `grpc-status-details-bin`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+    #[prost(message, repeated, tag = "3")]
+    details: Vec<prost_types::Any>,
+}
+
+fn code(kind: ErrorKind) -> Code {
+    match kind {
+        ErrorKind::InvalidArgument => Code::InvalidArgument,
+        ErrorKind::NotFound => Code::NotFound,
+        ErrorKind::AlreadyExists => Code::AlreadyExists,
+        ErrorKind::PermissionDenied => Code::PermissionDenied,
+        ErrorKind::FailedPrecondition => Code::FailedPrecondition,
+        ErrorKind::Unauthenticated => Code::Unauthenticated,
+        ErrorKind::Unavailable => Code::Unavailable,
+        ErrorKind::Internal => Code::Internal,
+    }
+}
+
+pub fn to_status(e: DomainError) -> Status {
+    let code = code(e.kind);
+    if e.id.is_empty() {
+        return Status::new(code, e.message);
+    }
+    let message = format!("{} ({})", e.message, e.id);
+    let detail = ErrorDetail {
+        id: e.id.into_owned(),
+        message: e.message.into_owned(),
+    };
+    let details = RpcStatus {
+        code: code as i32,
+        message: message.clone(),
+        details: vec![prost_types::Any {
+            type_url: ERROR_DETAIL_TYPE.into(),
+            value: detail.encode_to_vec(),
+        }],
+    };
+    Status::with_details(code, message, Bytes::from(details.encode_to_vec()))
+}
+
+/// A request-validation error (as protoc-gen-validate words them; no details).
+pub fn invalid(message: impl Into<String>) -> Status {
+    Status::invalid_argument(message)
+}
+
+/// HTTP status grpc-gateway v2 uses for a gRPC code.
+pub fn http_status(code: Code) -> http::StatusCode {
+    use http::StatusCode as S;
+    match code {
+        Code::Ok => S::OK,
+        Code::Cancelled => S::from_u16(499).expect("valid status"),
+        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => S::BAD_REQUEST,
+        Code::DeadlineExceeded => S::GATEWAY_TIMEOUT,
+        Code::NotFound => S::NOT_FOUND,
+        Code::AlreadyExists | Code::Aborted => S::CONFLICT,
+        Code::PermissionDenied => S::FORBIDDEN,
+        Code::Unauthenticated => S::UNAUTHORIZED,
+        Code::ResourceExhausted => S::TOO_MANY_REQUESTS,
+        Code::Unimplemented => S::NOT_IMPLEMENTED,
+        Code::Unavailable => S::SERVICE_UNAVAILABLE,
+        Code::Unknown | Code::Internal | Code::DataLoss => S::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The REST body of a status (`google.rpc.Status` as JSON).
+pub fn rest_body(status: &Status) -> serde_json::Value {
+    let mut body = json!({"code": status.code() as i32, "message": status.message()});
+    let details: Vec<serde_json::Value> = RpcStatus::decode(status.details())
+        .map(|s| s.details)
+        .unwrap_or_default()
+        .iter()
+        .filter(|any| any.type_url == ERROR_DETAIL_TYPE)
+        .filter_map(|any| ErrorDetail::decode(any.value.as_slice()).ok())
+        .map(|d| json!({"@type": ERROR_DETAIL_TYPE, "id": d.id, "message": d.message}))
+        .collect();
+    if !details.is_empty() {
+        body["details"] = details.into();
+    }
+    body
+}
+
+pub fn rest_response(status: &Status) -> Response {
+    (http_status(status.code()), axum::Json(rest_body(status))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rest_shape_round_trips_through_grpc_details() {
+        let s = to_status(DomainError::already_exists(
+            "INSTANCE-2B0ps",
+            "Errors.Instance.MFA.AlreadyExists",
+        ));
+        assert_eq!(s.message(), "Errors.Instance.MFA.AlreadyExists (INSTANCE-2B0ps)");
+        assert_eq!(
+            rest_body(&s),
+            json!({"code": 6, "message": "Errors.Instance.MFA.AlreadyExists (INSTANCE-2B0ps)",
+                   "details": [{"@type": ERROR_DETAIL_TYPE, "id": "INSTANCE-2B0ps",
+                                "message": "Errors.Instance.MFA.AlreadyExists"}]})
+        );
+        assert_eq!(http_status(s.code()), http::StatusCode::CONFLICT);
+    }
+
+    #[test]
+    fn errors_without_id_have_no_details() {
+        let s = to_status(DomainError::new(ErrorKind::Unauthenticated, "", "auth header missing"));
+        assert_eq!(rest_body(&s), json!({"code": 16, "message": "auth header missing"}));
+    }
+}

@@ -1,0 +1,79 @@
+//! Transports, all on one port: native gRPC (h2c), gRPC-web, REST/JSON and
+//! health endpoints. Handlers are thin: request → use case → response.
+
+mod admin;
+mod auth;
+mod convert;
+mod error;
+mod management;
+mod methods;
+mod rest;
+mod validate;
+
+use axum::Router;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use http::StatusCode;
+use tonic_web::GrpcWebLayer;
+use tower_http::cors::{Any, CorsLayer};
+use twofold_app::App;
+use twofold_proto::zitadel::admin::v1::admin_service_server::AdminServiceServer;
+use twofold_proto::zitadel::management::v1::management_service_server::ManagementServiceServer;
+
+/// The whole HTTP surface of the server.
+pub async fn router(app: App) -> Router {
+    let methods = methods::Methods::load();
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<AdminServiceServer<admin::Admin>>().await;
+    health
+        .set_serving::<ManagementServiceServer<management::Management>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(twofold_proto::DESCRIPTOR_SET)
+        .build_v1()
+        .expect("descriptor set is valid");
+
+    let grpc = tonic::service::Routes::new(AdminServiceServer::new(admin::Admin { app: app.clone() }))
+        .add_service(ManagementServiceServer::new(management::Management {
+            app: app.clone(),
+        }))
+        .add_service(health_service)
+        .add_service(reflection)
+        .prepare()
+        .into_axum_router()
+        .layer(axum::middleware::from_fn_with_state(
+            auth::AuthState {
+                app: app.clone(),
+                methods: methods.clone(),
+            },
+            auth::layer,
+        ));
+    let rest = rest::Rest::new(&methods, grpc.clone());
+
+    Router::new()
+        .route("/debug/healthz", get(|| async { "ok" }))
+        .route("/debug/ready", get(move || ready(app.clone())))
+        .merge(grpc.layer(GrpcWebLayer::new()))
+        .fallback(move |req| rest.clone().handle(req))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods(Any)
+                .allow_headers(Any)
+                .expose_headers(Any),
+        )
+}
+
+/// 200 with the JSON string "ok" when the database answers, else 412.
+async fn ready(app: App) -> axum::response::Response {
+    if app.ready().await {
+        axum::Json("ok").into_response()
+    } else {
+        (
+            StatusCode::PRECONDITION_FAILED,
+            "ID=API-F24h2 Message=DB CONNECTION ERROR",
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,267 @@
+//! REST/JSON for every RPC that declares a `twofold.api.v1.http` route,
+//! following grpc-gateway's rules: JSON body → request message, path
+//! parameters (enum names or numbers) → fields, then an in-process call to
+//! the gRPC router, so auth and validation run exactly as for gRPC. Answers
+//! are canonical protobuf JSON (zero values omitted, 64-bit integers as
+//! strings, enum names, RFC 3339 timestamps with `Z`, durations as "NNNs").
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::{HeaderValue, Method, StatusCode, Version};
+use http_body_util::BodyExt;
+use prost::Message;
+use prost_reflect::ReflectMessage;
+use prost_reflect::{DeserializeOptions, DynamicMessage, Kind, SerializeOptions, Value};
+use tonic::Status;
+use tower::ServiceExt;
+
+use crate::error::{invalid, rest_response};
+use crate::methods::{MethodInfo, Methods};
+
+const MAX_BODY: usize = 1 << 20;
+
+enum Segment {
+    Literal(String),
+    Param(String),
+}
+
+struct Route {
+    method: Method,
+    segments: Vec<Segment>,
+    body_is_request: bool,
+    success: StatusCode,
+    info: Arc<MethodInfo>,
+}
+
+impl Route {
+    /// Path parameters when `path` fits this route's template.
+    fn matches(&self, path: &[&str]) -> Option<Vec<(String, String)>> {
+        if path.len() != self.segments.len() {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (seg, part) in self.segments.iter().zip(path) {
+            match seg {
+                Segment::Literal(l) if l == part => {}
+                Segment::Literal(_) => return None,
+                Segment::Param(name) => {
+                    let value = percent_encoding::percent_decode_str(part).decode_utf8().ok()?;
+                    params.push((name.clone(), value.into_owned()));
+                }
+            }
+        }
+        Some(params)
+    }
+
+    fn literal_count(&self) -> usize {
+        self.segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Literal(_)))
+            .count()
+    }
+}
+
+/// The REST side of the server: routes plus the gRPC router they call.
+#[derive(Clone)]
+pub struct Rest {
+    routes: Arc<Vec<Route>>,
+    grpc: axum::Router,
+}
+
+impl Rest {
+    pub fn new(methods: &Methods, grpc: axum::Router) -> Self {
+        let mut routes = Vec::new();
+        for info in methods.iter() {
+            let Some(http) = &info.http else { continue };
+            let (method, template) = [
+                (Method::GET, &http.get),
+                (Method::POST, &http.post),
+                (Method::PUT, &http.put),
+                (Method::DELETE, &http.delete),
+                (Method::PATCH, &http.patch),
+            ]
+            .into_iter()
+            .find(|(_, t)| !t.is_empty())
+            .expect("an http option names a verb");
+            let segments = template
+                .trim_start_matches('/')
+                .split('/')
+                .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) => Segment::Param(name.to_owned()),
+                    None => Segment::Literal(s.to_owned()),
+                })
+                .collect();
+            let success = match http.success_code {
+                0 => StatusCode::OK,
+                c => StatusCode::from_u16(c as u16).expect("valid success code"),
+            };
+            routes.push(Route {
+                method,
+                segments,
+                body_is_request: http.body == "*",
+                success,
+                info: info.clone(),
+            });
+        }
+        // Most specific first: `/second_factors/_search` before `/second_factors/{type}`.
+        routes.sort_by_key(|r| std::cmp::Reverse(r.literal_count()));
+        Self {
+            routes: Arc::new(routes),
+            grpc,
+        }
+    }
+
+    /// Fallback handler of the whole router: REST routes, else 404/405.
+    pub async fn handle(self, req: Request) -> Response {
+        let is_grpc = req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/grpc"));
+        if is_grpc {
+            return Status::unimplemented(format!("unknown service or method {}", req.uri().path())).into_http();
+        }
+        let path: Vec<&str> = req.uri().path().trim_start_matches('/').split('/').collect();
+        let mut path_known = false;
+        let mut found = None;
+        for route in self.routes.iter() {
+            if let Some(params) = route.matches(&path) {
+                path_known = true;
+                if route.method == req.method() {
+                    found = Some((route, params));
+                    break;
+                }
+            }
+        }
+        match found {
+            Some((route, params)) => match self.call(route, params, req).await {
+                Ok(resp) => resp,
+                Err(status) => rest_response(&status),
+            },
+            None if path_known => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                axum::Json(serde_json::json!({"code": 12, "message": "Method Not Allowed"})),
+            )
+                .into_response(),
+            None => (
+                StatusCode::NOT_FOUND,
+                axum::Json(serde_json::json!({"code": 5, "message": "Not Found"})),
+            )
+                .into_response(),
+        }
+    }
+
+    async fn call(&self, route: &Route, params: Vec<(String, String)>, req: Request) -> Result<Response, Status> {
+        let (parts, body) = req.into_parts();
+        let mut msg = DynamicMessage::new(route.info.input.clone());
+        if route.body_is_request {
+            let body = axum::body::to_bytes(body, MAX_BODY)
+                .await
+                .map_err(|e| invalid(format!("reading body: {e}")))?;
+            if !body.iter().all(u8::is_ascii_whitespace) {
+                let mut de = serde_json::Deserializer::from_slice(&body);
+                msg = DynamicMessage::deserialize_with_options(
+                    route.info.input.clone(),
+                    &mut de,
+                    &DeserializeOptions::new().deny_unknown_fields(false),
+                )
+                .and_then(|m| de.end().map(|_| m))
+                .map_err(|e| invalid(format!("invalid JSON body: {e}")))?;
+            }
+        }
+        for (name, raw) in params {
+            set_path_param(&mut msg, &name, &raw)?;
+        }
+
+        let grpc_req = grpc_request(&route.info.grpc_path, &parts, &msg.encode_to_vec());
+        let resp = self.grpc.clone().oneshot(grpc_req).await.expect("router is infallible");
+        let (head, body) = resp.into_parts();
+        let collected = body
+            .collect()
+            .await
+            .map_err(|e| Status::internal(format!("reading gRPC response: {e}")))?;
+        let trailers = collected.trailers().cloned();
+        let status = trailers
+            .as_ref()
+            .and_then(Status::from_header_map)
+            .or_else(|| Status::from_header_map(&head.headers))
+            .unwrap_or_else(|| Status::internal("gRPC response without status"));
+        if status.code() != tonic::Code::Ok {
+            return Err(status);
+        }
+        let mut data = collected.to_bytes();
+        if data.len() < 5 {
+            return Err(Status::internal("gRPC response without message"));
+        }
+        data.advance(5);
+        let out = DynamicMessage::decode(route.info.output.clone(), data)
+            .map_err(|e| Status::internal(format!("decoding gRPC response: {e}")))?;
+        let mut json = Vec::new();
+        out.serialize_with_options(&mut serde_json::Serializer::new(&mut json), &SerializeOptions::new())
+            .map_err(|e| Status::internal(format!("encoding JSON: {e}")))?;
+        Ok(Response::builder()
+            .status(route.success)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json))
+            .expect("valid response"))
+    }
+}
+
+/// A unary gRPC request for `grpc_path`, carrying over the headers the
+/// gRPC side reads (auth, instance host, org context, language).
+fn grpc_request(grpc_path: &str, parts: &http::request::Parts, message: &[u8]) -> Request {
+    let mut frame = BytesMut::with_capacity(5 + message.len());
+    frame.put_u8(0);
+    frame.put_u32(message.len() as u32);
+    frame.put_slice(message);
+    let mut req = Request::new(Body::from(Bytes::from(frame)));
+    *req.method_mut() = Method::POST;
+    *req.uri_mut() = grpc_path.parse().expect("method paths are valid URIs");
+    *req.version_mut() = Version::HTTP_2;
+    let h = req.headers_mut();
+    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    h.insert(http::header::TE, HeaderValue::from_static("trailers"));
+    for (name, value) in &parts.headers {
+        let n = name.as_str();
+        if n == "authorization" || n == "host" || n == "accept-language" || n.starts_with("x-zitadel-") {
+            h.append(name.clone(), value.clone());
+        }
+    }
+    if !h.contains_key(http::header::HOST)
+        && let Some(a) = parts.uri.authority()
+        && let Ok(v) = HeaderValue::from_str(a.as_str())
+    {
+        h.insert(http::header::HOST, v);
+    }
+    req
+}
+
+fn set_path_param(msg: &mut DynamicMessage, name: &str, raw: &str) -> Result<(), Status> {
+    let mismatch = || invalid(format!("type mismatch, parameter: {name}, error: {raw} is not valid"));
+    let field = msg
+        .descriptor()
+        .get_field_by_name(name)
+        .ok_or_else(|| Status::internal(format!("route parameter {name} is not a field")))?;
+    let value = match field.kind() {
+        Kind::String => Value::String(raw.to_owned()),
+        Kind::Enum(e) => {
+            let v = e
+                .get_value_by_name(raw)
+                .or_else(|| raw.parse().ok().and_then(|n| e.get_value(n)))
+                .ok_or_else(mismatch)?;
+            Value::EnumNumber(v.number())
+        }
+        Kind::Uint64 | Kind::Fixed64 => Value::U64(raw.parse().map_err(|_| mismatch())?),
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(raw.parse().map_err(|_| mismatch())?),
+        Kind::Uint32 | Kind::Fixed32 => Value::U32(raw.parse().map_err(|_| mismatch())?),
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Value::I32(raw.parse().map_err(|_| mismatch())?),
+        Kind::Bool => Value::Bool(raw.parse().map_err(|_| mismatch())?),
+        _ => return Err(mismatch()),
+    };
+    msg.set_field(&field, value);
+    Ok(())
+}

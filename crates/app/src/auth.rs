@@ -1,0 +1,200 @@
+//! Who is calling, in which instance and org, and may they. The rules are
+//! ZITADEL's (its error ids included): instance by host, bearer personal
+//! access token, `x-zitadel-orgid` for the org context, memberships → roles
+//! → permissions (see `twofold_domain::permissions`).
+
+use serde::de::DeserializeOwned;
+use twofold_domain::permissions::{self, Membership};
+use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::directory::{
+    InstanceDomainView, InstanceView, MemberView, OrgView, PatView, UserState, UserView,
+};
+use twofold_domain::{DomainError, ErrorKind};
+
+use crate::command::store_error;
+use crate::{App, clock};
+
+/// The authenticated user behind a token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: String,
+    /// The org the user belongs to.
+    pub org_id: String,
+}
+
+/// Everything a handler knows about the request's origin once it is allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestCtx {
+    pub instance_id: String,
+    pub caller: Caller,
+    /// The org the call acts on: `x-zitadel-orgid`, else the caller's org.
+    pub org_id: String,
+}
+
+pub const AUTHENTICATED: &str = "authenticated";
+
+fn token_invalid() -> DomainError {
+    DomainError::unauthenticated("AUTH-7fs1e", "Errors.Token.Invalid")
+}
+
+/// The host without a port, lower-cased (`[::1]:8080` → `::1`).
+pub fn host_without_port(host: &str) -> String {
+    let host = host.trim();
+    let bare = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, port)| {
+            if port.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        })
+    };
+    bare.to_ascii_lowercase()
+}
+
+impl App {
+    pub(crate) async fn typed_doc<T: DeserializeOwned>(
+        &self,
+        instance_id: &str,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<T>, DomainError> {
+        let doc = self.store.doc(instance_id, collection, id).await.map_err(store_error)?;
+        doc.map(|d| serde_json::from_value(d).map_err(|e| internal_doc_error(collection, e)))
+            .transpose()
+    }
+
+    async fn typed_lookup<T: DeserializeOwned>(
+        &self,
+        instance_id: &str,
+        collection: &str,
+        lookup: &str,
+    ) -> Result<Vec<T>, DomainError> {
+        let docs = self
+            .store
+            .docs_by_lookup(instance_id, collection, lookup)
+            .await
+            .map_err(store_error)?;
+        docs.into_iter()
+            .map(|d| serde_json::from_value(d).map_err(|e| internal_doc_error(collection, e)))
+            .collect()
+    }
+
+    /// The instance a request is for, from its Host (or `:authority`).
+    pub async fn resolve_instance(&self, host: &str) -> Result<InstanceView, DomainError> {
+        let domain = host_without_port(host);
+        if domain.is_empty() {
+            return Err(DomainError::new(ErrorKind::NotFound, "", "no instanceHost specified"));
+        }
+        let not_found = || {
+            DomainError::new(
+                ErrorKind::NotFound,
+                "",
+                format!(
+                    "unable to set instance using origin {domain}: ID=QUERY-1kIjX Message=Instance not found. \
+                     Make sure you got the domain right."
+                ),
+            )
+        };
+        let Some(d) = self
+            .store
+            .doc_any_instance(collection::INSTANCE_DOMAIN, &domain)
+            .await
+            .map_err(store_error)?
+        else {
+            return Err(not_found());
+        };
+        let d: InstanceDomainView = serde_json::from_value(d).map_err(|e| internal_doc_error("instance_domain", e))?;
+        self.typed_doc(&d.instance_id, collection::INSTANCE, &d.instance_id)
+            .await?
+            .ok_or_else(not_found)
+    }
+
+    /// The caller behind an `authorization` header value.
+    pub async fn authenticate(&self, instance_id: &str, header: Option<&str>) -> Result<Caller, DomainError> {
+        let header = header.ok_or_else(|| DomainError::new(ErrorKind::Unauthenticated, "", "auth header missing"))?;
+        let token = match header.split("Bearer ").collect::<Vec<_>>().as_slice() {
+            [_, token] => token.trim(),
+            _ => return Err(DomainError::unauthenticated("AUTH-toLo1", "invalid auth header")),
+        };
+        if token.is_empty() {
+            return Err(token_invalid());
+        }
+        let hash = self.keys.token_hash(token);
+        let pat: Option<PatView> = self
+            .typed_lookup(instance_id, collection::PAT, &hash)
+            .await?
+            .into_iter()
+            .next();
+        let pat = pat.filter(|p| p.expiration > clock::now()).ok_or_else(token_invalid)?;
+        let user: UserView = self
+            .typed_doc(instance_id, collection::USER, &pat.user_id)
+            .await?
+            .filter(|u: &UserView| u.state == UserState::Active)
+            .ok_or_else(token_invalid)?;
+        Ok(Caller {
+            user_id: user.id,
+            org_id: user.org_id,
+        })
+    }
+
+    /// Settles the org context and checks `permission` there.
+    pub async fn authorize(
+        &self,
+        instance_id: &str,
+        caller: Caller,
+        org_header: Option<&str>,
+        permission: &str,
+    ) -> Result<RequestCtx, DomainError> {
+        let org_id = match org_header.map(str::trim).filter(|h| !h.is_empty()) {
+            Some(org) => {
+                let exists = self
+                    .typed_doc::<OrgView>(instance_id, collection::ORG, org)
+                    .await?
+                    .is_some();
+                if !exists {
+                    return Err(DomainError::permission_denied(
+                        "AUTH-Bs7Ds",
+                        "Organisation doesn't exist",
+                    ));
+                }
+                org.to_owned()
+            }
+            None => caller.org_id.clone(),
+        };
+        if permission != AUTHENTICATED {
+            let memberships: Vec<Membership> = self
+                .typed_lookup::<MemberView>(instance_id, collection::MEMBER, &caller.user_id)
+                .await?
+                .iter()
+                .map(MemberView::membership)
+                .collect();
+            permissions::check(&memberships, &org_id, permission)?;
+        }
+        Ok(RequestCtx {
+            instance_id: instance_id.to_owned(),
+            caller,
+            org_id,
+        })
+    }
+}
+
+pub(crate) fn internal_doc_error(collection: &str, e: serde_json::Error) -> DomainError {
+    tracing::error!(collection, error = %e, "unreadable read-model document");
+    DomainError::internal("QUERY-Doc01", "An internal error occurred")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_without_port;
+
+    #[test]
+    fn hosts() {
+        assert_eq!(host_without_port("localhost:8080"), "localhost");
+        assert_eq!(host_without_port("Example.COM"), "example.com");
+        assert_eq!(host_without_port("[::1]:8080"), "::1");
+        assert_eq!(host_without_port("127.0.0.1"), "127.0.0.1");
+    }
+}

@@ -1,0 +1,77 @@
+//! First start: creates the instance, its default login policy, a first org
+//! and an `admin` machine user with a personal access token. Idempotent, also
+//! across processes: the default instance and its domains are claimed
+//! atomically with its events, so only one start ever creates it.
+
+use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::directory::DEFAULT_INSTANCE_ID;
+use twofold_domain::setup::{self, InstanceSetup};
+use twofold_domain::{DomainError, Timestamp, org};
+
+use crate::command::store_error;
+use crate::ports::{StoreError, UniqueClaim};
+use crate::{App, secrets};
+
+pub struct BootstrapConfig {
+    /// Hosts (without port) that reach the instance; the first is its external domain.
+    pub domains: Vec<String>,
+    pub org_name: String,
+}
+
+/// What a bootstrap that created the instance hands back once.
+pub struct Bootstrapped {
+    pub instance_id: String,
+    pub admin_token: String,
+}
+
+/// PATs without an expiration date expire at 9999-12-31T23:59:59Z.
+const NEVER: Timestamp = Timestamp(253_402_300_799_000_000);
+
+impl App {
+    /// Creates the instance unless it exists; returns the admin token only
+    /// when this call created it.
+    pub async fn bootstrap(&self, cfg: &BootstrapConfig) -> Result<Option<Bootstrapped>, DomainError> {
+        let external = cfg.domains.first().expect("at least one domain");
+        let existing = self
+            .store
+            .doc_any_instance(collection::DEFAULT_INSTANCE, DEFAULT_INSTANCE_ID)
+            .await
+            .map_err(store_error)?;
+        if existing.is_some() {
+            return Ok(None);
+        }
+
+        let token = secrets::random_token(32);
+        let s = InstanceSetup {
+            instance_id: self.ids.next(),
+            instance_name: "Twofold".into(),
+            domains: cfg.domains.clone(),
+            org_id: self.ids.next(),
+            org_name: cfg.org_name.clone(),
+            org_domain: org::generated_domain(&cfg.org_name, external).unwrap_or_else(|| format!("org.{external}")),
+            admin_user_id: self.ids.next(),
+            admin_token_id: self.ids.next(),
+            admin_token_hash: self.keys.token_hash(&token),
+            admin_token_expiration: NEVER,
+        };
+        let system_claim = |kind, value: &str| UniqueClaim {
+            scope: String::new(),
+            kind,
+            value: value.to_owned(),
+        };
+        let mut claims = vec![system_claim("default_instance", DEFAULT_INSTANCE_ID)];
+        claims.extend(cfg.domains.iter().map(|d| system_claim("instance_domain", d)));
+        match self
+            .create(&s.instance_id, "system", setup::instance_events(&s), claims)
+            .await
+        {
+            Ok(_) => Ok(Some(Bootstrapped {
+                instance_id: s.instance_id,
+                admin_token: token,
+            })),
+            // Another process created it between our check and our push.
+            Err(StoreError::Taken(_)) => Ok(None),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Use cases of Twofold: each command loads an aggregate's events, lets the
+//! domain decide, and appends the result with optimistic concurrency; each
+//! query reads a read model. Storage is reached through [`ports::EventStore`].
+
+pub mod auth;
+pub mod bootstrap;
+pub mod clock;
+pub mod command;
+pub mod ids;
+pub mod login_policy;
+pub mod orgs;
+pub mod ports;
+pub mod secrets;
+
+use std::sync::Arc;
+
+pub use command::WriteDetails;
+pub use ports::{EventStore, StoreError};
+
+/// Everything a request needs, shared by all transports.
+#[derive(Clone)]
+pub struct App {
+    pub(crate) store: Arc<dyn EventStore>,
+    pub(crate) ids: Arc<ids::IdGenerator>,
+    pub(crate) keys: Arc<secrets::MasterKey>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn EventStore>, keys: secrets::MasterKey) -> Self {
+        Self {
+            store,
+            ids: Arc::new(ids::IdGenerator::new()),
+            keys: Arc::new(keys),
+        }
+    }
+
+    /// Whether the database answers (for readiness probes).
+    pub async fn ready(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+}

@@ -1,0 +1,84 @@
+//! Login-policy use cases: the instance default (Admin API) and the policy
+//! an org sees (Management API).
+
+use twofold_domain::login_policy::{self as lp, LoginPolicySettings, LoginPolicyState, PolicyScope};
+use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::login_policy::LoginPolicyView;
+use twofold_domain::{AggregateRef, DomainError, EventPayload, StoredEvent};
+
+use crate::auth::RequestCtx;
+use crate::{App, WriteDetails};
+
+/// A change to one of a policy's factor lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FactorChange {
+    AddSecond(twofold_domain::factors::SecondFactor),
+    RemoveSecond(twofold_domain::factors::SecondFactor),
+    AddMulti(twofold_domain::factors::MultiFactor),
+    RemoveMulti(twofold_domain::factors::MultiFactor),
+}
+
+fn payloads(events: &[StoredEvent]) -> impl Iterator<Item = &EventPayload> {
+    events.iter().map(|e| &e.payload)
+}
+
+impl App {
+    /// The instance's default policy.
+    pub async fn default_login_policy(&self, instance_id: &str) -> Result<LoginPolicyView, DomainError> {
+        self.typed_doc(instance_id, collection::LOGIN_POLICY, instance_id)
+            .await?
+            .ok_or_else(|| DomainError::internal("QUERY-SArt2", "An internal error occurred"))
+    }
+
+    /// The policy in force for an org: its custom policy, else the default.
+    pub async fn org_login_policy(&self, instance_id: &str, org_id: &str) -> Result<LoginPolicyView, DomainError> {
+        match self.typed_doc(instance_id, collection::LOGIN_POLICY, org_id).await? {
+            Some(custom) => Ok(custom),
+            None => self.default_login_policy(instance_id).await,
+        }
+    }
+
+    pub async fn change_default_factor(
+        &self,
+        ctx: &RequestCtx,
+        change: FactorChange,
+    ) -> Result<WriteDetails, DomainError> {
+        let scope = PolicyScope::Instance;
+        self.execute(
+            &ctx.instance_id,
+            &ctx.caller.user_id,
+            AggregateRef::instance(&ctx.instance_id),
+            |events| {
+                let state = LoginPolicyState::fold(scope, payloads(events));
+                match change {
+                    FactorChange::AddSecond(f) => lp::decide_add_second_factor(scope, &state, f),
+                    FactorChange::RemoveSecond(f) => lp::decide_remove_second_factor(scope, &state, f),
+                    FactorChange::AddMulti(f) => lp::decide_add_multi_factor(scope, &state, f),
+                    FactorChange::RemoveMulti(f) => lp::decide_remove_multi_factor(scope, &state, f),
+                }
+            },
+        )
+        .await
+    }
+
+    pub async fn update_default_login_policy(
+        &self,
+        ctx: &RequestCtx,
+        settings: LoginPolicySettings,
+    ) -> Result<WriteDetails, DomainError> {
+        let scope = PolicyScope::Instance;
+        self.execute(
+            &ctx.instance_id,
+            &ctx.caller.user_id,
+            AggregateRef::instance(&ctx.instance_id),
+            |events| {
+                lp::decide_update(
+                    scope,
+                    &LoginPolicyState::fold(scope, payloads(events)),
+                    settings.clone(),
+                )
+            },
+        )
+        .await
+    }
+}

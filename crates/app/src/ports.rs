@@ -1,0 +1,72 @@
+//! What the use cases need from storage. Implemented by the SQLite and
+//! PostgreSQL adapters with identical behaviour.
+
+use async_trait::async_trait;
+use serde_json::Value;
+use twofold_domain::{AggregateRef, EventPayload, StoredEvent, Timestamp};
+
+/// Events for one aggregate, appended only if the aggregate's last sequence
+/// still equals `expected_sequence` (0 for an aggregate that must be new).
+#[derive(Clone, Debug)]
+pub struct AggregatePush {
+    pub aggregate: AggregateRef,
+    pub expected_sequence: u64,
+    pub events: Vec<EventPayload>,
+}
+
+/// A value that must be unique within `scope` (an instance ID, or "" for the
+/// whole system), e.g. a user name. Claimed atomically with the events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UniqueClaim {
+    pub scope: String,
+    pub kind: &'static str,
+    pub value: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct PushRequest {
+    pub instance_id: String,
+    pub creator: String,
+    pub created_at: Timestamp,
+    pub aggregates: Vec<AggregatePush>,
+    pub claims: Vec<UniqueClaim>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// Another writer appended to one of the aggregates first.
+    #[error("concurrent modification")]
+    Conflict,
+    /// A unique claim is already held; carries the claim.
+    #[error("unique value already taken: {0:?}")]
+    Taken(UniqueClaim),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// All events of one aggregate, oldest first.
+    async fn events(&self, instance_id: &str, aggregate: &AggregateRef) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Appends atomically (all aggregates and claims or nothing) and updates
+    /// the read models in the same transaction. Returns the stored events.
+    async fn push(&self, req: PushRequest) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// One read-model document of an instance.
+    async fn doc(&self, instance_id: &str, collection: &str, id: &str) -> Result<Option<Value>, StoreError>;
+
+    /// A document looked up by id in any instance (e.g. an instance by domain).
+    async fn doc_any_instance(&self, collection: &str, id: &str) -> Result<Option<Value>, StoreError>;
+
+    /// Documents of an instance whose secondary key equals `lookup`.
+    async fn docs_by_lookup(&self, instance_id: &str, collection: &str, lookup: &str)
+    -> Result<Vec<Value>, StoreError>;
+
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Closes connections; called once at shutdown.
+    async fn close(&self);
+}

@@ -1,0 +1,251 @@
+//! Events: the only state Twofold stores durably. Type names and payload keys
+//! follow ZITADEL's event store (e.g. `instance.policy.login.secondfactor.added`
+//! with `{"mfaType":1}`), so an operator reading the log sees familiar names.
+
+use serde::{Deserialize, Serialize};
+
+use crate::factors::{MultiFactor, SecondFactor};
+use crate::login_policy::{LoginPolicyChanges, LoginPolicySettings};
+
+/// Microseconds since the Unix epoch, UTC.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Timestamp(pub i64);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AggregateType {
+    Instance,
+    Org,
+    User,
+}
+
+impl AggregateType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Instance => "instance",
+            Self::Org => "org",
+            Self::User => "user",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "instance" => Some(Self::Instance),
+            "org" => Some(Self::Org),
+            "user" => Some(Self::User),
+            _ => None,
+        }
+    }
+}
+
+/// Which aggregate an event belongs to, and who owns it: the instance ID for
+/// the instance aggregate, the org ID for an org and for the org's users.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AggregateRef {
+    pub kind: AggregateType,
+    pub id: String,
+    pub owner: String,
+}
+
+impl AggregateRef {
+    pub fn instance(instance_id: &str) -> Self {
+        Self {
+            kind: AggregateType::Instance,
+            id: instance_id.to_owned(),
+            owner: instance_id.to_owned(),
+        }
+    }
+    pub fn org(org_id: &str) -> Self {
+        Self {
+            kind: AggregateType::Org,
+            id: org_id.to_owned(),
+            owner: org_id.to_owned(),
+        }
+    }
+    pub fn user(user_id: &str, org_id: &str) -> Self {
+        Self {
+            kind: AggregateType::User,
+            id: user_id.to_owned(),
+            owner: org_id.to_owned(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MfaTypePayload<T> {
+    pub mfa_type: T,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberPayload {
+    pub user_id: String,
+    pub roles: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainPayload {
+    pub domain: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MachineUserAdded {
+    pub user_name: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default)]
+    pub access_token_type: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatAdded {
+    pub token_id: String,
+    /// Keyed hash of the token; the token itself is never stored.
+    pub token_hash: String,
+    pub expiration: Timestamp,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatRemoved {
+    pub token_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamePayload {
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgIdPayload {
+    pub org_id: String,
+}
+
+/// Every event Twofold knows, tagged with its stored type name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "payload")]
+pub enum EventPayload {
+    #[serde(rename = "instance.added")]
+    InstanceAdded(NamePayload),
+    #[serde(rename = "instance.domain.added")]
+    InstanceDomainAdded(DomainPayload),
+    #[serde(rename = "instance.default.org.set")]
+    InstanceDefaultOrgSet(OrgIdPayload),
+    #[serde(rename = "instance.member.added")]
+    InstanceMemberAdded(MemberPayload),
+
+    #[serde(rename = "instance.policy.login.added")]
+    InstanceLoginPolicyAdded(LoginPolicySettings),
+    #[serde(rename = "instance.policy.login.changed")]
+    InstanceLoginPolicyChanged(LoginPolicyChanges),
+    #[serde(rename = "instance.policy.login.secondfactor.added")]
+    InstanceSecondFactorAdded(MfaTypePayload<SecondFactor>),
+    #[serde(rename = "instance.policy.login.secondfactor.removed")]
+    InstanceSecondFactorRemoved(MfaTypePayload<SecondFactor>),
+    #[serde(rename = "instance.policy.login.multifactor.added")]
+    InstanceMultiFactorAdded(MfaTypePayload<MultiFactor>),
+    #[serde(rename = "instance.policy.login.multifactor.removed")]
+    InstanceMultiFactorRemoved(MfaTypePayload<MultiFactor>),
+
+    #[serde(rename = "org.added")]
+    OrgAdded(NamePayload),
+    #[serde(rename = "org.domain.added")]
+    OrgDomainAdded(DomainPayload),
+    #[serde(rename = "org.domain.verified")]
+    OrgDomainVerified(DomainPayload),
+    #[serde(rename = "org.domain.primary.set")]
+    OrgDomainPrimarySet(DomainPayload),
+    #[serde(rename = "org.member.added")]
+    OrgMemberAdded(MemberPayload),
+
+    #[serde(rename = "org.policy.login.added")]
+    OrgLoginPolicyAdded(LoginPolicySettings),
+    #[serde(rename = "org.policy.login.changed")]
+    OrgLoginPolicyChanged(LoginPolicyChanges),
+    #[serde(rename = "org.policy.login.removed")]
+    OrgLoginPolicyRemoved,
+    #[serde(rename = "org.policy.login.secondfactor.added")]
+    OrgSecondFactorAdded(MfaTypePayload<SecondFactor>),
+    #[serde(rename = "org.policy.login.secondfactor.removed")]
+    OrgSecondFactorRemoved(MfaTypePayload<SecondFactor>),
+    #[serde(rename = "org.policy.login.multifactor.added")]
+    OrgMultiFactorAdded(MfaTypePayload<MultiFactor>),
+    #[serde(rename = "org.policy.login.multifactor.removed")]
+    OrgMultiFactorRemoved(MfaTypePayload<MultiFactor>),
+
+    #[serde(rename = "user.machine.added")]
+    MachineUserAdded(MachineUserAdded),
+    #[serde(rename = "user.pat.added")]
+    PatAdded(PatAdded),
+    #[serde(rename = "user.pat.removed")]
+    PatRemoved(PatRemoved),
+}
+
+impl EventPayload {
+    /// Splits into the stored type name and JSON payload (None when the event has none).
+    pub fn to_parts(&self) -> (String, Option<serde_json::Value>) {
+        let mut v = serde_json::to_value(self).expect("events serialize");
+        let obj = v.as_object_mut().expect("events are tagged objects");
+        let ty = match obj.remove("type") {
+            Some(serde_json::Value::String(s)) => s,
+            _ => unreachable!("serde tag is a string"),
+        };
+        (ty, obj.remove("payload"))
+    }
+
+    pub fn from_parts(ty: &str, payload: Option<serde_json::Value>) -> Result<Self, serde_json::Error> {
+        let mut obj = serde_json::Map::new();
+        obj.insert("type".into(), ty.into());
+        if let Some(p) = payload {
+            obj.insert("payload".into(), p);
+        }
+        serde_json::from_value(serde_json::Value::Object(obj))
+    }
+}
+
+/// An event as the store returns it, with its position in the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub instance_id: String,
+    pub aggregate: AggregateRef,
+    /// 1, 2, 3… per aggregate.
+    pub sequence: u64,
+    /// Global order of the instance's log.
+    pub position: i64,
+    pub created_at: Timestamp,
+    /// ID of the user whose request caused the event ("system" at setup).
+    pub creator: String,
+    pub payload: EventPayload,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_round_trip_with_zitadel_names() {
+        let ev = EventPayload::InstanceSecondFactorAdded(MfaTypePayload {
+            mfa_type: SecondFactor::OtpEmail,
+        });
+        let (ty, payload) = ev.to_parts();
+        assert_eq!(ty, "instance.policy.login.secondfactor.added");
+        assert_eq!(payload, Some(serde_json::json!({"mfaType": 3})));
+        assert_eq!(EventPayload::from_parts(&ty, payload).unwrap(), ev);
+    }
+
+    #[test]
+    fn unknown_factor_numbers_are_rejected() {
+        let err = EventPayload::from_parts(
+            "instance.policy.login.secondfactor.added",
+            Some(serde_json::json!({"mfaType": 9})),
+        );
+        assert!(err.is_err());
+    }
+}

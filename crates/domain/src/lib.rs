@@ -1,0 +1,18 @@
+//! Twofold's domain core. Pure: no I/O, no SQL, no transport types.
+//!
+//! Commands are decided against state folded from an aggregate's events
+//! (`decide_*` functions returning new event payloads); read models are
+//! reduced from stored events by [`readmodel`]. Storage and transports live in
+//! other crates and call into this one.
+
+pub mod error;
+pub mod event;
+pub mod factors;
+pub mod login_policy;
+pub mod org;
+pub mod permissions;
+pub mod readmodel;
+pub mod setup;
+
+pub use error::{DomainError, ErrorKind};
+pub use event::{AggregateRef, AggregateType, EventPayload, StoredEvent, Timestamp};

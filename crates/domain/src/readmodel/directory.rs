@@ -1,0 +1,219 @@
+//! Read models of the directory: instances and their domains, orgs, users,
+//! personal access tokens and memberships.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{DocDetails, DocKey, DocWrite, collection, typed};
+use crate::event::{EventPayload as E, StoredEvent, Timestamp};
+use crate::permissions::{MemberScope, Membership};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceView {
+    pub id: String,
+    pub name: String,
+    pub default_org_id: String,
+    pub details: DocDetails,
+}
+
+/// Id of the single `default_instance` document.
+pub const DEFAULT_INSTANCE_ID: &str = "default";
+
+/// Maps a domain (host without port), or the default-instance marker, to an instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceDomainView {
+    pub instance_id: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrgState {
+    Active,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgView {
+    pub id: String,
+    pub name: String,
+    pub state: OrgState,
+    pub primary_domain: String,
+    pub details: DocDetails,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserState {
+    Active,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserKind {
+    Machine { name: String, description: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: String,
+    pub org_id: String,
+    pub user_name: String,
+    pub state: UserState,
+    pub kind: UserKind,
+    pub details: DocDetails,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatView {
+    pub token_id: String,
+    pub token_hash: String,
+    pub user_id: String,
+    pub org_id: String,
+    pub expiration: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    /// None for an instance membership, the org ID for an org membership.
+    pub org_id: Option<String>,
+    pub user_id: String,
+    pub roles: Vec<String>,
+    pub details: DocDetails,
+}
+
+impl MemberView {
+    pub fn membership(&self) -> Membership {
+        Membership {
+            scope: match &self.org_id {
+                None => MemberScope::Instance,
+                Some(o) => MemberScope::Org(o.clone()),
+            },
+            roles: self.roles.clone(),
+        }
+    }
+}
+
+/// Document id of a membership: `<instance or org id>:<user id>`.
+pub fn member_doc_id(scope_id: &str, user_id: &str) -> String {
+    format!("{scope_id}:{user_id}")
+}
+
+pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
+    let agg = &ev.aggregate.id;
+    match &ev.payload {
+        E::InstanceAdded(_) => vec![
+            DocKey::new(collection::INSTANCE, agg),
+            DocKey::new(collection::DEFAULT_INSTANCE, DEFAULT_INSTANCE_ID),
+        ],
+        E::InstanceDefaultOrgSet(_) => vec![DocKey::new(collection::INSTANCE, agg)],
+        E::InstanceDomainAdded(d) => vec![DocKey::new(collection::INSTANCE_DOMAIN, d.domain.clone())],
+        E::InstanceMemberAdded(m) => vec![DocKey::new(collection::MEMBER, member_doc_id(agg, &m.user_id))],
+        E::OrgAdded(_) | E::OrgDomainPrimarySet(_) => vec![DocKey::new(collection::ORG, agg)],
+        E::OrgMemberAdded(m) => vec![DocKey::new(collection::MEMBER, member_doc_id(agg, &m.user_id))],
+        E::MachineUserAdded(_) => vec![DocKey::new(collection::USER, agg)],
+        E::PatAdded(p) => vec![DocKey::new(collection::PAT, p.token_id.clone())],
+        E::PatRemoved(p) => vec![DocKey::new(collection::PAT, p.token_id.clone())],
+        _ => vec![],
+    }
+}
+
+fn no_lookup<T>(_: &T) -> Option<String> {
+    None
+}
+
+pub(super) fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
+    match key.collection {
+        collection::INSTANCE => typed(key, prior, |p| instance(ev, p), no_lookup),
+        collection::INSTANCE_DOMAIN | collection::DEFAULT_INSTANCE => typed(
+            key,
+            prior,
+            |_: Option<InstanceDomainView>| {
+                Some(InstanceDomainView {
+                    instance_id: ev.instance_id.clone(),
+                })
+            },
+            no_lookup,
+        ),
+        collection::ORG => typed(key, prior, |p| org(ev, p), no_lookup),
+        collection::USER => typed(key, prior, |p| user(ev, p), no_lookup),
+        collection::PAT => typed(key, prior, |p| pat(ev, p), |p: &PatView| Some(p.token_hash.clone())),
+        collection::MEMBER => typed(key, prior, |p| member(ev, p), |m: &MemberView| Some(m.user_id.clone())),
+        other => unreachable!("no reducer for collection {other}"),
+    }
+}
+
+fn instance(ev: &StoredEvent, prior: Option<InstanceView>) -> Option<InstanceView> {
+    match (&ev.payload, prior) {
+        (E::InstanceAdded(p), _) => Some(InstanceView {
+            id: ev.aggregate.id.clone(),
+            name: p.name.clone(),
+            default_org_id: String::new(),
+            details: DocDetails::created(ev),
+        }),
+        (E::InstanceDefaultOrgSet(p), Some(mut v)) => {
+            v.default_org_id = p.org_id.clone();
+            v.details.touch(ev);
+            Some(v)
+        }
+        (_, prior) => prior,
+    }
+}
+
+fn org(ev: &StoredEvent, prior: Option<OrgView>) -> Option<OrgView> {
+    match (&ev.payload, prior) {
+        (E::OrgAdded(p), _) => Some(OrgView {
+            id: ev.aggregate.id.clone(),
+            name: p.name.clone(),
+            state: OrgState::Active,
+            primary_domain: String::new(),
+            details: DocDetails::created(ev),
+        }),
+        (E::OrgDomainPrimarySet(d), Some(mut v)) => {
+            v.primary_domain = d.domain.clone();
+            v.details.touch(ev);
+            Some(v)
+        }
+        (_, prior) => prior,
+    }
+}
+
+fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView> {
+    match (&ev.payload, prior) {
+        (E::MachineUserAdded(p), _) => Some(UserView {
+            id: ev.aggregate.id.clone(),
+            org_id: ev.aggregate.owner.clone(),
+            user_name: p.user_name.clone(),
+            state: UserState::Active,
+            kind: UserKind::Machine {
+                name: p.name.clone(),
+                description: p.description.clone(),
+            },
+            details: DocDetails::created(ev),
+        }),
+        (_, prior) => prior,
+    }
+}
+
+fn pat(ev: &StoredEvent, prior: Option<PatView>) -> Option<PatView> {
+    match &ev.payload {
+        E::PatAdded(p) => Some(PatView {
+            token_id: p.token_id.clone(),
+            token_hash: p.token_hash.clone(),
+            user_id: ev.aggregate.id.clone(),
+            org_id: ev.aggregate.owner.clone(),
+            expiration: p.expiration,
+        }),
+        E::PatRemoved(_) => None,
+        _ => prior,
+    }
+}
+
+fn member(ev: &StoredEvent, prior: Option<MemberView>) -> Option<MemberView> {
+    let (org_id, m) = match &ev.payload {
+        E::InstanceMemberAdded(m) => (None, m),
+        E::OrgMemberAdded(m) => (Some(ev.aggregate.id.clone()), m),
+        _ => return prior,
+    };
+    Some(MemberView {
+        org_id,
+        user_id: m.user_id.clone(),
+        roles: m.roles.clone(),
+        details: DocDetails::created(ev),
+    })
+}

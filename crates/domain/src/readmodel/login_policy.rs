@@ -1,0 +1,67 @@
+//! The login-policy read model: one document per instance default (keyed by
+//! the instance ID) and per org with a custom policy (keyed by the org ID).
+
+use serde::{Deserialize, Serialize};
+
+use super::{DocDetails, DocKey, collection};
+use crate::event::{AggregateType, StoredEvent};
+use crate::factors::{MultiFactor, SecondFactor};
+use crate::login_policy::{LoginPolicySettings, LoginPolicyState, PolicyScope, is_policy_event};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginPolicyView {
+    pub details: DocDetails,
+    pub settings: LoginPolicySettings,
+    pub second_factors: Vec<SecondFactor>,
+    pub multi_factors: Vec<MultiFactor>,
+    /// True for the instance default.
+    pub is_default: bool,
+}
+
+fn scope(ev: &StoredEvent) -> Option<PolicyScope> {
+    match ev.aggregate.kind {
+        AggregateType::Instance => Some(PolicyScope::Instance),
+        AggregateType::Org => Some(PolicyScope::Org),
+        AggregateType::User => None,
+    }
+}
+
+pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
+    match scope(ev) {
+        Some(s) if is_policy_event(s, &ev.payload) => {
+            vec![DocKey::new(collection::LOGIN_POLICY, ev.aggregate.id.clone())]
+        }
+        _ => vec![],
+    }
+}
+
+pub(super) fn apply(ev: &StoredEvent, prior: Option<LoginPolicyView>) -> Option<LoginPolicyView> {
+    use crate::event::EventPayload as E;
+    let scope = scope(ev)?;
+    match (&ev.payload, prior) {
+        (E::InstanceLoginPolicyAdded(s) | E::OrgLoginPolicyAdded(s), _) => Some(LoginPolicyView {
+            details: DocDetails::created(ev),
+            settings: s.clone(),
+            second_factors: vec![],
+            multi_factors: vec![],
+            is_default: scope == PolicyScope::Instance,
+        }),
+        (E::OrgLoginPolicyRemoved, _) => None,
+        // Factor events for an org without a custom policy touch no document.
+        (_, None) => None,
+        (payload, Some(mut view)) => {
+            let mut state = LoginPolicyState {
+                exists: true,
+                settings: view.settings,
+                second_factors: view.second_factors,
+                multi_factors: view.multi_factors,
+            };
+            state.apply(scope, payload);
+            view.settings = state.settings;
+            view.second_factors = state.second_factors;
+            view.multi_factors = state.multi_factors;
+            view.details.touch(ev);
+            Some(view)
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Generated protobuf and gRPC code for the API Twofold serves.
+
+/// Encoded `FileDescriptorSet` of every served file (with imports and options).
+pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor.bin"));
+
+pub mod twofold {
+    pub mod api {
+        pub mod v1 {
+            tonic::include_proto!("twofold.api.v1");
+        }
+    }
+}
+
+pub mod zitadel {
+    pub mod v1 {
+        tonic::include_proto!("zitadel.v1");
+    }
+    pub mod idp {
+        pub mod v1 {
+            tonic::include_proto!("zitadel.idp.v1");
+        }
+    }
+    pub mod policy {
+        pub mod v1 {
+            tonic::include_proto!("zitadel.policy.v1");
+        }
+    }
+    pub mod org {
+        pub mod v1 {
+            tonic::include_proto!("zitadel.org.v1");
+        }
+    }
+    pub mod admin {
+        pub mod v1 {
+            tonic::include_proto!("zitadel.admin.v1");
+        }
+    }
+    pub mod management {
+        pub mod v1 {
+            tonic::include_proto!("zitadel.management.v1");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Command-line flags (each also read from a `TWOFOLD_*` variable) and the
+//! files kept in the data dir.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use twofold_app::EventStore;
+use twofold_app::secrets::MasterKey;
+
+#[derive(clap::Args)]
+pub struct DatabaseArgs {
+    /// Directory for the embedded database, the generated master key and the admin token.
+    #[arg(long, env = "TWOFOLD_DATA_DIR", default_value = "./twofold-data")]
+    pub data_dir: PathBuf,
+    /// sqlite://PATH or postgres://USER@HOST:PORT/DB [default: sqlite://<data-dir>/twofold.db]
+    #[arg(long, env = "TWOFOLD_DATABASE_URL")]
+    pub database: Option<String>,
+    /// Largest number of database connections.
+    #[arg(long, env = "TWOFOLD_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    pub db_max_connections: u32,
+    /// Seconds to wait for a database connection before a request fails with 503.
+    #[arg(long, env = "TWOFOLD_DB_ACQUIRE_TIMEOUT", default_value_t = 5)]
+    pub db_acquire_timeout: u64,
+}
+
+impl DatabaseArgs {
+    pub fn url(&self) -> String {
+        self.database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("twofold.db").display()))
+    }
+
+    pub async fn open(&self) -> anyhow::Result<Arc<dyn EventStore>> {
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating data dir {}", self.data_dir.display()))?;
+        let opts = twofold_store::StoreOptions {
+            max_connections: self.db_max_connections,
+            acquire_timeout: Duration::from_secs(self.db_acquire_timeout),
+        };
+        twofold_store::open(&self.url(), &opts)
+            .await
+            .context("opening the database")
+    }
+}
+
+#[derive(clap::Args)]
+pub struct StartArgs {
+    /// Address to listen on (gRPC, gRPC-web and REST share it).
+    #[arg(long, env = "TWOFOLD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Host name of the instance; requests are matched to it by Host without the port.
+    #[arg(long, env = "TWOFOLD_EXTERNAL_DOMAIN", default_value = "localhost")]
+    pub external_domain: String,
+    /// 32-byte key that encrypts secrets at rest [default: generated into <data-dir>/masterkey]
+    #[arg(long, env = "TWOFOLD_MASTERKEY", hide_env_values = true)]
+    pub masterkey: Option<String>,
+    /// Where the first start writes the admin's personal access token [default: <data-dir>/admin.pat]
+    #[arg(long, env = "TWOFOLD_ADMIN_PAT_FILE")]
+    pub admin_pat_file: Option<PathBuf>,
+}
+
+impl StartArgs {
+    pub fn admin_pat_file(&self) -> PathBuf {
+        self.admin_pat_file
+            .clone()
+            .unwrap_or_else(|| self.db.data_dir.join("admin.pat"))
+    }
+
+    /// The external domain; `localhost` also answers as 127.0.0.1 and ::1.
+    pub fn instance_domains(&self) -> Vec<String> {
+        let external = twofold_app::auth::host_without_port(&self.external_domain);
+        let mut domains = vec![external.clone()];
+        if external == "localhost" {
+            domains.extend(["127.0.0.1".to_owned(), "::1".to_owned()]);
+        }
+        domains
+    }
+
+    /// The flag's key, else the one in the data dir, else a new one written there.
+    pub fn master_key(&self) -> anyhow::Result<MasterKey> {
+        if let Some(k) = &self.masterkey {
+            return MasterKey::from_bytes(k.as_bytes()).map_err(anyhow::Error::msg);
+        }
+        let path = self.db.data_dir.join("masterkey");
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                MasterKey::from_bytes(text.trim().as_bytes()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = MasterKey::generate_text();
+                write_private(&path, key.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+                tracing::warn!(path = %path.display(),
+                    "no master key given: generated one; keep this file safe and backed up, \
+                     or pass --masterkey / TWOFOLD_MASTERKEY");
+                MasterKey::from_bytes(key.as_bytes()).map_err(anyhow::Error::msg)
+            }
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+}
+
+/// Creates `path` readable by its owner only (mode 0600); fails if it exists.
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents)?;
+    f.sync_all()
+}

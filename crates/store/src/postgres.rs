@@ -1,0 +1,46 @@
+//! PostgreSQL: for several Twofold processes on one database.
+//!
+//! Appends take a transaction-scoped advisory lock per instance, so they
+//! commit one after another and the global `position` of an instance's
+//! events only grows in commit order: a reader that has seen position N can
+//! never later find a committed event below N (the usual out-of-order
+//! sequence pitfall). Read models are written in the same transaction, so a
+//! write acknowledged by one node is visible to every node's next read.
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+use crate::{StoreOptions, shared};
+
+pub struct PgStore {
+    read: PgPool,
+}
+
+impl PgStore {
+    pub async fn open(url: &str, opts: &StoreOptions) -> Result<Self, crate::OpenError> {
+        let read = PgPoolOptions::new()
+            .max_connections(opts.max_connections.max(2))
+            .acquire_timeout(opts.acquire_timeout)
+            .connect(url)
+            .await?;
+        // sqlx holds an advisory lock while migrating, so nodes starting
+        // together apply each migration once.
+        sqlx::migrate!("../../migrations/postgres").run(&read).await?;
+        Ok(Self { read })
+    }
+
+    async fn begin_write(&self, instance_id: &str) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let mut tx = self.read.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('twofold-append:' || $1))")
+            .bind(instance_id)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    async fn close_pools(&self) {
+        self.read.close().await;
+    }
+}
+
+shared::impl_event_store!(PgStore, Postgres);

@@ -1,0 +1,283 @@
+//! The SQL both backends share, and the `EventStore` implementation written
+//! once for each concrete sqlx database type (sqlx's generic bounds are
+//! unwieldy, a macro keeps one copy of the logic).
+
+use twofold_app::StoreError;
+
+pub(crate) const SELECT_EVENTS: &str = "SELECT instance_id, aggregate_type, aggregate_id, sequence, position, \
+     event_type, payload, creator, owner, created_at FROM events \
+     WHERE instance_id = $1 AND aggregate_type = $2 AND aggregate_id = $3 ORDER BY sequence";
+pub(crate) const LAST_SEQUENCE: &str = "SELECT COALESCE(MAX(sequence), 0) FROM events \
+     WHERE instance_id = $1 AND aggregate_type = $2 AND aggregate_id = $3";
+pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (instance_id, aggregate_type, aggregate_id, sequence, \
+     event_type, payload, creator, owner, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING position";
+pub(crate) const INSERT_CLAIM: &str = "INSERT INTO unique_constraints (scope, kind, value) VALUES ($1, $2, $3)";
+pub(crate) const SELECT_DOC: &str = "SELECT body FROM docs WHERE instance_id = $1 AND collection = $2 AND id = $3";
+pub(crate) const SELECT_DOC_ANY_INSTANCE: &str = "SELECT body FROM docs WHERE collection = $1 AND id = $2 LIMIT 1";
+pub(crate) const SELECT_DOCS_BY_LOOKUP: &str =
+    "SELECT body FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup = $3 ORDER BY id";
+pub(crate) const UPSERT_DOC: &str = "INSERT INTO docs (instance_id, collection, id, lookup, body) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (instance_id, collection, id) \
+     DO UPDATE SET lookup = excluded.lookup, body = excluded.body";
+pub(crate) const DELETE_DOC: &str = "DELETE FROM docs WHERE instance_id = $1 AND collection = $2 AND id = $3";
+
+pub(crate) fn db_error(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::Database(ref d) if d.code().as_deref().is_some_and(is_unavailable_code) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        other => StoreError::Other(other.to_string()),
+    }
+}
+
+/// PostgreSQL's "server is shutting down / not accepting connections" codes.
+fn is_unavailable_code(code: &str) -> bool {
+    code.starts_with("08") || code == "57P01" || code == "57P02" || code == "57P03"
+}
+
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Other(format!("unreadable {what}: {e}"))
+}
+
+/// Implements `twofold_app::EventStore` for `$store`, whose `read` field is a
+/// pool and whose `begin_write(instance_id)` starts a serialised write
+/// transaction on backend `$db`.
+macro_rules! impl_event_store {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl twofold_app::EventStore for $store {
+            async fn events(
+                &self,
+                instance_id: &str,
+                aggregate: &twofold_domain::AggregateRef,
+            ) -> Result<Vec<twofold_domain::StoredEvent>, twofold_app::StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query::<$db>($crate::shared::SELECT_EVENTS)
+                    .bind(instance_id)
+                    .bind(aggregate.kind.as_str())
+                    .bind(aggregate.id.as_str())
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err($crate::shared::db_error)?;
+                rows.iter()
+                    .map(|r| {
+                        let get = |e: sqlx::Error| $crate::shared::corrupt("event row", e);
+                        let ty: String = r.try_get("event_type").map_err(get)?;
+                        let payload: Option<String> = r.try_get("payload").map_err(get)?;
+                        let payload = payload
+                            .map(|p| serde_json::from_str(&p))
+                            .transpose()
+                            .map_err(|e| $crate::shared::corrupt("event payload", e))?;
+                        let agg_type: String = r.try_get("aggregate_type").map_err(get)?;
+                        Ok(twofold_domain::StoredEvent {
+                            instance_id: r.try_get("instance_id").map_err(get)?,
+                            aggregate: twofold_domain::AggregateRef {
+                                kind: twofold_domain::AggregateType::parse(&agg_type)
+                                    .ok_or_else(|| $crate::shared::corrupt("aggregate type", &agg_type))?,
+                                id: r.try_get("aggregate_id").map_err(get)?,
+                                owner: r.try_get("owner").map_err(get)?,
+                            },
+                            sequence: r.try_get::<i64, _>("sequence").map_err(get)? as u64,
+                            position: r.try_get("position").map_err(get)?,
+                            created_at: twofold_domain::Timestamp(r.try_get("created_at").map_err(get)?),
+                            creator: r.try_get("creator").map_err(get)?,
+                            payload: twofold_domain::EventPayload::from_parts(&ty, payload)
+                                .map_err(|e| $crate::shared::corrupt(&ty, e))?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn push(
+                &self,
+                req: twofold_app::ports::PushRequest,
+            ) -> Result<Vec<twofold_domain::StoredEvent>, twofold_app::StoreError> {
+                use std::collections::HashMap;
+                use twofold_app::StoreError;
+                use twofold_domain::readmodel::{self, DocKey};
+                let err = $crate::shared::db_error;
+
+                let mut tx = self.begin_write(&req.instance_id).await.map_err(err)?;
+
+                for p in &req.aggregates {
+                    let (last,): (i64,) = sqlx::query_as::<$db, (i64,)>($crate::shared::LAST_SEQUENCE)
+                        .bind(req.instance_id.as_str())
+                        .bind(p.aggregate.kind.as_str())
+                        .bind(p.aggregate.id.as_str())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                    if last as u64 != p.expected_sequence {
+                        return Err(StoreError::Conflict);
+                    }
+                }
+
+                for c in &req.claims {
+                    let res = sqlx::query::<$db>($crate::shared::INSERT_CLAIM)
+                        .bind(c.scope.as_str())
+                        .bind(c.kind)
+                        .bind(c.value.as_str())
+                        .execute(&mut *tx)
+                        .await;
+                    match res {
+                        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+                            return Err(StoreError::Taken(c.clone()));
+                        }
+                        other => other.map_err(err)?,
+                    };
+                }
+
+                let mut stored = Vec::new();
+                for p in &req.aggregates {
+                    for (i, payload) in p.events.iter().enumerate() {
+                        let sequence = p.expected_sequence + 1 + i as u64;
+                        let (ty, json) = payload.to_parts();
+                        let res = sqlx::query_as::<$db, (i64,)>($crate::shared::INSERT_EVENT)
+                            .bind(req.instance_id.as_str())
+                            .bind(p.aggregate.kind.as_str())
+                            .bind(p.aggregate.id.as_str())
+                            .bind(sequence as i64)
+                            .bind(ty.as_str())
+                            .bind(json.map(|j| j.to_string()))
+                            .bind(req.creator.as_str())
+                            .bind(p.aggregate.owner.as_str())
+                            .bind(req.created_at.0)
+                            .fetch_one(&mut *tx)
+                            .await;
+                        let (position,) = match res {
+                            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+                                return Err(StoreError::Conflict);
+                            }
+                            other => other.map_err(err)?,
+                        };
+                        stored.push(twofold_domain::StoredEvent {
+                            instance_id: req.instance_id.clone(),
+                            aggregate: p.aggregate.clone(),
+                            sequence,
+                            position,
+                            created_at: req.created_at,
+                            creator: req.creator.clone(),
+                            payload: payload.clone(),
+                        });
+                    }
+                }
+
+                // Read models: load each touched document once, fold every
+                // event into it, write the results back.
+                let mut docs: HashMap<DocKey, readmodel::DocWrite> = HashMap::new();
+                let mut order: Vec<DocKey> = Vec::new();
+                for ev in &stored {
+                    for key in readmodel::affected(ev) {
+                        let prior = match docs.get(&key) {
+                            Some(w) => w.doc.clone(),
+                            None => {
+                                order.push(key.clone());
+                                let body: Option<(String,)> =
+                                    sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOC)
+                                        .bind(req.instance_id.as_str())
+                                        .bind(key.collection)
+                                        .bind(key.id.as_str())
+                                        .fetch_optional(&mut *tx)
+                                        .await
+                                        .map_err(err)?;
+                                body.map(|(b,)| serde_json::from_str(&b))
+                                    .transpose()
+                                    .map_err(|e| $crate::shared::corrupt("document", e))?
+                            }
+                        };
+                        let next = readmodel::apply(ev, &key, prior);
+                        docs.insert(key, next);
+                    }
+                }
+                for key in &order {
+                    let w = &docs[key];
+                    let q = match &w.doc {
+                        Some(body) => sqlx::query::<$db>($crate::shared::UPSERT_DOC)
+                            .bind(req.instance_id.as_str())
+                            .bind(key.collection)
+                            .bind(key.id.as_str())
+                            .bind(w.lookup.clone())
+                            .bind(body.to_string()),
+                        None => sqlx::query::<$db>($crate::shared::DELETE_DOC)
+                            .bind(req.instance_id.as_str())
+                            .bind(key.collection)
+                            .bind(key.id.as_str()),
+                    };
+                    q.execute(&mut *tx).await.map_err(err)?;
+                }
+
+                tx.commit().await.map_err(err)?;
+                Ok(stored)
+            }
+
+            async fn doc(
+                &self,
+                instance_id: &str,
+                collection: &str,
+                id: &str,
+            ) -> Result<Option<serde_json::Value>, twofold_app::StoreError> {
+                let row: Option<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOC)
+                    .bind(instance_id)
+                    .bind(collection)
+                    .bind(id)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err($crate::shared::db_error)?;
+                row.map(|(b,)| serde_json::from_str(&b).map_err(|e| $crate::shared::corrupt("document", e)))
+                    .transpose()
+            }
+
+            async fn doc_any_instance(
+                &self,
+                collection: &str,
+                id: &str,
+            ) -> Result<Option<serde_json::Value>, twofold_app::StoreError> {
+                let row: Option<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOC_ANY_INSTANCE)
+                    .bind(collection)
+                    .bind(id)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err($crate::shared::db_error)?;
+                row.map(|(b,)| serde_json::from_str(&b).map_err(|e| $crate::shared::corrupt("document", e)))
+                    .transpose()
+            }
+
+            async fn docs_by_lookup(
+                &self,
+                instance_id: &str,
+                collection: &str,
+                lookup: &str,
+            ) -> Result<Vec<serde_json::Value>, twofold_app::StoreError> {
+                let rows: Vec<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOCS_BY_LOOKUP)
+                    .bind(instance_id)
+                    .bind(collection)
+                    .bind(lookup)
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err($crate::shared::db_error)?;
+                rows.into_iter()
+                    .map(|(b,)| serde_json::from_str(&b).map_err(|e| $crate::shared::corrupt("document", e)))
+                    .collect()
+            }
+
+            async fn ping(&self) -> Result<(), twofold_app::StoreError> {
+                sqlx::query::<$db>("SELECT 1")
+                    .execute(&self.read)
+                    .await
+                    .map_err($crate::shared::db_error)?;
+                Ok(())
+            }
+
+            async fn close(&self) {
+                self.close_pools().await;
+            }
+        }
+    };
+}
+
+pub(crate) use impl_event_store;
