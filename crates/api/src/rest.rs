@@ -15,7 +15,7 @@ use http::{HeaderValue, Method, StatusCode, Version};
 use http_body_util::BodyExt;
 use prost::Message;
 use prost_reflect::ReflectMessage;
-use prost_reflect::{DeserializeOptions, DynamicMessage, Kind, SerializeOptions, Value};
+use prost_reflect::{DeserializeOptions, DynamicMessage, Kind, MessageDescriptor, SerializeOptions, Value};
 use tonic::Status;
 use tower::ServiceExt;
 
@@ -163,14 +163,7 @@ impl Rest {
                 .await
                 .map_err(|e| invalid(format!("reading body: {e}")))?;
             if !body.iter().all(u8::is_ascii_whitespace) {
-                let mut de = serde_json::Deserializer::from_slice(&body);
-                msg = DynamicMessage::deserialize_with_options(
-                    route.info.input.clone(),
-                    &mut de,
-                    &DeserializeOptions::new().deny_unknown_fields(false),
-                )
-                .and_then(|m| de.end().map(|_| m))
-                .map_err(|e| invalid(format!("invalid JSON body: {e}")))?;
+                msg = parse_body(&route.info.input, &body).map_err(|e| invalid(format!("invalid JSON body: {e}")))?;
             }
         }
         for (name, raw) in params {
@@ -264,4 +257,43 @@ fn set_path_param(msg: &mut DynamicMessage, name: &str, raw: &str) -> Result<(),
     };
     msg.set_field(&field, value);
     Ok(())
+}
+
+/// Parses a JSON body as grpc-gateway does with `DiscardUnknown`: unknown
+/// fields are ignored, but an unknown enum name is still an error.
+fn parse_body(desc: &MessageDescriptor, body: &[u8]) -> Result<DynamicMessage, String> {
+    let mut json: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    drop_unknown_fields(&mut json, desc);
+    DynamicMessage::deserialize_with_options(desc.clone(), json, &DeserializeOptions::new()).map_err(|e| e.to_string())
+}
+
+fn drop_unknown_fields(json: &mut serde_json::Value, desc: &MessageDescriptor) {
+    // Well-known types have their own JSON forms (strings for Duration…).
+    if desc.full_name().starts_with("google.protobuf.") {
+        return;
+    }
+    let serde_json::Value::Object(obj) = json else { return };
+    obj.retain(|key, _| {
+        desc.get_field_by_json_name(key)
+            .or_else(|| desc.get_field_by_name(key))
+            .is_some()
+    });
+    for (key, value) in obj.iter_mut() {
+        let field = desc
+            .get_field_by_json_name(key)
+            .or_else(|| desc.get_field_by_name(key))
+            .expect("kept above");
+        if field.is_map() {
+            if let (Kind::Message(entry), serde_json::Value::Object(m)) = (field.kind(), &mut *value)
+                && let Kind::Message(v) = entry.map_entry_value_field().kind()
+            {
+                m.values_mut().for_each(|x| drop_unknown_fields(x, &v));
+            }
+        } else if let Kind::Message(m) = field.kind() {
+            match value {
+                serde_json::Value::Array(items) => items.iter_mut().for_each(|x| drop_unknown_fields(x, &m)),
+                other => drop_unknown_fields(other, &m),
+            }
+        }
+    }
 }

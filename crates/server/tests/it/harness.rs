@@ -1,0 +1,331 @@
+//! Starts the real `twofold` binary on a free port with its own data dir and
+//! database (a SQLite file, or a fresh PostgreSQL database when
+//! `TWOFOLD_TEST_DATABASE_URL` is set), and talks to it over HTTP and gRPC.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use prost::Message;
+use serde_json::Value;
+use sqlx::Connection;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use twofold_proto::zitadel::admin::v1::admin_service_client::AdminServiceClient;
+use twofold_proto::zitadel::management::v1::management_service_client::ManagementServiceClient;
+
+pub const PG_ENV: &str = "TWOFOLD_TEST_DATABASE_URL";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named test (an `async fn(Backend)`) once per backend:
+/// `sqlite::name` always, `postgres::name` when a server is configured.
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::harness::Backend::Sqlite).await }
+            )*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if $crate::harness::postgres_available() {
+                    super::$name($crate::harness::Backend::Postgres).await
+                }
+            })*
+        }
+    };
+}
+pub(crate) use backend_tests;
+
+pub fn postgres_available() -> bool {
+    let set = std::env::var(PG_ENV).is_ok_and(|v| !v.is_empty());
+    if !set {
+        eprintln!("skipped: {PG_ENV} is not set (see README: PostgreSQL suite)");
+    }
+    set
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique_name() -> String {
+    format!(
+        "tf_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    )
+}
+
+/// A fresh PostgreSQL database, dropped when the value is.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    async fn create() -> (Self, String) {
+        let admin_url = std::env::var(PG_ENV).unwrap();
+        let name = unique_name();
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("connect to PostgreSQL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let (base, _) = admin_url.rsplit_once('/').expect("database URL ends in /DB");
+        let url = format!("{base}/{name}");
+        (Self { admin_url, name }, url)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime; use a runtime of our own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut c)
+                    .await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub dir: PathBuf,
+    pub db_url: String,
+    pub token: String,
+    child: Option<Child>,
+    _pg: Option<PgDatabase>,
+    http: reqwest::Client,
+}
+
+impl Server {
+    pub async fn start(backend: Backend) -> Self {
+        let dir = std::env::temp_dir().join(unique_name());
+        let (pg, db_url) = match backend {
+            Backend::Sqlite => (None, format!("sqlite://{}", dir.join("twofold.db").display())),
+            Backend::Postgres => {
+                let (db, url) = PgDatabase::create().await;
+                (Some(db), url)
+            }
+        };
+        let mut s = Self {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            dir,
+            db_url,
+            token: String::new(),
+            child: None,
+            _pg: pg,
+            http: reqwest::Client::new(),
+        };
+        s.spawn();
+        s.token = std::fs::read_to_string(s.dir.join("admin.pat"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        s
+    }
+
+    /// Starts the binary on the same data dir and database.
+    fn spawn(&mut self) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_twofold"))
+            .args(["start", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&self.dir)
+            .args(["--database", &self.db_url])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start twofold");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(addr.trim().to_owned());
+                }
+                if std::env::var_os("TWOFOLD_TEST_LOG").is_some() {
+                    eprintln!("[server] {line}");
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server did not report its address");
+        self.addr = addr.parse().unwrap();
+        self.child = Some(child);
+    }
+
+    /// SIGTERM, then waits for the process to exit.
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        child.wait().unwrap()
+    }
+
+    pub fn restart(&mut self) {
+        if self.child.is_some() {
+            assert!(self.stop().success());
+        }
+        self.spawn();
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A REST request with the admin token.
+    pub fn req(&self, method: &str, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method.parse().unwrap(), self.url(path))
+            .bearer_auth(&self.token)
+    }
+
+    /// Sends a REST request; returns the status and the JSON body.
+    pub async fn send(&self, rb: reqwest::RequestBuilder) -> (u16, Value) {
+        let resp = rb.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+        (status, json)
+    }
+
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut rb = self.req(method, path);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        self.send(rb).await
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.url(""))
+            .unwrap()
+            .connect()
+            .await
+            .expect("gRPC connect")
+    }
+
+    pub async fn admin(&self) -> AdminServiceClient<InterceptedService<Channel, Bearer>> {
+        AdminServiceClient::with_interceptor(self.channel().await, Bearer(self.token.clone()))
+    }
+
+    pub async fn management(&self) -> ManagementServiceClient<InterceptedService<Channel, Bearer>> {
+        ManagementServiceClient::with_interceptor(self.channel().await, Bearer(self.token.clone()))
+    }
+
+    /// Number of stored events of a type, read straight from the database.
+    pub async fn count_events(&self, event_type: &str) -> i64 {
+        let sql = "SELECT COUNT(*) FROM events WHERE event_type = $1";
+        if self.db_url.starts_with("sqlite:") {
+            let mut c = sqlx::SqliteConnection::connect(&self.db_url).await.unwrap();
+            sqlx::query_scalar(sql)
+                .bind(event_type)
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
+        } else {
+            let mut c = sqlx::PgConnection::connect(&self.db_url).await.unwrap();
+            sqlx::query_scalar(sql)
+                .bind(event_type)
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
+        }
+    }
+
+    pub async fn instance_id(&self) -> String {
+        let (_, body) = self.call("GET", "/admin/v1/policies/login", None).await;
+        body["policy"]["details"]["resourceOwner"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Adds `authorization: Bearer <token>` to gRPC calls.
+#[derive(Clone)]
+pub struct Bearer(pub String);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if !self.0.is_empty() {
+            let v = format!("Bearer {}", self.0).parse().unwrap();
+            req.metadata_mut().insert("authorization", v);
+        }
+        Ok(req)
+    }
+}
+
+/// `google.rpc.Status` as carried in `grpc-status-details-bin`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+    #[prost(message, repeated, tag = "3")]
+    details: Vec<prost_types::Any>,
+}
+
+/// The ErrorDetail id of a gRPC error ("" when it has none).
+pub fn error_id(status: &tonic::Status) -> String {
+    let Ok(s) = RpcStatus::decode(status.details()) else {
+        return String::new();
+    };
+    s.details
+        .iter()
+        .find(|a| a.type_url == "type.googleapis.com/zitadel.v1.ErrorDetail")
+        .map(|a| {
+            twofold_proto::zitadel::v1::ErrorDetail::decode(a.value.as_slice())
+                .unwrap()
+                .id
+        })
+        .unwrap_or_default()
+}
+
+/// The REST error body the contract prescribes for an error with an id.
+pub fn rest_error(code: i32, id: &str, message: &str) -> Value {
+    serde_json::json!({
+        "code": code,
+        "message": format!("{message} ({id})"),
+        "details": [{"@type": "type.googleapis.com/zitadel.v1.ErrorDetail", "id": id, "message": message}]
+    })
+}
