@@ -3,58 +3,141 @@
 use tonic::{Request, Response, Status};
 use twofold_app::App;
 use twofold_app::login_policy::FactorChange;
-use twofold_domain::login_policy::LoginPolicySettings;
+use twofold_domain::login_policy::PolicyScope;
+use twofold_domain::member::MemberScope;
 use twofold_proto::zitadel::admin::v1::admin_service_server::AdminService;
 use twofold_proto::zitadel::admin::v1::*;
 
 use crate::auth::ctx;
 use crate::error::to_status;
+use crate::members::member_filter;
 use crate::{convert, validate};
 
 pub struct Admin {
     pub app: App,
 }
 
-/// Settings from an update request (full replacement: absent means false/0).
-pub(crate) fn settings_from_update(r: &UpdateLoginPolicyRequest) -> Result<LoginPolicySettings, Status> {
-    const M: &str = "UpdateLoginPolicyRequest";
-    Ok(LoginPolicySettings {
-        allow_username_password: r.allow_username_password,
-        allow_register: r.allow_register,
-        allow_external_idp: r.allow_external_idp,
-        force_mfa: r.force_mfa,
-        force_mfa_local_only: r.force_mfa_local_only,
-        hide_password_reset: r.hide_password_reset,
-        ignore_unknown_usernames: r.ignore_unknown_usernames,
-        allow_domain_discovery: r.allow_domain_discovery,
-        disable_login_with_email: r.disable_login_with_email,
-        disable_login_with_phone: r.disable_login_with_phone,
-        passwordless_type: validate::defined_enum(M, "PasswordlessType", r.passwordless_type, 1)?,
-        default_redirect_uri: r.default_redirect_uri.clone(),
-        password_check_lifetime: validate::lifetime(M, "PasswordCheckLifetime", r.password_check_lifetime.as_ref())?,
-        external_login_check_lifetime: validate::lifetime(
-            M,
-            "ExternalLoginCheckLifetime",
-            r.external_login_check_lifetime.as_ref(),
-        )?,
-        mfa_init_skip_lifetime: validate::lifetime(M, "MfaInitSkipLifetime", r.mfa_init_skip_lifetime.as_ref())?,
-        second_factor_check_lifetime: validate::lifetime(
-            M,
-            "SecondFactorCheckLifetime",
-            r.second_factor_check_lifetime.as_ref(),
-        )?,
-        multi_factor_check_lifetime: validate::lifetime(
-            M,
-            "MultiFactorCheckLifetime",
-            r.multi_factor_check_lifetime.as_ref(),
-        )?,
-    })
-}
-
 #[tonic::async_trait]
 impl AdminService for Admin {
     async fn healthz(&self, _: Request<HealthzRequest>) -> Result<Response<HealthzResponse>, Status> {
         Ok(Response::new(HealthzResponse {}))
+    }
+
+    async fn get_org_by_id(&self, req: Request<GetOrgByIdRequest>) -> Result<Response<GetOrgByIdResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("GetOrgByIDRequest", "Id", &req.get_ref().id)?;
+        let org = self.app.org(&ctx.instance_id, id).await.map_err(to_status)?;
+        Ok(Response::new(GetOrgByIdResponse {
+            org: Some(convert::org(org)),
+        }))
+    }
+
+    async fn list_orgs(&self, req: Request<ListOrgsRequest>) -> Result<Response<ListOrgsResponse>, Status> {
+        use twofold_app::orgs::OrgFilter;
+        use twofold_proto::zitadel::org::v1::org_query::Query;
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let filters: Vec<OrgFilter> = r
+            .queries
+            .iter()
+            .filter_map(|q| q.query.as_ref())
+            .map(|q| match q {
+                Query::NameQuery(n) => OrgFilter::Name {
+                    value: n.name.clone(),
+                    method: n.method,
+                },
+                Query::DomainQuery(d) => OrgFilter::Domain {
+                    value: d.domain.clone(),
+                    method: d.method,
+                },
+                Query::IdQuery(i) => OrgFilter::Id(i.id.clone()),
+                // Orgs are never deactivated here, so only ACTIVE matches.
+                Query::StateQuery(st) if st.state == 1 => OrgFilter::Active,
+                Query::StateQuery(_) => OrgFilter::Id(String::new()),
+            })
+            .collect();
+        let q = r.query.clone().unwrap_or_default();
+        let list = self
+            .app
+            .list_orgs(&ctx.instance_id, &filters, r.sorting_column == 1, q.offset, q.limit)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(ListOrgsResponse {
+            details: convert::list(list.total),
+            sorting_column: r.sorting_column,
+            result: list.orgs.into_iter().map(convert::org).collect(),
+        }))
+    }
+
+    async fn list_iam_members(
+        &self,
+        req: Request<ListIamMembersRequest>,
+    ) -> Result<Response<ListIamMembersResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let members = self
+            .app
+            .list_members(&ctx, MemberScope::Instance, member_filter(&r.queries).as_deref())
+            .await
+            .map_err(to_status)?;
+        let q = r.query.clone().unwrap_or_default();
+        Ok(Response::new(ListIamMembersResponse {
+            details: convert::list(members.len()),
+            result: twofold_domain::readmodel::query::page(members, q.offset, q.limit)
+                .into_iter()
+                .map(convert::member)
+                .collect(),
+        }))
+    }
+
+    async fn add_iam_member(
+        &self,
+        req: Request<AddIamMemberRequest>,
+    ) -> Result<Response<AddIamMemberResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let user_id = validate::id("AddIAMMemberRequest", "UserId", &r.user_id)?;
+        let d = self
+            .app
+            .add_member(&ctx, MemberScope::Instance, user_id, r.roles.clone())
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(AddIamMemberResponse {
+            details: convert::added(d),
+        }))
+    }
+
+    async fn update_iam_member(
+        &self,
+        req: Request<UpdateIamMemberRequest>,
+    ) -> Result<Response<UpdateIamMemberResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let user_id = validate::id("UpdateIAMMemberRequest", "UserId", &r.user_id)?;
+        let d = self
+            .app
+            .change_member(&ctx, MemberScope::Instance, user_id, r.roles.clone())
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(UpdateIamMemberResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn remove_iam_member(
+        &self,
+        req: Request<RemoveIamMemberRequest>,
+    ) -> Result<Response<RemoveIamMemberResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let user_id = validate::id("RemoveIAMMemberRequest", "UserId", &req.get_ref().user_id)?;
+        let d = self
+            .app
+            .remove_member(&ctx, MemberScope::Instance, user_id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RemoveIamMemberResponse {
+            details: convert::changed(d),
+        }))
     }
 
     async fn get_login_policy(
@@ -77,10 +160,10 @@ impl AdminService for Admin {
         req: Request<UpdateLoginPolicyRequest>,
     ) -> Result<Response<UpdateLoginPolicyResponse>, Status> {
         let ctx = ctx(&req)?;
-        let settings = settings_from_update(req.get_ref())?;
+        let settings = crate::settings_from_request!(req.get_ref(), "UpdateLoginPolicyRequest");
         let d = self
             .app
-            .update_default_login_policy(&ctx, settings)
+            .update_login_policy(&ctx, PolicyScope::Instance, settings)
             .await
             .map_err(to_status)?;
         Ok(Response::new(UpdateLoginPolicyResponse {
@@ -112,7 +195,7 @@ impl AdminService for Admin {
         let f = validate::second_factor("AddSecondFactorToLoginPolicyRequest", req.get_ref().r#type)?;
         let d = self
             .app
-            .change_default_factor(&ctx, FactorChange::AddSecond(f))
+            .change_factor(&ctx, PolicyScope::Instance, FactorChange::AddSecond(f))
             .await
             .map_err(to_status)?;
         Ok(Response::new(AddSecondFactorToLoginPolicyResponse {
@@ -128,7 +211,7 @@ impl AdminService for Admin {
         let f = validate::second_factor("RemoveSecondFactorFromLoginPolicyRequest", req.get_ref().r#type)?;
         let d = self
             .app
-            .change_default_factor(&ctx, FactorChange::RemoveSecond(f))
+            .change_factor(&ctx, PolicyScope::Instance, FactorChange::RemoveSecond(f))
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveSecondFactorFromLoginPolicyResponse {
@@ -160,7 +243,7 @@ impl AdminService for Admin {
         let f = validate::multi_factor("AddMultiFactorToLoginPolicyRequest", req.get_ref().r#type)?;
         let d = self
             .app
-            .change_default_factor(&ctx, FactorChange::AddMulti(f))
+            .change_factor(&ctx, PolicyScope::Instance, FactorChange::AddMulti(f))
             .await
             .map_err(to_status)?;
         Ok(Response::new(AddMultiFactorToLoginPolicyResponse {
@@ -176,7 +259,7 @@ impl AdminService for Admin {
         let f = validate::multi_factor("RemoveMultiFactorFromLoginPolicyRequest", req.get_ref().r#type)?;
         let d = self
             .app
-            .change_default_factor(&ctx, FactorChange::RemoveMulti(f))
+            .change_factor(&ctx, PolicyScope::Instance, FactorChange::RemoveMulti(f))
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveMultiFactorFromLoginPolicyResponse {

@@ -2,10 +2,15 @@
 
 use prost_types::{Duration, Timestamp as PbTimestamp};
 use twofold_app::WriteDetails;
+use twofold_app::members::MemberEntry;
 use twofold_domain::Timestamp;
 use twofold_domain::readmodel::DocDetails;
+use twofold_domain::readmodel::directory::{OrgView, PatView, UserKind, UserView};
 use twofold_domain::readmodel::login_policy::LoginPolicyView;
+use twofold_proto::zitadel::member::v1 as member;
+use twofold_proto::zitadel::org::v1 as org;
 use twofold_proto::zitadel::policy::v1 as policy;
+use twofold_proto::zitadel::user::v1 as user;
 use twofold_proto::zitadel::v1::{ListDetails, ObjectDetails};
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
@@ -96,6 +101,74 @@ pub fn login_policy(v: &LoginPolicyView) -> policy::LoginPolicy {
         disable_login_with_phone: s.disable_login_with_phone,
         force_mfa_local_only: s.force_mfa_local_only,
     }
+}
+
+pub fn org(o: OrgView) -> org::Org {
+    org::Org {
+        id: o.id,
+        details: read(&o.details),
+        state: org::OrgState::Active as i32,
+        name: o.name,
+        primary_domain: o.primary_domain,
+    }
+}
+
+pub fn user(u: UserView) -> user::User {
+    let UserKind::Machine {
+        name,
+        description,
+        access_token_type,
+    } = u.kind;
+    user::User {
+        id: u.id,
+        details: read(&u.details),
+        state: user::UserState::Active as i32,
+        login_names: vec![u.user_name.clone()],
+        preferred_login_name: u.user_name.clone(),
+        user_name: u.user_name,
+        r#type: Some(user::user::Type::Machine(user::Machine {
+            name,
+            description,
+            has_secret: false,
+            access_token_type,
+        })),
+    }
+}
+
+pub fn member(e: MemberEntry) -> member::Member {
+    let m = e.member;
+    let mut out = member::Member {
+        user_id: m.user_id,
+        details: read(&m.details),
+        roles: m.roles,
+        ..Default::default()
+    };
+    if let Some(u) = e.user {
+        out.preferred_login_name = u.user_name.clone();
+        out.user_resource_owner = u.org_id;
+        let UserKind::Machine { name, .. } = u.kind;
+        out.display_name = name;
+        out.user_type = user::Type::Machine as i32;
+    }
+    out
+}
+
+pub fn pat(p: PatView) -> user::PersonalAccessToken {
+    user::PersonalAccessToken {
+        id: p.token_id,
+        details: read(&p.details),
+        expiration_date: Some(timestamp(p.expiration)),
+        scopes: p.scopes,
+    }
+}
+
+/// A request timestamp in microseconds (sub-microsecond digits are dropped).
+pub fn from_timestamp(t: &PbTimestamp) -> Timestamp {
+    Timestamp(
+        t.seconds
+            .saturating_mul(1_000_000)
+            .saturating_add(i64::from(t.nanos) / 1_000),
+    )
 }
 
 #[cfg(test)]

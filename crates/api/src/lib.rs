@@ -6,8 +6,10 @@ mod auth;
 mod convert;
 mod error;
 mod management;
+mod members;
 mod methods;
 mod rest;
+mod settings;
 mod validate;
 
 use axum::Router;

@@ -4,11 +4,16 @@ use tonic::{Request, Response, Status};
 use twofold_app::App;
 use twofold_proto::zitadel::management::v1::management_service_server::ManagementService;
 use twofold_proto::zitadel::management::v1::*;
-use twofold_proto::zitadel::org::v1::{Org, OrgState};
 
-use crate::auth::ctx;
-use crate::convert;
+use twofold_app::login_policy::FactorChange;
+use twofold_app::users::NewMachineUser;
+use twofold_domain::login_policy::PolicyScope;
+use twofold_domain::member::MemberScope;
+
+use crate::auth::{ctx, host};
 use crate::error::to_status;
+use crate::members::member_filter;
+use crate::{convert, validate};
 
 pub struct Management {
     pub app: App,
@@ -24,13 +29,7 @@ impl ManagementService for Management {
         let ctx = ctx(&req)?;
         let org = self.app.org(&ctx.instance_id, &ctx.org_id).await.map_err(to_status)?;
         Ok(Response::new(GetMyOrgResponse {
-            org: Some(Org {
-                id: org.id,
-                details: convert::read(&org.details),
-                state: OrgState::Active as i32,
-                name: org.name,
-                primary_domain: org.primary_domain,
-            }),
+            org: Some(convert::org(org)),
         }))
     }
 
@@ -94,6 +93,286 @@ impl ManagementService for Management {
         Ok(Response::new(ListLoginPolicyMultiFactorsResponse {
             details: convert::list(view.multi_factors.len()),
             result: view.multi_factors.iter().map(|f| i32::from(*f)).collect(),
+        }))
+    }
+
+    async fn add_org(&self, req: Request<AddOrgRequest>) -> Result<Response<AddOrgResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let name = validate::id("AddOrgRequest", "Name", &req.get_ref().name)?;
+        let (id, d) = self.app.add_org(&ctx, name, &host(&req)).await.map_err(to_status)?;
+        Ok(Response::new(AddOrgResponse {
+            id,
+            details: convert::added(d),
+        }))
+    }
+
+    async fn list_org_members(
+        &self,
+        req: Request<ListOrgMembersRequest>,
+    ) -> Result<Response<ListOrgMembersResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let members = self
+            .app
+            .list_members(&ctx, MemberScope::Org, member_filter(&r.queries).as_deref())
+            .await
+            .map_err(to_status)?;
+        let q = r.query.clone().unwrap_or_default();
+        Ok(Response::new(ListOrgMembersResponse {
+            details: convert::list(members.len()),
+            result: twofold_domain::readmodel::query::page(members, q.offset, q.limit)
+                .into_iter()
+                .map(convert::member)
+                .collect(),
+        }))
+    }
+
+    async fn add_org_member(
+        &self,
+        req: Request<AddOrgMemberRequest>,
+    ) -> Result<Response<AddOrgMemberResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let user_id = validate::id("AddOrgMemberRequest", "UserId", &r.user_id)?;
+        let d = self
+            .app
+            .add_member(&ctx, MemberScope::Org, user_id, r.roles.clone())
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(AddOrgMemberResponse {
+            details: convert::added(d),
+        }))
+    }
+
+    async fn update_org_member(
+        &self,
+        req: Request<UpdateOrgMemberRequest>,
+    ) -> Result<Response<UpdateOrgMemberResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let user_id = validate::id("UpdateOrgMemberRequest", "UserId", &r.user_id)?;
+        let d = self
+            .app
+            .change_member(&ctx, MemberScope::Org, user_id, r.roles.clone())
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(UpdateOrgMemberResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn remove_org_member(
+        &self,
+        req: Request<RemoveOrgMemberRequest>,
+    ) -> Result<Response<RemoveOrgMemberResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let user_id = validate::id("RemoveOrgMemberRequest", "UserId", &req.get_ref().user_id)?;
+        let d = self
+            .app
+            .remove_member(&ctx, MemberScope::Org, user_id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RemoveOrgMemberResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn get_user_by_id(&self, req: Request<GetUserByIdRequest>) -> Result<Response<GetUserByIdResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("GetUserByIDRequest", "Id", &req.get_ref().id)?;
+        let user = self.app.user(&ctx, id).await.map_err(to_status)?;
+        Ok(Response::new(GetUserByIdResponse {
+            user: Some(convert::user(user)),
+        }))
+    }
+
+    async fn add_machine_user(
+        &self,
+        req: Request<AddMachineUserRequest>,
+    ) -> Result<Response<AddMachineUserResponse>, Status> {
+        const M: &str = "AddMachineUserRequest";
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let user = NewMachineUser {
+            user_name: validate::id(M, "UserName", &r.user_name)?.to_owned(),
+            name: validate::id(M, "Name", &r.name)?.to_owned(),
+            description: validate::text(M, "Description", &r.description, 0, 500)?.to_owned(),
+            access_token_type: validate::defined_enum(M, "AccessTokenType", r.access_token_type, 1)?,
+            user_id: match &r.user_id {
+                Some(id) => Some(validate::id(M, "UserId", id)?.to_owned()),
+                None => None,
+            },
+        };
+        let (user_id, d) = self.app.add_machine_user(&ctx, user).await.map_err(to_status)?;
+        Ok(Response::new(AddMachineUserResponse {
+            user_id,
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn remove_user(&self, req: Request<RemoveUserRequest>) -> Result<Response<RemoveUserResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("RemoveUserRequest", "Id", &req.get_ref().id)?;
+        let d = self.app.remove_user(&ctx, id).await.map_err(to_status)?;
+        Ok(Response::new(RemoveUserResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn add_personal_access_token(
+        &self,
+        req: Request<AddPersonalAccessTokenRequest>,
+    ) -> Result<Response<AddPersonalAccessTokenResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let user_id = validate::text("AddPersonalAccessTokenRequest", "UserId", &r.user_id, 1, usize::MAX)?;
+        let expiration = r.expiration_date.as_ref().map(convert::from_timestamp);
+        let t = self.app.add_pat(&ctx, user_id, expiration).await.map_err(to_status)?;
+        Ok(Response::new(AddPersonalAccessTokenResponse {
+            token_id: t.token_id,
+            token: t.token,
+            details: convert::added(t.details),
+        }))
+    }
+
+    async fn list_personal_access_tokens(
+        &self,
+        req: Request<ListPersonalAccessTokensRequest>,
+    ) -> Result<Response<ListPersonalAccessTokensResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let user_id = validate::id("ListPersonalAccessTokensRequest", "UserId", &r.user_id)?;
+        let pats = self.app.list_pats(&ctx, user_id).await.map_err(to_status)?;
+        let q = r.query.clone().unwrap_or_default();
+        Ok(Response::new(ListPersonalAccessTokensResponse {
+            details: convert::list(pats.len()),
+            result: twofold_domain::readmodel::query::page(pats, q.offset, q.limit)
+                .into_iter()
+                .map(convert::pat)
+                .collect(),
+        }))
+    }
+
+    async fn remove_personal_access_token(
+        &self,
+        req: Request<RemovePersonalAccessTokenRequest>,
+    ) -> Result<Response<RemovePersonalAccessTokenResponse>, Status> {
+        const M: &str = "RemovePersonalAccessTokenRequest";
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let user_id = validate::id(M, "UserId", &r.user_id)?;
+        let token_id = validate::id(M, "TokenId", &r.token_id)?;
+        let d = self.app.remove_pat(&ctx, user_id, token_id).await.map_err(to_status)?;
+        Ok(Response::new(RemovePersonalAccessTokenResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn add_custom_login_policy(
+        &self,
+        req: Request<AddCustomLoginPolicyRequest>,
+    ) -> Result<Response<AddCustomLoginPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let settings = crate::settings_from_request!(r, "AddCustomLoginPolicyRequest");
+        let d = self
+            .app
+            .add_custom_login_policy(&ctx, settings, &r.second_factors, &r.multi_factors, r.idps.len())
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(AddCustomLoginPolicyResponse {
+            details: convert::added(d),
+        }))
+    }
+
+    async fn update_custom_login_policy(
+        &self,
+        req: Request<UpdateCustomLoginPolicyRequest>,
+    ) -> Result<Response<UpdateCustomLoginPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let settings = crate::settings_from_request!(req.get_ref(), "UpdateCustomLoginPolicyRequest");
+        let d = self
+            .app
+            .update_login_policy(&ctx, PolicyScope::Org, settings)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(UpdateCustomLoginPolicyResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn reset_login_policy_to_default(
+        &self,
+        req: Request<ResetLoginPolicyToDefaultRequest>,
+    ) -> Result<Response<ResetLoginPolicyToDefaultResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let d = self.app.reset_login_policy(&ctx).await.map_err(to_status)?;
+        Ok(Response::new(ResetLoginPolicyToDefaultResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn add_second_factor_to_login_policy(
+        &self,
+        req: Request<AddSecondFactorToLoginPolicyRequest>,
+    ) -> Result<Response<AddSecondFactorToLoginPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let f = validate::second_factor("AddSecondFactorToLoginPolicyRequest", req.get_ref().r#type)?;
+        let d = self
+            .app
+            .change_factor(&ctx, PolicyScope::Org, FactorChange::AddSecond(f))
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(AddSecondFactorToLoginPolicyResponse {
+            details: convert::added(d),
+        }))
+    }
+
+    async fn remove_second_factor_from_login_policy(
+        &self,
+        req: Request<RemoveSecondFactorFromLoginPolicyRequest>,
+    ) -> Result<Response<RemoveSecondFactorFromLoginPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let f = validate::second_factor("RemoveSecondFactorFromLoginPolicyRequest", req.get_ref().r#type)?;
+        let d = self
+            .app
+            .change_factor(&ctx, PolicyScope::Org, FactorChange::RemoveSecond(f))
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RemoveSecondFactorFromLoginPolicyResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn add_multi_factor_to_login_policy(
+        &self,
+        req: Request<AddMultiFactorToLoginPolicyRequest>,
+    ) -> Result<Response<AddMultiFactorToLoginPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let f = validate::multi_factor("AddMultiFactorToLoginPolicyRequest", req.get_ref().r#type)?;
+        let d = self
+            .app
+            .change_factor(&ctx, PolicyScope::Org, FactorChange::AddMulti(f))
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(AddMultiFactorToLoginPolicyResponse {
+            details: convert::added(d),
+        }))
+    }
+
+    async fn remove_multi_factor_from_login_policy(
+        &self,
+        req: Request<RemoveMultiFactorFromLoginPolicyRequest>,
+    ) -> Result<Response<RemoveMultiFactorFromLoginPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let f = validate::multi_factor("RemoveMultiFactorFromLoginPolicyRequest", req.get_ref().r#type)?;
+        let d = self
+            .app
+            .change_factor(&ctx, PolicyScope::Org, FactorChange::RemoveMulti(f))
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RemoveMultiFactorFromLoginPolicyResponse {
+            details: convert::changed(d),
         }))
     }
 }

@@ -65,3 +65,22 @@ mod tests {
         assert_eq!(second_factor(m, 3).unwrap(), SecondFactor::OtpEmail);
     }
 }
+
+/// A string field with PGV `min_len`/`max_len` (counted in characters).
+pub fn text<'a>(message: &str, field: &str, value: &'a str, min: usize, max: usize) -> Result<&'a str, Status> {
+    let n = value.chars().count();
+    if n >= min && n <= max {
+        return Ok(value);
+    }
+    let reason = match (min, max) {
+        (0, max) => format!("value length must be at most {max} runes"),
+        (min, usize::MAX) => format!("value length must be at least {min} runes"),
+        (min, max) => format!("value length must be between {min} and {max} runes, inclusive"),
+    };
+    Err(violation(message, field, &reason))
+}
+
+/// An ID or name field: 1 to 200 characters, as ZITADEL's protos require.
+pub fn id<'a>(message: &str, field: &str, value: &'a str) -> Result<&'a str, Status> {
+    text(message, field, value, 1, 200)
+}

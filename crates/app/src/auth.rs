@@ -66,7 +66,23 @@ impl App {
             .transpose()
     }
 
-    async fn typed_lookup<T: DeserializeOwned>(
+    pub(crate) async fn typed_prefix<T: DeserializeOwned>(
+        &self,
+        instance_id: &str,
+        collection: &str,
+        prefix: &str,
+    ) -> Result<Vec<T>, DomainError> {
+        let docs = self
+            .store
+            .docs_by_prefix(instance_id, collection, prefix)
+            .await
+            .map_err(store_error)?;
+        docs.into_iter()
+            .map(|d| serde_json::from_value(d).map_err(|e| internal_doc_error(collection, e)))
+            .collect()
+    }
+
+    pub(crate) async fn typed_lookup<T: DeserializeOwned>(
         &self,
         instance_id: &str,
         collection: &str,

@@ -1,5 +1,5 @@
 //! The write path shared by every command: load → decide → append, retried
-//! when another writer got to the aggregate first.
+//! when another writer got to an aggregate first.
 
 use twofold_domain::{AggregateRef, DomainError, EventPayload, StoredEvent, Timestamp};
 
@@ -30,11 +30,49 @@ impl WriteDetails {
     }
 }
 
+/// What a command decided: new events per loaded aggregate (same order),
+/// and unique values to claim or give up with them.
+#[derive(Default)]
+pub(crate) struct Decision {
+    pub events: Vec<Vec<EventPayload>>,
+    pub claims: Vec<UniqueClaim>,
+    pub releases: Vec<UniqueClaim>,
+}
+
+impl Decision {
+    pub fn one(events: Vec<EventPayload>) -> Self {
+        Self {
+            events: vec![events],
+            ..Self::default()
+        }
+    }
+}
+
+/// An instance-wide unique value (org names, user names…), compared
+/// case-insensitively.
+pub(crate) fn unique(instance_id: &str, kind: &'static str, value: &str) -> UniqueClaim {
+    UniqueClaim {
+        scope: instance_id.to_owned(),
+        kind,
+        value: value.to_lowercase(),
+    }
+}
+
+fn taken(claim: &UniqueClaim) -> DomainError {
+    let message = match claim.kind {
+        "org_name" => "Organisation's name or id already taken",
+        "org_domain" => "Domain already exists",
+        "user_name" => "User already exists",
+        _ => "Value already taken",
+    };
+    DomainError::already_exists("V3-DKcYh", message)
+}
+
 pub(crate) fn store_error(e: StoreError) -> DomainError {
     match e {
         StoreError::Unavailable(_) => DomainError::unavailable("STORE-Unav1", "database unavailable, try again"),
         StoreError::Conflict => DomainError::unavailable("STORE-Conf1", "too many concurrent changes, try again"),
-        StoreError::Taken(c) => DomainError::already_exists("V3-DKcYh", format!("{} already exists", c.kind)),
+        StoreError::Taken(c) => taken(&c),
         StoreError::Other(msg) => {
             tracing::error!(error = %msg, "database error");
             DomainError::internal("STORE-Int01", "An internal error occurred")
@@ -43,9 +81,7 @@ pub(crate) fn store_error(e: StoreError) -> DomainError {
 }
 
 impl App {
-    /// Runs `decide` against the aggregate's current events and appends what
-    /// it returns. Racing writers each re-decide on the winner's state, so
-    /// invariants hold without locks (optimistic concurrency).
+    /// Runs `decide` against one aggregate's events and appends the result.
     pub(crate) async fn execute(
         &self,
         instance_id: &str,
@@ -53,31 +89,64 @@ impl App {
         aggregate: AggregateRef,
         decide: impl Fn(&[StoredEvent]) -> Result<Vec<EventPayload>, DomainError>,
     ) -> Result<WriteDetails, DomainError> {
+        self.execute_many(instance_id, creator, vec![aggregate], |loaded| {
+            decide(&loaded[0]).map(Decision::one)
+        })
+        .await
+    }
+
+    /// Loads every aggregate, lets `decide` look at all of them, and appends
+    /// its events atomically, each aggregate guarded by the sequence it was
+    /// read at. Racing writers re-decide on the winner's state, so invariants
+    /// hold without locks (optimistic concurrency). The details are those of
+    /// the first aggregate.
+    pub(crate) async fn execute_many(
+        &self,
+        instance_id: &str,
+        creator: &str,
+        aggregates: Vec<AggregateRef>,
+        decide: impl Fn(&[Vec<StoredEvent>]) -> Result<Decision, DomainError>,
+    ) -> Result<WriteDetails, DomainError> {
         for _ in 0..MAX_ATTEMPTS {
-            let history = self.store.events(instance_id, &aggregate).await.map_err(store_error)?;
-            let events = decide(&history)?;
-            if events.is_empty() {
-                // Nothing to change: report the aggregate as it stands.
-                return Ok(history.last().map(WriteDetails::of).unwrap_or_else(|| WriteDetails {
+            let mut loaded = Vec::with_capacity(aggregates.len());
+            for a in &aggregates {
+                loaded.push(self.store.events(instance_id, a).await.map_err(store_error)?);
+            }
+            let decision = decide(&loaded)?;
+            let unchanged = || {
+                loaded[0].last().map(WriteDetails::of).unwrap_or_else(|| WriteDetails {
                     sequence: 0,
                     date: Timestamp::default(),
-                    resource_owner: aggregate.owner.clone(),
-                }));
+                    resource_owner: aggregates[0].owner.clone(),
+                })
+            };
+            if decision.events.iter().all(Vec::is_empty) {
+                // Nothing to change: report the aggregate as it stands.
+                return Ok(unchanged());
             }
-            let expected_sequence = history.last().map_or(0, |e| e.sequence);
             let req = PushRequest {
                 instance_id: instance_id.to_owned(),
                 creator: creator.to_owned(),
                 created_at: clock::now(),
-                aggregates: vec![AggregatePush {
-                    aggregate: aggregate.clone(),
-                    expected_sequence,
-                    events,
-                }],
-                claims: vec![],
+                aggregates: aggregates
+                    .iter()
+                    .zip(&loaded)
+                    .zip(decision.events)
+                    .filter(|(_, events)| !events.is_empty())
+                    .map(|((aggregate, history), events)| AggregatePush {
+                        aggregate: aggregate.clone(),
+                        expected_sequence: history.last().map_or(0, |e| e.sequence),
+                        events,
+                    })
+                    .collect(),
+                claims: decision.claims,
+                releases: decision.releases,
             };
             match self.store.push(req).await {
-                Ok(stored) => return Ok(WriteDetails::of(stored.last().expect("events were pushed"))),
+                Ok(stored) => {
+                    let primary = stored.iter().rev().find(|e| e.aggregate == aggregates[0]);
+                    return Ok(primary.map(WriteDetails::of).unwrap_or_else(unchanged));
+                }
                 Err(StoreError::Conflict) => tokio::task::yield_now().await,
                 Err(e) => return Err(store_error(e)),
             }
@@ -106,6 +175,7 @@ impl App {
                 })
                 .collect(),
             claims,
+            releases: vec![],
         };
         self.store.push(req).await
     }

@@ -8,9 +8,11 @@ pub mod clock;
 pub mod command;
 pub mod ids;
 pub mod login_policy;
+pub mod members;
 pub mod orgs;
 pub mod ports;
 pub mod secrets;
+pub mod users;
 
 use std::sync::Arc;
 

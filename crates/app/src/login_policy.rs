@@ -38,16 +38,24 @@ impl App {
         }
     }
 
-    pub async fn change_default_factor(
+    fn policy_aggregate(ctx: &RequestCtx, scope: PolicyScope) -> AggregateRef {
+        match scope {
+            PolicyScope::Instance => AggregateRef::instance(&ctx.instance_id),
+            PolicyScope::Org => AggregateRef::org(&ctx.org_id),
+        }
+    }
+
+    /// Changes a factor list of the default policy or of the context org's policy.
+    pub async fn change_factor(
         &self,
         ctx: &RequestCtx,
+        scope: PolicyScope,
         change: FactorChange,
     ) -> Result<WriteDetails, DomainError> {
-        let scope = PolicyScope::Instance;
         self.execute(
             &ctx.instance_id,
             &ctx.caller.user_id,
-            AggregateRef::instance(&ctx.instance_id),
+            Self::policy_aggregate(ctx, scope),
             |events| {
                 let state = LoginPolicyState::fold(scope, payloads(events));
                 match change {
@@ -61,16 +69,17 @@ impl App {
         .await
     }
 
-    pub async fn update_default_login_policy(
+    /// Replaces the settings of the default policy or of the context org's policy.
+    pub async fn update_login_policy(
         &self,
         ctx: &RequestCtx,
+        scope: PolicyScope,
         settings: LoginPolicySettings,
     ) -> Result<WriteDetails, DomainError> {
-        let scope = PolicyScope::Instance;
         self.execute(
             &ctx.instance_id,
             &ctx.caller.user_id,
-            AggregateRef::instance(&ctx.instance_id),
+            Self::policy_aggregate(ctx, scope),
             |events| {
                 lp::decide_update(
                     scope,
@@ -78,6 +87,38 @@ impl App {
                     settings.clone(),
                 )
             },
+        )
+        .await
+    }
+
+    /// Gives the context org a policy of its own, exactly as requested.
+    pub async fn add_custom_login_policy(
+        &self,
+        ctx: &RequestCtx,
+        settings: LoginPolicySettings,
+        second_factors: &[i32],
+        multi_factors: &[i32],
+        idp_count: usize,
+    ) -> Result<WriteDetails, DomainError> {
+        self.execute(
+            &ctx.instance_id,
+            &ctx.caller.user_id,
+            AggregateRef::org(&ctx.org_id),
+            |events| {
+                let state = LoginPolicyState::fold(PolicyScope::Org, payloads(events));
+                lp::decide_add_custom(&state, settings.clone(), second_factors, multi_factors, idp_count)
+            },
+        )
+        .await
+    }
+
+    /// The context org goes back to the instance default.
+    pub async fn reset_login_policy(&self, ctx: &RequestCtx) -> Result<WriteDetails, DomainError> {
+        self.execute(
+            &ctx.instance_id,
+            &ctx.caller.user_id,
+            AggregateRef::org(&ctx.org_id),
+            |events| lp::decide_reset(&LoginPolicyState::fold(PolicyScope::Org, payloads(events))),
         )
         .await
     }

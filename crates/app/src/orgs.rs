@@ -1,15 +1,100 @@
-//! Organization queries.
+//! Organizations.
 
-use twofold_domain::DomainError;
 use twofold_domain::readmodel::collection;
 use twofold_domain::readmodel::directory::OrgView;
+use twofold_domain::readmodel::query::{page, text_matches};
+use twofold_domain::{AggregateRef, DomainError, org};
 
-use crate::App;
+use crate::auth::RequestCtx;
+use crate::command::{Decision, unique};
+use crate::{App, WriteDetails};
+
+/// One condition of a ListOrgs request.
+#[derive(Clone, Debug)]
+pub enum OrgFilter {
+    Name { value: String, method: i32 },
+    Domain { value: String, method: i32 },
+    Id(String),
+    Active,
+}
+
+impl OrgFilter {
+    fn matches(&self, o: &OrgView) -> bool {
+        match self {
+            Self::Name { value, method } => text_matches(&o.name, value, *method),
+            Self::Domain { value, method } => text_matches(&o.primary_domain, value, *method),
+            Self::Id(id) => o.id == *id,
+            Self::Active => true,
+        }
+    }
+}
+
+pub struct OrgList {
+    pub total: usize,
+    pub orgs: Vec<OrgView>,
+}
 
 impl App {
     pub async fn org(&self, instance_id: &str, org_id: &str) -> Result<OrgView, DomainError> {
         self.typed_doc(instance_id, collection::ORG, org_id)
             .await?
             .ok_or_else(|| DomainError::not_found("QUERY-leq5Q", "Organisation not found"))
+    }
+
+    /// A new org with a generated domain under `host`; the caller becomes its ORG_OWNER.
+    pub async fn add_org(
+        &self,
+        ctx: &RequestCtx,
+        name: &str,
+        host: &str,
+    ) -> Result<(String, WriteDetails), DomainError> {
+        let (domain, events) = org::decide_add(name, host, &ctx.caller.user_id)?;
+        let org_id = self.ids.next();
+        let claims = vec![
+            unique(&ctx.instance_id, "org_name", name.trim()),
+            unique(&ctx.instance_id, "org_domain", &domain),
+        ];
+        let details = self
+            .execute_many(
+                &ctx.instance_id,
+                &ctx.caller.user_id,
+                vec![AggregateRef::org(&org_id)],
+                |_| {
+                    Ok(Decision {
+                        events: vec![events.clone()],
+                        claims: claims.clone(),
+                        releases: vec![],
+                    })
+                },
+            )
+            .await?;
+        Ok((org_id, details))
+    }
+
+    /// Orgs of the instance matching every filter, by name when `by_name`,
+    /// else in creation order.
+    pub async fn list_orgs(
+        &self,
+        instance_id: &str,
+        filters: &[OrgFilter],
+        by_name: bool,
+        offset: u64,
+        limit: u32,
+    ) -> Result<OrgList, DomainError> {
+        let mut orgs: Vec<OrgView> = self
+            .typed_prefix(instance_id, collection::ORG, "")
+            .await?
+            .into_iter()
+            .filter(|o| filters.iter().all(|f| f.matches(o)))
+            .collect();
+        if by_name {
+            orgs.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        } else {
+            orgs.sort_by_key(|o| o.details.creation_date);
+        }
+        Ok(OrgList {
+            total: orgs.len(),
+            orgs: page(orgs, offset, limit),
+        })
     }
 }

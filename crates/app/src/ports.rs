@@ -30,6 +30,8 @@ pub struct PushRequest {
     pub created_at: Timestamp,
     pub aggregates: Vec<AggregatePush>,
     pub claims: Vec<UniqueClaim>,
+    /// Unique values given up by this push (e.g. the name of a removed user).
+    pub releases: Vec<UniqueClaim>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +65,10 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Documents of an instance whose secondary key equals `lookup`.
     async fn docs_by_lookup(&self, instance_id: &str, collection: &str, lookup: &str)
+    -> Result<Vec<Value>, StoreError>;
+
+    /// Documents of an instance whose id starts with `prefix`, ordered by id.
+    async fn docs_by_prefix(&self, instance_id: &str, collection: &str, prefix: &str)
     -> Result<Vec<Value>, StoreError>;
 
     async fn ping(&self) -> Result<(), StoreError>;

@@ -118,6 +118,18 @@ pub struct PatRemoved {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub struct UserIdPayload {
+    pub user_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserRemoved {
+    pub user_name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NamePayload {
     pub name: String,
 }
@@ -140,6 +152,12 @@ pub enum EventPayload {
     InstanceDefaultOrgSet(OrgIdPayload),
     #[serde(rename = "instance.member.added")]
     InstanceMemberAdded(MemberPayload),
+    #[serde(rename = "instance.member.changed")]
+    InstanceMemberChanged(MemberPayload),
+    #[serde(rename = "instance.member.removed")]
+    InstanceMemberRemoved(UserIdPayload),
+    #[serde(rename = "instance.member.cascade.removed")]
+    InstanceMemberCascadeRemoved(UserIdPayload),
 
     #[serde(rename = "instance.policy.login.added")]
     InstanceLoginPolicyAdded(LoginPolicySettings),
@@ -164,6 +182,12 @@ pub enum EventPayload {
     OrgDomainPrimarySet(DomainPayload),
     #[serde(rename = "org.member.added")]
     OrgMemberAdded(MemberPayload),
+    #[serde(rename = "org.member.changed")]
+    OrgMemberChanged(MemberPayload),
+    #[serde(rename = "org.member.removed")]
+    OrgMemberRemoved(UserIdPayload),
+    #[serde(rename = "org.member.cascade.removed")]
+    OrgMemberCascadeRemoved(UserIdPayload),
 
     #[serde(rename = "org.policy.login.added")]
     OrgLoginPolicyAdded(LoginPolicySettings),
@@ -186,6 +210,8 @@ pub enum EventPayload {
     PatAdded(PatAdded),
     #[serde(rename = "user.pat.removed")]
     PatRemoved(PatRemoved),
+    #[serde(rename = "user.removed")]
+    UserRemoved(UserRemoved),
 }
 
 impl EventPayload {

@@ -9,10 +9,12 @@ pub mod error;
 pub mod event;
 pub mod factors;
 pub mod login_policy;
+pub mod member;
 pub mod org;
 pub mod permissions;
 pub mod readmodel;
 pub mod setup;
+pub mod user;
 
 pub use error::{DomainError, ErrorKind};
 pub use event::{AggregateRef, AggregateType, EventPayload, StoredEvent, Timestamp};

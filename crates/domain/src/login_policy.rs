@@ -232,6 +232,21 @@ impl PolicyScope {
         }
     }
 
+    /// Factor lists of an org can only change once the org has its own
+    /// policy. ZITADEL accepts such calls and stores an event nobody sees
+    /// (its issue #9047); Twofold refuses them and stores nothing.
+    fn require_policy(self, state: &LoginPolicyState) -> Result<(), DomainError> {
+        match self {
+            Self::Org if !state.exists => Err(DomainError::precondition(
+                "Org-4Rf9x",
+                "The organization uses the instance's default login policy, so its factors cannot be changed \
+                 here: add a custom login policy first (POST /management/v1/policies/login), or change the \
+                 default with the Admin API",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn changed_event(self, c: LoginPolicyChanges) -> EventPayload {
         match self {
             Self::Instance => EventPayload::InstanceLoginPolicyChanged(c),
@@ -341,6 +356,7 @@ pub fn decide_add_second_factor(
     state: &LoginPolicyState,
     f: SecondFactor,
 ) -> Result<Vec<EventPayload>, DomainError> {
+    scope.require_policy(state)?;
     if state.second_factors.contains(&f) {
         return Err(scope.second_factor_exists());
     }
@@ -352,6 +368,7 @@ pub fn decide_remove_second_factor(
     state: &LoginPolicyState,
     f: SecondFactor,
 ) -> Result<Vec<EventPayload>, DomainError> {
+    scope.require_policy(state)?;
     if !state.second_factors.contains(&f) {
         return Err(scope.second_factor_missing());
     }
@@ -363,6 +380,7 @@ pub fn decide_add_multi_factor(
     state: &LoginPolicyState,
     f: MultiFactor,
 ) -> Result<Vec<EventPayload>, DomainError> {
+    scope.require_policy(state)?;
     if state.multi_factors.contains(&f) {
         return Err(scope.multi_factor_exists());
     }
@@ -374,6 +392,7 @@ pub fn decide_remove_multi_factor(
     state: &LoginPolicyState,
     f: MultiFactor,
 ) -> Result<Vec<EventPayload>, DomainError> {
+    scope.require_policy(state)?;
     if !state.multi_factors.contains(&f) {
         return Err(scope.multi_factor_missing());
     }
@@ -395,6 +414,55 @@ pub fn decide_update(
     }
     let changes = state.settings.changes_to(&new).ok_or_else(|| scope.not_changed())?;
     Ok(vec![scope.changed_event(changes)])
+}
+
+/// An org's own policy, built from the request alone: nothing is copied
+/// from the instance default. Factor numbers are checked here because the
+/// request carries them as plain lists.
+pub fn decide_add_custom(
+    state: &LoginPolicyState,
+    settings: LoginPolicySettings,
+    second_factors: &[i32],
+    multi_factors: &[i32],
+    idp_count: usize,
+) -> Result<Vec<EventPayload>, DomainError> {
+    if !redirect_uri_is_valid(&settings.default_redirect_uri) {
+        return Err(DomainError::invalid("Org-WSfdq", "Default Redirect URI is invalid"));
+    }
+    let second = second_factors
+        .iter()
+        .map(|n| SecondFactor::from_i32(*n).ok_or_else(|| DomainError::invalid("Org-SFeea", "Multifactor invalid")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let multi = multi_factors
+        .iter()
+        .map(|n| MultiFactor::from_i32(*n).ok_or_else(|| DomainError::invalid("Org-WSfrg", "Multifactor invalid")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if state.exists {
+        return Err(DomainError::already_exists("Org-Dgfb2", "Login Policy already exists"));
+    }
+    if idp_count > 0 {
+        // Twofold has no external identity providers to link.
+        return Err(DomainError::precondition(
+            "Org-FEd32",
+            "Identity Provider Configuration doesn't exist",
+        ));
+    }
+    let mut events = vec![EventPayload::OrgLoginPolicyAdded(settings)];
+    events.extend(
+        second
+            .into_iter()
+            .map(|f| PolicyScope::Org.second_factor_event(true, f)),
+    );
+    events.extend(multi.into_iter().map(|f| PolicyScope::Org.multi_factor_event(true, f)));
+    Ok(events)
+}
+
+/// Back to the instance default: the org's policy and factors are dropped.
+pub fn decide_reset(state: &LoginPolicyState) -> Result<Vec<EventPayload>, DomainError> {
+    if !state.exists {
+        return Err(DomainError::not_found("Org-GHB37", "Login Policy not found"));
+    }
+    Ok(vec![EventPayload::OrgLoginPolicyRemoved])
 }
 
 /// Empty, or an absolute URI with a scheme; http(s) URIs also need a host.
@@ -536,6 +604,49 @@ mod tests {
     fn update_without_policy_is_not_found() {
         let e = decide_update(Instance, &given(&[]), LoginPolicySettings::default()).unwrap_err();
         assert_eq!(e.id, "INSTANCE-M0sif");
+    }
+
+    #[test]
+    fn org_factor_changes_need_a_custom_policy() {
+        let none = LoginPolicyState::default();
+        let e = decide_add_second_factor(PolicyScope::Org, &none, Otp).unwrap_err();
+        assert_eq!((e.kind, e.id.as_ref()), (ErrorKind::FailedPrecondition, "Org-4Rf9x"));
+        let e = decide_remove_multi_factor(PolicyScope::Org, &none, MultiFactor::U2fWithVerification).unwrap_err();
+        assert_eq!(e.id, "Org-4Rf9x");
+    }
+
+    #[test]
+    fn custom_policy_starts_from_the_request_and_resets() {
+        let none = LoginPolicyState::default();
+        let events = decide_add_custom(&none, LoginPolicySettings::default(), &[2], &[], 0).unwrap();
+        let state = LoginPolicyState::fold(PolicyScope::Org, &events);
+        assert!(state.exists);
+        assert_eq!(state.second_factors, vec![U2f]);
+        assert_eq!(state.settings, LoginPolicySettings::default());
+        assert_eq!(
+            decide_add_custom(&state, LoginPolicySettings::default(), &[], &[], 0)
+                .unwrap_err()
+                .id,
+            "Org-Dgfb2"
+        );
+        assert_eq!(
+            decide_add_custom(&none, LoginPolicySettings::default(), &[0], &[], 0)
+                .unwrap_err()
+                .id,
+            "Org-SFeea"
+        );
+        assert_eq!(
+            decide_add_custom(&none, LoginPolicySettings::default(), &[], &[5], 0)
+                .unwrap_err()
+                .id,
+            "Org-WSfrg"
+        );
+        let reset = decide_reset(&state).unwrap();
+        let mut all = events.clone();
+        all.extend(reset);
+        let after = LoginPolicyState::fold(PolicyScope::Org, &all);
+        assert_eq!(after, LoginPolicyState::default());
+        assert_eq!(decide_reset(&after).unwrap_err().id, "Org-GHB37");
     }
 
     #[test]

@@ -181,28 +181,30 @@ pub struct Membership {
     pub roles: Vec<String>,
 }
 
-/// Checks `permission` in the context of `org_id`. A caller with no
-/// membership there at all gets NotFound (as ZITADEL answers), one whose
-/// roles lack the permission gets PermissionDenied.
+/// Checks `permission` in the context of `org_id` against all of the
+/// caller's memberships. Instance roles count everywhere, org roles only in
+/// their org. A caller without any membership gets NotFound (ZITADEL's
+/// answer); one whose roles do not grant the permission there gets
+/// PermissionDenied.
 pub fn check(memberships: &[Membership], org_id: &str, permission: &str) -> Result<(), DomainError> {
-    let mut relevant = memberships.iter().filter(|m| match &m.scope {
-        MemberScope::Instance => true,
-        MemberScope::Org(o) => o == org_id,
-    });
-    let mut any = false;
-    for m in relevant.by_ref() {
-        any = true;
-        if m.roles.iter().any(|r| role_grants(r, permission)) {
-            return Ok(());
-        }
-    }
-    if !any {
+    if memberships.is_empty() {
         return Err(DomainError::not_found("AUTHZ-cdgFk", "membership not found"));
     }
-    Err(DomainError::permission_denied(
-        "AUTH-5mWD2",
-        "No matching permissions found",
-    ))
+    let granted = memberships
+        .iter()
+        .filter(|m| match &m.scope {
+            MemberScope::Instance => true,
+            MemberScope::Org(o) => o == org_id,
+        })
+        .any(|m| m.roles.iter().any(|r| role_grants(r, permission)));
+    if granted {
+        Ok(())
+    } else {
+        Err(DomainError::permission_denied(
+            "AUTH-5mWD2",
+            "No matching permissions found",
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -254,7 +256,12 @@ mod tests {
                 Some(PermissionDenied),
             ),
             (vec![m(own(), "ORG_OWNER")], "policy.write", "own", None),
-            (vec![m(own(), "ORG_OWNER")], "policy.write", "other", Some(NotFound)),
+            (
+                vec![m(own(), "ORG_OWNER")],
+                "policy.write",
+                "other",
+                Some(PermissionDenied),
+            ),
             (
                 vec![m(own(), "ORG_OWNER")],
                 "iam.policy.read",

@@ -30,6 +30,16 @@ pub mod zitadel {
             tonic::include_proto!("zitadel.org.v1");
         }
     }
+    pub mod user {
+        pub mod v1 {
+            tonic::include_proto!("zitadel.user.v1");
+        }
+    }
+    pub mod member {
+        pub mod v1 {
+            tonic::include_proto!("zitadel.member.v1");
+        }
+    }
     pub mod admin {
         pub mod v1 {
             tonic::include_proto!("zitadel.admin.v1");

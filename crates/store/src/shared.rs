@@ -16,6 +16,9 @@ pub(crate) const SELECT_DOC: &str = "SELECT body FROM docs WHERE instance_id = $
 pub(crate) const SELECT_DOC_ANY_INSTANCE: &str = "SELECT body FROM docs WHERE collection = $1 AND id = $2 LIMIT 1";
 pub(crate) const SELECT_DOCS_BY_LOOKUP: &str =
     "SELECT body FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup = $3 ORDER BY id";
+pub(crate) const SELECT_DOCS_BY_PREFIX: &str =
+    "SELECT body FROM docs WHERE instance_id = $1 AND collection = $2 AND substr(id, 1, length($3)) = $3 ORDER BY id";
+pub(crate) const DELETE_CLAIM: &str = "DELETE FROM unique_constraints WHERE scope = $1 AND kind = $2 AND value = $3";
 pub(crate) const UPSERT_DOC: &str = "INSERT INTO docs (instance_id, collection, id, lookup, body) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (instance_id, collection, id) \
      DO UPDATE SET lookup = excluded.lookup, body = excluded.body";
@@ -115,6 +118,16 @@ macro_rules! impl_event_store {
                     if last as u64 != p.expected_sequence {
                         return Err(StoreError::Conflict);
                     }
+                }
+
+                for c in &req.releases {
+                    sqlx::query::<$db>($crate::shared::DELETE_CLAIM)
+                        .bind(c.scope.as_str())
+                        .bind(c.kind)
+                        .bind(c.value.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
                 }
 
                 for c in &req.claims {
@@ -257,6 +270,24 @@ macro_rules! impl_event_store {
                     .bind(instance_id)
                     .bind(collection)
                     .bind(lookup)
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err($crate::shared::db_error)?;
+                rows.into_iter()
+                    .map(|(b,)| serde_json::from_str(&b).map_err(|e| $crate::shared::corrupt("document", e)))
+                    .collect()
+            }
+
+            async fn docs_by_prefix(
+                &self,
+                instance_id: &str,
+                collection: &str,
+                prefix: &str,
+            ) -> Result<Vec<serde_json::Value>, twofold_app::StoreError> {
+                let rows: Vec<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOCS_BY_PREFIX)
+                    .bind(instance_id)
+                    .bind(collection)
+                    .bind(prefix)
                     .fetch_all(&self.read)
                     .await
                     .map_err($crate::shared::db_error)?;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{DocDetails, DocKey, DocWrite, collection, typed};
-use crate::event::{EventPayload as E, StoredEvent, Timestamp};
+use crate::event::{EventPayload as E, MemberPayload, PatAdded, PatRemoved, StoredEvent, Timestamp, UserIdPayload};
 use crate::permissions::{MemberScope, Membership};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +46,11 @@ pub enum UserState {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UserKind {
-    Machine { name: String, description: String },
+    Machine {
+        name: String,
+        description: String,
+        access_token_type: i32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +70,8 @@ pub struct PatView {
     pub user_id: String,
     pub org_id: String,
     pub expiration: Timestamp,
+    pub scopes: Vec<String>,
+    pub details: DocDetails,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,9 +95,15 @@ impl MemberView {
     }
 }
 
-/// Document id of a membership: `<instance or org id>:<user id>`.
+/// Document id of a membership: `<instance or org id>:<user id>`, so the
+/// members of one instance or org share the prefix `<id>:`.
 pub fn member_doc_id(scope_id: &str, user_id: &str) -> String {
     format!("{scope_id}:{user_id}")
+}
+
+/// Document id of a token: `<user id>:<token id>`.
+pub fn pat_doc_id(user_id: &str, token_id: &str) -> String {
+    format!("{user_id}:{token_id}")
 }
 
 pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
@@ -103,12 +115,21 @@ pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
         ],
         E::InstanceDefaultOrgSet(_) => vec![DocKey::new(collection::INSTANCE, agg)],
         E::InstanceDomainAdded(d) => vec![DocKey::new(collection::INSTANCE_DOMAIN, d.domain.clone())],
-        E::InstanceMemberAdded(m) => vec![DocKey::new(collection::MEMBER, member_doc_id(agg, &m.user_id))],
+        E::InstanceMemberAdded(MemberPayload { user_id, .. })
+        | E::InstanceMemberChanged(MemberPayload { user_id, .. })
+        | E::InstanceMemberRemoved(UserIdPayload { user_id })
+        | E::InstanceMemberCascadeRemoved(UserIdPayload { user_id })
+        | E::OrgMemberAdded(MemberPayload { user_id, .. })
+        | E::OrgMemberChanged(MemberPayload { user_id, .. })
+        | E::OrgMemberRemoved(UserIdPayload { user_id })
+        | E::OrgMemberCascadeRemoved(UserIdPayload { user_id }) => {
+            vec![DocKey::new(collection::MEMBER, member_doc_id(agg, user_id))]
+        }
         E::OrgAdded(_) | E::OrgDomainPrimarySet(_) => vec![DocKey::new(collection::ORG, agg)],
-        E::OrgMemberAdded(m) => vec![DocKey::new(collection::MEMBER, member_doc_id(agg, &m.user_id))],
-        E::MachineUserAdded(_) => vec![DocKey::new(collection::USER, agg)],
-        E::PatAdded(p) => vec![DocKey::new(collection::PAT, p.token_id.clone())],
-        E::PatRemoved(p) => vec![DocKey::new(collection::PAT, p.token_id.clone())],
+        E::MachineUserAdded(_) | E::UserRemoved(_) => vec![DocKey::new(collection::USER, agg)],
+        E::PatAdded(PatAdded { token_id, .. }) | E::PatRemoved(PatRemoved { token_id }) => {
+            vec![DocKey::new(collection::PAT, pat_doc_id(agg, token_id))]
+        }
         _ => vec![],
     }
 }
@@ -183,9 +204,11 @@ fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView> {
             kind: UserKind::Machine {
                 name: p.name.clone(),
                 description: p.description.clone(),
+                access_token_type: p.access_token_type,
             },
             details: DocDetails::created(ev),
         }),
+        (E::UserRemoved(_), _) => None,
         (_, prior) => prior,
     }
 }
@@ -198,6 +221,8 @@ fn pat(ev: &StoredEvent, prior: Option<PatView>) -> Option<PatView> {
             user_id: ev.aggregate.id.clone(),
             org_id: ev.aggregate.owner.clone(),
             expiration: p.expiration,
+            scopes: p.scopes.clone(),
+            details: DocDetails::created(ev),
         }),
         E::PatRemoved(_) => None,
         _ => prior,
@@ -205,15 +230,26 @@ fn pat(ev: &StoredEvent, prior: Option<PatView>) -> Option<PatView> {
 }
 
 fn member(ev: &StoredEvent, prior: Option<MemberView>) -> Option<MemberView> {
-    let (org_id, m) = match &ev.payload {
-        E::InstanceMemberAdded(m) => (None, m),
-        E::OrgMemberAdded(m) => (Some(ev.aggregate.id.clone()), m),
-        _ => return prior,
-    };
-    Some(MemberView {
-        org_id,
-        user_id: m.user_id.clone(),
-        roles: m.roles.clone(),
-        details: DocDetails::created(ev),
-    })
+    let org_id = (ev.aggregate.kind == crate::event::AggregateType::Org).then(|| ev.aggregate.id.clone());
+    match (&ev.payload, prior) {
+        (E::InstanceMemberAdded(m) | E::OrgMemberAdded(m), _) => Some(MemberView {
+            org_id,
+            user_id: m.user_id.clone(),
+            roles: m.roles.clone(),
+            details: DocDetails::created(ev),
+        }),
+        (E::InstanceMemberChanged(m) | E::OrgMemberChanged(m), Some(mut v)) => {
+            v.roles = m.roles.clone();
+            v.details.touch(ev);
+            Some(v)
+        }
+        (
+            E::InstanceMemberRemoved(_)
+            | E::InstanceMemberCascadeRemoved(_)
+            | E::OrgMemberRemoved(_)
+            | E::OrgMemberCascadeRemoved(_),
+            _,
+        ) => None,
+        (_, prior) => prior,
+    }
 }

@@ -5,6 +5,7 @@
 
 pub mod directory;
 pub mod login_policy;
+pub mod query;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

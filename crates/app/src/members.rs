@@ -1,0 +1,109 @@
+//! Memberships of the instance (IAM members) and of orgs.
+
+use twofold_domain::member::{self, MemberScope, Members};
+use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::directory::{MemberView, UserView, member_doc_id};
+use twofold_domain::{AggregateRef, DomainError};
+
+use crate::auth::RequestCtx;
+use crate::{App, WriteDetails};
+
+/// A member with what the list shows of its user.
+pub struct MemberEntry {
+    pub member: MemberView,
+    pub user: Option<UserView>,
+}
+
+impl App {
+    fn member_aggregate(ctx: &RequestCtx, scope: MemberScope) -> AggregateRef {
+        match scope {
+            MemberScope::Instance => AggregateRef::instance(&ctx.instance_id),
+            MemberScope::Org => AggregateRef::org(&ctx.org_id),
+        }
+    }
+
+    pub async fn add_member(
+        &self,
+        ctx: &RequestCtx,
+        scope: MemberScope,
+        user_id: &str,
+        roles: Vec<String>,
+    ) -> Result<WriteDetails, DomainError> {
+        let user_exists = self
+            .typed_doc::<UserView>(&ctx.instance_id, collection::USER, user_id)
+            .await?
+            .is_some();
+        self.execute(
+            &ctx.instance_id,
+            &ctx.caller.user_id,
+            Self::member_aggregate(ctx, scope),
+            |events| {
+                let members = Members::fold(events.iter().map(|e| &e.payload));
+                member::decide_add(scope, &members, user_id, user_exists, roles.clone())
+            },
+        )
+        .await
+    }
+
+    pub async fn change_member(
+        &self,
+        ctx: &RequestCtx,
+        scope: MemberScope,
+        user_id: &str,
+        roles: Vec<String>,
+    ) -> Result<WriteDetails, DomainError> {
+        self.execute(
+            &ctx.instance_id,
+            &ctx.caller.user_id,
+            Self::member_aggregate(ctx, scope),
+            |events| {
+                let members = Members::fold(events.iter().map(|e| &e.payload));
+                member::decide_change(scope, &members, user_id, roles.clone())
+            },
+        )
+        .await
+    }
+
+    pub async fn remove_member(
+        &self,
+        ctx: &RequestCtx,
+        scope: MemberScope,
+        user_id: &str,
+    ) -> Result<WriteDetails, DomainError> {
+        self.execute(
+            &ctx.instance_id,
+            &ctx.caller.user_id,
+            Self::member_aggregate(ctx, scope),
+            |events| {
+                let members = Members::fold(events.iter().map(|e| &e.payload));
+                Ok(member::decide_remove(scope, &members, user_id))
+            },
+        )
+        .await
+    }
+
+    /// Members of the instance or of the context org, optionally one user only.
+    pub async fn list_members(
+        &self,
+        ctx: &RequestCtx,
+        scope: MemberScope,
+        user_id: Option<&str>,
+    ) -> Result<Vec<MemberEntry>, DomainError> {
+        let scope_id = match scope {
+            MemberScope::Instance => &ctx.instance_id,
+            MemberScope::Org => &ctx.org_id,
+        };
+        let prefix = member_doc_id(scope_id, user_id.unwrap_or(""));
+        let members: Vec<MemberView> = self.typed_prefix(&ctx.instance_id, collection::MEMBER, &prefix).await?;
+        let mut entries = Vec::with_capacity(members.len());
+        for m in members {
+            if user_id.is_some_and(|u| u != m.user_id) {
+                continue;
+            }
+            let user = self.typed_doc(&ctx.instance_id, collection::USER, &m.user_id).await?;
+            entries.push(MemberEntry { member: m, user });
+        }
+        entries.sort_by_key(|e| e.member.details.creation_date);
+        Ok(entries)
+    }
+}

@@ -1,0 +1,170 @@
+//! Machine users and their personal access tokens.
+
+use twofold_domain::event::{EventPayload, MachineUserAdded, PatAdded};
+use twofold_domain::member::Members;
+use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::directory::{MemberView, PatView, UserView, pat_doc_id};
+use twofold_domain::setup::PAT_SCOPES;
+use twofold_domain::user::{self, UserState};
+use twofold_domain::{AggregateRef, DomainError, Timestamp};
+
+use crate::auth::RequestCtx;
+use crate::command::{Decision, unique};
+use crate::{App, WriteDetails, clock, secrets};
+
+/// Tokens without an expiration date expire at 9999-12-31T23:59:59Z.
+pub const NEVER_EXPIRES: Timestamp = Timestamp(253_402_300_799_000_000);
+
+pub struct NewMachineUser {
+    pub user_name: String,
+    pub name: String,
+    pub description: String,
+    pub access_token_type: i32,
+    /// A caller-chosen ID; generated when None.
+    pub user_id: Option<String>,
+}
+
+/// A token as created: the secret is returned this once and never stored.
+pub struct NewToken {
+    pub token_id: String,
+    pub token: String,
+    pub details: WriteDetails,
+}
+
+fn user_missing() -> DomainError {
+    DomainError::not_found("MANAG-fpo4B", "User could not be found")
+}
+
+impl App {
+    pub async fn add_machine_user(
+        &self,
+        ctx: &RequestCtx,
+        u: NewMachineUser,
+    ) -> Result<(String, WriteDetails), DomainError> {
+        let (user_name, name) = (u.user_name.trim(), u.name.trim());
+        if user_name.is_empty() {
+            return Err(DomainError::invalid("COMMAND-bs9Ds", "Userdata is invalid"));
+        }
+        if name.is_empty() {
+            return Err(DomainError::invalid("COMMAND-bm9Ds", "Userdata is invalid"));
+        }
+        let user_id = u.user_id.clone().unwrap_or_else(|| self.ids.next());
+        let event = EventPayload::MachineUserAdded(MachineUserAdded {
+            user_name: user_name.to_owned(),
+            name: name.to_owned(),
+            description: u.description.clone(),
+            access_token_type: u.access_token_type,
+        });
+        let claim = unique(&ctx.instance_id, "user_name", user_name);
+        let details = self
+            .execute_many(
+                &ctx.instance_id,
+                &ctx.caller.user_id,
+                vec![AggregateRef::user(&user_id, &ctx.org_id)],
+                |loaded| {
+                    user::decide_add_machine(&UserState::fold(&loaded[0]))?;
+                    Ok(Decision {
+                        events: vec![vec![event.clone()]],
+                        claims: vec![claim.clone()],
+                        releases: vec![],
+                    })
+                },
+            )
+            .await?;
+        Ok((user_id, details))
+    }
+
+    /// A user of the caller's org context.
+    pub async fn user(&self, ctx: &RequestCtx, user_id: &str) -> Result<UserView, DomainError> {
+        let user: UserView = self
+            .typed_doc(&ctx.instance_id, collection::USER, user_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("QUERY-Dfbg2", "User could not be found"))?;
+        if user.org_id != ctx.org_id {
+            return Err(user_missing());
+        }
+        Ok(user)
+    }
+
+    /// Removes a user and, in the same transaction, every membership it held.
+    pub async fn remove_user(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
+        let memberships: Vec<MemberView> = self.typed_lookup(&ctx.instance_id, collection::MEMBER, user_id).await?;
+        let mut aggregates = vec![AggregateRef::user(user_id, &ctx.org_id)];
+        aggregates.extend(memberships.iter().map(|m| match &m.org_id {
+            Some(org) => AggregateRef::org(org),
+            None => AggregateRef::instance(&ctx.instance_id),
+        }));
+        self.execute_many(&ctx.instance_id, &ctx.caller.user_id, aggregates.clone(), |loaded| {
+            let state = UserState::fold(&loaded[0]);
+            let mut events = vec![user::decide_remove_user(&state, &ctx.org_id)?];
+            for (aggregate, history) in aggregates.iter().zip(loaded).skip(1) {
+                let members = Members::fold(history.iter().map(|e| &e.payload));
+                events.push(if members.contains(user_id) {
+                    vec![twofold_domain::member::cascade_removed(aggregate.kind, user_id)]
+                } else {
+                    vec![]
+                });
+            }
+            Ok(Decision {
+                events,
+                claims: vec![],
+                releases: vec![unique(&ctx.instance_id, "user_name", &state.user_name)],
+            })
+        })
+        .await
+    }
+
+    pub async fn add_pat(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &str,
+        expiration: Option<Timestamp>,
+    ) -> Result<NewToken, DomainError> {
+        let token = secrets::random_token(32);
+        let token_id = self.ids.next();
+        let pat = PatAdded {
+            token_id: token_id.clone(),
+            token_hash: self.keys.token_hash(&token),
+            expiration: expiration.unwrap_or(NEVER_EXPIRES),
+            scopes: PAT_SCOPES.iter().map(|s| s.to_string()).collect(),
+        };
+        let now = clock::now();
+        let details = self
+            .execute(
+                &ctx.instance_id,
+                &ctx.caller.user_id,
+                AggregateRef::user(user_id, &ctx.org_id),
+                |events| user::decide_add_pat(&UserState::fold(events), &ctx.org_id, pat.clone(), now),
+            )
+            .await?;
+        Ok(NewToken {
+            token_id,
+            token,
+            details,
+        })
+    }
+
+    pub async fn list_pats(&self, ctx: &RequestCtx, user_id: &str) -> Result<Vec<PatView>, DomainError> {
+        self.user(ctx, user_id).await?;
+        let mut pats: Vec<PatView> = self
+            .typed_prefix(&ctx.instance_id, collection::PAT, &pat_doc_id(user_id, ""))
+            .await?;
+        pats.sort_by_key(|p| p.details.creation_date);
+        Ok(pats)
+    }
+
+    pub async fn remove_pat(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &str,
+        token_id: &str,
+    ) -> Result<WriteDetails, DomainError> {
+        self.execute(
+            &ctx.instance_id,
+            &ctx.caller.user_id,
+            AggregateRef::user(user_id, &ctx.org_id),
+            |events| user::decide_remove_pat(&UserState::fold(events), &ctx.org_id, token_id),
+        )
+        .await
+    }
+}
