@@ -56,7 +56,7 @@ impl AdminService for Admin {
                 Query::StateQuery(_) => OrgFilter::Id(String::new()),
             })
             .collect();
-        let q = r.query.clone().unwrap_or_default();
+        let q = r.query.unwrap_or_default();
         let list = self
             .app
             .list_orgs(&ctx.instance_id, &filters, r.sorting_column == 1, q.offset, q.limit)
@@ -80,7 +80,7 @@ impl AdminService for Admin {
             .list_members(&ctx, MemberScope::Instance, member_filter(&r.queries).as_deref())
             .await
             .map_err(to_status)?;
-        let q = r.query.clone().unwrap_or_default();
+        let q = r.query.unwrap_or_default();
         Ok(Response::new(ListIamMembersResponse {
             details: convert::list(members.len()),
             result: twofold_domain::readmodel::query::page(members, q.offset, q.limit)

@@ -10,7 +10,7 @@ use twofold_app::users::NewMachineUser;
 use twofold_domain::login_policy::PolicyScope;
 use twofold_domain::member::MemberScope;
 
-use crate::auth::{ctx, host};
+use crate::auth::ctx;
 use crate::error::to_status;
 use crate::members::member_filter;
 use crate::{convert, validate};
@@ -99,7 +99,7 @@ impl ManagementService for Management {
     async fn add_org(&self, req: Request<AddOrgRequest>) -> Result<Response<AddOrgResponse>, Status> {
         let ctx = ctx(&req)?;
         let name = validate::id("AddOrgRequest", "Name", &req.get_ref().name)?;
-        let (id, d) = self.app.add_org(&ctx, name, &host(&req)).await.map_err(to_status)?;
+        let (id, d) = self.app.add_org(&ctx, name).await.map_err(to_status)?;
         Ok(Response::new(AddOrgResponse {
             id,
             details: convert::added(d),
@@ -117,7 +117,7 @@ impl ManagementService for Management {
             .list_members(&ctx, MemberScope::Org, member_filter(&r.queries).as_deref())
             .await
             .map_err(to_status)?;
-        let q = r.query.clone().unwrap_or_default();
+        let q = r.query.unwrap_or_default();
         Ok(Response::new(ListOrgMembersResponse {
             details: convert::list(members.len()),
             result: twofold_domain::readmodel::query::page(members, q.offset, q.limit)
@@ -243,7 +243,7 @@ impl ManagementService for Management {
         let r = req.get_ref();
         let user_id = validate::id("ListPersonalAccessTokensRequest", "UserId", &r.user_id)?;
         let pats = self.app.list_pats(&ctx, user_id).await.map_err(to_status)?;
-        let q = r.query.clone().unwrap_or_default();
+        let q = r.query.unwrap_or_default();
         Ok(Response::new(ListPersonalAccessTokensResponse {
             details: convert::list(pats.len()),
             result: twofold_domain::readmodel::query::page(pats, q.offset, q.limit)

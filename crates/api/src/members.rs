@@ -5,8 +5,10 @@ use twofold_proto::zitadel::member::v1::search_query::Query;
 
 /// The user a member search is narrowed to, if any.
 pub fn member_filter(queries: &[SearchQuery]) -> Option<String> {
-    queries.iter().find_map(|q| match &q.query {
-        Some(Query::UserIdQuery(u)) => Some(u.user_id.clone()),
-        None => None,
+    queries.iter().find_map(|q| {
+        let Some(Query::UserIdQuery(u)) = &q.query else {
+            return None;
+        };
+        Some(u.user_id.clone())
     })
 }

@@ -47,25 +47,6 @@ pub fn lifetime(message: &str, field: &str, d: Option<&Duration>) -> Result<i64,
     convert::duration_nanos(d).ok_or_else(|| violation(message, field, "value must be a duration of 0s or more"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn enum_messages() {
-        let m = "AddSecondFactorToLoginPolicyRequest";
-        assert_eq!(
-            second_factor(m, 0).unwrap_err().message(),
-            "invalid AddSecondFactorToLoginPolicyRequest.Type: value must not be in list [0]"
-        );
-        assert_eq!(
-            second_factor(m, 9).unwrap_err().message(),
-            "invalid AddSecondFactorToLoginPolicyRequest.Type: value must be one of the defined enum values"
-        );
-        assert_eq!(second_factor(m, 3).unwrap(), SecondFactor::OtpEmail);
-    }
-}
-
 /// A string field with PGV `min_len`/`max_len` (counted in characters).
 pub fn text<'a>(message: &str, field: &str, value: &'a str, min: usize, max: usize) -> Result<&'a str, Status> {
     let n = value.chars().count();
@@ -83,4 +64,23 @@ pub fn text<'a>(message: &str, field: &str, value: &'a str, min: usize, max: usi
 /// An ID or name field: 1 to 200 characters, as ZITADEL's protos require.
 pub fn id<'a>(message: &str, field: &str, value: &'a str) -> Result<&'a str, Status> {
     text(message, field, value, 1, 200)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_messages() {
+        let m = "AddSecondFactorToLoginPolicyRequest";
+        assert_eq!(
+            second_factor(m, 0).unwrap_err().message(),
+            "invalid AddSecondFactorToLoginPolicyRequest.Type: value must not be in list [0]"
+        );
+        assert_eq!(
+            second_factor(m, 9).unwrap_err().message(),
+            "invalid AddSecondFactorToLoginPolicyRequest.Type: value must be one of the defined enum values"
+        );
+        assert_eq!(second_factor(m, 3).unwrap(), SecondFactor::OtpEmail);
+    }
 }

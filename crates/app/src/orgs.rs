@@ -1,7 +1,7 @@
 //! Organizations.
 
 use twofold_domain::readmodel::collection;
-use twofold_domain::readmodel::directory::OrgView;
+use twofold_domain::readmodel::directory::{InstanceView, OrgView};
 use twofold_domain::readmodel::query::{page, text_matches};
 use twofold_domain::{AggregateRef, DomainError, org};
 
@@ -41,14 +41,14 @@ impl App {
             .ok_or_else(|| DomainError::not_found("QUERY-leq5Q", "Organisation not found"))
     }
 
-    /// A new org with a generated domain under `host`; the caller becomes its ORG_OWNER.
-    pub async fn add_org(
-        &self,
-        ctx: &RequestCtx,
-        name: &str,
-        host: &str,
-    ) -> Result<(String, WriteDetails), DomainError> {
-        let (domain, events) = org::decide_add(name, host, &ctx.caller.user_id)?;
+    /// A new org with a domain generated under the instance's external
+    /// domain; the caller becomes its ORG_OWNER.
+    pub async fn add_org(&self, ctx: &RequestCtx, name: &str) -> Result<(String, WriteDetails), DomainError> {
+        let instance: InstanceView = self
+            .typed_doc(&ctx.instance_id, collection::INSTANCE, &ctx.instance_id)
+            .await?
+            .ok_or_else(|| DomainError::internal("QUERY-Inst1", "An internal error occurred"))?;
+        let (domain, events) = org::decide_add(name, &instance.external_domain, &ctx.caller.user_id)?;
         let org_id = self.ids.next();
         let claims = vec![
             unique(&ctx.instance_id, "org_name", name.trim()),
@@ -88,7 +88,7 @@ impl App {
             .filter(|o| filters.iter().all(|f| f.matches(o)))
             .collect();
         if by_name {
-            orgs.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+            orgs.sort_by_key(|o| o.name.to_lowercase());
         } else {
             orgs.sort_by_key(|o| o.details.creation_date);
         }

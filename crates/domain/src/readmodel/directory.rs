@@ -13,6 +13,8 @@ pub struct InstanceView {
     pub id: String,
     pub name: String,
     pub default_org_id: String,
+    /// The first domain of the instance (its external domain at creation).
+    pub external_domain: String,
     pub details: DocDetails,
 }
 
@@ -114,7 +116,10 @@ pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
             DocKey::new(collection::DEFAULT_INSTANCE, DEFAULT_INSTANCE_ID),
         ],
         E::InstanceDefaultOrgSet(_) => vec![DocKey::new(collection::INSTANCE, agg)],
-        E::InstanceDomainAdded(d) => vec![DocKey::new(collection::INSTANCE_DOMAIN, d.domain.clone())],
+        E::InstanceDomainAdded(d) => vec![
+            DocKey::new(collection::INSTANCE_DOMAIN, d.domain.clone()),
+            DocKey::new(collection::INSTANCE, agg),
+        ],
         E::InstanceMemberAdded(MemberPayload { user_id, .. })
         | E::InstanceMemberChanged(MemberPayload { user_id, .. })
         | E::InstanceMemberRemoved(UserIdPayload { user_id })
@@ -165,8 +170,13 @@ fn instance(ev: &StoredEvent, prior: Option<InstanceView>) -> Option<InstanceVie
             id: ev.aggregate.id.clone(),
             name: p.name.clone(),
             default_org_id: String::new(),
+            external_domain: String::new(),
             details: DocDetails::created(ev),
         }),
+        (E::InstanceDomainAdded(d), Some(mut v)) if v.external_domain.is_empty() => {
+            v.external_domain = d.domain.clone();
+            Some(v)
+        }
         (E::InstanceDefaultOrgSet(p), Some(mut v)) => {
             v.default_org_id = p.org_id.clone();
             v.details.touch(ev);

@@ -2,10 +2,15 @@
 //! guide), each test against a real `twofold` process. Every test runs on
 //! SQLite, and on PostgreSQL when TWOFOLD_TEST_DATABASE_URL is set.
 
+mod fixtures;
 mod harness;
 
 mod admin_policy;
 mod auth;
+mod directory;
+mod js_sdk;
 mod lifecycle;
 mod management;
+mod org_policy;
+mod permissions;
 mod transport;

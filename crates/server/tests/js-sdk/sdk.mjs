@@ -1,0 +1,175 @@
+// Drives ZITADEL's own JavaScript SDKs against a running `twofold start`:
+//   - @zitadel/node   (nice-grpc + ts-proto, native gRPC over h2c)
+//   - @zitadel/client (connect-es gRPC transport from @connectrpc/connect-node, h2c)
+//
+// Env: TWOFOLD_URL (e.g. http://127.0.0.1:18090) and TWOFOLD_PAT (an admin token).
+// Prints one line per check; exits non-zero if any check fails. Each SDK part
+// leaves the login policy's second factors as it found them.
+//
+// Run by crates/server/tests/it/js_sdk.rs; by hand: npm ci && TWOFOLD_URL=... TWOFOLD_PAT=... node sdk.mjs
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+
+import { createAccessTokenInterceptor, createAdminClient } from "@zitadel/node/dist/api/index.js";
+import { createServerTransport } from "@zitadel/client/node";
+import { createAdminServiceClient } from "@zitadel/client/v1";
+
+const url = process.env.TWOFOLD_URL;
+const pat = process.env.TWOFOLD_PAT;
+if (!url || !pat) {
+  console.error("set TWOFOLD_URL (e.g. http://127.0.0.1:18090) and TWOFOLD_PAT");
+  process.exit(2);
+}
+
+// zitadel.policy.v1.SecondFactorType
+const UNSPECIFIED = 0;
+const OTP_EMAIL = 3;
+
+// gRPC status codes (nice-grpc's Status and connect's Code share the numbering).
+const CODES = { 3: "INVALID_ARGUMENT", 5: "NOT_FOUND", 6: "ALREADY_EXISTS", 16: "UNAUTHENTICATED" };
+const INVALID_ARGUMENT = 3;
+const NOT_FOUND = 5;
+const ALREADY_EXISTS = 6;
+const UNAUTHENTICATED = 16;
+
+let failures = 0;
+
+const version = (pkg) =>
+  JSON.parse(readFileSync(new URL(`./node_modules/${pkg}/package.json`, import.meta.url), "utf8")).version;
+console.log(`# ${url}: @zitadel/node ${version("@zitadel/node")}, @zitadel/client ${version("@zitadel/client")}`);
+
+/** Runs one check and prints its line; returns the check's value, or throws to abort the SDK part. */
+async function check(sdk, name, fn) {
+  try {
+    const value = await fn();
+    console.log(`ok   [${sdk}] ${name}`);
+    return value;
+  } catch (e) {
+    failures++;
+    console.log(`FAIL [${sdk}] ${name}: ${describe(e)}`);
+    throw new Aborted();
+  }
+}
+
+class Aborted extends Error {}
+
+function describe(e) {
+  // Keep to one line: assert appends "\n\nactual !== expected" to custom messages.
+  if (e instanceof assert.AssertionError) return e.message.replace(/\s*\n\s*/g, " ");
+  // nice-grpc ClientError: code, details; connect ConnectError: code, rawMessage, metadata.
+  if (e?.code !== undefined) return `${e.name}: ${e.message} (code=${e.code})`;
+  return e?.stack ?? String(e);
+}
+
+/**
+ * Awaits a call that must fail with the given gRPC status code and, when given,
+ * a message containing `id` (ZITADEL's error id, e.g. "INSTANCE-2B0ps").
+ */
+async function expectCode(call, code, id) {
+  let err;
+  try {
+    await call();
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err, `expected ${CODES[code]} (${code}), but the call succeeded`);
+  assert.equal(
+    err.code,
+    code,
+    `expected ${CODES[code]} (${code}), got code ${err.code} (${err.name}: ${err.message})`,
+  );
+  if (id) assert.ok(err.message.includes(id), `expected the message to carry ${id}: ${err.message}`);
+}
+
+/** int64/uint64 fields: Long in @zitadel/node (ts-proto), bigint in @zitadel/client (protobuf-es). */
+const num = (v) => Number(String(v));
+
+/**
+ * The shared scenario. `admin` is an AdminService client with a valid token,
+ * `badAdmin` one with an invalid token; both take plain request objects.
+ */
+async function scenario(name, { admin, badAdmin }) {
+  let before;
+  let added = false;
+  try {
+    before = await check(name, "ListLoginPolicySecondFactors", async () => {
+      const res = await admin.listLoginPolicySecondFactors({});
+      assert.ok(Array.isArray(res.result), "result is an array");
+      assert.ok(res.details, "details present");
+      assert.equal(num(res.details.totalResult), res.result.length, "details.totalResult matches result");
+      assert.ok(!res.result.includes(OTP_EMAIL), `OTP_EMAIL must not be enabled yet: [${res.result}]`);
+      return [...res.result];
+    });
+
+    await check(name, "AddSecondFactorToLoginPolicy(OTP_EMAIL)", async () => {
+      const res = await admin.addSecondFactorToLoginPolicy({ type: OTP_EMAIL });
+      added = true;
+      assert.ok(res.details, "details present");
+      assert.ok(res.details.resourceOwner, "details.resourceOwner set");
+    });
+
+    await check(name, "list contains OTP_EMAIL", async () => {
+      const res = await admin.listLoginPolicySecondFactors({});
+      assert.deepEqual([...res.result].sort(), [...before, OTP_EMAIL].sort());
+    });
+
+    await check(name, "add OTP_EMAIL again -> ALREADY_EXISTS", () =>
+      expectCode(() => admin.addSecondFactorToLoginPolicy({ type: OTP_EMAIL }), ALREADY_EXISTS, "INSTANCE-2B0ps"),
+    );
+
+    await check(name, "RemoveSecondFactorFromLoginPolicy(OTP_EMAIL)", async () => {
+      const res = await admin.removeSecondFactorFromLoginPolicy({ type: OTP_EMAIL });
+      added = false;
+      assert.ok(res.details, "details present");
+    });
+
+    await check(name, "remove OTP_EMAIL again -> NOT_FOUND", () =>
+      expectCode(() => admin.removeSecondFactorFromLoginPolicy({ type: OTP_EMAIL }), NOT_FOUND, "INSTANCE-3M9od"),
+    );
+
+    await check(name, "add UNSPECIFIED (0) -> INVALID_ARGUMENT", () =>
+      expectCode(() => admin.addSecondFactorToLoginPolicy({ type: UNSPECIFIED }), INVALID_ARGUMENT),
+    );
+
+    await check(name, "bad token -> UNAUTHENTICATED", () =>
+      expectCode(() => badAdmin.listLoginPolicySecondFactors({}), UNAUTHENTICATED, "AUTH-7fs1e"),
+    );
+
+    await check(name, "list is back to where it started", async () => {
+      const res = await admin.listLoginPolicySecondFactors({});
+      assert.deepEqual([...res.result], before);
+    });
+  } catch (e) {
+    if (!(e instanceof Aborted)) throw e;
+    if (added) {
+      // Leave the policy as we found it for the next part.
+      await admin.removeSecondFactorFromLoginPolicy({ type: OTP_EMAIL }).catch(() => {});
+    }
+  }
+}
+
+const BAD_TOKEN = "not-a-valid-token";
+
+// @zitadel/node: createAdminClient(endpoint, ...interceptors) on a nice-grpc channel.
+// An http:// endpoint gives an insecure channel (h2c, prior knowledge).
+await scenario("@zitadel/node", {
+  admin: createAdminClient(url, createAccessTokenInterceptor(pat)),
+  badAdmin: createAdminClient(url, createAccessTokenInterceptor(BAD_TOKEN)),
+});
+
+// @zitadel/client: createServerTransport(token, opts) wraps connect-node's
+// createGrpcTransport with a bearer interceptor; createAdminServiceClient binds
+// zitadel.admin.v1.AdminService to it.
+const transport = (token) => createServerTransport(token, { baseUrl: url, httpVersion: "2" });
+await scenario("@zitadel/client", {
+  admin: createAdminServiceClient(transport(pat)),
+  badAdmin: createAdminServiceClient(transport(BAD_TOKEN)),
+});
+
+if (failures > 0) {
+  console.log(`${failures} check(s) failed`);
+  process.exit(1);
+}
+console.log("all checks passed");
+process.exit(0);
