@@ -109,11 +109,22 @@ async fn zitadel_js_sdks_work() {
     }
 
     let s = Server::start(Backend::Sqlite).await;
+    let org = s.create_org("SDK Bank").await;
+    let (status, body) = s
+        .call_in(
+            &org,
+            "POST",
+            "/management/v1/policies/login",
+            Some(serde_json::json!({"secondFactors": [2]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let out = run(
         Command::new("node")
             .arg("sdk.mjs")
             .env("TWOFOLD_URL", s.url(""))
             .env("TWOFOLD_PAT", &s.token)
+            .env("TWOFOLD_ORG_ID", &org)
             .current_dir(&dir),
         "node sdk.mjs",
         Duration::from_secs(120),

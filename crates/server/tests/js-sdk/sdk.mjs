@@ -2,7 +2,10 @@
 //   - @zitadel/node   (nice-grpc + ts-proto, native gRPC over h2c)
 //   - @zitadel/client (connect-es gRPC transport from @connectrpc/connect-node, h2c)
 //
-// Env: TWOFOLD_URL (e.g. http://127.0.0.1:18090) and TWOFOLD_PAT (an admin token).
+// Env: TWOFOLD_URL (e.g. http://127.0.0.1:18090), TWOFOLD_PAT (an admin token)
+// and, optionally, TWOFOLD_ORG_ID: an org with a custom login policy whose
+// second factors are exactly [U2F]; the management part then runs against it
+// with x-zitadel-orgid.
 // Prints one line per check; exits non-zero if any check fails. Each SDK part
 // leaves the login policy's second factors as it found them.
 //
@@ -11,12 +14,15 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
-import { createAccessTokenInterceptor, createAdminClient } from "@zitadel/node/dist/api/index.js";
+import { createAccessTokenInterceptor, createAdminClient, createManagementClient } from "@zitadel/node/dist/api/index.js";
+// nice-grpc comes with @zitadel/node; its Metadata carries x-zitadel-orgid.
+import { Metadata } from "nice-grpc";
 import { createServerTransport } from "@zitadel/client/node";
 import { createAdminServiceClient } from "@zitadel/client/v1";
 
 const url = process.env.TWOFOLD_URL;
 const pat = process.env.TWOFOLD_PAT;
+const customOrg = process.env.TWOFOLD_ORG_ID;
 if (!url || !pat) {
   console.error("set TWOFOLD_URL (e.g. http://127.0.0.1:18090) and TWOFOLD_PAT");
   process.exit(2);
@@ -24,13 +30,24 @@ if (!url || !pat) {
 
 // zitadel.policy.v1.SecondFactorType
 const UNSPECIFIED = 0;
+const OTP = 1;
+const U2F = 2;
 const OTP_EMAIL = 3;
 
 // gRPC status codes (nice-grpc's Status and connect's Code share the numbering).
-const CODES = { 3: "INVALID_ARGUMENT", 5: "NOT_FOUND", 6: "ALREADY_EXISTS", 16: "UNAUTHENTICATED" };
+const CODES = {
+  3: "INVALID_ARGUMENT",
+  5: "NOT_FOUND",
+  6: "ALREADY_EXISTS",
+  7: "PERMISSION_DENIED",
+  9: "FAILED_PRECONDITION",
+  16: "UNAUTHENTICATED",
+};
 const INVALID_ARGUMENT = 3;
 const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
+const PERMISSION_DENIED = 7;
+const FAILED_PRECONDITION = 9;
 const UNAUTHENTICATED = 16;
 
 let failures = 0;
@@ -166,6 +183,48 @@ await scenario("@zitadel/client", {
   admin: createAdminServiceClient(transport(pat)),
   badAdmin: createAdminServiceClient(transport(BAD_TOKEN)),
 });
+
+// @zitadel/node's ManagementService in an org context given by x-zitadel-orgid.
+async function managementScenario(name, mgmt, org) {
+  const inOrg = (id) => ({ metadata: Metadata({ "x-zitadel-orgid": id }) });
+  try {
+    await check(name, "GetLoginPolicy of the custom-policy org", async () => {
+      const res = await mgmt.getLoginPolicy({}, inOrg(org));
+      assert.equal(res.policy.isDefault, false);
+      assert.equal(res.policy.details.resourceOwner, org);
+      assert.deepEqual([...res.policy.secondFactors], [U2F]);
+    });
+    await check(name, "AddSecondFactorToLoginPolicy(OTP) in the org", async () => {
+      const res = await mgmt.addSecondFactorToLoginPolicy({ type: OTP }, inOrg(org));
+      assert.equal(res.details.resourceOwner, org);
+    });
+    await check(name, "org list is [U2F, OTP]", async () => {
+      const res = await mgmt.listLoginPolicySecondFactors({}, inOrg(org));
+      assert.deepEqual([...res.result], [U2F, OTP]);
+    });
+    await check(name, "add OTP again -> ALREADY_EXISTS", () =>
+      expectCode(() => mgmt.addSecondFactorToLoginPolicy({ type: OTP }, inOrg(org)), ALREADY_EXISTS, "Org-2B0ps"),
+    );
+    await check(name, "RemoveSecondFactorFromLoginPolicy(OTP) in the org", () =>
+      mgmt.removeSecondFactorFromLoginPolicy({ type: OTP }, inOrg(org)),
+    );
+    await check(name, "remove OTP again -> NOT_FOUND", () =>
+      expectCode(() => mgmt.removeSecondFactorFromLoginPolicy({ type: OTP }, inOrg(org)), NOT_FOUND, "Org-3M9od"),
+    );
+    await check(name, "own org (default policy) -> FAILED_PRECONDITION", () =>
+      expectCode(() => mgmt.addSecondFactorToLoginPolicy({ type: OTP_EMAIL }), FAILED_PRECONDITION, "Org-4Rf9x"),
+    );
+    await check(name, "unknown x-zitadel-orgid -> PERMISSION_DENIED", () =>
+      expectCode(() => mgmt.listLoginPolicySecondFactors({}, inOrg("123")), PERMISSION_DENIED, "AUTH-Bs7Ds"),
+    );
+  } catch (e) {
+    if (!(e instanceof Aborted)) throw e;
+  }
+}
+
+if (customOrg) {
+  await managementScenario("@zitadel/node mgmt", createManagementClient(url, createAccessTokenInterceptor(pat)), customOrg);
+}
 
 if (failures > 0) {
   console.log(`${failures} check(s) failed`);
