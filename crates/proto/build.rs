@@ -9,6 +9,7 @@ const FILES: &[&str] = &[
     "zitadel/admin/v1/admin.proto",
     "zitadel/management/v1/management.proto",
     "zitadel/v1/message.proto",
+    "zitadel/user/v2/user_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

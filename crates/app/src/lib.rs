@@ -36,8 +36,10 @@ impl App {
         }
     }
 
-    /// Whether the database answers (for readiness probes).
+    /// Whether the database answers within two seconds (readiness probes
+    /// must answer quickly, also while the database is unreachable).
     pub async fn ready(&self) -> bool {
-        self.store.ping().await.is_ok()
+        let ping = tokio::time::timeout(std::time::Duration::from_secs(2), self.store.ping());
+        matches!(ping.await, Ok(Ok(())))
     }
 }

@@ -59,7 +59,11 @@ impl App {
                 &ctx.instance_id,
                 &ctx.caller.user_id,
                 vec![AggregateRef::org(&org_id)],
-                |_| {
+                |loaded| {
+                    if !loaded[0].is_empty() {
+                        // Two nodes drew the same snowflake ID; the caller may retry.
+                        return Err(DomainError::unavailable("ORG-IdClash", "ID collision, try again"));
+                    }
                     Ok(Decision {
                         events: vec![events.clone()],
                         claims: claims.clone(),

@@ -30,9 +30,17 @@ pub mod zitadel {
             tonic::include_proto!("zitadel.org.v1");
         }
     }
+    pub mod object {
+        pub mod v2 {
+            tonic::include_proto!("zitadel.object.v2");
+        }
+    }
     pub mod user {
         pub mod v1 {
             tonic::include_proto!("zitadel.user.v1");
+        }
+        pub mod v2 {
+            tonic::include_proto!("zitadel.user.v2");
         }
     }
     pub mod member {

@@ -57,7 +57,7 @@ pub fn postgres_available() -> bool {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-fn unique_name() -> String {
+pub fn unique_name() -> String {
     format!(
         "tf_{}_{}_{}",
         std::process::id(),
@@ -70,13 +70,13 @@ fn unique_name() -> String {
 }
 
 /// A fresh PostgreSQL database, dropped when the value is.
-struct PgDatabase {
+pub struct PgDatabase {
     admin_url: String,
     name: String,
 }
 
 impl PgDatabase {
-    async fn create() -> (Self, String) {
+    pub async fn create() -> (Self, String) {
         let admin_url = std::env::var(PG_ENV).unwrap();
         let name = unique_name();
         let mut conn = sqlx::PgConnection::connect(&admin_url)
@@ -118,7 +118,10 @@ impl Drop for PgDatabase {
 pub struct Server {
     pub addr: SocketAddr,
     pub dir: PathBuf,
+    /// The database, as the test reaches it.
     pub db_url: String,
+    /// The database, as the server reaches it.
+    server_db_url: String,
     pub token: String,
     child: Option<Child>,
     _pg: Option<PgDatabase>,
@@ -127,6 +130,12 @@ pub struct Server {
 
 impl Server {
     pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |url| url).await
+    }
+
+    /// Starts with the database URL passed through `route` (e.g. to go
+    /// through a proxy); `db_url` keeps the direct URL for the test's reads.
+    pub async fn start_with(backend: Backend, route: impl FnOnce(String) -> String) -> Self {
         let dir = std::env::temp_dir().join(unique_name());
         let (pg, db_url) = match backend {
             Backend::Sqlite => (None, format!("sqlite://{}", dir.join("twofold.db").display())),
@@ -135,9 +144,11 @@ impl Server {
                 (Some(db), url)
             }
         };
+        let server_url = route(db_url.clone());
         let mut s = Self {
             addr: "127.0.0.1:0".parse().unwrap(),
             dir,
+            server_db_url: server_url,
             db_url,
             token: String::new(),
             child: None,
@@ -154,33 +165,27 @@ impl Server {
 
     /// Starts the binary on the same data dir and database.
     fn spawn(&mut self) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_twofold"))
-            .args(["start", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&self.dir)
-            .args(["--database", &self.db_url])
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start twofold");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(addr.trim().to_owned());
-                }
-                if std::env::var_os("TWOFOLD_TEST_LOG").is_some() {
-                    eprintln!("[server] {line}");
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server did not report its address");
-        self.addr = addr.parse().unwrap();
+        let (child, addr) = spawn_twofold(&self.dir, &self.server_db_url, &[]);
+        self.addr = addr;
         self.child = Some(child);
+    }
+
+    /// Another server process on the same database (its own data dir, the
+    /// same master key), as a second node behind a load balancer would run.
+    pub fn another_node(&self) -> Node {
+        let dir = std::env::temp_dir().join(unique_name());
+        let key = std::fs::read_to_string(self.dir.join("masterkey")).unwrap();
+        let (child, addr) = spawn_twofold(&dir, &self.server_db_url, &["--masterkey", key.trim()]);
+        Node {
+            addr,
+            child: Some(child),
+            dir,
+        }
+    }
+
+    /// The process id of the server (for signals).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
     }
 
     /// SIGTERM, then waits for the process to exit.
@@ -191,6 +196,11 @@ impl Server {
             .status()
             .unwrap();
         child.wait().unwrap()
+    }
+
+    /// Reaps a process that was killed from outside.
+    pub fn stop_killed(&mut self) -> Option<ExitStatus> {
+        self.child.take().map(|mut c| c.wait().unwrap())
     }
 
     pub fn restart(&mut self) {
@@ -271,6 +281,67 @@ impl Server {
 }
 
 impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Starts `twofold start` on a free port; returns the child and its address.
+pub fn spawn_twofold(dir: &std::path::Path, db_url: &str, extra: &[&str]) -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twofold"))
+        .args([
+            "start",
+            "--listen",
+            "127.0.0.1:0",
+            "--db-acquire-timeout",
+            "2",
+            "--data-dir",
+        ])
+        .arg(dir)
+        .args(["--database", db_url])
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start twofold");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(addr) = line.split("listening on ").nth(1) {
+                let _ = tx.send(addr.trim().to_owned());
+            }
+            if std::env::var_os("TWOFOLD_TEST_LOG").is_some() {
+                eprintln!("[server] {line}");
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server did not report its address");
+    (child, addr.parse().unwrap())
+}
+
+/// A further server process (see `Server::another_node`).
+pub struct Node {
+    pub addr: SocketAddr,
+    child: Option<Child>,
+    dir: PathBuf,
+}
+
+impl Node {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+impl Drop for Node {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();

@@ -4,6 +4,7 @@
 
 mod fixtures;
 mod harness;
+mod proxy;
 
 mod admin_policy;
 mod auth;
@@ -11,6 +12,7 @@ mod directory;
 mod js_sdk;
 mod lifecycle;
 mod management;
+mod multinode;
 mod org_policy;
 mod permissions;
 mod transport;

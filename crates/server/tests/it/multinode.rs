@@ -1,0 +1,244 @@
+//! Several server processes on one PostgreSQL database, crashes and
+//! database outages. PostgreSQL only: skipped without TWOFOLD_TEST_DATABASE_URL.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::harness::{Backend, PgDatabase, Server, postgres_available, spawn_twofold, unique_name};
+use crate::proxy::Proxy;
+
+const SECOND: &str = "/admin/v1/policies/login/second_factors";
+
+async fn post(url: String, token: &str, body: Value) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await;
+    match resp {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            (status, r.json().await.unwrap_or(Value::Null))
+        }
+        Err(_) => (0, Value::Null),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_race_and_read_each_others_writes() {
+    if !postgres_available() {
+        return;
+    }
+    let a = Server::start(Backend::Postgres).await;
+    let b = a.another_node();
+
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let url = if i % 2 == 0 { a.url(SECOND) } else { b.url(SECOND) };
+            let token = a.token.clone();
+            tokio::spawn(async move { post(url, &token, json!({"type": "SECOND_FACTOR_TYPE_OTP_SMS"})).await.0 })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort();
+    let mut expected = vec![200];
+    expected.extend([409; 39]);
+    assert_eq!(statuses, expected);
+    assert_eq!(
+        a.count_events("instance.policy.login.secondfactor.added").await,
+        3,
+        "2 at setup + 1"
+    );
+
+    // A write acknowledged by one node is visible on the other at once.
+    let http = reqwest::Client::new();
+    for i in 0..10 {
+        let (writer, reader) = if i % 2 == 0 {
+            (a.url(""), b.url(""))
+        } else {
+            (b.url(""), a.url(""))
+        };
+        let name = format!("org-{i}");
+        let (status, body) = post(format!("{writer}/management/v1/orgs"), &a.token, json!({"name": name})).await;
+        assert_eq!(status, 200, "{body}");
+        let id = body["id"].as_str().unwrap();
+        let resp = http
+            .get(format!("{reader}/admin/v1/orgs/{id}"))
+            .bearer_auth(&a.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "write of round {i} not visible on the other node");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_under_write_load_loses_no_acknowledged_write() {
+    if !postgres_available() {
+        return;
+    }
+    let mut a = Server::start(Backend::Postgres).await;
+    let b = a.another_node();
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let stop = Instant::now() + Duration::from_millis(1500);
+
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let url = if w % 2 == 0 {
+                a.url("/management/v1/orgs")
+            } else {
+                b.url("/management/v1/orgs")
+            };
+            let (token, acked) = (a.token.clone(), acked.clone());
+            tokio::spawn(async move {
+                let mut n = 0;
+                while Instant::now() < stop {
+                    let name = format!("w{w}-{n}");
+                    n += 1;
+                    if let (200, body) = post(url.clone(), &token, json!({"name": name})).await {
+                        acked.lock().unwrap().push(body["id"].as_str().unwrap().to_owned());
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    std::process::Command::new("kill")
+        .args(["-9", &a.pid().to_string()])
+        .status()
+        .unwrap();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let _ = a.stop_killed();
+
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() > 10, "the load produced writes: {}", acked.len());
+    let http = reqwest::Client::new();
+    for id in &acked {
+        let resp = http
+            .get(b.url(&format!("/admin/v1/orgs/{id}")))
+            .bearer_auth(&a.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "acknowledged org {id} is missing");
+    }
+    let (status, _) = post(
+        b.url("/management/v1/orgs"),
+        &a.token,
+        json!({"name": "after the crash"}),
+    )
+    .await;
+    assert_eq!(status, 200, "the surviving node keeps serving");
+}
+
+async fn ready(s: &Server) -> u16 {
+    match reqwest::Client::new().get(s.url("/debug/ready")).send().await {
+        Ok(r) => r.status().as_u16(),
+        Err(_) => 0,
+    }
+}
+
+async fn wait_ready(s: &Server, want: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ready(s).await != want {
+        assert!(Instant::now() < deadline, "/debug/ready never answered {want}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_outage_and_recovery() {
+    if !postgres_available() {
+        return;
+    }
+    let pg: std::net::SocketAddr = "127.0.0.1:5432".parse().unwrap();
+    let proxy = Proxy::start(pg).await;
+    let proxy_addr = proxy.addr;
+    let s = Server::start_with(Backend::Postgres, |url| {
+        url.replace("127.0.0.1:5432", &proxy_addr.to_string())
+    })
+    .await;
+
+    let (status, before) = s
+        .call("POST", "/management/v1/orgs", Some(json!({"name": "before"})))
+        .await;
+    assert_eq!(status, 200);
+    wait_ready(&s, 200).await;
+
+    proxy.cut();
+    wait_ready(&s, 412).await;
+    let started = Instant::now();
+    let (status, body) = s
+        .call("POST", "/management/v1/orgs", Some(json!({"name": "during"})))
+        .await;
+    assert_eq!((status, body["code"].clone()), (503, json!(14)), "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "fails fast: {:?}",
+        started.elapsed()
+    );
+
+    proxy.restore().await;
+    wait_ready(&s, 200).await;
+    let id = before["id"].as_str().unwrap();
+    let (status, _) = s.call("GET", &format!("/admin/v1/orgs/{id}"), None).await;
+    assert_eq!(status, 200, "the acknowledged write survived");
+    let (status, _) = s
+        .call("POST", "/management/v1/orgs", Some(json!({"name": "after"})))
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_starting_together_bootstrap_once() {
+    if !postgres_available() {
+        return;
+    }
+    let (_db, url) = PgDatabase::create().await;
+    let key = "0123456789abcdef0123456789abcdef";
+    let dirs: Vec<_> = (0..2).map(|_| std::env::temp_dir().join(unique_name())).collect();
+    let starts: Vec<_> = dirs
+        .iter()
+        .map(|dir| {
+            let (dir, url) = (dir.clone(), url.clone());
+            std::thread::spawn(move || spawn_twofold(&dir, &url, &["--masterkey", key]))
+        })
+        .collect();
+    let mut nodes: Vec<_> = starts.into_iter().map(|t| t.join().unwrap()).collect();
+
+    let pats: Vec<_> = dirs
+        .iter()
+        .filter_map(|d| std::fs::read_to_string(d.join("admin.pat")).ok())
+        .collect();
+    assert_eq!(pats.len(), 1, "exactly one node created the instance");
+    for (_, addr) in &nodes {
+        let resp = reqwest::Client::new()
+            .get(format!("http://{addr}/admin/v1/policies/login"))
+            .bearer_auth(pats[0].trim())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "both nodes serve the one instance");
+    }
+    let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE event_type = 'instance.added'")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    for (child, _) in &mut nodes {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    for d in dirs {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
