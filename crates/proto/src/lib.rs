@@ -1,4 +1,6 @@
 //! Generated protobuf and gRPC code for the API Twofold serves.
+// Generated code: prost lays out oneofs as it must.
+#![allow(clippy::large_enum_variant)]
 
 /// Encoded `FileDescriptorSet` of every served file (with imports and options).
 pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor.bin"));
