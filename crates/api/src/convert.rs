@@ -114,11 +114,19 @@ pub fn org(o: OrgView) -> org::Org {
 }
 
 pub fn user(u: UserView) -> user::User {
-    let UserKind::Machine {
-        name,
-        description,
-        access_token_type,
-    } = u.kind;
+    let r#type = match u.kind {
+        UserKind::Machine {
+            name,
+            description,
+            access_token_type,
+        } => user::user::Type::Machine(user::Machine {
+            name,
+            description,
+            has_secret: false,
+            access_token_type,
+        }),
+        UserKind::Human(_) => user::user::Type::Human(user::Human {}),
+    };
     user::User {
         id: u.id,
         details: read(&u.details),
@@ -126,12 +134,7 @@ pub fn user(u: UserView) -> user::User {
         login_names: vec![u.user_name.clone()],
         preferred_login_name: u.user_name.clone(),
         user_name: u.user_name,
-        r#type: Some(user::user::Type::Machine(user::Machine {
-            name,
-            description,
-            has_secret: false,
-            access_token_type,
-        })),
+        r#type: Some(r#type),
     }
 }
 
@@ -146,9 +149,19 @@ pub fn member(e: MemberEntry) -> member::Member {
     if let Some(u) = e.user {
         out.preferred_login_name = u.user_name.clone();
         out.user_resource_owner = u.org_id;
-        let UserKind::Machine { name, .. } = u.kind;
-        out.display_name = name;
-        out.user_type = user::Type::Machine as i32;
+        match u.kind {
+            UserKind::Machine { name, .. } => {
+                out.display_name = name;
+                out.user_type = user::Type::Machine as i32;
+            }
+            UserKind::Human(h) => {
+                out.display_name = h.display_name;
+                out.first_name = h.given_name;
+                out.last_name = h.family_name;
+                out.email = h.email;
+                out.user_type = user::Type::Human as i32;
+            }
+        }
     }
     out
 }

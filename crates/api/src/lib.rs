@@ -10,6 +10,7 @@ mod members;
 mod methods;
 mod rest;
 mod settings;
+mod users;
 mod validate;
 
 use axum::Router;
@@ -21,6 +22,7 @@ use tower_http::cors::{Any, CorsLayer};
 use twofold_app::App;
 use twofold_proto::zitadel::admin::v1::admin_service_server::AdminServiceServer;
 use twofold_proto::zitadel::management::v1::management_service_server::ManagementServiceServer;
+use twofold_proto::zitadel::user::v2::user_service_server::UserServiceServer;
 
 /// The whole HTTP surface of the server.
 pub async fn router(app: App) -> Router {
@@ -31,6 +33,7 @@ pub async fn router(app: App) -> Router {
     health
         .set_serving::<ManagementServiceServer<management::Management>>()
         .await;
+    health.set_serving::<UserServiceServer<users::Users>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(twofold_proto::DESCRIPTOR_SET)
         .build_v1()
@@ -40,6 +43,7 @@ pub async fn router(app: App) -> Router {
         .add_service(ManagementServiceServer::new(management::Management {
             app: app.clone(),
         }))
+        .add_service(UserServiceServer::new(users::Users { app: app.clone() }))
         .add_service(health_service)
         .add_service(reflection)
         .prepare()

@@ -6,9 +6,12 @@ use twofold_proto::zitadel::management::v1::management_service_server::Managemen
 use twofold_proto::zitadel::management::v1::*;
 
 use twofold_app::login_policy::FactorChange;
+use twofold_app::mfa::{SimpleFactor, Via};
 use twofold_app::users::NewMachineUser;
 use twofold_domain::login_policy::PolicyScope;
 use twofold_domain::member::MemberScope;
+use twofold_domain::readmodel::directory::Readiness;
+use twofold_proto::zitadel::user::v1::{self as user_v1, AuthFactor, AuthFactorState, auth_factor};
 
 use crate::auth::ctx;
 use crate::error::to_status;
@@ -372,6 +375,93 @@ impl ManagementService for Management {
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveMultiFactorFromLoginPolicyResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn list_human_auth_factors(
+        &self,
+        req: Request<ListHumanAuthFactorsRequest>,
+    ) -> Result<Response<ListHumanAuthFactorsResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("ListHumanAuthFactorsRequest", "UserId", &req.get_ref().user_id)?;
+        let f = self.app.user_factors(&ctx, id).await.map_err(to_status)?;
+        // READY factors only, as ZITADEL lists them.
+        let ready = |t| AuthFactor {
+            state: AuthFactorState::Ready as i32,
+            r#type: Some(t),
+        };
+        let mut result = Vec::new();
+        if f.totp == Some(Readiness::Ready) {
+            result.push(ready(auth_factor::Type::Otp(user_v1::AuthFactorOtp {})));
+        }
+        if f.otp_sms {
+            result.push(ready(auth_factor::Type::OtpSms(user_v1::AuthFactorOtpsms {})));
+        }
+        if f.otp_email {
+            result.push(ready(auth_factor::Type::OtpEmail(user_v1::AuthFactorOtpEmail {})));
+        }
+        Ok(Response::new(ListHumanAuthFactorsResponse { result }))
+    }
+
+    async fn remove_human_auth_factor_otp(
+        &self,
+        req: Request<RemoveHumanAuthFactorOtpRequest>,
+    ) -> Result<Response<RemoveHumanAuthFactorOtpResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("RemoveHumanAuthFactorOTPRequest", "UserId", &req.get_ref().user_id)?;
+        let d = self
+            .app
+            .remove_factor(&ctx, id, None, Via::Management)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RemoveHumanAuthFactorOtpResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn remove_human_auth_factor_u2f(
+        &self,
+        req: Request<RemoveHumanAuthFactorU2fRequest>,
+    ) -> Result<Response<RemoveHumanAuthFactorU2fResponse>, Status> {
+        let r = req.get_ref();
+        validate::id("RemoveHumanAuthFactorU2FRequest", "UserId", &r.user_id)?;
+        validate::id("RemoveHumanAuthFactorU2FRequest", "TokenId", &r.token_id)?;
+        // No security keys can be enrolled yet, so none can be found.
+        Err(crate::error::to_status(twofold_domain::DomainError::not_found(
+            "COMMAND-DAfb2",
+            "WebAuthN Token could not be found",
+        )))
+    }
+
+    async fn remove_human_auth_factor_otpsms(
+        &self,
+        req: Request<RemoveHumanAuthFactorOtpsmsRequest>,
+    ) -> Result<Response<RemoveHumanAuthFactorOtpsmsResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("RemoveHumanAuthFactorOTPSMSRequest", "UserId", &req.get_ref().user_id)?;
+        let d = self
+            .app
+            .remove_factor(&ctx, id, Some(SimpleFactor::OtpSms), Via::Management)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RemoveHumanAuthFactorOtpsmsResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn remove_human_auth_factor_otp_email(
+        &self,
+        req: Request<RemoveHumanAuthFactorOtpEmailRequest>,
+    ) -> Result<Response<RemoveHumanAuthFactorOtpEmailResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("RemoveHumanAuthFactorOTPEmailRequest", "UserId", &req.get_ref().user_id)?;
+        let d = self
+            .app
+            .remove_factor(&ctx, id, Some(SimpleFactor::OtpEmail), Via::Management)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RemoveHumanAuthFactorOtpEmailResponse {
             details: convert::changed(d),
         }))
     }

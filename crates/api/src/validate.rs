@@ -9,16 +9,17 @@ use twofold_domain::factors::{MultiFactor, SecondFactor};
 use crate::convert;
 use crate::error::invalid;
 
-fn violation(message: &str, field: &str, reason: &str) -> Status {
+/// A PGV-style error for any rule (`invalid <Message>.<Field>: <reason>`).
+pub fn invalid_field(message: &str, field: &str, reason: &str) -> Status {
     invalid(format!("invalid {message}.{field}: {reason}"))
 }
 
 /// An enum field with `not_in: [0]` and `defined_only`: 0 is rejected first.
 fn required_enum<T>(message: &str, field: &str, value: i32, parse: impl Fn(i32) -> Option<T>) -> Result<T, Status> {
     if value == 0 {
-        return Err(violation(message, field, "value must not be in list [0]"));
+        return Err(invalid_field(message, field, "value must not be in list [0]"));
     }
-    parse(value).ok_or_else(|| violation(message, field, "value must be one of the defined enum values"))
+    parse(value).ok_or_else(|| invalid_field(message, field, "value must be one of the defined enum values"))
 }
 
 pub fn second_factor(message: &str, value: i32) -> Result<SecondFactor, Status> {
@@ -34,7 +35,7 @@ pub fn defined_enum(message: &str, field: &str, value: i32, max: i32) -> Result<
     if (0..=max).contains(&value) {
         Ok(value)
     } else {
-        Err(violation(
+        Err(invalid_field(
             message,
             field,
             "value must be one of the defined enum values",
@@ -44,7 +45,7 @@ pub fn defined_enum(message: &str, field: &str, value: i32, max: i32) -> Result<
 
 /// A lifetime: absent means 0s; negative or absurdly long ones are refused.
 pub fn lifetime(message: &str, field: &str, d: Option<&Duration>) -> Result<i64, Status> {
-    convert::duration_nanos(d).ok_or_else(|| violation(message, field, "value must be a duration of 0s or more"))
+    convert::duration_nanos(d).ok_or_else(|| invalid_field(message, field, "value must be a duration of 0s or more"))
 }
 
 /// A string field with PGV `min_len`/`max_len` (counted in characters).
@@ -58,7 +59,7 @@ pub fn text<'a>(message: &str, field: &str, value: &'a str, min: usize, max: usi
         (min, usize::MAX) => format!("value length must be at least {min} runes"),
         (min, max) => format!("value length must be between {min} and {max} runes, inclusive"),
     };
-    Err(violation(message, field, &reason))
+    Err(invalid_field(message, field, &reason))
 }
 
 /// An ID or name field: 1 to 200 characters, as ZITADEL's protos require.

@@ -6,12 +6,16 @@ pub mod auth;
 pub mod bootstrap;
 pub mod clock;
 pub mod command;
+pub mod humans;
 pub mod ids;
 pub mod login_policy;
 pub mod members;
+pub mod mfa;
 pub mod orgs;
+pub mod passwords;
 pub mod ports;
 pub mod secrets;
+pub mod totp;
 pub mod users;
 
 use std::sync::Arc;
@@ -19,20 +23,39 @@ use std::sync::Arc;
 pub use command::WriteDetails;
 pub use ports::{EventStore, StoreError};
 
+/// Settings of the use cases (from flags).
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    /// Issuer shown in authenticator apps (`otpauth://totp/<issuer>:…`).
+    pub totp_issuer: String,
+    pub password_hashing: passwords::HashParams,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            totp_issuer: "Twofold".into(),
+            password_hashing: passwords::HashParams::default(),
+        }
+    }
+}
+
 /// Everything a request needs, shared by all transports.
 #[derive(Clone)]
 pub struct App {
     pub(crate) store: Arc<dyn EventStore>,
     pub(crate) ids: Arc<ids::IdGenerator>,
     pub(crate) keys: Arc<secrets::MasterKey>,
+    pub(crate) config: Arc<AppConfig>,
 }
 
 impl App {
-    pub fn new(store: Arc<dyn EventStore>, keys: secrets::MasterKey) -> Self {
+    pub fn new(store: Arc<dyn EventStore>, keys: secrets::MasterKey, config: AppConfig) -> Self {
         Self {
             store,
             ids: Arc::new(ids::IdGenerator::new()),
             keys: Arc::new(keys),
+            config: Arc::new(config),
         }
     }
 

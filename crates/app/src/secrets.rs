@@ -1,11 +1,15 @@
-//! The master key and what is derived from it. Personal access tokens are
-//! stored only as HMAC-SHA256 under the master key, so a copy of the
-//! database alone is not enough to test guesses offline.
+//! The master key and what is derived from it. Personal access tokens and
+//! verification codes are stored only as HMAC-SHA256 under the master key,
+//! so a copy of the database alone is not enough to test guesses offline.
+//! Secrets the server must read back (TOTP seeds) are sealed with
+//! AES-256-GCM under a key derived from the master key.
 
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 pub const MASTER_KEY_LEN: usize = 32;
 
@@ -28,8 +32,41 @@ impl MasterKey {
         random_token(24)
     }
 
+    /// AES-256-GCM with a random 96-bit nonce: base64(nonce ‖ ciphertext).
+    pub fn seal(&self, plaintext: &[u8]) -> String {
+        let mut nonce = [0u8; 12];
+        getrandom::fill(&mut nonce).expect("OS random source");
+        let ct = self
+            .aead()
+            .encrypt(&Nonce::from(nonce), plaintext)
+            .expect("AES-GCM encryption does not fail");
+        let mut out = nonce.to_vec();
+        out.extend(ct);
+        STANDARD.encode(out)
+    }
+
+    /// Reverses [`Self::seal`]; None when the value was not sealed with this key.
+    pub fn open(&self, sealed: &str) -> Option<Vec<u8>> {
+        let raw = STANDARD.decode(sealed).ok()?;
+        if raw.len() < 12 {
+            return None;
+        }
+        let (nonce, ct) = raw.split_at(12);
+        let nonce: [u8; 12] = nonce.try_into().ok()?;
+        self.aead().decrypt(&Nonce::from(nonce), ct).ok()
+    }
+
+    fn aead(&self) -> Aes256Gcm {
+        // A key of its own for encryption, derived from the master key.
+        let key = Sha256::new()
+            .chain_update(b"twofold-aead-v1")
+            .chain_update(self.0)
+            .finalize();
+        Aes256Gcm::new_from_slice(&key).expect("32-byte key")
+    }
+
     pub fn token_hash(&self, token: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(token.as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
@@ -42,6 +79,25 @@ pub fn random_token(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(b)
 }
 
+/// `len` characters drawn uniformly from `charset` (rejection sampling, so
+/// no character is favoured).
+pub fn random_code(len: usize, charset: &[u8]) -> String {
+    let limit = 256 - 256 % charset.len();
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        let mut b = [0u8; 32];
+        getrandom::fill(&mut b).expect("OS random source");
+        for x in b {
+            if (x as usize) < limit && out.len() < len {
+                out.push(charset[x as usize % charset.len()] as char);
+            }
+        }
+    }
+    out
+}
+
+pub const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +107,24 @@ mod tests {
         assert!(MasterKey::from_bytes(b"short").is_err());
         assert_eq!(MasterKey::generate_text().len(), 32);
         assert!(MasterKey::from_bytes(MasterKey::generate_text().as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn sealing_round_trips_and_is_keyed() {
+        let a = MasterKey::from_bytes(&[1; 32]).unwrap();
+        let b = MasterKey::from_bytes(&[2; 32]).unwrap();
+        let sealed = a.seal(b"secret");
+        assert_ne!(sealed, a.seal(b"secret"), "random nonce");
+        assert_eq!(a.open(&sealed).unwrap(), b"secret");
+        assert_eq!(b.open(&sealed), None);
+        assert_eq!(a.open("not base64!"), None);
+    }
+
+    #[test]
+    fn codes_use_the_charset() {
+        let c = random_code(64, UPPER_DIGITS);
+        assert_eq!(c.len(), 64);
+        assert!(c.bytes().all(|x| UPPER_DIGITS.contains(&x)));
     }
 
     #[test]

@@ -86,17 +86,28 @@ impl App {
         Ok(user)
     }
 
-    /// Removes a user and, in the same transaction, every membership it held.
+    /// Removes a user of the context org (Management API).
     pub async fn remove_user(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
+        self.remove_user_in(ctx, &ctx.org_id, user_id).await
+    }
+
+    /// Removes a user of `org_id` and, in the same transaction, every
+    /// membership it held.
+    pub(crate) async fn remove_user_in(
+        &self,
+        ctx: &RequestCtx,
+        org_id: &str,
+        user_id: &str,
+    ) -> Result<WriteDetails, DomainError> {
         let memberships: Vec<MemberView> = self.typed_lookup(&ctx.instance_id, collection::MEMBER, user_id).await?;
-        let mut aggregates = vec![AggregateRef::user(user_id, &ctx.org_id)];
+        let mut aggregates = vec![AggregateRef::user(user_id, org_id)];
         aggregates.extend(memberships.iter().map(|m| match &m.org_id {
             Some(org) => AggregateRef::org(org),
             None => AggregateRef::instance(&ctx.instance_id),
         }));
         self.execute_many(&ctx.instance_id, &ctx.caller.user_id, aggregates.clone(), |loaded| {
             let state = UserState::fold(&loaded[0]);
-            let mut events = vec![user::decide_remove_user(&state, &ctx.org_id)?];
+            let mut events = vec![user::decide_remove_user(&state, org_id)?];
             for (aggregate, history) in aggregates.iter().zip(loaded).skip(1) {
                 let members = Members::fold(history.iter().map(|e| &e.payload));
                 events.push(if members.contains(user_id) {

@@ -118,6 +118,71 @@ pub struct PatRemoved {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub struct HumanAdded {
+    pub user_name: String,
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub nick_name: String,
+    pub display_name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub preferred_language: String,
+    #[serde(default)]
+    pub gender: i32,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub phone: String,
+    /// argon2id PHC string; absent when the user has no password yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoded_hash: Option<String>,
+    #[serde(default)]
+    pub change_required: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailPayload {
+    pub email: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhonePayload {
+    pub phone: String,
+}
+
+/// A verification code: only its keyed hash is stored, with its expiry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CodeAdded {
+    pub code_hash: String,
+    pub expiry: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TotpAdded {
+    /// The TOTP secret sealed with AES-256-GCM under the master key.
+    pub otp_secret: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TotpVerified {
+    /// The time step whose code verified the enrolment; consumed, so the
+    /// same code cannot also open a session.
+    pub step: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryCodesAdded {
+    /// Salted hashes (PHC strings) of the codes; the codes are shown once.
+    pub code_hashes: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UserIdPayload {
     pub user_id: String,
 }
@@ -212,6 +277,44 @@ pub enum EventPayload {
     PatRemoved(PatRemoved),
     #[serde(rename = "user.removed")]
     UserRemoved(UserRemoved),
+    #[serde(rename = "user.locked")]
+    UserLocked,
+    #[serde(rename = "user.unlocked")]
+    UserUnlocked,
+
+    #[serde(rename = "user.human.added")]
+    HumanAdded(Box<HumanAdded>),
+    #[serde(rename = "user.human.email.changed")]
+    EmailChanged(EmailPayload),
+    #[serde(rename = "user.human.email.code.added")]
+    EmailCodeAdded(CodeAdded),
+    #[serde(rename = "user.human.email.verified")]
+    EmailVerified,
+    #[serde(rename = "user.human.phone.changed")]
+    PhoneChanged(PhonePayload),
+    #[serde(rename = "user.human.phone.code.added")]
+    PhoneCodeAdded(CodeAdded),
+    #[serde(rename = "user.human.phone.verified")]
+    PhoneVerified,
+
+    #[serde(rename = "user.human.mfa.otp.added")]
+    TotpAdded(TotpAdded),
+    #[serde(rename = "user.human.mfa.otp.verified")]
+    TotpVerified(TotpVerified),
+    #[serde(rename = "user.human.mfa.otp.removed")]
+    TotpRemoved,
+    #[serde(rename = "user.human.mfa.otp.sms.added")]
+    OtpSmsAdded,
+    #[serde(rename = "user.human.mfa.otp.sms.removed")]
+    OtpSmsRemoved,
+    #[serde(rename = "user.human.mfa.otp.email.added")]
+    OtpEmailAdded,
+    #[serde(rename = "user.human.mfa.otp.email.removed")]
+    OtpEmailRemoved,
+    #[serde(rename = "user.human.recovery.codes.added")]
+    RecoveryCodesAdded(RecoveryCodesAdded),
+    #[serde(rename = "user.human.recovery.codes.removed")]
+    RecoveryCodesRemoved,
 }
 
 impl EventPayload {

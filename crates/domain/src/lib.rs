@@ -8,8 +8,10 @@
 pub mod error;
 pub mod event;
 pub mod factors;
+pub mod human;
 pub mod login_policy;
 pub mod member;
+pub mod mfa;
 pub mod org;
 pub mod permissions;
 pub mod readmodel;

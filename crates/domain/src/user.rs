@@ -1,7 +1,19 @@
-//! Users (machine users for now) and their personal access tokens.
+//! Users (machine and human) and their personal access tokens. Second
+//! factors of human users are decided in [`crate::mfa`].
 
 use crate::error::DomainError;
-use crate::event::{EventPayload as E, PatAdded, PatRemoved, StoredEvent, Timestamp, UserRemoved};
+use crate::event::{CodeAdded, EventPayload as E, PatAdded, PatRemoved, StoredEvent, Timestamp, UserRemoved};
+
+/// Where a user's TOTP enrolment stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum TotpState {
+    #[default]
+    None,
+    /// Registered, waiting for the first code; holds the sealed secret.
+    NotReady { sealed_secret: String },
+    /// Verified; `last_step` is the newest time step consumed.
+    Ready { sealed_secret: String, last_step: u64 },
+}
 
 /// A user folded from its aggregate's events.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -10,28 +22,96 @@ pub struct UserState {
     pub org_id: String,
     pub user_name: String,
     pub machine: bool,
+    pub human: bool,
+    pub locked: bool,
     /// IDs of the tokens that have not been removed.
     pub tokens: Vec<String>,
+    pub email: String,
+    /// Whether an email address was ever verified (what OTP email needs).
+    pub email_verified: bool,
+    pub email_code: Option<CodeAdded>,
+    pub phone: String,
+    pub phone_verified: bool,
+    pub phone_code: Option<CodeAdded>,
+    pub totp: TotpState,
+    pub otp_sms: bool,
+    pub otp_email: bool,
+    pub recovery_code_hashes: Vec<String>,
 }
 
 impl UserState {
     pub fn fold(events: &[StoredEvent]) -> Self {
         let mut s = Self::default();
         for ev in events {
-            match &ev.payload {
-                E::MachineUserAdded(p) => {
-                    s.exists = true;
-                    s.machine = true;
-                    s.user_name = p.user_name.clone();
-                    s.org_id = ev.aggregate.owner.clone();
-                }
-                E::PatAdded(p) => s.tokens.push(p.token_id.clone()),
-                E::PatRemoved(p) => s.tokens.retain(|t| *t != p.token_id),
-                E::UserRemoved(_) => s.exists = false,
-                _ => {}
-            }
+            s.apply(ev);
         }
         s
+    }
+
+    fn apply(&mut self, ev: &StoredEvent) {
+        match &ev.payload {
+            E::MachineUserAdded(p) => {
+                self.exists = true;
+                self.machine = true;
+                self.user_name = p.user_name.clone();
+                self.org_id = ev.aggregate.owner.clone();
+            }
+            E::HumanAdded(p) => {
+                self.exists = true;
+                self.human = true;
+                self.user_name = p.user_name.clone();
+                self.org_id = ev.aggregate.owner.clone();
+                self.email = p.email.clone();
+                self.phone = p.phone.clone();
+            }
+            E::PatAdded(p) => self.tokens.push(p.token_id.clone()),
+            E::PatRemoved(p) => self.tokens.retain(|t| *t != p.token_id),
+            E::UserRemoved(_) => self.exists = false,
+            E::UserLocked => self.locked = true,
+            E::UserUnlocked => self.locked = false,
+            E::EmailChanged(p) => {
+                self.email = p.email.clone();
+                self.email_code = None;
+            }
+            E::EmailCodeAdded(c) => self.email_code = Some(c.clone()),
+            E::EmailVerified => {
+                self.email_verified = true;
+                self.email_code = None;
+            }
+            E::PhoneChanged(p) => {
+                self.phone = p.phone.clone();
+                self.phone_verified = false;
+                self.phone_code = None;
+                // A new number is a new binding: OTP by SMS must be added again.
+                self.otp_sms = false;
+            }
+            E::PhoneCodeAdded(c) => self.phone_code = Some(c.clone()),
+            E::PhoneVerified => {
+                self.phone_verified = true;
+                self.phone_code = None;
+            }
+            E::TotpAdded(p) => {
+                self.totp = TotpState::NotReady {
+                    sealed_secret: p.otp_secret.clone(),
+                }
+            }
+            E::TotpVerified(p) => {
+                if let TotpState::NotReady { sealed_secret } = &self.totp {
+                    self.totp = TotpState::Ready {
+                        sealed_secret: sealed_secret.clone(),
+                        last_step: p.step,
+                    };
+                }
+            }
+            E::TotpRemoved => self.totp = TotpState::None,
+            E::OtpSmsAdded => self.otp_sms = true,
+            E::OtpSmsRemoved => self.otp_sms = false,
+            E::OtpEmailAdded => self.otp_email = true,
+            E::OtpEmailRemoved => self.otp_email = false,
+            E::RecoveryCodesAdded(p) => self.recovery_code_hashes = p.code_hashes.clone(),
+            E::RecoveryCodesRemoved => self.recovery_code_hashes.clear(),
+            _ => {}
+        }
     }
 
     /// Whether the user exists and belongs to `org_id` (management calls

@@ -63,9 +63,40 @@ pub struct StartArgs {
     /// Where the first start writes the admin's personal access token [default: <data-dir>/admin.pat]
     #[arg(long, env = "TWOFOLD_ADMIN_PAT_FILE")]
     pub admin_pat_file: Option<PathBuf>,
+    /// Issuer shown in authenticator apps for TOTP enrolments.
+    #[arg(long, env = "TWOFOLD_TOTP_ISSUER", default_value = "Twofold")]
+    pub totp_issuer: String,
+    /// argon2id memory cost of password hashes, in KiB (OWASP: 19456).
+    #[arg(long, env = "TWOFOLD_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
+    pub argon2_memory_kib: u32,
+    /// argon2id passes (OWASP: 2).
+    #[arg(long, env = "TWOFOLD_ARGON2_ITERATIONS", default_value_t = 2)]
+    pub argon2_iterations: u32,
+    /// argon2id lanes (OWASP: 1).
+    #[arg(long, env = "TWOFOLD_ARGON2_PARALLELISM", default_value_t = 1)]
+    pub argon2_parallelism: u32,
 }
 
 impl StartArgs {
+    pub fn app_config(&self) -> anyhow::Result<twofold_app::AppConfig> {
+        let password_hashing = twofold_app::passwords::HashParams {
+            memory_kib: self.argon2_memory_kib,
+            iterations: self.argon2_iterations,
+            parallelism: self.argon2_parallelism,
+        };
+        argon2::Params::new(
+            password_hashing.memory_kib,
+            password_hashing.iterations,
+            password_hashing.parallelism,
+            None,
+        )
+        .map_err(|e| anyhow::anyhow!("invalid argon2 parameters: {e}"))?;
+        Ok(twofold_app::AppConfig {
+            totp_issuer: self.totp_issuer.clone(),
+            password_hashing,
+        })
+    }
+
     pub fn admin_pat_file(&self) -> PathBuf {
         self.admin_pat_file
             .clone()

@@ -55,7 +55,7 @@ async fn start(args: config::StartArgs) -> anyhow::Result<()> {
         .with_context(|| format!("creating data dir {}", args.db.data_dir.display()))?;
     let key = args.master_key()?;
     let store = args.db.open().await?;
-    let app = App::new(store.clone(), key);
+    let app = App::new(store.clone(), key, args.app_config()?);
 
     let boot = BootstrapConfig {
         domains: args.instance_domains(),

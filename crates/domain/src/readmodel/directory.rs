@@ -44,6 +44,7 @@ pub struct OrgView {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UserState {
     Active,
+    Locked,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +54,39 @@ pub enum UserKind {
         description: String,
         access_token_type: i32,
     },
+    Human(Box<HumanView>),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HumanView {
+    pub given_name: String,
+    pub family_name: String,
+    pub nick_name: String,
+    pub display_name: String,
+    pub preferred_language: String,
+    pub gender: i32,
+    pub email: String,
+    pub email_verified: bool,
+    pub phone: String,
+    pub phone_verified: bool,
+    pub password_set: bool,
+    pub password_change_required: bool,
+}
+
+/// A factor's enrolment: registered but not yet verified, or ready for use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Readiness {
+    NotReady,
+    Ready,
+}
+
+/// The second factors a user has enrolled (no secrets).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactorsView {
+    pub totp: Option<Readiness>,
+    pub otp_sms: bool,
+    pub otp_email: bool,
+    pub recovery_codes: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,7 +96,18 @@ pub struct UserView {
     pub user_name: String,
     pub state: UserState,
     pub kind: UserKind,
+    #[serde(default)]
+    pub factors: FactorsView,
     pub details: DocDetails,
+}
+
+impl UserView {
+    pub fn human(&self) -> Option<&HumanView> {
+        match &self.kind {
+            UserKind::Human(h) => Some(h),
+            UserKind::Machine { .. } => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,10 +176,11 @@ pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
             vec![DocKey::new(collection::MEMBER, member_doc_id(agg, user_id))]
         }
         E::OrgAdded(_) | E::OrgDomainPrimarySet(_) => vec![DocKey::new(collection::ORG, agg)],
-        E::MachineUserAdded(_) | E::UserRemoved(_) => vec![DocKey::new(collection::USER, agg)],
         E::PatAdded(PatAdded { token_id, .. }) | E::PatRemoved(PatRemoved { token_id }) => {
             vec![DocKey::new(collection::PAT, pat_doc_id(agg, token_id))]
         }
+        // Every other event of a user aggregate changes the user document.
+        _ if ev.aggregate.kind == crate::event::AggregateType::User => vec![DocKey::new(collection::USER, agg)],
         _ => vec![],
     }
 }
@@ -205,22 +251,80 @@ fn org(ev: &StoredEvent, prior: Option<OrgView>) -> Option<OrgView> {
 }
 
 fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView> {
-    match (&ev.payload, prior) {
-        (E::MachineUserAdded(p), _) => Some(UserView {
-            id: ev.aggregate.id.clone(),
-            org_id: ev.aggregate.owner.clone(),
-            user_name: p.user_name.clone(),
-            state: UserState::Active,
-            kind: UserKind::Machine {
-                name: p.name.clone(),
-                description: p.description.clone(),
-                access_token_type: p.access_token_type,
-            },
-            details: DocDetails::created(ev),
-        }),
-        (E::UserRemoved(_), _) => None,
-        (_, prior) => prior,
+    let new = |kind| UserView {
+        id: ev.aggregate.id.clone(),
+        org_id: ev.aggregate.owner.clone(),
+        user_name: String::new(),
+        state: UserState::Active,
+        kind,
+        factors: FactorsView::default(),
+        details: DocDetails::created(ev),
+    };
+    let mut v = match (&ev.payload, prior) {
+        (E::MachineUserAdded(p), _) => {
+            return Some(UserView {
+                user_name: p.user_name.clone(),
+                ..new(UserKind::Machine {
+                    name: p.name.clone(),
+                    description: p.description.clone(),
+                    access_token_type: p.access_token_type,
+                })
+            });
+        }
+        (E::HumanAdded(p), _) => {
+            return Some(UserView {
+                user_name: p.user_name.clone(),
+                ..new(UserKind::Human(Box::new(HumanView {
+                    given_name: p.first_name.clone(),
+                    family_name: p.last_name.clone(),
+                    nick_name: p.nick_name.clone(),
+                    display_name: p.display_name.clone(),
+                    preferred_language: p.preferred_language.clone(),
+                    gender: p.gender,
+                    email: p.email.clone(),
+                    phone: p.phone.clone(),
+                    password_set: p.encoded_hash.is_some(),
+                    password_change_required: p.change_required,
+                    ..HumanView::default()
+                })))
+            });
+        }
+        (E::UserRemoved(_), _) | (_, None) => return None,
+        (_, Some(v)) => v,
+    };
+    v.details.touch(ev);
+    let f = &mut v.factors;
+    match &ev.payload {
+        E::UserLocked => v.state = UserState::Locked,
+        E::UserUnlocked => v.state = UserState::Active,
+        E::TotpAdded(_) => f.totp = Some(Readiness::NotReady),
+        E::TotpVerified(_) => f.totp = Some(Readiness::Ready),
+        E::TotpRemoved => f.totp = None,
+        E::OtpSmsAdded => f.otp_sms = true,
+        E::OtpSmsRemoved => f.otp_sms = false,
+        E::OtpEmailAdded => f.otp_email = true,
+        E::OtpEmailRemoved => f.otp_email = false,
+        E::RecoveryCodesAdded(p) => f.recovery_codes = p.code_hashes.len(),
+        E::RecoveryCodesRemoved => f.recovery_codes = 0,
+        _ => {}
     }
+    if let UserKind::Human(h) = &mut v.kind {
+        match &ev.payload {
+            E::EmailChanged(p) => {
+                h.email = p.email.clone();
+                h.email_verified = false;
+            }
+            E::EmailVerified => h.email_verified = true,
+            E::PhoneChanged(p) => {
+                h.phone = p.phone.clone();
+                h.phone_verified = false;
+                v.factors.otp_sms = false;
+            }
+            E::PhoneVerified => h.phone_verified = true,
+            _ => {}
+        }
+    }
+    Some(v)
 }
 
 fn pat(ev: &StoredEvent, prior: Option<PatView>) -> Option<PatView> {

@@ -1,0 +1,494 @@
+//! zitadel.user.v2.UserService: human users and their second factors.
+//! Most RPCs are "authenticated" at the auth layer; the use case checks
+//! self-management or the permission on the target user's org.
+
+use tonic::{Request, Response, Status};
+use twofold_app::App;
+use twofold_app::WriteDetails;
+use twofold_app::humans::{ContactMode, HumanInput, UserFilter};
+use twofold_app::mfa::{DEFAULT_RECOVERY_CODES, SimpleFactor, Via};
+use twofold_domain::readmodel::DocDetails;
+use twofold_domain::readmodel::directory::{Readiness, UserKind, UserState, UserView};
+use twofold_proto::zitadel::object::v2 as object;
+use twofold_proto::zitadel::user::v2::user_service_server::UserService;
+use twofold_proto::zitadel::user::v2::*;
+
+use crate::auth::ctx;
+use crate::error::to_status;
+use crate::{convert, validate};
+
+pub struct Users {
+    pub app: App,
+}
+
+/// v2 details of a write: sequence, change date, resource owner.
+fn details(d: WriteDetails) -> Option<object::Details> {
+    Some(object::Details {
+        sequence: d.sequence,
+        change_date: Some(convert::timestamp(d.date)),
+        resource_owner: d.resource_owner,
+        creation_date: None,
+    })
+}
+
+fn read_details(d: &DocDetails) -> Option<object::Details> {
+    Some(object::Details {
+        sequence: d.sequence,
+        change_date: Some(convert::timestamp(d.change_date)),
+        resource_owner: d.resource_owner.clone(),
+        creation_date: Some(convert::timestamp(d.creation_date)),
+    })
+}
+
+fn user_state(s: UserState) -> i32 {
+    match s {
+        UserState::Active => twofold_proto::zitadel::user::v2::UserState::Active as i32,
+        UserState::Locked => twofold_proto::zitadel::user::v2::UserState::Locked as i32,
+    }
+}
+
+fn user(u: UserView) -> User {
+    let state = user_state(u.state);
+    let r#type = match u.kind {
+        UserKind::Machine {
+            name,
+            description,
+            access_token_type,
+        } => user::Type::Machine(MachineUser {
+            name,
+            description,
+            has_secret: false,
+            access_token_type,
+        }),
+        UserKind::Human(h) => user::Type::Human(HumanUser {
+            user_id: u.id.clone(),
+            state,
+            username: u.user_name.clone(),
+            login_names: vec![u.user_name.clone()],
+            preferred_login_name: u.user_name.clone(),
+            profile: Some(HumanProfile {
+                given_name: h.given_name,
+                family_name: h.family_name,
+                nick_name: Some(h.nick_name).filter(|s| !s.is_empty()),
+                display_name: Some(h.display_name),
+                preferred_language: Some(h.preferred_language).filter(|s| !s.is_empty()),
+                gender: Some(h.gender).filter(|g| *g != 0),
+                avatar_url: String::new(),
+            }),
+            email: Some(HumanEmail {
+                email: h.email,
+                is_verified: h.email_verified,
+            }),
+            phone: Some(HumanPhone {
+                phone: h.phone,
+                is_verified: h.phone_verified,
+            }),
+            password_change_required: h.password_change_required,
+            password_changed: None,
+            mfa_init_skipped: None,
+        }),
+    };
+    User {
+        details: read_details(&u.details),
+        user_id: u.id,
+        state,
+        login_names: vec![u.user_name.clone()],
+        preferred_login_name: u.user_name.clone(),
+        username: u.user_name,
+        r#type: Some(r#type),
+    }
+}
+
+fn email_mode(v: Option<&set_human_email::Verification>) -> ContactMode {
+    match v {
+        Some(set_human_email::Verification::IsVerified(true)) => ContactMode::Verified,
+        Some(set_human_email::Verification::IsVerified(false)) => ContactMode::Unverified,
+        Some(set_human_email::Verification::ReturnCode(_)) => ContactMode::ReturnCode,
+        Some(set_human_email::Verification::SendCode(_)) | None => ContactMode::SendCode,
+    }
+}
+
+fn phone_mode(v: Option<&set_human_phone::Verification>) -> ContactMode {
+    match v {
+        Some(set_human_phone::Verification::IsVerified(true)) => ContactMode::Verified,
+        Some(set_human_phone::Verification::IsVerified(false)) => ContactMode::Unverified,
+        Some(set_human_phone::Verification::ReturnCode(_)) => ContactMode::ReturnCode,
+        Some(set_human_phone::Verification::SendCode(_)) | None => ContactMode::SendCode,
+    }
+}
+
+fn unsupported(what: &str) -> Status {
+    Status::invalid_argument(format!("{what} are not supported by Twofold yet"))
+}
+
+#[tonic::async_trait]
+impl UserService for Users {
+    async fn add_human_user(
+        &self,
+        req: Request<AddHumanUserRequest>,
+    ) -> Result<Response<AddHumanUserResponse>, Status> {
+        const M: &str = "AddHumanUserRequest";
+        let ctx = ctx(&req)?;
+        let r = req.into_inner();
+        if !r.metadata.is_empty() {
+            return Err(unsupported("user metadata"));
+        }
+        if !r.idp_links.is_empty() {
+            return Err(unsupported("identity provider links"));
+        }
+        if r.totp_secret.is_some() {
+            return Err(unsupported("imported TOTP secrets"));
+        }
+        let profile = r
+            .profile
+            .ok_or_else(|| validate::invalid_field(M, "Profile", "value is required"))?;
+        let email = r
+            .email
+            .ok_or_else(|| validate::invalid_field(M, "Email", "value is required"))?;
+        if let Some(id) = &r.user_id {
+            validate::id(M, "UserId", id)?;
+        }
+        if let Some(name) = &r.username {
+            validate::id(M, "Username", name)?;
+        }
+        validate::id("SetHumanProfile", "GivenName", &profile.given_name)?;
+        validate::id("SetHumanProfile", "FamilyName", &profile.family_name)?;
+        let (password, change_required) = match r.password_type {
+            Some(add_human_user_request::PasswordType::Password(p)) => (
+                Some(validate::id("Password", "Password", &p.password)?.to_owned()),
+                p.change_required,
+            ),
+            Some(add_human_user_request::PasswordType::HashedPassword(_)) => {
+                return Err(unsupported("hashed passwords"));
+            }
+            None => (None, false),
+        };
+        let (org_id, org_domain) = match r.organization.and_then(|o| o.org) {
+            Some(object::organization::Org::OrgId(id)) => (Some(id), None),
+            Some(object::organization::Org::OrgDomain(d)) => (None, Some(d)),
+            None => (None, None),
+        };
+        let input = HumanInput {
+            user_id: r.user_id,
+            username: r.username,
+            org_id,
+            org_domain,
+            given_name: profile.given_name,
+            family_name: profile.family_name,
+            nick_name: profile.nick_name.unwrap_or_default(),
+            display_name: profile.display_name.unwrap_or_default(),
+            preferred_language: profile.preferred_language.unwrap_or_default(),
+            gender: validate::defined_enum("SetHumanProfile", "Gender", profile.gender.unwrap_or(0), 3)?,
+            email_mode: email_mode(email.verification.as_ref()),
+            email: email.email,
+            phone: r
+                .phone
+                .filter(|p| !p.phone.is_empty())
+                .map(|p| (p.phone.clone(), phone_mode(p.verification.as_ref()))),
+            password,
+            password_change_required: change_required,
+        };
+        let added = self.app.add_human(&ctx, input).await.map_err(to_status)?;
+        Ok(Response::new(AddHumanUserResponse {
+            user_id: added.user_id,
+            details: details(added.details),
+            email_code: added.email_code,
+            phone_code: added.phone_code,
+        }))
+    }
+
+    async fn get_user_by_id(&self, req: Request<GetUserByIdRequest>) -> Result<Response<GetUserByIdResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("GetUserByIDRequest", "UserId", &req.get_ref().user_id)?;
+        let u = self.app.user_v2(&ctx, id).await.map_err(to_status)?;
+        Ok(Response::new(GetUserByIdResponse {
+            details: read_details(&u.details),
+            user: Some(user(u)),
+        }))
+    }
+
+    async fn list_users(&self, req: Request<ListUsersRequest>) -> Result<Response<ListUsersResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let filters: Vec<UserFilter> = r
+            .queries
+            .iter()
+            .filter_map(|q| q.query.as_ref())
+            .map(|q| match q {
+                search_query::Query::UserNameQuery(u) => UserFilter::UserName {
+                    value: u.user_name.clone(),
+                    method: u.method,
+                },
+                search_query::Query::EmailQuery(e) => UserFilter::Email {
+                    value: e.email_address.clone(),
+                    method: e.method,
+                },
+                search_query::Query::OrganizationIdQuery(o) => UserFilter::Org(o.organization_id.clone()),
+            })
+            .collect();
+        let q = r.query.unwrap_or_default();
+        let list = self
+            .app
+            .list_users(
+                &ctx,
+                &filters,
+                r.sorting_column == UserFieldName::UserName as i32,
+                q.offset,
+                q.limit,
+            )
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(ListUsersResponse {
+            details: Some(object::ListDetails {
+                total_result: list.total as u64,
+                processed_sequence: 0,
+                timestamp: Some(convert::timestamp(twofold_app::clock::now())),
+            }),
+            sorting_column: r.sorting_column,
+            result: list.users.into_iter().map(user).collect(),
+        }))
+    }
+
+    async fn delete_user(&self, req: Request<DeleteUserRequest>) -> Result<Response<DeleteUserResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("DeleteUserRequest", "UserId", &req.get_ref().user_id)?;
+        let d = self.app.delete_user_v2(&ctx, id).await.map_err(to_status)?;
+        Ok(Response::new(DeleteUserResponse { details: details(d) }))
+    }
+
+    async fn lock_user(&self, req: Request<LockUserRequest>) -> Result<Response<LockUserResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("LockUserRequest", "UserId", &req.get_ref().user_id)?;
+        let d = self.app.lock_user(&ctx, id, true).await.map_err(to_status)?;
+        Ok(Response::new(LockUserResponse { details: details(d) }))
+    }
+
+    async fn unlock_user(&self, req: Request<UnlockUserRequest>) -> Result<Response<UnlockUserResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("UnlockUserRequest", "UserId", &req.get_ref().user_id)?;
+        let d = self.app.lock_user(&ctx, id, false).await.map_err(to_status)?;
+        Ok(Response::new(UnlockUserResponse { details: details(d) }))
+    }
+
+    async fn set_email(&self, req: Request<SetEmailRequest>) -> Result<Response<SetEmailResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let id = validate::id("SetEmailRequest", "UserId", &r.user_id)?;
+        let mode = match &r.verification {
+            Some(set_email_request::Verification::IsVerified(true)) => ContactMode::Verified,
+            Some(set_email_request::Verification::IsVerified(false)) => ContactMode::Unverified,
+            Some(set_email_request::Verification::ReturnCode(_)) => ContactMode::ReturnCode,
+            _ => ContactMode::SendCode,
+        };
+        let (d, code) = self.app.set_email(&ctx, id, &r.email, mode).await.map_err(to_status)?;
+        Ok(Response::new(SetEmailResponse {
+            details: details(d),
+            verification_code: code,
+        }))
+    }
+
+    async fn verify_email(&self, req: Request<VerifyEmailRequest>) -> Result<Response<VerifyEmailResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let id = validate::id("VerifyEmailRequest", "UserId", &r.user_id)?;
+        let code = validate::id("VerifyEmailRequest", "VerificationCode", &r.verification_code)?;
+        let d = self.app.verify_email(&ctx, id, code).await.map_err(to_status)?;
+        Ok(Response::new(VerifyEmailResponse { details: details(d) }))
+    }
+
+    async fn set_phone(&self, req: Request<SetPhoneRequest>) -> Result<Response<SetPhoneResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let id = validate::id("SetPhoneRequest", "UserId", &r.user_id)?;
+        let mode = match &r.verification {
+            Some(set_phone_request::Verification::IsVerified(true)) => ContactMode::Verified,
+            Some(set_phone_request::Verification::IsVerified(false)) => ContactMode::Unverified,
+            Some(set_phone_request::Verification::ReturnCode(_)) => ContactMode::ReturnCode,
+            _ => ContactMode::SendCode,
+        };
+        let (d, code) = self.app.set_phone(&ctx, id, &r.phone, mode).await.map_err(to_status)?;
+        Ok(Response::new(SetPhoneResponse {
+            details: details(d),
+            verification_code: code,
+        }))
+    }
+
+    async fn verify_phone(&self, req: Request<VerifyPhoneRequest>) -> Result<Response<VerifyPhoneResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let id = validate::id("VerifyPhoneRequest", "UserId", &r.user_id)?;
+        let code = validate::id("VerifyPhoneRequest", "VerificationCode", &r.verification_code)?;
+        let d = self.app.verify_phone(&ctx, id, code).await.map_err(to_status)?;
+        Ok(Response::new(VerifyPhoneResponse { details: details(d) }))
+    }
+
+    async fn register_totp(&self, req: Request<RegisterTotpRequest>) -> Result<Response<RegisterTotpResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("RegisterTOTPRequest", "UserId", &req.get_ref().user_id)?;
+        let t = self.app.register_totp(&ctx, id).await.map_err(to_status)?;
+        Ok(Response::new(RegisterTotpResponse {
+            details: details(t.details),
+            uri: t.uri,
+            secret: t.secret,
+        }))
+    }
+
+    async fn verify_totp_registration(
+        &self,
+        req: Request<VerifyTotpRegistrationRequest>,
+    ) -> Result<Response<VerifyTotpRegistrationResponse>, Status> {
+        const M: &str = "VerifyTOTPRegistrationRequest";
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let id = validate::id(M, "UserId", &r.user_id)?;
+        let code = validate::id(M, "Code", &r.code)?;
+        let d = self
+            .app
+            .verify_totp_registration(&ctx, id, code)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(VerifyTotpRegistrationResponse { details: details(d) }))
+    }
+
+    async fn remove_totp(&self, req: Request<RemoveTotpRequest>) -> Result<Response<RemoveTotpResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("RemoveTOTPRequest", "UserId", &req.get_ref().user_id)?;
+        let d = self
+            .app
+            .remove_factor(&ctx, id, None, Via::UserApi)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RemoveTotpResponse { details: details(d) }))
+    }
+
+    async fn add_otpsms(&self, req: Request<AddOtpsmsRequest>) -> Result<Response<AddOtpsmsResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("AddOTPSMSRequest", "UserId", &req.get_ref().user_id)?;
+        let d = self
+            .app
+            .add_factor(&ctx, id, SimpleFactor::OtpSms)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(AddOtpsmsResponse { details: details(d) }))
+    }
+
+    async fn remove_otpsms(&self, req: Request<RemoveOtpsmsRequest>) -> Result<Response<RemoveOtpsmsResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("RemoveOTPSMSRequest", "UserId", &req.get_ref().user_id)?;
+        let d = self
+            .app
+            .remove_factor(&ctx, id, Some(SimpleFactor::OtpSms), Via::UserApi)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RemoveOtpsmsResponse { details: details(d) }))
+    }
+
+    async fn add_otp_email(&self, req: Request<AddOtpEmailRequest>) -> Result<Response<AddOtpEmailResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("AddOTPEmailRequest", "UserId", &req.get_ref().user_id)?;
+        let d = self
+            .app
+            .add_factor(&ctx, id, SimpleFactor::OtpEmail)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(AddOtpEmailResponse { details: details(d) }))
+    }
+
+    async fn remove_otp_email(
+        &self,
+        req: Request<RemoveOtpEmailRequest>,
+    ) -> Result<Response<RemoveOtpEmailResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("RemoveOTPEmailRequest", "UserId", &req.get_ref().user_id)?;
+        let d = self
+            .app
+            .remove_factor(&ctx, id, Some(SimpleFactor::OtpEmail), Via::UserApi)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RemoveOtpEmailResponse { details: details(d) }))
+    }
+
+    async fn register_u2f(&self, _: Request<RegisterU2fRequest>) -> Result<Response<RegisterU2fResponse>, Status> {
+        Err(Status::unimplemented("U2F security keys are not available yet"))
+    }
+
+    async fn verify_u2f_registration(
+        &self,
+        _: Request<VerifyU2fRegistrationRequest>,
+    ) -> Result<Response<VerifyU2fRegistrationResponse>, Status> {
+        Err(Status::unimplemented("U2F security keys are not available yet"))
+    }
+
+    async fn remove_u2f(&self, _: Request<RemoveU2fRequest>) -> Result<Response<RemoveU2fResponse>, Status> {
+        Err(Status::unimplemented("U2F security keys are not available yet"))
+    }
+
+    async fn list_authentication_method_types(
+        &self,
+        req: Request<ListAuthenticationMethodTypesRequest>,
+    ) -> Result<Response<ListAuthenticationMethodTypesResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("ListAuthenticationMethodTypesRequest", "UserId", &req.get_ref().user_id)?;
+        let u = self.app.authentication_methods(&ctx, id).await.map_err(to_status)?;
+        let mut types = Vec::new();
+        if let Some(u) = u {
+            let f = &u.factors;
+            if f.totp == Some(Readiness::Ready) {
+                types.push(AuthenticationMethodType::Totp);
+            }
+            if f.otp_sms {
+                types.push(AuthenticationMethodType::OtpSms);
+            }
+            if f.otp_email {
+                types.push(AuthenticationMethodType::OtpEmail);
+            }
+            if f.recovery_codes > 0 {
+                types.push(AuthenticationMethodType::RecoveryCode);
+            }
+            if u.human().is_some_and(|h| h.password_set) {
+                types.push(AuthenticationMethodType::Password);
+            }
+        }
+        Ok(Response::new(ListAuthenticationMethodTypesResponse {
+            details: Some(object::ListDetails {
+                total_result: types.len() as u64,
+                processed_sequence: 0,
+                timestamp: Some(convert::timestamp(twofold_app::clock::now())),
+            }),
+            auth_method_types: types.into_iter().map(|t| t as i32).collect(),
+        }))
+    }
+
+    async fn generate_recovery_codes(
+        &self,
+        req: Request<GenerateRecoveryCodesRequest>,
+    ) -> Result<Response<GenerateRecoveryCodesResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let id = validate::id("GenerateRecoveryCodesRequest", "UserId", &r.user_id)?;
+        let count = if r.count == 0 {
+            DEFAULT_RECOVERY_CODES
+        } else {
+            r.count.max(0) as usize
+        };
+        let (d, codes) = self
+            .app
+            .generate_recovery_codes(&ctx, id, count)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(GenerateRecoveryCodesResponse {
+            details: details(d),
+            recovery_codes: codes,
+        }))
+    }
+
+    async fn remove_recovery_codes(
+        &self,
+        req: Request<RemoveRecoveryCodesRequest>,
+    ) -> Result<Response<RemoveRecoveryCodesResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("RemoveRecoveryCodesRequest", "UserId", &req.get_ref().user_id)?;
+        let d = self.app.remove_recovery_codes(&ctx, id).await.map_err(to_status)?;
+        Ok(Response::new(RemoveRecoveryCodesResponse { details: details(d) }))
+    }
+}

@@ -1,0 +1,336 @@
+//! Human users (UserService v2): creation, lookup, listing, deletion,
+//! lock/unlock, email and phone with verification codes.
+
+use twofold_domain::event::CodeAdded;
+use twofold_domain::human::{self, NewHuman, Verification};
+use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::directory::{OrgView, UserView};
+use twofold_domain::readmodel::query::{page, text_matches};
+use twofold_domain::user::UserState;
+use twofold_domain::{AggregateRef, DomainError, Timestamp};
+
+use crate::auth::RequestCtx;
+use crate::command::{Decision, unique};
+use crate::{App, WriteDetails, clock, passwords, secrets};
+
+/// Verification codes for email and phone: 6 characters, valid one hour.
+const CODE_LEN: usize = 6;
+const CODE_LIFETIME_MICROS: i64 = 3_600 * 1_000_000;
+
+/// How an email address or phone number given with a request is handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContactMode {
+    /// Mark it verified.
+    Verified,
+    /// Generate a code and return it to the caller.
+    ReturnCode,
+    /// Generate a code for delivery by the configured provider.
+    SendCode,
+    /// Leave it unverified without a code.
+    Unverified,
+}
+
+pub struct HumanInput {
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    /// Org by ID; None = the request's org context.
+    pub org_id: Option<String>,
+    pub org_domain: Option<String>,
+    pub given_name: String,
+    pub family_name: String,
+    pub nick_name: String,
+    pub display_name: String,
+    pub preferred_language: String,
+    pub gender: i32,
+    pub email: String,
+    pub email_mode: ContactMode,
+    pub phone: Option<(String, ContactMode)>,
+    pub password: Option<String>,
+    pub password_change_required: bool,
+}
+
+pub struct AddedHuman {
+    pub user_id: String,
+    pub details: WriteDetails,
+    pub email_code: Option<String>,
+    pub phone_code: Option<String>,
+}
+
+/// Filters of ListUsers.
+#[derive(Clone, Debug)]
+pub enum UserFilter {
+    UserName { value: String, method: i32 },
+    Email { value: String, method: i32 },
+    Org(String),
+}
+
+pub struct UserList {
+    pub total: usize,
+    pub users: Vec<UserView>,
+}
+
+impl App {
+    /// A fresh code per the mode: (code to hand back, its stored form).
+    fn new_code(&self, mode: ContactMode) -> (Option<String>, Verification) {
+        match mode {
+            ContactMode::Verified => (None, Verification::Verified),
+            ContactMode::Unverified => (None, Verification::Unverified),
+            ContactMode::ReturnCode | ContactMode::SendCode => {
+                let code = secrets::random_code(CODE_LEN, secrets::UPPER_DIGITS);
+                let stored = Verification::Code(CodeAdded {
+                    code_hash: self.keys.token_hash(&code),
+                    expiry: Timestamp(clock::now().0 + CODE_LIFETIME_MICROS),
+                });
+                ((mode == ContactMode::ReturnCode).then_some(code), stored)
+            }
+        }
+    }
+
+    async fn resolve_org(
+        &self,
+        ctx: &RequestCtx,
+        id: Option<&str>,
+        domain: Option<&str>,
+    ) -> Result<String, DomainError> {
+        let unknown = || DomainError::permission_denied("AUTH-Bs7Ds", "Organisation doesn't exist");
+        if let Some(id) = id.filter(|i| !i.is_empty()) {
+            return match self.typed_doc::<OrgView>(&ctx.instance_id, collection::ORG, id).await? {
+                Some(_) => Ok(id.to_owned()),
+                None => Err(unknown()),
+            };
+        }
+        if let Some(domain) = domain.filter(|d| !d.is_empty()) {
+            let orgs: Vec<OrgView> = self.typed_prefix(&ctx.instance_id, collection::ORG, "").await?;
+            return orgs
+                .into_iter()
+                .find(|o| o.primary_domain.eq_ignore_ascii_case(domain))
+                .map(|o| o.id)
+                .ok_or_else(unknown);
+        }
+        Ok(ctx.org_id.clone())
+    }
+
+    pub async fn add_human(&self, ctx: &RequestCtx, input: HumanInput) -> Result<AddedHuman, DomainError> {
+        let email = human::validate_email(&input.email)?;
+        let phone = match &input.phone {
+            Some((p, mode)) => Some((human::normalize_phone(p)?, *mode)),
+            None => None,
+        };
+        let org_id = self
+            .resolve_org(ctx, input.org_id.as_deref(), input.org_domain.as_deref())
+            .await?;
+        self.check_in_org(ctx, &org_id, "user.write").await?;
+        let password_hash = match &input.password {
+            Some(pw) => {
+                human::check_password_complexity(pw)?;
+                Some(passwords::hash(pw, self.config.password_hashing))
+            }
+            None => None,
+        };
+        let (email_code, email_verification) = self.new_code(input.email_mode);
+        let (phone_code, phone) = match phone {
+            Some((number, mode)) => {
+                let (code, v) = self.new_code(mode);
+                (code, Some((number, v)))
+            }
+            None => (None, None),
+        };
+        let user_name = input.username.clone().unwrap_or_else(|| email.clone());
+        let new = NewHuman {
+            user_name: user_name.clone(),
+            given_name: input.given_name,
+            family_name: input.family_name,
+            nick_name: input.nick_name,
+            display_name: input.display_name,
+            preferred_language: input.preferred_language,
+            gender: input.gender,
+            email,
+            email_verification,
+            phone,
+            password_hash,
+            change_required: input.password_change_required,
+        };
+        let user_id = input.user_id.unwrap_or_else(|| self.ids.next());
+        let claim = unique(&ctx.instance_id, "user_name", user_name.trim());
+        let details = self
+            .execute_many(
+                &ctx.instance_id,
+                &ctx.caller.user_id,
+                vec![AggregateRef::user(&user_id, &org_id)],
+                |loaded| {
+                    let state = UserState::fold(&loaded[0]);
+                    Ok(Decision {
+                        events: vec![human::decide_add_human(&state, new.clone())?],
+                        claims: vec![claim.clone()],
+                        releases: vec![],
+                    })
+                },
+            )
+            .await?;
+        Ok(AddedHuman {
+            user_id,
+            details,
+            email_code,
+            phone_code,
+        })
+    }
+
+    /// A user as the v2 API shows it: the user itself, or `user.read` in its org.
+    pub async fn user_v2(&self, ctx: &RequestCtx, user_id: &str) -> Result<UserView, DomainError> {
+        self.authorize_on_user(ctx, user_id, "user.read", true, human::user_not_found())
+            .await
+    }
+
+    /// Users matching every filter that the caller may see (itself and the
+    /// users of orgs where it has `user.read`).
+    pub async fn list_users(
+        &self,
+        ctx: &RequestCtx,
+        filters: &[UserFilter],
+        by_user_name: bool,
+        offset: u64,
+        limit: u32,
+    ) -> Result<UserList, DomainError> {
+        let all: Vec<UserView> = self.typed_prefix(&ctx.instance_id, collection::USER, "").await?;
+        let mut visible = Vec::new();
+        let mut readable_orgs: std::collections::HashMap<String, bool> = Default::default();
+        for u in all {
+            let matches = filters.iter().all(|f| match f {
+                UserFilter::UserName { value, method } => text_matches(&u.user_name, value, *method),
+                UserFilter::Email { value, method } => {
+                    u.human().is_some_and(|h| text_matches(&h.email, value, *method))
+                }
+                UserFilter::Org(org) => u.org_id == *org,
+            });
+            if !matches {
+                continue;
+            }
+            let allowed = if u.id == ctx.caller.user_id {
+                true
+            } else if let Some(a) = readable_orgs.get(&u.org_id) {
+                *a
+            } else {
+                let a = self.check_in_org(ctx, &u.org_id, "user.read").await.is_ok();
+                readable_orgs.insert(u.org_id.clone(), a);
+                a
+            };
+            if allowed {
+                visible.push(u);
+            }
+        }
+        if by_user_name {
+            visible.sort_by_key(|u| u.user_name.to_lowercase());
+        } else {
+            visible.sort_by_key(|u| u.details.creation_date);
+        }
+        Ok(UserList {
+            total: visible.len(),
+            users: page(visible, offset, limit),
+        })
+    }
+
+    pub async fn delete_user_v2(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
+        let missing = || DomainError::not_found("COMMAND-bd4ir1mblj", "User could not be found");
+        let user: UserView = self
+            .typed_doc(&ctx.instance_id, collection::USER, user_id)
+            .await?
+            .ok_or_else(missing)?;
+        let own = user.id == ctx.caller.user_id;
+        if !(own && self.check_in_org(ctx, &user.org_id, "user.self.delete").await.is_ok()) {
+            self.check_in_org(ctx, &user.org_id, "user.delete").await?;
+        }
+        self.remove_user_in(ctx, &user.org_id, user_id).await
+    }
+
+    /// Runs a decision on one user's aggregate after `authorize_on_user`.
+    pub(crate) async fn on_user(
+        &self,
+        ctx: &RequestCtx,
+        user: &UserView,
+        decide: impl Fn(&UserState) -> Result<Vec<twofold_domain::EventPayload>, DomainError>,
+    ) -> Result<WriteDetails, DomainError> {
+        self.execute(
+            &ctx.instance_id,
+            &ctx.caller.user_id,
+            AggregateRef::user(&user.id, &user.org_id),
+            |events| decide(&UserState::fold(events)),
+        )
+        .await
+    }
+
+    pub async fn lock_user(&self, ctx: &RequestCtx, user_id: &str, lock: bool) -> Result<WriteDetails, DomainError> {
+        let missing = if lock {
+            DomainError::not_found("COMMAND-450yxuqrh1", "User could not be found")
+        } else {
+            DomainError::not_found("COMMAND-x377t913pw", "User could not be found")
+        };
+        let user = self
+            .authorize_on_user(ctx, user_id, "user.write", false, missing)
+            .await?;
+        self.on_user(ctx, &user, |s| {
+            if lock {
+                human::decide_lock(s)
+            } else {
+                human::decide_unlock(s)
+            }
+        })
+        .await
+    }
+
+    /// Sets the email address; returns the code when the mode returns it.
+    pub async fn set_email(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &str,
+        email: &str,
+        mode: ContactMode,
+    ) -> Result<(WriteDetails, Option<String>), DomainError> {
+        let email = human::validate_email(email)?;
+        let user = self
+            .authorize_on_user(ctx, user_id, "user.write", true, human::user_not_found())
+            .await?;
+        let (code, v) = self.new_code(mode);
+        let d = self
+            .on_user(ctx, &user, |s| human::decide_set_email(s, email.clone(), v.clone()))
+            .await?;
+        Ok((d, code))
+    }
+
+    pub async fn verify_email(&self, ctx: &RequestCtx, user_id: &str, code: &str) -> Result<WriteDetails, DomainError> {
+        let user = self
+            .authorize_on_user(ctx, user_id, "user.write", true, human::user_not_found())
+            .await?;
+        let hash = self.keys.token_hash(code.trim());
+        let now = clock::now();
+        self.on_user(ctx, &user, |s| human::decide_verify_email(s, &hash, now))
+            .await
+    }
+
+    pub async fn set_phone(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &str,
+        phone: &str,
+        mode: ContactMode,
+    ) -> Result<(WriteDetails, Option<String>), DomainError> {
+        let phone = human::normalize_phone(phone)?;
+        let user = self
+            .authorize_on_user(ctx, user_id, "user.write", true, human::user_not_found())
+            .await?;
+        let (code, v) = self.new_code(mode);
+        let d = self
+            .on_user(ctx, &user, |s| human::decide_set_phone(s, phone.clone(), v.clone()))
+            .await?;
+        Ok((d, code))
+    }
+
+    pub async fn verify_phone(&self, ctx: &RequestCtx, user_id: &str, code: &str) -> Result<WriteDetails, DomainError> {
+        let user = self
+            .authorize_on_user(ctx, user_id, "user.write", true, human::user_not_found())
+            .await?;
+        let hash = self.keys.token_hash(code.trim());
+        let now = clock::now();
+        self.on_user(ctx, &user, |s| human::decide_verify_phone(s, &hash, now))
+            .await
+    }
+}

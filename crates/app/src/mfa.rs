@@ -1,0 +1,208 @@
+//! A human user's second factors: TOTP, OTP by SMS and email, recovery
+//! codes; and the lists of what a user has enrolled.
+
+use twofold_domain::mfa;
+use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::directory::{FactorsView, UserView};
+use twofold_domain::user::{TotpState, UserState};
+use twofold_domain::{DomainError, EventPayload};
+
+use crate::auth::RequestCtx;
+use crate::{App, WriteDetails, clock, passwords, secrets, totp};
+
+/// Recovery codes: 16 characters of base32 (80 bits) each, ten by default.
+pub const DEFAULT_RECOVERY_CODES: usize = 10;
+pub const MAX_RECOVERY_CODES: usize = 50;
+const RECOVERY_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+pub struct NewTotp {
+    pub uri: String,
+    pub secret: String,
+    pub details: WriteDetails,
+}
+
+/// A factor type that can be added or removed without a ceremony.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SimpleFactor {
+    OtpSms,
+    OtpEmail,
+}
+
+/// Which API a removal comes through: the v2 user API (self, or
+/// `user.write` in the user's org) or the Management API (the auth layer
+/// checked `user.write` in the context org; users of other orgs are absent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    UserApi,
+    Management,
+}
+
+fn remove_decision(f: Option<SimpleFactor>) -> fn(&UserState) -> Result<Vec<EventPayload>, DomainError> {
+    match f {
+        None => mfa::decide_remove_totp,
+        Some(SimpleFactor::OtpSms) => mfa::decide_remove_otp_sms,
+        Some(SimpleFactor::OtpEmail) => mfa::decide_remove_otp_email,
+    }
+}
+
+impl App {
+    /// The target user of a factor call, checked for `permission` (self allowed).
+    async fn factor_target(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &str,
+        permission: &str,
+        missing: DomainError,
+    ) -> Result<UserView, DomainError> {
+        self.authorize_on_user(ctx, user_id, permission, true, missing).await
+    }
+
+    pub async fn register_totp(&self, ctx: &RequestCtx, user_id: &str) -> Result<NewTotp, DomainError> {
+        let missing = DomainError::precondition("COMMAND-SqyJz", "User could not be found");
+        let user = self
+            .factor_target(ctx, user_id, "user.credential.write", missing)
+            .await?;
+        let secret = totp::new_secret();
+        let sealed = self.keys.seal(&secret);
+        let details = self
+            .on_user(ctx, &user, |s| mfa::decide_register_totp(s, sealed.clone()))
+            .await?;
+        Ok(NewTotp {
+            uri: totp::uri(&self.config.totp_issuer, &user.user_name, &secret),
+            secret: totp::base32(&secret),
+            details,
+        })
+    }
+
+    pub async fn verify_totp_registration(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &str,
+        code: &str,
+    ) -> Result<WriteDetails, DomainError> {
+        let missing = DomainError::not_found("COMMAND-3Mif9s", "Multifactor OTP (OneTimePassword) doesn't exist");
+        let user = self
+            .factor_target(ctx, user_id, "user.credential.write", missing)
+            .await?;
+        let now = clock::now().0 as u64 / 1_000_000;
+        self.on_user(ctx, &user, |s| {
+            let matched = match &s.totp {
+                TotpState::NotReady { sealed_secret } => {
+                    let secret = self
+                        .keys
+                        .open(sealed_secret)
+                        .ok_or_else(|| DomainError::internal("CRYPTO-Open1", "An internal error occurred"))?;
+                    totp::matched_step(&secret, code, now)
+                }
+                _ => None,
+            };
+            mfa::decide_verify_totp(s, matched)
+        })
+        .await
+    }
+
+    /// Removes TOTP (`factor` None), OTP SMS or OTP email.
+    pub async fn remove_factor(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &str,
+        factor: Option<SimpleFactor>,
+        via: Via,
+    ) -> Result<WriteDetails, DomainError> {
+        let decide = remove_decision(factor);
+        // "Not found" is the factor's own error, for unknown users too.
+        let missing = || decide(&UserState::default()).unwrap_err();
+        let user = match via {
+            Via::UserApi => self.factor_target(ctx, user_id, "user.write", missing()).await?,
+            Via::Management => {
+                let user: UserView = self
+                    .typed_doc(&ctx.instance_id, collection::USER, user_id)
+                    .await?
+                    .filter(|u: &UserView| u.org_id == ctx.org_id)
+                    .ok_or_else(missing)?;
+                user
+            }
+        };
+        self.on_user(ctx, &user, decide).await
+    }
+
+    pub async fn add_factor(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &str,
+        factor: SimpleFactor,
+    ) -> Result<WriteDetails, DomainError> {
+        let missing = DomainError::precondition("COMMAND-SqyJz", "User could not be found");
+        let user = self
+            .factor_target(ctx, user_id, "user.credential.write", missing)
+            .await?;
+        self.on_user(
+            ctx,
+            &user,
+            match factor {
+                SimpleFactor::OtpSms => mfa::decide_add_otp_sms,
+                SimpleFactor::OtpEmail => mfa::decide_add_otp_email,
+            },
+        )
+        .await
+    }
+
+    /// A new set of recovery codes, returned once; only salted hashes are stored.
+    pub async fn generate_recovery_codes(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &str,
+        count: usize,
+    ) -> Result<(WriteDetails, Vec<String>), DomainError> {
+        if count == 0 || count > MAX_RECOVERY_CODES {
+            return Err(DomainError::invalid(
+                "USER-RcCnt1",
+                format!("count must be between 1 and {MAX_RECOVERY_CODES}"),
+            ));
+        }
+        let missing = DomainError::precondition("COMMAND-SqyJz", "User could not be found");
+        let user = self
+            .factor_target(ctx, user_id, "user.credential.write", missing)
+            .await?;
+        let codes: Vec<String> = (0..count)
+            .map(|_| {
+                let c = secrets::random_code(16, RECOVERY_ALPHABET);
+                format!("{}-{}-{}-{}", &c[0..4], &c[4..8], &c[8..12], &c[12..16])
+            })
+            .collect();
+        let hashes: Vec<String> = codes
+            .iter()
+            .map(|c| passwords::hash(c, passwords::RECOVERY_CODE_PARAMS))
+            .collect();
+        let d = self
+            .on_user(ctx, &user, |s| mfa::decide_generate_recovery_codes(s, hashes.clone()))
+            .await?;
+        Ok((d, codes))
+    }
+
+    pub async fn remove_recovery_codes(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
+        let missing = DomainError::not_found("COMMAND-RcV9d", "Recovery codes don't exist");
+        let user = self.factor_target(ctx, user_id, "user.write", missing).await?;
+        self.on_user(ctx, &user, mfa::decide_remove_recovery_codes).await
+    }
+
+    /// Enrolled factors of any user of the instance (Management API; an
+    /// unknown user has none).
+    pub async fn user_factors(&self, ctx: &RequestCtx, user_id: &str) -> Result<FactorsView, DomainError> {
+        let user: Option<UserView> = self.typed_doc(&ctx.instance_id, collection::USER, user_id).await?;
+        Ok(user.map(|u| u.factors).unwrap_or_default())
+    }
+
+    /// Enrolled factors and whether a password is set (v2
+    /// ListAuthenticationMethodTypes: the user itself, or `user.read`).
+    pub async fn authentication_methods(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &str,
+    ) -> Result<Option<UserView>, DomainError> {
+        if user_id != ctx.caller.user_id {
+            self.check_in_org(ctx, &ctx.org_id, "user.read").await?;
+        }
+        self.typed_doc(&ctx.instance_id, collection::USER, user_id).await
+    }
+}
