@@ -108,3 +108,24 @@ impl Server {
         body["org"]["id"].as_str().unwrap().to_owned()
     }
 }
+
+pub const PASSWORD: &str = "Secr3t!pass-Twofold";
+
+impl Server {
+    /// A human user in `org` (None: the admin's org) with a verified email
+    /// and a password; returns its ID.
+    pub async fn create_human(&self, org: Option<&str>, username: &str) -> String {
+        let mut body = json!({
+            "username": username,
+            "profile": {"givenName": "Alice", "familyName": "Liddell"},
+            "email": {"email": format!("{username}@example.com"), "isVerified": true},
+            "password": {"password": PASSWORD},
+        });
+        if let Some(o) = org {
+            body["organization"] = json!({"orgId": o});
+        }
+        let (status, got) = self.call("POST", "/v2/users/human", Some(body)).await;
+        assert_eq!(status, 200, "{got}");
+        got["userId"].as_str().unwrap().to_owned()
+    }
+}

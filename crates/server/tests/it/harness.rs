@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use prost::Message;
@@ -126,6 +126,8 @@ pub struct Server {
     child: Option<Child>,
     _pg: Option<PgDatabase>,
     http: reqwest::Client,
+    /// Everything the server processes wrote to their log.
+    log: Arc<Mutex<String>>,
 }
 
 impl Server {
@@ -154,6 +156,7 @@ impl Server {
             child: None,
             _pg: pg,
             http: reqwest::Client::new(),
+            log: Arc::default(),
         };
         s.spawn();
         s.token = std::fs::read_to_string(s.dir.join("admin.pat"))
@@ -165,7 +168,7 @@ impl Server {
 
     /// Starts the binary on the same data dir and database.
     fn spawn(&mut self) {
-        let (child, addr) = spawn_twofold(&self.dir, &self.server_db_url, &[]);
+        let (child, addr) = spawn_logged(&self.dir, &self.server_db_url, &[], Some(self.log.clone()));
         self.addr = addr;
         self.child = Some(child);
     }
@@ -274,6 +277,58 @@ impl Server {
         }
     }
 
+    /// The server's log so far.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Every stored byte a secret could hide in: for SQLite the database
+    /// and WAL files as they are on disk, for PostgreSQL every stored value.
+    pub async fn stored_text(&self) -> String {
+        if self.db_url.starts_with("sqlite:") {
+            let mut all = Vec::new();
+            for name in ["twofold.db", "twofold.db-wal"] {
+                all.extend(std::fs::read(self.dir.join(name)).unwrap_or_default());
+            }
+            String::from_utf8_lossy(&all).into_owned()
+        } else {
+            let mut c = sqlx::PgConnection::connect(&self.db_url).await.unwrap();
+            let mut text = String::new();
+            for sql in [
+                "SELECT COALESCE(string_agg(event_type || coalesce(payload, ''), ''), '') FROM events",
+                "SELECT COALESCE(string_agg(id || coalesce(lookup, '') || body, ''), '') FROM docs",
+                "SELECT COALESCE(string_agg(kind || value, ''), '') FROM unique_constraints",
+            ] {
+                let t: String = sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap();
+                text.push_str(&t);
+            }
+            text
+        }
+    }
+
+    /// Payloads of the stored events of a type, oldest first.
+    pub async fn event_payloads(&self, event_type: &str) -> Vec<Value> {
+        let sql = "SELECT payload FROM events WHERE event_type = $1 ORDER BY position";
+        let rows: Vec<Option<String>> = if self.db_url.starts_with("sqlite:") {
+            let mut c = sqlx::SqliteConnection::connect(&self.db_url).await.unwrap();
+            sqlx::query_scalar(sql)
+                .bind(event_type)
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+        } else {
+            let mut c = sqlx::PgConnection::connect(&self.db_url).await.unwrap();
+            sqlx::query_scalar(sql)
+                .bind(event_type)
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+        };
+        rows.into_iter()
+            .map(|p| p.map(|p| serde_json::from_str(&p).unwrap()).unwrap_or(Value::Null))
+            .collect()
+    }
+
     pub async fn instance_id(&self) -> String {
         let (_, body) = self.call("GET", "/admin/v1/policies/login", None).await;
         body["policy"]["details"]["resourceOwner"].as_str().unwrap().to_owned()
@@ -292,6 +347,15 @@ impl Drop for Server {
 
 /// Starts `twofold start` on a free port; returns the child and its address.
 pub fn spawn_twofold(dir: &std::path::Path, db_url: &str, extra: &[&str]) -> (Child, SocketAddr) {
+    spawn_logged(dir, db_url, extra, None)
+}
+
+fn spawn_logged(
+    dir: &std::path::Path,
+    db_url: &str,
+    extra: &[&str],
+    log: Option<Arc<Mutex<String>>>,
+) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_twofold"))
         .args([
             "start",
@@ -316,6 +380,11 @@ pub fn spawn_twofold(dir: &std::path::Path, db_url: &str, extra: &[&str]) -> (Ch
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(addr) = line.split("listening on ").nth(1) {
                 let _ = tx.send(addr.trim().to_owned());
+            }
+            if let Some(log) = &log {
+                let mut l = log.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
             }
             if std::env::var_os("TWOFOLD_TEST_LOG").is_some() {
                 eprintln!("[server] {line}");

@@ -9,6 +9,8 @@ mod proxy;
 mod admin_policy;
 mod auth;
 mod directory;
+mod factors;
+mod humans;
 mod js_sdk;
 mod lifecycle;
 mod management;
