@@ -26,6 +26,11 @@ pub struct AuthState {
 const INSTANCE_HOST_HEADER: &str = "x-zitadel-instance-host";
 pub const ORG_HEADER: &str = "x-zitadel-orgid";
 
+/// The host (without port) a request reached the instance under; WebAuthn
+/// uses it as the default relying party ID.
+#[derive(Clone, Debug)]
+pub struct RequestHost(pub String);
+
 pub fn request_host(req: &http::request::Parts) -> String {
     let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     header(INSTANCE_HOST_HEADER)
@@ -43,6 +48,8 @@ pub async fn layer(State(s): State<AuthState>, req: Request, next: Next) -> Resp
     match settle(&s.app, &parts, &permission).await {
         Ok(ctx) => {
             parts.extensions.insert(ctx);
+            let host = twofold_app::auth::host_without_port(&request_host(&parts));
+            parts.extensions.insert(RequestHost(host));
             next.run(Request::from_parts(parts, body)).await
         }
         Err(e) => to_status(e).into_http(),
@@ -65,4 +72,12 @@ pub fn ctx<T>(req: &tonic::Request<T>) -> Result<RequestCtx, tonic::Status> {
         .get::<RequestCtx>()
         .cloned()
         .ok_or_else(|| tonic::Status::internal("request context missing"))
+}
+
+/// The host the auth layer recorded for the request.
+pub fn host<T>(req: &tonic::Request<T>) -> String {
+    req.extensions()
+        .get::<RequestHost>()
+        .map(|h| h.0.clone())
+        .unwrap_or_default()
 }

@@ -395,6 +395,12 @@ impl ManagementService for Management {
         if f.totp == Some(Readiness::Ready) {
             result.push(ready(auth_factor::Type::Otp(user_v1::AuthFactorOtp {})));
         }
+        for t in f.u2f.iter().filter(|t| t.readiness == Readiness::Ready) {
+            result.push(ready(auth_factor::Type::U2f(user_v1::AuthFactorU2f {
+                id: t.id.clone(),
+                name: t.name.clone(),
+            })));
+        }
         if f.otp_sms {
             result.push(ready(auth_factor::Type::OtpSms(user_v1::AuthFactorOtpsms {})));
         }
@@ -424,14 +430,18 @@ impl ManagementService for Management {
         &self,
         req: Request<RemoveHumanAuthFactorU2fRequest>,
     ) -> Result<Response<RemoveHumanAuthFactorU2fResponse>, Status> {
+        let ctx = ctx(&req)?;
         let r = req.get_ref();
-        validate::id("RemoveHumanAuthFactorU2FRequest", "UserId", &r.user_id)?;
-        validate::id("RemoveHumanAuthFactorU2FRequest", "TokenId", &r.token_id)?;
-        // No security keys can be enrolled yet, so none can be found.
-        Err(crate::error::to_status(twofold_domain::DomainError::not_found(
-            "COMMAND-DAfb2",
-            "WebAuthN Token could not be found",
-        )))
+        let id = validate::id("RemoveHumanAuthFactorU2FRequest", "UserId", &r.user_id)?;
+        let token = validate::id("RemoveHumanAuthFactorU2FRequest", "TokenId", &r.token_id)?;
+        let d = self
+            .app
+            .remove_u2f(&ctx, id, token, Via::Management)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RemoveHumanAuthFactorU2fResponse {
+            details: convert::changed(d),
+        }))
     }
 
     async fn remove_human_auth_factor_otpsms(

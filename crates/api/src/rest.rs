@@ -193,9 +193,11 @@ impl Rest {
         data.advance(5);
         let out = DynamicMessage::decode(route.info.output.clone(), data)
             .map_err(|e| Status::internal(format!("decoding gRPC response: {e}")))?;
-        let mut json = Vec::new();
-        out.serialize_with_options(&mut serde_json::Serializer::new(&mut json), &SerializeOptions::new())
+        let mut json = out
+            .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new())
             .map_err(|e| Status::internal(format!("encoding JSON: {e}")))?;
+        integral_floats_as_integers(&mut json);
+        let json = serde_json::to_vec(&json).expect("JSON values serialize");
         Ok(Response::builder()
             .status(route.success)
             .header(http::header::CONTENT_TYPE, "application/json")
@@ -295,5 +297,23 @@ fn drop_unknown_fields(json: &mut serde_json::Value, desc: &MessageDescriptor) {
                 other => drop_unknown_fields(other, &m),
             }
         }
+    }
+}
+
+/// Writes whole-valued doubles as protojson does (`-7`, not `-7.0`); only
+/// `google.protobuf.Value` numbers and double fields are affected.
+fn integral_floats_as_integers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n
+                .as_f64()
+                .filter(|f| n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15)
+            {
+                *n = serde_json::Number::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(integral_floats_as_integers),
+        serde_json::Value::Object(o) => o.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
     }
 }

@@ -13,7 +13,7 @@ use twofold_proto::zitadel::object::v2 as object;
 use twofold_proto::zitadel::user::v2::user_service_server::UserService;
 use twofold_proto::zitadel::user::v2::*;
 
-use crate::auth::ctx;
+use crate::auth::{ctx, host};
 use crate::error::to_status;
 use crate::{convert, validate};
 
@@ -408,19 +408,60 @@ impl UserService for Users {
         Ok(Response::new(RemoveOtpEmailResponse { details: details(d) }))
     }
 
-    async fn register_u2f(&self, _: Request<RegisterU2fRequest>) -> Result<Response<RegisterU2fResponse>, Status> {
-        Err(Status::unimplemented("U2F security keys are not available yet"))
+    async fn register_u2f(&self, req: Request<RegisterU2fRequest>) -> Result<Response<RegisterU2fResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let host = host(&req);
+        let r = req.get_ref();
+        let id = validate::id("RegisterU2FRequest", "UserId", &r.user_id)?;
+        let u = self
+            .app
+            .register_u2f(&ctx, id, &r.domain, &host)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RegisterU2fResponse {
+            details: details(u.details),
+            u2f_id: u.token_id,
+            public_key_credential_creation_options: Some(convert::json_to_struct(u.options)),
+        }))
     }
 
     async fn verify_u2f_registration(
         &self,
-        _: Request<VerifyU2fRegistrationRequest>,
+        req: Request<VerifyU2fRegistrationRequest>,
     ) -> Result<Response<VerifyU2fRegistrationResponse>, Status> {
-        Err(Status::unimplemented("U2F security keys are not available yet"))
+        const M: &str = "VerifyU2FRegistrationRequest";
+        let ctx = ctx(&req)?;
+        let r = req.into_inner();
+        validate::id(M, "UserId", &r.user_id)?;
+        validate::id(M, "TokenName", &r.token_name)?;
+        let credential = r
+            .public_key_credential
+            .ok_or_else(|| validate::invalid_field(M, "PublicKeyCredential", "value is required"))?;
+        let d = self
+            .app
+            .verify_u2f(
+                &ctx,
+                &r.user_id,
+                &r.u2f_id,
+                convert::struct_to_json(credential),
+                &r.token_name,
+            )
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(VerifyU2fRegistrationResponse { details: details(d) }))
     }
 
-    async fn remove_u2f(&self, _: Request<RemoveU2fRequest>) -> Result<Response<RemoveU2fResponse>, Status> {
-        Err(Status::unimplemented("U2F security keys are not available yet"))
+    async fn remove_u2f(&self, req: Request<RemoveU2fRequest>) -> Result<Response<RemoveU2fResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let id = validate::id("RemoveU2FRequest", "UserId", &r.user_id)?;
+        let token = validate::id("RemoveU2FRequest", "U2fId", &r.u2f_id)?;
+        let d = self
+            .app
+            .remove_u2f(&ctx, id, token, Via::UserApi)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RemoveU2fResponse { details: details(d) }))
     }
 
     async fn list_authentication_method_types(
@@ -435,6 +476,9 @@ impl UserService for Users {
             let f = &u.factors;
             if f.totp == Some(Readiness::Ready) {
                 types.push(AuthenticationMethodType::Totp);
+            }
+            if f.u2f.iter().any(|t| t.readiness == Readiness::Ready) {
+                types.push(AuthenticationMethodType::U2f);
             }
             if f.otp_sms {
                 types.push(AuthenticationMethodType::OtpSms);

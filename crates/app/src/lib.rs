@@ -16,6 +16,7 @@ pub mod passwords;
 pub mod ports;
 pub mod secrets;
 pub mod totp;
+pub mod u2f;
 pub mod users;
 
 use std::sync::Arc;

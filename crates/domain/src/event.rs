@@ -175,6 +175,35 @@ pub struct TotpVerified {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct U2fAdded {
+    #[serde(rename = "webAuthNTokenId")]
+    pub token_id: String,
+    /// The relying party's registration state (holds the challenge), as JSON.
+    pub state: String,
+    #[serde(rename = "rpID")]
+    pub rp_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct U2fVerified {
+    #[serde(rename = "webAuthNTokenId")]
+    pub token_id: String,
+    /// The credential ID, base64url.
+    #[serde(rename = "keyId")]
+    pub key_id: String,
+    /// The registered credential (public key, counter…), as JSON.
+    pub credential: String,
+    #[serde(rename = "webAuthNTokenName")]
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct U2fRemoved {
+    #[serde(rename = "webAuthNTokenId")]
+    pub token_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecoveryCodesAdded {
     /// Salted hashes (PHC strings) of the codes; the codes are shown once.
@@ -311,6 +340,12 @@ pub enum EventPayload {
     OtpEmailAdded,
     #[serde(rename = "user.human.mfa.otp.email.removed")]
     OtpEmailRemoved,
+    #[serde(rename = "user.human.mfa.u2f.token.added")]
+    U2fAdded(U2fAdded),
+    #[serde(rename = "user.human.mfa.u2f.token.verified")]
+    U2fVerified(U2fVerified),
+    #[serde(rename = "user.human.mfa.u2f.token.removed")]
+    U2fRemoved(U2fRemoved),
     #[serde(rename = "user.human.recovery.codes.added")]
     RecoveryCodesAdded(RecoveryCodesAdded),
     #[serde(rename = "user.human.recovery.codes.removed")]

@@ -3,7 +3,7 @@
 //! policy (as in ZITADEL); the policy is enforced at sign-in.
 
 use crate::error::DomainError;
-use crate::event::{EventPayload as E, RecoveryCodesAdded, TotpAdded, TotpVerified};
+use crate::event::{EventPayload as E, RecoveryCodesAdded, TotpAdded, TotpVerified, U2fAdded, U2fRemoved, U2fVerified};
 use crate::user::{TotpState, UserState};
 
 fn require_human(state: &UserState) -> Result<(), DomainError> {
@@ -108,6 +108,64 @@ pub fn decide_remove_otp_email(state: &UserState) -> Result<Vec<E>, DomainError>
         ));
     }
     Ok(vec![E::OtpEmailRemoved])
+}
+
+pub fn decide_register_u2f(
+    state: &UserState,
+    token_id: &str,
+    reg_state: String,
+    rp_id: &str,
+) -> Result<Vec<E>, DomainError> {
+    require_human(state)?;
+    Ok(vec![E::U2fAdded(U2fAdded {
+        token_id: token_id.to_owned(),
+        state: reg_state,
+        rp_id: rp_id.to_owned(),
+    })])
+}
+
+/// The pending registration a verification is for: the one named, else
+/// the user's only pending one.
+pub fn pending_u2f<'a>(state: &'a UserState, token_id: &str) -> Result<&'a crate::user::U2fToken, DomainError> {
+    state
+        .u2f
+        .iter()
+        .filter(|t| t.pending.is_some())
+        .find(|t| t.id == token_id)
+        .or_else(|| state.u2f.iter().find(|t| t.pending.is_some()))
+        .ok_or_else(|| DomainError::not_found("WEBAU-5M9so", "No security key registration is pending"))
+}
+
+/// `checked` is the relying party's verdict on the attestation: the
+/// credential ID and credential, or why it was refused.
+pub fn decide_verify_u2f(
+    state: &UserState,
+    token_id: &str,
+    checked: Result<(String, String), String>,
+    name: &str,
+) -> Result<Vec<E>, DomainError> {
+    let pending = pending_u2f(state, token_id)?;
+    let (key_id, credential) = checked.map_err(|why| {
+        DomainError::invalid("WEBAU-sEr8c", format!("The security key's response was refused: {why}"))
+    })?;
+    Ok(vec![E::U2fVerified(U2fVerified {
+        token_id: pending.id.clone(),
+        key_id,
+        credential,
+        name: name.to_owned(),
+    })])
+}
+
+pub fn decide_remove_u2f(state: &UserState, token_id: &str) -> Result<Vec<E>, DomainError> {
+    if !state.exists || !state.u2f.iter().any(|t| t.id == token_id) {
+        return Err(DomainError::not_found(
+            "COMMAND-DAfb2",
+            "WebAuthN Token could not be found",
+        ));
+    }
+    Ok(vec![E::U2fRemoved(U2fRemoved {
+        token_id: token_id.to_owned(),
+    })])
 }
 
 /// A new set of recovery codes replaces any earlier set.

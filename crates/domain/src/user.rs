@@ -15,6 +15,18 @@ pub enum TotpState {
     Ready { sealed_secret: String, last_step: u64 },
 }
 
+/// A security key: pending (registration state) until verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct U2fToken {
+    pub id: String,
+    pub rp_id: String,
+    pub name: String,
+    /// Registration state while the key is not yet verified.
+    pub pending: Option<String>,
+    /// The verified credential (JSON).
+    pub credential: Option<String>,
+}
+
 /// A user folded from its aggregate's events.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserState {
@@ -37,6 +49,7 @@ pub struct UserState {
     pub otp_sms: bool,
     pub otp_email: bool,
     pub recovery_code_hashes: Vec<String>,
+    pub u2f: Vec<U2fToken>,
 }
 
 impl UserState {
@@ -108,6 +121,25 @@ impl UserState {
             E::OtpSmsRemoved => self.otp_sms = false,
             E::OtpEmailAdded => self.otp_email = true,
             E::OtpEmailRemoved => self.otp_email = false,
+            E::U2fAdded(p) => {
+                // A new registration replaces one that was never verified.
+                self.u2f.retain(|t| t.credential.is_some());
+                self.u2f.push(U2fToken {
+                    id: p.token_id.clone(),
+                    rp_id: p.rp_id.clone(),
+                    name: String::new(),
+                    pending: Some(p.state.clone()),
+                    credential: None,
+                });
+            }
+            E::U2fVerified(p) => {
+                if let Some(t) = self.u2f.iter_mut().find(|t| t.id == p.token_id) {
+                    t.pending = None;
+                    t.credential = Some(p.credential.clone());
+                    t.name = p.name.clone();
+                }
+            }
+            E::U2fRemoved(p) => self.u2f.retain(|t| t.id != p.token_id),
             E::RecoveryCodesAdded(p) => self.recovery_code_hashes = p.code_hashes.clone(),
             E::RecoveryCodesRemoved => self.recovery_code_hashes.clear(),
             _ => {}

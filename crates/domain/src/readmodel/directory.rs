@@ -80,6 +80,14 @@ pub enum Readiness {
     Ready,
 }
 
+/// A security key as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct U2fView {
+    pub id: String,
+    pub name: String,
+    pub readiness: Readiness,
+}
+
 /// The second factors a user has enrolled (no secrets).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FactorsView {
@@ -87,6 +95,8 @@ pub struct FactorsView {
     pub otp_sms: bool,
     pub otp_email: bool,
     pub recovery_codes: usize,
+    #[serde(default)]
+    pub u2f: Vec<U2fView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -304,6 +314,21 @@ fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView> {
         E::OtpSmsRemoved => f.otp_sms = false,
         E::OtpEmailAdded => f.otp_email = true,
         E::OtpEmailRemoved => f.otp_email = false,
+        E::U2fAdded(p) => {
+            f.u2f.retain(|t| t.readiness == Readiness::Ready);
+            f.u2f.push(U2fView {
+                id: p.token_id.clone(),
+                name: String::new(),
+                readiness: Readiness::NotReady,
+            });
+        }
+        E::U2fVerified(p) => {
+            if let Some(t) = f.u2f.iter_mut().find(|t| t.id == p.token_id) {
+                t.readiness = Readiness::Ready;
+                t.name = p.name.clone();
+            }
+        }
+        E::U2fRemoved(p) => f.u2f.retain(|t| t.id != p.token_id),
         E::RecoveryCodesAdded(p) => f.recovery_codes = p.code_hashes.len(),
         E::RecoveryCodesRemoved => f.recovery_codes = 0,
         _ => {}

@@ -18,3 +18,4 @@ mod multinode;
 mod org_policy;
 mod permissions;
 mod transport;
+mod u2f;
