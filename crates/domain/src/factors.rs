@@ -11,17 +11,17 @@ pub enum SecondFactor {
     U2f,
     OtpEmail,
     OtpSms,
+    RecoveryCodes,
 }
 
 impl SecondFactor {
-    pub const ALL: [SecondFactor; 4] = [Self::Otp, Self::U2f, Self::OtpEmail, Self::OtpSms];
-
     pub fn from_i32(v: i32) -> Option<Self> {
         match v {
             1 => Some(Self::Otp),
             2 => Some(Self::U2f),
             3 => Some(Self::OtpEmail),
             4 => Some(Self::OtpSms),
+            5 => Some(Self::RecoveryCodes),
             _ => None,
         }
     }
@@ -34,6 +34,7 @@ impl From<SecondFactor> for i32 {
             SecondFactor::U2f => 2,
             SecondFactor::OtpEmail => 3,
             SecondFactor::OtpSms => 4,
+            SecondFactor::RecoveryCodes => 5,
         }
     }
 }

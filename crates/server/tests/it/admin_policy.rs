@@ -14,6 +14,7 @@ backend_tests!(
     update_login_policy,
     bad_input_changes_nothing,
     concurrent_identical_adds,
+    recovery_codes_are_a_policy_factor,
 );
 
 async fn second_factors(s: &Server) -> Value {
@@ -379,5 +380,30 @@ async fn concurrent_identical_adds(b: Backend) {
         s.count_events("instance.policy.login.secondfactor.added").await,
         3,
         "2 at setup + 1"
+    );
+}
+
+async fn recovery_codes_are_a_policy_factor(b: Backend) {
+    let s = Server::start(b).await;
+    let path = "/admin/v1/policies/login/second_factors";
+    let (status, _) = s
+        .call("POST", path, Some(json!({"type": "SECOND_FACTOR_TYPE_RECOVERY_CODES"})))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        second_factors(&s).await,
+        json!([
+            "SECOND_FACTOR_TYPE_OTP",
+            "SECOND_FACTOR_TYPE_U2F",
+            "SECOND_FACTOR_TYPE_RECOVERY_CODES"
+        ])
+    );
+    let (status, _) = s.call("DELETE", &format!("{path}/5"), None).await;
+    assert_eq!(status, 200);
+    let (status, got) = s.call("POST", path, Some(json!({"type": 6}))).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        got["message"],
+        "invalid AddSecondFactorToLoginPolicyRequest.Type: value must be one of the defined enum values"
     );
 }
