@@ -9,6 +9,8 @@ const FILES: &[&str] = &[
     "zitadel/admin/v1/admin.proto",
     "zitadel/management/v1/management.proto",
     "zitadel/v1/message.proto",
+    "zitadel/session/v2/session_service.proto",
+    "zitadel/auth/v1/auth.proto",
     "zitadel/user/v2/user_service.proto",
 ];
 

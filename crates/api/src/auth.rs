@@ -40,12 +40,12 @@ pub fn request_host(req: &http::request::Parts) -> String {
 }
 
 pub async fn layer(State(s): State<AuthState>, req: Request, next: Next) -> Response {
-    let permission = s.methods.get(req.uri().path()).and_then(|m| m.permission.clone());
-    let Some(permission) = permission else {
+    let method = s.methods.get(req.uri().path());
+    let Some((permission, enrolment)) = method.and_then(|m| m.permission.clone().map(|p| (p, m.enrolment))) else {
         return next.run(req).await;
     };
     let (mut parts, body) = req.into_parts();
-    match settle(&s.app, &parts, &permission).await {
+    match settle(&s.app, &parts, &permission, enrolment).await {
         Ok(ctx) => {
             parts.extensions.insert(ctx);
             let host = twofold_app::auth::host_without_port(&request_host(&parts));
@@ -56,13 +56,18 @@ pub async fn layer(State(s): State<AuthState>, req: Request, next: Next) -> Resp
     }
 }
 
-async fn settle(app: &App, parts: &http::request::Parts, permission: &str) -> Result<RequestCtx, DomainError> {
+async fn settle(
+    app: &App,
+    parts: &http::request::Parts,
+    permission: &str,
+    enrolment: bool,
+) -> Result<RequestCtx, DomainError> {
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let instance = app.resolve_instance(&request_host(parts)).await?;
     let caller = app
         .authenticate(&instance.id, header(http::header::AUTHORIZATION.as_str()))
         .await?;
-    app.authorize(&instance.id, caller, header(ORG_HEADER), permission)
+    app.authorize(&instance.id, caller, header(ORG_HEADER), permission, enrolment)
         .await
 }
 

@@ -175,6 +175,33 @@ pub fn pat(p: PatView) -> user::PersonalAccessToken {
     }
 }
 
+/// A user's READY factors, as ZITADEL lists them (TOTP, U2F, SMS, email).
+pub fn auth_factors(f: &twofold_domain::readmodel::directory::FactorsView) -> Vec<user::AuthFactor> {
+    use twofold_domain::readmodel::directory::Readiness;
+    use user::auth_factor::Type;
+    let ready = |t| user::AuthFactor {
+        state: user::AuthFactorState::Ready as i32,
+        r#type: Some(t),
+    };
+    let mut result = Vec::new();
+    if f.totp == Some(Readiness::Ready) {
+        result.push(ready(Type::Otp(user::AuthFactorOtp {})));
+    }
+    for t in f.u2f.iter().filter(|t| t.readiness == Readiness::Ready) {
+        result.push(ready(Type::U2f(user::AuthFactorU2f {
+            id: t.id.clone(),
+            name: t.name.clone(),
+        })));
+    }
+    if f.otp_sms {
+        result.push(ready(Type::OtpSms(user::AuthFactorOtpsms {})));
+    }
+    if f.otp_email {
+        result.push(ready(Type::OtpEmail(user::AuthFactorOtpEmail {})));
+    }
+    result
+}
+
 /// `google.protobuf.Struct` → JSON object.
 pub fn struct_to_json(s: prost_types::Struct) -> serde_json::Value {
     serde_json::Value::Object(s.fields.into_iter().map(|(k, v)| (k, value_to_json(v))).collect())

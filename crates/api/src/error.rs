@@ -34,11 +34,23 @@ fn code(kind: ErrorKind) -> Code {
         ErrorKind::FailedPrecondition => Code::FailedPrecondition,
         ErrorKind::Unauthenticated => Code::Unauthenticated,
         ErrorKind::Unavailable => Code::Unavailable,
+        ErrorKind::ResourceExhausted => Code::ResourceExhausted,
         ErrorKind::Internal => Code::Internal,
     }
 }
 
 pub fn to_status(e: DomainError) -> Status {
+    let retry_after = e.retry_after_secs;
+    let mut status = status_of(e);
+    if let Some(secs) = retry_after {
+        status
+            .metadata_mut()
+            .insert("retry-after", secs.to_string().parse().expect("digits are a valid header"));
+    }
+    status
+}
+
+fn status_of(e: DomainError) -> Status {
     let code = code(e.kind);
     if e.id.is_empty() {
         return Status::new(code, e.message);
@@ -101,7 +113,13 @@ pub fn rest_body(status: &Status) -> serde_json::Value {
 }
 
 pub fn rest_response(status: &Status) -> Response {
-    (http_status(status.code()), axum::Json(rest_body(status))).into_response()
+    let mut resp = (http_status(status.code()), axum::Json(rest_body(status))).into_response();
+    if let Some(v) = status.metadata().get("retry-after").and_then(|v| v.to_str().ok())
+        && let Ok(v) = http::HeaderValue::from_str(v)
+    {
+        resp.headers_mut().insert(http::header::RETRY_AFTER, v);
+    }
+    resp
 }
 
 #[cfg(test)]

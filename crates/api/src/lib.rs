@@ -9,6 +9,8 @@ mod management;
 mod members;
 mod methods;
 mod rest;
+mod self_service;
+mod sessions;
 mod settings;
 mod users;
 mod validate;
@@ -22,6 +24,8 @@ use tower_http::cors::{Any, CorsLayer};
 use twofold_app::App;
 use twofold_proto::zitadel::admin::v1::admin_service_server::AdminServiceServer;
 use twofold_proto::zitadel::management::v1::management_service_server::ManagementServiceServer;
+use twofold_proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
+use twofold_proto::zitadel::session::v2::session_service_server::SessionServiceServer;
 use twofold_proto::zitadel::user::v2::user_service_server::UserServiceServer;
 
 /// The whole HTTP surface of the server.
@@ -34,6 +38,8 @@ pub async fn router(app: App) -> Router {
         .set_serving::<ManagementServiceServer<management::Management>>()
         .await;
     health.set_serving::<UserServiceServer<users::Users>>().await;
+    health.set_serving::<SessionServiceServer<sessions::Sessions>>().await;
+    health.set_serving::<AuthServiceServer<self_service::SelfService>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(twofold_proto::DESCRIPTOR_SET)
         .build_v1()
@@ -44,6 +50,8 @@ pub async fn router(app: App) -> Router {
             app: app.clone(),
         }))
         .add_service(UserServiceServer::new(users::Users { app: app.clone() }))
+        .add_service(SessionServiceServer::new(sessions::Sessions { app: app.clone() }))
+        .add_service(AuthServiceServer::new(self_service::SelfService { app: app.clone() }))
         .add_service(health_service)
         .add_service(reflection)
         .prepare()

@@ -10,8 +10,7 @@ use twofold_app::mfa::{SimpleFactor, Via};
 use twofold_app::users::NewMachineUser;
 use twofold_domain::login_policy::PolicyScope;
 use twofold_domain::member::MemberScope;
-use twofold_domain::readmodel::directory::Readiness;
-use twofold_proto::zitadel::user::v1::{self as user_v1, AuthFactor, AuthFactorState, auth_factor};
+
 
 use crate::auth::ctx;
 use crate::error::to_status;
@@ -386,28 +385,9 @@ impl ManagementService for Management {
         let ctx = ctx(&req)?;
         let id = validate::id("ListHumanAuthFactorsRequest", "UserId", &req.get_ref().user_id)?;
         let f = self.app.user_factors(&ctx, id).await.map_err(to_status)?;
-        // READY factors only, as ZITADEL lists them.
-        let ready = |t| AuthFactor {
-            state: AuthFactorState::Ready as i32,
-            r#type: Some(t),
-        };
-        let mut result = Vec::new();
-        if f.totp == Some(Readiness::Ready) {
-            result.push(ready(auth_factor::Type::Otp(user_v1::AuthFactorOtp {})));
-        }
-        for t in f.u2f.iter().filter(|t| t.readiness == Readiness::Ready) {
-            result.push(ready(auth_factor::Type::U2f(user_v1::AuthFactorU2f {
-                id: t.id.clone(),
-                name: t.name.clone(),
-            })));
-        }
-        if f.otp_sms {
-            result.push(ready(auth_factor::Type::OtpSms(user_v1::AuthFactorOtpsms {})));
-        }
-        if f.otp_email {
-            result.push(ready(auth_factor::Type::OtpEmail(user_v1::AuthFactorOtpEmail {})));
-        }
-        Ok(Response::new(ListHumanAuthFactorsResponse { result }))
+        Ok(Response::new(ListHumanAuthFactorsResponse {
+            result: convert::auth_factors(&f),
+        }))
     }
 
     async fn remove_human_auth_factor_otp(

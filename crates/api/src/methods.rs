@@ -13,6 +13,8 @@ pub struct MethodInfo {
     pub grpc_path: String,
     /// None: no token needed (health checks).
     pub permission: Option<String>,
+    /// Reachable before force_mfa is satisfied (factor enrolment).
+    pub enrolment: bool,
     pub http: Option<HttpRoute>,
     pub input: MessageDescriptor,
     pub output: MessageDescriptor,
@@ -60,6 +62,7 @@ impl Methods {
                     grpc_path.clone(),
                     Arc::new(MethodInfo {
                         grpc_path,
+                        enrolment: auth.as_ref().is_some_and(|a| a.enrolment),
                         permission: auth.map(|a| a.permission),
                         http,
                         input: m.input(),

@@ -6,6 +6,7 @@
 use serde::de::DeserializeOwned;
 use twofold_domain::permissions::{self, Membership};
 use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::session::SessionView;
 use twofold_domain::readmodel::directory::{
     InstanceDomainView, InstanceView, MemberView, OrgView, PatView, UserState, UserView,
 };
@@ -20,6 +21,8 @@ pub struct Caller {
     pub user_id: String,
     /// The org the user belongs to.
     pub org_id: String,
+    /// The sign-in session, when the token is a session token.
+    pub session: Option<Box<SessionView>>,
 }
 
 /// Everything a handler knows about the request's origin once it is allowed.
@@ -139,31 +142,55 @@ impl App {
             return Err(token_invalid());
         }
         let hash = self.keys.token_hash(token);
+        let now = clock::now();
         let pat: Option<PatView> = self
             .typed_lookup(instance_id, collection::PAT, &hash)
             .await?
             .into_iter()
             .next();
-        let pat = pat.filter(|p| p.expiration > clock::now()).ok_or_else(token_invalid)?;
+        let (user_id, session) = match pat {
+            Some(p) if p.expiration > now => (p.user_id, None),
+            Some(_) => return Err(token_invalid()),
+            None => {
+                let session: SessionView = self
+                    .typed_lookup(instance_id, collection::SESSION, &hash)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(token_invalid)?;
+                if session.expiration.is_some_and(|e| e <= now) {
+                    return Err(DomainError::permission_denied("AUTHZ-EGDo3", "session expired"));
+                }
+                let user_id = session.user_id.clone().ok_or_else(token_invalid)?;
+                (user_id, Some(Box::new(session)))
+            }
+        };
         let user: UserView = self
-            .typed_doc(instance_id, collection::USER, &pat.user_id)
+            .typed_doc(instance_id, collection::USER, &user_id)
             .await?
             .filter(|u: &UserView| u.state == UserState::Active)
             .ok_or_else(token_invalid)?;
         Ok(Caller {
             user_id: user.id,
             org_id: user.org_id,
+            session,
         })
     }
 
-    /// Settles the org context and checks `permission` there.
+    /// Settles the org context and checks `permission` there. A session
+    /// token must also satisfy the login policy's force_mfa, except for
+    /// `enrolment` calls (so a user forced into MFA can enrol a factor).
     pub async fn authorize(
         &self,
         instance_id: &str,
         caller: Caller,
         org_header: Option<&str>,
         permission: &str,
+        enrolment: bool,
     ) -> Result<RequestCtx, DomainError> {
+        if let Some(session) = &caller.session {
+            self.require_sign_in(instance_id, &caller, session, enrolment).await?;
+        }
         let org_id = match org_header.map(str::trim).filter(|h| !h.is_empty()) {
             Some(org) => {
                 let exists = self
@@ -193,6 +220,39 @@ impl App {
 }
 
 impl App {
+    /// A session used as a bearer token must carry a first factor, and a
+    /// recent second factor when the user's effective policy forces MFA.
+    async fn require_sign_in(
+        &self,
+        instance_id: &str,
+        caller: &Caller,
+        s: &SessionView,
+        enrolment: bool,
+    ) -> Result<(), DomainError> {
+        let first = s.password_checked_at.is_some() || s.webauthn_checked_at.is_some();
+        if !first && s.second_factor_at().is_none() {
+            return Err(DomainError::permission_denied("AUTHZ-Kl3p1", "authentication required"));
+        }
+        if enrolment {
+            return Ok(());
+        }
+        let policy = self.org_login_policy(instance_id, &caller.org_id).await?;
+        if !policy.settings.force_mfa {
+            return Ok(());
+        }
+        let now = clock::now().0;
+        let within = |at: Option<twofold_domain::Timestamp>, lifetime_ns: i64| {
+            at.is_some_and(|t| now - t.0 <= lifetime_ns / 1_000)
+        };
+        let second = within(s.second_factor_at(), policy.settings.second_factor_check_lifetime);
+        let passkey = s.webauthn_user_verified && within(s.webauthn_checked_at, policy.settings.multi_factor_check_lifetime);
+        if second || passkey {
+            Ok(())
+        } else {
+            Err(DomainError::permission_denied("AUTHZ-Kl3p0", "mfa required"))
+        }
+    }
+
     async fn memberships(&self, instance_id: &str, user_id: &str) -> Result<Vec<Membership>, DomainError> {
         Ok(self
             .typed_lookup::<MemberView>(instance_id, collection::MEMBER, user_id)

@@ -37,6 +37,9 @@ pub(crate) struct Decision {
     pub events: Vec<Vec<EventPayload>>,
     pub claims: Vec<UniqueClaim>,
     pub releases: Vec<UniqueClaim>,
+    /// Returned once the events are stored: a refused check still records
+    /// its failure (and only that).
+    pub error_after_push: Option<DomainError>,
 }
 
 impl Decision {
@@ -143,6 +146,9 @@ impl App {
                 releases: decision.releases,
             };
             match self.store.push(req).await {
+                Ok(_) if decision.error_after_push.is_some() => {
+                    return Err(decision.error_after_push.expect("checked"));
+                }
                 Ok(stored) => {
                     let primary = stored.iter().rev().find(|e| e.aggregate == aggregates[0]);
                     return Ok(primary.map(WriteDetails::of).unwrap_or_else(unchanged));

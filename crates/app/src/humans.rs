@@ -163,6 +163,7 @@ impl App {
                         events: vec![human::decide_add_human(&state, new.clone())?],
                         claims: vec![claim.clone()],
                         releases: vec![],
+                        error_after_push: None,
                     })
                 },
             )

@@ -15,6 +15,7 @@ pub mod orgs;
 pub mod passwords;
 pub mod ports;
 pub mod secrets;
+pub mod sessions;
 pub mod totp;
 pub mod u2f;
 pub mod users;

@@ -68,6 +68,7 @@ impl App {
                         events: vec![events.clone()],
                         claims: claims.clone(),
                         releases: vec![],
+                        error_after_push: None,
                     })
                 },
             )

@@ -27,7 +27,7 @@ pub struct NewU2f {
 
 /// The relying party for `rp_id`: origins `https://<rp_id>` and, for local
 /// development, `http://<rp_id>`, on any port.
-fn relying_party(rp_id: &str) -> Result<Webauthn, DomainError> {
+pub(crate) fn relying_party(rp_id: &str) -> Result<Webauthn, DomainError> {
     let invalid = || {
         DomainError::invalid(
             "WEBAU-Rp1d0",

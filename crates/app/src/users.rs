@@ -67,6 +67,7 @@ impl App {
                         events: vec![vec![event.clone()]],
                         claims: vec![claim.clone()],
                         releases: vec![],
+                        error_after_push: None,
                     })
                 },
             )
@@ -120,6 +121,7 @@ impl App {
                 events,
                 claims: vec![],
                 releases: vec![unique(&ctx.instance_id, "user_name", &state.user_name)],
+                error_after_push: None,
             })
         })
         .await

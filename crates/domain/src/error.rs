@@ -12,6 +12,7 @@ pub enum ErrorKind {
     PermissionDenied,
     FailedPrecondition,
     Unauthenticated,
+    ResourceExhausted,
     Unavailable,
     Internal,
 }
@@ -23,6 +24,8 @@ pub struct DomainError {
     /// Stable identifier of the error site; empty for errors that carry none.
     pub id: Cow<'static, str>,
     pub message: Cow<'static, str>,
+    /// For throttling errors: seconds until a retry can succeed.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl DomainError {
@@ -31,6 +34,7 @@ impl DomainError {
             kind,
             id: id.into(),
             message: message.into(),
+            retry_after_secs: None,
         }
     }
 

@@ -16,6 +16,7 @@ pub enum AggregateType {
     Instance,
     Org,
     User,
+    Session,
 }
 
 impl AggregateType {
@@ -24,6 +25,7 @@ impl AggregateType {
             Self::Instance => "instance",
             Self::Org => "org",
             Self::User => "user",
+            Self::Session => "session",
         }
     }
 
@@ -32,6 +34,7 @@ impl AggregateType {
             "instance" => Some(Self::Instance),
             "org" => Some(Self::Org),
             "user" => Some(Self::User),
+            "session" => Some(Self::Session),
             _ => None,
         }
     }
@@ -59,6 +62,13 @@ impl AggregateRef {
             kind: AggregateType::Org,
             id: org_id.to_owned(),
             owner: org_id.to_owned(),
+        }
+    }
+    pub fn session(session_id: &str, instance_id: &str) -> Self {
+        Self {
+            kind: AggregateType::Session,
+            id: session_id.to_owned(),
+            owner: instance_id.to_owned(),
         }
     }
     pub fn user(user_id: &str, org_id: &str) -> Self {
@@ -205,6 +215,67 @@ pub struct U2fRemoved {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub struct RecoveryCodeUsed {
+    /// Position of the used code in the current set.
+    pub index: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct U2fSignCount {
+    #[serde(rename = "webAuthNTokenId")]
+    pub token_id: String,
+    /// The credential with its advanced signature counter, as JSON.
+    pub credential: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckedAt {
+    pub checked_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUserChecked {
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    #[serde(rename = "userResourceOwner")]
+    pub org_id: String,
+    #[serde(rename = "checkedAt")]
+    pub checked_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebAuthnChallenged {
+    /// The relying party's authentication state (holds the challenge), as JSON.
+    pub state: String,
+    #[serde(rename = "rpid")]
+    pub rp_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebAuthnChecked {
+    pub checked_at: Timestamp,
+    pub user_verified: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionTokenSet {
+    /// Keyed hash of the session token; the token itself is never stored.
+    pub token_hash: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionLifetimeSet {
+    /// Nanoseconds, as ZITADEL stores durations.
+    pub lifetime: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecoveryCodesAdded {
     /// Salted hashes (PHC strings) of the codes; the codes are shown once.
     pub code_hashes: Vec<String>,
@@ -346,6 +417,58 @@ pub enum EventPayload {
     U2fVerified(U2fVerified),
     #[serde(rename = "user.human.mfa.u2f.token.removed")]
     U2fRemoved(U2fRemoved),
+    #[serde(rename = "user.human.password.check.succeeded")]
+    PasswordCheckSucceeded,
+    #[serde(rename = "user.human.password.check.failed")]
+    PasswordCheckFailed,
+    #[serde(rename = "user.human.mfa.otp.check.succeeded")]
+    TotpCheckSucceeded(TotpVerified),
+    #[serde(rename = "user.human.mfa.otp.check.failed")]
+    TotpCheckFailed,
+    #[serde(rename = "user.human.mfa.otp.sms.check.succeeded")]
+    OtpSmsCheckSucceeded,
+    #[serde(rename = "user.human.mfa.otp.sms.check.failed")]
+    OtpSmsCheckFailed,
+    #[serde(rename = "user.human.mfa.otp.email.check.succeeded")]
+    OtpEmailCheckSucceeded,
+    #[serde(rename = "user.human.mfa.otp.email.check.failed")]
+    OtpEmailCheckFailed,
+    #[serde(rename = "user.human.recovery.code.check.succeeded")]
+    RecoveryCodeCheckSucceeded(RecoveryCodeUsed),
+    #[serde(rename = "user.human.recovery.code.check.failed")]
+    RecoveryCodeCheckFailed,
+    #[serde(rename = "user.human.mfa.u2f.token.signcount.changed")]
+    U2fSignCountChanged(U2fSignCount),
+
+    #[serde(rename = "session.added")]
+    SessionAdded,
+    #[serde(rename = "session.user.checked")]
+    SessionUserChecked(SessionUserChecked),
+    #[serde(rename = "session.password.checked")]
+    SessionPasswordChecked(CheckedAt),
+    #[serde(rename = "session.totp.checked")]
+    SessionTotpChecked(CheckedAt),
+    #[serde(rename = "session.otp.sms.challenged")]
+    SessionOtpSmsChallenged(CodeAdded),
+    #[serde(rename = "session.otp.sms.checked")]
+    SessionOtpSmsChecked(CheckedAt),
+    #[serde(rename = "session.otp.email.challenged")]
+    SessionOtpEmailChallenged(CodeAdded),
+    #[serde(rename = "session.otp.email.checked")]
+    SessionOtpEmailChecked(CheckedAt),
+    #[serde(rename = "session.webAuthN.challenged")]
+    SessionWebAuthnChallenged(WebAuthnChallenged),
+    #[serde(rename = "session.webAuthN.checked")]
+    SessionWebAuthnChecked(WebAuthnChecked),
+    #[serde(rename = "session.recoverycode.checked")]
+    SessionRecoveryCodeChecked(CheckedAt),
+    #[serde(rename = "session.token.set")]
+    SessionTokenSet(SessionTokenSet),
+    #[serde(rename = "session.lifetime.set")]
+    SessionLifetimeSet(SessionLifetimeSet),
+    #[serde(rename = "session.terminated")]
+    SessionTerminated,
+
     #[serde(rename = "user.human.recovery.codes.added")]
     RecoveryCodesAdded(RecoveryCodesAdded),
     #[serde(rename = "user.human.recovery.codes.removed")]

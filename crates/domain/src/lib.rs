@@ -15,6 +15,7 @@ pub mod mfa;
 pub mod org;
 pub mod permissions;
 pub mod readmodel;
+pub mod session;
 pub mod setup;
 pub mod user;
 

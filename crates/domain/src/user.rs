@@ -50,6 +50,11 @@ pub struct UserState {
     pub otp_email: bool,
     pub recovery_code_hashes: Vec<String>,
     pub u2f: Vec<U2fToken>,
+    pub password_hash: Option<String>,
+    /// Consecutive failed OTP checks (TOTP, SMS, email, recovery codes)
+    /// since the last success, and when the last one failed.
+    pub otp_failures: u32,
+    pub last_otp_failure: Timestamp,
 }
 
 impl UserState {
@@ -76,12 +81,12 @@ impl UserState {
                 self.org_id = ev.aggregate.owner.clone();
                 self.email = p.email.clone();
                 self.phone = p.phone.clone();
+                self.password_hash = p.encoded_hash.clone();
             }
             E::PatAdded(p) => self.tokens.push(p.token_id.clone()),
             E::PatRemoved(p) => self.tokens.retain(|t| *t != p.token_id),
             E::UserRemoved(_) => self.exists = false,
             E::UserLocked => self.locked = true,
-            E::UserUnlocked => self.locked = false,
             E::EmailChanged(p) => {
                 self.email = p.email.clone();
                 self.email_code = None;
@@ -140,6 +145,32 @@ impl UserState {
                 }
             }
             E::U2fRemoved(p) => self.u2f.retain(|t| t.id != p.token_id),
+            E::TotpCheckSucceeded(p) => {
+                if let TotpState::Ready { last_step, .. } = &mut self.totp {
+                    *last_step = (*last_step).max(p.step);
+                }
+                self.otp_failures = 0;
+            }
+            E::RecoveryCodeCheckSucceeded(p) => {
+                if p.index < self.recovery_code_hashes.len() {
+                    self.recovery_code_hashes.remove(p.index);
+                }
+                self.otp_failures = 0;
+            }
+            E::OtpSmsCheckSucceeded | E::OtpEmailCheckSucceeded => self.otp_failures = 0,
+            E::TotpCheckFailed | E::OtpSmsCheckFailed | E::OtpEmailCheckFailed | E::RecoveryCodeCheckFailed => {
+                self.otp_failures += 1;
+                self.last_otp_failure = ev.created_at;
+            }
+            E::UserUnlocked => {
+                self.locked = false;
+                self.otp_failures = 0;
+            }
+            E::U2fSignCountChanged(p) => {
+                if let Some(t) = self.u2f.iter_mut().find(|t| t.id == p.token_id) {
+                    t.credential = Some(p.credential.clone());
+                }
+            }
             E::RecoveryCodesAdded(p) => self.recovery_code_hashes = p.code_hashes.clone(),
             E::RecoveryCodesRemoved => self.recovery_code_hashes.clear(),
             _ => {}

@@ -50,6 +50,16 @@ pub mod zitadel {
             tonic::include_proto!("zitadel.member.v1");
         }
     }
+    pub mod session {
+        pub mod v2 {
+            tonic::include_proto!("zitadel.session.v2");
+        }
+    }
+    pub mod auth {
+        pub mod v1 {
+            tonic::include_proto!("zitadel.auth.v1");
+        }
+    }
     pub mod admin {
         pub mod v1 {
             tonic::include_proto!("zitadel.admin.v1");

@@ -22,7 +22,7 @@ fn scope(ev: &StoredEvent) -> Option<PolicyScope> {
     match ev.aggregate.kind {
         AggregateType::Instance => Some(PolicyScope::Instance),
         AggregateType::Org => Some(PolicyScope::Org),
-        AggregateType::User => None,
+        AggregateType::User | AggregateType::Session => None,
     }
 }
 

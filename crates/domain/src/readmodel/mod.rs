@@ -6,6 +6,7 @@
 pub mod directory;
 pub mod login_policy;
 pub mod query;
+pub mod session;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -24,6 +25,7 @@ pub mod collection {
     pub const USER: &str = "user";
     pub const PAT: &str = "pat";
     pub const MEMBER: &str = "member";
+    pub const SESSION: &str = "session";
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -54,6 +56,7 @@ pub struct DocWrite {
 pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     let mut keys = login_policy::affected(ev);
     keys.extend(directory::affected(ev));
+    keys.extend(session::affected(ev));
     keys
 }
 
@@ -61,6 +64,12 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
 pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
     match key.collection {
         collection::LOGIN_POLICY => typed(key, prior, |p| login_policy::apply(ev, p), |_| None),
+        collection::SESSION => typed(
+            key,
+            prior,
+            |p| session::apply(ev, p),
+            |s: &session::SessionView| Some(s.token_hash.clone()),
+        ),
         _ => directory::apply(ev, key, prior),
     }
 }

@@ -1,0 +1,138 @@
+//! zitadel.auth.v1.AuthService: a signed-in user manages their own second
+//! factors (with a session token as bearer token).
+
+use tonic::{Request, Response, Status};
+use twofold_app::App;
+use twofold_app::mfa::{SimpleFactor, Via};
+use twofold_proto::zitadel::auth::v1::auth_service_server::AuthService;
+use twofold_proto::zitadel::auth::v1::*;
+
+use crate::auth::ctx;
+use crate::error::to_status;
+use crate::{convert, validate};
+
+pub struct SelfService {
+    pub app: App,
+}
+
+#[tonic::async_trait]
+impl AuthService for SelfService {
+    async fn healthz(&self, _: Request<HealthzRequest>) -> Result<Response<HealthzResponse>, Status> {
+        Ok(Response::new(HealthzResponse {}))
+    }
+
+    async fn list_my_auth_factors(
+        &self,
+        req: Request<ListMyAuthFactorsRequest>,
+    ) -> Result<Response<ListMyAuthFactorsResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let f = self.app.user_factors(&ctx, &ctx.caller.user_id).await.map_err(to_status)?;
+        Ok(Response::new(ListMyAuthFactorsResponse {
+            result: convert::auth_factors(&f),
+        }))
+    }
+
+    async fn add_my_auth_factor_otp(
+        &self,
+        req: Request<AddMyAuthFactorOtpRequest>,
+    ) -> Result<Response<AddMyAuthFactorOtpResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let t = self.app.register_totp(&ctx, &ctx.caller.user_id).await.map_err(to_status)?;
+        Ok(Response::new(AddMyAuthFactorOtpResponse {
+            url: t.uri,
+            secret: t.secret,
+            details: convert::added(t.details),
+        }))
+    }
+
+    async fn verify_my_auth_factor_otp(
+        &self,
+        req: Request<VerifyMyAuthFactorOtpRequest>,
+    ) -> Result<Response<VerifyMyAuthFactorOtpResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let code = validate::id("VerifyMyAuthFactorOTPRequest", "Code", &req.get_ref().code)?;
+        let d = self
+            .app
+            .verify_totp_registration(&ctx, &ctx.caller.user_id, code)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(VerifyMyAuthFactorOtpResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn remove_my_auth_factor_otp(
+        &self,
+        req: Request<RemoveMyAuthFactorOtpRequest>,
+    ) -> Result<Response<RemoveMyAuthFactorOtpResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let d = self
+            .app
+            .remove_factor(&ctx, &ctx.caller.user_id, None, Via::UserApi)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RemoveMyAuthFactorOtpResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn add_my_auth_factor_otpsms(
+        &self,
+        req: Request<AddMyAuthFactorOtpsmsRequest>,
+    ) -> Result<Response<AddMyAuthFactorOtpsmsResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let d = self
+            .app
+            .add_factor(&ctx, &ctx.caller.user_id, SimpleFactor::OtpSms)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(AddMyAuthFactorOtpsmsResponse {
+            details: convert::added(d),
+        }))
+    }
+
+    async fn remove_my_auth_factor_otpsms(
+        &self,
+        req: Request<RemoveMyAuthFactorOtpsmsRequest>,
+    ) -> Result<Response<RemoveMyAuthFactorOtpsmsResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let d = self
+            .app
+            .remove_factor(&ctx, &ctx.caller.user_id, Some(SimpleFactor::OtpSms), Via::UserApi)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RemoveMyAuthFactorOtpsmsResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn add_my_auth_factor_otp_email(
+        &self,
+        req: Request<AddMyAuthFactorOtpEmailRequest>,
+    ) -> Result<Response<AddMyAuthFactorOtpEmailResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let d = self
+            .app
+            .add_factor(&ctx, &ctx.caller.user_id, SimpleFactor::OtpEmail)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(AddMyAuthFactorOtpEmailResponse {
+            details: convert::added(d),
+        }))
+    }
+
+    async fn remove_my_auth_factor_otp_email(
+        &self,
+        req: Request<RemoveMyAuthFactorOtpEmailRequest>,
+    ) -> Result<Response<RemoveMyAuthFactorOtpEmailResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let d = self
+            .app
+            .remove_factor(&ctx, &ctx.caller.user_id, Some(SimpleFactor::OtpEmail), Via::UserApi)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RemoveMyAuthFactorOtpEmailResponse {
+            details: convert::changed(d),
+        }))
+    }
+}

@@ -1,0 +1,257 @@
+//! zitadel.session.v2.SessionService: sign-in sessions.
+
+use tonic::{Request, Response, Status};
+use twofold_app::App;
+use twofold_app::sessions::{ChallengeRequests, Checks, SessionChange, SessionRead, UserRef};
+use twofold_proto::zitadel::object::v2 as object;
+use twofold_proto::zitadel::session::v2::session_service_server::SessionService;
+use twofold_proto::zitadel::session::v2::*;
+
+use crate::auth::ctx;
+use crate::error::to_status;
+use crate::{convert, validate};
+
+pub struct Sessions {
+    pub app: App,
+}
+
+fn details(d: twofold_app::WriteDetails) -> Option<object::Details> {
+    Some(object::Details {
+        sequence: d.sequence,
+        change_date: Some(convert::timestamp(d.date)),
+        resource_owner: d.resource_owner,
+        creation_date: None,
+    })
+}
+
+/// Checks from the request, validated as protoc-gen-validate would.
+fn checks(message: &str, c: Option<twofold_proto::zitadel::session::v2::Checks>) -> Result<Checks, Status> {
+    let Some(c) = c else { return Ok(Checks::default()) };
+    let nested = |field: &str, inner: &str, reason: &str| {
+        validate::invalid_field(
+            message,
+            "Checks",
+            &format!(
+                "embedded message failed validation | caused by: invalid Checks.{field}: embedded message failed validation | caused by: invalid {inner}: {reason}"
+            ),
+        )
+    };
+    if let Some(t) = &c.totp
+        && t.code.chars().count() != 6
+    {
+        return Err(nested("Totp", "CheckTOTP.Code", "value length must be 6 runes"));
+    }
+    for (name, otp) in [("OtpSms", &c.otp_sms), ("OtpEmail", &c.otp_email)] {
+        if otp.as_ref().is_some_and(|o| o.code.is_empty()) {
+            return Err(nested(name, "CheckOTP.Code", "value length must be at least 1 runes"));
+        }
+    }
+    if c.idp_intent.is_some() {
+        return Err(Status::invalid_argument("identity provider intents are not supported by Twofold"));
+    }
+    Ok(Checks {
+        user: c.user.and_then(|u| u.search).map(|s| match s {
+            check_user::Search::UserId(id) => UserRef::Id(id),
+            check_user::Search::LoginName(n) => UserRef::LoginName(n),
+        }),
+        password: c.password.map(|p| p.password),
+        web_auth_n: c
+            .web_auth_n
+            .map(|w| w.credential_assertion_data.map(convert::struct_to_json).unwrap_or_default()),
+        totp: c.totp.map(|t| t.code),
+        otp_sms: c.otp_sms.map(|o| o.code),
+        otp_email: c.otp_email.map(|o| o.code),
+        recovery_code: c.recovery_code.map(|r| r.code),
+    })
+}
+
+fn challenge_requests(r: Option<RequestChallenges>) -> Result<ChallengeRequests, Status> {
+    let Some(r) = r else { return Ok(ChallengeRequests::default()) };
+    let web_auth_n = match r.web_auth_n {
+        Some(w) if w.user_verification_requirement == UserVerificationRequirement::Required as i32 => {
+            return Err(Status::invalid_argument(
+                "passkey (user verification required) challenges are not supported by Twofold yet",
+            ));
+        }
+        Some(w) => Some(validate::id("RequestChallenges.WebAuthN", "Domain", &w.domain)?.to_owned()),
+        None => None,
+    };
+    Ok(ChallengeRequests {
+        web_auth_n,
+        otp_sms: r.otp_sms.map(|o| o.return_code),
+        otp_email: r.otp_email.map(|o| {
+            matches!(o.delivery_type, Some(request_challenges::otp_email::DeliveryType::ReturnCode(_)))
+        }),
+    })
+}
+
+fn lifetime(message: &str, d: Option<&prost_types::Duration>) -> Result<Option<i64>, Status> {
+    match d {
+        None => Ok(None),
+        Some(d) => match convert::duration_nanos(Some(d)) {
+            Some(n) if n > 0 => Ok(Some(n)),
+            _ => Err(validate::invalid_field(message, "Lifetime", "value must be greater than 0s")),
+        },
+    }
+}
+
+fn challenges(c: twofold_app::sessions::Challenges) -> Option<Challenges> {
+    let out = Challenges {
+        web_auth_n: c.web_auth_n.map(|v| challenges::WebAuthN {
+            public_key_credential_request_options: Some(convert::json_to_struct(v)),
+        }),
+        otp_sms: c.otp_sms,
+        otp_email: c.otp_email,
+    };
+    (out != Challenges::default()).then_some(out)
+}
+
+fn session(r: SessionRead) -> Session {
+    let s = r.session;
+    let ts = |t: Option<twofold_domain::Timestamp>| t.map(convert::timestamp);
+    let factors = s.user_id.as_ref().map(|id| Factors {
+        user: Some(UserFactor {
+            verified_at: ts(s.user_checked_at),
+            id: id.clone(),
+            login_name: r.user.as_ref().map(|u| u.user_name.clone()).unwrap_or_default(),
+            display_name: r
+                .user
+                .as_ref()
+                .and_then(|u| u.human().map(|h| h.display_name.clone()))
+                .unwrap_or_default(),
+            organization_id: s.user_org_id.clone().unwrap_or_default(),
+        }),
+        password: s.password_checked_at.map(|t| PasswordFactor {
+            verified_at: ts(Some(t)),
+        }),
+        web_auth_n: s.webauthn_checked_at.map(|t| WebAuthNFactor {
+            verified_at: ts(Some(t)),
+            user_verified: s.webauthn_user_verified,
+        }),
+        intent: None,
+        totp: s.totp_checked_at.map(|t| TotpFactor {
+            verified_at: ts(Some(t)),
+        }),
+        otp_sms: s.otp_sms_checked_at.map(|t| OtpFactor {
+            verified_at: ts(Some(t)),
+        }),
+        otp_email: s.otp_email_checked_at.map(|t| OtpFactor {
+            verified_at: ts(Some(t)),
+        }),
+        recovery_code: s.recovery_code_checked_at.map(|t| RecoveryCodeFactor {
+            verified_at: ts(Some(t)),
+        }),
+    });
+    Session {
+        id: s.id,
+        creation_date: Some(convert::timestamp(s.details.creation_date)),
+        change_date: Some(convert::timestamp(s.details.change_date)),
+        sequence: s.details.sequence,
+        factors,
+        metadata: Default::default(),
+        user_agent: None,
+        expiration_date: s.expiration.map(convert::timestamp),
+    }
+}
+
+#[tonic::async_trait]
+impl SessionService for Sessions {
+    async fn list_sessions(&self, req: Request<ListSessionsRequest>) -> Result<Response<ListSessionsResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let mut ids = Vec::new();
+        let mut user = None;
+        for q in r.queries.iter().filter_map(|q| q.query.as_ref()) {
+            match q {
+                search_query::Query::IdsQuery(i) => ids.extend(i.ids.iter().cloned()),
+                search_query::Query::UserIdQuery(u) => user = Some(u.id.clone()),
+            }
+        }
+        let list = self
+            .app
+            .list_sessions(&ctx, &ids, user.as_deref())
+            .await
+            .map_err(to_status)?;
+        let q = r.query.unwrap_or_default();
+        Ok(Response::new(ListSessionsResponse {
+            details: Some(object::ListDetails {
+                total_result: list.len() as u64,
+                processed_sequence: 0,
+                timestamp: Some(convert::timestamp(twofold_app::clock::now())),
+            }),
+            sessions: twofold_domain::readmodel::query::page(list, q.offset, q.limit)
+                .into_iter()
+                .map(session)
+                .collect(),
+        }))
+    }
+
+    async fn get_session(&self, req: Request<GetSessionRequest>) -> Result<Response<GetSessionResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let id = validate::id("GetSessionRequest", "SessionId", &r.session_id)?;
+        let s = self
+            .app
+            .get_session(&ctx, id, r.session_token.as_deref())
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(GetSessionResponse {
+            session: Some(session(s)),
+        }))
+    }
+
+    async fn create_session(&self, req: Request<CreateSessionRequest>) -> Result<Response<CreateSessionResponse>, Status> {
+        const M: &str = "CreateSessionRequest";
+        let ctx = ctx(&req)?;
+        let r = req.into_inner();
+        let lifetime = lifetime(M, r.lifetime.as_ref())?;
+        let c: SessionChange = self
+            .app
+            .create_session(&ctx, checks(M, r.checks)?, challenge_requests(r.challenges)?, lifetime)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(CreateSessionResponse {
+            details: details(c.details),
+            session_id: c.session_id,
+            session_token: c.token.unwrap_or_default(),
+            challenges: challenges(c.challenges),
+        }))
+    }
+
+    async fn set_session(&self, req: Request<SetSessionRequest>) -> Result<Response<SetSessionResponse>, Status> {
+        const M: &str = "SetSessionRequest";
+        let ctx = ctx(&req)?;
+        let r = req.into_inner();
+        let id = validate::id(M, "SessionId", &r.session_id)?.to_owned();
+        let lifetime = lifetime(M, r.lifetime.as_ref())?;
+        let c = self
+            .app
+            .set_session(
+                &ctx,
+                &id,
+                Some(r.session_token.as_str()),
+                checks(M, r.checks)?,
+                challenge_requests(r.challenges)?,
+                lifetime,
+            )
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(SetSessionResponse {
+            details: details(c.details),
+            session_token: c.token.unwrap_or_default(),
+            challenges: challenges(c.challenges),
+        }))
+    }
+
+    async fn delete_session(&self, req: Request<DeleteSessionRequest>) -> Result<Response<DeleteSessionResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let id = validate::id("DeleteSessionRequest", "SessionId", &r.session_id)?;
+        let d = self
+            .app
+            .delete_session(&ctx, id, r.session_token.as_deref())
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(DeleteSessionResponse { details: details(d) }))
+    }
+}

@@ -1,0 +1,84 @@
+//! The session read model: one document per live session, looked up by
+//! the hash of its current token.
+
+use serde::{Deserialize, Serialize};
+
+use super::{DocDetails, DocKey, collection};
+use crate::event::{AggregateType, EventPayload as E, StoredEvent, Timestamp};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: String,
+    pub creator: String,
+    pub details: DocDetails,
+    pub user_id: Option<String>,
+    pub user_org_id: Option<String>,
+    pub user_checked_at: Option<Timestamp>,
+    pub password_checked_at: Option<Timestamp>,
+    pub totp_checked_at: Option<Timestamp>,
+    pub otp_sms_checked_at: Option<Timestamp>,
+    pub otp_email_checked_at: Option<Timestamp>,
+    pub webauthn_checked_at: Option<Timestamp>,
+    pub webauthn_user_verified: bool,
+    pub recovery_code_checked_at: Option<Timestamp>,
+    pub expiration: Option<Timestamp>,
+    pub token_hash: String,
+}
+
+impl SessionView {
+    /// When the newest second factor was proved, if any.
+    pub fn second_factor_at(&self) -> Option<Timestamp> {
+        [
+            self.totp_checked_at,
+            self.otp_sms_checked_at,
+            self.otp_email_checked_at,
+            self.webauthn_checked_at,
+            self.recovery_code_checked_at,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+    }
+}
+
+pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
+    if ev.aggregate.kind == AggregateType::Session {
+        vec![DocKey::new(collection::SESSION, ev.aggregate.id.clone())]
+    } else {
+        vec![]
+    }
+}
+
+pub(super) fn apply(ev: &StoredEvent, prior: Option<SessionView>) -> Option<SessionView> {
+    let mut v = match (&ev.payload, prior) {
+        (E::SessionAdded, _) => SessionView {
+            id: ev.aggregate.id.clone(),
+            creator: ev.creator.clone(),
+            details: DocDetails::created(ev),
+            ..SessionView::default()
+        },
+        (E::SessionTerminated, _) | (_, None) => return None,
+        (_, Some(v)) => v,
+    };
+    v.details.touch(ev);
+    match &ev.payload {
+        E::SessionUserChecked(p) => {
+            v.user_id = Some(p.user_id.clone());
+            v.user_org_id = Some(p.org_id.clone());
+            v.user_checked_at = Some(p.checked_at);
+        }
+        E::SessionPasswordChecked(p) => v.password_checked_at = Some(p.checked_at),
+        E::SessionTotpChecked(p) => v.totp_checked_at = Some(p.checked_at),
+        E::SessionOtpSmsChecked(p) => v.otp_sms_checked_at = Some(p.checked_at),
+        E::SessionOtpEmailChecked(p) => v.otp_email_checked_at = Some(p.checked_at),
+        E::SessionWebAuthnChecked(p) => {
+            v.webauthn_checked_at = Some(p.checked_at);
+            v.webauthn_user_verified = p.user_verified;
+        }
+        E::SessionRecoveryCodeChecked(p) => v.recovery_code_checked_at = Some(p.checked_at),
+        E::SessionLifetimeSet(p) => v.expiration = Some(Timestamp(ev.created_at.0 + p.lifetime / 1_000)),
+        E::SessionTokenSet(p) => v.token_hash = p.token_hash.clone(),
+        _ => {}
+    }
+    Some(v)
+}
