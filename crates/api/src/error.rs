@@ -43,9 +43,10 @@ pub fn to_status(e: DomainError) -> Status {
     let retry_after = e.retry_after_secs;
     let mut status = status_of(e);
     if let Some(secs) = retry_after {
-        status
-            .metadata_mut()
-            .insert("retry-after", secs.to_string().parse().expect("digits are a valid header"));
+        status.metadata_mut().insert(
+            "retry-after",
+            secs.to_string().parse().expect("digits are a valid header"),
+        );
     }
     status
 }

@@ -23,8 +23,8 @@ use tonic_web::GrpcWebLayer;
 use tower_http::cors::{Any, CorsLayer};
 use twofold_app::App;
 use twofold_proto::zitadel::admin::v1::admin_service_server::AdminServiceServer;
-use twofold_proto::zitadel::management::v1::management_service_server::ManagementServiceServer;
 use twofold_proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
+use twofold_proto::zitadel::management::v1::management_service_server::ManagementServiceServer;
 use twofold_proto::zitadel::session::v2::session_service_server::SessionServiceServer;
 use twofold_proto::zitadel::user::v2::user_service_server::UserServiceServer;
 
@@ -39,7 +39,9 @@ pub async fn router(app: App) -> Router {
         .await;
     health.set_serving::<UserServiceServer<users::Users>>().await;
     health.set_serving::<SessionServiceServer<sessions::Sessions>>().await;
-    health.set_serving::<AuthServiceServer<self_service::SelfService>>().await;
+    health
+        .set_serving::<AuthServiceServer<self_service::SelfService>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(twofold_proto::DESCRIPTOR_SET)
         .build_v1()

@@ -11,7 +11,6 @@ use twofold_app::users::NewMachineUser;
 use twofold_domain::login_policy::PolicyScope;
 use twofold_domain::member::MemberScope;
 
-
 use crate::auth::ctx;
 use crate::error::to_status;
 use crate::members::member_filter;

@@ -166,6 +166,9 @@ impl Rest {
                 msg = parse_body(&route.info.input, &body).map_err(|e| invalid(format!("invalid JSON body: {e}")))?;
             }
         }
+        for (name, raw) in query_params(parts.uri.query()) {
+            set_query_param(&mut msg, &name, &raw)?;
+        }
         for (name, raw) in params {
             set_path_param(&mut msg, &name, &raw)?;
         }
@@ -233,6 +236,50 @@ fn grpc_request(grpc_path: &str, parts: &http::request::Parts, message: &[u8]) -
         h.insert(http::header::HOST, v);
     }
     req
+}
+
+/// `a=1&b.c=x` → [("a","1"), ("b.c","x")], percent-decoded.
+fn query_params(query: Option<&str>) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// A query parameter names a field by JSON or proto name, dotted into
+/// nested messages (grpc-gateway's rule); unknown names are ignored.
+fn set_query_param(msg: &mut DynamicMessage, path: &str, raw: &str) -> Result<(), Status> {
+    let (head, rest) = match path.split_once('.') {
+        Some((h, r)) => (h, Some(r)),
+        None => (path, None),
+    };
+    let desc = msg.descriptor();
+    let Some(field) = desc
+        .get_field_by_json_name(head)
+        .or_else(|| desc.get_field_by_name(head))
+    else {
+        return Ok(());
+    };
+    match rest {
+        None => set_path_param(msg, field.name(), raw),
+        Some(rest) => {
+            let Kind::Message(_) = field.kind() else { return Ok(()) };
+            let mut inner = msg.get_field(&field).as_message().cloned().expect("message field");
+            set_query_param(&mut inner, rest, raw)?;
+            msg.set_field(&field, Value::Message(inner));
+            Ok(())
+        }
+    }
 }
 
 fn set_path_param(msg: &mut DynamicMessage, name: &str, raw: &str) -> Result<(), Status> {

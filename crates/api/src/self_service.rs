@@ -26,7 +26,11 @@ impl AuthService for SelfService {
         req: Request<ListMyAuthFactorsRequest>,
     ) -> Result<Response<ListMyAuthFactorsResponse>, Status> {
         let ctx = ctx(&req)?;
-        let f = self.app.user_factors(&ctx, &ctx.caller.user_id).await.map_err(to_status)?;
+        let f = self
+            .app
+            .user_factors(&ctx, &ctx.caller.user_id)
+            .await
+            .map_err(to_status)?;
         Ok(Response::new(ListMyAuthFactorsResponse {
             result: convert::auth_factors(&f),
         }))
@@ -37,7 +41,11 @@ impl AuthService for SelfService {
         req: Request<AddMyAuthFactorOtpRequest>,
     ) -> Result<Response<AddMyAuthFactorOtpResponse>, Status> {
         let ctx = ctx(&req)?;
-        let t = self.app.register_totp(&ctx, &ctx.caller.user_id).await.map_err(to_status)?;
+        let t = self
+            .app
+            .register_totp(&ctx, &ctx.caller.user_id)
+            .await
+            .map_err(to_status)?;
         Ok(Response::new(AddMyAuthFactorOtpResponse {
             url: t.uri,
             secret: t.secret,

@@ -47,7 +47,9 @@ fn checks(message: &str, c: Option<twofold_proto::zitadel::session::v2::Checks>)
         }
     }
     if c.idp_intent.is_some() {
-        return Err(Status::invalid_argument("identity provider intents are not supported by Twofold"));
+        return Err(Status::invalid_argument(
+            "identity provider intents are not supported by Twofold",
+        ));
     }
     Ok(Checks {
         user: c.user.and_then(|u| u.search).map(|s| match s {
@@ -55,9 +57,11 @@ fn checks(message: &str, c: Option<twofold_proto::zitadel::session::v2::Checks>)
             check_user::Search::LoginName(n) => UserRef::LoginName(n),
         }),
         password: c.password.map(|p| p.password),
-        web_auth_n: c
-            .web_auth_n
-            .map(|w| w.credential_assertion_data.map(convert::struct_to_json).unwrap_or_default()),
+        web_auth_n: c.web_auth_n.map(|w| {
+            w.credential_assertion_data
+                .map(convert::struct_to_json)
+                .unwrap_or_default()
+        }),
         totp: c.totp.map(|t| t.code),
         otp_sms: c.otp_sms.map(|o| o.code),
         otp_email: c.otp_email.map(|o| o.code),
@@ -66,7 +70,9 @@ fn checks(message: &str, c: Option<twofold_proto::zitadel::session::v2::Checks>)
 }
 
 fn challenge_requests(r: Option<RequestChallenges>) -> Result<ChallengeRequests, Status> {
-    let Some(r) = r else { return Ok(ChallengeRequests::default()) };
+    let Some(r) = r else {
+        return Ok(ChallengeRequests::default());
+    };
     let web_auth_n = match r.web_auth_n {
         Some(w) if w.user_verification_requirement == UserVerificationRequirement::Required as i32 => {
             return Err(Status::invalid_argument(
@@ -80,7 +86,10 @@ fn challenge_requests(r: Option<RequestChallenges>) -> Result<ChallengeRequests,
         web_auth_n,
         otp_sms: r.otp_sms.map(|o| o.return_code),
         otp_email: r.otp_email.map(|o| {
-            matches!(o.delivery_type, Some(request_challenges::otp_email::DeliveryType::ReturnCode(_)))
+            matches!(
+                o.delivery_type,
+                Some(request_challenges::otp_email::DeliveryType::ReturnCode(_))
+            )
         }),
     })
 }
@@ -90,7 +99,11 @@ fn lifetime(message: &str, d: Option<&prost_types::Duration>) -> Result<Option<i
         None => Ok(None),
         Some(d) => match convert::duration_nanos(Some(d)) {
             Some(n) if n > 0 => Ok(Some(n)),
-            _ => Err(validate::invalid_field(message, "Lifetime", "value must be greater than 0s")),
+            _ => Err(validate::invalid_field(
+                message,
+                "Lifetime",
+                "value must be greater than 0s",
+            )),
         },
     }
 }
@@ -200,7 +213,10 @@ impl SessionService for Sessions {
         }))
     }
 
-    async fn create_session(&self, req: Request<CreateSessionRequest>) -> Result<Response<CreateSessionResponse>, Status> {
+    async fn create_session(
+        &self,
+        req: Request<CreateSessionRequest>,
+    ) -> Result<Response<CreateSessionResponse>, Status> {
         const M: &str = "CreateSessionRequest";
         let ctx = ctx(&req)?;
         let r = req.into_inner();
@@ -243,7 +259,10 @@ impl SessionService for Sessions {
         }))
     }
 
-    async fn delete_session(&self, req: Request<DeleteSessionRequest>) -> Result<Response<DeleteSessionResponse>, Status> {
+    async fn delete_session(
+        &self,
+        req: Request<DeleteSessionRequest>,
+    ) -> Result<Response<DeleteSessionResponse>, Status> {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
         let id = validate::id("DeleteSessionRequest", "SessionId", &r.session_id)?;

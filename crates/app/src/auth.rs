@@ -6,10 +6,10 @@
 use serde::de::DeserializeOwned;
 use twofold_domain::permissions::{self, Membership};
 use twofold_domain::readmodel::collection;
-use twofold_domain::readmodel::session::SessionView;
 use twofold_domain::readmodel::directory::{
     InstanceDomainView, InstanceView, MemberView, OrgView, PatView, UserState, UserView,
 };
+use twofold_domain::readmodel::session::SessionView;
 use twofold_domain::{DomainError, ErrorKind};
 
 use crate::command::store_error;
@@ -245,7 +245,8 @@ impl App {
             at.is_some_and(|t| now - t.0 <= lifetime_ns / 1_000)
         };
         let second = within(s.second_factor_at(), policy.settings.second_factor_check_lifetime);
-        let passkey = s.webauthn_user_verified && within(s.webauthn_checked_at, policy.settings.multi_factor_check_lifetime);
+        let passkey =
+            s.webauthn_user_verified && within(s.webauthn_checked_at, policy.settings.multi_factor_check_lifetime);
         if second || passkey {
             Ok(())
         } else {

@@ -31,6 +31,8 @@ pub struct AppConfig {
     /// Issuer shown in authenticator apps (`otpauth://totp/<issuer>:…`).
     pub totp_issuer: String,
     pub password_hashing: passwords::HashParams,
+    /// First throttling window after repeated OTP failures, in seconds.
+    pub otp_throttle_secs: i64,
 }
 
 impl Default for AppConfig {
@@ -38,6 +40,7 @@ impl Default for AppConfig {
         Self {
             totp_issuer: "Twofold".into(),
             password_hashing: passwords::HashParams::default(),
+            otp_throttle_secs: 30,
         }
     }
 }

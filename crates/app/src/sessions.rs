@@ -129,7 +129,8 @@ impl App {
     ) -> Result<SessionChange, DomainError> {
         self.check_in_org(ctx, "", "session.write").await?;
         let session_id = self.ids.next();
-        self.change_session(ctx, &session_id, true, checks, challenges, lifetime_ns).await
+        self.change_session(ctx, &session_id, true, checks, challenges, lifetime_ns)
+            .await
     }
 
     pub async fn set_session(
@@ -158,7 +159,8 @@ impl App {
             return Err(session_missing());
         }
         state.require_usable(clock::now())?;
-        self.change_session(ctx, session_id, false, checks, challenges, lifetime_ns).await
+        self.change_session(ctx, session_id, false, checks, challenges, lifetime_ns)
+            .await
     }
 
     fn verify_session_token(&self, state: &SessionState, token: &str) -> Result<(), DomainError> {
@@ -193,7 +195,11 @@ impl App {
         if let (Some(u), Some((prev, _))) = (&checked_user, &existing.user)
             && u.id != *prev
         {
-            return Err(DomainError::new(ErrorKind::InvalidArgument, "", "user change not possible ()"));
+            return Err(DomainError::new(
+                ErrorKind::InvalidArgument,
+                "",
+                "user change not possible ()",
+            ));
         }
         let user: Option<UserView> = match (&checked_user, &existing.user) {
             (Some(u), _) => Some(u.clone()),
@@ -204,7 +210,9 @@ impl App {
             Some(u) => Some(self.org_login_policy(&ctx.instance_id, &u.org_id).await?),
             None => None,
         };
-        let prepared = self.prepare(ctx, &existing, user.as_ref(), policy.as_ref(), &checks, &challenges).await?;
+        let prepared = self
+            .prepare(ctx, &existing, user.as_ref(), policy.as_ref(), &checks, &challenges)
+            .await?;
 
         let token = secrets::random_token(32);
         let token_hash = self.keys.token_hash(&token);
@@ -246,7 +254,9 @@ impl App {
             let needs_user = |id: &'static str| DomainError::invalid(id, "User ID missing");
 
             if let Some(password) = &checks.password {
-                let Some(us) = user_state.as_ref() else { return Err(needs_user("COMMAND-Sfw3f")) };
+                let Some(us) = user_state.as_ref() else {
+                    return Err(needs_user("COMMAND-Sfw3f"));
+                };
                 if !policy.as_ref().is_some_and(|p| p.settings.allow_username_password) {
                     return Err(DomainError::precondition(
                         "SESSION-PwN0t",
@@ -257,10 +267,16 @@ impl App {
                     return Err(DomainError::precondition("COMMAND-JLK35", "Errors.User.Locked"));
                 }
                 let Some(hash) = &us.password_hash else {
-                    return Err(DomainError::precondition("COMMAND-3nJ4t", "User has not set a password"));
+                    return Err(DomainError::precondition(
+                        "COMMAND-3nJ4t",
+                        "User has not set a password",
+                    ));
                 };
                 if !passwords::verify(password, hash) {
-                    return fail(Some(E::PasswordCheckFailed), DomainError::invalid("COMMAND-3M0fs", "Password is invalid"));
+                    return fail(
+                        Some(E::PasswordCheckFailed),
+                        DomainError::invalid("COMMAND-3M0fs", "Password is invalid"),
+                    );
                 }
                 u_events.push(E::PasswordCheckSucceeded);
                 s_events.push(E::SessionPasswordChecked(at.clone()));
@@ -292,7 +308,9 @@ impl App {
                 if let Some(p) = &policy {
                     session::require_allowed(p, factor)?;
                 }
-                if let Some(until) = session::otp_throttled_until(us).filter(|u| *u > now) {
+                if let Some(until) =
+                    session::otp_throttled_until(us, self.config.otp_throttle_secs).filter(|u| *u > now)
+                {
                     return Err(session::throttle_error(until, now));
                 }
                 if us.locked {
@@ -302,7 +320,9 @@ impl App {
             };
 
             if let Some(code) = &checks.totp {
-                let Some(us) = user_state.as_ref() else { return Err(needs_user("COMMAND-8N9ds")) };
+                let Some(us) = user_state.as_ref() else {
+                    return Err(needs_user("COMMAND-8N9ds"));
+                };
                 let TotpState::Ready { sealed_secret, .. } = &us.totp else {
                     return Err(DomainError::precondition(
                         "COMMAND-3Mif9s",
@@ -320,28 +340,40 @@ impl App {
                         u_events.push(e);
                         s_events.push(E::SessionTotpChecked(at.clone()));
                     }
-                    Err((e, error)) => return fail(Some(e), error),
+                    Err(error) => return fail(Some(E::TotpCheckFailed), error),
                 }
             }
 
             for (code, sms) in [(&checks.otp_sms, true), (&checks.otp_email, false)] {
                 let Some(code) = code else { continue };
-                let Some(us) = user_state.as_ref() else { return Err(needs_user("COMMAND-S453v")) };
+                let Some(us) = user_state.as_ref() else {
+                    return Err(needs_user("COMMAND-S453v"));
+                };
                 let (added, challenge, factor) = if sms {
                     (us.otp_sms, &state.sms_challenge, SecondFactor::OtpSms)
                 } else {
                     (us.otp_email, &state.email_challenge, SecondFactor::OtpEmail)
                 };
                 if !added {
-                    return Err(DomainError::precondition("COMMAND-d2r52", "Multifactor OTP (OneTimePassword) isn't ready"));
+                    return Err(DomainError::precondition(
+                        "COMMAND-d2r52",
+                        "Multifactor OTP (OneTimePassword) isn't ready",
+                    ));
                 }
                 let Some(challenge) = challenge else {
                     return Err(DomainError::precondition("COMMAND-S34gh", "Code not found"));
                 };
                 otp_precheck(us, factor)?;
-                let failed = if sms { E::OtpSmsCheckFailed } else { E::OtpEmailCheckFailed };
+                let failed = if sms {
+                    E::OtpSmsCheckFailed
+                } else {
+                    E::OtpEmailCheckFailed
+                };
                 if now > challenge.expiry {
-                    return fail(Some(failed), DomainError::precondition("CODE-QvUQ4P", "Code is expired"));
+                    return fail(
+                        Some(failed),
+                        DomainError::precondition("CODE-QvUQ4P", "Code is expired"),
+                    );
                 }
                 let given = self.keys.token_hash(code);
                 if !constant_time_eq(given.as_bytes(), challenge.code_hash.as_bytes()) {
@@ -357,9 +389,14 @@ impl App {
             }
 
             if let Some(code) = &checks.recovery_code {
-                let Some(us) = user_state.as_ref() else { return Err(needs_user("SESSION-Rc0u5")) };
+                let Some(us) = user_state.as_ref() else {
+                    return Err(needs_user("SESSION-Rc0u5"));
+                };
                 if us.recovery_code_hashes.is_empty() {
-                    return Err(DomainError::precondition("SESSION-Rc0n0", "The user has no recovery codes"));
+                    return Err(DomainError::precondition(
+                        "SESSION-Rc0n0",
+                        "The user has no recovery codes",
+                    ));
                 }
                 otp_precheck(us, SecondFactor::RecoveryCodes)?;
                 let normalized = code.trim().to_uppercase();
@@ -414,7 +451,9 @@ impl App {
             .execute_many(&ctx.instance_id, &ctx.caller.user_id, aggregates, decide)
             .await?;
         // No session event: nothing changed, and the old token stays valid.
-        let after: Option<SessionView> = self.typed_doc(&ctx.instance_id, collection::SESSION, session_id).await?;
+        let after: Option<SessionView> = self
+            .typed_doc(&ctx.instance_id, collection::SESSION, session_id)
+            .await?;
         let rotated = after.is_some_and(|s| Some(s.token_hash.clone()) != before && s.token_hash == token_hash);
         Ok(SessionChange {
             session_id: session_id.to_owned(),
@@ -447,7 +486,9 @@ impl App {
             None => None,
         };
         if let Some(assertion) = &checks.web_auth_n {
-            let us = user_state.as_ref().ok_or_else(|| DomainError::invalid("COMMAND-Df4b3", "User could not be found"))?;
+            let us = user_state
+                .as_ref()
+                .ok_or_else(|| DomainError::invalid("COMMAND-Df4b3", "User could not be found"))?;
             if let Some(policy) = policy {
                 session::require_allowed(policy, SecondFactor::U2f)?;
             }
@@ -460,9 +501,16 @@ impl App {
         for (requested, sms) in [(requests.otp_sms, true), (requests.otp_email, false)] {
             let Some(return_code) = requested else { continue };
             let us = user_state.as_ref().ok_or_else(|| {
-                DomainError::precondition(if sms { "COMMAND-JKL3g" } else { "COMMAND-JK3gp" }, "User could not be found")
+                DomainError::precondition(
+                    if sms { "COMMAND-JKL3g" } else { "COMMAND-JK3gp" },
+                    "User could not be found",
+                )
             })?;
-            let (added, factor) = if sms { (us.otp_sms, SecondFactor::OtpSms) } else { (us.otp_email, SecondFactor::OtpEmail) };
+            let (added, factor) = if sms {
+                (us.otp_sms, SecondFactor::OtpSms)
+            } else {
+                (us.otp_email, SecondFactor::OtpEmail)
+            };
             if !added {
                 return Err(DomainError::precondition(
                     if sms { "COMMAND-BJ2g3" } else { "COMMAND-JKLJ3" },
@@ -487,7 +535,9 @@ impl App {
             }
         }
         if let Some(rp_id) = &requests.web_auth_n {
-            let us = user_state.as_ref().ok_or_else(|| DomainError::invalid("COMMAND-Df4b3", "User could not be found"))?;
+            let us = user_state
+                .as_ref()
+                .ok_or_else(|| DomainError::invalid("COMMAND-Df4b3", "User could not be found"))?;
             if let Some(policy) = policy {
                 session::require_allowed(policy, SecondFactor::U2f)?;
             }
@@ -504,7 +554,8 @@ impl App {
                 .start_securitykey_authentication(&keys)
                 .map_err(|e| DomainError::internal("WEBAU-Int02", format!("WebAuthN begin login failed: {e}")))?;
             p.webauthn_challenge = Some(WebAuthnChallenged {
-                state: serde_json::to_string(&state).map_err(|e| DomainError::internal("WEBAU-Int03", e.to_string()))?,
+                state: serde_json::to_string(&state)
+                    .map_err(|e| DomainError::internal("WEBAU-Int03", e.to_string()))?,
                 rp_id: rp_id.clone(),
             });
             p.challenges.web_auth_n = Some(serde_json::to_value(options).unwrap_or_default());
@@ -524,11 +575,15 @@ impl App {
             serde_json::from_value(assertion).map_err(|e| format!("not a WebAuthn assertion ({e})"))?;
         let state: SecurityKeyAuthentication = serde_json::from_str(&challenge.state).map_err(|e| e.to_string())?;
         let rp = u2f::relying_party(&challenge.rp_id).map_err(|e| e.message.into_owned())?;
-        let result = rp.finish_securitykey_authentication(&cred, &state).map_err(|e| e.to_string())?;
+        let result = rp
+            .finish_securitykey_authentication(&cred, &state)
+            .map_err(|e| e.to_string())?;
         let cred_id = URL_SAFE_NO_PAD.encode(result.cred_id().as_slice());
         for t in &us.u2f {
             let Some(c) = &t.credential else { continue };
-            let Ok(mut key) = serde_json::from_str::<SecurityKey>(c) else { continue };
+            let Ok(mut key) = serde_json::from_str::<SecurityKey>(c) else {
+                continue;
+            };
             if URL_SAFE_NO_PAD.encode(key.cred_id().as_slice()) == cred_id {
                 key.update_credential(&result);
                 let json = serde_json::to_string(&key).map_err(|e| e.to_string())?;
@@ -539,7 +594,12 @@ impl App {
     }
 
     /// A session, by token or by the caller's relation to it.
-    pub async fn get_session(&self, ctx: &RequestCtx, session_id: &str, token: Option<&str>) -> Result<SessionRead, DomainError> {
+    pub async fn get_session(
+        &self,
+        ctx: &RequestCtx,
+        session_id: &str,
+        token: Option<&str>,
+    ) -> Result<SessionRead, DomainError> {
         let session: SessionView = self
             .typed_doc(&ctx.instance_id, collection::SESSION, session_id)
             .await?
@@ -565,11 +625,17 @@ impl App {
         if s.creator == *caller || s.user_id.as_ref() == Some(caller) {
             return Ok(());
         }
-        self.check_in_org(ctx, s.user_org_id.as_deref().unwrap_or(""), "session.read").await
+        self.check_in_org(ctx, s.user_org_id.as_deref().unwrap_or(""), "session.read")
+            .await
     }
 
     /// Sessions the caller may read, newest first.
-    pub async fn list_sessions(&self, ctx: &RequestCtx, ids: &[String], user_id: Option<&str>) -> Result<Vec<SessionRead>, DomainError> {
+    pub async fn list_sessions(
+        &self,
+        ctx: &RequestCtx,
+        ids: &[String],
+        user_id: Option<&str>,
+    ) -> Result<Vec<SessionRead>, DomainError> {
         let all: Vec<SessionView> = self.typed_prefix(&ctx.instance_id, collection::SESSION, "").await?;
         let mut out = Vec::new();
         for s in all {
@@ -590,7 +656,12 @@ impl App {
     }
 
     /// Terminates a session; one that does not exist (any more) is fine.
-    pub async fn delete_session(&self, ctx: &RequestCtx, session_id: &str, token: Option<&str>) -> Result<WriteDetails, DomainError> {
+    pub async fn delete_session(
+        &self,
+        ctx: &RequestCtx,
+        session_id: &str,
+        token: Option<&str>,
+    ) -> Result<WriteDetails, DomainError> {
         let agg = AggregateRef::session(session_id, &ctx.instance_id);
         let state = SessionState::fold(
             &self
@@ -611,7 +682,11 @@ impl App {
         }
         self.execute(&ctx.instance_id, &ctx.caller.user_id, agg, |events| {
             let s = SessionState::fold(events);
-            Ok(if s.exists && !s.terminated { vec![E::SessionTerminated] } else { vec![] })
+            Ok(if s.exists && !s.terminated {
+                vec![E::SessionTerminated]
+            } else {
+                vec![]
+            })
         })
         .await
     }

@@ -68,11 +68,14 @@ impl SessionState {
 pub const OTP_FAILURES_BEFORE_THROTTLE: u32 = 5;
 
 /// Until when further OTP checks are refused: after 5 consecutive failures
-/// a window of 30 s follows the last failure, doubling with every further
-/// failure up to one hour. None when checks are allowed.
-pub fn otp_throttled_until(state: &UserState) -> Option<Timestamp> {
+/// a window of `base_secs` (30 s by default) follows the last failure,
+/// doubling with every further failure up to one hour. None when checks
+/// are allowed.
+pub fn otp_throttled_until(state: &UserState, base_secs: i64) -> Option<Timestamp> {
     let over = state.otp_failures.checked_sub(OTP_FAILURES_BEFORE_THROTTLE)?;
-    let window = (30 * SECOND).saturating_mul(1i64 << over.min(7)).min(3_600 * SECOND);
+    let window = (base_secs * SECOND)
+        .saturating_mul(1i64 << over.min(12))
+        .min(3_600 * SECOND);
     Some(Timestamp(state.last_otp_failure.0 + window))
 }
 
@@ -113,21 +116,19 @@ pub fn require_allowed(policy: &LoginPolicyView, factor: SecondFactor) -> Result
 }
 
 /// The TOTP check: a code for a step newer than any step already used.
-/// `matched_step` comes from comparing the code with steps T-1..T+1.
-pub fn decide_totp_check(state: &UserState, matched_step: Option<u64>) -> Result<E, (E, DomainError)> {
+/// `matched_step` comes from comparing the code with steps T-1..T+1. A
+/// refusal is recorded as `user.human.mfa.otp.check.failed`.
+pub fn decide_totp_check(state: &UserState, matched_step: Option<u64>) -> Result<E, DomainError> {
     let TotpState::Ready { last_step, .. } = &state.totp else {
         unreachable!("callers check that TOTP is ready");
     };
     match matched_step {
         Some(step) if step > *last_step => Ok(E::TotpCheckSucceeded(crate::event::TotpVerified { step })),
-        Some(_) => Err((
-            E::TotpCheckFailed,
-            DomainError::invalid(
-                "SESSION-R3play",
-                "This one-time password was already used; wait for the next code",
-            ),
+        Some(_) => Err(DomainError::invalid(
+            "SESSION-R3play",
+            "This one-time password was already used; wait for the next code",
         )),
-        None => Err((E::TotpCheckFailed, DomainError::invalid("EVENT-8isk2", "Invalid code"))),
+        None => Err(DomainError::invalid("EVENT-8isk2", "Invalid code")),
     }
 }
 
@@ -142,11 +143,11 @@ mod tests {
             ..UserState::default()
         };
         s.otp_failures = 4;
-        assert_eq!(otp_throttled_until(&s), None);
+        assert_eq!(otp_throttled_until(&s, 30), None);
         let at = |n: u32| {
             let mut s = s.clone();
             s.otp_failures = n;
-            otp_throttled_until(&s).unwrap().0 / SECOND
+            otp_throttled_until(&s, 30).unwrap().0 / SECOND
         };
         assert_eq!((at(5), at(6), at(7)), (30, 60, 120));
         assert_eq!(at(30), 3_600);
@@ -162,8 +163,8 @@ mod tests {
             ..UserState::default()
         };
         assert!(decide_totp_check(&s, Some(11)).is_ok());
-        assert_eq!(decide_totp_check(&s, Some(10)).unwrap_err().1.id, "SESSION-R3play");
-        assert_eq!(decide_totp_check(&s, Some(9)).unwrap_err().1.id, "SESSION-R3play");
-        assert_eq!(decide_totp_check(&s, None).unwrap_err().1.id, "EVENT-8isk2");
+        assert_eq!(decide_totp_check(&s, Some(10)).unwrap_err().id, "SESSION-R3play");
+        assert_eq!(decide_totp_check(&s, Some(9)).unwrap_err().id, "SESSION-R3play");
+        assert_eq!(decide_totp_check(&s, None).unwrap_err().id, "EVENT-8isk2");
     }
 }

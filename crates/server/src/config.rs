@@ -72,6 +72,10 @@ pub struct StartArgs {
     /// argon2id passes (OWASP: 2).
     #[arg(long, env = "TWOFOLD_ARGON2_ITERATIONS", default_value_t = 2)]
     pub argon2_iterations: u32,
+    /// Seconds OTP checks are refused after 5 failures in a row (doubling
+    /// with each further failure, up to an hour).
+    #[arg(long, env = "TWOFOLD_OTP_THROTTLE_SECONDS", default_value_t = 30)]
+    pub otp_throttle_seconds: u32,
     /// argon2id lanes (OWASP: 1).
     #[arg(long, env = "TWOFOLD_ARGON2_PARALLELISM", default_value_t = 1)]
     pub argon2_parallelism: u32,
@@ -94,6 +98,7 @@ impl StartArgs {
         Ok(twofold_app::AppConfig {
             totp_issuer: self.totp_issuer.clone(),
             password_hashing,
+            otp_throttle_secs: i64::from(self.otp_throttle_seconds.max(1)),
         })
     }
 

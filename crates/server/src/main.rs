@@ -76,10 +76,9 @@ async fn start(args: config::StartArgs) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", args.listen))?;
     let addr: SocketAddr = listener.local_addr()?;
     let router = twofold_api::router(app).await;
+    let stop = shutdown::signal();
     tracing::info!("listening on {addr}");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown::signal())
-        .await?;
+    axum::serve(listener, router).with_graceful_shutdown(stop).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

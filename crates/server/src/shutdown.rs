@@ -1,12 +1,19 @@
+use std::future::Future;
+
+use tokio::signal::unix::{SignalKind, signal as unix_signal};
+
 /// Resolves on SIGINT or SIGTERM; the server then stops accepting, lets
-/// in-flight requests finish and closes the database.
-pub async fn signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing the SIGTERM handler");
-    tokio::select! {
-        _ = interrupt => {}
-        _ = term.recv() => {}
+/// in-flight requests finish and closes the database. The handlers are
+/// installed when this is called (not when first polled), so a signal that
+/// arrives right after start-up is not lost to the default action.
+pub fn signal() -> impl Future<Output = ()> {
+    let mut term = unix_signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+    let mut interrupt = unix_signal(SignalKind::interrupt()).expect("installing the SIGINT handler");
+    async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }

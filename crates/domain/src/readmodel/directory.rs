@@ -213,7 +213,12 @@ pub(super) fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> Doc
             no_lookup,
         ),
         collection::ORG => typed(key, prior, |p| org(ev, p), no_lookup),
-        collection::USER => typed(key, prior, |p| user(ev, p), |u: &UserView| Some(u.user_name.to_lowercase())),
+        collection::USER => typed(
+            key,
+            prior,
+            |p| user(ev, p),
+            |u: &UserView| Some(u.user_name.to_lowercase()),
+        ),
         collection::PAT => typed(key, prior, |p| pat(ev, p), |p: &PatView| Some(p.token_hash.clone())),
         collection::MEMBER => typed(key, prior, |p| member(ev, p), |m: &MemberView| Some(m.user_id.clone())),
         other => unreachable!("no reducer for collection {other}"),

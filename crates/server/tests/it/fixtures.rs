@@ -1,5 +1,6 @@
 //! Building blocks for scenarios: orgs, machine users with tokens, members.
 
+use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 
 use crate::harness::Server;
@@ -128,4 +129,38 @@ impl Server {
         assert_eq!(status, 200, "{got}");
         got["userId"].as_str().unwrap().to_owned()
     }
+}
+
+/// RFC 4648 base32 (upper case, no padding) → bytes.
+pub fn base32_decode(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut out, mut buf, mut bits) = (Vec::new(), 0u32, 0);
+    for c in s.bytes() {
+        let v = ALPHABET.iter().position(|&a| a == c).expect("base32 character") as u32;
+        buf = (buf << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+            buf &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// RFC 6238 TOTP (SHA-1, 6 digits, 30 s), written here independently of the server.
+pub fn totp(secret: &[u8], unix: u64) -> String {
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret).unwrap();
+    mac.update(&(unix / 30).to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let o = (h[19] & 0x0f) as usize;
+    let bin = u32::from_be_bytes([h[o] & 0x7f, h[o + 1], h[o + 2], h[o + 3]]);
+    format!("{:06}", bin % 1_000_000)
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }

@@ -128,11 +128,22 @@ pub struct Server {
     http: reqwest::Client,
     /// Everything the server processes wrote to their log.
     log: Arc<Mutex<String>>,
+    extra_args: Vec<String>,
 }
 
 impl Server {
     pub async fn start(backend: Backend) -> Self {
         Self::start_with(backend, |url| url).await
+    }
+
+    /// Starts with extra `twofold start` flags.
+    pub async fn start_args(backend: Backend, args: &[&str]) -> Self {
+        let mut s = Self::start_with(backend, |url| url).await;
+        if !args.is_empty() {
+            s.extra_args = args.iter().map(|a| a.to_string()).collect();
+            s.restart();
+        }
+        s
     }
 
     /// Starts with the database URL passed through `route` (e.g. to go
@@ -157,6 +168,7 @@ impl Server {
             _pg: pg,
             http: reqwest::Client::new(),
             log: Arc::default(),
+            extra_args: Vec::new(),
         };
         s.spawn();
         s.token = std::fs::read_to_string(s.dir.join("admin.pat"))
@@ -168,7 +180,8 @@ impl Server {
 
     /// Starts the binary on the same data dir and database.
     fn spawn(&mut self) {
-        let (child, addr) = spawn_logged(&self.dir, &self.server_db_url, &[], Some(self.log.clone()));
+        let extra: Vec<&str> = self.extra_args.iter().map(String::as_str).collect();
+        let (child, addr) = spawn_logged(&self.dir, &self.server_db_url, &extra, Some(self.log.clone()));
         self.addr = addr;
         self.child = Some(child);
     }

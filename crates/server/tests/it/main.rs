@@ -5,6 +5,7 @@
 mod fixtures;
 mod harness;
 mod proxy;
+mod sessions;
 
 mod admin_policy;
 mod auth;
