@@ -11,6 +11,7 @@ const FILES: &[&str] = &[
     "zitadel/v1/message.proto",
     "zitadel/session/v2/session_service.proto",
     "zitadel/auth/v1/auth.proto",
+    "zitadel/settings/v2/settings_service.proto",
     "zitadel/user/v2/user_service.proto",
 ];
 

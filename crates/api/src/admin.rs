@@ -140,6 +140,38 @@ impl AdminService for Admin {
         }))
     }
 
+    async fn get_lockout_policy(
+        &self,
+        req: Request<GetLockoutPolicyRequest>,
+    ) -> Result<Response<GetLockoutPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let v = self
+            .app
+            .default_lockout_policy(&ctx.instance_id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(GetLockoutPolicyResponse {
+            policy: Some(convert::lockout_policy(&v)),
+        }))
+    }
+
+    async fn update_lockout_policy(
+        &self,
+        req: Request<UpdateLockoutPolicyRequest>,
+    ) -> Result<Response<UpdateLockoutPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let settings = convert::lockout_settings(r.max_password_attempts, r.max_otp_attempts);
+        let d = self
+            .app
+            .update_lockout_policy(&ctx, PolicyScope::Instance, settings)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(UpdateLockoutPolicyResponse {
+            details: convert::changed(d),
+        }))
+    }
+
     async fn get_login_policy(
         &self,
         req: Request<GetLoginPolicyRequest>,

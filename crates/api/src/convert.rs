@@ -75,6 +75,22 @@ pub fn list(total: usize) -> Option<ListDetails> {
     })
 }
 
+pub fn lockout_policy(v: &twofold_domain::readmodel::lockout::LockoutView) -> policy::LockoutPolicy {
+    policy::LockoutPolicy {
+        details: read(&v.details),
+        max_password_attempts: v.settings.max_password_attempts,
+        max_otp_attempts: v.settings.max_otp_attempts,
+        is_default: v.is_default,
+    }
+}
+
+pub fn lockout_settings(max_password_attempts: u32, max_otp_attempts: u32) -> twofold_domain::lockout::LockoutSettings {
+    twofold_domain::lockout::LockoutSettings {
+        max_password_attempts: u64::from(max_password_attempts),
+        max_otp_attempts: u64::from(max_otp_attempts),
+    }
+}
+
 pub fn login_policy(v: &LoginPolicyView) -> policy::LoginPolicy {
     let s = &v.settings;
     policy::LoginPolicy {

@@ -12,6 +12,7 @@ mod rest;
 mod self_service;
 mod sessions;
 mod settings;
+mod settings_service;
 mod users;
 mod validate;
 
@@ -26,6 +27,7 @@ use twofold_proto::zitadel::admin::v1::admin_service_server::AdminServiceServer;
 use twofold_proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
 use twofold_proto::zitadel::management::v1::management_service_server::ManagementServiceServer;
 use twofold_proto::zitadel::session::v2::session_service_server::SessionServiceServer;
+use twofold_proto::zitadel::settings::v2::settings_service_server::SettingsServiceServer;
 use twofold_proto::zitadel::user::v2::user_service_server::UserServiceServer;
 
 /// The whole HTTP surface of the server.
@@ -54,6 +56,9 @@ pub async fn router(app: App) -> Router {
         .add_service(UserServiceServer::new(users::Users { app: app.clone() }))
         .add_service(SessionServiceServer::new(sessions::Sessions { app: app.clone() }))
         .add_service(AuthServiceServer::new(self_service::SelfService { app: app.clone() }))
+        .add_service(SettingsServiceServer::new(settings_service::Settings {
+            app: app.clone(),
+        }))
         .add_service(health_service)
         .add_service(reflection)
         .prepare()

@@ -454,4 +454,85 @@ impl ManagementService for Management {
             details: convert::changed(d),
         }))
     }
+
+    async fn get_lockout_policy(
+        &self,
+        req: Request<GetLockoutPolicyRequest>,
+    ) -> Result<Response<GetLockoutPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let v = self
+            .app
+            .org_lockout_policy(&ctx.instance_id, &ctx.org_id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(GetLockoutPolicyResponse {
+            is_default: v.is_default,
+            policy: Some(convert::lockout_policy(&v)),
+        }))
+    }
+
+    async fn get_default_lockout_policy(
+        &self,
+        req: Request<GetDefaultLockoutPolicyRequest>,
+    ) -> Result<Response<GetDefaultLockoutPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let v = self
+            .app
+            .default_lockout_policy(&ctx.instance_id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(GetDefaultLockoutPolicyResponse {
+            policy: Some(convert::lockout_policy(&v)),
+        }))
+    }
+
+    async fn add_custom_lockout_policy(
+        &self,
+        req: Request<AddCustomLockoutPolicyRequest>,
+    ) -> Result<Response<AddCustomLockoutPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let d = self
+            .app
+            .add_custom_lockout_policy(
+                &ctx,
+                convert::lockout_settings(r.max_password_attempts, r.max_otp_attempts),
+            )
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(AddCustomLockoutPolicyResponse {
+            details: convert::added(d),
+        }))
+    }
+
+    async fn update_custom_lockout_policy(
+        &self,
+        req: Request<UpdateCustomLockoutPolicyRequest>,
+    ) -> Result<Response<UpdateCustomLockoutPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let d = self
+            .app
+            .update_lockout_policy(
+                &ctx,
+                PolicyScope::Org,
+                convert::lockout_settings(r.max_password_attempts, r.max_otp_attempts),
+            )
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(UpdateCustomLockoutPolicyResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn reset_lockout_policy_to_default(
+        &self,
+        req: Request<ResetLockoutPolicyToDefaultRequest>,
+    ) -> Result<Response<ResetLockoutPolicyToDefaultResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let d = self.app.reset_lockout_policy(&ctx).await.map_err(to_status)?;
+        Ok(Response::new(ResetLockoutPolicyToDefaultResponse {
+            details: convert::changed(d),
+        }))
+    }
 }

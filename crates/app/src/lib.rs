@@ -8,6 +8,7 @@ pub mod clock;
 pub mod command;
 pub mod humans;
 pub mod ids;
+pub mod lockout;
 pub mod login_policy;
 pub mod members;
 pub mod mfa;

@@ -13,6 +13,7 @@ use twofold_domain::event::{
 };
 use twofold_domain::factors::SecondFactor;
 use twofold_domain::human::constant_time_eq;
+use twofold_domain::lockout::LockoutSettings;
 use twofold_domain::readmodel::collection;
 use twofold_domain::readmodel::directory::{UserState as UserDocState, UserView};
 use twofold_domain::readmodel::login_policy::LoginPolicyView;
@@ -210,6 +211,10 @@ impl App {
             Some(u) => Some(self.org_login_policy(&ctx.instance_id, &u.org_id).await?),
             None => None,
         };
+        let lockout = match &user {
+            Some(u) => self.org_lockout_policy(&ctx.instance_id, &u.org_id).await?.settings,
+            None => Default::default(),
+        };
         let prepared = self
             .prepare(ctx, &existing, user.as_ref(), policy.as_ref(), &checks, &challenges)
             .await?;
@@ -241,15 +246,26 @@ impl App {
             }
             let at = CheckedAt { checked_at: now };
             // A refused check: store its failure event (if any) and stop.
+            // When the failure reaches the lockout policy's limit, the user
+            // is locked in the same append.
             let fail = |u_event: Option<E>, error: DomainError| -> Result<Decision, DomainError> {
-                match u_event {
-                    Some(e) => Ok(Decision {
-                        events: vec![vec![], vec![e]],
-                        error_after_push: Some(error),
-                        ..Decision::default()
-                    }),
-                    None => Err(error),
+                let Some(e) = u_event else { return Err(error) };
+                let us = user_state.as_ref().expect("failures are user events");
+                let locks = match e {
+                    E::PasswordCheckFailed => {
+                        LockoutSettings::locks(lockout.max_password_attempts, us.password_failures + 1)
+                    }
+                    _ => LockoutSettings::locks(lockout.max_otp_attempts, us.otp_failures + 1),
+                };
+                let mut events = vec![e];
+                if locks {
+                    events.push(E::UserLocked);
                 }
+                Ok(Decision {
+                    events: vec![vec![], events],
+                    error_after_push: Some(error),
+                    ..Decision::default()
+                })
             };
             let needs_user = |id: &'static str| DomainError::invalid(id, "User ID missing");
 

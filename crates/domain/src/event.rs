@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::factors::{MultiFactor, SecondFactor};
+use crate::lockout::{LockoutChanges, LockoutSettings};
 use crate::login_policy::{LoginPolicyChanges, LoginPolicySettings};
 
 /// Microseconds since the Unix epoch, UTC.
@@ -336,6 +337,18 @@ pub enum EventPayload {
     InstanceMultiFactorAdded(MfaTypePayload<MultiFactor>),
     #[serde(rename = "instance.policy.login.multifactor.removed")]
     InstanceMultiFactorRemoved(MfaTypePayload<MultiFactor>),
+
+    #[serde(rename = "instance.policy.lockout.added")]
+    InstanceLockoutPolicyAdded(LockoutSettings),
+    #[serde(rename = "instance.policy.lockout.changed")]
+    InstanceLockoutPolicyChanged(LockoutChanges),
+
+    #[serde(rename = "org.policy.lockout.added")]
+    OrgLockoutPolicyAdded(LockoutSettings),
+    #[serde(rename = "org.policy.lockout.changed")]
+    OrgLockoutPolicyChanged(LockoutChanges),
+    #[serde(rename = "org.policy.lockout.removed")]
+    OrgLockoutPolicyRemoved,
 
     #[serde(rename = "org.added")]
     OrgAdded(NamePayload),

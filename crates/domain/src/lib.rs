@@ -9,6 +9,7 @@ pub mod error;
 pub mod event;
 pub mod factors;
 pub mod human;
+pub mod lockout;
 pub mod login_policy;
 pub mod member;
 pub mod mfa;

@@ -48,6 +48,9 @@ pub fn instance_events(s: &InstanceSetup) -> Vec<(AggregateRef, Vec<EventPayload
     instance.push(EventPayload::InstanceMultiFactorAdded(MfaTypePayload {
         mfa_type: MultiFactor::U2fWithVerification,
     }));
+    instance.push(EventPayload::InstanceLockoutPolicyAdded(
+        crate::lockout::LockoutSettings::default(),
+    ));
     instance.push(EventPayload::InstanceDefaultOrgSet(OrgIdPayload {
         org_id: s.org_id.clone(),
     }));

@@ -54,6 +54,8 @@ pub struct UserState {
     /// Consecutive failed OTP checks (TOTP, SMS, email, recovery codes)
     /// since the last success, and when the last one failed.
     pub otp_failures: u32,
+    /// Consecutive failed password checks since the last success.
+    pub password_failures: u32,
     pub last_otp_failure: Timestamp,
 }
 
@@ -165,7 +167,10 @@ impl UserState {
             E::UserUnlocked => {
                 self.locked = false;
                 self.otp_failures = 0;
+                self.password_failures = 0;
             }
+            E::PasswordCheckSucceeded => self.password_failures = 0,
+            E::PasswordCheckFailed => self.password_failures += 1,
             E::U2fSignCountChanged(p) => {
                 if let Some(t) = self.u2f.iter_mut().find(|t| t.id == p.token_id) {
                     t.credential = Some(p.credential.clone());

@@ -60,6 +60,11 @@ pub mod zitadel {
             tonic::include_proto!("zitadel.auth.v1");
         }
     }
+    pub mod settings {
+        pub mod v2 {
+            tonic::include_proto!("zitadel.settings.v2");
+        }
+    }
     pub mod admin {
         pub mod v1 {
             tonic::include_proto!("zitadel.admin.v1");

@@ -4,6 +4,7 @@
 //! read after a successful write always sees it.
 
 pub mod directory;
+pub mod lockout;
 pub mod login_policy;
 pub mod query;
 pub mod session;
@@ -26,6 +27,7 @@ pub mod collection {
     pub const PAT: &str = "pat";
     pub const MEMBER: &str = "member";
     pub const SESSION: &str = "session";
+    pub const LOCKOUT_POLICY: &str = "lockout_policy";
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -57,6 +59,7 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     let mut keys = login_policy::affected(ev);
     keys.extend(directory::affected(ev));
     keys.extend(session::affected(ev));
+    keys.extend(lockout::affected(ev));
     keys
 }
 
@@ -64,6 +67,7 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
 pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
     match key.collection {
         collection::LOGIN_POLICY => typed(key, prior, |p| login_policy::apply(ev, p), |_| None),
+        collection::LOCKOUT_POLICY => typed(key, prior, |p| lockout::apply(ev, p), |_| None),
         collection::SESSION => typed(
             key,
             prior,

@@ -17,6 +17,9 @@ backend_tests!(
     security_key_and_recovery_code_checks,
     force_mfa_on_session_tokens,
     session_errors,
+    concurrent_replays_one_wins,
+    lockout_policy_locks_and_unlock_restores,
+    settings_service,
 );
 
 /// Waits while the current 30 s step is about to end, so codes computed
@@ -495,4 +498,133 @@ async fn session_errors(b: Backend) {
         .call_as(&token, None, "POST", "/auth/v1/users/me/auth_factors/_search", None)
         .await;
     assert_eq!(status, 401, "a terminated session's token is dead");
+}
+
+async fn concurrent_replays_one_wins(b: Backend) {
+    let s = Server::start(b).await;
+    let t = fresh_step().await;
+    let (_, seed) = enrolled(&s, None, "racer", t).await;
+    let mut ids = Vec::new();
+    // Five racers: the four refused replays stay under the OTP throttle.
+    for _ in 0..5 {
+        ids.push(create(&s, "racer").await.0);
+    }
+    let code = totp(&seed, t);
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let rb = s
+                .req("PATCH", &format!("/v2/sessions/{id}"))
+                .json(&json!({"checks": {"totp": {"code": code}}}));
+            tokio::spawn(async move { rb.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 400, 400, 400, 400], "one code, one sign-in");
+}
+
+async fn lockout_policy_locks_and_unlock_restores(b: Backend) {
+    let s = Server::start(b).await;
+    let path = "/admin/v1/policies/password/lockout";
+    let (status, got) = s.call("PUT", path, Some(json!({"maxOtpAttempts": 3}))).await;
+    assert_eq!(status, 200, "{got}");
+    let (status, got) = s.call("PUT", path, Some(json!({"maxOtpAttempts": 3}))).await;
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            rest_error(9, "INSTANCE-0psjF", "Errors.IAM.LockoutPolicy.NotChanged")
+        )
+    );
+    let (_, got) = s.call("GET", "/admin/v1/policies/lockout", None).await;
+    assert_eq!(got["policy"]["maxOtpAttempts"], "3");
+    assert_eq!(got["policy"]["isDefault"], true);
+
+    let t = fresh_step().await;
+    let (user, seed) = enrolled(&s, None, "locky", t).await;
+    let (id, _) = create(&s, "locky").await;
+    let wrong = format!("{:06}", (totp(&seed, t).parse::<u32>().unwrap() + 7) % 1_000_000);
+    for _ in 0..3 {
+        let (status, got) = check_totp(&s, &id, &wrong).await;
+        assert_eq!((status, got["details"][0]["id"].clone()), (400, json!("EVENT-8isk2")));
+    }
+    let (_, got) = s.call("GET", &format!("/v2/users/{user}"), None).await;
+    assert_eq!(got["user"]["state"], "USER_STATE_LOCKED", "locked after 3");
+    let (status, got) = check_totp(&s, &id, &totp(&seed, t)).await;
+    assert_eq!((status, got["details"][0]["id"].clone()), (400, json!("COMMAND-SF3fg")));
+    let (status, _) = s
+        .call("POST", &format!("/v2/users/{user}/unlock"), Some(json!({})))
+        .await;
+    assert_eq!(status, 200);
+    let (status, got) = check_totp(&s, &id, &totp(&seed, t)).await;
+    assert_eq!(status, 200, "{got}");
+
+    // An org's own lockout policy.
+    let org = s.create_org("Strict").await;
+    let own = "/management/v1/policies/lockout";
+    let (status, _) = s
+        .call_in(&org, "POST", own, Some(json!({"maxPasswordAttempts": 5})))
+        .await;
+    assert_eq!(status, 200);
+    let (status, got) = s.call_in(&org, "POST", own, Some(json!({}))).await;
+    assert_eq!((status, got["details"][0]["id"].clone()), (409, json!("ORG-0olDf")));
+    let (status, got) = s
+        .call_in(&org, "PUT", own, Some(json!({"maxPasswordAttempts": 5})))
+        .await;
+    assert_eq!((status, got["details"][0]["id"].clone()), (400, json!("ORG-0JFSr")));
+    let (_, got) = s.call_in(&org, "GET", own, None).await;
+    assert_eq!(
+        (got["policy"]["maxPasswordAttempts"].clone(), got.get("isDefault")),
+        (json!("5"), None)
+    );
+    let (status, _) = s.call_in(&org, "DELETE", own, None).await;
+    assert_eq!(status, 200);
+    let (status, got) = s.call_in(&org, "DELETE", own, None).await;
+    assert_eq!((status, got["details"][0]["id"].clone()), (404, json!("ORG-D4zuz")));
+    let (_, got) = s.call_in(&org, "GET", own, None).await;
+    assert_eq!(got["isDefault"], true);
+}
+
+async fn settings_service(b: Backend) {
+    let s = Server::start(b).await;
+    let (status, got) = s.call("GET", "/v2/settings/login", None).await;
+    assert_eq!(status, 200, "{got}");
+    let st = &got["settings"];
+    assert_eq!(
+        st["secondFactors"],
+        json!(["SECOND_FACTOR_TYPE_OTP", "SECOND_FACTOR_TYPE_U2F"])
+    );
+    assert_eq!(st["multiFactors"], json!(["MULTI_FACTOR_TYPE_U2F_WITH_VERIFICATION"]));
+    assert_eq!(st["passkeysType"], "PASSKEYS_TYPE_ALLOWED");
+    assert_eq!(st["resourceOwnerType"], "RESOURCE_OWNER_TYPE_INSTANCE");
+    assert_eq!(st["secondFactorCheckLifetime"], "64800s");
+
+    let bank = s.create_org("Bank").await;
+    s.call_in(
+        &bank,
+        "POST",
+        "/management/v1/policies/login",
+        Some(json!({"secondFactors": [2]})),
+    )
+    .await;
+    let (_, got) = s
+        .call("GET", &format!("/v2/settings/login?ctx.orgId={bank}"), None)
+        .await;
+    assert_eq!(got["settings"]["secondFactors"], json!(["SECOND_FACTOR_TYPE_U2F"]));
+    assert_eq!(got["settings"]["resourceOwnerType"], "RESOURCE_OWNER_TYPE_ORG");
+    assert_eq!(got["details"]["resourceOwner"], bank);
+    let (_, got) = s
+        .call("GET", &format!("/v2/settings/login?ctx.instance=true"), None)
+        .await;
+    assert_eq!(got["settings"]["resourceOwnerType"], "RESOURCE_OWNER_TYPE_INSTANCE");
+
+    let (status, got) = s.call("GET", "/v2/settings/lockout", None).await;
+    assert_eq!(
+        (status, got["settings"].clone()),
+        (200, json!({"resourceOwnerType": "RESOURCE_OWNER_TYPE_INSTANCE"}))
+    );
 }
