@@ -617,9 +617,7 @@ async fn settings_service(b: Backend) {
     assert_eq!(got["settings"]["secondFactors"], json!(["SECOND_FACTOR_TYPE_U2F"]));
     assert_eq!(got["settings"]["resourceOwnerType"], "RESOURCE_OWNER_TYPE_ORG");
     assert_eq!(got["details"]["resourceOwner"], bank);
-    let (_, got) = s
-        .call("GET", &format!("/v2/settings/login?ctx.instance=true"), None)
-        .await;
+    let (_, got) = s.call("GET", "/v2/settings/login?ctx.instance=true", None).await;
     assert_eq!(got["settings"]["resourceOwnerType"], "RESOURCE_OWNER_TYPE_INSTANCE");
 
     let (status, got) = s.call("GET", "/v2/settings/lockout", None).await;
