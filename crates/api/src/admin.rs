@@ -3,8 +3,10 @@
 use tonic::{Request, Response, Status};
 use twofold_app::App;
 use twofold_app::login_policy::FactorChange;
+use twofold_app::notify::NewSmtp;
 use twofold_domain::login_policy::PolicyScope;
 use twofold_domain::member::MemberScope;
+use twofold_domain::notify::Channel;
 use twofold_proto::zitadel::admin::v1::admin_service_server::AdminService;
 use twofold_proto::zitadel::admin::v1::*;
 
@@ -15,6 +17,35 @@ use crate::{convert, validate};
 
 pub struct Admin {
     pub app: App,
+}
+
+/// An SMTP provider from either request message (their fields are the same):
+/// sender address, sender name, host, user, password, reply-to, description.
+fn new_smtp(message: &str, f: [String; 7], tls: bool) -> Result<NewSmtp, Status> {
+    let [
+        sender_address,
+        sender_name,
+        host,
+        user,
+        password,
+        reply_to_address,
+        description,
+    ] = f;
+    validate::id(message, "SenderAddress", &sender_address)?;
+    validate::id(message, "SenderName", &sender_name)?;
+    validate::text(message, "Host", &host, 1, 500)?;
+    validate::text(message, "ReplyToAddress", &reply_to_address, 0, 200)?;
+    validate::text(message, "Description", &description, 0, 200)?;
+    Ok(NewSmtp {
+        sender_address,
+        sender_name,
+        tls,
+        host,
+        user,
+        password,
+        reply_to_address,
+        description,
+    })
 }
 
 #[tonic::async_trait]
@@ -168,6 +199,127 @@ impl AdminService for Admin {
             .await
             .map_err(to_status)?;
         Ok(Response::new(UpdateLockoutPolicyResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn add_smtp_config(
+        &self,
+        req: Request<AddSmtpConfigRequest>,
+    ) -> Result<Response<AddSmtpConfigResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.into_inner();
+        let smtp = new_smtp(
+            "AddSMTPConfigRequest",
+            [
+                r.sender_address,
+                r.sender_name,
+                r.host,
+                r.user,
+                r.password,
+                r.reply_to_address,
+                r.description,
+            ],
+            r.tls,
+        )?;
+        let (id, d) = self.app.add_smtp_provider(&ctx, smtp).await.map_err(to_status)?;
+        Ok(Response::new(AddSmtpConfigResponse {
+            details: convert::changed(d),
+            id,
+        }))
+    }
+
+    async fn add_email_provider_smtp(
+        &self,
+        req: Request<AddEmailProviderSmtpRequest>,
+    ) -> Result<Response<AddEmailProviderSmtpResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.into_inner();
+        let smtp = new_smtp(
+            "AddEmailProviderSMTPRequest",
+            [
+                r.sender_address,
+                r.sender_name,
+                r.host,
+                r.user,
+                r.password,
+                r.reply_to_address,
+                r.description,
+            ],
+            r.tls,
+        )?;
+        let (id, d) = self.app.add_smtp_provider(&ctx, smtp).await.map_err(to_status)?;
+        Ok(Response::new(AddEmailProviderSmtpResponse {
+            details: convert::changed(d),
+            id,
+        }))
+    }
+
+    async fn activate_smtp_config(
+        &self,
+        req: Request<ActivateSmtpConfigRequest>,
+    ) -> Result<Response<ActivateSmtpConfigResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("ActivateSMTPConfigRequest", "Id", &req.get_ref().id)?;
+        let d = self
+            .app
+            .activate_provider(&ctx, Channel::Email, id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(ActivateSmtpConfigResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn activate_email_provider(
+        &self,
+        req: Request<ActivateEmailProviderRequest>,
+    ) -> Result<Response<ActivateEmailProviderResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("ActivateEmailProviderRequest", "Id", &req.get_ref().id)?;
+        let d = self
+            .app
+            .activate_provider(&ctx, Channel::Email, id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(ActivateEmailProviderResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn add_sms_provider_http(
+        &self,
+        req: Request<AddSmsProviderHttpRequest>,
+    ) -> Result<Response<AddSmsProviderHttpResponse>, Status> {
+        const M: &str = "AddSMSProviderHTTPRequest";
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let endpoint = validate::text(M, "Endpoint", &r.endpoint, 1, 2048)?;
+        let description = validate::text(M, "Description", &r.description, 0, 200)?;
+        let (id, signing_key, d) = self
+            .app
+            .add_http_sms_provider(&ctx, endpoint, description)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(AddSmsProviderHttpResponse {
+            details: convert::changed(d),
+            id,
+            signing_key,
+        }))
+    }
+
+    async fn activate_sms_provider(
+        &self,
+        req: Request<ActivateSmsProviderRequest>,
+    ) -> Result<Response<ActivateSmsProviderResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let id = validate::id("ActivateSMSProviderRequest", "Id", &req.get_ref().id)?;
+        let d = self
+            .app
+            .activate_provider(&ctx, Channel::Sms, id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(ActivateSmsProviderResponse {
             details: convert::changed(d),
         }))
     }

@@ -12,6 +12,7 @@ pub mod lockout;
 pub mod login_policy;
 pub mod members;
 pub mod mfa;
+pub mod notify;
 pub mod orgs;
 pub mod passwords;
 pub mod ports;

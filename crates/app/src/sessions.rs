@@ -25,7 +25,10 @@ use webauthn_rs::prelude::{PublicKeyCredential, SecurityKey, SecurityKeyAuthenti
 
 use crate::auth::RequestCtx;
 use crate::command::Decision;
+use crate::notify::Delivery;
 use crate::{App, WriteDetails, clock, passwords, secrets, totp, u2f};
+use twofold_domain::notify::Channel;
+use twofold_domain::readmodel::directory::InstanceView;
 
 /// OTP codes sent by SMS or email: 8 digits, valid five minutes.
 const OTP_CODE_LEN: usize = 8;
@@ -90,6 +93,8 @@ fn token_invalid() -> DomainError {
 struct Prepared {
     webauthn_result: Option<Result<(String, String, bool), String>>,
     challenges: Challenges,
+    /// Codes to send (not returned) by SMS and by email.
+    to_send: Vec<(Channel, String)>,
     sms_code: Option<CodeAdded>,
     email_code: Option<CodeAdded>,
     webauthn_challenge: Option<WebAuthnChallenged>,
@@ -471,6 +476,28 @@ impl App {
             .typed_doc(&ctx.instance_id, collection::SESSION, session_id)
             .await?;
         let rotated = after.is_some_and(|s| Some(s.token_hash.clone()) != before && s.token_hash == token_hash);
+        if let Some(u) = user.as_ref().filter(|_| !prepared.to_send.is_empty()) {
+            let domain = self
+                .typed_doc::<InstanceView>(&ctx.instance_id, collection::INSTANCE, &ctx.instance_id)
+                .await?
+                .map(|i| i.external_domain)
+                .unwrap_or_default();
+            let h = u.human();
+            for (channel, code) in prepared.to_send {
+                self.deliver(Delivery {
+                    instance_id: ctx.instance_id.clone(),
+                    session_id: session_id.to_owned(),
+                    channel,
+                    recipient: match channel {
+                        Channel::Sms => h.map(|h| h.phone.clone()).unwrap_or_default(),
+                        Channel::Email => h.map(|h| h.email.clone()).unwrap_or_default(),
+                    },
+                    display_name: h.map(|h| h.display_name.clone()).unwrap_or_default(),
+                    domain: domain.clone(),
+                    code,
+                });
+            }
+        }
         Ok(SessionChange {
             session_id: session_id.to_owned(),
             token: rotated.then_some(token),
@@ -493,6 +520,7 @@ impl App {
         let mut p = Prepared {
             webauthn_result: None,
             challenges: Challenges::default(),
+            to_send: Vec::new(),
             sms_code: None,
             email_code: None,
             webauthn_challenge: None,
@@ -541,6 +569,10 @@ impl App {
                 code_hash: self.keys.token_hash(&code),
                 expiry: Timestamp(clock::now().0 + OTP_CODE_LIFETIME_MICROS),
             };
+            if !return_code {
+                p.to_send
+                    .push((if sms { Channel::Sms } else { Channel::Email }, code.clone()));
+            }
             let returned = return_code.then_some(code);
             if sms {
                 p.sms_code = Some(stored);

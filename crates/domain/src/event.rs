@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::factors::{MultiFactor, SecondFactor};
 use crate::lockout::{LockoutChanges, LockoutSettings};
 use crate::login_policy::{LoginPolicyChanges, LoginPolicySettings};
+use crate::notify::{HttpSmsConfig, ProviderId, SmtpConfig};
 
 /// Microseconds since the Unix epoch, UTC.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -231,6 +232,13 @@ pub struct U2fSignCount {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub struct DeliveryFailed {
+    pub channel: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CheckedAt {
     pub checked_at: Timestamp,
 }
@@ -349,6 +357,19 @@ pub enum EventPayload {
     OrgLockoutPolicyChanged(LockoutChanges),
     #[serde(rename = "org.policy.lockout.removed")]
     OrgLockoutPolicyRemoved,
+
+    #[serde(rename = "instance.smtp.config.added")]
+    SmtpConfigAdded(SmtpConfig),
+    #[serde(rename = "instance.smtp.config.activated")]
+    SmtpConfigActivated(ProviderId),
+    #[serde(rename = "instance.smtp.config.deactivated")]
+    SmtpConfigDeactivated(ProviderId),
+    #[serde(rename = "instance.sms.confighttp.added")]
+    SmsConfigHttpAdded(HttpSmsConfig),
+    #[serde(rename = "instance.sms.configactivated")]
+    SmsConfigActivated(ProviderId),
+    #[serde(rename = "instance.sms.configdeactivated")]
+    SmsConfigDeactivated(ProviderId),
 
     #[serde(rename = "org.added")]
     OrgAdded(NamePayload),
@@ -481,6 +502,13 @@ pub enum EventPayload {
     SessionLifetimeSet(SessionLifetimeSet),
     #[serde(rename = "session.terminated")]
     SessionTerminated,
+    #[serde(rename = "session.otp.sms.sent")]
+    SessionOtpSmsSent(ProviderId),
+    #[serde(rename = "session.otp.email.sent")]
+    SessionOtpEmailSent(ProviderId),
+    /// Twofold: a delivery that failed after its retries (visible in the log of events).
+    #[serde(rename = "session.otp.delivery.failed")]
+    SessionOtpDeliveryFailed(DeliveryFailed),
 
     #[serde(rename = "user.human.recovery.codes.added")]
     RecoveryCodesAdded(RecoveryCodesAdded),

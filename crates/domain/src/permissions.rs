@@ -8,6 +8,7 @@ const ROLES: &[(&str, &[&str])] = &[
         "IAM_OWNER",
         &[
             "iam.read",
+            "iam.write",
             "iam.policy.read",
             "iam.policy.write",
             "iam.member.read",

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{DocDetails, DocKey, DocWrite, collection, typed};
+use super::{DocDetails, DocKey, DocWrite, collection, no_lookup, typed};
 use crate::event::{EventPayload as E, MemberPayload, PatAdded, PatRemoved, StoredEvent, Timestamp, UserIdPayload};
 use crate::permissions::{MemberScope, Membership};
 
@@ -193,10 +193,6 @@ pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
         _ if ev.aggregate.kind == crate::event::AggregateType::User => vec![DocKey::new(collection::USER, agg)],
         _ => vec![],
     }
-}
-
-fn no_lookup<T>(_: &T) -> Option<String> {
-    None
 }
 
 pub(super) fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {

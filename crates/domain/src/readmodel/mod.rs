@@ -6,6 +6,7 @@
 pub mod directory;
 pub mod lockout;
 pub mod login_policy;
+pub mod providers;
 pub mod query;
 pub mod session;
 
@@ -28,6 +29,7 @@ pub mod collection {
     pub const MEMBER: &str = "member";
     pub const SESSION: &str = "session";
     pub const LOCKOUT_POLICY: &str = "lockout_policy";
+    pub const PROVIDER: &str = "provider";
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -60,6 +62,7 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     keys.extend(directory::affected(ev));
     keys.extend(session::affected(ev));
     keys.extend(lockout::affected(ev));
+    keys.extend(providers::affected(ev));
     keys
 }
 
@@ -67,6 +70,7 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
 pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
     match key.collection {
         collection::LOGIN_POLICY => typed(key, prior, |p| login_policy::apply(ev, p), |_| None),
+        collection::PROVIDER => providers::apply(ev, key, prior),
         collection::LOCKOUT_POLICY => typed(key, prior, |p| lockout::apply(ev, p), |_| None),
         collection::SESSION => typed(
             key,
@@ -93,6 +97,11 @@ pub(crate) fn typed<T: Serialize + DeserializeOwned>(
         lookup: next.as_ref().and_then(lookup),
         doc: next.map(|d| serde_json::to_value(d).expect("read models serialize")),
     }
+}
+
+/// For documents without a secondary key.
+pub(crate) fn no_lookup<T>(_: &T) -> Option<String> {
+    None
 }
 
 /// Sequence and dates of the last event applied to a document.

@@ -6,9 +6,11 @@ mod fixtures;
 mod harness;
 mod proxy;
 mod sessions;
+mod sinks;
 
 mod admin_policy;
 mod auth;
+mod delivery;
 mod directory;
 mod factors;
 mod humans;

@@ -1,0 +1,275 @@
+//! One-time-password delivery: provider set-up (Admin API) and sending.
+//! Sending runs off the request path, with retries; the outcome is logged
+//! and recorded on the session (`session.otp.*.sent` or
+//! `session.otp.delivery.failed`), never failing the API call.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde_json::json;
+use sha2::Sha256;
+use twofold_domain::event::{DeliveryFailed, EventPayload as E};
+use twofold_domain::notify::{self, Channel, HttpSmsConfig, ProviderId, Providers, SmtpConfig};
+use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::providers::{ACTIVE_EMAIL, ACTIVE_SMS, sms_doc_id, smtp_doc_id};
+use twofold_domain::{AggregateRef, DomainError};
+
+use crate::auth::RequestCtx;
+use crate::{App, WriteDetails, secrets};
+
+const ATTEMPTS: u32 = 3;
+const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct NewSmtp {
+    pub sender_address: String,
+    pub sender_name: String,
+    pub tls: bool,
+    pub host: String,
+    pub user: String,
+    pub password: String,
+    pub reply_to_address: String,
+    pub description: String,
+}
+
+/// One code to send.
+pub(crate) struct Delivery {
+    pub instance_id: String,
+    pub session_id: String,
+    pub channel: Channel,
+    pub recipient: String,
+    pub display_name: String,
+    pub domain: String,
+    pub code: String,
+}
+
+/// `t=<unix>,v1=<hex HMAC-SHA256(key, "<unix>." + body)>`, as ZITADEL signs.
+pub fn signature(key: &[u8], unix: u64, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("any key length");
+    mac.update(format!("{unix}.").as_bytes());
+    mac.update(body);
+    format!("t={unix},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+impl App {
+    pub async fn add_smtp_provider(&self, ctx: &RequestCtx, c: NewSmtp) -> Result<(String, WriteDetails), DomainError> {
+        notify::validate_smtp_host(&c.host)?;
+        let id = self.ids.next();
+        let config = SmtpConfig {
+            id: id.clone(),
+            sender_address: c.sender_address,
+            sender_name: c.sender_name,
+            tls: c.tls,
+            host: c.host,
+            user: c.user,
+            sealed_password: if c.password.is_empty() {
+                String::new()
+            } else {
+                self.keys.seal(c.password.as_bytes())
+            },
+            reply_to_address: c.reply_to_address,
+            description: c.description,
+        };
+        let d = self
+            .execute(
+                &ctx.instance_id,
+                &ctx.caller.user_id,
+                AggregateRef::instance(&ctx.instance_id),
+                |_| Ok(vec![E::SmtpConfigAdded(config.clone())]),
+            )
+            .await?;
+        Ok((id, d))
+    }
+
+    /// Returns the provider ID and the signing key (shown once).
+    pub async fn add_http_sms_provider(
+        &self,
+        ctx: &RequestCtx,
+        endpoint: &str,
+        description: &str,
+    ) -> Result<(String, String, WriteDetails), DomainError> {
+        let url = url::Url::parse(endpoint)
+            .map_err(|_| DomainError::invalid("COMMAND-SmsEp1", "The endpoint is not a URL"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(DomainError::invalid(
+                "COMMAND-SmsEp1",
+                "The endpoint must be an http(s) URL",
+            ));
+        }
+        let id = self.ids.next();
+        let key = secrets::random_code(36, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+        let config = HttpSmsConfig {
+            id: id.clone(),
+            endpoint: endpoint.to_owned(),
+            description: description.to_owned(),
+            sealed_signing_key: self.keys.seal(key.as_bytes()),
+        };
+        let d = self
+            .execute(
+                &ctx.instance_id,
+                &ctx.caller.user_id,
+                AggregateRef::instance(&ctx.instance_id),
+                |_| Ok(vec![E::SmsConfigHttpAdded(config.clone())]),
+            )
+            .await?;
+        Ok((id, key, d))
+    }
+
+    pub async fn activate_provider(
+        &self,
+        ctx: &RequestCtx,
+        channel: Channel,
+        id: &str,
+    ) -> Result<WriteDetails, DomainError> {
+        self.execute(
+            &ctx.instance_id,
+            &ctx.caller.user_id,
+            AggregateRef::instance(&ctx.instance_id),
+            |events| notify::decide_activate(&Providers::fold(events.iter().map(|e| &e.payload)), channel, id),
+        )
+        .await
+    }
+
+    /// Sends in the background; the caller's request does not wait.
+    pub(crate) fn deliver(&self, d: Delivery) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut last_error = String::new();
+            for attempt in 0..ATTEMPTS {
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_secs(1 << (attempt - 1))).await;
+                }
+                match app.send_once(&d).await {
+                    Ok(provider) => {
+                        let event = match d.channel {
+                            Channel::Email => E::SessionOtpEmailSent(ProviderId { id: provider }),
+                            Channel::Sms => E::SessionOtpSmsSent(ProviderId { id: provider }),
+                        };
+                        app.record_delivery(&d, event).await;
+                        return;
+                    }
+                    Err(e) => last_error = e,
+                }
+            }
+            tracing::warn!(session_id = %d.session_id, channel = ?d.channel, error = %last_error,
+                "one-time password could not be delivered");
+            let failed = E::SessionOtpDeliveryFailed(DeliveryFailed {
+                channel: format!("{:?}", d.channel).to_lowercase(),
+                reason: last_error,
+            });
+            app.record_delivery(&d, failed).await;
+        });
+    }
+
+    async fn record_delivery(&self, d: &Delivery, event: E) {
+        let agg = AggregateRef::session(&d.session_id, &d.instance_id);
+        let result = self
+            .execute(&d.instance_id, "system", agg, |_| Ok(vec![event.clone()]))
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(session_id = %d.session_id, error = %e, "recording an OTP delivery failed");
+        }
+    }
+
+    /// One attempt; the ID of the provider that accepted the message.
+    async fn send_once(&self, d: &Delivery) -> Result<String, String> {
+        let doc = |id: String| async move {
+            self.store
+                .doc(&d.instance_id, collection::PROVIDER, &id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| "no active provider".to_owned())
+        };
+        match d.channel {
+            Channel::Email => {
+                let active: ProviderId =
+                    serde_json::from_value(doc(ACTIVE_EMAIL.into()).await?).map_err(|e| e.to_string())?;
+                let c: SmtpConfig =
+                    serde_json::from_value(doc(smtp_doc_id(&active.id)).await?).map_err(|e| e.to_string())?;
+                self.send_email(&c, d).await.map(|_| c.id)
+            }
+            Channel::Sms => {
+                let active: ProviderId =
+                    serde_json::from_value(doc(ACTIVE_SMS.into()).await?).map_err(|e| e.to_string())?;
+                let c: HttpSmsConfig =
+                    serde_json::from_value(doc(sms_doc_id(&active.id)).await?).map_err(|e| e.to_string())?;
+                self.send_sms(&c, d).await.map(|_| c.id)
+            }
+        }
+    }
+
+    async fn send_email(&self, c: &SmtpConfig, d: &Delivery) -> Result<(), String> {
+        let from: Mailbox = format!("{} <{}>", c.sender_name, c.sender_address)
+            .parse()
+            .map_err(|e| format!("sender: {e}"))?;
+        let to: Mailbox = d.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
+        let mut msg = Message::builder().from(from).to(to).subject("Verify One-Time Password");
+        if !c.reply_to_address.is_empty() {
+            msg = msg.reply_to(c.reply_to_address.parse().map_err(|e| format!("reply-to: {e}"))?);
+        }
+        let body = format!(
+            "Hello {},\n\nPlease use the one-time password {} to authenticate within the next five minutes.\n",
+            d.display_name, d.code
+        );
+        let msg = msg.body(body).map_err(|e| e.to_string())?;
+        let (host, port) = c.host.rsplit_once(':').ok_or("host without port")?;
+        let port: u16 = port.parse().map_err(|_| "bad port")?;
+        let mut transport = if !c.tls {
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        } else if port == 465 {
+            AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(|e| e.to_string())?
+        } else {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(|e| e.to_string())?
+        }
+        .port(port)
+        .timeout(Some(HTTP_TIMEOUT));
+        if !c.user.is_empty() {
+            let password = self
+                .keys
+                .open(&c.sealed_password)
+                .map(|p| String::from_utf8_lossy(&p).into_owned())
+                .unwrap_or_default();
+            transport = transport.credentials(Credentials::new(c.user.clone(), password));
+        }
+        transport.build().send(msg).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    async fn send_sms(&self, c: &HttpSmsConfig, d: &Delivery) -> Result<(), String> {
+        let text = format!(
+            "{code} is your one-time password for {domain}. Use it within the next 5m0s.\n\n@{domain} #{code}",
+            code = d.code,
+            domain = d.domain
+        );
+        let body = serde_json::to_vec(&json!({
+            "contextInfo": {
+                "recipientPhoneNumber": d.recipient,
+                "eventType": "session.otp.sms.challenged",
+                "provider": {"id": c.id, "description": c.description},
+            },
+            "templateData": {"text": text},
+            "args": {"oTP": d.code, "domain": d.domain, "expiry": 300_000_000_000u64},
+        }))
+        .expect("JSON");
+        let key = self.keys.open(&c.sealed_signing_key).ok_or("signing key unreadable")?;
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let resp = reqwest::Client::new()
+            .post(&c.endpoint)
+            .timeout(HTTP_TIMEOUT)
+            .header("content-type", "application/json")
+            .header("ZITADEL-Signature", signature(&key, unix, &body))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("the SMS endpoint answered {}", resp.status()))
+        }
+    }
+}
