@@ -6,8 +6,9 @@ use twofold_app::App;
 use twofold_app::mfa::{SimpleFactor, Via};
 use twofold_proto::zitadel::auth::v1::auth_service_server::AuthService;
 use twofold_proto::zitadel::auth::v1::*;
+use twofold_proto::zitadel::user::v1::WebAuthNKey;
 
-use crate::auth::ctx;
+use crate::auth::{ctx, host};
 use crate::error::to_status;
 use crate::{convert, validate};
 
@@ -140,6 +141,62 @@ impl AuthService for SelfService {
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveMyAuthFactorOtpEmailResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn add_my_auth_factor_u2f(
+        &self,
+        req: Request<AddMyAuthFactorU2fRequest>,
+    ) -> Result<Response<AddMyAuthFactorU2fResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let u = self
+            .app
+            .register_u2f(&ctx, &ctx.caller.user_id, "", &host(&req))
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(AddMyAuthFactorU2fResponse {
+            key: Some(WebAuthNKey {
+                public_key: serde_json::to_vec(&u.options).expect("JSON"),
+            }),
+            details: convert::added(u.details),
+        }))
+    }
+
+    async fn verify_my_auth_factor_u2f(
+        &self,
+        req: Request<VerifyMyAuthFactorU2fRequest>,
+    ) -> Result<Response<VerifyMyAuthFactorU2fResponse>, Status> {
+        const M: &str = "VerifyWebAuthN";
+        let ctx = ctx(&req)?;
+        let v = req.into_inner().verification.ok_or_else(|| {
+            validate::invalid_field("VerifyMyAuthFactorU2FRequest", "Verification", "value is required")
+        })?;
+        validate::id(M, "TokenName", &v.token_name)?;
+        let credential: serde_json::Value = serde_json::from_slice(&v.public_key_credential)
+            .map_err(|e| validate::invalid_field(M, "PublicKeyCredential", &format!("not JSON: {e}")))?;
+        let d = self
+            .app
+            .verify_u2f(&ctx, &ctx.caller.user_id, "", credential, &v.token_name)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(VerifyMyAuthFactorU2fResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn remove_my_auth_factor_u2f(
+        &self,
+        req: Request<RemoveMyAuthFactorU2fRequest>,
+    ) -> Result<Response<RemoveMyAuthFactorU2fResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let token = validate::id("RemoveMyAuthFactorU2FRequest", "TokenId", &req.get_ref().token_id)?;
+        let d = self
+            .app
+            .remove_u2f(&ctx, &ctx.caller.user_id, token, Via::UserApi)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(RemoveMyAuthFactorU2fResponse {
             details: convert::changed(d),
         }))
     }

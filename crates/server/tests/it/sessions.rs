@@ -20,6 +20,7 @@ backend_tests!(
     concurrent_replays_one_wins,
     lockout_policy_locks_and_unlock_restores,
     settings_service,
+    self_service_security_key,
 );
 
 /// Waits while the current 30 s step is about to end, so codes computed
@@ -625,4 +626,60 @@ async fn settings_service(b: Backend) {
         (status, got["settings"].clone()),
         (200, json!({"resourceOwnerType": "RESOURCE_OWNER_TYPE_INSTANCE"}))
     );
+}
+
+async fn self_service_security_key(b: Backend) {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    let s = Server::start(b).await;
+    s.create_human(None, "selma").await;
+    let (_, token) = create(&s, "selma").await;
+    let local = format!("http://localhost:{}", s.addr.port());
+    let http = reqwest::Client::new();
+    let call = |method: &str, path: &str, body: Value| {
+        http.request(method.parse().unwrap(), format!("{local}{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+    };
+
+    let (status, got) = s
+        .send(call("POST", "/auth/v1/users/me/auth_factors/u2f", json!({})))
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let options: Value =
+        serde_json::from_slice(&STANDARD.decode(got["key"]["publicKey"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(
+        options["publicKey"]["rp"]["id"], "localhost",
+        "the relying party is the request's host"
+    );
+    let (mut key, _) = SoftToken::new(true).unwrap();
+    let ccr: CreationChallengeResponse = serde_json::from_value(options).unwrap();
+    let cred = key.do_registration(Url::parse(&local).unwrap(), ccr).unwrap();
+    let verification =
+        json!({"publicKeyCredential": STANDARD.encode(serde_json::to_vec(&cred).unwrap()), "tokenName": "mine"});
+    let (status, got) = s
+        .send(call(
+            "POST",
+            "/auth/v1/users/me/auth_factors/u2f/_verify",
+            json!({"verification": verification}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let (_, got) = s
+        .send(call("POST", "/auth/v1/users/me/auth_factors/_search", json!({})))
+        .await;
+    let id = got["result"][0]["u2f"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(got["result"][0]["u2f"]["name"], "mine");
+    let (status, _) = s
+        .send(call(
+            "DELETE",
+            &format!("/auth/v1/users/me/auth_factors/u2f/{id}"),
+            json!({}),
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let (_, got) = s
+        .send(call("POST", "/auth/v1/users/me/auth_factors/_search", json!({})))
+        .await;
+    assert_eq!(got, json!({}));
 }
