@@ -1,0 +1,96 @@
+//! The ceilings Twofold's figures are measured against, in the same run.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper::{Response, body::Incoming};
+use hyper_util::rt::TokioIo;
+use sqlx::ConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use tokio::net::TcpListener;
+
+use crate::drive::Outcome;
+
+/// A bare hyper HTTP/1.1 server answering a fixed small JSON body.
+pub async fn hyper_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            tokio::spawn(async move {
+                let svc = service_fn(|_req: hyper::Request<Incoming>| async {
+                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+                        br#"{"details":{"totalResult":"2"},"result":["SECOND_FACTOR_TYPE_OTP","SECOND_FACTOR_TYPE_U2F"]}"#,
+                    ))))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// A bare tonic server: the standard health service, always SERVING.
+pub async fn tonic_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (reporter, service) = tonic_health::server::health_reporter();
+    reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+            .await;
+    });
+    addr
+}
+
+/// One durable insert per transaction on SQLite (WAL, synchronous=FULL),
+/// for `duration`: the fsync ceiling for unbatched writes.
+pub async fn sqlite_fsync(duration: Duration) -> Outcome {
+    let dir = std::env::temp_dir().join(format!("loadgen-sqlite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut conn = SqliteConnectOptions::new()
+        .filename(dir.join("raw.db"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .connect()
+        .await
+        .expect("sqlite");
+    sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+        .execute(&mut conn)
+        .await
+        .expect("create");
+    let mut hist = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+    let started = Instant::now();
+    let mut n = 0u64;
+    while started.elapsed() < duration {
+        let t = Instant::now();
+        sqlx::query("INSERT INTO t (body) VALUES ($1)")
+            .bind("{\"mfaType\":3}")
+            .execute(&mut conn)
+            .await
+            .expect("insert");
+        hist.record(t.elapsed().as_micros().max(1) as u64).ok();
+        n += 1;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = Outcome {
+        name: "baseline: sqlite fsync/insert".into(),
+        baseline: None,
+        requests: n,
+        errors: 0,
+        seconds: started.elapsed().as_secs_f64(),
+        hist,
+    };
+    eprintln!("{:<28} {:>10.0} inserts/s", o.name, o.rps());
+    o
+}

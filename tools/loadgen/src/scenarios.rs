@@ -1,0 +1,262 @@
+//! The scenarios: Twofold started from its binary on a fresh data dir, the
+//! baselines beside it, each driven for the same time.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tonic::transport::Channel;
+use twofold_proto::zitadel::admin::v1::ListLoginPolicySecondFactorsRequest;
+use twofold_proto::zitadel::admin::v1::admin_service_client::AdminServiceClient;
+
+use crate::drive::{Outcome, run};
+use crate::{Args, baselines};
+
+const PASSWORD: &str = "Secr3t!pass-Load";
+
+struct Twofold {
+    child: Child,
+    url: String,
+    token: String,
+    dir: std::path::PathBuf,
+    /// Time from process start to its first successful /debug/ready.
+    ready_after: Duration,
+}
+
+impl Drop for Twofold {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn start(args: &Args) -> anyhow::Result<Twofold> {
+    let dir = std::env::temp_dir().join(format!("loadgen-twofold-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let started = Instant::now();
+    let mut child = Command::new(&args.twofold)
+        .args(["start", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env("RUST_LOG", "warn,twofold=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stderr = child.stderr.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(a) = line.split("listening on ").nth(1) {
+                let _ = tx.send(a.trim().to_owned());
+            }
+        }
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(30))?;
+    let url = format!("http://{addr}");
+    let http = reqwest::Client::new();
+    while !http
+        .get(format!("{url}/debug/ready"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let ready_after = started.elapsed();
+    let token = std::fs::read_to_string(dir.join("admin.pat"))?.trim().to_owned();
+    Ok(Twofold {
+        child,
+        url,
+        token,
+        dir,
+        ready_after,
+    })
+}
+
+/// Resident set size of a process, from /proc (Linux).
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .http1_only()
+        .pool_max_idle_per_host(1)
+        .build()
+        .expect("client")
+}
+
+async fn post(c: &reqwest::Client, url: &str, token: &str, body: Value) -> Option<Value> {
+    let r = c.post(url).bearer_auth(token).json(&body).send().await.ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    r.json().await.ok()
+}
+
+pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
+    let mut out = Vec::new();
+    let d = args.duration();
+    let n = args.connections;
+
+    // Baselines first, so they run on the same machine state.
+    let hyper_addr = baselines::hyper_server().await;
+    let tonic_addr = baselines::tonic_server().await;
+    if args.wants("baselines") || args.wants("rest-list") {
+        let url = format!("http://{hyper_addr}/");
+        let clients: Vec<_> = (0..n).map(|_| http_client()).collect();
+        out.push(
+            run("baseline: bare hyper", None, n, d, move |w| {
+                let (c, url) = (clients[w].clone(), url.clone());
+                async move { c.get(&url).send().await.is_ok_and(|r| r.status().is_success()) }
+            })
+            .await,
+        );
+    }
+    if args.wants("baselines") || args.wants("grpc-list") {
+        let ch = Channel::from_shared(format!("http://{tonic_addr}"))?.connect().await?;
+        let clients: Vec<_> = (0..n)
+            .map(|_| tonic_health::pb::health_client::HealthClient::new(ch.clone()))
+            .collect();
+        out.push(
+            run("baseline: bare tonic", None, n, d, move |w| {
+                let mut c = clients[w].clone();
+                async move {
+                    c.check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+                        .await
+                        .is_ok()
+                }
+            })
+            .await,
+        );
+    }
+    if args.wants("baselines") || args.wants("writes") {
+        out.push(baselines::sqlite_fsync(d).await);
+    }
+
+    let tf = start(args).await?;
+    eprintln!("twofold ready {:.0} ms after start", tf.ready_after.as_secs_f64() * 1000.0);
+    let idle_rss = rss_kib(tf.child.id());
+    eprintln!("twofold idle RSS {} KiB", idle_rss.unwrap_or(0));
+
+    if args.wants("rest-list") {
+        let url = format!("{}/admin/v1/policies/login/second_factors/_search", tf.url);
+        let clients: Vec<_> = (0..n).map(|_| http_client()).collect();
+        let token = tf.token.clone();
+        out.push(
+            run("twofold: REST list 2FA", Some("baseline: bare hyper"), n, d, move |w| {
+                let (c, url, token) = (clients[w].clone(), url.clone(), token.clone());
+                async move {
+                    c.post(&url)
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success())
+                }
+            })
+            .await,
+        );
+    }
+    if args.wants("grpc-list") {
+        let ch = Channel::from_shared(tf.url.clone())?.connect().await?;
+        let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", tf.token).parse()?;
+        let clients: Vec<_> = (0..n).map(|_| AdminServiceClient::new(ch.clone())).collect();
+        out.push(
+            run("twofold: gRPC list 2FA", Some("baseline: bare tonic"), n, d, move |w| {
+                let mut c = clients[w].clone();
+                let bearer = bearer.clone();
+                async move {
+                    let mut req = tonic::Request::new(ListLoginPolicySecondFactorsRequest {});
+                    req.metadata_mut().insert("authorization", bearer);
+                    c.list_login_policy_second_factors(req).await.is_ok()
+                }
+            })
+            .await,
+        );
+    }
+    if args.wants("writes") {
+        // Each worker toggles a factor of its own org's custom policy, so
+        // workers never contend for one aggregate: every call is one
+        // durable append.
+        let w = args.write_connections;
+        let http = http_client();
+        let mut orgs = Vec::new();
+        for i in 0..w {
+            let org = post(&http, &format!("{}/management/v1/orgs", tf.url), &tf.token, json!({"name": format!("load-{i}")}))
+                .await
+                .and_then(|v| v["id"].as_str().map(str::to_owned))
+                .ok_or_else(|| anyhow::anyhow!("creating an org"))?;
+            http.post(format!("{}/management/v1/policies/login", tf.url))
+                .bearer_auth(&tf.token)
+                .header("x-zitadel-orgid", &org)
+                .json(&json!({}))
+                .send()
+                .await?;
+            orgs.push(org);
+        }
+        let clients: Vec<_> = (0..w).map(|_| http_client()).collect();
+        let flips: Vec<_> = (0..w).map(|_| std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false))).collect();
+        let (url, token) = (tf.url.clone(), tf.token.clone());
+        out.push(
+            run("twofold: durable writes", Some("baseline: sqlite fsync/insert"), w, d, move |i| {
+                let (c, url, token, org) = (clients[i].clone(), url.clone(), token.clone(), orgs[i].clone());
+                let on = !flips[i].fetch_xor(true, std::sync::atomic::Ordering::Relaxed);
+                async move {
+                    let path = "/management/v1/policies/login/second_factors";
+                    let req = if on {
+                        c.post(format!("{url}{path}")).json(&json!({"type": 3}))
+                    } else {
+                        c.delete(format!("{url}{path}/3"))
+                    };
+                    req.bearer_auth(&token)
+                        .header("x-zitadel-orgid", org)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success())
+                }
+            })
+            .await,
+        );
+    }
+    if args.wants("sign-in") {
+        let w = args.write_connections;
+        let http = http_client();
+        for i in 0..w {
+            post(
+                &http,
+                &format!("{}/v2/users/human", tf.url),
+                &tf.token,
+                json!({"username": format!("load{i}"), "profile": {"givenName": "L", "familyName": "L"},
+                       "email": {"email": format!("load{i}@example.com"), "isVerified": true},
+                       "password": {"password": PASSWORD}}),
+            )
+            .await
+            .ok_or_else(|| anyhow::anyhow!("creating a user"))?;
+        }
+        let clients: Vec<_> = (0..w).map(|_| http_client()).collect();
+        let (url, token) = (tf.url.clone(), tf.token.clone());
+        out.push(
+            run("twofold: session + password", None, w, d, move |i| {
+                let (c, url, token) = (clients[i].clone(), url.clone(), token.clone());
+                async move {
+                    post(
+                        &c,
+                        &format!("{url}/v2/sessions"),
+                        &token,
+                        json!({"checks": {"user": {"loginName": format!("load{i}")}, "password": {"password": PASSWORD}}}),
+                    )
+                    .await
+                    .is_some()
+                }
+            })
+            .await,
+        );
+    }
+    eprintln!("twofold RSS after the run {} KiB", rss_kib(tf.child.id()).unwrap_or(0));
+    Ok(out)
+}
