@@ -14,6 +14,8 @@ use crate::{StoreOptions, shared};
 
 pub struct PgStore {
     read: PgPool,
+    /// Several nodes write the database: nothing is cached.
+    cache: Option<crate::cache::Cache>,
 }
 
 impl PgStore {
@@ -26,7 +28,7 @@ impl PgStore {
         // sqlx holds an advisory lock while migrating, so nodes starting
         // together apply each migration once.
         sqlx::migrate!("../../migrations/postgres").run(&read).await?;
-        Ok(Self { read })
+        Ok(Self { read, cache: None })
     }
 
     async fn begin_write(&self, instance_id: &str) -> Result<Transaction<'static, Postgres>, sqlx::Error> {

@@ -48,8 +48,9 @@ pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
 }
 
 /// Implements `twofold_app::EventStore` for `$store`, whose `read` field is a
-/// pool and whose `begin_write(instance_id)` starts a serialised write
-/// transaction on backend `$db`.
+/// pool, whose `cache` field is an optional [`crate::cache::Cache`], and
+/// whose `begin_write(instance_id)` starts a serialised write transaction on
+/// backend `$db`.
 macro_rules! impl_event_store {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
@@ -60,6 +61,18 @@ macro_rules! impl_event_store {
                 aggregate: &twofold_domain::AggregateRef,
             ) -> Result<Vec<twofold_domain::StoredEvent>, twofold_app::StoreError> {
                 use sqlx::Row;
+                let key = (
+                    instance_id.to_owned(),
+                    aggregate.kind.as_str().to_owned(),
+                    aggregate.id.clone(),
+                );
+                let seen = match &self.cache {
+                    Some(c) => match c.events(&key) {
+                        Some(events) => return Ok(events),
+                        None => Some(c.generation()),
+                    },
+                    None => None,
+                };
                 let rows = sqlx::query::<$db>($crate::shared::SELECT_EVENTS)
                     .bind(instance_id)
                     .bind(aggregate.kind.as_str())
@@ -67,7 +80,8 @@ macro_rules! impl_event_store {
                     .fetch_all(&self.read)
                     .await
                     .map_err($crate::shared::db_error)?;
-                rows.iter()
+                let events: Vec<twofold_domain::StoredEvent> = rows
+                    .iter()
                     .map(|r| {
                         let get = |e: sqlx::Error| $crate::shared::corrupt("event row", e);
                         let ty: String = r.try_get("event_type").map_err(get)?;
@@ -93,7 +107,11 @@ macro_rules! impl_event_store {
                                 .map_err(|e| $crate::shared::corrupt(&ty, e))?,
                         })
                     })
-                    .collect()
+                    .collect::<Result<_, twofold_app::StoreError>>()?;
+                if let (Some(c), Some(seen)) = (&self.cache, seen) {
+                    c.put_events(seen, key, events.clone());
+                }
+                Ok(events)
             }
 
             async fn push(
@@ -225,6 +243,13 @@ macro_rules! impl_event_store {
                 }
 
                 tx.commit().await.map_err(err)?;
+                if let Some(c) = &self.cache {
+                    let written: Vec<_> = order
+                        .iter()
+                        .map(|k| (k.collection.to_owned(), k.id.clone(), docs[k].doc.clone()))
+                        .collect();
+                    c.committed(&req.instance_id, &written, &stored);
+                }
                 Ok(stored)
             }
 
@@ -234,6 +259,14 @@ macro_rules! impl_event_store {
                 collection: &str,
                 id: &str,
             ) -> Result<Option<serde_json::Value>, twofold_app::StoreError> {
+                let key = (instance_id.to_owned(), collection.to_owned(), id.to_owned());
+                let seen = match &self.cache {
+                    Some(c) => match c.doc(&key) {
+                        Some(doc) => return Ok(doc),
+                        None => Some(c.generation()),
+                    },
+                    None => None,
+                };
                 let row: Option<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOC)
                     .bind(instance_id)
                     .bind(collection)
@@ -241,8 +274,13 @@ macro_rules! impl_event_store {
                     .fetch_optional(&self.read)
                     .await
                     .map_err($crate::shared::db_error)?;
-                row.map(|(b,)| serde_json::from_str(&b).map_err(|e| $crate::shared::corrupt("document", e)))
-                    .transpose()
+                let doc = row
+                    .map(|(b,)| serde_json::from_str(&b).map_err(|e| $crate::shared::corrupt("document", e)))
+                    .transpose()?;
+                if let (Some(c), Some(seen)) = (&self.cache, seen) {
+                    c.put_doc(seen, key, doc.clone());
+                }
+                Ok(doc)
             }
 
             async fn doc_any_instance(
@@ -250,14 +288,27 @@ macro_rules! impl_event_store {
                 collection: &str,
                 id: &str,
             ) -> Result<Option<serde_json::Value>, twofold_app::StoreError> {
+                let key = (collection.to_owned(), id.to_owned());
+                let seen = match &self.cache {
+                    Some(c) => match c.any_instance(&key) {
+                        Some(doc) => return Ok(doc),
+                        None => Some(c.generation()),
+                    },
+                    None => None,
+                };
                 let row: Option<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOC_ANY_INSTANCE)
                     .bind(collection)
                     .bind(id)
                     .fetch_optional(&self.read)
                     .await
                     .map_err($crate::shared::db_error)?;
-                row.map(|(b,)| serde_json::from_str(&b).map_err(|e| $crate::shared::corrupt("document", e)))
-                    .transpose()
+                let doc = row
+                    .map(|(b,)| serde_json::from_str(&b).map_err(|e| $crate::shared::corrupt("document", e)))
+                    .transpose()?;
+                if let (Some(c), Some(seen)) = (&self.cache, seen) {
+                    c.put_any_instance(seen, key, doc.clone());
+                }
+                Ok(doc)
             }
 
             async fn docs_by_lookup(
@@ -266,6 +317,14 @@ macro_rules! impl_event_store {
                 collection: &str,
                 lookup: &str,
             ) -> Result<Vec<serde_json::Value>, twofold_app::StoreError> {
+                let key = (instance_id.to_owned(), collection.to_owned(), lookup.to_owned());
+                let seen = match &self.cache {
+                    Some(c) => match c.lookup(&key) {
+                        Some(docs) => return Ok(docs),
+                        None => Some(c.generation()),
+                    },
+                    None => None,
+                };
                 let rows: Vec<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOCS_BY_LOOKUP)
                     .bind(instance_id)
                     .bind(collection)
@@ -273,9 +332,14 @@ macro_rules! impl_event_store {
                     .fetch_all(&self.read)
                     .await
                     .map_err($crate::shared::db_error)?;
-                rows.into_iter()
+                let docs = rows
+                    .into_iter()
                     .map(|(b,)| serde_json::from_str(&b).map_err(|e| $crate::shared::corrupt("document", e)))
-                    .collect()
+                    .collect::<Result<Vec<_>, _>>()?;
+                if let (Some(c), Some(seen)) = (&self.cache, seen) {
+                    c.put_lookup(seen, key, docs.clone());
+                }
+                Ok(docs)
             }
 
             async fn docs_by_prefix(

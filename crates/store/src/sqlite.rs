@@ -8,11 +8,14 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
+use crate::cache::Cache;
 use crate::{StoreOptions, shared};
 
 pub struct SqliteStore {
     write: SqlitePool,
     read: SqlitePool,
+    /// This process is the database's only writer, so it may cache.
+    cache: Option<Cache>,
 }
 
 impl SqliteStore {
@@ -33,7 +36,11 @@ impl SqliteStore {
             .acquire_timeout(opts.acquire_timeout)
             .connect_with(connect.read_only(true))
             .await?;
-        Ok(Self { write, read })
+        Ok(Self {
+            write,
+            read,
+            cache: Some(Cache::default()),
+        })
     }
 
     async fn begin_write(&self, _instance_id: &str) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {

@@ -21,7 +21,9 @@ pub async fn hyper_server() -> SocketAddr {
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             tokio::spawn(async move {
                 let svc = service_fn(|_req: hyper::Request<Incoming>| async {
                     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
@@ -42,7 +44,9 @@ pub async fn tonic_server() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (reporter, service) = tonic_health::server::health_reporter();
-    reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    reporter
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
     tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()
             .add_service(service)

@@ -70,7 +70,13 @@ where
         seconds: started.elapsed().as_secs_f64(),
         hist,
     };
-    eprintln!("{:<28} {:>10.0} req/s  p99 {:>7.2} ms  errors {}", o.name, o.rps(), o.ms(0.99), o.errors);
+    eprintln!(
+        "{:<28} {:>10.0} req/s  p99 {:>7.2} ms  errors {}",
+        o.name,
+        o.rps(),
+        o.ms(0.99),
+        o.errors
+    );
     o
 }
 
@@ -103,17 +109,18 @@ pub fn table(all: &[Outcome]) -> String {
 }
 
 pub fn json(all: &[Outcome]) -> serde_json::Value {
-    json!(all
-        .iter()
-        .map(|o| json!({
-            "scenario": o.name,
-            "requests_per_second": o.rps(),
-            "p50_ms": o.ms(0.5),
-            "p99_ms": o.ms(0.99),
-            "p999_ms": o.ms(0.999),
-            "errors": o.errors,
-            "baseline": o.baseline,
-            "ratio": ratio(o, all),
-        }))
-        .collect::<Vec<_>>())
+    json!(
+        all.iter()
+            .map(|o| json!({
+                "scenario": o.name,
+                "requests_per_second": o.rps(),
+                "p50_ms": o.ms(0.5),
+                "p99_ms": o.ms(0.99),
+                "p999_ms": o.ms(0.999),
+                "errors": o.errors,
+                "baseline": o.baseline,
+                "ratio": ratio(o, all),
+            }))
+            .collect::<Vec<_>>()
+    )
 }

@@ -140,7 +140,10 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
     }
 
     let tf = start(args).await?;
-    eprintln!("twofold ready {:.0} ms after start", tf.ready_after.as_secs_f64() * 1000.0);
+    eprintln!(
+        "twofold ready {:.0} ms after start",
+        tf.ready_after.as_secs_f64() * 1000.0
+    );
     let idle_rss = rss_kib(tf.child.id());
     eprintln!("twofold idle RSS {} KiB", idle_rss.unwrap_or(0));
 
@@ -187,10 +190,15 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
         let http = http_client();
         let mut orgs = Vec::new();
         for i in 0..w {
-            let org = post(&http, &format!("{}/management/v1/orgs", tf.url), &tf.token, json!({"name": format!("load-{i}")}))
-                .await
-                .and_then(|v| v["id"].as_str().map(str::to_owned))
-                .ok_or_else(|| anyhow::anyhow!("creating an org"))?;
+            let org = post(
+                &http,
+                &format!("{}/management/v1/orgs", tf.url),
+                &tf.token,
+                json!({"name": format!("load-{i}")}),
+            )
+            .await
+            .and_then(|v| v["id"].as_str().map(str::to_owned))
+            .ok_or_else(|| anyhow::anyhow!("creating an org"))?;
             http.post(format!("{}/management/v1/policies/login", tf.url))
                 .bearer_auth(&tf.token)
                 .header("x-zitadel-orgid", &org)
@@ -200,26 +208,34 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
             orgs.push(org);
         }
         let clients: Vec<_> = (0..w).map(|_| http_client()).collect();
-        let flips: Vec<_> = (0..w).map(|_| std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false))).collect();
+        let flips: Vec<_> = (0..w)
+            .map(|_| std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)))
+            .collect();
         let (url, token) = (tf.url.clone(), tf.token.clone());
         out.push(
-            run("twofold: durable writes", Some("baseline: sqlite fsync/insert"), w, d, move |i| {
-                let (c, url, token, org) = (clients[i].clone(), url.clone(), token.clone(), orgs[i].clone());
-                let on = !flips[i].fetch_xor(true, std::sync::atomic::Ordering::Relaxed);
-                async move {
-                    let path = "/management/v1/policies/login/second_factors";
-                    let req = if on {
-                        c.post(format!("{url}{path}")).json(&json!({"type": 3}))
-                    } else {
-                        c.delete(format!("{url}{path}/3"))
-                    };
-                    req.bearer_auth(&token)
-                        .header("x-zitadel-orgid", org)
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status().is_success())
-                }
-            })
+            run(
+                "twofold: durable writes",
+                Some("baseline: sqlite fsync/insert"),
+                w,
+                d,
+                move |i| {
+                    let (c, url, token, org) = (clients[i].clone(), url.clone(), token.clone(), orgs[i].clone());
+                    let on = !flips[i].fetch_xor(true, std::sync::atomic::Ordering::Relaxed);
+                    async move {
+                        let path = "/management/v1/policies/login/second_factors";
+                        let req = if on {
+                            c.post(format!("{url}{path}")).json(&json!({"type": 3}))
+                        } else {
+                            c.delete(format!("{url}{path}/3"))
+                        };
+                        req.bearer_auth(&token)
+                            .header("x-zitadel-orgid", org)
+                            .send()
+                            .await
+                            .is_ok_and(|r| r.status().is_success())
+                    }
+                },
+            )
             .await,
         );
     }

@@ -1,0 +1,38 @@
+//! The REST edge: a list response transcoded from protobuf to canonical
+//! JSON through the descriptor pool, as every REST answer is.
+
+use prost::Message;
+use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
+use twofold_proto::zitadel::admin::v1::ListLoginPolicySecondFactorsResponse;
+use twofold_proto::zitadel::v1::ListDetails;
+
+fn main() {
+    divan::main();
+}
+
+#[divan::bench]
+fn list_response_to_json(bencher: divan::Bencher) {
+    let pool = DescriptorPool::decode(twofold_proto::DESCRIPTOR_SET).expect("descriptors");
+    let desc = pool
+        .get_message_by_name("zitadel.admin.v1.ListLoginPolicySecondFactorsResponse")
+        .expect("message");
+    let bytes = ListLoginPolicySecondFactorsResponse {
+        details: Some(ListDetails {
+            total_result: 2,
+            processed_sequence: 0,
+            view_timestamp: Some(prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 123_456_000,
+            }),
+        }),
+        result: vec![1, 2],
+    }
+    .encode_to_vec();
+    bencher.bench(|| {
+        let msg = DynamicMessage::decode(desc.clone(), divan::black_box(bytes.as_slice())).expect("decode");
+        let mut out = Vec::with_capacity(128);
+        msg.serialize_with_options(&mut serde_json::Serializer::new(&mut out), &SerializeOptions::new())
+            .expect("json");
+        out
+    });
+}

@@ -1,0 +1,50 @@
+//! Hot pure functions of the domain: folding a login policy's history and
+//! the permission check every API call makes.
+
+use twofold_domain::event::{EventPayload, MfaTypePayload};
+use twofold_domain::factors::SecondFactor;
+use twofold_domain::login_policy::{LoginPolicySettings, LoginPolicyState, PolicyScope};
+use twofold_domain::permissions::{self, MemberScope, Membership};
+
+fn main() {
+    divan::main();
+}
+
+/// A policy after `n` add/remove toggles of one factor.
+fn history(n: usize) -> Vec<EventPayload> {
+    let mut events = vec![EventPayload::InstanceLoginPolicyAdded(
+        LoginPolicySettings::instance_default(),
+    )];
+    for i in 0..n {
+        let p = MfaTypePayload {
+            mfa_type: SecondFactor::OtpEmail,
+        };
+        events.push(if i % 2 == 0 {
+            EventPayload::InstanceSecondFactorAdded(p)
+        } else {
+            EventPayload::InstanceSecondFactorRemoved(p)
+        });
+    }
+    events
+}
+
+#[divan::bench(args = [10, 1_000])]
+fn fold_login_policy(bencher: divan::Bencher, n: usize) {
+    let events = history(n);
+    bencher.bench(|| LoginPolicyState::fold(PolicyScope::Instance, divan::black_box(&events)));
+}
+
+#[divan::bench]
+fn permission_check(bencher: divan::Bencher) {
+    let memberships = vec![
+        Membership {
+            scope: MemberScope::Org("1".into()),
+            roles: vec!["ORG_OWNER_VIEWER".into()],
+        },
+        Membership {
+            scope: MemberScope::Instance,
+            roles: vec!["IAM_OWNER".into()],
+        },
+    ];
+    bencher.bench(|| permissions::check(divan::black_box(&memberships), "2", "iam.policy.write"));
+}

@@ -1,0 +1,112 @@
+//! An in-memory copy of what the one SQLite process has read, kept exact by
+//! its own writes. Only a store that is the sole writer of its database may
+//! use it (SQLite); PostgreSQL nodes share a database and read through.
+//!
+//! A read that misses notes the write generation first and fills the cache
+//! only if no write committed meanwhile, so a slow reader can never put back
+//! a value an interleaved write replaced.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::Value;
+use twofold_domain::StoredEvent;
+
+/// Beyond this many entries per map the cache starts over.
+const MAX_ENTRIES: usize = 100_000;
+
+type DocKey = (String, String, String);
+
+#[derive(Default)]
+struct Maps {
+    generation: u64,
+    docs: HashMap<DocKey, Option<Value>>,
+    any_instance: HashMap<(String, String), Option<Value>>,
+    lookups: HashMap<DocKey, Vec<Value>>,
+    events: HashMap<DocKey, Vec<StoredEvent>>,
+}
+
+#[derive(Default)]
+pub(crate) struct Cache(Mutex<Maps>);
+
+fn bounded<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
+    if map.len() >= MAX_ENTRIES {
+        map.clear();
+    }
+    map.insert(key, value);
+}
+
+impl Cache {
+    pub fn generation(&self) -> u64 {
+        self.0.lock().expect("cache lock").generation
+    }
+
+    pub fn doc(&self, key: &DocKey) -> Option<Option<Value>> {
+        self.0.lock().expect("cache lock").docs.get(key).cloned()
+    }
+
+    pub fn put_doc(&self, seen: u64, key: DocKey, doc: Option<Value>) {
+        let mut m = self.0.lock().expect("cache lock");
+        if m.generation == seen {
+            bounded(&mut m.docs, key, doc);
+        }
+    }
+
+    pub fn any_instance(&self, key: &(String, String)) -> Option<Option<Value>> {
+        self.0.lock().expect("cache lock").any_instance.get(key).cloned()
+    }
+
+    pub fn put_any_instance(&self, seen: u64, key: (String, String), doc: Option<Value>) {
+        let mut m = self.0.lock().expect("cache lock");
+        if m.generation == seen {
+            bounded(&mut m.any_instance, key, doc);
+        }
+    }
+
+    pub fn lookup(&self, key: &DocKey) -> Option<Vec<Value>> {
+        self.0.lock().expect("cache lock").lookups.get(key).cloned()
+    }
+
+    pub fn put_lookup(&self, seen: u64, key: DocKey, docs: Vec<Value>) {
+        let mut m = self.0.lock().expect("cache lock");
+        if m.generation == seen {
+            bounded(&mut m.lookups, key, docs);
+        }
+    }
+
+    pub fn events(&self, key: &DocKey) -> Option<Vec<StoredEvent>> {
+        self.0.lock().expect("cache lock").events.get(key).cloned()
+    }
+
+    pub fn put_events(&self, seen: u64, key: DocKey, events: Vec<StoredEvent>) {
+        let mut m = self.0.lock().expect("cache lock");
+        if m.generation == seen {
+            bounded(&mut m.events, key, events);
+        }
+    }
+
+    /// After a commit: the written documents and appended events replace
+    /// what was cached; lookups of the touched collections are dropped.
+    pub fn committed(&self, instance_id: &str, docs: &[(String, String, Option<Value>)], stored: &[StoredEvent]) {
+        let mut m = self.0.lock().expect("cache lock");
+        m.generation += 1;
+        for (collection, id, doc) in docs {
+            m.docs
+                .insert((instance_id.to_owned(), collection.clone(), id.clone()), doc.clone());
+            m.any_instance.remove(&(collection.clone(), id.clone()));
+            m.lookups.retain(|(_, c, _), _| c != collection);
+        }
+        for ev in stored {
+            let key = (
+                instance_id.to_owned(),
+                ev.aggregate.kind.as_str().to_owned(),
+                ev.aggregate.id.clone(),
+            );
+            match m.events.get_mut(&key) {
+                Some(list) => list.push(ev.clone()),
+                // Not cached: the next read loads it whole.
+                None => {}
+            }
+        }
+    }
+}
