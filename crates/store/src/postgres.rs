@@ -15,7 +15,7 @@ use crate::{StoreOptions, shared};
 pub struct PgStore {
     read: PgPool,
     /// Several nodes write the database: nothing is cached.
-    cache: Option<crate::cache::Cache>,
+    cache: Option<std::sync::Arc<crate::cache::Cache>>,
 }
 
 impl PgStore {
@@ -38,6 +38,18 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
         Ok(tx)
+    }
+
+    /// One transaction per push; concurrent commits are grouped by
+    /// PostgreSQL itself.
+    async fn submit(
+        &self,
+        req: twofold_app::ports::PushRequest,
+    ) -> Result<Vec<twofold_domain::StoredEvent>, twofold_app::StoreError> {
+        let mut tx = self.begin_write(&req.instance_id).await.map_err(shared::db_error)?;
+        let (stored, _) = Self::apply_push(&mut tx, &req).await?;
+        tx.commit().await.map_err(shared::db_error)?;
+        Ok(stored)
     }
 
     async fn close_pools(&self) {

@@ -24,6 +24,13 @@ pub(crate) const UPSERT_DOC: &str = "INSERT INTO docs (instance_id, collection, 
      DO UPDATE SET lookup = excluded.lookup, body = excluded.body";
 pub(crate) const DELETE_DOC: &str = "DELETE FROM docs WHERE instance_id = $1 AND collection = $2 AND id = $3";
 
+/// What one push appended: its events, and the documents it wrote as
+/// (collection, id, new body or None when deleted).
+pub(crate) type Applied = (
+    Vec<twofold_domain::StoredEvent>,
+    Vec<(String, String, Option<serde_json::Value>)>,
+);
+
 pub(crate) fn db_error(e: sqlx::Error) -> StoreError {
     match e {
         sqlx::Error::Io(_)
@@ -49,10 +56,148 @@ pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
 
 /// Implements `twofold_app::EventStore` for `$store`, whose `read` field is a
 /// pool, whose `cache` field is an optional [`crate::cache::Cache`], and
-/// whose `begin_write(instance_id)` starts a serialised write transaction on
-/// backend `$db`.
+/// whose `submit(req)` runs [`apply_push`] in a durable transaction on
+/// backend `$db` (each backend has its own way to serialise writes).
 macro_rules! impl_event_store {
     ($store:ty, $db:ty) => {
+        impl $store {
+            /// Appends `req` inside an open write transaction: checks the
+            /// expected sequences, claims and releases unique values, inserts
+            /// the events and updates the read models. Returns the stored
+            /// events and the documents written (for the cache).
+            pub(crate) async fn apply_push(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                req: &twofold_app::ports::PushRequest,
+            ) -> Result<$crate::shared::Applied, twofold_app::StoreError> {
+                use std::collections::HashMap;
+                use twofold_app::StoreError;
+                use twofold_domain::readmodel::{self, DocKey};
+                let err = $crate::shared::db_error;
+
+                for p in &req.aggregates {
+                    let (last,): (i64,) = sqlx::query_as::<$db, (i64,)>($crate::shared::LAST_SEQUENCE)
+                        .bind(req.instance_id.as_str())
+                        .bind(p.aggregate.kind.as_str())
+                        .bind(p.aggregate.id.as_str())
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(err)?;
+                    if last as u64 != p.expected_sequence {
+                        return Err(StoreError::Conflict);
+                    }
+                }
+
+                for c in &req.releases {
+                    sqlx::query::<$db>($crate::shared::DELETE_CLAIM)
+                        .bind(c.scope.as_str())
+                        .bind(c.kind)
+                        .bind(c.value.as_str())
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(err)?;
+                }
+
+                for c in &req.claims {
+                    let res = sqlx::query::<$db>($crate::shared::INSERT_CLAIM)
+                        .bind(c.scope.as_str())
+                        .bind(c.kind)
+                        .bind(c.value.as_str())
+                        .execute(&mut *conn)
+                        .await;
+                    match res {
+                        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+                            return Err(StoreError::Taken(c.clone()));
+                        }
+                        other => other.map_err(err)?,
+                    };
+                }
+
+                let mut stored = Vec::new();
+                for p in &req.aggregates {
+                    for (i, payload) in p.events.iter().enumerate() {
+                        let sequence = p.expected_sequence + 1 + i as u64;
+                        let (ty, json) = payload.to_parts();
+                        let res = sqlx::query_as::<$db, (i64,)>($crate::shared::INSERT_EVENT)
+                            .bind(req.instance_id.as_str())
+                            .bind(p.aggregate.kind.as_str())
+                            .bind(p.aggregate.id.as_str())
+                            .bind(sequence as i64)
+                            .bind(ty.as_str())
+                            .bind(json.map(|j| j.to_string()))
+                            .bind(req.creator.as_str())
+                            .bind(p.aggregate.owner.as_str())
+                            .bind(req.created_at.0)
+                            .fetch_one(&mut *conn)
+                            .await;
+                        let (position,) = match res {
+                            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+                                return Err(StoreError::Conflict);
+                            }
+                            other => other.map_err(err)?,
+                        };
+                        stored.push(twofold_domain::StoredEvent {
+                            instance_id: req.instance_id.clone(),
+                            aggregate: p.aggregate.clone(),
+                            sequence,
+                            position,
+                            created_at: req.created_at,
+                            creator: req.creator.clone(),
+                            payload: payload.clone(),
+                        });
+                    }
+                }
+
+                // Read models: load each touched document once, fold every
+                // event into it, write the results back.
+                let mut docs: HashMap<DocKey, readmodel::DocWrite> = HashMap::new();
+                let mut order: Vec<DocKey> = Vec::new();
+                for ev in &stored {
+                    for key in readmodel::affected(ev) {
+                        let prior = match docs.get(&key) {
+                            Some(w) => w.doc.clone(),
+                            None => {
+                                order.push(key.clone());
+                                let body: Option<(String,)> =
+                                    sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOC)
+                                        .bind(req.instance_id.as_str())
+                                        .bind(key.collection)
+                                        .bind(key.id.as_str())
+                                        .fetch_optional(&mut *conn)
+                                        .await
+                                        .map_err(err)?;
+                                body.map(|(b,)| serde_json::from_str(&b))
+                                    .transpose()
+                                    .map_err(|e| $crate::shared::corrupt("document", e))?
+                            }
+                        };
+                        let next = readmodel::apply(ev, &key, prior);
+                        docs.insert(key, next);
+                    }
+                }
+                for key in &order {
+                    let w = &docs[key];
+                    let q = match &w.doc {
+                        Some(body) => sqlx::query::<$db>($crate::shared::UPSERT_DOC)
+                            .bind(req.instance_id.as_str())
+                            .bind(key.collection)
+                            .bind(key.id.as_str())
+                            .bind(w.lookup.clone())
+                            .bind(body.to_string()),
+                        None => sqlx::query::<$db>($crate::shared::DELETE_DOC)
+                            .bind(req.instance_id.as_str())
+                            .bind(key.collection)
+                            .bind(key.id.as_str()),
+                    };
+                    q.execute(&mut *conn).await.map_err(err)?;
+                }
+
+                let written = order
+                    .iter()
+                    .map(|k| (k.collection.to_owned(), k.id.clone(), docs[k].doc.clone()))
+                    .collect();
+                Ok((stored, written))
+            }
+        }
         #[async_trait::async_trait]
         impl twofold_app::EventStore for $store {
             async fn events(
@@ -118,139 +263,7 @@ macro_rules! impl_event_store {
                 &self,
                 req: twofold_app::ports::PushRequest,
             ) -> Result<Vec<twofold_domain::StoredEvent>, twofold_app::StoreError> {
-                use std::collections::HashMap;
-                use twofold_app::StoreError;
-                use twofold_domain::readmodel::{self, DocKey};
-                let err = $crate::shared::db_error;
-
-                let mut tx = self.begin_write(&req.instance_id).await.map_err(err)?;
-
-                for p in &req.aggregates {
-                    let (last,): (i64,) = sqlx::query_as::<$db, (i64,)>($crate::shared::LAST_SEQUENCE)
-                        .bind(req.instance_id.as_str())
-                        .bind(p.aggregate.kind.as_str())
-                        .bind(p.aggregate.id.as_str())
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(err)?;
-                    if last as u64 != p.expected_sequence {
-                        return Err(StoreError::Conflict);
-                    }
-                }
-
-                for c in &req.releases {
-                    sqlx::query::<$db>($crate::shared::DELETE_CLAIM)
-                        .bind(c.scope.as_str())
-                        .bind(c.kind)
-                        .bind(c.value.as_str())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(err)?;
-                }
-
-                for c in &req.claims {
-                    let res = sqlx::query::<$db>($crate::shared::INSERT_CLAIM)
-                        .bind(c.scope.as_str())
-                        .bind(c.kind)
-                        .bind(c.value.as_str())
-                        .execute(&mut *tx)
-                        .await;
-                    match res {
-                        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-                            return Err(StoreError::Taken(c.clone()));
-                        }
-                        other => other.map_err(err)?,
-                    };
-                }
-
-                let mut stored = Vec::new();
-                for p in &req.aggregates {
-                    for (i, payload) in p.events.iter().enumerate() {
-                        let sequence = p.expected_sequence + 1 + i as u64;
-                        let (ty, json) = payload.to_parts();
-                        let res = sqlx::query_as::<$db, (i64,)>($crate::shared::INSERT_EVENT)
-                            .bind(req.instance_id.as_str())
-                            .bind(p.aggregate.kind.as_str())
-                            .bind(p.aggregate.id.as_str())
-                            .bind(sequence as i64)
-                            .bind(ty.as_str())
-                            .bind(json.map(|j| j.to_string()))
-                            .bind(req.creator.as_str())
-                            .bind(p.aggregate.owner.as_str())
-                            .bind(req.created_at.0)
-                            .fetch_one(&mut *tx)
-                            .await;
-                        let (position,) = match res {
-                            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-                                return Err(StoreError::Conflict);
-                            }
-                            other => other.map_err(err)?,
-                        };
-                        stored.push(twofold_domain::StoredEvent {
-                            instance_id: req.instance_id.clone(),
-                            aggregate: p.aggregate.clone(),
-                            sequence,
-                            position,
-                            created_at: req.created_at,
-                            creator: req.creator.clone(),
-                            payload: payload.clone(),
-                        });
-                    }
-                }
-
-                // Read models: load each touched document once, fold every
-                // event into it, write the results back.
-                let mut docs: HashMap<DocKey, readmodel::DocWrite> = HashMap::new();
-                let mut order: Vec<DocKey> = Vec::new();
-                for ev in &stored {
-                    for key in readmodel::affected(ev) {
-                        let prior = match docs.get(&key) {
-                            Some(w) => w.doc.clone(),
-                            None => {
-                                order.push(key.clone());
-                                let body: Option<(String,)> =
-                                    sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOC)
-                                        .bind(req.instance_id.as_str())
-                                        .bind(key.collection)
-                                        .bind(key.id.as_str())
-                                        .fetch_optional(&mut *tx)
-                                        .await
-                                        .map_err(err)?;
-                                body.map(|(b,)| serde_json::from_str(&b))
-                                    .transpose()
-                                    .map_err(|e| $crate::shared::corrupt("document", e))?
-                            }
-                        };
-                        let next = readmodel::apply(ev, &key, prior);
-                        docs.insert(key, next);
-                    }
-                }
-                for key in &order {
-                    let w = &docs[key];
-                    let q = match &w.doc {
-                        Some(body) => sqlx::query::<$db>($crate::shared::UPSERT_DOC)
-                            .bind(req.instance_id.as_str())
-                            .bind(key.collection)
-                            .bind(key.id.as_str())
-                            .bind(w.lookup.clone())
-                            .bind(body.to_string()),
-                        None => sqlx::query::<$db>($crate::shared::DELETE_DOC)
-                            .bind(req.instance_id.as_str())
-                            .bind(key.collection)
-                            .bind(key.id.as_str()),
-                    };
-                    q.execute(&mut *tx).await.map_err(err)?;
-                }
-
-                tx.commit().await.map_err(err)?;
-                if let Some(c) = &self.cache {
-                    let written: Vec<_> = order
-                        .iter()
-                        .map(|k| (k.collection.to_owned(), k.id.clone(), docs[k].doc.clone()))
-                        .collect();
-                    c.committed(&req.instance_id, &written, &stored);
-                }
-                Ok(stored)
+                self.submit(req).await
             }
 
             async fn doc(
