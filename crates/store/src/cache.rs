@@ -102,10 +102,9 @@ impl Cache {
                 ev.aggregate.kind.as_str().to_owned(),
                 ev.aggregate.id.clone(),
             );
-            match m.events.get_mut(&key) {
-                Some(list) => list.push(ev.clone()),
-                // Not cached: the next read loads it whole.
-                None => {}
+            // Not cached: the next read loads it whole.
+            if let Some(list) = m.events.get_mut(&key) {
+                list.push(ev.clone());
             }
         }
     }
