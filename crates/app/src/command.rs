@@ -1,6 +1,8 @@
 //! The write path shared by every command: load → decide → append, retried
 //! when another writer got to an aggregate first.
 
+use std::sync::Arc;
+
 use twofold_domain::{AggregateRef, DomainError, EventPayload, StoredEvent, Timestamp};
 
 use crate::ports::{AggregatePush, PushRequest, StoreError, UniqueClaim};
@@ -108,7 +110,7 @@ impl App {
         instance_id: &str,
         creator: &str,
         aggregates: Vec<AggregateRef>,
-        decide: impl Fn(&[Vec<StoredEvent>]) -> Result<Decision, DomainError>,
+        decide: impl Fn(&[Arc<Vec<StoredEvent>>]) -> Result<Decision, DomainError>,
     ) -> Result<WriteDetails, DomainError> {
         for _ in 0..MAX_ATTEMPTS {
             let mut loaded = Vec::with_capacity(aggregates.len());

@@ -1,6 +1,8 @@
 //! What the use cases need from storage. Implemented by the SQLite and
 //! PostgreSQL adapters with identical behaviour.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde_json::Value;
 use twofold_domain::{AggregateRef, EventPayload, StoredEvent, Timestamp};
@@ -50,8 +52,9 @@ pub enum StoreError {
 
 #[async_trait]
 pub trait EventStore: Send + Sync + 'static {
-    /// All events of one aggregate, oldest first.
-    async fn events(&self, instance_id: &str, aggregate: &AggregateRef) -> Result<Vec<StoredEvent>, StoreError>;
+    /// All events of one aggregate, oldest first. Shared, so a cached
+    /// history is handed out without copying it.
+    async fn events(&self, instance_id: &str, aggregate: &AggregateRef) -> Result<Arc<Vec<StoredEvent>>, StoreError>;
 
     /// Appends atomically (all aggregates and claims or nothing) and updates
     /// the read models in the same transaction. Returns the stored events.

@@ -118,7 +118,11 @@ impl App {
         Ok(user)
     }
 
-    async fn user_events(&self, ctx: &RequestCtx, user: &UserView) -> Result<Vec<StoredEvent>, DomainError> {
+    async fn user_events(
+        &self,
+        ctx: &RequestCtx,
+        user: &UserView,
+    ) -> Result<std::sync::Arc<Vec<StoredEvent>>, DomainError> {
         self.store
             .events(&ctx.instance_id, &AggregateRef::user(&user.id, &user.org_id))
             .await
@@ -231,7 +235,7 @@ impl App {
         if let Some(u) = &user {
             aggregates.push(AggregateRef::user(&u.id, &u.org_id));
         }
-        let decide = |loaded: &[Vec<StoredEvent>]| -> Result<Decision, DomainError> {
+        let decide = |loaded: &[std::sync::Arc<Vec<StoredEvent>>]| -> Result<Decision, DomainError> {
             let state = SessionState::fold(&loaded[0]);
             if is_new && state.exists {
                 return Err(DomainError::unavailable("SESSION-IdClash", "ID collision, try again"));

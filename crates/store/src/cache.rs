@@ -7,7 +7,7 @@
 //! a value an interleaved write replaced.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use twofold_domain::StoredEvent;
@@ -23,7 +23,7 @@ struct Maps {
     docs: HashMap<DocKey, Option<Value>>,
     any_instance: HashMap<(String, String), Option<Value>>,
     lookups: HashMap<DocKey, Vec<Value>>,
-    events: HashMap<DocKey, Vec<StoredEvent>>,
+    events: HashMap<DocKey, Arc<Vec<StoredEvent>>>,
 }
 
 #[derive(Default)]
@@ -74,11 +74,11 @@ impl Cache {
         }
     }
 
-    pub fn events(&self, key: &DocKey) -> Option<Vec<StoredEvent>> {
+    pub fn events(&self, key: &DocKey) -> Option<Arc<Vec<StoredEvent>>> {
         self.0.lock().expect("cache lock").events.get(key).cloned()
     }
 
-    pub fn put_events(&self, seen: u64, key: DocKey, events: Vec<StoredEvent>) {
+    pub fn put_events(&self, seen: u64, key: DocKey, events: Arc<Vec<StoredEvent>>) {
         let mut m = self.0.lock().expect("cache lock");
         if m.generation == seen {
             bounded(&mut m.events, key, events);
@@ -103,8 +103,9 @@ impl Cache {
                 ev.aggregate.id.clone(),
             );
             // Not cached: the next read loads it whole.
+            // Copies the history only if a reader still holds it.
             if let Some(list) = m.events.get_mut(&key) {
-                list.push(ev.clone());
+                Arc::make_mut(list).push(ev.clone());
             }
         }
     }

@@ -204,7 +204,7 @@ macro_rules! impl_event_store {
                 &self,
                 instance_id: &str,
                 aggregate: &twofold_domain::AggregateRef,
-            ) -> Result<Vec<twofold_domain::StoredEvent>, twofold_app::StoreError> {
+            ) -> Result<std::sync::Arc<Vec<twofold_domain::StoredEvent>>, twofold_app::StoreError> {
                 use sqlx::Row;
                 let key = (
                     instance_id.to_owned(),
@@ -253,6 +253,7 @@ macro_rules! impl_event_store {
                         })
                     })
                     .collect::<Result<_, twofold_app::StoreError>>()?;
+                let events = std::sync::Arc::new(events);
                 if let (Some(c), Some(seen)) = (&self.cache, seen) {
                     c.put_events(seen, key, events.clone());
                 }
