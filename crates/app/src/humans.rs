@@ -123,7 +123,7 @@ impl App {
         let password_hash = match &input.password {
             Some(pw) => {
                 human::check_password_complexity(pw)?;
-                Some(passwords::hash(pw, self.config.password_hashing))
+                Some(passwords::hash_blocking(pw.clone(), self.config.password_hashing).await)
             }
             None => None,
         };

@@ -170,10 +170,10 @@ impl App {
                 format!("{}-{}-{}-{}", &c[0..4], &c[4..8], &c[8..12], &c[12..16])
             })
             .collect();
-        let hashes: Vec<String> = codes
-            .iter()
-            .map(|c| passwords::hash(c, passwords::RECOVERY_CODE_PARAMS))
-            .collect();
+        let mut hashes = Vec::with_capacity(codes.len());
+        for c in &codes {
+            hashes.push(passwords::hash_blocking(c.clone(), passwords::RECOVERY_CODE_PARAMS).await);
+        }
         let d = self
             .on_user(ctx, &user, |s| mfa::decide_generate_recovery_codes(s, hashes.clone()))
             .await?;

@@ -42,6 +42,29 @@ pub fn hash(secret: &str, p: HashParams) -> String {
         .to_string()
 }
 
+/// Hashes off the async runtime, at most one per core at a time: each
+/// argon2id hash holds its memory cost (19 MiB by default) while it runs,
+/// so this bounds both latency for other requests and resident memory.
+pub async fn hash_blocking(secret: String, p: HashParams) -> String {
+    let _permit = permits().acquire().await.expect("never closed");
+    tokio::task::spawn_blocking(move || hash(&secret, p))
+        .await
+        .expect("hashing does not panic")
+}
+
+/// [`verify`] off the async runtime, bounded like [`hash_blocking`].
+pub async fn verify_blocking(secret: String, phcs: Vec<String>) -> Vec<bool> {
+    let _permit = permits().acquire().await.expect("never closed");
+    tokio::task::spawn_blocking(move || phcs.iter().map(|h| verify(&secret, h)).collect())
+        .await
+        .expect("verification does not panic")
+}
+
+fn permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+}
+
 pub fn verify(secret: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok())
 }

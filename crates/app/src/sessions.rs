@@ -92,6 +92,10 @@ fn token_invalid() -> DomainError {
 /// What the relying party needs from a request before the decision runs.
 struct Prepared {
     webauthn_result: Option<Result<(String, String, bool), String>>,
+    /// The password check against the stored hash: (hash, matched).
+    password: Option<(String, bool)>,
+    /// The stored hash of the recovery code that matched, if any.
+    recovery_hash: Option<String>,
     challenges: Challenges,
     /// Codes to send (not returned) by SMS and by email.
     to_send: Vec<(Channel, String)>,
@@ -278,7 +282,7 @@ impl App {
             };
             let needs_user = |id: &'static str| DomainError::invalid(id, "User ID missing");
 
-            if let Some(password) = &checks.password {
+            if checks.password.is_some() {
                 let Some(us) = user_state.as_ref() else {
                     return Err(needs_user("COMMAND-Sfw3f"));
                 };
@@ -297,11 +301,21 @@ impl App {
                         "User has not set a password",
                     ));
                 };
-                if !passwords::verify(password, hash) {
-                    return fail(
-                        Some(E::PasswordCheckFailed),
-                        DomainError::invalid("COMMAND-3M0fs", "Password is invalid"),
-                    );
+                match &prepared.password {
+                    Some((checked, true)) if checked == hash => {}
+                    Some((checked, false)) if checked == hash => {
+                        return fail(
+                            Some(E::PasswordCheckFailed),
+                            DomainError::invalid("COMMAND-3M0fs", "Password is invalid"),
+                        );
+                    }
+                    // The password changed while it was being checked.
+                    _ => {
+                        return Err(DomainError::unavailable(
+                            "SESSION-PwRace",
+                            "The password changed; try again",
+                        ));
+                    }
                 }
                 u_events.push(E::PasswordCheckSucceeded);
                 s_events.push(E::SessionPasswordChecked(at.clone()));
@@ -413,7 +427,7 @@ impl App {
                 }
             }
 
-            if let Some(code) = &checks.recovery_code {
+            if checks.recovery_code.is_some() {
                 let Some(us) = user_state.as_ref() else {
                     return Err(needs_user("SESSION-Rc0u5"));
                 };
@@ -424,14 +438,13 @@ impl App {
                     ));
                 }
                 otp_precheck(us, SecondFactor::RecoveryCodes)?;
-                let normalized = code.trim().to_uppercase();
-                // Every stored hash is tried, whether or not one matched.
-                let matches: Vec<bool> = us
-                    .recovery_code_hashes
-                    .iter()
-                    .map(|h| passwords::verify(&normalized, h))
-                    .collect();
-                match matches.iter().position(|m| *m) {
+                // Matched against the set read before; a code used meanwhile
+                // is gone from the current set.
+                let position = prepared
+                    .recovery_hash
+                    .as_ref()
+                    .and_then(|h| us.recovery_code_hashes.iter().position(|x| x == h));
+                match position {
                     Some(index) => {
                         u_events.push(E::RecoveryCodeCheckSucceeded(RecoveryCodeUsed { index }));
                         s_events.push(E::SessionRecoveryCodeChecked(at.clone()));
@@ -523,6 +536,8 @@ impl App {
     ) -> Result<Prepared, DomainError> {
         let mut p = Prepared {
             webauthn_result: None,
+            password: None,
+            recovery_hash: None,
             challenges: Challenges::default(),
             to_send: Vec::new(),
             sms_code: None,
@@ -533,6 +548,19 @@ impl App {
             Some(u) => Some(UserState::fold(&self.user_events(ctx, u).await?)),
             None => None,
         };
+        // The slow hash comparisons run here, off the async runtime, before
+        // the decision (which must not block and may run more than once).
+        if let (Some(password), Some(us)) = (&checks.password, &user_state)
+            && let Some(hash) = &us.password_hash
+        {
+            let ok = passwords::verify_blocking(password.clone(), vec![hash.clone()]).await[0];
+            p.password = Some((hash.clone(), ok));
+        }
+        if let (Some(code), Some(us)) = (&checks.recovery_code, &user_state) {
+            let hashes = us.recovery_code_hashes.clone();
+            let matches = passwords::verify_blocking(code.trim().to_uppercase(), hashes.clone()).await;
+            p.recovery_hash = matches.iter().position(|m| *m).map(|i| hashes[i].clone());
+        }
         if let Some(assertion) = &checks.web_auth_n {
             let us = user_state
                 .as_ref()
