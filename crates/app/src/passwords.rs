@@ -42,27 +42,50 @@ pub fn hash(secret: &str, p: HashParams) -> String {
         .to_string()
 }
 
-/// Hashes off the async runtime, at most one per core at a time: each
-/// argon2id hash holds its memory cost (19 MiB by default) while it runs,
-/// so this bounds both latency for other requests and resident memory.
+/// Hashes on the hashing threads (see [`on_hash_thread`]).
 pub async fn hash_blocking(secret: String, p: HashParams) -> String {
-    let _permit = permits().acquire().await.expect("never closed");
-    tokio::task::spawn_blocking(move || hash(&secret, p))
-        .await
-        .expect("hashing does not panic")
+    on_hash_thread(move || hash(&secret, p)).await
 }
 
-/// [`verify`] off the async runtime, bounded like [`hash_blocking`].
+/// [`verify`] against several hashes, on the hashing threads.
 pub async fn verify_blocking(secret: String, phcs: Vec<String>) -> Vec<bool> {
-    let _permit = permits().acquire().await.expect("never closed");
-    tokio::task::spawn_blocking(move || phcs.iter().map(|h| verify(&secret, h)).collect())
-        .await
-        .expect("verification does not panic")
+    on_hash_thread(move || phcs.iter().map(|h| verify(&secret, h)).collect()).await
 }
 
-fn permits() -> &'static tokio::sync::Semaphore {
-    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs `f` on one of a fixed set of threads, one per core. argon2id holds
+/// its memory cost (19 MiB by default) while it runs; a fixed set of
+/// threads keeps that memory bounded (a growing pool would keep a heap
+/// arena per thread) and keeps the async runtime free for other requests.
+async fn on_hash_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    static JOBS: std::sync::OnceLock<std::sync::mpsc::Sender<Job>> = std::sync::OnceLock::new();
+    let jobs = JOBS.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..std::thread::available_parallelism().map_or(2, |n| n.get()) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("twofold-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = rx.lock().expect("hash queue").recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("spawning a hashing thread");
+        }
+        tx
+    });
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    jobs.send(Box::new(move || {
+        let _ = reply.send(f());
+    }))
+    .expect("hashing threads run for the life of the process");
+    answer.await.expect("hashing does not panic")
 }
 
 pub fn verify(secret: &str, phc: &str) -> bool {
