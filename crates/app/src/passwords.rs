@@ -1,7 +1,9 @@
 //! Password and recovery-code hashing with argon2id.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::password_hash::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
 
 /// argon2id cost; the defaults are OWASP's (19 MiB, 2 passes, 1 lane).
 #[derive(Clone, Copy, Debug)]
@@ -28,18 +30,43 @@ pub const RECOVERY_CODE_PARAMS: HashParams = HashParams {
     parallelism: 1,
 };
 
-fn argon2(p: HashParams) -> Argon2<'static> {
-    let params = Params::new(p.memory_kib, p.iterations, p.parallelism, None).expect("valid argon2 parameters");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+thread_local! {
+    /// argon2's working memory, kept per hashing thread and reused: fresh
+    /// 19 MiB allocations per hash would be slow to fault in and would be
+    /// retained by the allocator.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// A PHC string (`$argon2id$v=19$m=…`) with a fresh random salt.
+/// The raw argon2id output for `secret` and `salt`.
+fn raw(secret: &[u8], salt: &[u8], params: Params, out_len: usize) -> Option<Vec<u8>> {
+    let a = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    BLOCKS.with(|blocks| {
+        let mut blocks = blocks.borrow_mut();
+        if blocks.len() < params.block_count() {
+            blocks.resize(params.block_count(), argon2::Block::default());
+        }
+        let mut out = vec![0u8; out_len];
+        a.hash_password_into_with_memory(secret, salt, &mut out, &mut blocks[..params.block_count()])
+            .ok()?;
+        Some(out)
+    })
+}
+
+/// A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) with a fresh
+/// 16-byte random salt and a 32-byte output.
 pub fn hash(secret: &str, p: HashParams) -> String {
-    let salt = SaltString::generate(&mut OsRng);
-    argon2(p)
-        .hash_password(secret.as_bytes(), &salt)
-        .expect("argon2 hashing")
-        .to_string()
+    let params = Params::new(p.memory_kib, p.iterations, p.parallelism, Some(32)).expect("valid argon2 parameters");
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("OS random source");
+    let out = raw(secret.as_bytes(), &salt, params, 32).expect("argon2 hashing");
+    format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        p.memory_kib,
+        p.iterations,
+        p.parallelism,
+        STANDARD_NO_PAD.encode(salt),
+        STANDARD_NO_PAD.encode(out)
+    )
 }
 
 /// Hashes on the hashing threads (see [`on_hash_thread`]).
@@ -88,8 +115,18 @@ async fn on_hash_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'stati
     answer.await.expect("hashing does not panic")
 }
 
+/// Whether `secret` matches the argon2id PHC string `phc`.
 pub fn verify(secret: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok())
+    let Ok(h) = PasswordHash::new(phc) else { return false };
+    let (Ok(params), Some(salt), Some(expected)) = (Params::try_from(&h), h.salt, h.hash) else {
+        return false;
+    };
+    let mut buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut buf) else {
+        return false;
+    };
+    raw(secret.as_bytes(), salt, params, expected.len())
+        .is_some_and(|out| twofold_domain::human::constant_time_eq(&out, expected.as_bytes()))
 }
 
 #[cfg(test)]
@@ -104,5 +141,15 @@ mod tests {
         assert_ne!(a, hash("Secr3t!pass", p));
         assert!(verify("Secr3t!pass", &a));
         assert!(!verify("wrong", &a));
+        assert!(!verify("Secr3t!pass", "not a PHC string"));
+    }
+
+    #[test]
+    fn verifies_hashes_made_elsewhere() {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let salt = SaltString::from_b64("c2FsdHNhbHRzYWx0").unwrap();
+        let phc = Argon2::default().hash_password(b"pw", &salt).unwrap().to_string();
+        assert!(verify("pw", &phc));
+        assert!(!verify("pW", &phc));
     }
 }
