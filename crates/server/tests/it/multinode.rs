@@ -242,3 +242,67 @@ async fn two_nodes_starting_together_bootstrap_once() {
         let _ = std::fs::remove_dir_all(d);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn totp_code_is_single_use_across_nodes() {
+    use crate::fixtures::{PASSWORD, base32_decode, now, totp};
+    if !postgres_available() {
+        return;
+    }
+    let a = Server::start(Backend::Postgres).await;
+    let b = a.another_node();
+    while now() % 30 > 25 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let t = now();
+    let user = a.create_human(None, "twin").await;
+    let (_, reg) = a.call("POST", &format!("/v2/users/{user}/totp"), Some(json!({}))).await;
+    let seed = base32_decode(reg["secret"].as_str().unwrap());
+    let (status, _) = a
+        .call(
+            "POST",
+            &format!("/v2/users/{user}/totp/verify"),
+            Some(json!({"code": totp(&seed, t - 30)})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut sessions = Vec::new();
+    for node in [a.url(""), b.url(""), a.url(""), b.url("")] {
+        let (status, got) = post(
+            format!("{node}/v2/sessions"),
+            &a.token,
+            json!({"checks": {"user": {"loginName": "twin"}, "password": {"password": PASSWORD}}}),
+        )
+        .await;
+        assert_eq!(status, 201, "{got}");
+        sessions.push((node, got["sessionId"].as_str().unwrap().to_owned()));
+    }
+    let code = totp(&seed, t);
+    let tasks: Vec<_> = sessions
+        .into_iter()
+        .map(|(node, id)| {
+            let (token, code) = (a.token.clone(), code.clone());
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .patch(format!("{node}/v2/sessions/{id}"))
+                    .bearer_auth(token)
+                    .json(&json!({"checks": {"totp": {"code": code}}}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        vec![200, 400, 400, 400],
+        "one code, one sign-in, whichever node"
+    );
+}
