@@ -3,7 +3,7 @@
 //! access token, `x-zitadel-orgid` for the org context, memberships → roles
 //! → permissions (see `twofold_domain::permissions`).
 
-use serde::de::DeserializeOwned;
+use crate::docs::internal_doc_error;
 use twofold_domain::permissions::{self, Membership};
 use twofold_domain::readmodel::collection;
 use twofold_domain::readmodel::directory::{
@@ -58,49 +58,6 @@ pub fn host_without_port(host: &str) -> String {
 }
 
 impl App {
-    pub(crate) async fn typed_doc<T: DeserializeOwned>(
-        &self,
-        instance_id: &str,
-        collection: &str,
-        id: &str,
-    ) -> Result<Option<T>, DomainError> {
-        let doc = self.store.doc(instance_id, collection, id).await.map_err(store_error)?;
-        doc.map(|d| serde_json::from_value(d).map_err(|e| internal_doc_error(collection, e)))
-            .transpose()
-    }
-
-    pub(crate) async fn typed_prefix<T: DeserializeOwned>(
-        &self,
-        instance_id: &str,
-        collection: &str,
-        prefix: &str,
-    ) -> Result<Vec<T>, DomainError> {
-        let docs = self
-            .store
-            .docs_by_prefix(instance_id, collection, prefix)
-            .await
-            .map_err(store_error)?;
-        docs.into_iter()
-            .map(|d| serde_json::from_value(d).map_err(|e| internal_doc_error(collection, e)))
-            .collect()
-    }
-
-    pub(crate) async fn typed_lookup<T: DeserializeOwned>(
-        &self,
-        instance_id: &str,
-        collection: &str,
-        lookup: &str,
-    ) -> Result<Vec<T>, DomainError> {
-        let docs = self
-            .store
-            .docs_by_lookup(instance_id, collection, lookup)
-            .await
-            .map_err(store_error)?;
-        docs.into_iter()
-            .map(|d| serde_json::from_value(d).map_err(|e| internal_doc_error(collection, e)))
-            .collect()
-    }
-
     /// The instance a request is for, from its Host (or `:authority`).
     pub async fn resolve_instance(&self, host: &str) -> Result<InstanceView, DomainError> {
         let domain = host_without_port(host);
@@ -301,11 +258,6 @@ impl App {
         }
         Ok(user)
     }
-}
-
-pub(crate) fn internal_doc_error(collection: &str, e: serde_json::Error) -> DomainError {
-    tracing::error!(collection, error = %e, "unreadable read-model document");
-    DomainError::internal("QUERY-Doc01", "An internal error occurred")
 }
 
 #[cfg(test)]

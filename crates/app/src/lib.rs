@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod clock;
 pub mod command;
+mod docs;
 pub mod humans;
 pub mod ids;
 pub mod lockout;

@@ -1,0 +1,57 @@
+//! Typed access to read-model documents.
+
+use serde::de::DeserializeOwned;
+use twofold_domain::DomainError;
+
+use crate::App;
+use crate::command::store_error;
+
+impl App {
+    pub(crate) async fn typed_doc<T: DeserializeOwned>(
+        &self,
+        instance_id: &str,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<T>, DomainError> {
+        let doc = self.store.doc(instance_id, collection, id).await.map_err(store_error)?;
+        doc.map(|d| serde_json::from_value(d).map_err(|e| internal_doc_error(collection, e)))
+            .transpose()
+    }
+
+    pub(crate) async fn typed_prefix<T: DeserializeOwned>(
+        &self,
+        instance_id: &str,
+        collection: &str,
+        prefix: &str,
+    ) -> Result<Vec<T>, DomainError> {
+        let docs = self
+            .store
+            .docs_by_prefix(instance_id, collection, prefix)
+            .await
+            .map_err(store_error)?;
+        docs.into_iter()
+            .map(|d| serde_json::from_value(d).map_err(|e| internal_doc_error(collection, e)))
+            .collect()
+    }
+
+    pub(crate) async fn typed_lookup<T: DeserializeOwned>(
+        &self,
+        instance_id: &str,
+        collection: &str,
+        lookup: &str,
+    ) -> Result<Vec<T>, DomainError> {
+        let docs = self
+            .store
+            .docs_by_lookup(instance_id, collection, lookup)
+            .await
+            .map_err(store_error)?;
+        docs.into_iter()
+            .map(|d| serde_json::from_value(d).map_err(|e| internal_doc_error(collection, e)))
+            .collect()
+    }
+}
+
+pub(crate) fn internal_doc_error(collection: &str, e: serde_json::Error) -> DomainError {
+    tracing::error!(collection, error = %e, "unreadable read-model document");
+    DomainError::internal("QUERY-Doc01", "An internal error occurred")
+}
