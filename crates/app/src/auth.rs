@@ -3,6 +3,8 @@
 //! access token, `x-zitadel-orgid` for the org context, memberships → roles
 //! → permissions (see `twofold_domain::permissions`).
 
+use serde::Deserialize;
+
 use crate::docs::internal_doc_error;
 use twofold_domain::permissions::{self, Membership};
 use twofold_domain::readmodel::collection;
@@ -82,7 +84,7 @@ impl App {
         else {
             return Err(not_found());
         };
-        let d: InstanceDomainView = serde_json::from_value(d).map_err(|e| internal_doc_error("instance_domain", e))?;
+        let d = InstanceDomainView::deserialize(&*d).map_err(|e| internal_doc_error("instance_domain", e))?;
         self.typed_doc(&d.instance_id, collection::INSTANCE, &d.instance_id)
             .await?
             .ok_or_else(not_found)

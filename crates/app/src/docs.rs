@@ -14,7 +14,7 @@ impl App {
         id: &str,
     ) -> Result<Option<T>, DomainError> {
         let doc = self.store.doc(instance_id, collection, id).await.map_err(store_error)?;
-        doc.map(|d| serde_json::from_value(d).map_err(|e| internal_doc_error(collection, e)))
+        doc.map(|d| T::deserialize(&*d).map_err(|e| internal_doc_error(collection, e)))
             .transpose()
     }
 
@@ -30,7 +30,7 @@ impl App {
             .await
             .map_err(store_error)?;
         docs.into_iter()
-            .map(|d| serde_json::from_value(d).map_err(|e| internal_doc_error(collection, e)))
+            .map(|d| T::deserialize(&*d).map_err(|e| internal_doc_error(collection, e)))
             .collect()
     }
 
@@ -46,7 +46,7 @@ impl App {
             .await
             .map_err(store_error)?;
         docs.into_iter()
-            .map(|d| serde_json::from_value(d).map_err(|e| internal_doc_error(collection, e)))
+            .map(|d| T::deserialize(&*d).map_err(|e| internal_doc_error(collection, e)))
             .collect()
     }
 }

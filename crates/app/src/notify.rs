@@ -9,6 +9,7 @@ use hmac::{Hmac, Mac};
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
 use twofold_domain::event::{DeliveryFailed, EventPayload as E};
@@ -184,17 +185,13 @@ impl App {
         };
         match d.channel {
             Channel::Email => {
-                let active: ProviderId =
-                    serde_json::from_value(doc(ACTIVE_EMAIL.into()).await?).map_err(|e| e.to_string())?;
-                let c: SmtpConfig =
-                    serde_json::from_value(doc(smtp_doc_id(&active.id)).await?).map_err(|e| e.to_string())?;
+                let active = ProviderId::deserialize(&*doc(ACTIVE_EMAIL.into()).await?).map_err(|e| e.to_string())?;
+                let c = SmtpConfig::deserialize(&*doc(smtp_doc_id(&active.id)).await?).map_err(|e| e.to_string())?;
                 self.send_email(&c, d).await.map(|_| c.id)
             }
             Channel::Sms => {
-                let active: ProviderId =
-                    serde_json::from_value(doc(ACTIVE_SMS.into()).await?).map_err(|e| e.to_string())?;
-                let c: HttpSmsConfig =
-                    serde_json::from_value(doc(sms_doc_id(&active.id)).await?).map_err(|e| e.to_string())?;
+                let active = ProviderId::deserialize(&*doc(ACTIVE_SMS.into()).await?).map_err(|e| e.to_string())?;
+                let c = HttpSmsConfig::deserialize(&*doc(sms_doc_id(&active.id)).await?).map_err(|e| e.to_string())?;
                 self.send_sms(&c, d).await.map(|_| c.id)
             }
         }

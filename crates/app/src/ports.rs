@@ -5,6 +5,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
+
+/// A read-model document, shared: cached documents are handed out without
+/// copying them.
+pub type Doc = Arc<Value>;
 use twofold_domain::{AggregateRef, EventPayload, StoredEvent, Timestamp};
 
 /// Events for one aggregate, appended only if the aggregate's last sequence
@@ -61,18 +65,16 @@ pub trait EventStore: Send + Sync + 'static {
     async fn push(&self, req: PushRequest) -> Result<Vec<StoredEvent>, StoreError>;
 
     /// One read-model document of an instance.
-    async fn doc(&self, instance_id: &str, collection: &str, id: &str) -> Result<Option<Value>, StoreError>;
+    async fn doc(&self, instance_id: &str, collection: &str, id: &str) -> Result<Option<Doc>, StoreError>;
 
     /// A document looked up by id in any instance (e.g. an instance by domain).
-    async fn doc_any_instance(&self, collection: &str, id: &str) -> Result<Option<Value>, StoreError>;
+    async fn doc_any_instance(&self, collection: &str, id: &str) -> Result<Option<Doc>, StoreError>;
 
     /// Documents of an instance whose secondary key equals `lookup`.
-    async fn docs_by_lookup(&self, instance_id: &str, collection: &str, lookup: &str)
-    -> Result<Vec<Value>, StoreError>;
+    async fn docs_by_lookup(&self, instance_id: &str, collection: &str, lookup: &str) -> Result<Vec<Doc>, StoreError>;
 
     /// Documents of an instance whose id starts with `prefix`, ordered by id.
-    async fn docs_by_prefix(&self, instance_id: &str, collection: &str, prefix: &str)
-    -> Result<Vec<Value>, StoreError>;
+    async fn docs_by_prefix(&self, instance_id: &str, collection: &str, prefix: &str) -> Result<Vec<Doc>, StoreError>;
 
     async fn ping(&self) -> Result<(), StoreError>;
 

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
+use twofold_app::ports::Doc;
 use twofold_domain::StoredEvent;
 
 /// Beyond this many entries per map the cache starts over.
@@ -20,9 +21,9 @@ type DocKey = (String, String, String);
 #[derive(Default)]
 struct Maps {
     generation: u64,
-    docs: HashMap<DocKey, Option<Value>>,
-    any_instance: HashMap<(String, String), Option<Value>>,
-    lookups: HashMap<DocKey, Vec<Value>>,
+    docs: HashMap<DocKey, Option<Doc>>,
+    any_instance: HashMap<(String, String), Option<Doc>>,
+    lookups: HashMap<DocKey, Vec<Doc>>,
     events: HashMap<DocKey, Arc<Vec<StoredEvent>>>,
 }
 
@@ -41,33 +42,33 @@ impl Cache {
         self.0.lock().expect("cache lock").generation
     }
 
-    pub fn doc(&self, key: &DocKey) -> Option<Option<Value>> {
+    pub fn doc(&self, key: &DocKey) -> Option<Option<Doc>> {
         self.0.lock().expect("cache lock").docs.get(key).cloned()
     }
 
-    pub fn put_doc(&self, seen: u64, key: DocKey, doc: Option<Value>) {
+    pub fn put_doc(&self, seen: u64, key: DocKey, doc: Option<Doc>) {
         let mut m = self.0.lock().expect("cache lock");
         if m.generation == seen {
             bounded(&mut m.docs, key, doc);
         }
     }
 
-    pub fn any_instance(&self, key: &(String, String)) -> Option<Option<Value>> {
+    pub fn any_instance(&self, key: &(String, String)) -> Option<Option<Doc>> {
         self.0.lock().expect("cache lock").any_instance.get(key).cloned()
     }
 
-    pub fn put_any_instance(&self, seen: u64, key: (String, String), doc: Option<Value>) {
+    pub fn put_any_instance(&self, seen: u64, key: (String, String), doc: Option<Doc>) {
         let mut m = self.0.lock().expect("cache lock");
         if m.generation == seen {
             bounded(&mut m.any_instance, key, doc);
         }
     }
 
-    pub fn lookup(&self, key: &DocKey) -> Option<Vec<Value>> {
+    pub fn lookup(&self, key: &DocKey) -> Option<Vec<Doc>> {
         self.0.lock().expect("cache lock").lookups.get(key).cloned()
     }
 
-    pub fn put_lookup(&self, seen: u64, key: DocKey, docs: Vec<Value>) {
+    pub fn put_lookup(&self, seen: u64, key: DocKey, docs: Vec<Doc>) {
         let mut m = self.0.lock().expect("cache lock");
         if m.generation == seen {
             bounded(&mut m.lookups, key, docs);
@@ -91,8 +92,10 @@ impl Cache {
         let mut m = self.0.lock().expect("cache lock");
         m.generation += 1;
         for (collection, id, doc) in docs {
-            m.docs
-                .insert((instance_id.to_owned(), collection.clone(), id.clone()), doc.clone());
+            m.docs.insert(
+                (instance_id.to_owned(), collection.clone(), id.clone()),
+                doc.clone().map(Arc::new),
+            );
             m.any_instance.remove(&(collection.clone(), id.clone()));
             m.lookups.retain(|(_, c, _), _| c != collection);
         }

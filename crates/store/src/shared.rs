@@ -272,7 +272,7 @@ macro_rules! impl_event_store {
                 instance_id: &str,
                 collection: &str,
                 id: &str,
-            ) -> Result<Option<serde_json::Value>, twofold_app::StoreError> {
+            ) -> Result<Option<twofold_app::ports::Doc>, twofold_app::StoreError> {
                 let key = (instance_id.to_owned(), collection.to_owned(), id.to_owned());
                 let seen = match &self.cache {
                     Some(c) => match c.doc(&key) {
@@ -289,7 +289,11 @@ macro_rules! impl_event_store {
                     .await
                     .map_err($crate::shared::db_error)?;
                 let doc = row
-                    .map(|(b,)| serde_json::from_str(&b).map_err(|e| $crate::shared::corrupt("document", e)))
+                    .map(|(b,)| {
+                        serde_json::from_str(&b)
+                            .map(std::sync::Arc::new)
+                            .map_err(|e| $crate::shared::corrupt("document", e))
+                    })
                     .transpose()?;
                 if let (Some(c), Some(seen)) = (&self.cache, seen) {
                     c.put_doc(seen, key, doc.clone());
@@ -301,7 +305,7 @@ macro_rules! impl_event_store {
                 &self,
                 collection: &str,
                 id: &str,
-            ) -> Result<Option<serde_json::Value>, twofold_app::StoreError> {
+            ) -> Result<Option<twofold_app::ports::Doc>, twofold_app::StoreError> {
                 let key = (collection.to_owned(), id.to_owned());
                 let seen = match &self.cache {
                     Some(c) => match c.any_instance(&key) {
@@ -317,7 +321,11 @@ macro_rules! impl_event_store {
                     .await
                     .map_err($crate::shared::db_error)?;
                 let doc = row
-                    .map(|(b,)| serde_json::from_str(&b).map_err(|e| $crate::shared::corrupt("document", e)))
+                    .map(|(b,)| {
+                        serde_json::from_str(&b)
+                            .map(std::sync::Arc::new)
+                            .map_err(|e| $crate::shared::corrupt("document", e))
+                    })
                     .transpose()?;
                 if let (Some(c), Some(seen)) = (&self.cache, seen) {
                     c.put_any_instance(seen, key, doc.clone());
@@ -330,7 +338,7 @@ macro_rules! impl_event_store {
                 instance_id: &str,
                 collection: &str,
                 lookup: &str,
-            ) -> Result<Vec<serde_json::Value>, twofold_app::StoreError> {
+            ) -> Result<Vec<twofold_app::ports::Doc>, twofold_app::StoreError> {
                 let key = (instance_id.to_owned(), collection.to_owned(), lookup.to_owned());
                 let seen = match &self.cache {
                     Some(c) => match c.lookup(&key) {
@@ -348,7 +356,11 @@ macro_rules! impl_event_store {
                     .map_err($crate::shared::db_error)?;
                 let docs = rows
                     .into_iter()
-                    .map(|(b,)| serde_json::from_str(&b).map_err(|e| $crate::shared::corrupt("document", e)))
+                    .map(|(b,)| {
+                        serde_json::from_str(&b)
+                            .map(std::sync::Arc::new)
+                            .map_err(|e| $crate::shared::corrupt("document", e))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 if let (Some(c), Some(seen)) = (&self.cache, seen) {
                     c.put_lookup(seen, key, docs.clone());
@@ -361,7 +373,7 @@ macro_rules! impl_event_store {
                 instance_id: &str,
                 collection: &str,
                 prefix: &str,
-            ) -> Result<Vec<serde_json::Value>, twofold_app::StoreError> {
+            ) -> Result<Vec<twofold_app::ports::Doc>, twofold_app::StoreError> {
                 let rows: Vec<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOCS_BY_PREFIX)
                     .bind(instance_id)
                     .bind(collection)
@@ -370,7 +382,11 @@ macro_rules! impl_event_store {
                     .await
                     .map_err($crate::shared::db_error)?;
                 rows.into_iter()
-                    .map(|(b,)| serde_json::from_str(&b).map_err(|e| $crate::shared::corrupt("document", e)))
+                    .map(|(b,)| {
+                        serde_json::from_str(&b)
+                            .map(std::sync::Arc::new)
+                            .map_err(|e| $crate::shared::corrupt("document", e))
+                    })
                     .collect()
             }
 
