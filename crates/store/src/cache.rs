@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
+use twofold_app::StoreError;
 use twofold_app::ports::Doc;
 use twofold_domain::StoredEvent;
 
@@ -29,6 +30,24 @@ struct Maps {
 
 #[derive(Default)]
 pub(crate) struct Cache(Mutex<Maps>);
+
+/// Read-through: the cached value if `get` finds one, else `load`'s result,
+/// which `put` caches unless a write committed while it was loading.
+pub(crate) async fn read_through<V: Clone>(
+    cache: Option<&Cache>,
+    get: impl FnOnce(&Cache) -> Option<V>,
+    put: impl FnOnce(&Cache, u64, V),
+    load: impl std::future::Future<Output = Result<V, StoreError>>,
+) -> Result<V, StoreError> {
+    let Some(c) = cache else { return load.await };
+    if let Some(v) = get(c) {
+        return Ok(v);
+    }
+    let seen = c.generation();
+    let v = load.await?;
+    put(c, seen, v.clone());
+    Ok(v)
+}
 
 fn bounded<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
     if map.len() >= MAX_ENTRIES {

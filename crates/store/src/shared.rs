@@ -211,53 +211,51 @@ macro_rules! impl_event_store {
                     aggregate.kind.as_str().to_owned(),
                     aggregate.id.clone(),
                 );
-                let seen = match &self.cache {
-                    Some(c) => match c.events(&key) {
-                        Some(events) => return Ok(events),
-                        None => Some(c.generation()),
-                    },
-                    None => None,
-                };
-                let rows = sqlx::query::<$db>($crate::shared::SELECT_EVENTS)
-                    .bind(instance_id)
-                    .bind(aggregate.kind.as_str())
-                    .bind(aggregate.id.as_str())
-                    .fetch_all(&self.read)
-                    .await
-                    .map_err($crate::shared::db_error)?;
-                let events: Vec<twofold_domain::StoredEvent> = rows
-                    .iter()
-                    .map(|r| {
-                        let get = |e: sqlx::Error| $crate::shared::corrupt("event row", e);
-                        let ty: String = r.try_get("event_type").map_err(get)?;
-                        let payload: Option<String> = r.try_get("payload").map_err(get)?;
-                        let payload = payload
-                            .map(|p| serde_json::from_str(&p))
-                            .transpose()
-                            .map_err(|e| $crate::shared::corrupt("event payload", e))?;
-                        let agg_type: String = r.try_get("aggregate_type").map_err(get)?;
-                        Ok(twofold_domain::StoredEvent {
-                            instance_id: r.try_get("instance_id").map_err(get)?,
-                            aggregate: twofold_domain::AggregateRef {
-                                kind: twofold_domain::AggregateType::parse(&agg_type)
-                                    .ok_or_else(|| $crate::shared::corrupt("aggregate type", &agg_type))?,
-                                id: r.try_get("aggregate_id").map_err(get)?,
-                                owner: r.try_get("owner").map_err(get)?,
-                            },
-                            sequence: r.try_get::<i64, _>("sequence").map_err(get)? as u64,
-                            position: r.try_get("position").map_err(get)?,
-                            created_at: twofold_domain::Timestamp(r.try_get("created_at").map_err(get)?),
-                            creator: r.try_get("creator").map_err(get)?,
-                            payload: twofold_domain::EventPayload::from_parts(&ty, payload)
-                                .map_err(|e| $crate::shared::corrupt(&ty, e))?,
+                let load = async {
+                    let rows = sqlx::query::<$db>($crate::shared::SELECT_EVENTS)
+                        .bind(instance_id)
+                        .bind(aggregate.kind.as_str())
+                        .bind(aggregate.id.as_str())
+                        .fetch_all(&self.read)
+                        .await
+                        .map_err($crate::shared::db_error)?;
+                    let events: Vec<twofold_domain::StoredEvent> = rows
+                        .iter()
+                        .map(|r| {
+                            let get = |e: sqlx::Error| $crate::shared::corrupt("event row", e);
+                            let ty: String = r.try_get("event_type").map_err(get)?;
+                            let payload: Option<String> = r.try_get("payload").map_err(get)?;
+                            let payload = payload
+                                .map(|p| serde_json::from_str(&p))
+                                .transpose()
+                                .map_err(|e| $crate::shared::corrupt("event payload", e))?;
+                            let agg_type: String = r.try_get("aggregate_type").map_err(get)?;
+                            Ok(twofold_domain::StoredEvent {
+                                instance_id: r.try_get("instance_id").map_err(get)?,
+                                aggregate: twofold_domain::AggregateRef {
+                                    kind: twofold_domain::AggregateType::parse(&agg_type)
+                                        .ok_or_else(|| $crate::shared::corrupt("aggregate type", &agg_type))?,
+                                    id: r.try_get("aggregate_id").map_err(get)?,
+                                    owner: r.try_get("owner").map_err(get)?,
+                                },
+                                sequence: r.try_get::<i64, _>("sequence").map_err(get)? as u64,
+                                position: r.try_get("position").map_err(get)?,
+                                created_at: twofold_domain::Timestamp(r.try_get("created_at").map_err(get)?),
+                                creator: r.try_get("creator").map_err(get)?,
+                                payload: twofold_domain::EventPayload::from_parts(&ty, payload)
+                                    .map_err(|e| $crate::shared::corrupt(&ty, e))?,
+                            })
                         })
-                    })
-                    .collect::<Result<_, twofold_app::StoreError>>()?;
-                let events = std::sync::Arc::new(events);
-                if let (Some(c), Some(seen)) = (&self.cache, seen) {
-                    c.put_events(seen, key, events.clone());
-                }
-                Ok(events)
+                        .collect::<Result<_, twofold_app::StoreError>>()?;
+                    Ok(std::sync::Arc::new(events))
+                };
+                $crate::cache::read_through(
+                    self.cache.as_deref(),
+                    |c| c.events(&key),
+                    |c, seen, v| c.put_events(seen, key.clone(), v),
+                    load,
+                )
+                .await
             }
 
             async fn push(
@@ -274,31 +272,30 @@ macro_rules! impl_event_store {
                 id: &str,
             ) -> Result<Option<twofold_app::ports::Doc>, twofold_app::StoreError> {
                 let key = (instance_id.to_owned(), collection.to_owned(), id.to_owned());
-                let seen = match &self.cache {
-                    Some(c) => match c.doc(&key) {
-                        Some(doc) => return Ok(doc),
-                        None => Some(c.generation()),
-                    },
-                    None => None,
+                let load = async {
+                    let row: Option<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOC)
+                        .bind(instance_id)
+                        .bind(collection)
+                        .bind(id)
+                        .fetch_optional(&self.read)
+                        .await
+                        .map_err($crate::shared::db_error)?;
+                    let doc = row
+                        .map(|(b,)| {
+                            serde_json::from_str(&b)
+                                .map(std::sync::Arc::new)
+                                .map_err(|e| $crate::shared::corrupt("document", e))
+                        })
+                        .transpose()?;
+                    Ok(doc)
                 };
-                let row: Option<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOC)
-                    .bind(instance_id)
-                    .bind(collection)
-                    .bind(id)
-                    .fetch_optional(&self.read)
-                    .await
-                    .map_err($crate::shared::db_error)?;
-                let doc = row
-                    .map(|(b,)| {
-                        serde_json::from_str(&b)
-                            .map(std::sync::Arc::new)
-                            .map_err(|e| $crate::shared::corrupt("document", e))
-                    })
-                    .transpose()?;
-                if let (Some(c), Some(seen)) = (&self.cache, seen) {
-                    c.put_doc(seen, key, doc.clone());
-                }
-                Ok(doc)
+                $crate::cache::read_through(
+                    self.cache.as_deref(),
+                    |c| c.doc(&key),
+                    |c, seen, v| c.put_doc(seen, key.clone(), v),
+                    load,
+                )
+                .await
             }
 
             async fn doc_any_instance(
@@ -307,30 +304,30 @@ macro_rules! impl_event_store {
                 id: &str,
             ) -> Result<Option<twofold_app::ports::Doc>, twofold_app::StoreError> {
                 let key = (collection.to_owned(), id.to_owned());
-                let seen = match &self.cache {
-                    Some(c) => match c.any_instance(&key) {
-                        Some(doc) => return Ok(doc),
-                        None => Some(c.generation()),
-                    },
-                    None => None,
+                let load = async {
+                    let row: Option<(String,)> =
+                        sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOC_ANY_INSTANCE)
+                            .bind(collection)
+                            .bind(id)
+                            .fetch_optional(&self.read)
+                            .await
+                            .map_err($crate::shared::db_error)?;
+                    let doc = row
+                        .map(|(b,)| {
+                            serde_json::from_str(&b)
+                                .map(std::sync::Arc::new)
+                                .map_err(|e| $crate::shared::corrupt("document", e))
+                        })
+                        .transpose()?;
+                    Ok(doc)
                 };
-                let row: Option<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOC_ANY_INSTANCE)
-                    .bind(collection)
-                    .bind(id)
-                    .fetch_optional(&self.read)
-                    .await
-                    .map_err($crate::shared::db_error)?;
-                let doc = row
-                    .map(|(b,)| {
-                        serde_json::from_str(&b)
-                            .map(std::sync::Arc::new)
-                            .map_err(|e| $crate::shared::corrupt("document", e))
-                    })
-                    .transpose()?;
-                if let (Some(c), Some(seen)) = (&self.cache, seen) {
-                    c.put_any_instance(seen, key, doc.clone());
-                }
-                Ok(doc)
+                $crate::cache::read_through(
+                    self.cache.as_deref(),
+                    |c| c.any_instance(&key),
+                    |c, seen, v| c.put_any_instance(seen, key.clone(), v),
+                    load,
+                )
+                .await
             }
 
             async fn docs_by_lookup(
@@ -340,32 +337,31 @@ macro_rules! impl_event_store {
                 lookup: &str,
             ) -> Result<Vec<twofold_app::ports::Doc>, twofold_app::StoreError> {
                 let key = (instance_id.to_owned(), collection.to_owned(), lookup.to_owned());
-                let seen = match &self.cache {
-                    Some(c) => match c.lookup(&key) {
-                        Some(docs) => return Ok(docs),
-                        None => Some(c.generation()),
-                    },
-                    None => None,
+                let load = async {
+                    let rows: Vec<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOCS_BY_LOOKUP)
+                        .bind(instance_id)
+                        .bind(collection)
+                        .bind(lookup)
+                        .fetch_all(&self.read)
+                        .await
+                        .map_err($crate::shared::db_error)?;
+                    let docs = rows
+                        .into_iter()
+                        .map(|(b,)| {
+                            serde_json::from_str(&b)
+                                .map(std::sync::Arc::new)
+                                .map_err(|e| $crate::shared::corrupt("document", e))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(docs)
                 };
-                let rows: Vec<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOCS_BY_LOOKUP)
-                    .bind(instance_id)
-                    .bind(collection)
-                    .bind(lookup)
-                    .fetch_all(&self.read)
-                    .await
-                    .map_err($crate::shared::db_error)?;
-                let docs = rows
-                    .into_iter()
-                    .map(|(b,)| {
-                        serde_json::from_str(&b)
-                            .map(std::sync::Arc::new)
-                            .map_err(|e| $crate::shared::corrupt("document", e))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                if let (Some(c), Some(seen)) = (&self.cache, seen) {
-                    c.put_lookup(seen, key, docs.clone());
-                }
-                Ok(docs)
+                $crate::cache::read_through(
+                    self.cache.as_deref(),
+                    |c| c.lookup(&key),
+                    |c, seen, v| c.put_lookup(seen, key.clone(), v),
+                    load,
+                )
+                .await
             }
 
             async fn docs_by_prefix(
