@@ -11,7 +11,10 @@ use twofold_domain::{AggregateRef, DomainError, Timestamp};
 
 use crate::auth::RequestCtx;
 use crate::command::{Decision, unique};
+use crate::notify::{Delivery, Purpose};
 use crate::{App, WriteDetails, clock, passwords, secrets};
+use twofold_domain::notify::Channel;
+use twofold_domain::readmodel::directory::InstanceView;
 
 /// Verification codes for email and phone: 6 characters, valid one hour.
 const CODE_LEN: usize = 6;
@@ -70,7 +73,8 @@ pub struct UserList {
 }
 
 impl App {
-    /// A fresh code per the mode: (code to hand back, its stored form).
+    /// A fresh code per the mode: the code (to hand back, or to send) and
+    /// its stored form.
     fn new_code(&self, mode: ContactMode) -> (Option<String>, Verification) {
         match mode {
             ContactMode::Verified => (None, Verification::Verified),
@@ -81,8 +85,43 @@ impl App {
                     code_hash: self.keys.token_hash(&code),
                     expiry: Timestamp(clock::now().0 + CODE_LIFETIME_MICROS),
                 });
-                ((mode == ContactMode::ReturnCode).then_some(code), stored)
+                (Some(code), stored)
             }
+        }
+    }
+
+    /// Hands `code` to the user's email or phone provider (in the
+    /// background) when the mode says to send it; returns it when the mode
+    /// says to return it.
+    async fn dispatch_code(
+        &self,
+        ctx: &RequestCtx,
+        user: AggregateRef,
+        mode: ContactMode,
+        code: Option<String>,
+        (channel, recipient): (Channel, &str),
+        display_name: &str,
+    ) -> Result<Option<String>, DomainError> {
+        match (mode, code) {
+            (ContactMode::ReturnCode, code) => Ok(code),
+            (ContactMode::SendCode, Some(code)) => {
+                let domain = self
+                    .typed_doc::<InstanceView>(&ctx.instance_id, collection::INSTANCE, &ctx.instance_id)
+                    .await?
+                    .map(|i| i.external_domain)
+                    .unwrap_or_default();
+                self.deliver(Delivery {
+                    instance_id: ctx.instance_id.clone(),
+                    purpose: Purpose::Verify { user },
+                    channel,
+                    recipient: recipient.to_owned(),
+                    display_name: display_name.to_owned(),
+                    domain,
+                    code,
+                });
+                Ok(None)
+            }
+            _ => Ok(None),
         }
     }
 
@@ -135,6 +174,14 @@ impl App {
             }
             None => (None, None),
         };
+        let phone_for_send = phone.as_ref().map(|(p, _)| p.clone()).unwrap_or_default();
+        let phone_mode = input.phone.as_ref().map_or(ContactMode::Unverified, |(_, m)| *m);
+        let display_name = if input.display_name.trim().is_empty() {
+            format!("{} {}", input.given_name.trim(), input.family_name.trim())
+        } else {
+            input.display_name.trim().to_owned()
+        };
+        let email_for_send = email.clone();
         let user_name = input.username.clone().unwrap_or_else(|| email.clone());
         let new = NewHuman {
             user_name: user_name.clone(),
@@ -166,6 +213,27 @@ impl App {
                         error_after_push: None,
                     })
                 },
+            )
+            .await?;
+        let agg = AggregateRef::user(&user_id, &org_id);
+        let email_code = self
+            .dispatch_code(
+                ctx,
+                agg.clone(),
+                input.email_mode,
+                email_code,
+                (Channel::Email, &email_for_send),
+                &display_name,
+            )
+            .await?;
+        let phone_code = self
+            .dispatch_code(
+                ctx,
+                agg,
+                phone_mode,
+                phone_code,
+                (Channel::Sms, &phone_for_send),
+                &display_name,
             )
             .await?;
         Ok(AddedHuman {
@@ -294,6 +362,11 @@ impl App {
         let d = self
             .on_user(ctx, &user, |s| human::decide_set_email(s, email.clone(), v.clone()))
             .await?;
+        let name = user.human().map(|h| h.display_name.clone()).unwrap_or_default();
+        let agg = AggregateRef::user(&user.id, &user.org_id);
+        let code = self
+            .dispatch_code(ctx, agg, mode, code, (Channel::Email, &email), &name)
+            .await?;
         Ok((d, code))
     }
 
@@ -321,6 +394,11 @@ impl App {
         let (code, v) = self.new_code(mode);
         let d = self
             .on_user(ctx, &user, |s| human::decide_set_phone(s, phone.clone(), v.clone()))
+            .await?;
+        let name = user.human().map(|h| h.display_name.clone()).unwrap_or_default();
+        let agg = AggregateRef::user(&user.id, &user.org_id);
+        let code = self
+            .dispatch_code(ctx, agg, mode, code, (Channel::Sms, &phone), &name)
             .await?;
         Ok((d, code))
     }

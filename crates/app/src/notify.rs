@@ -35,10 +35,17 @@ pub struct NewSmtp {
     pub description: String,
 }
 
+/// What a code is for: a sign-in (recorded on the session) or verifying a
+/// user's email address or phone number (recorded on the user).
+pub(crate) enum Purpose {
+    SignIn { session_id: String },
+    Verify { user: AggregateRef },
+}
+
 /// One code to send.
 pub(crate) struct Delivery {
     pub instance_id: String,
-    pub session_id: String,
+    pub purpose: Purpose,
     pub channel: Channel,
     pub recipient: String,
     pub display_name: String,
@@ -144,9 +151,12 @@ impl App {
                 }
                 match app.send_once(&d).await {
                     Ok(provider) => {
-                        let event = match d.channel {
-                            Channel::Email => E::SessionOtpEmailSent(ProviderId { id: provider }),
-                            Channel::Sms => E::SessionOtpSmsSent(ProviderId { id: provider }),
+                        let p = ProviderId { id: provider };
+                        let event = match (&d.purpose, d.channel) {
+                            (Purpose::SignIn { .. }, Channel::Email) => E::SessionOtpEmailSent(p),
+                            (Purpose::SignIn { .. }, Channel::Sms) => E::SessionOtpSmsSent(p),
+                            (Purpose::Verify { .. }, Channel::Email) => E::EmailCodeSent(p),
+                            (Purpose::Verify { .. }, Channel::Sms) => E::PhoneCodeSent(p),
                         };
                         app.record_delivery(&d, event).await;
                         return;
@@ -154,23 +164,29 @@ impl App {
                     Err(e) => last_error = e,
                 }
             }
-            tracing::warn!(session_id = %d.session_id, channel = ?d.channel, error = %last_error,
-                "one-time password could not be delivered");
-            let failed = E::SessionOtpDeliveryFailed(DeliveryFailed {
+            tracing::warn!(channel = ?d.channel, error = %last_error, "a code could not be delivered");
+            let failed = DeliveryFailed {
                 channel: format!("{:?}", d.channel).to_lowercase(),
                 reason: last_error,
-            });
-            app.record_delivery(&d, failed).await;
+            };
+            let event = match d.purpose {
+                Purpose::SignIn { .. } => E::SessionOtpDeliveryFailed(failed),
+                Purpose::Verify { .. } => E::CodeDeliveryFailed(failed),
+            };
+            app.record_delivery(&d, event).await;
         });
     }
 
     async fn record_delivery(&self, d: &Delivery, event: E) {
-        let agg = AggregateRef::session(&d.session_id, &d.instance_id);
+        let agg = match &d.purpose {
+            Purpose::SignIn { session_id } => AggregateRef::session(session_id, &d.instance_id),
+            Purpose::Verify { user } => user.clone(),
+        };
         let result = self
             .execute(&d.instance_id, "system", agg, |_| Ok(vec![event.clone()]))
             .await;
         if let Err(e) = result {
-            tracing::warn!(session_id = %d.session_id, error = %e, "recording an OTP delivery failed");
+            tracing::warn!(error = %e, "recording a code delivery failed");
         }
     }
 
@@ -202,15 +218,27 @@ impl App {
             .parse()
             .map_err(|e| format!("sender: {e}"))?;
         let to: Mailbox = d.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
-        let mut msg = Message::builder().from(from).to(to).subject("Verify One-Time Password");
+        let (subject, text) = match d.purpose {
+            Purpose::SignIn { .. } => (
+                "Verify One-Time Password",
+                format!(
+                    "Hello {},\n\nPlease use the one-time password {} to authenticate within the next five minutes.\n",
+                    d.display_name, d.code
+                ),
+            ),
+            Purpose::Verify { .. } => (
+                "Verify email",
+                format!(
+                    "Hello {},\n\nPlease use the code {} to verify your email address within the next hour.\n",
+                    d.display_name, d.code
+                ),
+            ),
+        };
+        let mut msg = Message::builder().from(from).to(to).subject(subject);
         if !c.reply_to_address.is_empty() {
             msg = msg.reply_to(c.reply_to_address.parse().map_err(|e| format!("reply-to: {e}"))?);
         }
-        let body = format!(
-            "Hello {},\n\nPlease use the one-time password {} to authenticate within the next five minutes.\n",
-            d.display_name, d.code
-        );
-        let msg = msg.body(body).map_err(|e| e.to_string())?;
+        let msg = msg.body(text).map_err(|e| e.to_string())?;
         let (host, port) = c.host.rsplit_once(':').ok_or("host without port")?;
         let port: u16 = port.parse().map_err(|_| "bad port")?;
         let mut transport = if !c.tls {
@@ -234,15 +262,24 @@ impl App {
     }
 
     async fn send_sms(&self, c: &HttpSmsConfig, d: &Delivery) -> Result<(), String> {
-        let text = format!(
-            "{code} is your one-time password for {domain}. Use it within the next 5m0s.\n\n@{domain} #{code}",
-            code = d.code,
-            domain = d.domain
-        );
+        let (text, event_type) = match d.purpose {
+            Purpose::SignIn { .. } => (
+                format!(
+                    "{code} is your one-time password for {domain}. Use it within the next 5m0s.\n\n@{domain} #{code}",
+                    code = d.code,
+                    domain = d.domain
+                ),
+                "session.otp.sms.challenged",
+            ),
+            Purpose::Verify { .. } => (
+                format!("{} is your verification code for {}.", d.code, d.domain),
+                "user.human.phone.code.added",
+            ),
+        };
         let body = serde_json::to_vec(&json!({
             "contextInfo": {
                 "recipientPhoneNumber": d.recipient,
-                "eventType": "session.otp.sms.challenged",
+                "eventType": event_type,
                 "provider": {"id": c.id, "description": c.description},
             },
             "templateData": {"text": text},

@@ -25,7 +25,7 @@ use webauthn_rs::prelude::{PublicKeyCredential, SecurityKey, SecurityKeyAuthenti
 
 use crate::auth::RequestCtx;
 use crate::command::Decision;
-use crate::notify::Delivery;
+use crate::notify::{Delivery, Purpose};
 use crate::{App, WriteDetails, clock, passwords, secrets, totp, u2f};
 use twofold_domain::notify::Channel;
 use twofold_domain::readmodel::directory::InstanceView;
@@ -503,7 +503,9 @@ impl App {
             for (channel, code) in prepared.to_send {
                 self.deliver(Delivery {
                     instance_id: ctx.instance_id.clone(),
-                    session_id: session_id.to_owned(),
+                    purpose: Purpose::SignIn {
+                        session_id: session_id.to_owned(),
+                    },
                     channel,
                     recipient: match channel {
                         Channel::Sms => h.map(|h| h.phone.clone()).unwrap_or_default(),

@@ -430,6 +430,13 @@ pub enum EventPayload {
     PhoneCodeAdded(CodeAdded),
     #[serde(rename = "user.human.phone.verified")]
     PhoneVerified,
+    #[serde(rename = "user.human.email.code.sent")]
+    EmailCodeSent(ProviderId),
+    #[serde(rename = "user.human.phone.code.sent")]
+    PhoneCodeSent(ProviderId),
+    /// Twofold: a verification code that could not be delivered.
+    #[serde(rename = "user.human.code.delivery.failed")]
+    CodeDeliveryFailed(DeliveryFailed),
 
     #[serde(rename = "user.human.mfa.otp.added")]
     TotpAdded(TotpAdded),

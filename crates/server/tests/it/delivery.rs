@@ -166,4 +166,63 @@ async fn otp_by_email_and_sms_providers(b: Backend) {
     assert_eq!(s.count_events("session.otp.sms.sent").await, 1);
     let stored = s.stored_text().await;
     assert!(!stored.contains(&signing_key), "the signing key is stored sealed");
+
+    // Verification codes for a new email address and phone number are sent too.
+    let (status, got) = s
+        .call(
+            "POST",
+            "/v2/users/human",
+            Some(json!({
+                "username": "vera",
+                "profile": {"givenName": "Vera", "familyName": "V"},
+                "email": {"email": "vera@example.com", "sendCode": {}},
+                "phone": {"phone": "+41790000043", "sendCode": {}},
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    assert!(
+        got.get("emailCode").is_none() && got.get("phoneCode").is_none(),
+        "sent, not returned: {got}"
+    );
+    let vera = got["userId"].as_str().unwrap().to_owned();
+    let (_, mail) = mails.wait_for(2).await;
+    assert!(
+        mail.contains("Subject: Verify email") && mail.contains("Hello Vera V,"),
+        "{mail}"
+    );
+    let body = mail.split_once("\n\n").map_or(mail.as_str(), |(_, b)| b);
+    let code = body
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|w| w.len() == 6 && w.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+        .expect("a 6-character code")
+        .to_owned();
+    let (status, got) = s
+        .call(
+            "POST",
+            &format!("/v2/users/{vera}/email/verify"),
+            Some(json!({"verificationCode": code})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let (_, sms) = posts.wait_for(2).await;
+    let sms: Value = serde_json::from_str(&sms).unwrap();
+    assert_eq!(sms["contextInfo"]["recipientPhoneNumber"], "+41790000043");
+    let code = sms["args"]["oTP"].as_str().unwrap().to_owned();
+    let (status, _) = s
+        .call(
+            "POST",
+            &format!("/v2/users/{vera}/phone/verify"),
+            Some(json!({"verificationCode": code})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for _ in 0..50 {
+        if s.count_events("user.human.phone.code.sent").await == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(s.count_events("user.human.email.code.sent").await, 1);
+    assert_eq!(s.count_events("user.human.phone.code.sent").await, 1);
 }
