@@ -8,7 +8,13 @@ use twofold_domain::readmodel::directory::DEFAULT_INSTANCE_ID;
 use twofold_domain::setup::{self, InstanceSetup};
 use twofold_domain::{DomainError, Timestamp, org};
 
-use crate::command::store_error;
+use serde::Deserialize;
+use twofold_domain::AggregateRef;
+use twofold_domain::event::{DomainPayload, EventPayload};
+use twofold_domain::readmodel::directory::InstanceDomainView;
+
+use crate::command::{Decision, store_error};
+use crate::docs::internal_doc_error;
 use crate::ports::{StoreError, UniqueClaim};
 use crate::{App, secrets};
 
@@ -28,6 +34,43 @@ pub struct Bootstrapped {
 const NEVER: Timestamp = Timestamp(253_402_300_799_000_000);
 
 impl App {
+    /// A domain configured after the first start (a changed
+    /// `--external-domain`) is added to the instance.
+    async fn add_missing_domains(&self, instance_id: &str, domains: &[String]) -> Result<(), DomainError> {
+        for domain in domains {
+            let known = self
+                .store
+                .doc_any_instance(collection::INSTANCE_DOMAIN, domain)
+                .await
+                .map_err(store_error)?;
+            if known.is_some() {
+                continue;
+            }
+            let claim = UniqueClaim {
+                scope: String::new(),
+                kind: "instance_domain",
+                value: domain.clone(),
+            };
+            let added = EventPayload::InstanceDomainAdded(DomainPayload { domain: domain.clone() });
+            let result = self
+                .execute_many(instance_id, "system", vec![AggregateRef::instance(instance_id)], |_| {
+                    Ok(Decision {
+                        events: vec![vec![added.clone()]],
+                        claims: vec![claim.clone()],
+                        ..Decision::default()
+                    })
+                })
+                .await;
+            match result {
+                Ok(_) => tracing::info!(%domain, "domain added to the instance"),
+                // Another node added it at the same moment.
+                Err(e) if e.kind == twofold_domain::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// Creates the instance unless it exists; returns the admin token only
     /// when this call created it.
     pub async fn bootstrap(&self, cfg: &BootstrapConfig) -> Result<Option<Bootstrapped>, DomainError> {
@@ -37,7 +80,10 @@ impl App {
             .doc_any_instance(collection::DEFAULT_INSTANCE, DEFAULT_INSTANCE_ID)
             .await
             .map_err(store_error)?;
-        if existing.is_some() {
+        if let Some(existing) = existing {
+            let instance =
+                InstanceDomainView::deserialize(&*existing).map_err(|e| internal_doc_error("instance", e))?;
+            self.add_missing_domains(&instance.instance_id, &cfg.domains).await?;
             return Ok(None);
         }
 

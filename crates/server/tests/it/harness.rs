@@ -219,6 +219,12 @@ impl Server {
         self.child.take().map(|mut c| c.wait().unwrap())
     }
 
+    /// Restarts with other extra flags.
+    pub fn restart_with(&mut self, args: &[&str]) {
+        self.extra_args = args.iter().map(|a| a.to_string()).collect();
+        self.restart();
+    }
+
     pub fn restart(&mut self) {
         if self.child.is_some() {
             assert!(self.stop().success());

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::harness::{Backend, Server, backend_tests};
 
-backend_tests!(restart_keeps_everything);
+backend_tests!(restart_keeps_everything, a_new_external_domain_is_added);
 
 async fn restart_keeps_everything(b: Backend) {
     let mut s = Server::start(b).await;
@@ -41,4 +41,17 @@ async fn restart_keeps_everything(b: Backend) {
     assert_eq!(std::fs::read_to_string(&pat_file).unwrap(), pat, "no second bootstrap");
     assert_eq!(s.count_events("instance.added").await, 1);
     assert_eq!(s.count_events("user.pat.added").await, 1);
+}
+
+async fn a_new_external_domain_is_added(b: Backend) {
+    let mut s = Server::start(b).await;
+    let path = "/admin/v1/policies/login/second_factors/_search";
+    let (status, _) = s.send(s.req("POST", path).header("host", "idp.example.com")).await;
+    assert_eq!(status, 404, "not a domain of the instance yet");
+    s.restart_with(&["--external-domain", "idp.example.com"]);
+    let (status, _) = s.send(s.req("POST", path).header("host", "idp.example.com")).await;
+    assert_eq!(status, 200, "the new external domain reaches the instance");
+    let (status, _) = s.send(s.req("POST", path).header("host", "localhost")).await;
+    assert_eq!(status, 200, "the first domain still does");
+    assert_eq!(s.count_events("instance.added").await, 1, "no second instance");
 }
