@@ -8,6 +8,7 @@ use twofold_domain::readmodel::DocDetails;
 use twofold_domain::readmodel::directory::{OrgView, PatView, UserKind, UserView};
 use twofold_domain::readmodel::login_policy::LoginPolicyView;
 use twofold_proto::zitadel::member::v1 as member;
+use twofold_proto::zitadel::object::v2 as object_v2;
 use twofold_proto::zitadel::org::v1 as org;
 use twofold_proto::zitadel::policy::v1 as policy;
 use twofold_proto::zitadel::user::v1 as user;
@@ -89,6 +90,35 @@ pub fn lockout_settings(max_password_attempts: u32, max_otp_attempts: u32) -> tw
         max_password_attempts: u64::from(max_password_attempts),
         max_otp_attempts: u64::from(max_otp_attempts),
     }
+}
+
+/// v2 `Details` of a write: sequence, change date, resource owner.
+pub fn v2_changed(d: WriteDetails) -> Option<object_v2::Details> {
+    Some(object_v2::Details {
+        sequence: d.sequence,
+        change_date: Some(timestamp(d.date)),
+        resource_owner: d.resource_owner,
+        creation_date: None,
+    })
+}
+
+/// v2 `Details` of a read model (both dates).
+pub fn v2_read(d: &DocDetails) -> Option<object_v2::Details> {
+    Some(object_v2::Details {
+        sequence: d.sequence,
+        change_date: Some(timestamp(d.change_date)),
+        resource_owner: d.resource_owner.clone(),
+        creation_date: Some(timestamp(d.creation_date)),
+    })
+}
+
+/// v2 `ListDetails`: read models are current when read.
+pub fn v2_list(total: usize) -> Option<object_v2::ListDetails> {
+    Some(object_v2::ListDetails {
+        total_result: total as u64,
+        processed_sequence: 0,
+        timestamp: Some(timestamp(twofold_app::clock::now())),
+    })
 }
 
 pub fn login_policy(v: &LoginPolicyView) -> policy::LoginPolicy {

@@ -3,7 +3,6 @@
 use tonic::{Request, Response, Status};
 use twofold_app::App;
 use twofold_app::sessions::{ChallengeRequests, Checks, SessionChange, SessionRead, UserRef};
-use twofold_proto::zitadel::object::v2 as object;
 use twofold_proto::zitadel::session::v2::session_service_server::SessionService;
 use twofold_proto::zitadel::session::v2::*;
 
@@ -13,15 +12,6 @@ use crate::{convert, validate};
 
 pub struct Sessions {
     pub app: App,
-}
-
-fn details(d: twofold_app::WriteDetails) -> Option<object::Details> {
-    Some(object::Details {
-        sequence: d.sequence,
-        change_date: Some(convert::timestamp(d.date)),
-        resource_owner: d.resource_owner,
-        creation_date: None,
-    })
 }
 
 /// Checks from the request, validated as protoc-gen-validate would.
@@ -187,11 +177,7 @@ impl SessionService for Sessions {
             .map_err(to_status)?;
         let q = r.query.unwrap_or_default();
         Ok(Response::new(ListSessionsResponse {
-            details: Some(object::ListDetails {
-                total_result: list.len() as u64,
-                processed_sequence: 0,
-                timestamp: Some(convert::timestamp(twofold_app::clock::now())),
-            }),
+            details: convert::v2_list(list.len()),
             sessions: twofold_domain::readmodel::query::page(list, q.offset, q.limit)
                 .into_iter()
                 .map(session)
@@ -227,7 +213,7 @@ impl SessionService for Sessions {
             .await
             .map_err(to_status)?;
         Ok(Response::new(CreateSessionResponse {
-            details: details(c.details),
+            details: convert::v2_changed(c.details),
             session_id: c.session_id,
             session_token: c.token.unwrap_or_default(),
             challenges: challenges(c.challenges),
@@ -253,7 +239,7 @@ impl SessionService for Sessions {
             .await
             .map_err(to_status)?;
         Ok(Response::new(SetSessionResponse {
-            details: details(c.details),
+            details: convert::v2_changed(c.details),
             session_token: c.token.unwrap_or_default(),
             challenges: challenges(c.challenges),
         }))
@@ -271,6 +257,8 @@ impl SessionService for Sessions {
             .delete_session(&ctx, id, r.session_token.as_deref())
             .await
             .map_err(to_status)?;
-        Ok(Response::new(DeleteSessionResponse { details: details(d) }))
+        Ok(Response::new(DeleteSessionResponse {
+            details: convert::v2_changed(d),
+        }))
     }
 }

@@ -4,8 +4,6 @@
 use tonic::{Request, Response, Status};
 use twofold_app::App;
 use twofold_app::auth::RequestCtx;
-use twofold_domain::readmodel::DocDetails;
-use twofold_proto::zitadel::object::v2 as object;
 use twofold_proto::zitadel::settings::v2::settings_service_server::SettingsService;
 use twofold_proto::zitadel::settings::v2::*;
 
@@ -15,15 +13,6 @@ use crate::error::to_status;
 
 pub struct Settings {
     pub app: App,
-}
-
-fn details(d: &DocDetails) -> Option<object::Details> {
-    Some(object::Details {
-        sequence: d.sequence,
-        change_date: Some(convert::timestamp(d.change_date)),
-        resource_owner: d.resource_owner.clone(),
-        creation_date: Some(convert::timestamp(d.creation_date)),
-    })
 }
 
 /// The org a request context names; None for the instance itself.
@@ -57,7 +46,7 @@ impl SettingsService for Settings {
         .map_err(to_status)?;
         let p = convert::login_policy(&v);
         Ok(Response::new(GetLoginSettingsResponse {
-            details: details(&v.details),
+            details: convert::v2_read(&v.details),
             settings: Some(LoginSettings {
                 allow_username_password: p.allow_username_password,
                 allow_register: p.allow_register,
@@ -94,7 +83,7 @@ impl SettingsService for Settings {
         }
         .map_err(to_status)?;
         Ok(Response::new(GetLockoutSettingsResponse {
-            details: details(&v.details),
+            details: convert::v2_read(&v.details),
             settings: Some(LockoutSettings {
                 max_password_attempts: v.settings.max_password_attempts,
                 resource_owner_type: owner_type(v.is_default),

@@ -4,10 +4,8 @@
 
 use tonic::{Request, Response, Status};
 use twofold_app::App;
-use twofold_app::WriteDetails;
 use twofold_app::humans::{ContactMode, HumanInput, UserFilter};
 use twofold_app::mfa::{DEFAULT_RECOVERY_CODES, SimpleFactor, Via};
-use twofold_domain::readmodel::DocDetails;
 use twofold_domain::readmodel::directory::{Readiness, UserKind, UserState, UserView};
 use twofold_proto::zitadel::object::v2 as object;
 use twofold_proto::zitadel::user::v2::user_service_server::UserService;
@@ -19,25 +17,6 @@ use crate::{convert, validate};
 
 pub struct Users {
     pub app: App,
-}
-
-/// v2 details of a write: sequence, change date, resource owner.
-fn details(d: WriteDetails) -> Option<object::Details> {
-    Some(object::Details {
-        sequence: d.sequence,
-        change_date: Some(convert::timestamp(d.date)),
-        resource_owner: d.resource_owner,
-        creation_date: None,
-    })
-}
-
-fn read_details(d: &DocDetails) -> Option<object::Details> {
-    Some(object::Details {
-        sequence: d.sequence,
-        change_date: Some(convert::timestamp(d.change_date)),
-        resource_owner: d.resource_owner.clone(),
-        creation_date: Some(convert::timestamp(d.creation_date)),
-    })
 }
 
 fn user_state(s: UserState) -> i32 {
@@ -89,7 +68,7 @@ fn user(u: UserView) -> User {
         }),
     };
     User {
-        details: read_details(&u.details),
+        details: convert::v2_read(&u.details),
         user_id: u.id,
         state,
         login_names: vec![u.user_name.clone()],
@@ -191,7 +170,7 @@ impl UserService for Users {
         let added = self.app.add_human(&ctx, input).await.map_err(to_status)?;
         Ok(Response::new(AddHumanUserResponse {
             user_id: added.user_id,
-            details: details(added.details),
+            details: convert::v2_changed(added.details),
             email_code: added.email_code,
             phone_code: added.phone_code,
         }))
@@ -202,7 +181,7 @@ impl UserService for Users {
         let id = validate::id("GetUserByIDRequest", "UserId", &req.get_ref().user_id)?;
         let u = self.app.user_v2(&ctx, id).await.map_err(to_status)?;
         Ok(Response::new(GetUserByIdResponse {
-            details: read_details(&u.details),
+            details: convert::v2_read(&u.details),
             user: Some(user(u)),
         }))
     }
@@ -239,11 +218,7 @@ impl UserService for Users {
             .await
             .map_err(to_status)?;
         Ok(Response::new(ListUsersResponse {
-            details: Some(object::ListDetails {
-                total_result: list.total as u64,
-                processed_sequence: 0,
-                timestamp: Some(convert::timestamp(twofold_app::clock::now())),
-            }),
+            details: convert::v2_list(list.total),
             sorting_column: r.sorting_column,
             result: list.users.into_iter().map(user).collect(),
         }))
@@ -253,21 +228,27 @@ impl UserService for Users {
         let ctx = ctx(&req)?;
         let id = validate::id("DeleteUserRequest", "UserId", &req.get_ref().user_id)?;
         let d = self.app.delete_user_v2(&ctx, id).await.map_err(to_status)?;
-        Ok(Response::new(DeleteUserResponse { details: details(d) }))
+        Ok(Response::new(DeleteUserResponse {
+            details: convert::v2_changed(d),
+        }))
     }
 
     async fn lock_user(&self, req: Request<LockUserRequest>) -> Result<Response<LockUserResponse>, Status> {
         let ctx = ctx(&req)?;
         let id = validate::id("LockUserRequest", "UserId", &req.get_ref().user_id)?;
         let d = self.app.lock_user(&ctx, id, true).await.map_err(to_status)?;
-        Ok(Response::new(LockUserResponse { details: details(d) }))
+        Ok(Response::new(LockUserResponse {
+            details: convert::v2_changed(d),
+        }))
     }
 
     async fn unlock_user(&self, req: Request<UnlockUserRequest>) -> Result<Response<UnlockUserResponse>, Status> {
         let ctx = ctx(&req)?;
         let id = validate::id("UnlockUserRequest", "UserId", &req.get_ref().user_id)?;
         let d = self.app.lock_user(&ctx, id, false).await.map_err(to_status)?;
-        Ok(Response::new(UnlockUserResponse { details: details(d) }))
+        Ok(Response::new(UnlockUserResponse {
+            details: convert::v2_changed(d),
+        }))
     }
 
     async fn set_email(&self, req: Request<SetEmailRequest>) -> Result<Response<SetEmailResponse>, Status> {
@@ -282,7 +263,7 @@ impl UserService for Users {
         };
         let (d, code) = self.app.set_email(&ctx, id, &r.email, mode).await.map_err(to_status)?;
         Ok(Response::new(SetEmailResponse {
-            details: details(d),
+            details: convert::v2_changed(d),
             verification_code: code,
         }))
     }
@@ -293,7 +274,9 @@ impl UserService for Users {
         let id = validate::id("VerifyEmailRequest", "UserId", &r.user_id)?;
         let code = validate::id("VerifyEmailRequest", "VerificationCode", &r.verification_code)?;
         let d = self.app.verify_email(&ctx, id, code).await.map_err(to_status)?;
-        Ok(Response::new(VerifyEmailResponse { details: details(d) }))
+        Ok(Response::new(VerifyEmailResponse {
+            details: convert::v2_changed(d),
+        }))
     }
 
     async fn set_phone(&self, req: Request<SetPhoneRequest>) -> Result<Response<SetPhoneResponse>, Status> {
@@ -308,7 +291,7 @@ impl UserService for Users {
         };
         let (d, code) = self.app.set_phone(&ctx, id, &r.phone, mode).await.map_err(to_status)?;
         Ok(Response::new(SetPhoneResponse {
-            details: details(d),
+            details: convert::v2_changed(d),
             verification_code: code,
         }))
     }
@@ -319,7 +302,9 @@ impl UserService for Users {
         let id = validate::id("VerifyPhoneRequest", "UserId", &r.user_id)?;
         let code = validate::id("VerifyPhoneRequest", "VerificationCode", &r.verification_code)?;
         let d = self.app.verify_phone(&ctx, id, code).await.map_err(to_status)?;
-        Ok(Response::new(VerifyPhoneResponse { details: details(d) }))
+        Ok(Response::new(VerifyPhoneResponse {
+            details: convert::v2_changed(d),
+        }))
     }
 
     async fn register_totp(&self, req: Request<RegisterTotpRequest>) -> Result<Response<RegisterTotpResponse>, Status> {
@@ -327,7 +312,7 @@ impl UserService for Users {
         let id = validate::id("RegisterTOTPRequest", "UserId", &req.get_ref().user_id)?;
         let t = self.app.register_totp(&ctx, id).await.map_err(to_status)?;
         Ok(Response::new(RegisterTotpResponse {
-            details: details(t.details),
+            details: convert::v2_changed(t.details),
             uri: t.uri,
             secret: t.secret,
         }))
@@ -347,7 +332,9 @@ impl UserService for Users {
             .verify_totp_registration(&ctx, id, code)
             .await
             .map_err(to_status)?;
-        Ok(Response::new(VerifyTotpRegistrationResponse { details: details(d) }))
+        Ok(Response::new(VerifyTotpRegistrationResponse {
+            details: convert::v2_changed(d),
+        }))
     }
 
     async fn remove_totp(&self, req: Request<RemoveTotpRequest>) -> Result<Response<RemoveTotpResponse>, Status> {
@@ -358,7 +345,9 @@ impl UserService for Users {
             .remove_factor(&ctx, id, None, Via::UserApi)
             .await
             .map_err(to_status)?;
-        Ok(Response::new(RemoveTotpResponse { details: details(d) }))
+        Ok(Response::new(RemoveTotpResponse {
+            details: convert::v2_changed(d),
+        }))
     }
 
     async fn add_otpsms(&self, req: Request<AddOtpsmsRequest>) -> Result<Response<AddOtpsmsResponse>, Status> {
@@ -369,7 +358,9 @@ impl UserService for Users {
             .add_factor(&ctx, id, SimpleFactor::OtpSms)
             .await
             .map_err(to_status)?;
-        Ok(Response::new(AddOtpsmsResponse { details: details(d) }))
+        Ok(Response::new(AddOtpsmsResponse {
+            details: convert::v2_changed(d),
+        }))
     }
 
     async fn remove_otpsms(&self, req: Request<RemoveOtpsmsRequest>) -> Result<Response<RemoveOtpsmsResponse>, Status> {
@@ -380,7 +371,9 @@ impl UserService for Users {
             .remove_factor(&ctx, id, Some(SimpleFactor::OtpSms), Via::UserApi)
             .await
             .map_err(to_status)?;
-        Ok(Response::new(RemoveOtpsmsResponse { details: details(d) }))
+        Ok(Response::new(RemoveOtpsmsResponse {
+            details: convert::v2_changed(d),
+        }))
     }
 
     async fn add_otp_email(&self, req: Request<AddOtpEmailRequest>) -> Result<Response<AddOtpEmailResponse>, Status> {
@@ -391,7 +384,9 @@ impl UserService for Users {
             .add_factor(&ctx, id, SimpleFactor::OtpEmail)
             .await
             .map_err(to_status)?;
-        Ok(Response::new(AddOtpEmailResponse { details: details(d) }))
+        Ok(Response::new(AddOtpEmailResponse {
+            details: convert::v2_changed(d),
+        }))
     }
 
     async fn remove_otp_email(
@@ -405,7 +400,9 @@ impl UserService for Users {
             .remove_factor(&ctx, id, Some(SimpleFactor::OtpEmail), Via::UserApi)
             .await
             .map_err(to_status)?;
-        Ok(Response::new(RemoveOtpEmailResponse { details: details(d) }))
+        Ok(Response::new(RemoveOtpEmailResponse {
+            details: convert::v2_changed(d),
+        }))
     }
 
     async fn register_u2f(&self, req: Request<RegisterU2fRequest>) -> Result<Response<RegisterU2fResponse>, Status> {
@@ -419,7 +416,7 @@ impl UserService for Users {
             .await
             .map_err(to_status)?;
         Ok(Response::new(RegisterU2fResponse {
-            details: details(u.details),
+            details: convert::v2_changed(u.details),
             u2f_id: u.token_id,
             public_key_credential_creation_options: Some(convert::json_to_struct(u.options)),
         }))
@@ -448,7 +445,9 @@ impl UserService for Users {
             )
             .await
             .map_err(to_status)?;
-        Ok(Response::new(VerifyU2fRegistrationResponse { details: details(d) }))
+        Ok(Response::new(VerifyU2fRegistrationResponse {
+            details: convert::v2_changed(d),
+        }))
     }
 
     async fn remove_u2f(&self, req: Request<RemoveU2fRequest>) -> Result<Response<RemoveU2fResponse>, Status> {
@@ -461,7 +460,9 @@ impl UserService for Users {
             .remove_u2f(&ctx, id, token, Via::UserApi)
             .await
             .map_err(to_status)?;
-        Ok(Response::new(RemoveU2fResponse { details: details(d) }))
+        Ok(Response::new(RemoveU2fResponse {
+            details: convert::v2_changed(d),
+        }))
     }
 
     async fn list_authentication_method_types(
@@ -494,11 +495,7 @@ impl UserService for Users {
             }
         }
         Ok(Response::new(ListAuthenticationMethodTypesResponse {
-            details: Some(object::ListDetails {
-                total_result: types.len() as u64,
-                processed_sequence: 0,
-                timestamp: Some(convert::timestamp(twofold_app::clock::now())),
-            }),
+            details: convert::v2_list(types.len()),
             auth_method_types: types.into_iter().map(|t| t as i32).collect(),
         }))
     }
@@ -521,7 +518,7 @@ impl UserService for Users {
             .await
             .map_err(to_status)?;
         Ok(Response::new(GenerateRecoveryCodesResponse {
-            details: details(d),
+            details: convert::v2_changed(d),
             recovery_codes: codes,
         }))
     }
@@ -533,6 +530,8 @@ impl UserService for Users {
         let ctx = ctx(&req)?;
         let id = validate::id("RemoveRecoveryCodesRequest", "UserId", &req.get_ref().user_id)?;
         let d = self.app.remove_recovery_codes(&ctx, id).await.map_err(to_status)?;
-        Ok(Response::new(RemoveRecoveryCodesResponse { details: details(d) }))
+        Ok(Response::new(RemoveRecoveryCodesResponse {
+            details: convert::v2_changed(d),
+        }))
     }
 }
