@@ -14,7 +14,6 @@ use crate::command::{Decision, unique};
 use crate::notify::{Delivery, Purpose};
 use crate::{App, WriteDetails, clock, passwords, secrets};
 use twofold_domain::notify::Channel;
-use twofold_domain::readmodel::directory::InstanceView;
 
 /// Verification codes for email and phone: 6 characters, valid one hour.
 const CODE_LEN: usize = 6;
@@ -105,18 +104,12 @@ impl App {
         match (mode, code) {
             (ContactMode::ReturnCode, code) => Ok(code),
             (ContactMode::SendCode, Some(code)) => {
-                let domain = self
-                    .typed_doc::<InstanceView>(&ctx.instance_id, collection::INSTANCE, &ctx.instance_id)
-                    .await?
-                    .map(|i| i.external_domain)
-                    .unwrap_or_default();
                 self.deliver(Delivery {
                     instance_id: ctx.instance_id.clone(),
                     purpose: Purpose::Verify { user },
                     channel,
                     recipient: recipient.to_owned(),
                     display_name: display_name.to_owned(),
-                    domain,
                     code,
                 });
                 Ok(None)
@@ -176,11 +169,7 @@ impl App {
         };
         let phone_for_send = phone.as_ref().map(|(p, _)| p.clone()).unwrap_or_default();
         let phone_mode = input.phone.as_ref().map_or(ContactMode::Unverified, |(_, m)| *m);
-        let display_name = if input.display_name.trim().is_empty() {
-            format!("{} {}", input.given_name.trim(), input.family_name.trim())
-        } else {
-            input.display_name.trim().to_owned()
-        };
+        let display_name = human::display_name(&input.given_name, &input.family_name, &input.display_name);
         let email_for_send = email.clone();
         let user_name = input.username.clone().unwrap_or_else(|| email.clone());
         let new = NewHuman {

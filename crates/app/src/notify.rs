@@ -15,6 +15,7 @@ use sha2::Sha256;
 use twofold_domain::event::{DeliveryFailed, EventPayload as E};
 use twofold_domain::notify::{self, Channel, HttpSmsConfig, ProviderId, Providers, SmtpConfig};
 use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::directory::InstanceView;
 use twofold_domain::readmodel::providers::{ACTIVE_EMAIL, ACTIVE_SMS, sms_doc_id, smtp_doc_id};
 use twofold_domain::{AggregateRef, DomainError};
 
@@ -49,7 +50,6 @@ pub(crate) struct Delivery {
     pub channel: Channel,
     pub recipient: String,
     pub display_name: String,
-    pub domain: String,
     pub code: String,
 }
 
@@ -262,17 +262,24 @@ impl App {
     }
 
     async fn send_sms(&self, c: &HttpSmsConfig, d: &Delivery) -> Result<(), String> {
+        // Texts name the instance by its external domain.
+        let domain = self
+            .typed_doc::<InstanceView>(&d.instance_id, collection::INSTANCE, &d.instance_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|i| i.external_domain)
+            .unwrap_or_default();
         let (text, event_type) = match d.purpose {
             Purpose::SignIn { .. } => (
                 format!(
                     "{code} is your one-time password for {domain}. Use it within the next 5m0s.\n\n@{domain} #{code}",
                     code = d.code,
-                    domain = d.domain
+                    domain = domain
                 ),
                 "session.otp.sms.challenged",
             ),
             Purpose::Verify { .. } => (
-                format!("{} is your verification code for {}.", d.code, d.domain),
+                format!("{} is your verification code for {domain}.", d.code),
                 "user.human.phone.code.added",
             ),
         };
@@ -283,7 +290,7 @@ impl App {
                 "provider": {"id": c.id, "description": c.description},
             },
             "templateData": {"text": text},
-            "args": {"oTP": d.code, "domain": d.domain, "expiry": 300_000_000_000u64},
+            "args": {"oTP": d.code, "domain": domain, "expiry": 300_000_000_000u64},
         }))
         .expect("JSON");
         let key = self.keys.open(&c.sealed_signing_key).ok_or("signing key unreadable")?;

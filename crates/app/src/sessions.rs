@@ -28,7 +28,6 @@ use crate::command::Decision;
 use crate::notify::{Delivery, Purpose};
 use crate::{App, WriteDetails, clock, passwords, secrets, totp, u2f};
 use twofold_domain::notify::Channel;
-use twofold_domain::readmodel::directory::InstanceView;
 
 /// OTP codes sent by SMS or email: 8 digits, valid five minutes.
 const OTP_CODE_LEN: usize = 8;
@@ -143,7 +142,7 @@ impl App {
     ) -> Result<SessionChange, DomainError> {
         self.check_in_org(ctx, "", "session.write").await?;
         let session_id = self.ids.next();
-        self.change_session(ctx, &session_id, true, checks, challenges, lifetime_ns)
+        self.change_session(ctx, &session_id, None, checks, challenges, lifetime_ns)
             .await
     }
 
@@ -173,7 +172,7 @@ impl App {
             return Err(session_missing());
         }
         state.require_usable(clock::now())?;
-        self.change_session(ctx, session_id, false, checks, challenges, lifetime_ns)
+        self.change_session(ctx, session_id, Some(state), checks, challenges, lifetime_ns)
             .await
     }
 
@@ -185,23 +184,20 @@ impl App {
         }
     }
 
+    /// Runs checks and challenges on a new session (`existing` None) or on
+    /// the session whose state the caller already read and authorized.
     async fn change_session(
         &self,
         ctx: &RequestCtx,
         session_id: &str,
-        is_new: bool,
+        existing: Option<SessionState>,
         checks: Checks,
         challenges: ChallengeRequests,
         lifetime_ns: Option<i64>,
     ) -> Result<SessionChange, DomainError> {
         let session_agg = AggregateRef::session(session_id, &ctx.instance_id);
-        let existing = SessionState::fold(
-            &self
-                .store
-                .events(&ctx.instance_id, &session_agg)
-                .await
-                .map_err(crate::command::store_error)?,
-        );
+        let is_new = existing.is_none();
+        let existing = existing.unwrap_or_default();
         let checked_user = match &checks.user {
             Some(r) => Some(self.find_user(ctx, r).await?),
             None => None,
@@ -239,6 +235,7 @@ impl App {
         if let Some(u) = &user {
             aggregates.push(AggregateRef::user(&u.id, &u.org_id));
         }
+        let token_rotated = std::sync::atomic::AtomicBool::new(false);
         let decide = |loaded: &[std::sync::Arc<Vec<StoredEvent>>]| -> Result<Decision, DomainError> {
             let state = SessionState::fold(&loaded[0]);
             if is_new && state.exists {
@@ -470,6 +467,8 @@ impl App {
             if let Some(l) = lifetime_ns {
                 s_events.push(E::SessionLifetimeSet(SessionLifetimeSet { lifetime: l }));
             }
+            // Any change rotates the token; no change keeps the old one.
+            token_rotated.store(!s_events.is_empty(), std::sync::atomic::Ordering::Relaxed);
             if !s_events.is_empty() {
                 s_events.push(E::SessionTokenSet(SessionTokenSet {
                     token_hash: token_hash.clone(),
@@ -484,21 +483,11 @@ impl App {
                 ..Decision::default()
             })
         };
-        let before = existing.token_hash.clone();
         let details = self
             .execute_many(&ctx.instance_id, &ctx.caller.user_id, aggregates, decide)
             .await?;
-        // No session event: nothing changed, and the old token stays valid.
-        let after: Option<SessionView> = self
-            .typed_doc(&ctx.instance_id, collection::SESSION, session_id)
-            .await?;
-        let rotated = after.is_some_and(|s| Some(s.token_hash.clone()) != before && s.token_hash == token_hash);
+        let rotated = token_rotated.load(std::sync::atomic::Ordering::Relaxed);
         if let Some(u) = user.as_ref().filter(|_| !prepared.to_send.is_empty()) {
-            let domain = self
-                .typed_doc::<InstanceView>(&ctx.instance_id, collection::INSTANCE, &ctx.instance_id)
-                .await?
-                .map(|i| i.external_domain)
-                .unwrap_or_default();
             let h = u.human();
             for (channel, code) in prepared.to_send {
                 self.deliver(Delivery {
@@ -512,7 +501,6 @@ impl App {
                         Channel::Email => h.map(|h| h.email.clone()).unwrap_or_default(),
                     },
                     display_name: h.map(|h| h.display_name.clone()).unwrap_or_default(),
-                    domain: domain.clone(),
                     code,
                 });
             }

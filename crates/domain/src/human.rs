@@ -107,6 +107,15 @@ fn verification_events(v: &Verification, code: fn(CodeAdded) -> E, verified: E) 
     }
 }
 
+/// The name shown for a user: as given, else "given family".
+pub fn display_name(given: &str, family: &str, display: &str) -> String {
+    if display.trim().is_empty() {
+        format!("{} {}", given.trim(), family.trim())
+    } else {
+        display.trim().to_owned()
+    }
+}
+
 pub fn decide_add_human(state: &UserState, h: NewHuman) -> Result<Vec<E>, DomainError> {
     if state.exists || !state.user_name.is_empty() {
         return Err(DomainError::precondition(
@@ -123,11 +132,7 @@ pub fn decide_add_human(state: &UserState, h: NewHuman) -> Result<Vec<E>, Domain
     if h.family_name.trim().is_empty() {
         return Err(DomainError::invalid("USER-4hB7d", "Family name is empty"));
     }
-    let display_name = if h.display_name.trim().is_empty() {
-        format!("{} {}", h.given_name.trim(), h.family_name.trim())
-    } else {
-        h.display_name.trim().to_owned()
-    };
+    let display_name = display_name(&h.given_name, &h.family_name, &h.display_name);
     let mut events = vec![E::HumanAdded(Box::new(HumanAdded {
         user_name: h.user_name.trim().to_owned(),
         first_name: h.given_name.trim().to_owned(),

@@ -50,6 +50,13 @@ fn is_unavailable_code(code: &str) -> bool {
     code.starts_with("08") || code == "57P01" || code == "57P02" || code == "57P03"
 }
 
+/// A stored document body, parsed and shared.
+pub(crate) fn parse_doc(body: &str) -> Result<twofold_app::ports::Doc, StoreError> {
+    serde_json::from_str(body)
+        .map(std::sync::Arc::new)
+        .map_err(|e| corrupt("document", e))
+}
+
 pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Other(format!("unreadable {what}: {e}"))
 }
@@ -280,13 +287,7 @@ macro_rules! impl_event_store {
                         .fetch_optional(&self.read)
                         .await
                         .map_err($crate::shared::db_error)?;
-                    let doc = row
-                        .map(|(b,)| {
-                            serde_json::from_str(&b)
-                                .map(std::sync::Arc::new)
-                                .map_err(|e| $crate::shared::corrupt("document", e))
-                        })
-                        .transpose()?;
+                    let doc = row.map(|(b,)| $crate::shared::parse_doc(&b)).transpose()?;
                     Ok(doc)
                 };
                 $crate::cache::read_through(
@@ -312,13 +313,7 @@ macro_rules! impl_event_store {
                             .fetch_optional(&self.read)
                             .await
                             .map_err($crate::shared::db_error)?;
-                    let doc = row
-                        .map(|(b,)| {
-                            serde_json::from_str(&b)
-                                .map(std::sync::Arc::new)
-                                .map_err(|e| $crate::shared::corrupt("document", e))
-                        })
-                        .transpose()?;
+                    let doc = row.map(|(b,)| $crate::shared::parse_doc(&b)).transpose()?;
                     Ok(doc)
                 };
                 $crate::cache::read_through(
@@ -347,11 +342,7 @@ macro_rules! impl_event_store {
                         .map_err($crate::shared::db_error)?;
                     let docs = rows
                         .into_iter()
-                        .map(|(b,)| {
-                            serde_json::from_str(&b)
-                                .map(std::sync::Arc::new)
-                                .map_err(|e| $crate::shared::corrupt("document", e))
-                        })
+                        .map(|(b,)| $crate::shared::parse_doc(&b))
                         .collect::<Result<Vec<_>, _>>()?;
                     Ok(docs)
                 };
@@ -378,11 +369,7 @@ macro_rules! impl_event_store {
                     .await
                     .map_err($crate::shared::db_error)?;
                 rows.into_iter()
-                    .map(|(b,)| {
-                        serde_json::from_str(&b)
-                            .map(std::sync::Arc::new)
-                            .map_err(|e| $crate::shared::corrupt("document", e))
-                    })
+                    .map(|(b,)| $crate::shared::parse_doc(&b))
                     .collect()
             }
 
