@@ -1,6 +1,15 @@
 //! The REST edge: a list response transcoded from protobuf to canonical
 //! JSON through the descriptor pool, as every REST answer is.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    reason = "benchmark code: a panic is a failed run"
+)]
+
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 use twofold_proto::zitadel::admin::v1::ListLoginPolicySecondFactorsResponse;

@@ -157,7 +157,7 @@ impl AuthService for SelfService {
             .map_err(to_status)?;
         Ok(Response::new(AddMyAuthFactorU2fResponse {
             key: Some(WebAuthNKey {
-                public_key: serde_json::to_vec(&u.options).expect("JSON"),
+                public_key: u.options.to_string().into_bytes(),
             }),
             details: convert::added(u.details),
         }))

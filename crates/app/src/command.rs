@@ -95,7 +95,7 @@ impl App {
         decide: impl Fn(&[StoredEvent]) -> Result<Vec<EventPayload>, DomainError>,
     ) -> Result<WriteDetails, DomainError> {
         self.execute_many(instance_id, creator, vec![aggregate], |loaded| {
-            decide(&loaded[0]).map(Decision::one)
+            decide(loaded.first().map_or(&[][..], |h| h.as_slice())).map(Decision::one)
         })
         .await
     }
@@ -112,6 +112,9 @@ impl App {
         aggregates: Vec<AggregateRef>,
         decide: impl Fn(&[Arc<Vec<StoredEvent>>]) -> Result<Decision, DomainError>,
     ) -> Result<WriteDetails, DomainError> {
+        let Some(primary_ref) = aggregates.first() else {
+            return Err(DomainError::internal("COMMAND-NoAgg", "An internal error occurred"));
+        };
         for _ in 0..MAX_ATTEMPTS {
             let mut loaded = Vec::with_capacity(aggregates.len());
             for a in &aggregates {
@@ -119,11 +122,15 @@ impl App {
             }
             let decision = decide(&loaded)?;
             let unchanged = || {
-                loaded[0].last().map(WriteDetails::of).unwrap_or_else(|| WriteDetails {
-                    sequence: 0,
-                    date: Timestamp::default(),
-                    resource_owner: aggregates[0].owner.clone(),
-                })
+                loaded
+                    .first()
+                    .and_then(|h| h.last())
+                    .map(WriteDetails::of)
+                    .unwrap_or_else(|| WriteDetails {
+                        sequence: 0,
+                        date: Timestamp::default(),
+                        resource_owner: primary_ref.owner.clone(),
+                    })
             };
             if decision.events.iter().all(Vec::is_empty) {
                 // Nothing to change: report the aggregate as it stands.
@@ -148,11 +155,11 @@ impl App {
                 releases: decision.releases,
             };
             match self.store.push(req).await {
-                Ok(_) if decision.error_after_push.is_some() => {
-                    return Err(decision.error_after_push.expect("checked"));
-                }
                 Ok(stored) => {
-                    let primary = stored.iter().rev().find(|e| e.aggregate == aggregates[0]);
+                    if let Some(e) = decision.error_after_push {
+                        return Err(e);
+                    }
+                    let primary = stored.iter().rev().find(|e| e.aggregate == *primary_ref);
                     return Ok(primary.map(WriteDetails::of).unwrap_or_else(unchanged));
                 }
                 Err(StoreError::Conflict) => tokio::task::yield_now().await,

@@ -155,7 +155,7 @@ impl App {
         let password_hash = match &input.password {
             Some(pw) => {
                 human::check_password_complexity(pw)?;
-                Some(passwords::hash_blocking(pw.clone(), self.config.password_hashing).await)
+                Some(passwords::hash_blocking(pw.clone(), self.config.password_hashing).await?)
             }
             None => None,
         };

@@ -15,7 +15,7 @@ pub struct IdGenerator {
 impl IdGenerator {
     pub fn new() -> Self {
         let mut b = [0u8; 2];
-        getrandom::fill(&mut b).expect("OS random source");
+        crate::random::fill(&mut b);
         Self::with_machine(u16::from_be_bytes(b))
     }
 
@@ -27,7 +27,7 @@ impl IdGenerator {
     }
 
     pub fn next(&self) -> String {
-        let mut st = self.state.lock().expect("id state");
+        let mut st = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = elapsed_10ms();
         if now > st.0 {
             *st = (now, 0);

@@ -17,6 +17,7 @@ pub mod notify;
 pub mod orgs;
 pub mod passwords;
 pub mod ports;
+pub mod random;
 pub mod secrets;
 pub mod sessions;
 pub mod totp;

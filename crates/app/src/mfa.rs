@@ -166,13 +166,16 @@ impl App {
             .await?;
         let codes: Vec<String> = (0..count)
             .map(|_| {
-                let c = secrets::random_code(16, RECOVERY_ALPHABET);
-                format!("{}-{}-{}-{}", &c[0..4], &c[4..8], &c[8..12], &c[12..16])
+                let c: Vec<char> = secrets::random_code(16, RECOVERY_ALPHABET).chars().collect();
+                c.chunks(4)
+                    .map(|g| g.iter().collect::<String>())
+                    .collect::<Vec<_>>()
+                    .join("-")
             })
             .collect();
         let mut hashes = Vec::with_capacity(codes.len());
         for c in &codes {
-            hashes.push(passwords::hash_blocking(c.clone(), passwords::RECOVERY_CODE_PARAMS).await);
+            hashes.push(passwords::hash_blocking(c.clone(), passwords::RECOVERY_CODE_PARAMS).await?);
         }
         let d = self
             .on_user(ctx, &user, |s| mfa::decide_generate_recovery_codes(s, hashes.clone()))

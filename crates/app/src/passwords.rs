@@ -4,6 +4,7 @@ use argon2::password_hash::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
+use twofold_domain::DomainError;
 
 /// argon2id cost; the defaults are OWASP's (19 MiB, 2 passes, 1 lane).
 #[derive(Clone, Copy, Debug)]
@@ -46,36 +47,41 @@ fn raw(secret: &[u8], salt: &[u8], params: Params, out_len: usize) -> Option<Vec
             blocks.resize(params.block_count(), argon2::Block::default());
         }
         let mut out = vec![0u8; out_len];
-        a.hash_password_into_with_memory(secret, salt, &mut out, &mut blocks[..params.block_count()])
-            .ok()?;
+        let memory = blocks.get_mut(..params.block_count())?;
+        a.hash_password_into_with_memory(secret, salt, &mut out, memory).ok()?;
         Some(out)
     })
 }
 
 /// A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) with a fresh
 /// 16-byte random salt and a 32-byte output.
-pub fn hash(secret: &str, p: HashParams) -> String {
-    let params = Params::new(p.memory_kib, p.iterations, p.parallelism, Some(32)).expect("valid argon2 parameters");
+pub fn hash(secret: &str, p: HashParams) -> Result<String, DomainError> {
+    let params = Params::new(p.memory_kib, p.iterations, p.parallelism, Some(32)).map_err(|e| hashing_failed(&e))?;
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).expect("OS random source");
-    let out = raw(secret.as_bytes(), &salt, params, 32).expect("argon2 hashing");
-    format!(
+    crate::random::fill(&mut salt);
+    let out = raw(secret.as_bytes(), &salt, params, 32).ok_or_else(|| hashing_failed(&"argon2 refused its input"))?;
+    Ok(format!(
         "$argon2id$v=19$m={},t={},p={}${}${}",
         p.memory_kib,
         p.iterations,
         p.parallelism,
         STANDARD_NO_PAD.encode(salt),
         STANDARD_NO_PAD.encode(out)
-    )
+    ))
+}
+
+fn hashing_failed(e: &dyn std::fmt::Display) -> DomainError {
+    tracing::error!(error = %e, "password hashing failed");
+    DomainError::internal("PASSW-Hash01", "An internal error occurred")
 }
 
 /// Hashes on the hashing threads (see [`on_hash_thread`]).
-pub async fn hash_blocking(secret: String, p: HashParams) -> String {
-    on_hash_thread(move || hash(&secret, p)).await
+pub async fn hash_blocking(secret: String, p: HashParams) -> Result<String, DomainError> {
+    on_hash_thread(move || hash(&secret, p)).await?
 }
 
 /// [`verify`] against several hashes, on the hashing threads.
-pub async fn verify_blocking(secret: String, phcs: Vec<String>) -> Vec<bool> {
+pub async fn verify_blocking(secret: String, phcs: Vec<String>) -> Result<Vec<bool>, DomainError> {
     on_hash_thread(move || phcs.iter().map(|h| verify(&secret, h)).collect()).await
 }
 
@@ -85,34 +91,40 @@ type Job = Box<dyn FnOnce() + Send>;
 /// its memory cost (19 MiB by default) while it runs; a fixed set of
 /// threads keeps that memory bounded (a growing pool would keep a heap
 /// arena per thread) and keeps the async runtime free for other requests.
-async fn on_hash_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+async fn on_hash_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, DomainError> {
     static JOBS: std::sync::OnceLock<std::sync::mpsc::Sender<Job>> = std::sync::OnceLock::new();
     let jobs = JOBS.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel::<Job>();
         let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
         for i in 0..std::thread::available_parallelism().map_or(2, |n| n.get()) {
             let rx = rx.clone();
-            std::thread::Builder::new()
+            let spawned = std::thread::Builder::new()
                 .name(format!("twofold-hash-{i}"))
                 .spawn(move || {
                     loop {
-                        let job = rx.lock().expect("hash queue").recv();
+                        let job = rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
                         match job {
                             Ok(job) => job(),
                             Err(_) => return,
                         }
                     }
-                })
-                .expect("spawning a hashing thread");
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a hashing thread");
+            }
         }
         tx
     });
     let (reply, answer) = tokio::sync::oneshot::channel();
+    // With no hashing thread alive (none could be started, or a job
+    // panicked and took its thread down) the job or its answer is dropped.
     jobs.send(Box::new(move || {
         let _ = reply.send(f());
     }))
-    .expect("hashing threads run for the life of the process");
-    answer.await.expect("hashing does not panic")
+    .map_err(|_| hashing_failed(&"no hashing thread"))?;
+    answer
+        .await
+        .map_err(|_| hashing_failed(&"the hashing job did not answer"))
 }
 
 /// Whether `secret` matches the argon2id PHC string `phc`.
@@ -136,12 +148,22 @@ mod tests {
     #[test]
     fn hashes_verify_and_are_salted() {
         let p = RECOVERY_CODE_PARAMS;
-        let a = hash("Secr3t!pass", p);
+        let a = hash("Secr3t!pass", p).unwrap();
         assert!(a.starts_with("$argon2id$v=19$m=8192,t=1,p=1$"));
-        assert_ne!(a, hash("Secr3t!pass", p));
+        assert_ne!(a, hash("Secr3t!pass", p).unwrap());
         assert!(verify("Secr3t!pass", &a));
         assert!(!verify("wrong", &a));
         assert!(!verify("Secr3t!pass", "not a PHC string"));
+    }
+
+    #[test]
+    fn impossible_parameters_are_an_error_not_a_panic() {
+        let p = HashParams {
+            memory_kib: 1,
+            iterations: 0,
+            parallelism: 0,
+        };
+        assert_eq!(hash("pw", p).unwrap_err().id, "PASSW-Hash01");
     }
 
     #[test]

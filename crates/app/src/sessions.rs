@@ -543,13 +543,16 @@ impl App {
         if let (Some(password), Some(us)) = (&checks.password, &user_state)
             && let Some(hash) = &us.password_hash
         {
-            let ok = passwords::verify_blocking(password.clone(), vec![hash.clone()]).await[0];
+            let ok = passwords::verify_blocking(password.clone(), vec![hash.clone()])
+                .await?
+                .first()
+                == Some(&true);
             p.password = Some((hash.clone(), ok));
         }
         if let (Some(code), Some(us)) = (&checks.recovery_code, &user_state) {
             let hashes = us.recovery_code_hashes.clone();
-            let matches = passwords::verify_blocking(code.trim().to_uppercase(), hashes.clone()).await;
-            p.recovery_hash = matches.iter().position(|m| *m).map(|i| hashes[i].clone());
+            let matches = passwords::verify_blocking(code.trim().to_uppercase(), hashes.clone()).await?;
+            p.recovery_hash = hashes.into_iter().zip(matches).find(|(_, m)| *m).map(|(h, _)| h);
         }
         if let Some(assertion) = &checks.web_auth_n {
             let us = user_state

@@ -9,7 +9,7 @@ pub const STEP_SECONDS: u64 = 30;
 /// 20 bytes (160 bits) from the OS CSPRNG, as RFC 4226 recommends.
 pub fn new_secret() -> Vec<u8> {
     let mut b = vec![0u8; 20];
-    getrandom::fill(&mut b).expect("OS random source");
+    crate::random::fill(&mut b);
     b
 }
 

@@ -1,6 +1,15 @@
 //! Hot pure functions of the domain: folding a login policy's history and
 //! the permission check every API call makes.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    reason = "benchmark code: a panic is a failed run"
+)]
+
 use twofold_domain::event::{EventPayload, MfaTypePayload};
 use twofold_domain::factors::SecondFactor;
 use twofold_domain::login_policy::{LoginPolicySettings, LoginPolicyState, PolicyScope};

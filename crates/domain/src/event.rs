@@ -525,12 +525,17 @@ pub enum EventPayload {
 
 impl EventPayload {
     /// Splits into the stored type name and JSON payload (None when the event has none).
+    #[expect(
+        clippy::unreachable,
+        reason = "a derived, string-keyed, adjacently tagged enum always serializes to {type, payload} \
+                  (see parts_round_trip_with_zitadel_names)"
+    )]
     pub fn to_parts(&self) -> (String, Option<serde_json::Value>) {
-        let mut v = serde_json::to_value(self).expect("events serialize");
-        let obj = v.as_object_mut().expect("events are tagged objects");
-        let ty = match obj.remove("type") {
-            Some(serde_json::Value::String(s)) => s,
-            _ => unreachable!("serde tag is a string"),
+        let Ok(serde_json::Value::Object(mut obj)) = serde_json::to_value(self) else {
+            unreachable!("events serialize to objects")
+        };
+        let Some(serde_json::Value::String(ty)) = obj.remove("type") else {
+            unreachable!("the serde tag is a string")
         };
         (ty, obj.remove("payload"))
     }

@@ -120,7 +120,10 @@ pub fn require_allowed(policy: &LoginPolicyView, factor: SecondFactor) -> Result
 /// refusal is recorded as `user.human.mfa.otp.check.failed`.
 pub fn decide_totp_check(state: &UserState, matched_step: Option<u64>) -> Result<E, DomainError> {
     let TotpState::Ready { last_step, .. } = &state.totp else {
-        unreachable!("callers check that TOTP is ready");
+        return Err(DomainError::precondition(
+            "COMMAND-3Mif9s",
+            "Multifactor OTP (OneTimePassword) isn't ready",
+        ));
     };
     match matched_step {
         Some(step) if step > *last_step => Ok(E::TotpCheckSucceeded(crate::event::TotpVerified { step })),

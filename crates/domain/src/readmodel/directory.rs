@@ -195,6 +195,10 @@ pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     }
 }
 
+#[expect(
+    clippy::unreachable,
+    reason = "keys come from `keys` above, which names only these collections"
+)]
 pub(super) fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
     match key.collection {
         collection::INSTANCE => typed(key, prior, |p| instance(ev, p), no_lookup),

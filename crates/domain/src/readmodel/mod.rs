@@ -84,6 +84,10 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
 
 /// Runs a reducer over a typed document. A prior document that no longer
 /// parses is treated as absent, which only happens after a schema change.
+#[expect(
+    clippy::expect_used,
+    reason = "read models are derived, string-keyed structs: serializing them cannot fail"
+)]
 pub(crate) fn typed<T: Serialize + DeserializeOwned>(
     key: &DocKey,
     prior: Option<Value>,

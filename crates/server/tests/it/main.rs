@@ -2,6 +2,15 @@
 //! guide), each test against a real `twofold` process. Every test runs on
 //! SQLite, and on PostgreSQL when TWOFOLD_TEST_DATABASE_URL is set.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod fixtures;
 mod harness;
 mod proxy;
