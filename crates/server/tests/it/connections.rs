@@ -1,0 +1,139 @@
+//! Connection limits (issue 10, finding 5): idle and slow clients are cut
+//! off after the configured timeouts, and connections above the cap are
+//! closed at once while the server keeps serving the others. The timeouts
+//! here are small flag values; waits allow a generous margin.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::harness::{Backend, Server};
+
+/// Reads until the server closes the connection; the bytes read, or None
+/// if it is still open after `within`.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let mut buf = [0u8; 1024];
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(got),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+const REQUEST: &[u8] = b"GET /debug/healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_closed() {
+    let s = Server::start_args(
+        Backend::Sqlite,
+        &[
+            "--http-header-timeout",
+            "1",
+            "--http-idle-timeout",
+            "2",
+            "--http2-keepalive-interval",
+            "3600",
+        ],
+    )
+    .await;
+
+    // A connection that never sends anything.
+    let mut silent = TcpStream::connect(s.addr).await.unwrap();
+    let started = Instant::now();
+    let got = closed_within(&mut silent, Duration::from_secs(10)).await;
+    assert_eq!(got, Some(Vec::new()), "closed without an answer");
+    assert!(started.elapsed() >= Duration::from_millis(900), "not before the timeout");
+
+    // HTTP/1.1 keep-alive: one request, then nothing.
+    let mut kept = TcpStream::connect(s.addr).await.unwrap();
+    kept.write_all(REQUEST).await.unwrap();
+    let got = closed_within(&mut kept, Duration::from_secs(10))
+        .await
+        .expect("closed after the timeout");
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"), "answered first");
+
+    // HTTP/2 (h2c): the preface and settings, then no request.
+    let mut h2 = TcpStream::connect(s.addr).await.unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let got = closed_within(&mut h2, Duration::from_secs(10))
+        .await
+        .expect("an idle HTTP/2 connection is closed");
+    assert!(got.len() >= 9, "the server spoke HTTP/2 first");
+
+    // The server still serves.
+    let (status, _) = s.call("GET", "/admin/v1/policies/login", None).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_header_sender_is_cut_off() {
+    let s = Server::start_args(Backend::Sqlite, &["--http-header-timeout", "1"]).await;
+    let mut slow = TcpStream::connect(s.addr).await.unwrap();
+    slow.write_all(b"GET /debug/healthz HTTP/1.1\r\nHost: localhost\r\n").await.unwrap();
+    // One header byte every 200 ms: never a complete head.
+    let started = Instant::now();
+    let mut cut = false;
+    while started.elapsed() < Duration::from_secs(10) {
+        if slow.write_all(b"x").await.is_err() {
+            cut = true;
+            break;
+        }
+        let mut buf = [0u8; 256];
+        match tokio::time::timeout(Duration::from_millis(200), slow.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                cut = true;
+                break;
+            }
+            Ok(Ok(n)) => assert!(
+                !String::from_utf8_lossy(&buf[..n]).contains(" 200 "),
+                "no answer to an incomplete request"
+            ),
+            Err(_) => {}
+        }
+    }
+    assert!(cut, "the slow sender was cut off");
+    let (status, _) = s.call("GET", "/admin/v1/policies/login", None).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_above_the_cap_are_refused() {
+    let s = Server::start_args(
+        Backend::Sqlite,
+        &["--max-connections", "4", "--http-header-timeout", "60", "--http-idle-timeout", "60"],
+    )
+    .await;
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(TcpStream::connect(s.addr).await.unwrap());
+    }
+    // Let the server take them all before the next one.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let mut over = TcpStream::connect(s.addr).await.unwrap();
+    let _ = over.write_all(REQUEST).await;
+    let got = closed_within(&mut over, Duration::from_secs(10))
+        .await
+        .expect("closed at once");
+    assert!(got.is_empty(), "no answer: {}", String::from_utf8_lossy(&got));
+    assert!(s.log_text().contains("connection limit reached"), "logged");
+
+    // Once the others go away, a normal client is served again.
+    drop(idle);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ok = reqwest::get(s.url("/debug/healthz")).await.is_ok_and(|r| r.status() == 200);
+        if ok {
+            break;
+        }
+        assert!(Instant::now() < deadline, "served again once connections closed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
