@@ -147,7 +147,10 @@ async fn settle_master_key(app: &App, args: &config::StartArgs, generated: Optio
     let existing = app.instance_exists().await.map_err(fail)?;
     app.record_master_key().await.map_err(fail)?;
     if app.verify_master_key(false).await.map_err(fail)? != KeyVerdict::Matches {
-        anyhow::bail!("another node recorded a different master key for the database {} at the same time", args.db.url());
+        anyhow::bail!(
+            "another node recorded a different master key for the database {} at the same time",
+            args.db.url()
+        );
     }
     if existing {
         tracing::info!("recorded the master key check of this database (created by an earlier version)");

@@ -51,8 +51,12 @@ pub fn fit_open_files_limit(wanted: usize) -> usize {
     };
     let fits = limit.saturating_sub(RESERVED_FILES).max(1);
     if wanted > fits {
-        tracing::warn!(wanted, limit, max_connections = fits,
-            "--max-connections lowered to fit the open-files limit (raise it with ulimit -n)");
+        tracing::warn!(
+            wanted,
+            limit,
+            max_connections = fits,
+            "--max-connections lowered to fit the open-files limit (raise it with ulimit -n)"
+        );
         return fits;
     }
     wanted
@@ -95,8 +99,10 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, stop: 
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             if !full.swap(true, Ordering::Relaxed) {
-                tracing::warn!(max_connections = limits.max_connections,
-                    "connection limit reached: new connections are closed until others end");
+                tracing::warn!(
+                    max_connections = limits.max_connections,
+                    "connection limit reached: new connections are closed until others end"
+                );
             }
             drop(stream);
             continue;
@@ -119,7 +125,10 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, stop: 
 /// out of descriptors or memory is, or the loop would spin.
 async fn accept_failed(e: &std::io::Error) {
     use std::io::ErrorKind::*;
-    if matches!(e.kind(), ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted) {
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted
+    ) {
         tracing::debug!(error = %e, "accept error");
         return;
     }

@@ -45,7 +45,9 @@ enum Job {
         reply: oneshot::Sender<Result<Vec<StoredEvent>, StoreError>>,
     },
     /// A write of its own ([`PROBE`]): whether the writer can commit again.
-    Probe { reply: oneshot::Sender<Result<(), StoreError>> },
+    Probe {
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
 }
 
 pub struct SqliteStore {

@@ -47,7 +47,10 @@ async fn idle_connections_are_closed() {
     let started = Instant::now();
     let got = closed_within(&mut silent, Duration::from_secs(10)).await;
     assert_eq!(got, Some(Vec::new()), "closed without an answer");
-    assert!(started.elapsed() >= Duration::from_millis(900), "not before the timeout");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "not before the timeout"
+    );
 
     // HTTP/1.1 keep-alive: one request, then nothing.
     let mut kept = TcpStream::connect(s.addr).await.unwrap();
@@ -55,7 +58,10 @@ async fn idle_connections_are_closed() {
     let got = closed_within(&mut kept, Duration::from_secs(10))
         .await
         .expect("closed after the timeout");
-    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"), "answered first");
+    assert!(
+        String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"),
+        "answered first"
+    );
 
     // HTTP/2 (h2c): the preface and settings, then no request.
     let mut h2 = TcpStream::connect(s.addr).await.unwrap();
@@ -76,7 +82,9 @@ async fn idle_connections_are_closed() {
 async fn a_slow_header_sender_is_cut_off() {
     let s = Server::start_args(Backend::Sqlite, &["--http-header-timeout", "1"]).await;
     let mut slow = TcpStream::connect(s.addr).await.unwrap();
-    slow.write_all(b"GET /debug/healthz HTTP/1.1\r\nHost: localhost\r\n").await.unwrap();
+    slow.write_all(b"GET /debug/healthz HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
     // One header byte every 200 ms: never a complete head.
     let started = Instant::now();
     let mut cut = false;
@@ -107,15 +115,26 @@ async fn a_slow_header_sender_is_cut_off() {
 async fn connections_above_the_cap_are_refused() {
     let s = Server::start_args(
         Backend::Sqlite,
-        &["--max-connections", "4", "--http-header-timeout", "60", "--http-idle-timeout", "60"],
+        &[
+            "--max-connections",
+            "4",
+            "--http-header-timeout",
+            "60",
+            "--http-idle-timeout",
+            "60",
+        ],
     )
     .await;
+    // Four kept-alive connections, each answered once (so surely accepted).
     let mut idle = Vec::new();
     for _ in 0..4 {
-        idle.push(TcpStream::connect(s.addr).await.unwrap());
+        let mut c = TcpStream::connect(s.addr).await.unwrap();
+        c.write_all(REQUEST).await.unwrap();
+        let mut buf = [0u8; 1024];
+        let n = c.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+        idle.push(c);
     }
-    // Let the server take them all before the next one.
-    tokio::time::sleep(Duration::from_millis(500)).await;
 
     let mut over = TcpStream::connect(s.addr).await.unwrap();
     let _ = over.write_all(REQUEST).await;
@@ -123,13 +142,19 @@ async fn connections_above_the_cap_are_refused() {
         .await
         .expect("closed at once");
     assert!(got.is_empty(), "no answer: {}", String::from_utf8_lossy(&got));
-    assert!(s.log_text().contains("connection limit reached"), "logged");
+    let logged = Instant::now() + Duration::from_secs(5);
+    while !s.log_text().contains("connection limit reached") {
+        assert!(Instant::now() < logged, "the refusal is logged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // Once the others go away, a normal client is served again.
     drop(idle);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let ok = reqwest::get(s.url("/debug/healthz")).await.is_ok_and(|r| r.status() == 200);
+        let ok = reqwest::get(s.url("/debug/healthz"))
+            .await
+            .is_ok_and(|r| r.status() == 200);
         if ok {
             break;
         }

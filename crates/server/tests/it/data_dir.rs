@@ -119,7 +119,10 @@ async fn an_empty_or_missing_database_file_is_not_bootstrapped_over() {
     std::fs::write(&db, b"").unwrap();
     let (status, log) = s.start_refused(&[]);
     assert!(!status.success(), "{log}");
-    assert!(log.contains("is empty") && log.contains("restore the database"), "{log}");
+    assert!(
+        log.contains("is empty") && log.contains("restore the database"),
+        "{log}"
+    );
     assert_eq!(std::fs::metadata(&db).unwrap().len(), 0, "left as it was");
 
     std::fs::remove_file(&db).unwrap();
@@ -127,7 +130,11 @@ async fn an_empty_or_missing_database_file_is_not_bootstrapped_over() {
     assert!(!status.success(), "{log}");
     assert!(log.contains("is missing"), "{log}");
     assert!(!db.exists(), "not created");
-    assert_eq!(std::fs::read_to_string(s.dir.join("admin.pat")).unwrap(), pat, "admin.pat kept");
+    assert_eq!(
+        std::fs::read_to_string(s.dir.join("admin.pat")).unwrap(),
+        pat,
+        "admin.pat kept"
+    );
 
     std::fs::write(&db, saved).unwrap();
     let (status, out) = s.command("check");
@@ -159,7 +166,11 @@ async fn a_lost_database_is_not_bootstrapped_over(b: Backend) {
     let (status, log) = s.start_refused_on(&other_url, &[]);
     assert!(!status.success(), "{log}");
     assert!(log.contains("holds no instance") && log.contains("admin.pat"), "{log}");
-    assert_eq!(std::fs::read_to_string(s.dir.join("admin.pat")).unwrap(), pat, "admin.pat kept");
+    assert_eq!(
+        std::fs::read_to_string(s.dir.join("admin.pat")).unwrap(),
+        pat,
+        "admin.pat kept"
+    );
 }
 
 /// 4 KiB of random bytes in the middle of the file: the start refuses and
@@ -188,7 +199,10 @@ async fn a_corrupt_database_is_reported() {
 
     let (status, out) = s.command("check");
     assert!(!status.success(), "{out}");
-    assert!(out.contains("is corrupt") && out.contains("restore it from a backup"), "{out}");
+    assert!(
+        out.contains("is corrupt") && out.contains("restore it from a backup"),
+        "{out}"
+    );
     let (status, log) = s.start_refused(&[]);
     assert!(!status.success(), "{log}");
     assert!(log.contains("integrity check"), "{log}");
@@ -201,9 +215,17 @@ fn mode(path: &std::path::Path) -> u32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_files_are_private() {
     let mut s = Server::start(Backend::Sqlite).await;
-    let (status, _) = s.call("POST", "/management/v1/orgs", Some(serde_json::json!({"name": "x"}))).await;
+    let (status, _) = s
+        .call("POST", "/management/v1/orgs", Some(serde_json::json!({"name": "x"})))
+        .await;
     assert_eq!(status, 200);
-    let files = ["twofold.db", "twofold.db-wal", "twofold.db-shm", "masterkey", "admin.pat"];
+    let files = [
+        "twofold.db",
+        "twofold.db-wal",
+        "twofold.db-shm",
+        "masterkey",
+        "admin.pat",
+    ];
     assert_eq!(mode(&s.dir), 0o700, "data dir");
     for f in files {
         assert_eq!(mode(&s.dir.join(f)), 0o600, "{f}");

@@ -48,7 +48,8 @@ fn fill(path: &Path) {
 }
 
 async fn create_org(s: &Server, name: &str) -> (u16, serde_json::Value) {
-    s.call("POST", "/management/v1/orgs", Some(json!({ "name": name }))).await
+    s.call("POST", "/management/v1/orgs", Some(json!({ "name": name })))
+        .await
 }
 
 async fn ready(s: &Server) -> u16 {
@@ -69,7 +70,11 @@ async fn all_there(s: &Server, acknowledged: &[String], failed_name: &str) {
                 Some(json!({"queries": [{"nameQuery": {"name": name, "method": "TEXT_QUERY_METHOD_EQUALS"}}]})),
             )
             .await;
-        assert_eq!(list["result"], json!(null), "nothing of the failed write {name:?}: {list}");
+        assert_eq!(
+            list["result"],
+            json!(null),
+            "nothing of the failed write {name:?}: {list}"
+        );
     }
 }
 
@@ -117,10 +122,7 @@ async fn disk_full_recovers_without_restart_skipped_unless_root_may_mount_tmpfs(
     assert_eq!(status, 200, "the next write works once space is back: {body}");
     acknowledged.push(body["id"].as_str().unwrap().to_owned());
     assert_eq!(ready(&s).await, 200, "ready again");
-    assert!(
-        s.log_text().contains("database or disk is full"),
-        "the cause is logged"
-    );
+    assert!(s.log_text().contains("database or disk is full"), "the cause is logged");
 
     all_there(&s, &acknowledged, &failed_name).await;
     assert_eq!(s.count_events("org.added").await, acknowledged.len() as i64 + 1);
