@@ -109,7 +109,7 @@ impl ConnectionArgs {
             idle_timeout: secs(self.http_idle_timeout),
             h2_keepalive_interval: secs(self.http2_keepalive_interval),
             h2_keepalive_timeout: secs(self.http2_keepalive_timeout),
-            max_connections: serve::fit_open_files_limit(self.max_connections.max(1)),
+            max_connections: serve::fit_open_files_limit(self.max_connections.clamp(1, 1 << 20)),
         }
     }
 }

@@ -15,14 +15,27 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 /// Creates `dir` with mode 0700, or takes group and other access away from
-/// an existing one.
+/// an existing one that holds nothing but Twofold's files (a shared
+/// directory such as /tmp given by mistake is left alone, with a warning).
 pub fn prepare(dir: &Path) -> anyhow::Result<()> {
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
         .with_context(|| format!("creating data dir {}", dir.display()))?;
-    tighten(dir, 0o700)
+    let ours = |name: &str| name.starts_with("twofold.db") || name == "masterkey" || name == "admin.pat";
+    let only_ours = std::fs::read_dir(dir)
+        .with_context(|| format!("reading data dir {}", dir.display()))?
+        .all(|e| e.is_ok_and(|e| e.file_name().to_str().is_some_and(ours)));
+    if only_ours {
+        return tighten(dir, 0o700);
+    }
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(path = %dir.display(), mode = format!("{:o}", mode & 0o777),
+            "the data dir holds other files and is open to other users; give Twofold a directory of its own");
+    }
+    Ok(())
 }
 
 /// The file of a `sqlite:` URL; None for other databases and in-memory ones.

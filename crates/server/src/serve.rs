@@ -40,6 +40,8 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
+const CAP_WARNING_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Descriptors kept free for the database, log and data files.
 const RESERVED_FILES: usize = 128;
 
@@ -83,7 +85,8 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, stop: 
         .keep_alive_timeout(limits.h2_keepalive_timeout);
     let builder = Arc::new(builder);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
-    let full = AtomicBool::new(false);
+    // The cap being hit is logged at most once per interval.
+    let mut warned: Option<Instant> = None;
     let (stopping, stop_rx) = watch::channel(false);
     tokio::pin!(stop);
     loop {
@@ -98,7 +101,8 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, stop: 
             },
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            if !full.swap(true, Ordering::Relaxed) {
+            if warned.is_none_or(|at| at.elapsed() >= CAP_WARNING_INTERVAL) {
+                warned = Some(Instant::now());
                 tracing::warn!(
                     max_connections = limits.max_connections,
                     "connection limit reached: new connections are closed until others end"
@@ -107,7 +111,6 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, stop: 
             drop(stream);
             continue;
         };
-        full.store(false, Ordering::Relaxed);
         let (builder, router, stop_rx) = (builder.clone(), router.clone(), stop_rx.clone());
         tokio::spawn(async move {
             connection(&builder, stream, router, limits, stop_rx).await;
