@@ -73,6 +73,27 @@ async fn idle_connections_are_closed() {
         .expect("an idle HTTP/2 connection is closed");
     assert!(got.len() >= 9, "the server spoke HTTP/2 first");
 
+    // HTTP/2 after a request: closed once idle for the idle timeout.
+    let mut h2 = TcpStream::connect(s.addr).await.unwrap();
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00".to_vec();
+    // HEADERS on stream 1, END_STREAM | END_HEADERS: GET http://localhost/debug/healthz
+    // in HPACK (static-table methods and scheme, literal path and authority).
+    let mut block = vec![0x82, 0x86, 0x44, 14];
+    block.extend_from_slice(b"/debug/healthz");
+    block.extend_from_slice(&[0x41, 9]);
+    block.extend_from_slice(b"localhost");
+    hello.extend_from_slice(&[0, 0, block.len() as u8, 0x1, 0x5, 0, 0, 0, 1]);
+    hello.extend_from_slice(&block);
+    h2.write_all(&hello).await.unwrap();
+    let got = closed_within(&mut h2, Duration::from_secs(10))
+        .await
+        .expect("an HTTP/2 connection idle after a request is closed");
+    let types = h2_frame_types(&got);
+    const HEADERS: u8 = 0x1;
+    const GOAWAY: u8 = 0x7;
+    assert!(types.contains(&HEADERS), "answered first: {types:?}");
+    assert!(types.contains(&GOAWAY), "closed gracefully: {types:?}");
+
     // The server still serves.
     let (status, _) = s.call("GET", "/admin/v1/policies/login", None).await;
     assert_eq!(status, 200);
@@ -161,4 +182,43 @@ async fn connections_above_the_cap_are_refused() {
         assert!(Instant::now() < deadline, "served again once connections closed");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The frame types of everything the server sent on an HTTP/2 connection.
+fn h2_frame_types(mut bytes: &[u8]) -> Vec<u8> {
+    let mut types = Vec::new();
+    while bytes.len() >= 9 {
+        let len = (usize::from(bytes[0]) << 16) | (usize::from(bytes[1]) << 8) | usize::from(bytes[2]);
+        types.push(bytes[3]);
+        bytes = &bytes[(9 + len).min(bytes.len())..];
+    }
+    types
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_keepalive_pings_close_a_silent_peer() {
+    let s = Server::start_args(
+        Backend::Sqlite,
+        &[
+            "--http-header-timeout",
+            "60",
+            "--http-idle-timeout",
+            "60",
+            "--http2-keepalive-interval",
+            "1",
+            "--http2-keepalive-timeout",
+            "1",
+        ],
+    )
+    .await;
+    let mut h2 = TcpStream::connect(s.addr).await.unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    // Never answers a ping: closed long before the 60 s timeouts.
+    let got = closed_within(&mut h2, Duration::from_secs(20))
+        .await
+        .expect("a peer that does not answer pings is dropped");
+    const PING: u8 = 0x6;
+    assert!(h2_frame_types(&got).contains(&PING), "the server pinged: {got:?}");
 }
