@@ -176,10 +176,16 @@ async fn writer(pool: SqlitePool, mut queue: mpsc::Receiver<Job>, cache: Arc<Cac
         let reqs: Vec<&PushRequest> = pushes.iter().map(|(req, _)| req).collect();
         let outcome = write_batch(&pool, &reqs, !probes.is_empty()).await;
         let unavailable = match &outcome {
-            Ok(results) => results.iter().any(|r| matches!(r, Err(StoreError::Unavailable(_)))),
-            Err(_) => true,
+            Ok(results) => results.iter().find_map(|r| match r {
+                Err(e @ StoreError::Unavailable(_)) => Some(e),
+                _ => None,
+            }),
+            Err(e) => Some(e),
         };
-        writable.store(!unavailable, Ordering::Release);
+        if let (Some(e), Ok(_)) = (unavailable, &outcome) {
+            tracing::error!(error = %e, "a write could not be applied and was rolled back");
+        }
+        writable.store(unavailable.is_none(), Ordering::Release);
         match outcome {
             Ok(results) => {
                 for ((req, reply), result) in pushes.into_iter().zip(results) {
