@@ -30,6 +30,22 @@ pub struct Bootstrapped {
     pub admin_token: String,
 }
 
+/// How the master key a start was given relates to the database.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyVerdict {
+    /// The database recorded this key.
+    Matches,
+    /// Nothing recorded yet: a new database, or one created before key
+    /// checks existed; [`App::record_master_key`] records it.
+    Unrecorded,
+    /// The database recorded another key.
+    Mismatch,
+    /// The key was just generated but the database was used with another
+    /// one (it records a check, or holds an instance): its secrets are
+    /// sealed under a key this start lacks.
+    Lost,
+}
+
 /// PATs without an expiration date expire at 9999-12-31T23:59:59Z.
 const NEVER: Timestamp = Timestamp(253_402_300_799_000_000);
 
@@ -69,6 +85,38 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// Compares the master key with the check the database recorded,
+    /// changing nothing. `generated`: the key was made up by this start.
+    pub async fn verify_master_key(&self, generated: bool) -> Result<KeyVerdict, DomainError> {
+        let expected = self.keys.check_value();
+        match self.store.key_check().await.map_err(store_error)? {
+            Some(recorded) if recorded == expected => Ok(KeyVerdict::Matches),
+            Some(_) if generated => Ok(KeyVerdict::Lost),
+            Some(_) => Ok(KeyVerdict::Mismatch),
+            None if generated && self.instance_exists().await? => Ok(KeyVerdict::Lost),
+            None => Ok(KeyVerdict::Unrecorded),
+        }
+    }
+
+    /// Records the master key check unless one is recorded (another node
+    /// may have recorded its own at the same moment: verify again after).
+    pub async fn record_master_key(&self) -> Result<(), DomainError> {
+        self.store
+            .record_key_check(&self.keys.check_value())
+            .await
+            .map_err(store_error)
+    }
+
+    /// Whether the instance was created (by any earlier start).
+    pub async fn instance_exists(&self) -> Result<bool, DomainError> {
+        let existing = self
+            .store
+            .doc_any_instance(collection::DEFAULT_INSTANCE, DEFAULT_INSTANCE_ID)
+            .await
+            .map_err(store_error)?;
+        Ok(existing.is_some())
     }
 
     /// Creates the instance unless it exists; returns the admin token only

@@ -76,7 +76,15 @@ pub trait EventStore: Send + Sync + 'static {
     /// Documents of an instance whose id starts with `prefix`, ordered by id.
     async fn docs_by_prefix(&self, instance_id: &str, collection: &str, prefix: &str) -> Result<Vec<Doc>, StoreError>;
 
+    /// Whether the database answers and its writer can commit (after a
+    /// failed commit, a small probe write decides).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The master key check recorded in the database, if any.
+    async fn key_check(&self) -> Result<Option<String>, StoreError>;
+
+    /// Records `check` unless a key check is recorded already.
+    async fn record_key_check(&self, check: &str) -> Result<(), StoreError>;
 
     /// Closes connections; called once at shutdown.
     async fn close(&self);

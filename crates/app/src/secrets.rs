@@ -65,6 +65,12 @@ impl MasterKey {
         Aes256Gcm::new_from_slice(&key).expect("32-byte key")
     }
 
+    /// What the database records to recognise this key later: an HMAC of a
+    /// fixed label, which tells nothing about the key itself.
+    pub fn check_value(&self) -> String {
+        format!("v1:{}", self.token_hash("twofold master key check"))
+    }
+
     pub fn token_hash(&self, token: &str) -> String {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(token.as_bytes());
@@ -133,5 +139,13 @@ mod tests {
         let b = MasterKey::from_bytes(&[2; 32]).unwrap();
         assert_eq!(a.token_hash("t"), a.token_hash("t"));
         assert_ne!(a.token_hash("t"), b.token_hash("t"));
+    }
+
+    #[test]
+    fn key_check_depends_on_key() {
+        let a = MasterKey::from_bytes(&[1; 32]).unwrap();
+        let b = MasterKey::from_bytes(&[2; 32]).unwrap();
+        assert_eq!(a.check_value(), a.check_value());
+        assert_ne!(a.check_value(), b.check_value());
     }
 }

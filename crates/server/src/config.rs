@@ -11,6 +11,8 @@ use anyhow::Context;
 use twofold_app::EventStore;
 use twofold_app::secrets::MasterKey;
 
+use crate::{data_dir, serve};
+
 #[derive(clap::Args)]
 pub struct DatabaseArgs {
     /// Directory for the embedded database, the generated master key and the admin token.
@@ -34,16 +36,81 @@ impl DatabaseArgs {
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("twofold.db").display()))
     }
 
-    pub async fn open(&self) -> anyhow::Result<Arc<dyn EventStore>> {
-        std::fs::create_dir_all(&self.data_dir)
-            .with_context(|| format!("creating data dir {}", self.data_dir.display()))?;
-        let opts = twofold_store::StoreOptions {
+    fn store_options(&self) -> twofold_store::StoreOptions {
+        twofold_store::StoreOptions {
             max_connections: self.db_max_connections,
             acquire_timeout: Duration::from_secs(self.db_acquire_timeout),
-        };
-        twofold_store::open(&self.url(), &opts)
+        }
+    }
+
+    /// Opens the database (creating a SQLite file private to this user) and
+    /// applies migrations. `markers`: files that show earlier use of the data
+    /// dir, which forbid treating an empty database file as a new one.
+    pub async fn open(&self, markers: &[PathBuf]) -> anyhow::Result<Arc<dyn EventStore>> {
+        data_dir::prepare(&self.data_dir)?;
+        let url = self.url();
+        let file = data_dir::sqlite_file(&url);
+        if let Some(file) = &file {
+            data_dir::prepare_sqlite_file(file, markers)?;
+        }
+        let store = twofold_store::open(&url, &self.store_options())
             .await
-            .context("opening the database")
+            .with_context(|| match &file {
+                Some(f) => format!(
+                    "opening the database {}: restore it from a backup, or move the data dir {} \
+                     away to start a new instance; `twofold check` reports details",
+                    f.display(),
+                    self.data_dir.display()
+                ),
+                None => "opening the database".to_owned(),
+            })?;
+        if let Some(file) = &file {
+            data_dir::tighten_sqlite_files(file)?;
+        }
+        Ok(store)
+    }
+
+    /// `twofold check`: the problems the database's own check finds.
+    pub async fn check(&self) -> anyhow::Result<Vec<String>> {
+        twofold_store::check(&self.url(), &self.store_options())
+            .await
+            .with_context(|| format!("opening the database {}", self.url()))
+    }
+}
+
+/// Limits of client connections (see `serve.rs`).
+#[derive(clap::Args)]
+pub struct ConnectionArgs {
+    /// Seconds a client has to send a request's headers, on a new connection
+    /// and between requests on a kept-alive HTTP/1.1 connection.
+    #[arg(long, env = "TWOFOLD_HTTP_HEADER_TIMEOUT", default_value_t = 10)]
+    pub http_header_timeout: u64,
+    /// Seconds a connection may stay without a request in progress (HTTP/2,
+    /// where no header timeout applies between requests) before it is closed.
+    #[arg(long, env = "TWOFOLD_HTTP_IDLE_TIMEOUT", default_value_t = 60)]
+    pub http_idle_timeout: u64,
+    /// Seconds between HTTP/2 keep-alive pings.
+    #[arg(long, env = "TWOFOLD_HTTP2_KEEPALIVE_INTERVAL", default_value_t = 30)]
+    pub http2_keepalive_interval: u64,
+    /// Seconds to wait for a ping's answer before the connection is closed.
+    #[arg(long, env = "TWOFOLD_HTTP2_KEEPALIVE_TIMEOUT", default_value_t = 20)]
+    pub http2_keepalive_timeout: u64,
+    /// Most client connections open at once; a connection above it is closed
+    /// at once. Lowered to fit the open-files limit.
+    #[arg(long, env = "TWOFOLD_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+}
+
+impl ConnectionArgs {
+    pub fn limits(&self) -> serve::Limits {
+        let secs = |s: u64| Duration::from_secs(s.max(1));
+        serve::Limits {
+            header_timeout: secs(self.http_header_timeout),
+            idle_timeout: secs(self.http_idle_timeout),
+            h2_keepalive_interval: secs(self.http2_keepalive_interval),
+            h2_keepalive_timeout: secs(self.http2_keepalive_timeout),
+            max_connections: serve::fit_open_files_limit(self.max_connections.clamp(1, 1 << 20)),
+        }
     }
 }
 
@@ -54,6 +121,8 @@ pub struct StartArgs {
     pub listen: String,
     #[command(flatten)]
     pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
     /// Host name of the instance; requests are matched to it by Host without the port.
     #[arg(long, env = "TWOFOLD_EXTERNAL_DOMAIN", default_value = "localhost")]
     pub external_domain: String,
@@ -118,24 +187,41 @@ impl StartArgs {
         domains
     }
 
-    /// The flag's key, else the one in the data dir, else a new one written there.
-    pub fn master_key(&self) -> anyhow::Result<MasterKey> {
+    pub fn master_key_file(&self) -> PathBuf {
+        self.db.data_dir.join("masterkey")
+    }
+
+    /// The flag's key, else the one in the data dir, else a new one (which
+    /// the caller writes there once the database accepted it). No new key
+    /// next to an admin token of an earlier start: the data sealed under
+    /// the old key would be lost.
+    pub fn master_key(&self) -> anyhow::Result<(MasterKey, Option<String>)> {
         if let Some(k) = &self.masterkey {
-            return MasterKey::from_bytes(k.as_bytes()).map_err(anyhow::Error::msg);
+            return Ok((MasterKey::from_bytes(k.as_bytes()).map_err(anyhow::Error::msg)?, None));
         }
-        let path = self.db.data_dir.join("masterkey");
+        let path = self.master_key_file();
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes);
-                MasterKey::from_bytes(text.trim().as_bytes()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+                let key = MasterKey::from_bytes(text.trim().as_bytes())
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                Ok((key, None))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = MasterKey::generate_text();
-                write_private(&path, key.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
-                tracing::warn!(path = %path.display(),
-                    "no master key given: generated one; keep this file safe and backed up, \
-                     or pass --masterkey / TWOFOLD_MASTERKEY");
-                MasterKey::from_bytes(key.as_bytes()).map_err(anyhow::Error::msg)
+                let pat = self.admin_pat_file();
+                if pat.exists() {
+                    anyhow::bail!(
+                        "the master key {} is missing, but {} shows that data dir {} was used before: \
+                         restore the key file or pass the original key with --masterkey / TWOFOLD_MASTERKEY \
+                         (a new key cannot open what the old one sealed); nothing was changed",
+                        path.display(),
+                        pat.display(),
+                        self.db.data_dir.display()
+                    );
+                }
+                let text = MasterKey::generate_text();
+                let key = MasterKey::from_bytes(text.as_bytes()).map_err(anyhow::Error::msg)?;
+                Ok((key, Some(text)))
             }
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
         }

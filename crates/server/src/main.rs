@@ -1,6 +1,8 @@
 //! `twofold`: the server binary.
 
 mod config;
+mod data_dir;
+mod serve;
 mod shutdown;
 
 use std::net::SocketAddr;
@@ -8,7 +10,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use twofold_app::App;
-use twofold_app::bootstrap::BootstrapConfig;
+use twofold_app::bootstrap::{BootstrapConfig, KeyVerdict};
 
 #[derive(Parser)]
 #[command(
@@ -27,6 +29,9 @@ enum Command {
     Start(config::StartArgs),
     /// Apply database migrations and exit.
     Migrate(config::DatabaseArgs),
+    /// Check the database for corruption without changing it; exits
+    /// non-zero when it finds any.
+    Check(config::DatabaseArgs),
 }
 
 #[tokio::main]
@@ -42,32 +47,58 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Start(args) => start(args).await,
         Command::Migrate(args) => {
-            let store = args.open().await?;
+            let markers = data_dir::earlier_use(&[args.data_dir.join("masterkey"), args.data_dir.join("admin.pat")]);
+            let store = args.open(&markers).await?;
             store.close().await;
             tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Check(args) => {
+            let problems = args.check().await?;
+            if !problems.is_empty() {
+                anyhow::bail!(
+                    "the database {} is corrupt: {}; restore it from a backup",
+                    args.url(),
+                    problems.join("; ")
+                );
+            }
+            println!("ok: no problems found in {}", args.url());
             Ok(())
         }
     }
 }
 
 async fn start(args: config::StartArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.db.data_dir)
-        .with_context(|| format!("creating data dir {}", args.db.data_dir.display()))?;
-    let key = args.master_key()?;
-    let store = args.db.open().await?;
+    let dir = &args.db.data_dir;
+    data_dir::prepare(dir)?;
+    let pat_file = args.admin_pat_file();
+    let key_file = args.master_key_file();
+    let markers = data_dir::earlier_use(&[key_file.clone(), pat_file.clone()]);
+    for file in &markers {
+        data_dir::tighten(file, 0o600)?;
+    }
+    let (key, generated) = args.master_key()?;
+    let store = args.db.open(&markers).await?;
     let app = App::new(store.clone(), key, args.app_config()?);
-
+    if !app.instance_exists().await.map_err(|e| anyhow::anyhow!("{e}"))? && pat_file.exists() {
+        anyhow::bail!(
+            "the database {} holds no instance, but {} exists from an earlier start: the database \
+             was lost or replaced; restore it from a backup, or move {} away to start a new instance",
+            args.db.url(),
+            pat_file.display(),
+            pat_file.display()
+        );
+    }
+    settle_master_key(&app, &args, generated.as_deref()).await?;
     let boot = BootstrapConfig {
         domains: args.instance_domains(),
         org_name: "Twofold".into(),
     };
     if let Some(created) = app.bootstrap(&boot).await.map_err(|e| anyhow::anyhow!("{e}"))? {
-        let path = args.admin_pat_file();
-        // A stale file from an earlier database must not survive.
-        let _ = std::fs::remove_file(&path);
-        config::write_private(&path, format!("{}\n", created.admin_token).as_bytes())
-            .with_context(|| format!("writing the admin token to {}", path.display()))?;
-        tracing::info!(instance_id = %created.instance_id, pat_file = %path.display(),
+        // Never over an existing file: its token may be the only one left.
+        config::write_private(&pat_file, format!("{}\n", created.admin_token).as_bytes())
+            .with_context(|| format!("writing the admin token to {}", pat_file.display()))?;
+        tracing::info!(instance_id = %created.instance_id, pat_file = %pat_file.display(),
             "first start: instance created; the admin personal access token is in the PAT file");
     }
 
@@ -78,8 +109,51 @@ async fn start(args: config::StartArgs) -> anyhow::Result<()> {
     let router = twofold_api::router(app).await;
     let stop = shutdown::signal();
     tracing::info!("listening on {addr}");
-    axum::serve(listener, router).with_graceful_shutdown(stop).await?;
+    serve::serve(listener, router, args.connections.limits(), stop).await;
     store.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Refuses a master key other than the one the database recorded (or a new
+/// one for a database that holds an instance); else records it, writing a
+/// generated key to its file first.
+async fn settle_master_key(app: &App, args: &config::StartArgs, generated: Option<&str>) -> anyhow::Result<()> {
+    let dir = args.db.data_dir.display();
+    let fail = |e: twofold_domain::DomainError| anyhow::anyhow!("{e}");
+    match app.verify_master_key(generated.is_some()).await.map_err(fail)? {
+        KeyVerdict::Matches => return Ok(()),
+        KeyVerdict::Mismatch => anyhow::bail!(
+            "the master key does not match the one the database {} was created with (data dir {dir}): \
+             start with the original key (--masterkey / TWOFOLD_MASTERKEY, or the file {}); nothing was changed",
+            args.db.url(),
+            args.master_key_file().display()
+        ),
+        KeyVerdict::Lost => anyhow::bail!(
+            "the database {} was used with a master key, but none was given and {} is missing (data dir {dir}): \
+             restore the key file or pass the original key with --masterkey / TWOFOLD_MASTERKEY; nothing was changed",
+            args.db.url(),
+            args.master_key_file().display()
+        ),
+        KeyVerdict::Unrecorded => {}
+    }
+    if let Some(text) = generated {
+        let path = args.master_key_file();
+        config::write_private(&path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        tracing::warn!(path = %path.display(),
+            "no master key given: generated one; keep this file safe and backed up, \
+             or pass --masterkey / TWOFOLD_MASTERKEY");
+    }
+    let existing = app.instance_exists().await.map_err(fail)?;
+    app.record_master_key().await.map_err(fail)?;
+    if app.verify_master_key(false).await.map_err(fail)? != KeyVerdict::Matches {
+        anyhow::bail!(
+            "another node recorded a different master key for the database {} at the same time",
+            args.db.url()
+        );
+    }
+    if existing {
+        tracing::info!("recorded the master key check of this database (created by an earlier version)");
+    }
     Ok(())
 }

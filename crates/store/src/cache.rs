@@ -105,6 +105,17 @@ impl Cache {
         }
     }
 
+    /// Forgets everything (after a commit whose outcome is unknown); reads
+    /// already loading do not fill it, their generation is gone.
+    pub fn clear(&self) {
+        let mut m = self.0.lock().expect("cache lock");
+        let generation = m.generation + 1;
+        *m = Maps {
+            generation,
+            ..Maps::default()
+        };
+    }
+
     /// After a commit: the written documents and appended events replace
     /// what was cached; lookups of the touched collections are dropped.
     pub fn committed(&self, instance_id: &str, docs: &[(String, String, Option<Value>)], stored: &[StoredEvent]) {

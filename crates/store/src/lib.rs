@@ -39,6 +39,8 @@ pub enum OpenError {
     Db(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the database failed its integrity check: {0}")]
+    Corrupt(String),
 }
 
 /// Opens the database named by `url` and applies pending migrations.
@@ -47,6 +49,42 @@ pub async fn open(url: &str, opts: &StoreOptions) -> Result<Arc<dyn EventStore>,
         Ok(Arc::new(SqliteStore::open(url, opts).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PgStore::open(url, opts).await?))
+    } else {
+        Err(OpenError::Scheme(url.to_owned()))
+    }
+}
+
+/// Checks the database named by `url` without changing it: SQLite's full
+/// `PRAGMA integrity_check`; on PostgreSQL (which checks its own pages) that
+/// the schema is there and readable. Returns the problems found.
+pub async fn check(url: &str, opts: &StoreOptions) -> Result<Vec<String>, OpenError> {
+    use sqlx::ConnectOptions;
+    if url.starts_with("sqlite:") {
+        let connect = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(url)?
+            .read_only(true)
+            .busy_timeout(opts.acquire_timeout);
+        let found = async {
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(connect)
+                .await?;
+            let problems = sqlite::integrity(&pool, "integrity_check").await;
+            pool.close().await;
+            problems
+        };
+        match found.await.map_err(sqlite::corrupt_or) {
+            Err(OpenError::Corrupt(problem)) => Ok(vec![problem]),
+            other => other,
+        }
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let mut conn = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(url)?
+            .connect()
+            .await?;
+        for table in ["events", "unique_constraints", "docs", "server_meta"] {
+            let sql = format!("SELECT count(*) FROM {table}");
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
+        }
+        Ok(Vec::new())
     } else {
         Err(OpenError::Scheme(url.to_owned()))
     }

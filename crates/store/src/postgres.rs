@@ -52,6 +52,17 @@ impl PgStore {
         Ok(stored)
     }
 
+    /// A failed transaction is rolled back when sqlx returns its connection
+    /// to the pool (or the connection is dropped), so nothing stays behind
+    /// to block later writes: the database answering is enough.
+    async fn writer_ready(&self) -> Result<(), twofold_app::StoreError> {
+        Ok(())
+    }
+
+    fn meta_writer(&self) -> &PgPool {
+        &self.read
+    }
+
     async fn close_pools(&self) {
         self.read.close().await;
     }

@@ -23,6 +23,11 @@ pub(crate) const UPSERT_DOC: &str = "INSERT INTO docs (instance_id, collection, 
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (instance_id, collection, id) \
      DO UPDATE SET lookup = excluded.lookup, body = excluded.body";
 pub(crate) const DELETE_DOC: &str = "DELETE FROM docs WHERE instance_id = $1 AND collection = $2 AND id = $3";
+pub(crate) const SELECT_META: &str = "SELECT value FROM server_meta WHERE name = $1";
+pub(crate) const INSERT_META: &str =
+    "INSERT INTO server_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
+/// `server_meta` name of the master key check.
+pub(crate) const KEY_CHECK: &str = "key_check";
 
 /// What one push appended: its events, and the documents it wrote as
 /// (collection, id, new body or None when deleted).
@@ -38,16 +43,24 @@ pub(crate) fn db_error(e: sqlx::Error) -> StoreError {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
-        sqlx::Error::Database(ref d) if d.code().as_deref().is_some_and(is_unavailable_code) => {
-            StoreError::Unavailable(e.to_string())
-        }
+        sqlx::Error::Database(ref d) if is_unavailable(d.as_ref()) => StoreError::Unavailable(e.to_string()),
         other => StoreError::Other(other.to_string()),
     }
 }
 
-/// PostgreSQL's "server is shutting down / not accepting connections" codes.
-fn is_unavailable_code(code: &str) -> bool {
-    code.starts_with("08") || code == "57P01" || code == "57P02" || code == "57P03"
+/// Errors that say the database cannot take writes (or answer) right now,
+/// not that the request was wrong: worth a retry once the cause is gone.
+fn is_unavailable(d: &dyn sqlx::error::DatabaseError) -> bool {
+    let Some(code) = d.code() else { return false };
+    if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // Primary result codes: BUSY, LOCKED, IOERR, FULL, CANTOPEN.
+        return code
+            .parse::<i32>()
+            .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 13 | 14));
+    }
+    // PostgreSQL: connection exceptions, insufficient resources (disk full,
+    // out of memory, too many connections), shutting down.
+    code.starts_with("08") || code.starts_with("53") || code == "57P01" || code == "57P02" || code == "57P03"
 }
 
 /// A stored document body, parsed and shared.
@@ -62,9 +75,11 @@ pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
 }
 
 /// Implements `twofold_app::EventStore` for `$store`, whose `read` field is a
-/// pool, whose `cache` field is an optional [`crate::cache::Cache`], and
-/// whose `submit(req)` runs [`apply_push`] in a durable transaction on
-/// backend `$db` (each backend has its own way to serialise writes).
+/// pool, whose `cache` field is an optional [`crate::cache::Cache`], whose
+/// `submit(req)` runs [`apply_push`] in a durable transaction on backend
+/// `$db` (each backend has its own way to serialise writes), whose
+/// `writer_ready()` says whether writes can commit, and whose
+/// `meta_writer()` is the pool that writes `server_meta`.
 macro_rules! impl_event_store {
     ($store:ty, $db:ty) => {
         impl $store {
@@ -376,6 +391,25 @@ macro_rules! impl_event_store {
             async fn ping(&self) -> Result<(), twofold_app::StoreError> {
                 sqlx::query::<$db>("SELECT 1")
                     .execute(&self.read)
+                    .await
+                    .map_err($crate::shared::db_error)?;
+                self.writer_ready().await
+            }
+
+            async fn key_check(&self) -> Result<Option<String>, twofold_app::StoreError> {
+                let row: Option<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_META)
+                    .bind($crate::shared::KEY_CHECK)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err($crate::shared::db_error)?;
+                Ok(row.map(|(v,)| v))
+            }
+
+            async fn record_key_check(&self, check: &str) -> Result<(), twofold_app::StoreError> {
+                sqlx::query::<$db>($crate::shared::INSERT_META)
+                    .bind($crate::shared::KEY_CHECK)
+                    .bind(check)
+                    .execute(self.meta_writer())
                     .await
                     .map_err($crate::shared::db_error)?;
                 Ok(())

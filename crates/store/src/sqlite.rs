@@ -8,14 +8,20 @@
 //! savepoint so one push's failure (a lost race, a taken name) leaves the
 //! others intact, then commits once. One fsync then covers many writes, and
 //! no push is acknowledged before that commit.
+//!
+//! A batch that cannot commit (disk full, I/O error) is rolled back whole,
+//! its write connection is closed (SQLite may or may not have rolled back on
+//! its own, so its state is not trusted) and the cache is emptied; the next
+//! batch starts on a fresh connection. Until a commit succeeds again the
+//! store is not ready, and [`SqliteStore::ping`] probes with a small write.
 
 use std::str::FromStr;
-
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, Transaction};
-
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, Sqlite};
 use tokio::sync::{mpsc, oneshot};
 use twofold_app::StoreError;
 use twofold_app::ports::PushRequest;
@@ -27,9 +33,21 @@ use crate::{StoreOptions, shared};
 /// Most pushes one commit covers.
 const MAX_BATCH: usize = 128;
 
-struct Job {
-    req: PushRequest,
-    reply: oneshot::Sender<Result<Vec<StoredEvent>, StoreError>>,
+/// The probe write: 64 KiB of new random bytes (SQLite skips rewriting
+/// unchanged pages), more than a typical push needs, so a probe commits
+/// only when pushes can too.
+const PROBE: &str = "INSERT INTO server_meta (name, value) VALUES ('writer_probe', randomblob(65536)) \
+     ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+
+enum Job {
+    Push {
+        req: PushRequest,
+        reply: oneshot::Sender<Result<Vec<StoredEvent>, StoreError>>,
+    },
+    /// A write of its own ([`PROBE`]): whether the writer can commit again.
+    Probe {
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
 }
 
 pub struct SqliteStore {
@@ -38,6 +56,8 @@ pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
     /// This process is the database's only writer, so it may cache.
     cache: Option<Arc<Cache>>,
+    /// False from a failed commit until the next successful one.
+    writable: Arc<AtomicBool>,
 }
 
 impl SqliteStore {
@@ -51,7 +71,13 @@ impl SqliteStore {
             .max_connections(1)
             .acquire_timeout(opts.acquire_timeout)
             .connect_with(connect.clone())
-            .await?;
+            .await
+            .map_err(corrupt_or)?;
+        let problems = integrity(&write, "quick_check").await.map_err(corrupt_or)?;
+        if !problems.is_empty() {
+            write.close().await;
+            return Err(crate::OpenError::Corrupt(problems.join("; ")));
+        }
         sqlx::migrate!("../../migrations/sqlite").run(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(opts.max_connections.max(1))
@@ -59,21 +85,35 @@ impl SqliteStore {
             .connect_with(connect.read_only(true))
             .await?;
         let cache = Arc::new(Cache::default());
+        let writable = Arc::new(AtomicBool::new(true));
         let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(writer(write.clone(), queue, cache.clone()));
+        tokio::spawn(writer(write.clone(), queue, cache.clone(), writable.clone()));
         Ok(Self {
             write,
             read,
             jobs,
             cache: Some(cache),
+            writable,
         })
     }
 
     async fn submit(&self, req: PushRequest) -> Result<Vec<StoredEvent>, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let gone = || StoreError::Unavailable("the database writer has stopped".into());
-        self.jobs.send(Job { req, reply }).await.map_err(|_| gone())?;
+        self.jobs.send(Job::Push { req, reply }).await.map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
+    }
+
+    async fn writer_ready(&self) -> Result<(), StoreError> {
+        if self.writable.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send(Job::Probe { reply }).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+
+    fn meta_writer(&self) -> &SqlitePool {
+        &self.write
     }
 
     async fn close_pools(&self) {
@@ -82,55 +122,150 @@ impl SqliteStore {
     }
 }
 
+fn gone() -> StoreError {
+    StoreError::Unavailable("the database writer has stopped".into())
+}
+
+/// SQLite's "malformed" and "not a database" errors, which opening a
+/// damaged file may give before any check runs, as [`crate::OpenError::Corrupt`].
+pub(crate) fn corrupt_or(e: sqlx::Error) -> crate::OpenError {
+    match &e {
+        sqlx::Error::Database(d)
+            if d.code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| matches!(c & 0xff, 11 | 26)) =>
+        {
+            crate::OpenError::Corrupt(d.message().to_owned())
+        }
+        _ => crate::OpenError::Db(e),
+    }
+}
+
+/// The problems `PRAGMA quick_check` or `integrity_check` reports (none when
+/// the database is sound).
+pub(crate) async fn integrity(pool: &SqlitePool, pragma: &str) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query::<Sqlite>(sqlx::AssertSqlSafe(format!("PRAGMA {pragma}")))
+        .fetch_all(pool)
+        .await?;
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<Result<_, _>>()?;
+    Ok(lines.into_iter().filter(|l| l != "ok").collect())
+}
+
 shared::impl_event_store!(SqliteStore, Sqlite);
 
-async fn writer(pool: SqlitePool, mut queue: mpsc::Receiver<Job>, cache: Arc<Cache>) {
+async fn writer(pool: SqlitePool, mut queue: mpsc::Receiver<Job>, cache: Arc<Cache>, writable: Arc<AtomicBool>) {
     while let Some(first) = queue.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => jobs.push(job),
                 Err(_) => break,
             }
         }
-        match write_batch(&pool, &batch).await {
+        let mut pushes = Vec::new();
+        let mut probes = Vec::new();
+        for job in jobs {
+            match job {
+                Job::Push { req, reply } => pushes.push((req, reply)),
+                Job::Probe { reply } => probes.push(reply),
+            }
+        }
+        let reqs: Vec<&PushRequest> = pushes.iter().map(|(req, _)| req).collect();
+        let outcome = write_batch(&pool, &reqs, !probes.is_empty()).await;
+        let unavailable = match &outcome {
+            Ok(results) => results.iter().find_map(|r| match r {
+                Err(e @ StoreError::Unavailable(_)) => Some(e),
+                _ => None,
+            }),
+            Err(e) => Some(e),
+        };
+        if let (Some(e), Ok(_)) = (unavailable, &outcome) {
+            tracing::error!(error = %e, "a write could not be applied and was rolled back");
+        }
+        writable.store(unavailable.is_none(), Ordering::Release);
+        match outcome {
             Ok(results) => {
-                for (job, result) in batch.into_iter().zip(results) {
+                for ((req, reply), result) in pushes.into_iter().zip(results) {
                     if let Ok((stored, written)) = &result {
-                        cache.committed(&job.req.instance_id, written, stored);
+                        cache.committed(&req.instance_id, written, stored);
                     }
-                    let _ = job.reply.send(result.map(|(stored, _)| stored));
+                    let _ = reply.send(result.map(|(stored, _)| stored));
+                }
+                for reply in probes {
+                    let _ = reply.send(Ok(()));
                 }
             }
             Err(e) => {
-                for job in batch {
-                    let _ = job.reply.send(Err(e.clone()));
+                tracing::error!(error = %e, "a write batch could not commit and was rolled back");
+                // A commit that reported failure may still have reached the
+                // file; nothing cached may disagree with what is stored.
+                cache.clear();
+                for (_, reply) in pushes {
+                    let _ = reply.send(Err(e.clone()));
+                }
+                for reply in probes {
+                    let _ = reply.send(Err(e.clone()));
                 }
             }
         }
     }
 }
 
-/// Applies each push in its own savepoint and commits them together.
-async fn write_batch(pool: &SqlitePool, batch: &[Job]) -> Result<Vec<Result<shared::Applied, StoreError>>, StoreError> {
+/// Applies each push in its own savepoint (and the probe write when asked)
+/// and commits them together. On an error outside a push, the transaction is
+/// rolled back and the connection closed.
+async fn write_batch(
+    pool: &SqlitePool,
+    batch: &[&PushRequest],
+    probe: bool,
+) -> Result<Vec<Result<shared::Applied, StoreError>>, StoreError> {
+    let mut conn = pool.acquire().await.map_err(shared::db_error)?;
+    let result = apply_batch(&mut conn, batch, probe).await;
+    if result.is_err() {
+        // Best effort: fails harmlessly when SQLite rolled back by itself.
+        let _ = sqlx::query::<Sqlite>("ROLLBACK").execute(&mut *conn).await;
+        conn.close_on_drop();
+    }
+    result
+}
+
+/// The transaction itself, with plain statements: sqlx's own transaction
+/// bookkeeping stays wrong when a COMMIT fails (issue 10, finding 4).
+async fn apply_batch(
+    conn: &mut PoolConnection<Sqlite>,
+    batch: &[&PushRequest],
+    probe: bool,
+) -> Result<Vec<Result<shared::Applied, StoreError>>, StoreError> {
     let run = |sql: &'static str| sqlx::query::<Sqlite>(sql);
-    let mut tx: Transaction<'static, Sqlite> = pool.begin_with("BEGIN IMMEDIATE").await.map_err(shared::db_error)?;
+    run("BEGIN IMMEDIATE")
+        .execute(&mut **conn)
+        .await
+        .map_err(shared::db_error)?;
     let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
+    for req in batch {
         run("SAVEPOINT push")
-            .execute(&mut *tx)
+            .execute(&mut **conn)
             .await
             .map_err(shared::db_error)?;
-        let result = SqliteStore::apply_push(&mut tx, &job.req).await;
+        let result = SqliteStore::apply_push(conn, req).await;
         if result.is_err() {
             run("ROLLBACK TO push")
-                .execute(&mut *tx)
+                .execute(&mut **conn)
                 .await
                 .map_err(shared::db_error)?;
         }
-        run("RELEASE push").execute(&mut *tx).await.map_err(shared::db_error)?;
+        run("RELEASE push")
+            .execute(&mut **conn)
+            .await
+            .map_err(shared::db_error)?;
         results.push(result);
     }
-    tx.commit().await.map_err(shared::db_error)?;
+    if probe {
+        run(PROBE).execute(&mut **conn).await.map_err(shared::db_error)?;
+    }
+    run("COMMIT").execute(&mut **conn).await.map_err(shared::db_error)?;
     Ok(results)
 }

@@ -149,7 +149,11 @@ impl Server {
     /// Starts with the database URL passed through `route` (e.g. to go
     /// through a proxy); `db_url` keeps the direct URL for the test's reads.
     pub async fn start_with(backend: Backend, route: impl FnOnce(String) -> String) -> Self {
-        let dir = std::env::temp_dir().join(unique_name());
+        Self::start_at(backend, std::env::temp_dir().join(unique_name()), route).await
+    }
+
+    /// Starts with the data dir `dir` (e.g. on a file system of its own).
+    pub async fn start_at(backend: Backend, dir: PathBuf, route: impl FnOnce(String) -> String) -> Self {
         let (pg, db_url) = match backend {
             Backend::Sqlite => (None, format!("sqlite://{}", dir.join("twofold.db").display())),
             Backend::Postgres => {
@@ -197,6 +201,34 @@ impl Server {
             child: Some(child),
             dir,
         }
+    }
+
+    /// Runs `twofold start` on this server's data dir and database with
+    /// extra flags, expecting it to refuse: returns its exit status and log.
+    /// Panics if it starts serving instead.
+    pub fn start_refused(&self, extra: &[&str]) -> (ExitStatus, String) {
+        self.start_refused_on(&self.server_db_url, extra)
+    }
+
+    /// [`Self::start_refused`] on another database.
+    pub fn start_refused_on(&self, db_url: &str, extra: &[&str]) -> (ExitStatus, String) {
+        let mut args = vec!["--database", db_url];
+        args.extend_from_slice(extra);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_twofold"));
+        cmd.args(["start", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&self.dir)
+            .args(args);
+        run_to_end(cmd)
+    }
+
+    /// Runs another `twofold` command (e.g. `check`) on this server's
+    /// database: its exit status and output (stdout, then stderr).
+    pub fn command(&self, command: &str) -> (ExitStatus, String) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_twofold"));
+        cmd.args([command, "--data-dir"])
+            .arg(&self.dir)
+            .args(["--database", self.server_db_url.as_str()]);
+        run_to_end(cmd)
     }
 
     /// The process id of the server (for signals).
@@ -414,6 +446,31 @@ fn spawn_logged(
         .recv_timeout(Duration::from_secs(30))
         .expect("server did not report its address");
     (child, addr.parse().unwrap())
+}
+
+/// Runs `cmd` to its end (killed after 30 s, which fails the test).
+fn run_to_end(mut cmd: Command) -> (ExitStatus, String) {
+    let mut child = cmd
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run twofold");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("twofold kept running: {:?}", child.wait_with_output().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status, text)
 }
 
 /// A further server process (see `Server::another_node`).

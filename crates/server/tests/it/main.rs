@@ -16,9 +16,12 @@ mod harness;
 mod proxy;
 mod sessions;
 mod sinks;
+mod storage_faults;
 
 mod admin_policy;
 mod auth;
+mod connections;
+mod data_dir;
 mod delivery;
 mod directory;
 mod factors;
