@@ -208,6 +208,20 @@ pub fn check(memberships: &[Membership], org_id: &str, permission: &str) -> Resu
     }
 }
 
+/// Whether a caller sees a user: itself, or `user.read` in the user's org.
+pub fn sees_user(memberships: &[Membership], caller_id: &str, user_id: &str, user_org: &str) -> bool {
+    caller_id == user_id || check(memberships, user_org, "user.read").is_ok()
+}
+
+/// Whether a caller sees a session: one it created or whose user it is, or
+/// with `session.read` in the checked user's org (the instance while no
+/// user is checked), as ZITADEL's session queries allow.
+pub fn sees_session(memberships: &[Membership], caller_id: &str, creator: &str, user: Option<(&str, &str)>) -> bool {
+    creator == caller_id
+        || user.is_some_and(|(id, _)| id == caller_id)
+        || check(memberships, user.map_or("", |(_, org)| org), "session.read").is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
