@@ -10,6 +10,7 @@ mod sinks;
 
 mod admin_policy;
 mod auth;
+mod authz;
 mod delivery;
 mod directory;
 mod factors;
