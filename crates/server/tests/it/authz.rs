@@ -299,10 +299,7 @@ async fn every_route_hides_other_orgs(b: Backend) {
                 let got = s.call_as(&w.owner_a, None, verb, &of_b, body.clone()).await;
                 let expected = s.call_as(&w.owner_a, None, verb, &unknown, body.clone()).await;
                 assert_eq!(got, expected, "{verb} {of_b} answers unlike an unknown id");
-                assert!(
-                    !(200..300).contains(&got.0) || succeeds,
-                    "{verb} {of_b} → {got:?}"
-                );
+                assert!(!(200..300).contains(&got.0) || succeeds, "{verb} {of_b} → {got:?}");
             }
         } else if path.starts_with("/zitadel.settings.v2.") {
             let of_b = format!("{template}?ctx.orgId={}", w.org_b);
@@ -373,7 +370,11 @@ const UNKNOWN_NOT_404: &[(&str, u16, &str)] = &[
     ("/zitadel.user.v2.UserService/RegisterTOTP", 400, "COMMAND-SqyJz"),
     ("/zitadel.user.v2.UserService/AddOTPSMS", 400, "COMMAND-SqyJz"),
     ("/zitadel.user.v2.UserService/AddOTPEmail", 400, "COMMAND-SqyJz"),
-    ("/zitadel.user.v2.UserService/GenerateRecoveryCodes", 400, "COMMAND-SqyJz"),
+    (
+        "/zitadel.user.v2.UserService/GenerateRecoveryCodes",
+        400,
+        "COMMAND-SqyJz",
+    ),
     // "user must exist in the ctx org (else FailedPrecondition COMMAND-Dggw2)" (part 2 §19.6).
     (
         "/zitadel.management.v1.ManagementService/AddPersonalAccessToken",

@@ -140,7 +140,10 @@ async fn totp_life_cycle(b: Backend) {
     let (status, got) = s
         .call("POST", "/management/v1/users/404/auth_factors/_search", None)
         .await;
-    assert_eq!((status, got), (404, rest_error(5, "QUERY-Dfbg2", "User could not be found")));
+    assert_eq!(
+        (status, got),
+        (404, rest_error(5, "QUERY-Dfbg2", "User could not be found"))
+    );
 }
 
 async fn totp_reregistration_replaces_the_secret(b: Backend) {

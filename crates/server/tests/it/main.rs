@@ -21,5 +21,6 @@ mod management;
 mod multinode;
 mod org_policy;
 mod permissions;
+mod queries;
 mod transport;
 mod u2f;
