@@ -457,7 +457,7 @@ async fn raw_call(
     let mut req = tonic::Request::new(message);
     req.metadata_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let path = tonic::codegen::http::uri::PathAndQuery::from_maybe_shared(path.to_owned()).unwrap();
+    let path: tonic::codegen::http::uri::PathAndQuery = path.parse().unwrap();
     match grpc.unary(req, path, Raw).await {
         Ok(resp) => (tonic::Code::Ok, String::new(), resp.into_inner()),
         Err(e) => (e.code(), error_id(&e), Vec::new()),
