@@ -235,6 +235,38 @@ mod tests {
     }
 
     #[test]
+    fn who_sees_users_and_sessions() {
+        let owner_a = vec![m(MemberScope::Org("a".into()), "ORG_OWNER")];
+        let iam = vec![m(MemberScope::Instance, "IAM_OWNER_VIEWER")];
+        let none: Vec<Membership> = vec![];
+        // (memberships, user id, user org, expected)
+        let users = [
+            (&owner_a, "u", "a", true),
+            (&owner_a, "u", "b", false),
+            (&owner_a, "me", "b", true),
+            (&iam, "u", "b", true),
+            (&none, "u", "a", false),
+            (&none, "me", "a", true),
+        ];
+        for (ms, user, org, expected) in users {
+            assert_eq!(sees_user(ms, "me", user, org), expected, "{ms:?} {user}@{org}");
+        }
+        // (memberships, creator, checked user, expected)
+        let sessions = [
+            (&owner_a, "x", Some(("u", "a")), true),
+            (&owner_a, "x", Some(("u", "b")), false),
+            (&owner_a, "me", Some(("u", "b")), true),
+            (&owner_a, "x", Some(("me", "b")), true),
+            (&owner_a, "x", None, false),
+            (&iam, "x", None, true),
+            (&none, "x", Some(("u", "a")), false),
+        ];
+        for (ms, creator, user, expected) in sessions {
+            assert_eq!(sees_session(ms, "me", creator, user), expected, "{ms:?} {creator} {user:?}");
+        }
+    }
+
+    #[test]
     fn permission_table() {
         use ErrorKind::*;
         let own = || MemberScope::Org("own".into());
