@@ -262,7 +262,11 @@ mod tests {
             (&none, "x", Some(("u", "a")), false),
         ];
         for (ms, creator, user, expected) in sessions {
-            assert_eq!(sees_session(ms, "me", creator, user), expected, "{ms:?} {creator} {user:?}");
+            assert_eq!(
+                sees_session(ms, "me", creator, user),
+                expected,
+                "{ms:?} {creator} {user:?}"
+            );
         }
     }
 
