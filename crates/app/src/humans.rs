@@ -245,7 +245,7 @@ impl App {
         let all: Vec<UserView> = self.typed_prefix(&ctx.instance_id, collection::USER, "").await?;
         let visible: Vec<UserView> = all
             .into_iter()
-            .filter(|u| grants.sees_user(u, Reach::Readable) && q.matches(u))
+            .filter(|u| q.matches(u) && grants.sees_user(u, Reach::Readable))
             .collect();
         let (total, users) = users_page(visible, sort, list);
         Ok(UserList { total, users })

@@ -713,7 +713,7 @@ impl App {
         let all: Vec<SessionView> = self.typed_prefix(&ctx.instance_id, collection::SESSION, "").await?;
         let visible: Vec<SessionView> = all
             .into_iter()
-            .filter(|s| grants.sees_session(s) && queries.iter().all(|q| q.matches(s, &ctx.caller.user_id)))
+            .filter(|s| queries.iter().all(|q| q.matches(s, &ctx.caller.user_id)) && grants.sees_session(s))
             .collect();
         let (total, page) = sessions_page(visible, by_creation, list);
         let mut out = Vec::with_capacity(page.len());
