@@ -12,8 +12,7 @@ use twofold_proto::zitadel::admin::v1::*;
 
 use crate::auth::ctx;
 use crate::error::to_status;
-use crate::members::member_filter;
-use crate::{convert, validate};
+use crate::{convert, queries, validate};
 
 pub struct Admin {
     pub app: App,
@@ -64,33 +63,12 @@ impl AdminService for Admin {
     }
 
     async fn list_orgs(&self, req: Request<ListOrgsRequest>) -> Result<Response<ListOrgsResponse>, Status> {
-        use twofold_app::orgs::OrgFilter;
-        use twofold_proto::zitadel::org::v1::org_query::Query;
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let filters: Vec<OrgFilter> = r
-            .queries
-            .iter()
-            .filter_map(|q| q.query.as_ref())
-            .map(|q| match q {
-                Query::NameQuery(n) => OrgFilter::Name {
-                    value: n.name.clone(),
-                    method: n.method,
-                },
-                Query::DomainQuery(d) => OrgFilter::Domain {
-                    value: d.domain.clone(),
-                    method: d.method,
-                },
-                Query::IdQuery(i) => OrgFilter::Id(i.id.clone()),
-                // Orgs are never deactivated here, so only ACTIVE matches.
-                Query::StateQuery(st) if st.state == 1 => OrgFilter::Active,
-                Query::StateQuery(_) => OrgFilter::Id(String::new()),
-            })
-            .collect();
-        let q = r.query.unwrap_or_default();
+        let (filters, by_name) = queries::orgs(r)?;
         let list = self
             .app
-            .list_orgs(&ctx.instance_id, &filters, r.sorting_column == 1, q.offset, q.limit)
+            .list_orgs(&ctx.instance_id, &filters, by_name, queries::list_v1(r.query.as_ref())?)
             .await
             .map_err(to_status)?;
         Ok(Response::new(ListOrgsResponse {
@@ -106,18 +84,18 @@ impl AdminService for Admin {
     ) -> Result<Response<ListIamMembersResponse>, Status> {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let members = self
+        const M: &str = "ListIAMMembersRequest";
+        let filters = queries::members(M, &r.queries)?;
+        let sort = queries::member_sort(M, r.sorting_column)?;
+        let list = queries::list_v1(r.query.as_ref())?;
+        let (total, members) = self
             .app
-            .list_members(&ctx, MemberScope::Instance, member_filter(&r.queries).as_deref())
+            .list_members(&ctx, MemberScope::Instance, &filters, sort, list)
             .await
             .map_err(to_status)?;
-        let q = r.query.unwrap_or_default();
         Ok(Response::new(ListIamMembersResponse {
-            details: convert::list(members.len()),
-            result: twofold_domain::readmodel::query::page(members, q.offset, q.limit)
-                .into_iter()
-                .map(convert::member)
-                .collect(),
+            details: convert::list(total),
+            result: members.into_iter().map(convert::member).collect(),
         }))
     }
 

@@ -10,11 +10,11 @@ use twofold_app::mfa::{SimpleFactor, Via};
 use twofold_app::users::NewMachineUser;
 use twofold_domain::login_policy::PolicyScope;
 use twofold_domain::member::MemberScope;
+use twofold_domain::readmodel::query::MemberSort;
 
 use crate::auth::ctx;
 use crate::error::to_status;
-use crate::members::member_filter;
-use crate::{convert, validate};
+use crate::{convert, queries, validate};
 
 pub struct Management {
     pub app: App,
@@ -113,18 +113,16 @@ impl ManagementService for Management {
     ) -> Result<Response<ListOrgMembersResponse>, Status> {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let members = self
+        let filters = queries::members("ListOrgMembersRequest", &r.queries)?;
+        let list = queries::list_v1(r.query.as_ref())?;
+        let (total, members) = self
             .app
-            .list_members(&ctx, MemberScope::Org, member_filter(&r.queries).as_deref())
+            .list_members(&ctx, MemberScope::Org, &filters, MemberSort::Unspecified, list)
             .await
             .map_err(to_status)?;
-        let q = r.query.unwrap_or_default();
         Ok(Response::new(ListOrgMembersResponse {
-            details: convert::list(members.len()),
-            result: twofold_domain::readmodel::query::page(members, q.offset, q.limit)
-                .into_iter()
-                .map(convert::member)
-                .collect(),
+            details: convert::list(total),
+            result: members.into_iter().map(convert::member).collect(),
         }))
     }
 
@@ -181,7 +179,7 @@ impl ManagementService for Management {
     async fn get_user_by_id(&self, req: Request<GetUserByIdRequest>) -> Result<Response<GetUserByIdResponse>, Status> {
         let ctx = ctx(&req)?;
         let id = validate::id("GetUserByIDRequest", "Id", &req.get_ref().id)?;
-        let user = self.app.user(&ctx, id).await.map_err(to_status)?;
+        let user = self.app.user(&ctx, id).await.map_err(to_status)?.into_inner();
         Ok(Response::new(GetUserByIdResponse {
             user: Some(convert::user(user)),
         }))
@@ -243,14 +241,11 @@ impl ManagementService for Management {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
         let user_id = validate::id("ListPersonalAccessTokensRequest", "UserId", &r.user_id)?;
+        let list = queries::list_v1(r.query.as_ref())?;
         let pats = self.app.list_pats(&ctx, user_id).await.map_err(to_status)?;
-        let q = r.query.unwrap_or_default();
         Ok(Response::new(ListPersonalAccessTokensResponse {
             details: convert::list(pats.len()),
-            result: twofold_domain::readmodel::query::page(pats, q.offset, q.limit)
-                .into_iter()
-                .map(convert::pat)
-                .collect(),
+            result: list.page(pats).into_iter().map(convert::pat).collect(),
         }))
     }
 

@@ -27,11 +27,7 @@ impl AuthService for SelfService {
         req: Request<ListMyAuthFactorsRequest>,
     ) -> Result<Response<ListMyAuthFactorsResponse>, Status> {
         let ctx = ctx(&req)?;
-        let f = self
-            .app
-            .user_factors(&ctx, &ctx.caller.user_id)
-            .await
-            .map_err(to_status)?;
+        let f = self.app.my_factors(&ctx).await.map_err(to_status)?;
         Ok(Response::new(ListMyAuthFactorsResponse {
             result: convert::auth_factors(&f),
         }))

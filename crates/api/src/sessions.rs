@@ -8,7 +8,7 @@ use twofold_proto::zitadel::session::v2::*;
 
 use crate::auth::ctx;
 use crate::error::to_status;
-use crate::{convert, validate};
+use crate::{convert, queries, validate};
 
 pub struct Sessions {
     pub app: App,
@@ -162,26 +162,15 @@ impl SessionService for Sessions {
     async fn list_sessions(&self, req: Request<ListSessionsRequest>) -> Result<Response<ListSessionsResponse>, Status> {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let mut ids = Vec::new();
-        let mut user = None;
-        for q in r.queries.iter().filter_map(|q| q.query.as_ref()) {
-            match q {
-                search_query::Query::IdsQuery(i) => ids.extend(i.ids.iter().cloned()),
-                search_query::Query::UserIdQuery(u) => user = Some(u.id.clone()),
-            }
-        }
-        let list = self
+        let (queries, by_creation) = queries::sessions(r)?;
+        let (total, list) = self
             .app
-            .list_sessions(&ctx, &ids, user.as_deref())
+            .list_sessions(&ctx, &queries, by_creation, queries::list_v2(r.query.as_ref())?)
             .await
             .map_err(to_status)?;
-        let q = r.query.unwrap_or_default();
         Ok(Response::new(ListSessionsResponse {
-            details: convert::v2_list(list.len()),
-            sessions: twofold_domain::readmodel::query::page(list, q.offset, q.limit)
-                .into_iter()
-                .map(session)
-                .collect(),
+            details: convert::v2_list(total),
+            sessions: list.into_iter().map(session).collect(),
         }))
     }
 

@@ -39,11 +39,12 @@ impl SettingsService for Settings {
         req: Request<GetLoginSettingsRequest>,
     ) -> Result<Response<GetLoginSettingsResponse>, Status> {
         let ctx = ctx(&req)?;
-        let v = match target(&ctx, req.get_ref().ctx.as_ref()) {
-            Some(org) => self.app.org_login_policy(&ctx.instance_id, &org).await,
-            None => self.app.default_login_policy(&ctx.instance_id).await,
-        }
-        .map_err(to_status)?;
+        let org = target(&ctx, req.get_ref().ctx.as_ref());
+        let v = self
+            .app
+            .visible_login_policy(&ctx, org.as_deref())
+            .await
+            .map_err(to_status)?;
         let p = convert::login_policy(&v);
         Ok(Response::new(GetLoginSettingsResponse {
             details: convert::v2_read(&v.details),
@@ -77,11 +78,12 @@ impl SettingsService for Settings {
         req: Request<GetLockoutSettingsRequest>,
     ) -> Result<Response<GetLockoutSettingsResponse>, Status> {
         let ctx = ctx(&req)?;
-        let v = match target(&ctx, req.get_ref().ctx.as_ref()) {
-            Some(org) => self.app.org_lockout_policy(&ctx.instance_id, &org).await,
-            None => self.app.default_lockout_policy(&ctx.instance_id).await,
-        }
-        .map_err(to_status)?;
+        let org = target(&ctx, req.get_ref().ctx.as_ref());
+        let v = self
+            .app
+            .visible_lockout_policy(&ctx, org.as_deref())
+            .await
+            .map_err(to_status)?;
         Ok(Response::new(GetLockoutSettingsResponse {
             details: convert::v2_read(&v.details),
             settings: Some(LockoutSettings {

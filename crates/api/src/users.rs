@@ -4,7 +4,7 @@
 
 use tonic::{Request, Response, Status};
 use twofold_app::App;
-use twofold_app::humans::{ContactMode, HumanInput, UserFilter};
+use twofold_app::humans::{ContactMode, HumanInput};
 use twofold_app::mfa::{DEFAULT_RECOVERY_CODES, SimpleFactor, Via};
 use twofold_domain::readmodel::directory::{Readiness, UserKind, UserState, UserView};
 use twofold_proto::zitadel::object::v2 as object;
@@ -13,7 +13,7 @@ use twofold_proto::zitadel::user::v2::*;
 
 use crate::auth::{ctx, host};
 use crate::error::to_status;
-use crate::{convert, validate};
+use crate::{convert, queries, validate};
 
 pub struct Users {
     pub app: App,
@@ -179,7 +179,7 @@ impl UserService for Users {
     async fn get_user_by_id(&self, req: Request<GetUserByIdRequest>) -> Result<Response<GetUserByIdResponse>, Status> {
         let ctx = ctx(&req)?;
         let id = validate::id("GetUserByIDRequest", "UserId", &req.get_ref().user_id)?;
-        let u = self.app.user_v2(&ctx, id).await.map_err(to_status)?;
+        let u = self.app.user_v2(&ctx, id).await.map_err(to_status)?.into_inner();
         Ok(Response::new(GetUserByIdResponse {
             details: convert::v2_read(&u.details),
             user: Some(user(u)),
@@ -189,32 +189,10 @@ impl UserService for Users {
     async fn list_users(&self, req: Request<ListUsersRequest>) -> Result<Response<ListUsersResponse>, Status> {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let filters: Vec<UserFilter> = r
-            .queries
-            .iter()
-            .filter_map(|q| q.query.as_ref())
-            .map(|q| match q {
-                search_query::Query::UserNameQuery(u) => UserFilter::UserName {
-                    value: u.user_name.clone(),
-                    method: u.method,
-                },
-                search_query::Query::EmailQuery(e) => UserFilter::Email {
-                    value: e.email_address.clone(),
-                    method: e.method,
-                },
-                search_query::Query::OrganizationIdQuery(o) => UserFilter::Org(o.organization_id.clone()),
-            })
-            .collect();
-        let q = r.query.unwrap_or_default();
+        let (query, sort) = queries::users(r)?;
         let list = self
             .app
-            .list_users(
-                &ctx,
-                &filters,
-                r.sorting_column == UserFieldName::UserName as i32,
-                q.offset,
-                q.limit,
-            )
+            .list_users(&ctx, &query, sort, queries::list_v2(r.query.as_ref())?)
             .await
             .map_err(to_status)?;
         Ok(Response::new(ListUsersResponse {
@@ -473,7 +451,7 @@ impl UserService for Users {
         let id = validate::id("ListAuthenticationMethodTypesRequest", "UserId", &req.get_ref().user_id)?;
         let u = self.app.authentication_methods(&ctx, id).await.map_err(to_status)?;
         let mut types = Vec::new();
-        if let Some(u) = u {
+        {
             let f = &u.factors;
             if f.totp == Some(Readiness::Ready) {
                 types.push(AuthenticationMethodType::Totp);

@@ -213,52 +213,13 @@ impl App {
         }
     }
 
-    async fn memberships(&self, instance_id: &str, user_id: &str) -> Result<Vec<Membership>, DomainError> {
+    pub(crate) async fn memberships(&self, instance_id: &str, user_id: &str) -> Result<Vec<Membership>, DomainError> {
         Ok(self
             .typed_lookup::<MemberView>(instance_id, collection::MEMBER, user_id)
             .await?
             .iter()
             .map(MemberView::membership)
             .collect())
-    }
-
-    /// The in-command check of the v2 user APIs: `permission` on `org_id`
-    /// (ZITADEL reports a lack of it with `AUTH-AWfge` here).
-    pub(crate) async fn check_in_org(
-        &self,
-        ctx: &RequestCtx,
-        org_id: &str,
-        permission: &str,
-    ) -> Result<(), DomainError> {
-        let memberships = self.memberships(&ctx.instance_id, &ctx.caller.user_id).await?;
-        permissions::check(&memberships, org_id, permission).map_err(|e| {
-            if e.kind == ErrorKind::PermissionDenied {
-                DomainError::permission_denied("AUTH-AWfge", "No matching permissions found")
-            } else {
-                e
-            }
-        })
-    }
-
-    /// Loads the target of a v2 user call and checks the caller may act on
-    /// it: the user itself when `allow_self`, else `permission` in the
-    /// user's org. `missing` is the error for an unknown user.
-    pub(crate) async fn authorize_on_user(
-        &self,
-        ctx: &RequestCtx,
-        user_id: &str,
-        permission: &str,
-        allow_self: bool,
-        missing: DomainError,
-    ) -> Result<UserView, DomainError> {
-        let user: UserView = self
-            .typed_doc(&ctx.instance_id, collection::USER, user_id)
-            .await?
-            .ok_or(missing)?;
-        if !(allow_self && user.id == ctx.caller.user_id) {
-            self.check_in_org(ctx, &user.org_id, permission).await?;
-        }
-        Ok(user)
     }
 }
 

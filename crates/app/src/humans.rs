@@ -5,10 +5,11 @@ use twofold_domain::event::CodeAdded;
 use twofold_domain::human::{self, NewHuman, Verification};
 use twofold_domain::readmodel::collection;
 use twofold_domain::readmodel::directory::{OrgView, UserView};
-use twofold_domain::readmodel::query::{page, text_matches};
+use twofold_domain::readmodel::query::{ListRequest, UserQuery, UserSort, users_page};
 use twofold_domain::user::UserState;
 use twofold_domain::{AggregateRef, DomainError, Timestamp};
 
+use crate::access::{Authorized, Reach, act};
 use crate::auth::RequestCtx;
 use crate::command::{Decision, unique};
 use crate::notify::{Delivery, Purpose};
@@ -56,14 +57,6 @@ pub struct AddedHuman {
     pub details: WriteDetails,
     pub email_code: Option<String>,
     pub phone_code: Option<String>,
-}
-
-/// Filters of ListUsers.
-#[derive(Clone, Debug)]
-pub enum UserFilter {
-    UserName { value: String, method: i32 },
-    Email { value: String, method: i32 },
-    Org(String),
 }
 
 pub struct UserList {
@@ -151,7 +144,7 @@ impl App {
         let org_id = self
             .resolve_org(ctx, input.org_id.as_deref(), input.org_domain.as_deref())
             .await?;
-        self.check_in_org(ctx, &org_id, "user.write").await?;
+        self.require_in_org(ctx, &org_id, "user.write").await?;
         let password_hash = match &input.password {
             Some(pw) => {
                 human::check_password_complexity(pw)?;
@@ -234,77 +227,51 @@ impl App {
     }
 
     /// A user as the v2 API shows it: the user itself, or `user.read` in its org.
-    pub async fn user_v2(&self, ctx: &RequestCtx, user_id: &str) -> Result<UserView, DomainError> {
-        self.authorize_on_user(ctx, user_id, "user.read", true, human::user_not_found())
+    pub async fn user_v2(&self, ctx: &RequestCtx, user_id: &str) -> Result<Authorized<UserView>, DomainError> {
+        self.visible_user(ctx, user_id, Reach::Readable, human::user_not_found())
             .await
     }
 
-    /// Users matching every filter that the caller may see (itself and the
-    /// users of orgs where it has `user.read`).
+    /// Users matching the query that the caller may see (itself and the
+    /// users of orgs where it has `user.read`), sorted and paged.
     pub async fn list_users(
         &self,
         ctx: &RequestCtx,
-        filters: &[UserFilter],
-        by_user_name: bool,
-        offset: u64,
-        limit: u32,
+        q: &UserQuery,
+        sort: UserSort,
+        list: ListRequest,
     ) -> Result<UserList, DomainError> {
+        let grants = self.grants(ctx).await?;
         let all: Vec<UserView> = self.typed_prefix(&ctx.instance_id, collection::USER, "").await?;
-        let mut visible = Vec::new();
-        let mut readable_orgs: std::collections::HashMap<String, bool> = Default::default();
-        for u in all {
-            let matches = filters.iter().all(|f| match f {
-                UserFilter::UserName { value, method } => text_matches(&u.user_name, value, *method),
-                UserFilter::Email { value, method } => {
-                    u.human().is_some_and(|h| text_matches(&h.email, value, *method))
-                }
-                UserFilter::Org(org) => u.org_id == *org,
-            });
-            if !matches {
-                continue;
-            }
-            let allowed = if u.id == ctx.caller.user_id {
-                true
-            } else if let Some(a) = readable_orgs.get(&u.org_id) {
-                *a
-            } else {
-                let a = self.check_in_org(ctx, &u.org_id, "user.read").await.is_ok();
-                readable_orgs.insert(u.org_id.clone(), a);
-                a
-            };
-            if allowed {
-                visible.push(u);
-            }
-        }
-        if by_user_name {
-            visible.sort_by_key(|u| u.user_name.to_lowercase());
-        } else {
-            visible.sort_by_key(|u| u.details.creation_date);
-        }
-        Ok(UserList {
-            total: visible.len(),
-            users: page(visible, offset, limit),
-        })
+        let visible: Vec<UserView> = all
+            .into_iter()
+            .filter(|u| q.matches(u) && grants.sees_user(u, Reach::Readable))
+            .collect();
+        let (total, users) = users_page(visible, sort, list);
+        Ok(UserList { total, users })
     }
 
     pub async fn delete_user_v2(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
-        let missing = || DomainError::not_found("COMMAND-bd4ir1mblj", "User could not be found");
-        let user: UserView = self
-            .typed_doc(&ctx.instance_id, collection::USER, user_id)
-            .await?
-            .ok_or_else(missing)?;
-        let own = user.id == ctx.caller.user_id;
-        if !(own && self.check_in_org(ctx, &user.org_id, "user.self.delete").await.is_ok()) {
-            self.check_in_org(ctx, &user.org_id, "user.delete").await?;
-        }
+        let missing = DomainError::not_found("COMMAND-bd4ir1mblj", "User could not be found");
+        // Oneself with `user.self.delete`, anyone seen with `user.delete`.
+        let user = match self
+            .user_to_act_on(ctx, user_id, act("user.self.delete", false), missing.clone())
+            .await
+        {
+            Ok(u) if u.id == ctx.caller.user_id => u,
+            _ => {
+                self.user_to_act_on(ctx, user_id, act("user.delete", false), missing)
+                    .await?
+            }
+        };
         self.remove_user_in(ctx, &user.org_id, user_id).await
     }
 
-    /// Runs a decision on one user's aggregate after `authorize_on_user`.
+    /// Runs a decision on the aggregate of a user the caller was allowed to act on.
     pub(crate) async fn on_user(
         &self,
         ctx: &RequestCtx,
-        user: &UserView,
+        user: &Authorized<UserView>,
         decide: impl Fn(&UserState) -> Result<Vec<twofold_domain::EventPayload>, DomainError>,
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
@@ -323,7 +290,7 @@ impl App {
             DomainError::not_found("COMMAND-x377t913pw", "User could not be found")
         };
         let user = self
-            .authorize_on_user(ctx, user_id, "user.write", false, missing)
+            .user_to_act_on(ctx, user_id, act("user.write", false), missing)
             .await?;
         self.on_user(ctx, &user, |s| {
             if lock {
@@ -345,7 +312,7 @@ impl App {
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
         let email = human::validate_email(email)?;
         let user = self
-            .authorize_on_user(ctx, user_id, "user.write", true, human::user_not_found())
+            .user_to_act_on(ctx, user_id, act("user.write", true), human::user_not_found())
             .await?;
         let (code, v) = self.new_code(mode);
         let d = self
@@ -361,7 +328,7 @@ impl App {
 
     pub async fn verify_email(&self, ctx: &RequestCtx, user_id: &str, code: &str) -> Result<WriteDetails, DomainError> {
         let user = self
-            .authorize_on_user(ctx, user_id, "user.write", true, human::user_not_found())
+            .user_to_act_on(ctx, user_id, act("user.write", true), human::user_not_found())
             .await?;
         let hash = self.keys.token_hash(code.trim());
         let now = clock::now();
@@ -378,7 +345,7 @@ impl App {
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
         let phone = human::normalize_phone(phone)?;
         let user = self
-            .authorize_on_user(ctx, user_id, "user.write", true, human::user_not_found())
+            .user_to_act_on(ctx, user_id, act("user.write", true), human::user_not_found())
             .await?;
         let (code, v) = self.new_code(mode);
         let d = self
@@ -394,7 +361,7 @@ impl App {
 
     pub async fn verify_phone(&self, ctx: &RequestCtx, user_id: &str, code: &str) -> Result<WriteDetails, DomainError> {
         let user = self
-            .authorize_on_user(ctx, user_id, "user.write", true, human::user_not_found())
+            .user_to_act_on(ctx, user_id, act("user.write", true), human::user_not_found())
             .await?;
         let hash = self.keys.token_hash(code.trim());
         let now = clock::now();

@@ -2,6 +2,7 @@
 //! domain decide, and appends the result with optimistic concurrency; each
 //! query reads a read model. Storage is reached through [`ports::EventStore`].
 
+pub mod access;
 pub mod auth;
 pub mod bootstrap;
 pub mod clock;

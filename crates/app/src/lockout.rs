@@ -29,6 +29,19 @@ impl App {
         }
     }
 
+    /// The lockout policy in force for `org_id` (None: the instance
+    /// default) as the caller may see it (Settings v2).
+    pub async fn visible_lockout_policy(
+        &self,
+        ctx: &RequestCtx,
+        org_id: Option<&str>,
+    ) -> Result<LockoutView, DomainError> {
+        match self.policy_owner(ctx, org_id).await? {
+            Some(org) => self.org_lockout_policy(&ctx.instance_id, &org).await,
+            None => self.default_lockout_policy(&ctx.instance_id).await,
+        }
+    }
+
     fn lockout_aggregate(ctx: &RequestCtx, scope: PolicyScope) -> AggregateRef {
         match scope {
             PolicyScope::Instance => AggregateRef::instance(&ctx.instance_id),

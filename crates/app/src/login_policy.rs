@@ -38,6 +38,19 @@ impl App {
         }
     }
 
+    /// The login policy in force for `org_id` (None: the instance default)
+    /// as the caller may see it (Settings v2).
+    pub async fn visible_login_policy(
+        &self,
+        ctx: &RequestCtx,
+        org_id: Option<&str>,
+    ) -> Result<LoginPolicyView, DomainError> {
+        match self.policy_owner(ctx, org_id).await? {
+            Some(org) => self.org_login_policy(&ctx.instance_id, &org).await,
+            None => self.default_login_policy(&ctx.instance_id).await,
+        }
+    }
+
     fn policy_aggregate(ctx: &RequestCtx, scope: PolicyScope) -> AggregateRef {
         match scope {
             PolicyScope::Instance => AggregateRef::instance(&ctx.instance_id),

@@ -3,6 +3,7 @@
 use twofold_domain::member::{self, MemberScope, Members};
 use twofold_domain::readmodel::collection;
 use twofold_domain::readmodel::directory::{MemberView, UserView, member_doc_id};
+use twofold_domain::readmodel::query::{ListRequest, MemberQuery, MemberSort};
 use twofold_domain::{AggregateRef, DomainError};
 
 use crate::auth::RequestCtx;
@@ -82,28 +83,38 @@ impl App {
         .await
     }
 
-    /// Members of the instance or of the context org, optionally one user only.
+    /// Members of the instance or of the context org matching every query,
+    /// in creation order unless sorted otherwise; with the total.
     pub async fn list_members(
         &self,
         ctx: &RequestCtx,
         scope: MemberScope,
-        user_id: Option<&str>,
-    ) -> Result<Vec<MemberEntry>, DomainError> {
+        queries: &[MemberQuery],
+        sort: MemberSort,
+        list: ListRequest,
+    ) -> Result<(usize, Vec<MemberEntry>), DomainError> {
         let scope_id = match scope {
             MemberScope::Instance => &ctx.instance_id,
             MemberScope::Org => &ctx.org_id,
         };
-        let prefix = member_doc_id(scope_id, user_id.unwrap_or(""));
-        let members: Vec<MemberView> = self.typed_prefix(&ctx.instance_id, collection::MEMBER, &prefix).await?;
+        let members: Vec<MemberView> = self
+            .typed_prefix(&ctx.instance_id, collection::MEMBER, &member_doc_id(scope_id, ""))
+            .await?;
         let mut entries = Vec::with_capacity(members.len());
         for m in members {
-            if user_id.is_some_and(|u| u != m.user_id) {
-                continue;
+            let user: Option<UserView> = self.typed_doc(&ctx.instance_id, collection::USER, &m.user_id).await?;
+            if queries.iter().all(|q| q.matches(&m.user_id, user.as_ref())) {
+                entries.push(MemberEntry { member: m, user });
             }
-            let user = self.typed_doc(&ctx.instance_id, collection::USER, &m.user_id).await?;
-            entries.push(MemberEntry { member: m, user });
         }
-        entries.sort_by_key(|e| e.member.details.creation_date);
-        Ok(entries)
+        let chosen = sort != MemberSort::Unspecified;
+        if sort == MemberSort::UserId {
+            list.sort(&mut entries, chosen, |a, b| a.member.user_id.cmp(&b.member.user_id));
+        } else {
+            list.sort(&mut entries, chosen, |a, b| {
+                a.member.details.creation_date.cmp(&b.member.details.creation_date)
+            });
+        }
+        Ok((entries.len(), list.page(entries)))
     }
 }

@@ -1,12 +1,12 @@
 //! A human user's second factors: TOTP, OTP by SMS and email, recovery
 //! codes; and the lists of what a user has enrolled.
 
-use twofold_domain::mfa;
-use twofold_domain::readmodel::collection;
 use twofold_domain::readmodel::directory::{FactorsView, UserView};
 use twofold_domain::user::{TotpState, UserState};
 use twofold_domain::{DomainError, EventPayload};
+use twofold_domain::{human, mfa};
 
+use crate::access::{Authorized, Reach, act};
 use crate::auth::RequestCtx;
 use crate::{App, WriteDetails, clock, passwords, secrets, totp};
 
@@ -29,8 +29,8 @@ pub enum SimpleFactor {
 }
 
 /// Which API a removal comes through: the v2 user API (self, or
-/// `user.write` in the user's org) or the Management API (the auth layer
-/// checked `user.write` in the context org; users of other orgs are absent).
+/// `user.write` in the user's org) or the Management API (users of the
+/// context org, `user.write` there; users of other orgs are absent).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Via {
     UserApi,
@@ -51,10 +51,10 @@ impl App {
         &self,
         ctx: &RequestCtx,
         user_id: &str,
-        permission: &str,
+        permission: &'static str,
         missing: DomainError,
-    ) -> Result<UserView, DomainError> {
-        self.authorize_on_user(ctx, user_id, permission, true, missing).await
+    ) -> Result<Authorized<UserView>, DomainError> {
+        self.user_to_act_on(ctx, user_id, act(permission, true), missing).await
     }
 
     pub async fn register_totp(&self, ctx: &RequestCtx, user_id: &str) -> Result<NewTotp, DomainError> {
@@ -115,12 +115,8 @@ impl App {
         let user = match via {
             Via::UserApi => self.factor_target(ctx, user_id, "user.write", missing()).await?,
             Via::Management => {
-                let user: UserView = self
-                    .typed_doc(&ctx.instance_id, collection::USER, user_id)
+                self.visible_user(ctx, user_id, Reach::ContextOrg("user.write"), missing())
                     .await?
-                    .filter(|u: &UserView| u.org_id == ctx.org_id)
-                    .ok_or_else(missing)?;
-                user
             }
         };
         self.on_user(ctx, &user, decide).await
@@ -189,23 +185,31 @@ impl App {
         self.on_user(ctx, &user, mfa::decide_remove_recovery_codes).await
     }
 
-    /// Enrolled factors of any user of the instance (Management API; an
-    /// unknown user has none).
+    /// Enrolled factors of a user of the context org (Management API).
     pub async fn user_factors(&self, ctx: &RequestCtx, user_id: &str) -> Result<FactorsView, DomainError> {
-        let user: Option<UserView> = self.typed_doc(&ctx.instance_id, collection::USER, user_id).await?;
-        Ok(user.map(|u| u.factors).unwrap_or_default())
+        let user = self
+            .visible_user(ctx, user_id, Reach::ContextOrg("user.read"), human::user_not_found())
+            .await?;
+        Ok(user.into_inner().factors)
+    }
+
+    /// The caller's own enrolled factors (Auth API).
+    pub async fn my_factors(&self, ctx: &RequestCtx) -> Result<FactorsView, DomainError> {
+        let user = self
+            .visible_user(ctx, &ctx.caller.user_id, Reach::Readable, human::user_not_found())
+            .await?;
+        Ok(user.into_inner().factors)
     }
 
     /// Enrolled factors and whether a password is set (v2
-    /// ListAuthenticationMethodTypes: the user itself, or `user.read`).
+    /// ListAuthenticationMethodTypes: the user itself, or `user.read` in
+    /// the user's org).
     pub async fn authentication_methods(
         &self,
         ctx: &RequestCtx,
         user_id: &str,
-    ) -> Result<Option<UserView>, DomainError> {
-        if user_id != ctx.caller.user_id {
-            self.check_in_org(ctx, &ctx.org_id, "user.read").await?;
-        }
-        self.typed_doc(&ctx.instance_id, collection::USER, user_id).await
+    ) -> Result<Authorized<UserView>, DomainError> {
+        self.visible_user(ctx, user_id, Reach::Readable, human::user_not_found())
+            .await
     }
 }

@@ -2,32 +2,12 @@
 
 use twofold_domain::readmodel::collection;
 use twofold_domain::readmodel::directory::{InstanceView, OrgView};
-use twofold_domain::readmodel::query::{page, text_matches};
+use twofold_domain::readmodel::query::{ListRequest, OrgQuery};
 use twofold_domain::{AggregateRef, DomainError, org};
 
 use crate::auth::RequestCtx;
 use crate::command::{Decision, unique};
 use crate::{App, WriteDetails};
-
-/// One condition of a ListOrgs request.
-#[derive(Clone, Debug)]
-pub enum OrgFilter {
-    Name { value: String, method: i32 },
-    Domain { value: String, method: i32 },
-    Id(String),
-    Active,
-}
-
-impl OrgFilter {
-    fn matches(&self, o: &OrgView) -> bool {
-        match self {
-            Self::Name { value, method } => text_matches(&o.name, value, *method),
-            Self::Domain { value, method } => text_matches(&o.primary_domain, value, *method),
-            Self::Id(id) => o.id == *id,
-            Self::Active => true,
-        }
-    }
-}
 
 pub struct OrgList {
     pub total: usize,
@@ -76,30 +56,31 @@ impl App {
         Ok((org_id, details))
     }
 
-    /// Orgs of the instance matching every filter, by name when `by_name`,
+    /// Orgs of the instance matching every query, by name when `by_name`,
     /// else in creation order.
     pub async fn list_orgs(
         &self,
         instance_id: &str,
-        filters: &[OrgFilter],
+        queries: &[OrgQuery],
         by_name: bool,
-        offset: u64,
-        limit: u32,
+        list: ListRequest,
     ) -> Result<OrgList, DomainError> {
         let mut orgs: Vec<OrgView> = self
             .typed_prefix(instance_id, collection::ORG, "")
             .await?
             .into_iter()
-            .filter(|o| filters.iter().all(|f| f.matches(o)))
+            .filter(|o| queries.iter().all(|q| q.matches(o)))
             .collect();
         if by_name {
-            orgs.sort_by_key(|o| o.name.to_lowercase());
+            list.sort(&mut orgs, true, |a, b| {
+                a.name.to_lowercase().cmp(&b.name.to_lowercase())
+            });
         } else {
             orgs.sort_by_key(|o| o.details.creation_date);
         }
         Ok(OrgList {
             total: orgs.len(),
-            orgs: page(orgs, offset, limit),
+            orgs: list.page(orgs),
         })
     }
 }

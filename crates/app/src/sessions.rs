@@ -17,6 +17,7 @@ use twofold_domain::lockout::LockoutSettings;
 use twofold_domain::readmodel::collection;
 use twofold_domain::readmodel::directory::{UserState as UserDocState, UserView};
 use twofold_domain::readmodel::login_policy::LoginPolicyView;
+use twofold_domain::readmodel::query::{ListRequest, SessionQuery, sessions_page};
 use twofold_domain::readmodel::session::SessionView;
 use twofold_domain::session::{self, SessionState};
 use twofold_domain::user::{TotpState, UserState};
@@ -140,7 +141,7 @@ impl App {
         challenges: ChallengeRequests,
         lifetime_ns: Option<i64>,
     ) -> Result<SessionChange, DomainError> {
-        self.check_in_org(ctx, "", "session.write").await?;
+        self.require_in_org(ctx, "", "session.write").await?;
         let session_id = self.ids.next();
         self.change_session(ctx, &session_id, None, checks, challenges, lifetime_ns)
             .await
@@ -164,8 +165,13 @@ impl App {
         match token.filter(|t| !t.is_empty()) {
             Some(t) => self.verify_session_token(&state, t)?,
             None => {
-                let org = state.user.as_ref().map(|(_, o)| o.clone()).unwrap_or_default();
-                self.check_in_org(ctx, &org, "session.write").await?;
+                // A session the caller does not see is one that does not exist.
+                let grants = self.grants(ctx).await?;
+                let user = state.user.as_ref().map(|(u, o)| (u.as_str(), o.as_str()));
+                if !state.exists || !grants.sees_session_of(&state.creator, user) {
+                    return Err(session_missing());
+                }
+                grants.require(user.map_or("", |(_, o)| o), "session.write")?;
             }
         }
         if !state.exists {
@@ -673,19 +679,23 @@ impl App {
         session_id: &str,
         token: Option<&str>,
     ) -> Result<SessionRead, DomainError> {
-        let session: SessionView = self
-            .typed_doc(&ctx.instance_id, collection::SESSION, session_id)
-            .await?
-            .ok_or_else(session_missing)?;
-        match token.filter(|t| !t.is_empty()) {
+        let session = match token.filter(|t| !t.is_empty()) {
             Some(t) => {
+                let session: SessionView = self
+                    .typed_doc(&ctx.instance_id, collection::SESSION, session_id)
+                    .await?
+                    .ok_or_else(session_missing)?;
                 let given = self.keys.token_hash(t);
                 if !constant_time_eq(given.as_bytes(), session.token_hash.as_bytes()) {
                     return Err(DomainError::permission_denied("QUERY-dsfr3", "Errors.PermissionDenied"));
                 }
+                session
             }
-            None => self.may_read_session(ctx, &session).await?,
-        }
+            None => self
+                .visible_session(ctx, session_id, session_missing())
+                .await?
+                .into_inner(),
+        };
         let user = match &session.user_id {
             Some(id) => self.typed_doc(&ctx.instance_id, collection::USER, id).await?,
             None => None,
@@ -693,39 +703,31 @@ impl App {
         Ok(SessionRead { session, user })
     }
 
-    async fn may_read_session(&self, ctx: &RequestCtx, s: &SessionView) -> Result<(), DomainError> {
-        let caller = &ctx.caller.user_id;
-        if s.creator == *caller || s.user_id.as_ref() == Some(caller) {
-            return Ok(());
-        }
-        self.check_in_org(ctx, s.user_org_id.as_deref().unwrap_or(""), "session.read")
-            .await
-    }
-
-    /// Sessions the caller may read, newest first.
+    /// Sessions the caller may read matching every query, newest first
+    /// unless sorted by creation date, paged; with the total.
     pub async fn list_sessions(
         &self,
         ctx: &RequestCtx,
-        ids: &[String],
-        user_id: Option<&str>,
-    ) -> Result<Vec<SessionRead>, DomainError> {
+        queries: &[SessionQuery],
+        by_creation: bool,
+        list: ListRequest,
+    ) -> Result<(usize, Vec<SessionRead>), DomainError> {
+        let grants = self.grants(ctx).await?;
         let all: Vec<SessionView> = self.typed_prefix(&ctx.instance_id, collection::SESSION, "").await?;
-        let mut out = Vec::new();
-        for s in all {
-            if (!ids.is_empty() && !ids.contains(&s.id)) || user_id.is_some_and(|u| s.user_id.as_deref() != Some(u)) {
-                continue;
-            }
-            if self.may_read_session(ctx, &s).await.is_err() {
-                continue;
-            }
+        let visible: Vec<SessionView> = all
+            .into_iter()
+            .filter(|s| queries.iter().all(|q| q.matches(s, &ctx.caller.user_id)) && grants.sees_session(s))
+            .collect();
+        let (total, page) = sessions_page(visible, by_creation, list);
+        let mut out = Vec::with_capacity(page.len());
+        for s in page {
             let user = match &s.user_id {
                 Some(id) => self.typed_doc(&ctx.instance_id, collection::USER, id).await?,
                 None => None,
             };
             out.push(SessionRead { session: s, user });
         }
-        out.sort_by_key(|r| std::cmp::Reverse(r.session.details.creation_date));
-        Ok(out)
+        Ok((total, out))
     }
 
     /// Terminates a session; one that does not exist (any more) is fine.
@@ -749,7 +751,7 @@ impl App {
                 let is_user = state.user.as_ref().is_some_and(|(u, _)| *u == ctx.caller.user_id);
                 if !is_user {
                     let org = state.user.as_ref().map(|(_, o)| o.clone()).unwrap_or_default();
-                    self.check_in_org(ctx, &org, "session.delete").await?;
+                    self.require_in_org(ctx, &org, "session.delete").await?;
                 }
             }
         }

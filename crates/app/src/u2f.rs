@@ -6,14 +6,13 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use twofold_domain::mfa;
-use twofold_domain::readmodel::collection;
-use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::user::UserState;
 use twofold_domain::{DomainError, ErrorKind};
 use url::Url;
 use webauthn_rs::prelude::{RegisterPublicKeyCredential, SecurityKey, SecurityKeyRegistration, Uuid};
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
+use crate::access::{Reach, act};
 use crate::auth::RequestCtx;
 use crate::mfa::Via;
 use crate::{App, WriteDetails};
@@ -70,7 +69,7 @@ impl App {
     ) -> Result<NewU2f, DomainError> {
         let missing = DomainError::not_found("COMMAND-M9dsd", "User could not be found");
         let user = self
-            .authorize_on_user(ctx, user_id, "user.credential.write", true, missing)
+            .user_to_act_on(ctx, user_id, act("user.credential.write", true), missing)
             .await?;
         let rp_id = if domain.is_empty() { request_host } else { domain };
         let rp = relying_party(rp_id)?;
@@ -122,7 +121,7 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         let missing = DomainError::not_found("COMMAND-M9dsd", "User could not be found");
         let user = self
-            .authorize_on_user(ctx, user_id, "user.credential.write", true, missing)
+            .user_to_act_on(ctx, user_id, act("user.credential.write", true), missing)
             .await?;
         let parsed: Result<RegisterPublicKeyCredential, String> =
             serde_json::from_value(credential).map_err(|e| format!("not a WebAuthn registration response ({e})"));
@@ -157,14 +156,13 @@ impl App {
         let missing = || DomainError::not_found("COMMAND-DAfb2", "WebAuthN Token could not be found");
         let user = match via {
             Via::UserApi => {
-                self.authorize_on_user(ctx, user_id, "user.write", true, missing())
+                self.user_to_act_on(ctx, user_id, act("user.write", true), missing())
                     .await?
             }
-            Via::Management => self
-                .typed_doc::<UserView>(&ctx.instance_id, collection::USER, user_id)
-                .await?
-                .filter(|u| u.org_id == ctx.org_id)
-                .ok_or_else(missing)?,
+            Via::Management => {
+                self.visible_user(ctx, user_id, Reach::ContextOrg("user.write"), missing())
+                    .await?
+            }
         };
         if token_id.is_empty() {
             return Err(DomainError::new(

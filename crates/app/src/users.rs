@@ -1,6 +1,7 @@
 //! Machine users and their personal access tokens.
 
 use twofold_domain::event::{EventPayload, MachineUserAdded, PatAdded};
+use twofold_domain::human;
 use twofold_domain::member::Members;
 use twofold_domain::readmodel::collection;
 use twofold_domain::readmodel::directory::{MemberView, PatView, UserView, pat_doc_id};
@@ -8,6 +9,7 @@ use twofold_domain::setup::PAT_SCOPES;
 use twofold_domain::user::{self, UserState};
 use twofold_domain::{AggregateRef, DomainError, Timestamp};
 
+use crate::access::{Authorized, Reach};
 use crate::auth::RequestCtx;
 use crate::command::{Decision, unique};
 use crate::{App, WriteDetails, clock, secrets};
@@ -29,10 +31,6 @@ pub struct NewToken {
     pub token_id: String,
     pub token: String,
     pub details: WriteDetails,
-}
-
-fn user_missing() -> DomainError {
-    DomainError::not_found("MANAG-fpo4B", "User could not be found")
 }
 
 impl App {
@@ -75,16 +73,11 @@ impl App {
         Ok((user_id, details))
     }
 
-    /// A user of the caller's org context.
-    pub async fn user(&self, ctx: &RequestCtx, user_id: &str) -> Result<UserView, DomainError> {
-        let user: UserView = self
-            .typed_doc(&ctx.instance_id, collection::USER, user_id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("QUERY-Dfbg2", "User could not be found"))?;
-        if user.org_id != ctx.org_id {
-            return Err(user_missing());
-        }
-        Ok(user)
+    /// A user of the caller's org context (Management API); one of another
+    /// org is reported exactly as an unknown one.
+    pub async fn user(&self, ctx: &RequestCtx, user_id: &str) -> Result<Authorized<UserView>, DomainError> {
+        self.visible_user(ctx, user_id, Reach::ContextOrg("user.read"), human::user_not_found())
+            .await
     }
 
     /// Removes a user of the context org (Management API).

@@ -208,6 +208,20 @@ pub fn check(memberships: &[Membership], org_id: &str, permission: &str) -> Resu
     }
 }
 
+/// Whether a caller sees a user: itself, or `user.read` in the user's org.
+pub fn sees_user(memberships: &[Membership], caller_id: &str, user_id: &str, user_org: &str) -> bool {
+    caller_id == user_id || check(memberships, user_org, "user.read").is_ok()
+}
+
+/// Whether a caller sees a session: one it created or whose user it is, or
+/// with `session.read` in the checked user's org (the instance while no
+/// user is checked), as ZITADEL's session queries allow.
+pub fn sees_session(memberships: &[Membership], caller_id: &str, creator: &str, user: Option<(&str, &str)>) -> bool {
+    creator == caller_id
+        || user.is_some_and(|(id, _)| id == caller_id)
+        || check(memberships, user.map_or("", |(_, org)| org), "session.read").is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +231,42 @@ mod tests {
         Membership {
             scope,
             roles: vec![role.to_owned()],
+        }
+    }
+
+    #[test]
+    fn who_sees_users_and_sessions() {
+        let owner_a = vec![m(MemberScope::Org("a".into()), "ORG_OWNER")];
+        let iam = vec![m(MemberScope::Instance, "IAM_OWNER_VIEWER")];
+        let none: Vec<Membership> = vec![];
+        // (memberships, user id, user org, expected)
+        let users = [
+            (&owner_a, "u", "a", true),
+            (&owner_a, "u", "b", false),
+            (&owner_a, "me", "b", true),
+            (&iam, "u", "b", true),
+            (&none, "u", "a", false),
+            (&none, "me", "a", true),
+        ];
+        for (ms, user, org, expected) in users {
+            assert_eq!(sees_user(ms, "me", user, org), expected, "{ms:?} {user}@{org}");
+        }
+        // (memberships, creator, checked user, expected)
+        let sessions = [
+            (&owner_a, "x", Some(("u", "a")), true),
+            (&owner_a, "x", Some(("u", "b")), false),
+            (&owner_a, "me", Some(("u", "b")), true),
+            (&owner_a, "x", Some(("me", "b")), true),
+            (&owner_a, "x", None, false),
+            (&iam, "x", None, true),
+            (&none, "x", Some(("u", "a")), false),
+        ];
+        for (ms, creator, user, expected) in sessions {
+            assert_eq!(
+                sees_session(ms, "me", creator, user),
+                expected,
+                "{ms:?} {creator} {user:?}"
+            );
         }
     }
 

@@ -32,6 +32,16 @@ pub mod zitadel {
             tonic::include_proto!("zitadel.org.v1");
         }
     }
+    pub mod filter {
+        pub mod v2 {
+            tonic::include_proto!("zitadel.filter.v2");
+        }
+    }
+    pub mod metadata {
+        pub mod v2 {
+            tonic::include_proto!("zitadel.metadata.v2");
+        }
+    }
     pub mod object {
         pub mod v2 {
             tonic::include_proto!("zitadel.object.v2");

@@ -115,8 +115,8 @@ async fn machine_users_and_tokens(b: Backend) {
     let (status, got) = s.call("GET", &format!("/management/v1/users/{bot}"), None).await;
     assert_eq!(
         (status, got),
-        (404, rest_error(5, "MANAG-fpo4B", "User could not be found")),
-        "other org"
+        (404, rest_error(5, "QUERY-Dfbg2", "User could not be found")),
+        "other org: exactly as an unknown user"
     );
 
     // User names are unique in the instance, whatever the case.

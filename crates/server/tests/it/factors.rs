@@ -135,11 +135,15 @@ async fn totp_life_cycle(b: Backend) {
     );
     let (_, got) = s.call("POST", &list, None).await;
     assert_eq!(got, json!({}));
-    // Unknown users have no factors rather than an error (as in ZITADEL).
+    // An unknown user is not found (ZITADEL answers `{}`, which a caller
+    // cannot tell from a user of another org without factors).
     let (status, got) = s
         .call("POST", "/management/v1/users/404/auth_factors/_search", None)
         .await;
-    assert_eq!((status, got), (200, json!({})));
+    assert_eq!(
+        (status, got),
+        (404, rest_error(5, "QUERY-Dfbg2", "User could not be found"))
+    );
 }
 
 async fn totp_reregistration_replaces_the_secret(b: Backend) {
@@ -359,13 +363,26 @@ async fn who_may_remove_factors(b: Backend) {
     assert_eq!((status, got["details"][0]["id"].clone()), (403, json!("AUTH-5mWD2")));
     let (status, got) = s.call_as(&nobody, None, "DELETE", &remove, None).await;
     assert_eq!((status, got["details"][0]["id"].clone()), (404, json!("AUTHZ-cdgFk")));
-    // v2: permission on the user's own org, checked in the command.
+    // v2: permission on the user's own org, checked in the command. A
+    // caller who cannot even read the user gets the unknown-user answer.
     let (status, got) = s
         .call_as(&owner_a, None, "DELETE", &format!("/v2/users/{user_b}/totp"), None)
         .await;
     assert_eq!(
         (status, got),
-        (403, rest_error(7, "AUTH-AWfge", "No matching permissions found"))
+        (
+            404,
+            rest_error(5, "COMMAND-Hd9sd", "Multifactor OTP (OneTimePassword) doesn't exist")
+        )
+    );
+    let viewer_b = s.actor(&b_org, "viewer-b", &["ORG_OWNER_VIEWER"], &[]).await;
+    let (status, got) = s
+        .call_as(&viewer_b, None, "DELETE", &format!("/v2/users/{user_b}/totp"), None)
+        .await;
+    assert_eq!(
+        (status, got),
+        (403, rest_error(7, "AUTH-AWfge", "No matching permissions found")),
+        "seen but not writable"
     );
     let (status, got) = s
         .call_as(
@@ -376,7 +393,11 @@ async fn who_may_remove_factors(b: Backend) {
             Some(json!({})),
         )
         .await;
-    assert_eq!((status, got["details"][0]["id"].clone()), (404, json!("AUTHZ-cdgFk")));
+    assert_eq!(
+        (status, got["details"][0]["id"].clone()),
+        (400, json!("COMMAND-SqyJz")),
+        "as for an unknown user"
+    );
     let (_, list) = s
         .call_in(
             &b_org,

@@ -221,20 +221,23 @@ async fn list_lock_delete(b: Backend) {
     assert_eq!(status, 200);
     assert_eq!(got["details"]["totalResult"], "1");
     assert_eq!(got["result"][0]["userId"], a);
-    let (_, got) = s
-        .call(
-            "POST",
-            "/v2/users",
-            Some(json!({"sortingColumn": "USER_FIELD_NAME_USER_NAME"})),
-        )
-        .await;
-    let names: Vec<_> = got["result"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["username"].clone())
-        .collect();
-    assert_eq!(names, vec![json!("admin"), json!("anna"), json!("bert")]);
+    // A chosen column sorts ascending with `asc`, else descending (ZITADEL's rule).
+    for (asc, expected) in [(true, ["admin", "anna", "bert"]), (false, ["bert", "anna", "admin"])] {
+        let (_, got) = s
+            .call(
+                "POST",
+                "/v2/users",
+                Some(json!({"sortingColumn": "USER_FIELD_NAME_USER_NAME", "query": {"asc": asc}})),
+            )
+            .await;
+        let names: Vec<_> = got["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].clone())
+            .collect();
+        assert_eq!(names, expected.map(|n| json!(n)).to_vec(), "asc: {asc}");
+    }
 
     let (status, got) = s.call("POST", &format!("/v2/users/{a}/unlock"), Some(json!({}))).await;
     assert_eq!(

@@ -20,6 +20,7 @@ mod storage_faults;
 
 mod admin_policy;
 mod auth;
+mod authz;
 mod connections;
 mod data_dir;
 mod delivery;
@@ -32,5 +33,6 @@ mod management;
 mod multinode;
 mod org_policy;
 mod permissions;
+mod queries;
 mod transport;
 mod u2f;

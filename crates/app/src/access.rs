@@ -1,0 +1,205 @@
+//! Authorization by construction. A use case reaches a user (and what hangs
+//! off it: factors, authentication methods, tokens) or a session only
+//! through the checks here, which hand it out as [`Authorized`], a value
+//! nothing else can make; user writes ([`App::on_user`]) take one. Each
+//! check asks for the caller's permission on the resource's owning org. A
+//! resource the caller may not see is answered with the use case's own
+//! "not found" error, exactly like one that does not exist.
+
+use std::ops::Deref;
+
+use twofold_domain::permissions::{self, Membership};
+use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::directory::UserView;
+use twofold_domain::readmodel::session::SessionView;
+use twofold_domain::{DomainError, ErrorKind};
+
+use crate::App;
+use crate::auth::RequestCtx;
+
+/// A resource the caller was found allowed to see. Only this module makes one.
+#[derive(Debug)]
+pub struct Authorized<T>(T);
+
+impl<T> Authorized<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> Deref for Authorized<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// The caller's memberships, read once per request and asked per org.
+pub(crate) struct Grants<'a> {
+    ctx: &'a RequestCtx,
+    memberships: Vec<Membership>,
+}
+
+impl Grants<'_> {
+    pub(crate) fn has(&self, org_id: &str, permission: &str) -> bool {
+        permissions::check(&self.memberships, org_id, permission).is_ok()
+    }
+
+    /// `permission` on `org_id`, reported as ZITADEL's v2 in-command check
+    /// reports a lack of it (`AUTH-AWfge`; no membership at all: `AUTHZ-cdgFk`).
+    pub(crate) fn require(&self, org_id: &str, permission: &str) -> Result<(), DomainError> {
+        permissions::check(&self.memberships, org_id, permission).map_err(|e| {
+            if e.kind == ErrorKind::PermissionDenied {
+                DomainError::permission_denied("AUTH-AWfge", "No matching permissions found")
+            } else {
+                e
+            }
+        })
+    }
+
+    fn is_caller(&self, user_id: &str) -> bool {
+        self.ctx.caller.user_id == user_id
+    }
+
+    /// Whether the request reaches `user` (see [`Reach`]).
+    pub(crate) fn sees_user(&self, user: &UserView, reach: Reach) -> bool {
+        match reach {
+            Reach::ContextOrg(permission) => user.org_id == self.ctx.org_id && self.has(&user.org_id, permission),
+            Reach::Readable => {
+                permissions::sees_user(&self.memberships, &self.ctx.caller.user_id, &user.id, &user.org_id)
+            }
+        }
+    }
+
+    pub(crate) fn sees_session(&self, s: &SessionView) -> bool {
+        let user = s
+            .user_id
+            .as_deref()
+            .map(|id| (id, s.user_org_id.as_deref().unwrap_or("")));
+        self.sees_session_of(&s.creator, user)
+    }
+
+    /// A session by its creator and checked (user, org).
+    pub(crate) fn sees_session_of(&self, creator: &str, user: Option<(&str, &str)>) -> bool {
+        permissions::sees_session(&self.memberships, &self.ctx.caller.user_id, creator, user)
+    }
+}
+
+/// Which users a request reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Management API v1: users of the context org, with this permission there.
+    ContextOrg(&'static str),
+    /// The v2 APIs: the caller itself, and users of orgs where it has `user.read`.
+    Readable,
+}
+
+/// What the caller may do to a user it sees: `permission` on the user's org,
+/// or nothing more when it acts on itself and `allow_self`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Act {
+    pub permission: &'static str,
+    pub allow_self: bool,
+}
+
+/// `permission` on the target user's org, or self when `allow_self`.
+pub(crate) fn act(permission: &'static str, allow_self: bool) -> Act {
+    Act { permission, allow_self }
+}
+
+impl App {
+    pub(crate) async fn grants<'a>(&self, ctx: &'a RequestCtx) -> Result<Grants<'a>, DomainError> {
+        Ok(Grants {
+            ctx,
+            memberships: self.memberships(&ctx.instance_id, &ctx.caller.user_id).await?,
+        })
+    }
+
+    /// The user `user_id` if the request reaches it, else `missing`.
+    pub(crate) async fn visible_user(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &str,
+        reach: Reach,
+        missing: DomainError,
+    ) -> Result<Authorized<UserView>, DomainError> {
+        let grants = self.grants(ctx).await?;
+        self.visible_user_with(&grants, user_id, reach, missing).await
+    }
+
+    async fn visible_user_with(
+        &self,
+        grants: &Grants<'_>,
+        user_id: &str,
+        reach: Reach,
+        missing: DomainError,
+    ) -> Result<Authorized<UserView>, DomainError> {
+        let user: Option<UserView> = self
+            .typed_doc(&grants.ctx.instance_id, collection::USER, user_id)
+            .await?;
+        match user {
+            Some(u) if grants.sees_user(&u, reach) => Ok(Authorized(u)),
+            _ => Err(missing),
+        }
+    }
+
+    /// A user of the v2 APIs the caller sees and may `act` on. One it does
+    /// not see is `missing`; one it sees without the permission is refused.
+    pub(crate) async fn user_to_act_on(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &str,
+        act: Act,
+        missing: DomainError,
+    ) -> Result<Authorized<UserView>, DomainError> {
+        let grants = self.grants(ctx).await?;
+        let user = self
+            .visible_user_with(&grants, user_id, Reach::Readable, missing)
+            .await?;
+        if !(act.allow_self && grants.is_caller(&user.id)) {
+            grants.require(&user.org_id, act.permission)?;
+        }
+        Ok(user)
+    }
+
+    /// The session `session_id` if the caller sees it, else `missing`.
+    pub(crate) async fn visible_session(
+        &self,
+        ctx: &RequestCtx,
+        session_id: &str,
+        missing: DomainError,
+    ) -> Result<Authorized<SessionView>, DomainError> {
+        let session: Option<SessionView> = self
+            .typed_doc(&ctx.instance_id, collection::SESSION, session_id)
+            .await?;
+        let grants = self.grants(ctx).await?;
+        match session {
+            Some(s) if grants.sees_session(&s) => Ok(Authorized(s)),
+            _ => Err(missing),
+        }
+    }
+
+    /// The org whose policies the caller asked for (None: the instance), as
+    /// it may see them: an org where it lacks `policy.read` is treated like
+    /// an unknown one, whose policies are the instance defaults.
+    pub(crate) async fn policy_owner(
+        &self,
+        ctx: &RequestCtx,
+        org_id: Option<&str>,
+    ) -> Result<Option<String>, DomainError> {
+        let Some(org) = org_id else { return Ok(None) };
+        let grants = self.grants(ctx).await?;
+        Ok(grants.has(org, "policy.read").then(|| org.to_owned()))
+    }
+
+    /// `permission` on `org_id` (e.g. where a user is to be created).
+    pub(crate) async fn require_in_org(
+        &self,
+        ctx: &RequestCtx,
+        org_id: &str,
+        permission: &str,
+    ) -> Result<(), DomainError> {
+        self.grants(ctx).await?.require(org_id, permission)
+    }
+}
