@@ -122,7 +122,10 @@ impl App {
     /// Creates the instance unless it exists; returns the admin token only
     /// when this call created it.
     pub async fn bootstrap(&self, cfg: &BootstrapConfig) -> Result<Option<Bootstrapped>, DomainError> {
-        let external = cfg.domains.first().expect("at least one domain");
+        let external = cfg
+            .domains
+            .first()
+            .ok_or_else(|| DomainError::invalid("SETUP-NoDom", "an external domain is required"))?;
         let existing = self
             .store
             .doc_any_instance(collection::DEFAULT_INSTANCE, DEFAULT_INSTANCE_ID)

@@ -85,6 +85,11 @@ pub(crate) fn store_error(e: StoreError) -> DomainError {
     }
 }
 
+/// The history of the `i`-th aggregate a command loaded (empty if none).
+pub(crate) fn history(loaded: &[Arc<Vec<StoredEvent>>], i: usize) -> &[StoredEvent] {
+    loaded.get(i).map_or(&[], |h| h.as_slice())
+}
+
 impl App {
     /// Runs `decide` against one aggregate's events and appends the result.
     pub(crate) async fn execute(
@@ -95,7 +100,7 @@ impl App {
         decide: impl Fn(&[StoredEvent]) -> Result<Vec<EventPayload>, DomainError>,
     ) -> Result<WriteDetails, DomainError> {
         self.execute_many(instance_id, creator, vec![aggregate], |loaded| {
-            decide(loaded.first().map_or(&[][..], |h| h.as_slice())).map(Decision::one)
+            decide(history(loaded, 0)).map(Decision::one)
         })
         .await
     }

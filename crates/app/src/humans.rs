@@ -187,7 +187,7 @@ impl App {
                 &ctx.caller.user_id,
                 vec![AggregateRef::user(&user_id, &org_id)],
                 |loaded| {
-                    let state = UserState::fold(&loaded[0]);
+                    let state = UserState::fold(crate::command::history(loaded, 0));
                     Ok(Decision {
                         events: vec![human::decide_add_human(&state, new.clone())?],
                         claims: vec![claim.clone()],

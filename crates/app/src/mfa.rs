@@ -111,7 +111,11 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         let decide = remove_decision(factor);
         // "Not found" is the factor's own error, for unknown users too.
-        let missing = || decide(&UserState::default()).unwrap_err();
+        let missing = || {
+            decide(&UserState::default())
+                .err()
+                .unwrap_or_else(|| DomainError::internal("COMMAND-NoFac", "An internal error occurred"))
+        };
         let user = match via {
             Via::UserApi => self.factor_target(ctx, user_id, "user.write", missing()).await?,
             Via::Management => {

@@ -40,7 +40,7 @@ impl App {
                 &ctx.caller.user_id,
                 vec![AggregateRef::org(&org_id)],
                 |loaded| {
-                    if !loaded[0].is_empty() {
+                    if !crate::command::history(loaded, 0).is_empty() {
                         // Two nodes drew the same snowflake ID; the caller may retry.
                         return Err(DomainError::unavailable("ORG-IdClash", "ID collision, try again"));
                     }

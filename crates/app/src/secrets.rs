@@ -33,9 +33,13 @@ impl MasterKey {
     }
 
     /// AES-256-GCM with a random 96-bit nonce: base64(nonce ‖ ciphertext).
+    #[expect(
+        clippy::expect_used,
+        reason = "AES-GCM refuses only plaintexts over 64 GiB; ours are secrets of a few bytes"
+    )]
     pub fn seal(&self, plaintext: &[u8]) -> String {
         let mut nonce = [0u8; 12];
-        getrandom::fill(&mut nonce).expect("OS random source");
+        crate::random::fill(&mut nonce);
         let ct = self
             .aead()
             .encrypt(&Nonce::from(nonce), plaintext)
@@ -62,7 +66,7 @@ impl MasterKey {
             .chain_update(b"twofold-aead-v1")
             .chain_update(self.0)
             .finalize();
-        Aes256Gcm::new_from_slice(&key).expect("32-byte key")
+        Aes256Gcm::new(&key)
     }
 
     /// What the database records to recognise this key later: an HMAC of a
@@ -71,6 +75,7 @@ impl MasterKey {
         format!("v1:{}", self.token_hash("twofold master key check"))
     }
 
+    #[expect(clippy::expect_used, reason = "HMAC takes keys of any length")]
     pub fn token_hash(&self, token: &str) -> String {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(token.as_bytes());
@@ -81,21 +86,27 @@ impl MasterKey {
 /// `n` bytes from the OS CSPRNG, base64url without padding.
 pub fn random_token(n: usize) -> String {
     let mut b = vec![0u8; n];
-    getrandom::fill(&mut b).expect("OS random source");
+    crate::random::fill(&mut b);
     URL_SAFE_NO_PAD.encode(b)
 }
 
 /// `len` characters drawn uniformly from `charset` (rejection sampling, so
 /// no character is favoured).
 pub fn random_code(len: usize, charset: &[u8]) -> String {
+    if charset.is_empty() {
+        return String::new();
+    }
     let limit = 256 - 256 % charset.len();
     let mut out = String::with_capacity(len);
     while out.len() < len {
         let mut b = [0u8; 32];
-        getrandom::fill(&mut b).expect("OS random source");
+        crate::random::fill(&mut b);
         for x in b {
-            if (x as usize) < limit && out.len() < len {
-                out.push(charset[x as usize % charset.len()] as char);
+            if (x as usize) < limit
+                && out.len() < len
+                && let Some(c) = charset.get(x as usize % charset.len())
+            {
+                out.push(*c as char);
             }
         }
     }

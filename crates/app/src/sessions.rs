@@ -243,7 +243,7 @@ impl App {
         }
         let token_rotated = std::sync::atomic::AtomicBool::new(false);
         let decide = |loaded: &[std::sync::Arc<Vec<StoredEvent>>]| -> Result<Decision, DomainError> {
-            let state = SessionState::fold(&loaded[0]);
+            let state = SessionState::fold(crate::command::history(loaded, 0));
             if is_new && state.exists {
                 return Err(DomainError::unavailable("SESSION-IdClash", "ID collision, try again"));
             }
@@ -266,7 +266,10 @@ impl App {
             // is locked in the same append.
             let fail = |u_event: Option<E>, error: DomainError| -> Result<Decision, DomainError> {
                 let Some(e) = u_event else { return Err(error) };
-                let us = user_state.as_ref().expect("failures are user events");
+                // Failure events are user events: without a user there is none.
+                let Some(us) = user_state.as_ref() else {
+                    return Err(error);
+                };
                 let locks = match e {
                     E::PasswordCheckFailed => {
                         LockoutSettings::locks(lockout.max_password_attempts, us.password_failures + 1)

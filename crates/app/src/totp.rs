@@ -117,10 +117,7 @@ mod tests {
             uri("Twofold", "alice@acme.example", &secret),
             "otpauth://totp/Twofold:alice@acme.example?algorithm=SHA1&digits=6&issuer=Twofold&period=30&secret=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
         );
-        assert_eq!(
-            uri("My IdP", "a b", &secret)[..35],
-            *"otpauth://totp/My%20IdP:a%20b?algor"
-        );
+        assert!(uri("My IdP", "a b", &secret).starts_with("otpauth://totp/My%20IdP:a%20b?algor"));
         assert!(uri("My IdP", "a", &secret).contains("&issuer=My+IdP&"));
     }
 }

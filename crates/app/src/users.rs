@@ -60,7 +60,7 @@ impl App {
                 &ctx.caller.user_id,
                 vec![AggregateRef::user(&user_id, &ctx.org_id)],
                 |loaded| {
-                    user::decide_add_machine(&UserState::fold(&loaded[0]))?;
+                    user::decide_add_machine(&UserState::fold(crate::command::history(loaded, 0)))?;
                     Ok(Decision {
                         events: vec![vec![event.clone()]],
                         claims: vec![claim.clone()],
@@ -100,7 +100,7 @@ impl App {
             None => AggregateRef::instance(&ctx.instance_id),
         }));
         self.execute_many(&ctx.instance_id, &ctx.caller.user_id, aggregates.clone(), |loaded| {
-            let state = UserState::fold(&loaded[0]);
+            let state = UserState::fold(crate::command::history(loaded, 0));
             let mut events = vec![user::decide_remove_user(&state, org_id)?];
             for (aggregate, history) in aggregates.iter().zip(loaded).skip(1) {
                 let members = Members::fold(history.iter().map(|e| &e.payload));

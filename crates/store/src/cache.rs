@@ -7,7 +7,7 @@
 //! a value an interleaved write replaced.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 use twofold_app::StoreError;
@@ -57,49 +57,67 @@ fn bounded<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V
 }
 
 impl Cache {
+    /// The maps. A panic while the lock was held may have left them
+    /// half-updated, so a poisoned cache starts over empty.
+    fn maps(&self) -> MutexGuard<'_, Maps> {
+        match self.0.lock() {
+            Ok(m) => m,
+            Err(poisoned) => {
+                let mut m = poisoned.into_inner();
+                let generation = m.generation + 1;
+                *m = Maps {
+                    generation,
+                    ..Maps::default()
+                };
+                self.0.clear_poison();
+                m
+            }
+        }
+    }
+
     pub fn generation(&self) -> u64 {
-        self.0.lock().expect("cache lock").generation
+        self.maps().generation
     }
 
     pub fn doc(&self, key: &DocKey) -> Option<Option<Doc>> {
-        self.0.lock().expect("cache lock").docs.get(key).cloned()
+        self.maps().docs.get(key).cloned()
     }
 
     pub fn put_doc(&self, seen: u64, key: DocKey, doc: Option<Doc>) {
-        let mut m = self.0.lock().expect("cache lock");
+        let mut m = self.maps();
         if m.generation == seen {
             bounded(&mut m.docs, key, doc);
         }
     }
 
     pub fn any_instance(&self, key: &(String, String)) -> Option<Option<Doc>> {
-        self.0.lock().expect("cache lock").any_instance.get(key).cloned()
+        self.maps().any_instance.get(key).cloned()
     }
 
     pub fn put_any_instance(&self, seen: u64, key: (String, String), doc: Option<Doc>) {
-        let mut m = self.0.lock().expect("cache lock");
+        let mut m = self.maps();
         if m.generation == seen {
             bounded(&mut m.any_instance, key, doc);
         }
     }
 
     pub fn lookup(&self, key: &DocKey) -> Option<Vec<Doc>> {
-        self.0.lock().expect("cache lock").lookups.get(key).cloned()
+        self.maps().lookups.get(key).cloned()
     }
 
     pub fn put_lookup(&self, seen: u64, key: DocKey, docs: Vec<Doc>) {
-        let mut m = self.0.lock().expect("cache lock");
+        let mut m = self.maps();
         if m.generation == seen {
             bounded(&mut m.lookups, key, docs);
         }
     }
 
     pub fn events(&self, key: &DocKey) -> Option<Arc<Vec<StoredEvent>>> {
-        self.0.lock().expect("cache lock").events.get(key).cloned()
+        self.maps().events.get(key).cloned()
     }
 
     pub fn put_events(&self, seen: u64, key: DocKey, events: Arc<Vec<StoredEvent>>) {
-        let mut m = self.0.lock().expect("cache lock");
+        let mut m = self.maps();
         if m.generation == seen {
             bounded(&mut m.events, key, events);
         }
@@ -108,7 +126,7 @@ impl Cache {
     /// Forgets everything (after a commit whose outcome is unknown); reads
     /// already loading do not fill it, their generation is gone.
     pub fn clear(&self) {
-        let mut m = self.0.lock().expect("cache lock");
+        let mut m = self.maps();
         let generation = m.generation + 1;
         *m = Maps {
             generation,
@@ -119,7 +137,7 @@ impl Cache {
     /// After a commit: the written documents and appended events replace
     /// what was cached; lookups of the touched collections are dropped.
     pub fn committed(&self, instance_id: &str, docs: &[(String, String, Option<Value>)], stored: &[StoredEvent]) {
-        let mut m = self.0.lock().expect("cache lock");
+        let mut m = self.maps();
         m.generation += 1;
         for (collection, id, doc) in docs {
             m.docs.insert(

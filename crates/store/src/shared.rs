@@ -197,7 +197,7 @@ macro_rules! impl_event_store {
                     }
                 }
                 for key in &order {
-                    let w = &docs[key];
+                    let Some(w) = docs.get(key) else { continue };
                     let q = match &w.doc {
                         Some(body) => sqlx::query::<$db>($crate::shared::UPSERT_DOC)
                             .bind(req.instance_id.as_str())
@@ -215,7 +215,10 @@ macro_rules! impl_event_store {
 
                 let written = order
                     .iter()
-                    .map(|k| (k.collection.to_owned(), k.id.clone(), docs[k].doc.clone()))
+                    .filter_map(|k| {
+                        docs.get(k)
+                            .map(|w| (k.collection.to_owned(), k.id.clone(), w.doc.clone()))
+                    })
                     .collect();
                 Ok((stored, written))
             }
