@@ -14,6 +14,7 @@ mod delivery;
 mod directory;
 mod factors;
 mod humans;
+mod input_hygiene;
 mod js_sdk;
 mod lifecycle;
 mod management;
