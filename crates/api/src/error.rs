@@ -113,6 +113,13 @@ pub fn rest_body(status: &Status) -> serde_json::Value {
     body
 }
 
+/// An error the transport answers itself (oversize body, URI or headers; a
+/// panic), with its own HTTP status but the contract's body.
+pub fn protocol_error(http: http::StatusCode, code: Code, message: impl Into<String>) -> Response {
+    let body = json!({"code": code as i32, "message": message.into()});
+    (http, axum::Json(body)).into_response()
+}
+
 pub fn rest_response(status: &Status) -> Response {
     let mut resp = (http_status(status.code()), axum::Json(rest_body(status))).into_response();
     if let Some(v) = status.metadata().get("retry-after").and_then(|v| v.to_str().ok())

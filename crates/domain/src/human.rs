@@ -4,6 +4,7 @@
 
 use crate::error::DomainError;
 use crate::event::{CodeAdded, EmailPayload, EventPayload as E, HumanAdded, PhonePayload, Timestamp};
+use crate::names;
 use crate::user::UserState;
 
 /// What to do about an email address or phone number that is being set.
@@ -131,6 +132,15 @@ pub fn decide_add_human(state: &UserState, h: NewHuman) -> Result<Vec<E>, Domain
     }
     if h.family_name.trim().is_empty() {
         return Err(DomainError::invalid("USER-4hB7d", "Family name is empty"));
+    }
+    for (field, value) in [
+        ("user name", &h.user_name),
+        ("given name", &h.given_name),
+        ("family name", &h.family_name),
+        ("nick name", &h.nick_name),
+        ("display name", &h.display_name),
+    ] {
+        names::check(field, value)?;
     }
     let display_name = display_name(&h.given_name, &h.family_name, &h.display_name);
     let mut events = vec![E::HumanAdded(Box::new(HumanAdded {

@@ -23,10 +23,15 @@ backend_tests!(
 /// A 4xx answer in the contract's shape: `code` and `message`, optional `details`.
 fn assert_contract_error(status: u16, body: &Value, context: &str) {
     assert!((400..500).contains(&status), "{context}: {status} {body}");
-    let obj = body.as_object().unwrap_or_else(|| panic!("{context}: not an object: {body}"));
+    let obj = body
+        .as_object()
+        .unwrap_or_else(|| panic!("{context}: not an object: {body}"));
     assert!(obj["code"].as_i64().is_some_and(|c| c > 0), "{context}: {body}");
     assert!(obj["message"].is_string(), "{context}: {body}");
-    assert!(obj.keys().all(|k| ["code", "message", "details"].contains(&k.as_str())), "{context}: {body}");
+    assert!(
+        obj.keys().all(|k| ["code", "message", "details"].contains(&k.as_str())),
+        "{context}: {body}"
+    );
 }
 
 async fn query_params_are_placed_or_refused(b: Backend) {
@@ -53,7 +58,9 @@ async fn query_params_are_placed_or_refused(b: Backend) {
     // A scalar of a nested message is placed; a scalar given twice is refused.
     let (status, body) = s.call("GET", "/v2/settings/login?ctx.instance=true", None).await;
     assert_eq!(status, 200, "{body}");
-    let (status, _) = s.call("GET", "/v2/settings/login?ctx.instance=true&ctx.instance=false", None).await;
+    let (status, _) = s
+        .call("GET", "/v2/settings/login?ctx.instance=true&ctx.instance=false", None)
+        .await;
     assert_eq!(status, 400);
 
     let health = reqwest::get(s.url("/debug/healthz")).await.unwrap();
@@ -176,9 +183,7 @@ async fn grpc_garbage_is_invalid_argument(b: Backend) {
 async fn body_caps(b: Backend) {
     let s = Server::start_args(b, &["--max-request-body-bytes", "65536"]).await;
     let big = "x".repeat(70_000);
-    let (status, body) = s
-        .call("POST", "/management/v1/orgs", Some(json!({"name": big})))
-        .await;
+    let (status, body) = s.call("POST", "/management/v1/orgs", Some(json!({"name": big}))).await;
     assert_eq!(status, 413, "{body}");
     assert_contract_error(status, &body, "oversize");
 
@@ -198,7 +203,10 @@ async fn body_caps(b: Backend) {
         .await
         .unwrap_err();
     assert!(
-        matches!(err.code(), tonic::Code::ResourceExhausted | tonic::Code::InvalidArgument),
+        matches!(
+            err.code(),
+            tonic::Code::ResourceExhausted | tonic::Code::InvalidArgument
+        ),
         "{err:?}"
     );
     assert_eq!(s.count_events("org.added").await, 1);
@@ -206,11 +214,15 @@ async fn body_caps(b: Backend) {
 
 async fn names_refuse_control_and_bidi_characters(b: Backend) {
     let s = Server::start(b).await;
-    let bad = ["evil\u{0}name", "evil\u{202e}eman", "evil\u{1b}[31mname", "a\u{2066}b", "a\u{85}b"];
+    let bad = [
+        "evil\u{0}name",
+        "evil\u{202e}eman",
+        "evil\u{1b}[31mname",
+        "a\u{2066}b",
+        "a\u{85}b",
+    ];
     for name in bad {
-        let (status, body) = s
-            .call("POST", "/management/v1/orgs", Some(json!({"name": name})))
-            .await;
+        let (status, body) = s.call("POST", "/management/v1/orgs", Some(json!({"name": name}))).await;
         assert_eq!(status, 400, "{name:?}: {body}");
         assert!(body["message"].as_str().unwrap().contains("name"), "{body}");
         assert_contract_error(status, &body, "org name");
@@ -235,9 +247,18 @@ async fn names_refuse_control_and_bidi_characters(b: Backend) {
         assert_eq!(status, 400, "{name:?}: {body}");
 
         for (field, human) in [
-            ("user name", json!({"username": name, "profile": {"givenName": "A", "familyName": "B"}})),
-            ("given name", json!({"username": "h1", "profile": {"givenName": name, "familyName": "B"}})),
-            ("family name", json!({"username": "h2", "profile": {"givenName": "A", "familyName": name}})),
+            (
+                "user name",
+                json!({"username": name, "profile": {"givenName": "A", "familyName": "B"}}),
+            ),
+            (
+                "given name",
+                json!({"username": "h1", "profile": {"givenName": name, "familyName": "B"}}),
+            ),
+            (
+                "family name",
+                json!({"username": "h2", "profile": {"givenName": "A", "familyName": name}}),
+            ),
             (
                 "nick name",
                 json!({"username": "h3", "profile": {"givenName": "A", "familyName": "B", "nickName": name}}),
@@ -281,7 +302,11 @@ async fn only_the_bearer_scheme_authenticates(b: Backend) {
         assert_eq!(status, 401, "{auth}: {body}");
         assert_contract_error(status, &body, &auth);
     }
-    for auth in [format!("Bearer {token}"), format!("bearer {token}"), format!("BEARER  {token}")] {
+    for auth in [
+        format!("Bearer {token}"),
+        format!("bearer {token}"),
+        format!("BEARER  {token}"),
+    ] {
         let (status, body) = s.send(get(auth.clone())).await;
         assert_eq!(status, 200, "{auth}: {body}");
     }
@@ -307,12 +332,19 @@ async fn protocol_errors_carry_a_json_body(b: Backend) {
     // gRPC-web with the wrong method, and gRPC over HTTP/1 without gRPC-web.
     let path = "/zitadel.admin.v1.AdminService/GetLoginPolicy";
     let (status, body) = s
-        .send(http.get(s.url(path)).header("content-type", "application/grpc-web+proto"))
+        .send(
+            http.get(s.url(path))
+                .header("content-type", "application/grpc-web+proto"),
+        )
         .await;
     assert_eq!(status, 405, "{body}");
     assert_contract_error(status, &body, "grpc-web GET");
     let (status, body) = s
-        .send(http.post(s.url(path)).header("content-type", "application/json").body("{}"))
+        .send(
+            http.post(s.url(path))
+                .header("content-type", "application/json")
+                .body("{}"),
+        )
         .await;
     assert!((400..500).contains(&status), "{status} {body}");
     assert_contract_error(status, &body, "grpc over http/1");
