@@ -1,20 +1,26 @@
 //! The outermost layer, around every transport: each request gets an id
 //! (logged, and returned as `x-request-id`); oversize URIs and header blocks
 //! are refused; a handler that panics answers 500 instead of dropping the
-//! connection; and error answers that lower layers leave without a body
-//! (tonic-web's 400/405) get the contract's JSON body.
+//! connection; error answers that lower layers leave without a body
+//! (tonic-web's 400/405) get the contract's JSON body; and an HTTP/1
+//! answer given before the request body was read says `connection: close`,
+//! as hyper then closes the connection and a client must not reuse it.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::LazyLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use axum::body::Body;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
+use bytes::Bytes;
 use futures_util::FutureExt;
-use http::{HeaderMap, HeaderValue, StatusCode};
-use http_body::Body as _;
+use http::{HeaderMap, HeaderValue, StatusCode, Version};
+use http_body::{Body as _, Frame, SizeHint};
 use tonic::{Code, Status};
 
 use crate::error::protocol_error;
@@ -29,6 +35,14 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub async fn layer(req: Request, next: Next) -> Response {
     let id = request_id();
     let grpc = is_grpc(req.headers());
+    let http1 = req.version() < Version::HTTP_2;
+    let read = Arc::new(AtomicBool::new(req.body().is_end_stream()));
+    let req = req.map(|inner| {
+        Body::new(Tracked {
+            inner,
+            read: read.clone(),
+        })
+    });
     let mut resp = if let Some(refusal) = refuse_oversize(&req, grpc) {
         refusal
     } else {
@@ -55,7 +69,38 @@ pub async fn layer(req: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
+    if http1 && !read.load(Ordering::Relaxed) {
+        resp.headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     resp
+}
+
+/// A request body that records when it has been read to the end.
+struct Tracked {
+    inner: Body,
+    read: Arc<AtomicBool>,
+}
+
+impl http_body::Body for Tracked {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.read.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Unique within the process and across restarts: start time, then a counter.

@@ -13,7 +13,7 @@ use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{HeaderValue, Method, StatusCode, Version};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use prost::Message;
 use prost_reflect::ReflectMessage;
 use prost_reflect::{DeserializeOptions, DynamicMessage, Kind, MessageDescriptor, SerializeOptions, Value};
@@ -221,24 +221,43 @@ impl Rest {
 /// The request body, at most `limit` bytes, else 413 in the contract's
 /// shape. Routes without a body mapping take none: only an empty JSON
 /// object, which clients send to `_search` and DELETE routes, is tolerated.
-async fn read_body(body: Body, takes_body: bool, limit: usize) -> Result<Bytes, Response> {
+async fn read_body(mut body: Body, takes_body: bool, limit: usize) -> Result<Bytes, Response> {
     const EMPTY_OBJECT_MAX: usize = 64;
+    let cap = if takes_body { limit } else { EMPTY_OBJECT_MAX };
+    let mut buf = BytesMut::new();
+    let mut over = false;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| rest_response(&invalid(format!("reading body: {e}"))))?;
+        let Ok(data) = frame.into_data() else { continue };
+        if buf.len() + data.len() > cap {
+            over = true;
+            break;
+        }
+        buf.extend_from_slice(&data);
+    }
+    if over {
+        drain(body).await;
+    }
     let too_large =
         |message: String| protocol_error(StatusCode::PAYLOAD_TOO_LARGE, tonic::Code::ResourceExhausted, message);
-    let no_body = || too_large("this route takes no request body".to_owned());
-    let cap = if takes_body { limit } else { EMPTY_OBJECT_MAX };
-    let bytes = match Limited::new(body, cap).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<LengthLimitError>() && takes_body => {
-            return Err(too_large(format!("request body larger than {limit} bytes")));
-        }
-        Err(e) if e.is::<LengthLimitError>() => return Err(no_body()),
-        Err(e) => return Err(rest_response(&invalid(format!("reading body: {e}")))),
-    };
-    if !takes_body && !is_empty_object(&bytes) {
-        return Err(no_body());
+    match (over, takes_body) {
+        (true, true) => Err(too_large(format!("request body larger than {limit} bytes"))),
+        (false, false) if is_empty_object(&buf) => Ok(buf.freeze()),
+        (_, false) => Err(too_large("this route takes no request body".to_owned())),
+        (false, true) => Ok(buf.freeze()),
     }
-    Ok(bytes)
+}
+
+/// Reads and drops the rest of a refused body (up to a bound), so the
+/// client, still sending, gets to read the 413 instead of a reset.
+async fn drain(mut body: Body) {
+    const DRAIN_MAX: usize = 32 << 20;
+    let mut drained = 0;
+    while drained < DRAIN_MAX
+        && let Some(Ok(frame)) = body.frame().await
+    {
+        drained += frame.data_ref().map_or(0, Bytes::len);
+    }
 }
 
 /// Nothing but whitespace, or `{}` with whitespace around and inside.

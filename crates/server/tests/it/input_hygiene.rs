@@ -348,6 +348,18 @@ async fn protocol_errors_carry_a_json_body(b: Backend) {
         .await;
     assert!((400..500).contains(&status), "{status} {body}");
     assert_contract_error(status, &body, "grpc over http/1");
+    // An answer given before the body was read closes the connection, and
+    // says so, so the client does not send its next request into it.
+    for _ in 0..3 {
+        let resp = http
+            .post(s.url("/nowhere/%ff"))
+            .body(vec![b'x'; 200_000])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 404);
+        assert_eq!(resp.headers()["connection"], "close");
+    }
     let health = reqwest::get(s.url("/debug/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
 }

@@ -10,6 +10,7 @@ mod sinks;
 
 mod admin_policy;
 mod auth;
+mod bad_input;
 mod delivery;
 mod directory;
 mod factors;
