@@ -27,7 +27,7 @@ backend_tests!(bad_input_suite);
 const REST_CASES: usize = 20;
 const GRPC_CASES: usize = 8;
 const GRPC_WEB_CASES: usize = 3;
-const DEFAULT_SEED: u64 = 0x7f0_1d_bad_1;
+const DEFAULT_SEED: u64 = 0x7f01_dbad;
 
 /// SplitMix64: small, seedable, good enough to pick test inputs.
 struct Rng(u64);
