@@ -328,17 +328,18 @@ fn set_query_params(msg: &mut DynamicMessage, params: Vec<(String, String)>) -> 
         if name.split('.').count() > MAX_JSON_DEPTH {
             return Err(invalid(format!("query parameter {name}: nested too deeply")));
         }
-        let repeated = set_query_param(msg, &name, &name, &raw)?;
-        if !repeated && !singular.insert(name.clone()) {
+        let placed = set_query_param(msg, &name, &name, &raw)?;
+        if placed.is_some_and(|field| !singular.insert(field)) {
             return Err(invalid(format!("query parameter {name} given more than once")));
         }
     }
     Ok(())
 }
 
-/// Sets the field `path` (the rest of parameter `name`) of `msg`; true when
-/// the field is repeated.
-fn set_query_param(msg: &mut DynamicMessage, name: &str, path: &str, raw: &str) -> Result<bool, Status> {
+/// Sets the field `path` (the rest of parameter `name`) of `msg`. Returns the
+/// field's proto-name path when it is singular (None when repeated), so a
+/// second value for it is noticed under either spelling.
+fn set_query_param(msg: &mut DynamicMessage, name: &str, path: &str, raw: &str) -> Result<Option<String>, Status> {
     let refuse = |why: String| invalid(format!("query parameter {name}: {why}"));
     let (head, rest) = match path.split_once('.') {
         Some((h, r)) => (h, Some(r)),
@@ -358,9 +359,9 @@ fn set_query_param(msg: &mut DynamicMessage, name: &str, path: &str, raw: &str) 
             let Some(mut inner) = msg.get_field(&field).as_message().cloned() else {
                 return Err(refuse(format!("field {head} is not a message")));
             };
-            let repeated = set_query_param(&mut inner, name, rest, raw)?;
+            let placed = set_query_param(&mut inner, name, rest, raw)?;
             msg.set_field(&field, Value::Message(inner));
-            Ok(repeated)
+            Ok(placed.map(|p| format!("{}.{p}", field.name())))
         }
         (_, Kind::Message(_)) if field.is_list() => Err(refuse(format!(
             "repeated message field {head} cannot be set in the query"
@@ -372,13 +373,13 @@ fn set_query_param(msg: &mut DynamicMessage, name: &str, path: &str, raw: &str) 
                 .ok_or_else(|| invalid(format!("type mismatch, parameter: {name}, error: {raw} is not valid")))?;
             if !field.is_list() {
                 msg.set_field(&field, value);
-                return Ok(false);
+                return Ok(Some(field.name().to_owned()));
             }
             match msg.get_field_mut(&field) {
                 Value::List(items) => items.push(value),
                 _ => return Err(refuse(format!("field {head} is not a list"))),
             }
-            Ok(true)
+            Ok(None)
         }
     }
 }
@@ -496,5 +497,54 @@ fn integral_floats_as_integers(v: &mut serde_json::Value) {
         serde_json::Value::Array(a) => a.iter_mut().for_each(integral_floats_as_integers),
         serde_json::Value::Object(o) => o.values_mut().for_each(integral_floats_as_integers),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(grpc_path: &str) -> MessageDescriptor {
+        Methods::load().get(grpc_path).map(|m| m.input.clone()).unwrap()
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn repeated_scalars_collect_every_value() {
+        let mut msg = DynamicMessage::new(input("/zitadel.management.v1.ManagementService/AddOrgMember"));
+        set_query_params(&mut msg, params(&[("userId", "u1"), ("roles", "A"), ("roles", "B")])).unwrap();
+        let json = msg
+            .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new())
+            .unwrap();
+        assert_eq!(json, serde_json::json!({"userId": "u1", "roles": ["A", "B"]}));
+    }
+
+    #[test]
+    fn what_cannot_be_placed_is_refused_by_name() {
+        let path = "/zitadel.management.v1.ManagementService/AddOrgMember";
+        for (pairs, message) in [
+            (vec![("nope", "1")], "query parameter nope: unknown field nope"),
+            (
+                vec![("userId.x", "1")],
+                "query parameter userId.x: field userId has no fields",
+            ),
+            (
+                vec![("userId", "a"), ("user_id", "b")],
+                "query parameter user_id given more than once",
+            ),
+        ] {
+            let mut msg = DynamicMessage::new(input(path));
+            let err = set_query_params(&mut msg, params(&pairs)).unwrap_err();
+            assert_eq!((err.code(), err.message()), (tonic::Code::InvalidArgument, message));
+        }
+    }
+
+    #[test]
+    fn json_nesting_is_measured() {
+        assert!(!nesting_exceeds(&serde_json::json!({"a": [{"b": 1}]}), 3));
+        assert!(nesting_exceeds(&serde_json::json!({"a": [{"b": {}}]}), 3));
     }
 }

@@ -49,6 +49,7 @@ pub fn validate_email(email: &str) -> Result<String, DomainError> {
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
                 && !email.chars().any(char::is_whitespace)
+                && names::check("email", email).is_ok()
         }
         None => false,
     };
@@ -268,7 +269,16 @@ mod tests {
     #[test]
     fn emails() {
         assert_eq!(validate_email(" a@b.ch ").unwrap(), "a@b.ch");
-        for bad in ["", "a", "a@b", "@b.ch", "a@@b.ch", "a b@c.ch"] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.ch",
+            "a@@b.ch",
+            "a b@c.ch",
+            "a\u{0}@b.ch",
+            "a\u{202e}@b.ch",
+        ] {
             assert_eq!(validate_email(bad).unwrap_err().id, "EMAIL-599BI", "{bad}");
         }
     }
