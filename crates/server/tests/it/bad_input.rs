@@ -492,6 +492,7 @@ async fn bad_input_suite(b: Backend) {
             if rng.chance(30) {
                 framed.truncate(rng.below(framed.len()));
             }
+            let before = db.events().await;
             let resp = s
                 .req("POST", &info.grpc_path)
                 .header("content-type", "application/grpc-web+proto")
@@ -506,6 +507,9 @@ async fn bad_input_suite(b: Backend) {
             assert_eq!(http_status, 200, "{ctx}");
             let code = grpc_web_status(&headers, &body).unwrap_or_else(|| panic!("no grpc-status: {ctx}"));
             assert!(!is_server_fault(tonic::Code::from(code)), "{ctx}: {code}");
+            if code != 0 {
+                assert_eq!(db.events().await, before, "stored by a refused request: {ctx}");
+            }
             grpc_sent += 1;
         }
     }
