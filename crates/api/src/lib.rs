@@ -10,6 +10,7 @@ mod guard;
 mod management;
 mod members;
 pub mod methods;
+mod nul_strings;
 mod rest;
 mod self_service;
 mod sessions;
@@ -84,6 +85,13 @@ pub async fn router(app: App, limits: Limits) -> Router {
     .add_service(reflection)
     .prepare()
     .into_axum_router()
+    .layer(axum::middleware::from_fn_with_state(
+        nul_strings::NulState {
+            methods: methods.clone(),
+            max_message_bytes: max,
+        },
+        nul_strings::layer,
+    ))
     .layer(axum::middleware::map_response(grpc_decode::layer))
     .layer(axum::middleware::from_fn_with_state(
         auth::AuthState {

@@ -18,6 +18,7 @@ backend_tests!(
     only_the_bearer_scheme_authenticates,
     protocol_errors_carry_a_json_body,
     json_type_errors_name_the_field,
+    nul_characters_are_refused,
 );
 
 /// A 4xx answer in the contract's shape: `code` and `message`, optional `details`.
@@ -214,8 +215,9 @@ async fn body_caps(b: Backend) {
 
 async fn names_refuse_control_and_bidi_characters(b: Backend) {
     let s = Server::start(b).await;
+    // (U+0000 is refused earlier, for every string: nul_characters_are_refused.)
     let bad = [
-        "evil\u{0}name",
+        "evil\u{7}name",
         "evil\u{202e}eman",
         "evil\u{1b}[31mname",
         "a\u{2066}b",
@@ -362,6 +364,35 @@ async fn protocol_errors_carry_a_json_body(b: Backend) {
     }
     let health = reqwest::get(s.url("/debug/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
+}
+
+/// PostgreSQL cannot hold U+0000 in text: a request string with one is
+/// refused before any lookup (it used to be a 500 on PostgreSQL).
+async fn nul_characters_are_refused(b: Backend) {
+    let s = Server::start(b).await;
+    let (status, body) = s.call("GET", "/admin/v1/orgs/a%00b", None).await;
+    assert_eq!((status, body["code"].clone()), (400, json!(3)), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("id"), "{body}");
+    let (status, body) = s
+        .call(
+            "POST",
+            "/v2/sessions",
+            Some(json!({"checks": {"user": {"loginName": "admin\u{0}"}}})),
+        )
+        .await;
+    assert_eq!((status, body["code"].clone()), (400, json!(3)), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("checks.user.loginName"),
+        "{body}"
+    );
+
+    let mut admin = s.admin().await;
+    let err = admin
+        .get_org_by_id(twofold_proto::zitadel::admin::v1::GetOrgByIdRequest { id: "x\0".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+    assert_eq!(s.count_events("session.added").await, 0);
 }
 
 async fn json_type_errors_name_the_field(b: Backend) {
