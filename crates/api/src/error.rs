@@ -42,11 +42,10 @@ fn code(kind: ErrorKind) -> Code {
 pub fn to_status(e: DomainError) -> Status {
     let retry_after = e.retry_after_secs;
     let mut status = status_of(e);
-    if let Some(secs) = retry_after {
-        status.metadata_mut().insert(
-            "retry-after",
-            secs.to_string().parse().expect("digits are a valid header"),
-        );
+    if let Some(secs) = retry_after
+        && let Ok(v) = secs.to_string().parse()
+    {
+        status.metadata_mut().insert("retry-after", v);
     }
     status
 }
@@ -82,7 +81,7 @@ pub fn http_status(code: Code) -> http::StatusCode {
     use http::StatusCode as S;
     match code {
         Code::Ok => S::OK,
-        Code::Cancelled => S::from_u16(499).expect("valid status"),
+        Code::Cancelled => S::from_u16(499).unwrap_or(S::BAD_REQUEST),
         Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => S::BAD_REQUEST,
         Code::DeadlineExceeded => S::GATEWAY_TIMEOUT,
         Code::NotFound => S::NOT_FOUND,
@@ -111,6 +110,13 @@ pub fn rest_body(status: &Status) -> serde_json::Value {
         body["details"] = details.into();
     }
     body
+}
+
+/// An error the transport answers itself (oversize body, URI or headers; a
+/// panic), with its own HTTP status but the contract's body.
+pub fn protocol_error(http: http::StatusCode, code: Code, message: impl Into<String>) -> Response {
+    let body = json!({"code": code as i32, "message": message.into()});
+    (http, axum::Json(body)).into_response()
 }
 
 pub fn rest_response(status: &Status) -> Response {

@@ -5,8 +5,11 @@ mod admin;
 mod auth;
 mod convert;
 mod error;
+mod grpc_decode;
+mod guard;
 mod management;
 pub mod methods;
+mod nul_strings;
 mod queries;
 mod rest;
 mod self_service;
@@ -30,9 +33,26 @@ use twofold_proto::zitadel::session::v2::session_service_server::SessionServiceS
 use twofold_proto::zitadel::settings::v2::settings_service_server::SettingsServiceServer;
 use twofold_proto::zitadel::user::v2::user_service_server::UserServiceServer;
 
+/// Limits on what a client may send.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest request body (REST) or message (gRPC); routes without a
+    /// body mapping take none.
+    pub max_request_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_request_body_bytes: 1 << 20,
+        }
+    }
+}
+
 /// The whole HTTP surface of the server.
-pub async fn router(app: App) -> Router {
+pub async fn router(app: App, limits: Limits) -> Router {
     let methods = methods::Methods::load();
+    let max = limits.max_request_body_bytes;
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<AdminServiceServer<admin::Admin>>().await;
@@ -49,28 +69,38 @@ pub async fn router(app: App) -> Router {
         .build_v1()
         .expect("descriptor set is valid");
 
-    let grpc = tonic::service::Routes::new(AdminServiceServer::new(admin::Admin { app: app.clone() }))
-        .add_service(ManagementServiceServer::new(management::Management {
+    let grpc = tonic::service::Routes::new(
+        AdminServiceServer::new(admin::Admin { app: app.clone() }).max_decoding_message_size(max),
+    )
+    .add_service(
+        ManagementServiceServer::new(management::Management { app: app.clone() }).max_decoding_message_size(max),
+    )
+    .add_service(UserServiceServer::new(users::Users { app: app.clone() }).max_decoding_message_size(max))
+    .add_service(SessionServiceServer::new(sessions::Sessions { app: app.clone() }).max_decoding_message_size(max))
+    .add_service(AuthServiceServer::new(self_service::SelfService { app: app.clone() }).max_decoding_message_size(max))
+    .add_service(
+        SettingsServiceServer::new(settings_service::Settings { app: app.clone() }).max_decoding_message_size(max),
+    )
+    .add_service(health_service)
+    .add_service(reflection)
+    .prepare()
+    .into_axum_router()
+    .layer(axum::middleware::from_fn_with_state(
+        nul_strings::NulState {
+            methods: methods.clone(),
+            max_message_bytes: max,
+        },
+        nul_strings::layer,
+    ))
+    .layer(axum::middleware::map_response(grpc_decode::layer))
+    .layer(axum::middleware::from_fn_with_state(
+        auth::AuthState {
             app: app.clone(),
-        }))
-        .add_service(UserServiceServer::new(users::Users { app: app.clone() }))
-        .add_service(SessionServiceServer::new(sessions::Sessions { app: app.clone() }))
-        .add_service(AuthServiceServer::new(self_service::SelfService { app: app.clone() }))
-        .add_service(SettingsServiceServer::new(settings_service::Settings {
-            app: app.clone(),
-        }))
-        .add_service(health_service)
-        .add_service(reflection)
-        .prepare()
-        .into_axum_router()
-        .layer(axum::middleware::from_fn_with_state(
-            auth::AuthState {
-                app: app.clone(),
-                methods: methods.clone(),
-            },
-            auth::layer,
-        ));
-    let rest = rest::Rest::new(&methods, grpc.clone());
+            methods: methods.clone(),
+        },
+        auth::layer,
+    ));
+    let rest = rest::Rest::new(&methods, grpc.clone(), max);
 
     Router::new()
         .route("/debug/healthz", get(|| async { "ok" }))
@@ -84,6 +114,7 @@ pub async fn router(app: App) -> Router {
                 .allow_headers(Any)
                 .expose_headers(Any),
         )
+        .layer(axum::middleware::from_fn(guard::layer))
 }
 
 /// 200 with the JSON string "ok" when the database answers, else 412.

@@ -5,6 +5,7 @@
 //! are canonical protobuf JSON (zero values omitted, 64-bit integers as
 //! strings, enum names, RFC 3339 timestamps with `Z`, durations as "NNNs").
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -19,10 +20,13 @@ use prost_reflect::{DeserializeOptions, DynamicMessage, Kind, MessageDescriptor,
 use tonic::Status;
 use tower::ServiceExt;
 
-use crate::error::{invalid, rest_response};
+use crate::error::{invalid, protocol_error, rest_response};
 use crate::methods::{MethodInfo, Methods};
 
-const MAX_BODY: usize = 1 << 20;
+/// Deepest JSON nesting (objects and arrays) a request body may have: deep
+/// enough for any real request, shallow enough that the protobuf message
+/// built from it stays within prost's decoding recursion limit.
+pub const MAX_JSON_DEPTH: usize = 32;
 
 enum Segment {
     Literal(String),
@@ -70,10 +74,11 @@ impl Route {
 pub struct Rest {
     routes: Arc<Vec<Route>>,
     grpc: axum::Router,
+    max_body_bytes: usize,
 }
 
 impl Rest {
-    pub fn new(methods: &Methods, grpc: axum::Router) -> Self {
+    pub fn new(methods: &Methods, grpc: axum::Router, max_body_bytes: usize) -> Self {
         let mut routes = Vec::new();
         for info in methods.iter() {
             let Some(http) = &info.http else { continue };
@@ -112,6 +117,7 @@ impl Rest {
         Self {
             routes: Arc::new(routes),
             grpc,
+            max_body_bytes,
         }
     }
 
@@ -138,10 +144,17 @@ impl Rest {
             }
         }
         match found {
-            Some((route, params)) => match self.call(route, params, req).await {
-                Ok(resp) => resp,
-                Err(status) => rest_response(&status),
-            },
+            Some((route, params)) => {
+                let (parts, body) = req.into_parts();
+                let body = match read_body(body, route.body_is_request, self.max_body_bytes).await {
+                    Ok(body) => body,
+                    Err(resp) => return resp,
+                };
+                match self.call(route, params, parts, body).await {
+                    Ok(resp) => resp,
+                    Err(status) => rest_response(&status),
+                }
+            }
             None if path_known => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 axum::Json(serde_json::json!({"code": 12, "message": "Method Not Allowed"})),
@@ -155,26 +168,27 @@ impl Rest {
         }
     }
 
-    async fn call(&self, route: &Route, params: Vec<(String, String)>, req: Request) -> Result<Response, Status> {
-        let (parts, body) = req.into_parts();
+    async fn call(
+        &self,
+        route: &Route,
+        params: Vec<(String, String)>,
+        parts: http::request::Parts,
+        body: Bytes,
+    ) -> Result<Response, Status> {
         let mut msg = DynamicMessage::new(route.info.input.clone());
-        if route.body_is_request {
-            let body = axum::body::to_bytes(body, MAX_BODY)
-                .await
-                .map_err(|e| invalid(format!("reading body: {e}")))?;
-            if !body.iter().all(u8::is_ascii_whitespace) {
-                msg = parse_body(&route.info.input, &body).map_err(|e| invalid(format!("invalid JSON body: {e}")))?;
-            }
+        if !body.iter().all(u8::is_ascii_whitespace) {
+            msg = parse_body(&route.info.input, &body).map_err(|e| invalid(format!("invalid JSON body: {e}")))?;
         }
-        for (name, raw) in query_params(parts.uri.query()) {
-            set_query_param(&mut msg, &name, &raw)?;
-        }
+        set_query_params(&mut msg, query_params(parts.uri.query()))?;
         for (name, raw) in params {
             set_path_param(&mut msg, &name, &raw)?;
         }
 
-        let grpc_req = grpc_request(&route.info.grpc_path, &parts, &msg.encode_to_vec());
-        let resp = self.grpc.clone().oneshot(grpc_req).await.expect("router is infallible");
+        let grpc_req = grpc_request(&route.info.grpc_path, &parts, &msg.encode_to_vec())?;
+        let resp = match self.grpc.clone().oneshot(grpc_req).await {
+            Ok(resp) => resp,
+            Err(never) => match never {},
+        };
         let (head, body) = resp.into_parts();
         let collected = body
             .collect()
@@ -200,25 +214,72 @@ impl Rest {
             .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new())
             .map_err(|e| Status::internal(format!("encoding JSON: {e}")))?;
         integral_floats_as_integers(&mut json);
-        let json = serde_json::to_vec(&json).expect("JSON values serialize");
-        Ok(Response::builder()
-            .status(route.success)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(Body::from(json))
-            .expect("valid response"))
+        Ok((route.success, axum::Json(json)).into_response())
     }
+}
+
+/// The request body, at most `limit` bytes, else 413 in the contract's
+/// shape. Routes without a body mapping take none: only an empty JSON
+/// object, which clients send to `_search` and DELETE routes, is tolerated.
+async fn read_body(mut body: Body, takes_body: bool, limit: usize) -> Result<Bytes, Response> {
+    const EMPTY_OBJECT_MAX: usize = 64;
+    let cap = if takes_body { limit } else { EMPTY_OBJECT_MAX };
+    let mut buf = BytesMut::new();
+    let mut over = false;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| rest_response(&invalid(format!("reading body: {e}"))))?;
+        let Ok(data) = frame.into_data() else { continue };
+        if buf.len() + data.len() > cap {
+            over = true;
+            break;
+        }
+        buf.extend_from_slice(&data);
+    }
+    if over {
+        drain(body).await;
+    }
+    let too_large =
+        |message: String| protocol_error(StatusCode::PAYLOAD_TOO_LARGE, tonic::Code::ResourceExhausted, message);
+    match (over, takes_body) {
+        (true, true) => Err(too_large(format!("request body larger than {limit} bytes"))),
+        (false, false) if is_empty_object(&buf) => Ok(buf.freeze()),
+        (_, false) => Err(too_large("this route takes no request body".to_owned())),
+        (false, true) => Ok(buf.freeze()),
+    }
+}
+
+/// Reads and drops the rest of a refused body (up to a bound), so the
+/// client, still sending, gets to read the 413 instead of a reset.
+async fn drain(mut body: Body) {
+    const DRAIN_MAX: usize = 32 << 20;
+    let mut drained = 0;
+    while drained < DRAIN_MAX
+        && let Some(Ok(frame)) = body.frame().await
+    {
+        drained += frame.data_ref().map_or(0, Bytes::len);
+    }
+}
+
+/// Nothing but whitespace, or `{}` with whitespace around and inside.
+fn is_empty_object(body: &[u8]) -> bool {
+    let text: Vec<u8> = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    text.is_empty() || text == b"{}"
 }
 
 /// A unary gRPC request for `grpc_path`, carrying over the headers the
 /// gRPC side reads (auth, instance host, org context, language).
-fn grpc_request(grpc_path: &str, parts: &http::request::Parts, message: &[u8]) -> Request {
+fn grpc_request(grpc_path: &str, parts: &http::request::Parts, message: &[u8]) -> Result<Request, Status> {
+    let uri = grpc_path
+        .parse()
+        .map_err(|e| Status::internal(format!("method path {grpc_path}: {e}")))?;
+    let len = u32::try_from(message.len()).map_err(|_| Status::resource_exhausted("request message too large"))?;
     let mut frame = BytesMut::with_capacity(5 + message.len());
     frame.put_u8(0);
-    frame.put_u32(message.len() as u32);
+    frame.put_u32(len);
     frame.put_slice(message);
     let mut req = Request::new(Body::from(Bytes::from(frame)));
     *req.method_mut() = Method::POST;
-    *req.uri_mut() = grpc_path.parse().expect("method paths are valid URIs");
+    *req.uri_mut() = uri;
     *req.version_mut() = Version::HTTP_2;
     let h = req.headers_mut();
     h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
@@ -235,7 +296,7 @@ fn grpc_request(grpc_path: &str, parts: &http::request::Parts, message: &[u8]) -
     {
         h.insert(http::header::HOST, v);
     }
-    req
+    Ok(req)
 }
 
 /// `a=1&b.c=x` → [("a","1"), ("b.c","x")], percent-decoded.
@@ -256,64 +317,143 @@ fn query_params(query: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A query parameter names a field by JSON or proto name, dotted into
-/// nested messages (grpc-gateway's rule); unknown names are ignored.
-fn set_query_param(msg: &mut DynamicMessage, path: &str, raw: &str) -> Result<(), Status> {
+/// Places query parameters by grpc-gateway's rules: a name is a field's JSON
+/// or proto name, dotted through singular message fields; a repeated scalar
+/// collects every value. Whatever cannot be placed (unknown names, map,
+/// message and repeated-message fields, a singular field given twice) is
+/// refused naming the parameter, never ignored.
+fn set_query_params(msg: &mut DynamicMessage, params: Vec<(String, String)>) -> Result<(), Status> {
+    let mut singular = HashSet::new();
+    for (name, raw) in params {
+        if name.split('.').count() > MAX_JSON_DEPTH {
+            return Err(invalid(format!("query parameter {name}: nested too deeply")));
+        }
+        let placed = set_query_param(msg, &name, &name, &raw)?;
+        if placed.is_some_and(|field| !singular.insert(field)) {
+            return Err(invalid(format!("query parameter {name} given more than once")));
+        }
+    }
+    Ok(())
+}
+
+/// Sets the field `path` (the rest of parameter `name`) of `msg`. Returns the
+/// field's proto-name path when it is singular (None when repeated), so a
+/// second value for it is noticed under either spelling.
+fn set_query_param(msg: &mut DynamicMessage, name: &str, path: &str, raw: &str) -> Result<Option<String>, Status> {
+    let refuse = |why: String| invalid(format!("query parameter {name}: {why}"));
     let (head, rest) = match path.split_once('.') {
         Some((h, r)) => (h, Some(r)),
         None => (path, None),
     };
     let desc = msg.descriptor();
-    let Some(field) = desc
+    let field = desc
         .get_field_by_json_name(head)
         .or_else(|| desc.get_field_by_name(head))
-    else {
-        return Ok(());
-    };
-    match rest {
-        None => set_path_param(msg, field.name(), raw),
-        Some(rest) => {
-            let Kind::Message(_) = field.kind() else { return Ok(()) };
-            let mut inner = msg.get_field(&field).as_message().cloned().expect("message field");
-            set_query_param(&mut inner, rest, raw)?;
+        .ok_or_else(|| refuse(format!("unknown field {head}")))?;
+    let kind = field.kind();
+    if field.is_map() {
+        return Err(refuse(format!("map field {head} cannot be set in the query")));
+    }
+    match (rest, kind) {
+        (Some(rest), Kind::Message(_)) if !field.is_list() => {
+            let Some(mut inner) = msg.get_field(&field).as_message().cloned() else {
+                return Err(refuse(format!("field {head} is not a message")));
+            };
+            let placed = set_query_param(&mut inner, name, rest, raw)?;
             msg.set_field(&field, Value::Message(inner));
-            Ok(())
+            Ok(placed.map(|p| format!("{}.{p}", field.name())))
+        }
+        (_, Kind::Message(_)) if field.is_list() => Err(refuse(format!(
+            "repeated message field {head} cannot be set in the query"
+        ))),
+        (None, Kind::Message(_)) => Err(refuse(format!("message field {head} cannot be set as a whole"))),
+        (Some(_), _) => Err(refuse(format!("field {head} has no fields"))),
+        (None, kind) => {
+            let value = scalar(&kind, raw)
+                .ok_or_else(|| invalid(format!("type mismatch, parameter: {name}, error: {raw} is not valid")))?;
+            if !field.is_list() {
+                msg.set_field(&field, value);
+                return Ok(Some(field.name().to_owned()));
+            }
+            match msg.get_field_mut(&field) {
+                Value::List(items) => items.push(value),
+                _ => return Err(refuse(format!("field {head} is not a list"))),
+            }
+            Ok(None)
         }
     }
 }
 
+/// Path parameters are singular scalar fields named by the route template.
 fn set_path_param(msg: &mut DynamicMessage, name: &str, raw: &str) -> Result<(), Status> {
-    let mismatch = || invalid(format!("type mismatch, parameter: {name}, error: {raw} is not valid"));
     let field = msg
         .descriptor()
         .get_field_by_name(name)
-        .ok_or_else(|| Status::internal(format!("route parameter {name} is not a field")))?;
-    let value = match field.kind() {
-        Kind::String => Value::String(raw.to_owned()),
-        Kind::Enum(e) => {
-            let v = e
-                .get_value_by_name(raw)
-                .or_else(|| raw.parse().ok().and_then(|n| e.get_value(n)))
-                .ok_or_else(mismatch)?;
-            Value::EnumNumber(v.number())
-        }
-        Kind::Uint64 | Kind::Fixed64 => Value::U64(raw.parse().map_err(|_| mismatch())?),
-        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(raw.parse().map_err(|_| mismatch())?),
-        Kind::Uint32 | Kind::Fixed32 => Value::U32(raw.parse().map_err(|_| mismatch())?),
-        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Value::I32(raw.parse().map_err(|_| mismatch())?),
-        Kind::Bool => Value::Bool(raw.parse().map_err(|_| mismatch())?),
-        _ => return Err(mismatch()),
-    };
+        .filter(|f| !f.is_list() && !f.is_map())
+        .ok_or_else(|| Status::internal(format!("route parameter {name} is not a singular field")))?;
+    let value = scalar(&field.kind(), raw)
+        .ok_or_else(|| invalid(format!("type mismatch, parameter: {name}, error: {raw} is not valid")))?;
     msg.set_field(&field, value);
     Ok(())
 }
 
+/// A scalar value of `kind` from its text (enum values by name or number).
+fn scalar(kind: &Kind, raw: &str) -> Option<Value> {
+    Some(match kind {
+        Kind::String => Value::String(raw.to_owned()),
+        Kind::Enum(e) => {
+            let v = e
+                .get_value_by_name(raw)
+                .or_else(|| raw.parse().ok().and_then(|n| e.get_value(n)))?;
+            Value::EnumNumber(v.number())
+        }
+        Kind::Uint64 | Kind::Fixed64 => Value::U64(raw.parse().ok()?),
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(raw.parse().ok()?),
+        Kind::Uint32 | Kind::Fixed32 => Value::U32(raw.parse().ok()?),
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Value::I32(raw.parse().ok()?),
+        Kind::Bool => Value::Bool(raw.parse().ok()?),
+        Kind::Double => Value::F64(raw.parse().ok()?),
+        Kind::Float => Value::F32(raw.parse().ok()?),
+        Kind::Bytes | Kind::Message(_) => return None,
+    })
+}
+
 /// Parses a JSON body as grpc-gateway does with `DiscardUnknown`: unknown
 /// fields are ignored, but an unknown enum name is still an error.
+/// Errors name the field they are about (`field profile.givenName: …`).
 fn parse_body(desc: &MessageDescriptor, body: &[u8]) -> Result<DynamicMessage, String> {
     let mut json: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    if nesting_exceeds(&json, MAX_JSON_DEPTH) {
+        return Err(format!("nested deeper than {MAX_JSON_DEPTH} levels"));
+    }
     drop_unknown_fields(&mut json, desc);
-    DynamicMessage::deserialize_with_options(desc.clone(), json, &DeserializeOptions::new()).map_err(|e| e.to_string())
+    let mut track = serde_path_to_error::Track::new();
+    let de = serde_path_to_error::Deserializer::new(json, &mut track);
+    DynamicMessage::deserialize_with_options(desc.clone(), de, &DeserializeOptions::new()).map_err(|e| {
+        let path = track.path().to_string();
+        if path == "." {
+            e.to_string()
+        } else {
+            format!("field {path}: {e}")
+        }
+    })
+}
+
+/// Whether objects and arrays nest deeper than `max` levels.
+fn nesting_exceeds(json: &serde_json::Value, max: usize) -> bool {
+    let mut stack = vec![(json, 1)];
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &serde_json::Value>> = match v {
+            serde_json::Value::Object(o) => Box::new(o.values()),
+            serde_json::Value::Array(a) => Box::new(a.iter()),
+            _ => continue,
+        };
+        if depth > max {
+            return true;
+        }
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
+    false
 }
 
 fn drop_unknown_fields(json: &mut serde_json::Value, desc: &MessageDescriptor) {
@@ -322,16 +462,10 @@ fn drop_unknown_fields(json: &mut serde_json::Value, desc: &MessageDescriptor) {
         return;
     }
     let serde_json::Value::Object(obj) = json else { return };
-    obj.retain(|key, _| {
-        desc.get_field_by_json_name(key)
-            .or_else(|| desc.get_field_by_name(key))
-            .is_some()
-    });
-    for (key, value) in obj.iter_mut() {
-        let field = desc
-            .get_field_by_json_name(key)
-            .or_else(|| desc.get_field_by_name(key))
-            .expect("kept above");
+    obj.retain(|key, value| {
+        let Some(field) = desc.get_field_by_json_name(key).or_else(|| desc.get_field_by_name(key)) else {
+            return false;
+        };
         if field.is_map() {
             if let (Kind::Message(entry), serde_json::Value::Object(m)) = (field.kind(), &mut *value)
                 && let Kind::Message(v) = entry.map_entry_value_field().kind()
@@ -344,7 +478,8 @@ fn drop_unknown_fields(json: &mut serde_json::Value, desc: &MessageDescriptor) {
                 other => drop_unknown_fields(other, &m),
             }
         }
-    }
+        true
+    });
 }
 
 /// Writes whole-valued doubles as protojson does (`-7`, not `-7.0`); only
@@ -362,5 +497,54 @@ fn integral_floats_as_integers(v: &mut serde_json::Value) {
         serde_json::Value::Array(a) => a.iter_mut().for_each(integral_floats_as_integers),
         serde_json::Value::Object(o) => o.values_mut().for_each(integral_floats_as_integers),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(grpc_path: &str) -> MessageDescriptor {
+        Methods::load().get(grpc_path).map(|m| m.input.clone()).unwrap()
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn repeated_scalars_collect_every_value() {
+        let mut msg = DynamicMessage::new(input("/zitadel.management.v1.ManagementService/AddOrgMember"));
+        set_query_params(&mut msg, params(&[("userId", "u1"), ("roles", "A"), ("roles", "B")])).unwrap();
+        let json = msg
+            .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new())
+            .unwrap();
+        assert_eq!(json, serde_json::json!({"userId": "u1", "roles": ["A", "B"]}));
+    }
+
+    #[test]
+    fn what_cannot_be_placed_is_refused_by_name() {
+        let path = "/zitadel.management.v1.ManagementService/AddOrgMember";
+        for (pairs, message) in [
+            (vec![("nope", "1")], "query parameter nope: unknown field nope"),
+            (
+                vec![("userId.x", "1")],
+                "query parameter userId.x: field userId has no fields",
+            ),
+            (
+                vec![("userId", "a"), ("user_id", "b")],
+                "query parameter user_id given more than once",
+            ),
+        ] {
+            let mut msg = DynamicMessage::new(input(path));
+            let err = set_query_params(&mut msg, params(&pairs)).unwrap_err();
+            assert_eq!((err.code(), err.message()), (tonic::Code::InvalidArgument, message));
+        }
+    }
+
+    #[test]
+    fn json_nesting_is_measured() {
+        assert!(!nesting_exceeds(&serde_json::json!({"a": [{"b": 1}]}), 3));
+        assert!(nesting_exceeds(&serde_json::json!({"a": [{"b": {}}]}), 3));
     }
 }

@@ -42,6 +42,22 @@ fn token_invalid() -> DomainError {
     DomainError::unauthenticated("AUTH-7fs1e", "Errors.Token.Invalid")
 }
 
+/// The token of an `authorization` value: exactly the scheme `Bearer` (any
+/// case), whitespace, then one token. `xBearer t`, `Basic Bearer t` and
+/// `Bearer t u` are refused; an empty token is an invalid token.
+fn bearer_token(header: &str) -> Result<&str, DomainError> {
+    let invalid = || DomainError::unauthenticated("AUTH-toLo1", "invalid auth header");
+    let header = header.trim();
+    let (scheme, token) = header
+        .split_once(|c: char| c.is_ascii_whitespace())
+        .unwrap_or((header, ""));
+    let token = token.trim_start();
+    if !scheme.eq_ignore_ascii_case("Bearer") || token.contains(|c: char| c.is_ascii_whitespace()) {
+        return Err(invalid());
+    }
+    Ok(token)
+}
+
 /// The host without a port, lower-cased (`[::1]:8080` → `::1`).
 pub fn host_without_port(host: &str) -> String {
     let host = host.trim();
@@ -93,10 +109,7 @@ impl App {
     /// The caller behind an `authorization` header value.
     pub async fn authenticate(&self, instance_id: &str, header: Option<&str>) -> Result<Caller, DomainError> {
         let header = header.ok_or_else(|| DomainError::new(ErrorKind::Unauthenticated, "", "auth header missing"))?;
-        let token = match header.split("Bearer ").collect::<Vec<_>>().as_slice() {
-            [_, token] => token.trim(),
-            _ => return Err(DomainError::unauthenticated("AUTH-toLo1", "invalid auth header")),
-        };
+        let token = bearer_token(header)?;
         if token.is_empty() {
             return Err(token_invalid());
         }
@@ -225,7 +238,25 @@ impl App {
 
 #[cfg(test)]
 mod tests {
-    use super::host_without_port;
+    use super::{bearer_token, host_without_port};
+
+    #[test]
+    fn bearer_scheme() {
+        assert_eq!(bearer_token("Bearer abc"), Ok("abc"));
+        assert_eq!(bearer_token("bearer  abc"), Ok("abc"));
+        assert_eq!(bearer_token("BEARER\tabc"), Ok("abc"));
+        assert_eq!(bearer_token("Bearer "), Ok(""));
+        for bad in [
+            "xBearer abc",
+            "Basic Bearer abc",
+            "Bearerabc",
+            "Bearer abc def",
+            "abc",
+            "Bearer\u{a0}abc",
+        ] {
+            assert_eq!(bearer_token(bad).unwrap_err().id, "AUTH-toLo1", "{bad}");
+        }
+    }
 
     #[test]
     fn hosts() {

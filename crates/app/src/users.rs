@@ -3,6 +3,7 @@
 use twofold_domain::event::{EventPayload, MachineUserAdded, PatAdded};
 use twofold_domain::human;
 use twofold_domain::member::Members;
+use twofold_domain::names;
 use twofold_domain::readmodel::collection;
 use twofold_domain::readmodel::directory::{MemberView, PatView, UserView, pat_doc_id};
 use twofold_domain::setup::PAT_SCOPES;
@@ -46,6 +47,8 @@ impl App {
         if name.is_empty() {
             return Err(DomainError::invalid("COMMAND-bm9Ds", "Userdata is invalid"));
         }
+        names::check("user name", user_name)?;
+        names::check("name", name)?;
         let user_id = u.user_id.clone().unwrap_or_else(|| self.ids.next());
         let event = EventPayload::MachineUserAdded(MachineUserAdded {
             user_name: user_name.to_owned(),

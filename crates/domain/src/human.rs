@@ -4,6 +4,7 @@
 
 use crate::error::DomainError;
 use crate::event::{CodeAdded, EmailPayload, EventPayload as E, HumanAdded, PhonePayload, Timestamp};
+use crate::names;
 use crate::user::UserState;
 
 /// What to do about an email address or phone number that is being set.
@@ -48,6 +49,7 @@ pub fn validate_email(email: &str) -> Result<String, DomainError> {
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
                 && !email.chars().any(char::is_whitespace)
+                && names::check("email", email).is_ok()
         }
         None => false,
     };
@@ -131,6 +133,15 @@ pub fn decide_add_human(state: &UserState, h: NewHuman) -> Result<Vec<E>, Domain
     }
     if h.family_name.trim().is_empty() {
         return Err(DomainError::invalid("USER-4hB7d", "Family name is empty"));
+    }
+    for (field, value) in [
+        ("user name", &h.user_name),
+        ("given name", &h.given_name),
+        ("family name", &h.family_name),
+        ("nick name", &h.nick_name),
+        ("display name", &h.display_name),
+    ] {
+        names::check(field, value)?;
     }
     let display_name = display_name(&h.given_name, &h.family_name, &h.display_name);
     let mut events = vec![E::HumanAdded(Box::new(HumanAdded {
@@ -258,7 +269,16 @@ mod tests {
     #[test]
     fn emails() {
         assert_eq!(validate_email(" a@b.ch ").unwrap(), "a@b.ch");
-        for bad in ["", "a", "a@b", "@b.ch", "a@@b.ch", "a b@c.ch"] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.ch",
+            "a@@b.ch",
+            "a b@c.ch",
+            "a\u{0}@b.ch",
+            "a\u{202e}@b.ch",
+        ] {
             assert_eq!(validate_email(bad).unwrap_err().id, "EMAIL-599BI", "{bad}");
         }
     }

@@ -13,6 +13,7 @@ pub mod lockout;
 pub mod login_policy;
 pub mod member;
 pub mod mfa;
+pub mod names;
 pub mod notify;
 pub mod org;
 pub mod permissions;

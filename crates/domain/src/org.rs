@@ -10,6 +10,7 @@ pub fn decide_add(name: &str, host: &str, creator: &str) -> Result<(String, Vec<
     if name.is_empty() {
         return Err(DomainError::invalid("EVENT-Mf9sd", "Organisation is invalid"));
     }
+    crate::names::check("org name", name)?;
     let domain = generated_domain(name, host)
         .ok_or_else(|| DomainError::invalid("ORG-RrfXY", "Errors.Org.Domain.EmptyString"))?;
     let d = || DomainPayload { domain: domain.clone() };

@@ -148,6 +148,10 @@ pub struct StartArgs {
     /// argon2id lanes (OWASP: 1).
     #[arg(long, env = "TWOFOLD_ARGON2_PARALLELISM", default_value_t = 1)]
     pub argon2_parallelism: u32,
+    /// Largest request body (REST) or message (gRPC) in bytes; larger ones
+    /// get 413 (gRPC: RESOURCE_EXHAUSTED). Routes without a body take none.
+    #[arg(long, env = "TWOFOLD_MAX_REQUEST_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_request_body_bytes: usize,
 }
 
 impl StartArgs {
@@ -169,6 +173,12 @@ impl StartArgs {
             password_hashing,
             otp_throttle_secs: i64::from(self.otp_throttle_seconds.max(1)),
         })
+    }
+
+    pub fn api_limits(&self) -> twofold_api::Limits {
+        twofold_api::Limits {
+            max_request_body_bytes: self.max_request_body_bytes,
+        }
     }
 
     pub fn admin_pat_file(&self) -> PathBuf {
