@@ -106,8 +106,10 @@ pub fn rest_body(status: &Status) -> serde_json::Value {
         .filter_map(|any| ErrorDetail::decode(any.value.as_slice()).ok())
         .map(|d| json!({"@type": ERROR_DETAIL_TYPE, "id": d.id, "message": d.message}))
         .collect();
-    if !details.is_empty() {
-        body["details"] = details.into();
+    if !details.is_empty()
+        && let Some(obj) = body.as_object_mut()
+    {
+        obj.insert("details".into(), details.into());
     }
     body
 }

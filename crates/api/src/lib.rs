@@ -50,8 +50,8 @@ impl Default for Limits {
 }
 
 /// The whole HTTP surface of the server.
-pub async fn router(app: App, limits: Limits) -> Router {
-    let methods = methods::Methods::load();
+pub async fn router(app: App, limits: Limits) -> Result<Router, methods::DescriptorError> {
+    let methods = methods::Methods::load()?;
     let max = limits.max_request_body_bytes;
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -67,7 +67,7 @@ pub async fn router(app: App, limits: Limits) -> Router {
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(twofold_proto::DESCRIPTOR_SET)
         .build_v1()
-        .expect("descriptor set is valid");
+        .map_err(|e| methods::DescriptorError(e.to_string()))?;
 
     let grpc = tonic::service::Routes::new(
         AdminServiceServer::new(admin::Admin { app: app.clone() }).max_decoding_message_size(max),
@@ -100,9 +100,9 @@ pub async fn router(app: App, limits: Limits) -> Router {
         },
         auth::layer,
     ));
-    let rest = rest::Rest::new(&methods, grpc.clone(), max);
+    let rest = rest::Rest::new(&methods, grpc.clone(), max)?;
 
-    Router::new()
+    Ok(Router::new()
         .route("/debug/healthz", get(|| async { "ok" }))
         .route("/debug/ready", get(move || ready(app.clone())))
         .merge(grpc.layer(GrpcWebLayer::new()))
@@ -114,7 +114,7 @@ pub async fn router(app: App, limits: Limits) -> Router {
                 .allow_headers(Any)
                 .expose_headers(Any),
         )
-        .layer(axum::middleware::from_fn(guard::layer))
+        .layer(axum::middleware::from_fn(guard::layer)))
 }
 
 /// 200 with the JSON string "ok" when the database answers, else 412.

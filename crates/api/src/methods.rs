@@ -24,15 +24,29 @@ pub struct Methods {
     by_path: HashMap<String, Arc<MethodInfo>>,
 }
 
+/// The embedded descriptors or their options do not say what the server
+/// needs: a build defect, reported at start instead of serving.
+#[derive(Debug)]
+pub struct DescriptorError(pub String);
+
+impl std::fmt::Display for DescriptorError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "embedded API descriptors: {}", self.0)
+    }
+}
+
+impl std::error::Error for DescriptorError {}
+
 impl Methods {
-    pub fn load() -> Arc<Self> {
-        let pool = DescriptorPool::decode(twofold_proto::DESCRIPTOR_SET).expect("embedded descriptors decode");
+    pub fn load() -> Result<Arc<Self>, DescriptorError> {
+        let fail = |what: &str| DescriptorError(what.to_owned());
+        let pool = DescriptorPool::decode(twofold_proto::DESCRIPTOR_SET).map_err(|e| fail(&e.to_string()))?;
         let http_ext = pool
             .get_extension_by_name("twofold.api.v1.http")
-            .expect("http option declared");
+            .ok_or_else(|| fail("option twofold.api.v1.http is not declared"))?;
         let auth_ext = pool
             .get_extension_by_name("twofold.api.v1.auth")
-            .expect("auth option declared");
+            .ok_or_else(|| fail("option twofold.api.v1.auth is not declared"))?;
         let mut by_path = HashMap::new();
         for service in pool.services() {
             for m in service.methods() {
@@ -46,7 +60,7 @@ impl Methods {
                     })
                     .flatten()
                     .transpose()
-                    .expect("http option decodes");
+                    .map_err(|e| fail(&format!("http option of {}: {e}", m.full_name())))?;
                 let auth = opts
                     .has_extension(&auth_ext)
                     .then(|| {
@@ -56,7 +70,7 @@ impl Methods {
                     })
                     .flatten()
                     .transpose()
-                    .expect("auth option decodes");
+                    .map_err(|e| fail(&format!("auth option of {}: {e}", m.full_name())))?;
                 let grpc_path = format!("/{}/{}", service.full_name(), m.name());
                 by_path.insert(
                     grpc_path.clone(),
@@ -71,7 +85,7 @@ impl Methods {
                 );
             }
         }
-        Arc::new(Self { by_path })
+        Ok(Arc::new(Self { by_path }))
     }
 
     pub fn get(&self, grpc_path: &str) -> Option<&Arc<MethodInfo>> {
@@ -89,7 +103,7 @@ mod tests {
 
     #[test]
     fn options_are_read() {
-        let m = Methods::load();
+        let m = Methods::load().unwrap();
         let add = m
             .get("/zitadel.admin.v1.AdminService/AddSecondFactorToLoginPolicy")
             .unwrap();

@@ -86,7 +86,7 @@ mod tests {
 
     #[test]
     fn nul_is_found_with_its_path() {
-        let methods = Methods::load();
+        let methods = Methods::load().unwrap();
         let input = methods
             .get("/zitadel.session.v2.SessionService/CreateSession")
             .map(|m| m.input.clone())

@@ -21,7 +21,7 @@ use tonic::Status;
 use tower::ServiceExt;
 
 use crate::error::{invalid, protocol_error, rest_response};
-use crate::methods::{MethodInfo, Methods};
+use crate::methods::{DescriptorError, MethodInfo, Methods};
 
 /// Deepest JSON nesting (objects and arrays) a request body may have: deep
 /// enough for any real request, shallow enough that the protobuf message
@@ -78,7 +78,7 @@ pub struct Rest {
 }
 
 impl Rest {
-    pub fn new(methods: &Methods, grpc: axum::Router, max_body_bytes: usize) -> Self {
+    pub fn new(methods: &Methods, grpc: axum::Router, max_body_bytes: usize) -> Result<Self, DescriptorError> {
         let mut routes = Vec::new();
         for info in methods.iter() {
             let Some(http) = &info.http else { continue };
@@ -91,7 +91,7 @@ impl Rest {
             ]
             .into_iter()
             .find(|(_, t)| !t.is_empty())
-            .expect("an http option names a verb");
+            .ok_or_else(|| DescriptorError(format!("the http option of {} names no verb", info.grpc_path)))?;
             let segments = template
                 .trim_start_matches('/')
                 .split('/')
@@ -102,7 +102,10 @@ impl Rest {
                 .collect();
             let success = match http.success_code {
                 0 => StatusCode::OK,
-                c => StatusCode::from_u16(c as u16).expect("valid success code"),
+                c => u16::try_from(c)
+                    .ok()
+                    .and_then(|c| StatusCode::from_u16(c).ok())
+                    .ok_or_else(|| DescriptorError(format!("success code {c} of {}", info.grpc_path)))?,
             };
             routes.push(Route {
                 method,
@@ -114,11 +117,11 @@ impl Rest {
         }
         // Most specific first: `/second_factors/_search` before `/second_factors/{type}`.
         routes.sort_by_key(|r| std::cmp::Reverse(r.literal_count()));
-        Self {
+        Ok(Self {
             routes: Arc::new(routes),
             grpc,
             max_body_bytes,
-        }
+        })
     }
 
     /// Fallback handler of the whole router: REST routes, else 404/405.
@@ -505,7 +508,11 @@ mod tests {
     use super::*;
 
     fn input(grpc_path: &str) -> MessageDescriptor {
-        Methods::load().get(grpc_path).map(|m| m.input.clone()).unwrap()
+        Methods::load()
+            .unwrap()
+            .get(grpc_path)
+            .map(|m| m.input.clone())
+            .unwrap()
     }
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

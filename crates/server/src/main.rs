@@ -106,8 +106,8 @@ async fn start(args: config::StartArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr: SocketAddr = listener.local_addr()?;
-    let router = twofold_api::router(app, args.api_limits()).await;
-    let stop = shutdown::signal();
+    let router = twofold_api::router(app, args.api_limits()).await?;
+    let stop = shutdown::signal().context("installing the SIGTERM/SIGINT handlers")?;
     tracing::info!("listening on {addr}");
     serve::serve(listener, router, args.connections.limits(), stop).await;
     store.close().await;

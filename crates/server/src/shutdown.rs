@@ -6,14 +6,14 @@ use tokio::signal::unix::{SignalKind, signal as unix_signal};
 /// in-flight requests finish and closes the database. The handlers are
 /// installed when this is called (not when first polled), so a signal that
 /// arrives right after start-up is not lost to the default action.
-pub fn signal() -> impl Future<Output = ()> {
-    let mut term = unix_signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
-    let mut interrupt = unix_signal(SignalKind::interrupt()).expect("installing the SIGINT handler");
-    async move {
+pub fn signal() -> std::io::Result<impl Future<Output = ()>> {
+    let mut term = unix_signal(SignalKind::terminate())?;
+    let mut interrupt = unix_signal(SignalKind::interrupt())?;
+    Ok(async move {
         tokio::select! {
             _ = term.recv() => {}
             _ = interrupt.recv() => {}
         }
         tracing::info!("shutting down");
-    }
+    })
 }

@@ -260,6 +260,7 @@ fn fill(template: &str, values: impl Fn(&str) -> String) -> String {
 
 fn methods() -> Vec<std::sync::Arc<MethodInfo>> {
     let mut all: Vec<_> = Methods::load()
+        .unwrap()
         .iter()
         .filter(|m| m.http.is_some() && m.permission.is_some())
         .cloned()

@@ -413,7 +413,7 @@ async fn bad_input_suite(b: Backend) {
     let mut db = Db::open(&s.db_url).await;
     let http = reqwest::Client::new();
 
-    let mut methods: Vec<_> = Methods::load().iter().cloned().collect();
+    let mut methods: Vec<_> = Methods::load().unwrap().iter().cloned().collect();
     methods.sort_by(|a, b| a.grpc_path.cmp(&b.grpc_path));
     let (mut rest_sent, mut rest_accepted, mut grpc_sent) = (0, 0, 0);
 

@@ -426,11 +426,17 @@ fn spawn_logged(
         .expect("start twofold");
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = mpsc::channel();
+    let (early_tx, early) = mpsc::channel::<String>();
     // Keep draining the log so the server never blocks on a full pipe.
     std::thread::spawn(move || {
+        let mut started = false;
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(addr) = line.split("listening on ").nth(1) {
+                started = true;
                 let _ = tx.send(addr.trim().to_owned());
+            }
+            if !started {
+                let _ = early_tx.send(line.clone());
             }
             if let Some(log) = &log {
                 let mut l = log.lock().unwrap();
@@ -442,9 +448,14 @@ fn spawn_logged(
             }
         }
     });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("server did not report its address");
+    let Ok(addr) = rx.recv_timeout(Duration::from_secs(30)) else {
+        let log: Vec<String> = early.try_iter().collect();
+        panic!(
+            "the server did not report its address (exit: {:?}); its log:\n{}",
+            child.try_wait(),
+            log.join("\n")
+        );
+    };
     (child, addr.parse().unwrap())
 }
 

@@ -280,7 +280,8 @@ async fn refused_queries(b: Backend) {
         let (status, got) = s.call("POST", path, Some(body.clone())).await;
         assert_eq!((status, got), (400, expected), "{path} {body}");
     }
-    // Nesting deeper than 20 levels.
+    // Nesting deeper than 20 levels: over REST the JSON depth limit
+    // (rest.rs) refuses it first; over gRPC the query rule does.
     let mut deep = json!({"userNameQuery": {"userName": "x"}});
     for _ in 0..21 {
         deep = json!({"notQuery": {"query": deep}});
@@ -290,8 +291,33 @@ async fn refused_queries(b: Backend) {
         (status, got),
         (
             400,
-            rest_error(3, "USER-zsQ97", "Too many query nesting levels (Max 20)")
+            json!({"code": 3, "message": "invalid JSON body: nested deeper than 32 levels"})
         )
+    );
+    let mut deep = user::SearchQuery {
+        query: Some(user::search_query::Query::UserNameQuery(user::UserNameQuery {
+            user_name: "x".into(),
+            ..Default::default()
+        })),
+    };
+    for _ in 0..21 {
+        deep = user::SearchQuery {
+            query: Some(user::search_query::Query::NotQuery(Box::new(user::NotQuery {
+                query: Some(Box::new(deep)),
+            }))),
+        };
+    }
+    let mut users = UserServiceClient::with_interceptor(s.channel().await, Bearer(s.token.clone()));
+    let e = users
+        .list_users(user::ListUsersRequest {
+            queries: vec![deep],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), error_id(&e)),
+        (tonic::Code::InvalidArgument, "USER-zsQ97".to_owned())
     );
     // Member queries now filter instead of being dropped.
     let (status, got) = s
@@ -304,7 +330,6 @@ async fn refused_queries(b: Backend) {
     assert_eq!((status, got["result"].clone()), (200, Value::Null));
 
     // gRPC: an empty query, an undefined sorting column, a too large limit.
-    let mut users = UserServiceClient::with_interceptor(s.channel().await, Bearer(s.token.clone()));
     let e = users
         .list_users(user::ListUsersRequest {
             queries: vec![user::SearchQuery { query: None }],
