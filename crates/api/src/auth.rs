@@ -14,11 +14,14 @@ use twofold_domain::DomainError;
 
 use crate::error::to_status;
 use crate::methods::Methods;
+use crate::{grpc_decode, nul_strings};
 
 #[derive(Clone)]
 pub struct AuthState {
     pub app: App,
     pub methods: Arc<Methods>,
+    /// The gRPC message size limit.
+    pub max_message_bytes: usize,
 }
 
 /// Header that names the instance host explicitly (ZITADEL's default
@@ -39,21 +42,34 @@ pub fn request_host(req: &http::request::Parts) -> String {
         .unwrap_or_default()
 }
 
+/// The one layer every RPC passes (each layer costs every request): the
+/// caller is settled, the request message checked for NUL characters
+/// (`nul_strings`), and tonic's decode failures answered as client errors
+/// (`grpc_decode`).
 pub async fn layer(State(s): State<AuthState>, req: Request, next: Next) -> Response {
-    let method = s.methods.get(req.uri().path());
-    let Some((permission, enrolment)) = method.and_then(|m| m.permission.clone().map(|p| (p, m.enrolment))) else {
+    let Some(method) = s.methods.get(req.uri().path()).cloned() else {
         return next.run(req).await;
     };
-    let (mut parts, body) = req.into_parts();
-    match settle(&s.app, &parts, &permission, enrolment).await {
-        Ok(ctx) => {
-            parts.extensions.insert(ctx);
-            let host = twofold_app::auth::host_without_port(&request_host(&parts));
-            parts.extensions.insert(RequestHost(host));
-            next.run(Request::from_parts(parts, body)).await
+    let req = match &method.permission {
+        Some(permission) => {
+            let (mut parts, body) = req.into_parts();
+            match settle(&s.app, &parts, permission, method.enrolment).await {
+                Ok(ctx) => {
+                    parts.extensions.insert(ctx);
+                    let host = twofold_app::auth::host_without_port(&request_host(&parts));
+                    parts.extensions.insert(RequestHost(host));
+                    Request::from_parts(parts, body)
+                }
+                Err(e) => return to_status(e).into_http(),
+            }
         }
-        Err(e) => to_status(e).into_http(),
-    }
+        None => req,
+    };
+    let req = match nul_strings::refuse_nul(&method, req, s.max_message_bytes).await {
+        Ok(req) => req,
+        Err(refusal) => return refusal,
+    };
+    grpc_decode::client_errors(next.run(req).await)
 }
 
 async fn settle(

@@ -23,7 +23,7 @@ const DECODE_FAILURES: &[&str] = &[
 ];
 const TOO_LARGE: &str = "Error, decoded message length too large";
 
-pub async fn layer(resp: Response) -> Response {
+pub fn client_errors(resp: Response) -> Response {
     // Only trailers-only answers carry the status in the headers.
     let Some(status) = Status::from_header_map(resp.headers()) else {
         return resp;

@@ -46,8 +46,8 @@ pub async fn layer(req: Request, next: Next) -> Response {
     let mut resp = if let Some(refusal) = refuse_oversize(&req, grpc) {
         refusal
     } else {
-        let method = req.method().clone();
-        let path = req.uri().path().to_owned();
+        // Kept for the log line of a panic (cheap clones: shared bytes).
+        let (method, uri) = (req.method().clone(), req.uri().clone());
         match AssertUnwindSafe(next.run(req)).catch_unwind().await {
             Ok(resp) => with_error_body(resp),
             Err(panic) => {
@@ -56,7 +56,7 @@ pub async fn layer(req: Request, next: Next) -> Response {
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                tracing::error!(request_id = %id, %method, %path, panic = %what, "request handler panicked");
+                tracing::error!(request_id = %id, %method, path = uri.path(), panic = %what, "request handler panicked");
                 let message = format!("An internal error occurred (request id {id})");
                 if grpc {
                     Status::internal(message).into_http()

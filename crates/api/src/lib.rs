@@ -86,17 +86,10 @@ pub async fn router(app: App, limits: Limits) -> Result<Router, methods::Descrip
     .prepare()
     .into_axum_router()
     .layer(axum::middleware::from_fn_with_state(
-        nul_strings::NulState {
-            methods: methods.clone(),
-            max_message_bytes: max,
-        },
-        nul_strings::layer,
-    ))
-    .layer(axum::middleware::map_response(grpc_decode::layer))
-    .layer(axum::middleware::from_fn_with_state(
         auth::AuthState {
             app: app.clone(),
             methods: methods.clone(),
+            max_message_bytes: max,
         },
         auth::layer,
     ));

@@ -1,54 +1,46 @@
 //! No string of a request may contain U+0000: PostgreSQL cannot store or
 //! compare it in text (every such lookup would fail as an internal error),
 //! and no identifier, name or secret needs it. Checked once for every RPC,
-//! on the decoded request message (REST calls arrive here as gRPC too), so
-//! no handler can forget it.
-
-use std::sync::Arc;
+//! on the decoded request message by the RPC layer (`auth::layer`; REST
+//! calls arrive there as gRPC too), so no handler can forget it.
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::Response;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use prost_reflect::{DynamicMessage, MapKey, Value};
 use tonic::Status;
 
-use crate::methods::Methods;
+use crate::methods::MethodInfo;
 
-#[derive(Clone)]
-pub struct NulState {
-    pub methods: Arc<Methods>,
-    /// The gRPC message size limit (plus the frame header).
-    pub max_message_bytes: usize,
-}
-
-pub async fn layer(State(s): State<NulState>, req: Request, next: Next) -> Response {
-    let Some(info) = s.methods.get(req.uri().path()) else {
-        return next.run(req).await;
-    };
+/// The request again when no string of its message holds U+0000, else the
+/// refusal. `max_message_bytes` is the gRPC message size limit.
+pub async fn refuse_nul(info: &MethodInfo, req: Request, max_message_bytes: usize) -> Result<Request, Response> {
     let input = info.input.clone();
     let (parts, body) = req.into_parts();
-    let bytes = match Limited::new(body, s.max_message_bytes.saturating_add(5))
-        .collect()
-        .await
-    {
+    let bytes = match Limited::new(body, max_message_bytes.saturating_add(5)).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<LengthLimitError>() => {
-            return Status::resource_exhausted(format!("request message larger than {} bytes", s.max_message_bytes))
-                .into_http();
+            return Err(
+                Status::resource_exhausted(format!("request message larger than {max_message_bytes} bytes"))
+                    .into_http(),
+            );
         }
-        Err(e) => return Status::invalid_argument(format!("invalid request message: {e}")).into_http(),
+        Err(e) => return Err(Status::invalid_argument(format!("invalid request message: {e}")).into_http()),
     };
-    // One uncompressed frame; anything else is tonic's to judge.
+    // One uncompressed frame; anything else is tonic's to judge. A message
+    // without a zero byte holds no NUL character: most are not decoded here.
     if let [0, l0, l1, l2, l3, message @ ..] = &bytes[..]
         && u32::from_be_bytes([*l0, *l1, *l2, *l3]) as usize == message.len()
+        && message.contains(&0)
         && let Ok(msg) = DynamicMessage::decode(input, message)
         && let Some(field) = nul_field(&msg)
     {
-        return Status::invalid_argument(format!("invalid {field}: must not contain the NUL character")).into_http();
+        return Err(
+            Status::invalid_argument(format!("invalid {field}: must not contain the NUL character")).into_http(),
+        );
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 /// The path of the first string (or map key) that contains U+0000.
@@ -83,6 +75,7 @@ fn nul_in(value: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::methods::Methods;
 
     #[test]
     fn nul_is_found_with_its_path() {
