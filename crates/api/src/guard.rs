@@ -36,13 +36,17 @@ pub async fn layer(req: Request, next: Next) -> Response {
     let id = request_id();
     let grpc = is_grpc(req.headers());
     let http1 = req.version() < Version::HTTP_2;
-    let read = Arc::new(AtomicBool::new(req.body().is_end_stream()));
-    let req = req.map(|inner| {
-        Body::new(Tracked {
-            inner,
-            read: read.clone(),
-        })
-    });
+    // Only a request with a body needs watching (most have none).
+    let read = (!req.body().is_end_stream()).then(|| Arc::new(AtomicBool::new(false)));
+    let req = match &read {
+        Some(read) => req.map(|inner| {
+            Body::new(Tracked {
+                inner,
+                read: read.clone(),
+            })
+        }),
+        None => req,
+    };
     let mut resp = if let Some(refusal) = refuse_oversize(&req, grpc) {
         refusal
     } else {
@@ -69,7 +73,7 @@ pub async fn layer(req: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
-    if http1 && !read.load(Ordering::Relaxed) {
+    if http1 && read.is_some_and(|r| !r.load(Ordering::Relaxed)) {
         resp.headers_mut()
             .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
