@@ -5,13 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use prost::bytes::{Buf, BufMut};
 use serde_json::{Value, json};
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use twofold_api::methods::{MethodInfo, Methods};
 
 use crate::fixtures::totp;
-use crate::harness::{Backend, Server, backend_tests, error_id, rest_error};
+use crate::harness::{Backend, RawCodec, Server, backend_tests, error_id, rest_error};
 
 backend_tests!(
     cross_org_factor_reads,
@@ -459,48 +457,8 @@ async fn raw_call(
     req.metadata_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
     let path: tonic::codegen::http::uri::PathAndQuery = path.parse().unwrap();
-    match grpc.unary(req, path, Raw).await {
+    match grpc.unary(req, path, RawCodec).await {
         Ok(resp) => (tonic::Code::Ok, String::new(), resp.into_inner()),
         Err(e) => (e.code(), error_id(&e), Vec::new()),
-    }
-}
-
-/// Passes encoded messages through unchanged.
-#[derive(Clone, Copy, Default)]
-struct Raw;
-
-impl Codec for Raw {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = Raw;
-    type Decoder = Raw;
-
-    fn encoder(&mut self) -> Raw {
-        Raw
-    }
-
-    fn decoder(&mut self) -> Raw {
-        Raw
-    }
-}
-
-impl Encoder for Raw {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for Raw {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
-        let mut out = vec![0; src.remaining()];
-        src.copy_to_slice(&mut out);
-        Ok(Some(out))
     }
 }
