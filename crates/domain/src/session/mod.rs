@@ -1,14 +1,31 @@
 //! Sign-in sessions: which factors a user has proved, and when. Unlike
 //! ZITADEL, the checks here enforce the login policy, consume each TOTP
 //! step once, and throttle repeated OTP failures.
+//!
+//! - [`checks`] decides a request's checks against evidence the app
+//!   prepared (hash comparisons, the WebAuthn assertion);
+//! - [`challenges`] decides which challenges a request may ask for;
+//! - [`access`] decides whether a session token signs its user in (first
+//!   factor, force-MFA and check lifetimes);
+//! - [`throttle`] and [`require_allowed`] are the rules the OTP checks share.
 
-use crate::error::DomainError;
+pub mod access;
+pub mod challenges;
+pub mod checks;
+pub mod throttle;
+
+#[cfg(test)]
+mod tests;
+
+use crate::error::{DomainError, ErrorKind};
 use crate::event::{EventPayload as E, StoredEvent, Timestamp};
 use crate::factors::SecondFactor;
+use crate::human::constant_time_eq;
+use crate::readmodel::directory::{UserState as UserDocState, UserView};
 use crate::readmodel::login_policy::LoginPolicyView;
 use crate::user::{TotpState, UserState};
 
-const SECOND: i64 = 1_000_000;
+pub use throttle::{OTP_FAILURES_BEFORE_THROTTLE, otp_throttled_until, throttle_error};
 
 /// A session folded from its events.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -62,32 +79,45 @@ impl SessionState {
         }
         Ok(())
     }
+
+    /// The session's token, given as its hash, compared in constant time.
+    pub fn require_token(&self, given_hash: &str) -> Result<(), DomainError> {
+        match &self.token_hash {
+            Some(h) if constant_time_eq(h.as_bytes(), given_hash.as_bytes()) => Ok(()),
+            _ => Err(DomainError::permission_denied(
+                "COMMAND-sGr42",
+                "Session Token is invalid",
+            )),
+        }
+    }
+
+    /// A session keeps the user it was first checked with.
+    pub fn require_same_user(&self, checked_user_id: &str) -> Result<(), DomainError> {
+        match &self.user {
+            Some((prev, _)) if prev != checked_user_id => Err(DomainError::new(
+                ErrorKind::InvalidArgument,
+                "",
+                "user change not possible ()",
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
-/// Failed OTP checks (of any kind) tolerated before throttling starts.
-pub const OTP_FAILURES_BEFORE_THROTTLE: u32 = 5;
-
-/// Until when further OTP checks are refused: after 5 consecutive failures
-/// a window of `base_secs` (30 s by default) follows the last failure,
-/// doubling with every further failure up to one hour. None when checks
-/// are allowed.
-pub fn otp_throttled_until(state: &UserState, base_secs: i64) -> Option<Timestamp> {
-    let over = state.otp_failures.checked_sub(OTP_FAILURES_BEFORE_THROTTLE)?;
-    let window = (base_secs * SECOND)
-        .saturating_mul(1i64 << over.min(12))
-        .min(3_600 * SECOND);
-    Some(Timestamp(state.last_otp_failure.0 + window))
+/// Only active users can be checked into a session.
+pub fn require_active_user(user: &UserView) -> Result<(), DomainError> {
+    if user.state != UserDocState::Active {
+        return Err(DomainError::precondition("SESSION-Gj4ko", "Errors.User.NotActive"));
+    }
+    Ok(())
 }
 
-pub fn throttle_error(until: Timestamp, now: Timestamp) -> DomainError {
-    let secs = ((until.0 - now.0 + SECOND - 1) / SECOND).max(1);
-    DomainError {
-        retry_after_secs: Some(secs as u64),
-        ..DomainError::new(
-            crate::error::ErrorKind::ResourceExhausted,
-            "SESSION-Thr0t",
-            format!("Too many failed one-time password checks; retry after {secs}s"),
-        )
+/// Terminating is idempotent: a missing or terminated session is fine.
+pub fn decide_terminate(state: &SessionState) -> Vec<E> {
+    if state.exists && !state.terminated {
+        vec![E::SessionTerminated]
+    } else {
+        vec![]
     }
 }
 
@@ -115,15 +145,17 @@ pub fn require_allowed(policy: &LoginPolicyView, factor: SecondFactor) -> Result
     ))
 }
 
+/// [`require_allowed`] when the session has a user (and so a policy).
+fn require_allowed_if(policy: Option<&LoginPolicyView>, factor: SecondFactor) -> Result<(), DomainError> {
+    policy.map_or(Ok(()), |p| require_allowed(p, factor))
+}
+
 /// The TOTP check: a code for a step newer than any step already used.
 /// `matched_step` comes from comparing the code with steps T-1..T+1. A
 /// refusal is recorded as `user.human.mfa.otp.check.failed`.
 pub fn decide_totp_check(state: &UserState, matched_step: Option<u64>) -> Result<E, DomainError> {
     let TotpState::Ready { last_step, .. } = &state.totp else {
-        return Err(DomainError::precondition(
-            "COMMAND-3Mif9s",
-            "Multifactor OTP (OneTimePassword) isn't ready",
-        ));
+        return Err(totp_not_ready());
     };
     match matched_step {
         Some(step) if step > *last_step => Ok(E::TotpCheckSucceeded(crate::event::TotpVerified { step })),
@@ -135,39 +167,6 @@ pub fn decide_totp_check(state: &UserState, matched_step: Option<u64>) -> Result
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn throttle_window_doubles_up_to_an_hour() {
-        let mut s = UserState {
-            last_otp_failure: Timestamp(0),
-            ..UserState::default()
-        };
-        s.otp_failures = 4;
-        assert_eq!(otp_throttled_until(&s, 30), None);
-        let at = |n: u32| {
-            let mut s = s.clone();
-            s.otp_failures = n;
-            otp_throttled_until(&s, 30).unwrap().0 / SECOND
-        };
-        assert_eq!((at(5), at(6), at(7)), (30, 60, 120));
-        assert_eq!(at(30), 3_600);
-    }
-
-    #[test]
-    fn totp_steps_are_single_use() {
-        let s = UserState {
-            totp: TotpState::Ready {
-                sealed_secret: "s".into(),
-                last_step: 10,
-            },
-            ..UserState::default()
-        };
-        assert!(decide_totp_check(&s, Some(11)).is_ok());
-        assert_eq!(decide_totp_check(&s, Some(10)).unwrap_err().id, "SESSION-R3play");
-        assert_eq!(decide_totp_check(&s, Some(9)).unwrap_err().id, "SESSION-R3play");
-        assert_eq!(decide_totp_check(&s, None).unwrap_err().id, "EVENT-8isk2");
-    }
+fn totp_not_ready() -> DomainError {
+    DomainError::precondition("COMMAND-3Mif9s", "Multifactor OTP (OneTimePassword) isn't ready")
 }
