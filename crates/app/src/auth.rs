@@ -12,10 +12,11 @@ use twofold_domain::readmodel::directory::{
     InstanceDomainView, InstanceView, MemberView, OrgView, PatView, UserState, UserView,
 };
 use twofold_domain::readmodel::session::SessionView;
+use twofold_domain::session;
 use twofold_domain::{DomainError, ErrorKind};
 
+use crate::App;
 use crate::command::store_error;
-use crate::{App, clock};
 
 /// The authenticated user behind a token.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,7 +115,7 @@ impl App {
             return Err(token_invalid());
         }
         let hash = self.keys.token_hash(token);
-        let now = clock::now();
+        let now = self.now();
         let pat: Option<PatView> = self
             .typed_lookup(instance_id, collection::PAT, &hash)
             .await?
@@ -201,29 +202,12 @@ impl App {
         s: &SessionView,
         enrolment: bool,
     ) -> Result<(), DomainError> {
-        let first = s.password_checked_at.is_some() || s.webauthn_checked_at.is_some();
-        if !first && s.second_factor_at().is_none() {
-            return Err(DomainError::permission_denied("AUTHZ-Kl3p1", "authentication required"));
-        }
-        if enrolment {
-            return Ok(());
-        }
-        let policy = self.org_login_policy(instance_id, &caller.org_id).await?;
-        if !policy.settings.force_mfa {
-            return Ok(());
-        }
-        let now = clock::now().0;
-        let within = |at: Option<twofold_domain::Timestamp>, lifetime_ns: i64| {
-            at.is_some_and(|t| now - t.0 <= lifetime_ns / 1_000)
-        };
-        let second = within(s.second_factor_at(), policy.settings.second_factor_check_lifetime);
-        let passkey =
-            s.webauthn_user_verified && within(s.webauthn_checked_at, policy.settings.multi_factor_check_lifetime);
-        if second || passkey {
-            Ok(())
+        let policy = if enrolment {
+            None
         } else {
-            Err(DomainError::permission_denied("AUTHZ-Kl3p0", "mfa required"))
-        }
+            Some(self.org_login_policy(instance_id, &caller.org_id).await?.settings)
+        };
+        session::access::require_sign_in(s, policy.as_ref(), self.now())
     }
 
     pub(crate) async fn memberships(&self, instance_id: &str, user_id: &str) -> Result<Vec<Membership>, DomainError> {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use twofold_domain::{AggregateRef, DomainError, EventPayload, StoredEvent, Timestamp};
 
+use crate::App;
 use crate::ports::{AggregatePush, PushRequest, StoreError, UniqueClaim};
-use crate::{App, clock};
 
 /// How many times a command is re-decided after losing a race. Each retry
 /// sees the winner's events, so most races end on the first retry (usually
@@ -117,6 +117,22 @@ impl App {
         aggregates: Vec<AggregateRef>,
         decide: impl Fn(&[Arc<Vec<StoredEvent>>]) -> Result<Decision, DomainError>,
     ) -> Result<WriteDetails, DomainError> {
+        let (details, ()) = self
+            .execute_many_with(instance_id, creator, aggregates, |loaded| Ok((decide(loaded)?, ())))
+            .await?;
+        Ok(details)
+    }
+
+    /// [`Self::execute_many`] for a decision that also tells the caller
+    /// something (`T`, e.g. whether a token rotated): returns what the
+    /// stored decision told.
+    pub(crate) async fn execute_many_with<T>(
+        &self,
+        instance_id: &str,
+        creator: &str,
+        aggregates: Vec<AggregateRef>,
+        decide: impl Fn(&[Arc<Vec<StoredEvent>>]) -> Result<(Decision, T), DomainError>,
+    ) -> Result<(WriteDetails, T), DomainError> {
         let Some(primary_ref) = aggregates.first() else {
             return Err(DomainError::internal("COMMAND-NoAgg", "An internal error occurred"));
         };
@@ -125,7 +141,7 @@ impl App {
             for a in &aggregates {
                 loaded.push(self.store.events(instance_id, a).await.map_err(store_error)?);
             }
-            let decision = decide(&loaded)?;
+            let (decision, output) = decide(&loaded)?;
             let unchanged = || {
                 loaded
                     .first()
@@ -139,12 +155,12 @@ impl App {
             };
             if decision.events.iter().all(Vec::is_empty) {
                 // Nothing to change: report the aggregate as it stands.
-                return Ok(unchanged());
+                return Ok((unchanged(), output));
             }
             let req = PushRequest {
                 instance_id: instance_id.to_owned(),
                 creator: creator.to_owned(),
-                created_at: clock::now(),
+                created_at: self.now(),
                 aggregates: aggregates
                     .iter()
                     .zip(&loaded)
@@ -165,7 +181,8 @@ impl App {
                         return Err(e);
                     }
                     let primary = stored.iter().rev().find(|e| e.aggregate == *primary_ref);
-                    return Ok(primary.map(WriteDetails::of).unwrap_or_else(unchanged));
+                    let details = primary.map(WriteDetails::of).unwrap_or_else(unchanged);
+                    return Ok((details, output));
                 }
                 Err(StoreError::Conflict) => tokio::task::yield_now().await,
                 Err(e) => return Err(store_error(e)),
@@ -185,7 +202,7 @@ impl App {
         let req = PushRequest {
             instance_id: instance_id.to_owned(),
             creator: creator.to_owned(),
-            created_at: clock::now(),
+            created_at: self.now(),
             aggregates: aggregates
                 .into_iter()
                 .map(|(aggregate, events)| AggregatePush {

@@ -13,7 +13,7 @@ use crate::access::{Authorized, Reach, act};
 use crate::auth::RequestCtx;
 use crate::command::{Decision, unique};
 use crate::notify::{Delivery, Purpose};
-use crate::{App, WriteDetails, clock, passwords, secrets};
+use crate::{App, WriteDetails, passwords, secrets};
 use twofold_domain::notify::Channel;
 
 /// Verification codes for email and phone: 6 characters, valid one hour.
@@ -75,7 +75,7 @@ impl App {
                 let code = secrets::random_code(CODE_LEN, secrets::UPPER_DIGITS);
                 let stored = Verification::Code(CodeAdded {
                     code_hash: self.keys.token_hash(&code),
-                    expiry: Timestamp(clock::now().0 + CODE_LIFETIME_MICROS),
+                    expiry: Timestamp(self.now().0 + CODE_LIFETIME_MICROS),
                 });
                 (Some(code), stored)
             }
@@ -331,7 +331,7 @@ impl App {
             .user_to_act_on(ctx, user_id, act("user.write", true), human::user_not_found())
             .await?;
         let hash = self.keys.token_hash(code.trim());
-        let now = clock::now();
+        let now = self.now();
         self.on_user(ctx, &user, |s| human::decide_verify_email(s, &hash, now))
             .await
     }
@@ -364,7 +364,7 @@ impl App {
             .user_to_act_on(ctx, user_id, act("user.write", true), human::user_not_found())
             .await?;
         let hash = self.keys.token_hash(code.trim());
-        let now = clock::now();
+        let now = self.now();
         self.on_user(ctx, &user, |s| human::decide_verify_phone(s, &hash, now))
             .await
     }

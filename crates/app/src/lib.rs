@@ -28,7 +28,7 @@ pub mod users;
 use std::sync::Arc;
 
 pub use command::WriteDetails;
-pub use ports::{EventStore, StoreError};
+pub use ports::{Clock, EventStore, StoreError};
 
 /// Settings of the use cases (from flags).
 #[derive(Clone, Debug)]
@@ -57,6 +57,7 @@ pub struct App {
     pub(crate) ids: Arc<ids::IdGenerator>,
     pub(crate) keys: Arc<secrets::MasterKey>,
     pub(crate) config: Arc<AppConfig>,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl App {
@@ -66,7 +67,18 @@ impl App {
             ids: Arc::new(ids::IdGenerator::new()),
             keys: Arc::new(keys),
             config: Arc::new(config),
+            clock: Arc::new(clock::SystemClock),
         }
+    }
+
+    /// The same app reading the time from `clock` (tests set the time).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub(crate) fn now(&self) -> twofold_domain::Timestamp {
+        self.clock.now()
     }
 
     /// Whether the database answers within two seconds (readiness probes

@@ -8,7 +8,7 @@ use twofold_domain::{human, mfa};
 
 use crate::access::{Authorized, Reach, act};
 use crate::auth::RequestCtx;
-use crate::{App, WriteDetails, clock, passwords, secrets, totp};
+use crate::{App, WriteDetails, passwords, secrets, totp};
 
 /// Recovery codes: 16 characters of base32 (80 bits) each, ten by default.
 pub const DEFAULT_RECOVERY_CODES: usize = 10;
@@ -84,7 +84,7 @@ impl App {
         let user = self
             .factor_target(ctx, user_id, "user.credential.write", missing)
             .await?;
-        let now = clock::now().0 as u64 / 1_000_000;
+        let now = self.now().0 as u64 / 1_000_000;
         self.on_user(ctx, &user, |s| {
             let matched = match &s.totp {
                 TotpState::NotReady { sealed_secret } => {

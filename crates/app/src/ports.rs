@@ -11,6 +11,12 @@ use serde_json::Value;
 pub type Doc = Arc<Value>;
 use twofold_domain::{AggregateRef, EventPayload, StoredEvent, Timestamp};
 
+/// Where use cases read the time: the system clock in production, a
+/// settable one in tests (see [`crate::clock`]).
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Timestamp;
+}
+
 /// Events for one aggregate, appended only if the aggregate's last sequence
 /// still equals `expected_sequence` (0 for an aggregate that must be new).
 #[derive(Clone, Debug)]

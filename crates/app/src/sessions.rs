@@ -1,38 +1,37 @@
-//! Sign-in sessions (SessionService v2) that enforce the login policy.
-//! Each request runs its checks in ZITADEL's order; the first failure stops
-//! it, and only that failure's own event is stored. A TOTP step, an OTP
-//! challenge and a recovery code each work once, across sessions and nodes,
-//! because every check appends to the user's aggregate under optimistic
-//! concurrency.
+//! Sign-in sessions (SessionService v2) that enforce the login policy. The
+//! rules are the domain's (`twofold_domain::session`); this module loads the
+//! session, the user and their policies, prepares the evidence that needs
+//! crypto (password and recovery-code hashes off the runtime, the WebAuthn
+//! assertion, keyed hashes of codes, TOTP steps), lets the domain decide,
+//! appends, and sends codes. A TOTP step, an OTP challenge and a recovery
+//! code each work once, across sessions and nodes, because every check
+//! appends to the user's aggregate under optimistic concurrency.
+
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use twofold_domain::event::{
-    CheckedAt, CodeAdded, EventPayload as E, RecoveryCodeUsed, SessionLifetimeSet, SessionTokenSet, SessionUserChecked,
-    U2fSignCount, WebAuthnChallenged, WebAuthnChecked,
-};
-use twofold_domain::factors::SecondFactor;
+use twofold_domain::event::WebAuthnChallenged;
 use twofold_domain::human::constant_time_eq;
-use twofold_domain::lockout::LockoutSettings;
+use twofold_domain::notify::Channel;
 use twofold_domain::readmodel::collection;
-use twofold_domain::readmodel::directory::{UserState as UserDocState, UserView};
+use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::readmodel::login_policy::LoginPolicyView;
 use twofold_domain::readmodel::query::{ListRequest, SessionQuery, sessions_page};
 use twofold_domain::readmodel::session::SessionView;
+use twofold_domain::session::challenges::{self, ChallengeRequest, NewChallenges, OTP_CODE_LEN};
+use twofold_domain::session::checks::{
+    self, AssertionVerified, CheckRequest, Evidence, HashComparison, PasswordEvidence, RecoveryEvidence, TotpEvidence,
+};
 use twofold_domain::session::{self, SessionState};
 use twofold_domain::user::{TotpState, UserState};
-use twofold_domain::{AggregateRef, DomainError, ErrorKind, StoredEvent, Timestamp};
+use twofold_domain::{AggregateRef, DomainError, StoredEvent, Timestamp};
 use webauthn_rs::prelude::{PublicKeyCredential, SecurityKey, SecurityKeyAuthentication};
 
 use crate::auth::RequestCtx;
-use crate::command::Decision;
+use crate::command::{Decision, history};
 use crate::notify::{Delivery, Purpose};
-use crate::{App, WriteDetails, clock, passwords, secrets, totp, u2f};
-use twofold_domain::notify::Channel;
-
-/// OTP codes sent by SMS or email: 8 digits, valid five minutes.
-const OTP_CODE_LEN: usize = 8;
-const OTP_CODE_LIFETIME_MICROS: i64 = 5 * 60 * 1_000_000;
+use crate::{App, WriteDetails, passwords, secrets, totp, u2f};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UserRef {
@@ -85,23 +84,29 @@ fn session_missing() -> DomainError {
     DomainError::not_found("QUERY-SFeaa", "Session does not exist")
 }
 
-fn token_invalid() -> DomainError {
-    DomainError::permission_denied("COMMAND-sGr42", "Session Token is invalid")
-}
-
-/// What the relying party needs from a request before the decision runs.
+/// What a request needs before the decision, done once (the decision may
+/// run again after a lost race).
+#[derive(Default)]
 struct Prepared {
-    webauthn_result: Option<Result<(String, String, bool), String>>,
-    /// The password check against the stored hash: (hash, matched).
-    password: Option<(String, bool)>,
-    /// The stored hash of the recovery code that matched, if any.
-    recovery_hash: Option<String>,
+    /// Evidence of every check but TOTP (compared on each attempt with the
+    /// secret as it then is).
+    evidence: Evidence,
+    /// Challenges to store with the session.
+    new: NewChallenges,
+    /// Challenges to hand back.
     challenges: Challenges,
     /// Codes to send (not returned) by SMS and by email.
     to_send: Vec<(Channel, String)>,
-    sms_code: Option<CodeAdded>,
-    email_code: Option<CodeAdded>,
-    webauthn_challenge: Option<WebAuthnChallenged>,
+}
+
+/// The user's verified security keys.
+fn security_keys(user: Option<&UserState>) -> Vec<SecurityKey> {
+    user.map(|us| us.u2f.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| t.credential.as_deref())
+        .filter_map(|c| serde_json::from_str(c).ok())
+        .collect()
 }
 
 impl App {
@@ -116,17 +121,11 @@ impl App {
                 .next(),
         };
         let user: UserView = user.ok_or_else(missing)?;
-        if user.state != UserDocState::Active {
-            return Err(DomainError::precondition("SESSION-Gj4ko", "Errors.User.NotActive"));
-        }
+        session::require_active_user(&user)?;
         Ok(user)
     }
 
-    async fn user_events(
-        &self,
-        ctx: &RequestCtx,
-        user: &UserView,
-    ) -> Result<std::sync::Arc<Vec<StoredEvent>>, DomainError> {
+    async fn user_events(&self, ctx: &RequestCtx, user: &UserView) -> Result<Arc<Vec<StoredEvent>>, DomainError> {
         self.store
             .events(&ctx.instance_id, &AggregateRef::user(&user.id, &user.org_id))
             .await
@@ -163,7 +162,7 @@ impl App {
             .map_err(crate::command::store_error)?;
         let state = SessionState::fold(&events);
         match token.filter(|t| !t.is_empty()) {
-            Some(t) => self.verify_session_token(&state, t)?,
+            Some(t) => state.require_token(&self.keys.token_hash(t))?,
             None => {
                 // A session the caller does not see is one that does not exist.
                 let grants = self.grants(ctx).await?;
@@ -177,17 +176,9 @@ impl App {
         if !state.exists {
             return Err(session_missing());
         }
-        state.require_usable(clock::now())?;
+        state.require_usable(self.now())?;
         self.change_session(ctx, session_id, Some(state), checks, challenges, lifetime_ns)
             .await
-    }
-
-    fn verify_session_token(&self, state: &SessionState, token: &str) -> Result<(), DomainError> {
-        let given = self.keys.token_hash(token);
-        match &state.token_hash {
-            Some(h) if constant_time_eq(h.as_bytes(), given.as_bytes()) => Ok(()),
-            _ => Err(token_invalid()),
-        }
     }
 
     /// Runs checks and challenges on a new session (`existing` None) or on
@@ -201,21 +192,14 @@ impl App {
         challenges: ChallengeRequests,
         lifetime_ns: Option<i64>,
     ) -> Result<SessionChange, DomainError> {
-        let session_agg = AggregateRef::session(session_id, &ctx.instance_id);
         let is_new = existing.is_none();
         let existing = existing.unwrap_or_default();
         let checked_user = match &checks.user {
             Some(r) => Some(self.find_user(ctx, r).await?),
             None => None,
         };
-        if let (Some(u), Some((prev, _))) = (&checked_user, &existing.user)
-            && u.id != *prev
-        {
-            return Err(DomainError::new(
-                ErrorKind::InvalidArgument,
-                "",
-                "user change not possible ()",
-            ));
+        if let Some(u) = &checked_user {
+            existing.require_same_user(&u.id)?;
         }
         let user: Option<UserView> = match (&checked_user, &existing.user) {
             (Some(u), _) => Some(u.clone()),
@@ -236,266 +220,52 @@ impl App {
 
         let token = secrets::random_token(32);
         let token_hash = self.keys.token_hash(&token);
-        let now = clock::now();
-        let mut aggregates = vec![session_agg];
+        let now = self.now();
+        let mut aggregates = vec![AggregateRef::session(session_id, &ctx.instance_id)];
         if let Some(u) = &user {
             aggregates.push(AggregateRef::user(&u.id, &u.org_id));
         }
-        let token_rotated = std::sync::atomic::AtomicBool::new(false);
-        let decide = |loaded: &[std::sync::Arc<Vec<StoredEvent>>]| -> Result<Decision, DomainError> {
-            let state = SessionState::fold(crate::command::history(loaded, 0));
-            if is_new && state.exists {
-                return Err(DomainError::unavailable("SESSION-IdClash", "ID collision, try again"));
-            }
+        let decide = |loaded: &[Arc<Vec<StoredEvent>>]| -> Result<(Decision, bool), DomainError> {
+            let state = SessionState::fold(history(loaded, 0));
             let user_state = loaded.get(1).map(|e| UserState::fold(e));
-            let mut s_events = Vec::new();
-            let mut u_events = Vec::new();
-            if is_new {
-                s_events.push(E::SessionAdded);
-            }
-            if let Some(u) = checked_user.as_ref() {
-                s_events.push(E::SessionUserChecked(SessionUserChecked {
-                    user_id: u.id.clone(),
-                    org_id: u.org_id.clone(),
-                    checked_at: now,
-                }));
-            }
-            let at = CheckedAt { checked_at: now };
-            // A refused check: store its failure event (if any) and stop.
-            // When the failure reaches the lockout policy's limit, the user
-            // is locked in the same append.
-            let fail = |u_event: Option<E>, error: DomainError| -> Result<Decision, DomainError> {
-                let Some(e) = u_event else { return Err(error) };
-                // Failure events are user events: without a user there is none.
-                let Some(us) = user_state.as_ref() else {
-                    return Err(error);
-                };
-                let locks = match e {
-                    E::PasswordCheckFailed => {
-                        LockoutSettings::locks(lockout.max_password_attempts, us.password_failures + 1)
-                    }
-                    _ => LockoutSettings::locks(lockout.max_otp_attempts, us.otp_failures + 1),
-                };
-                let mut events = vec![e];
-                if locks {
-                    events.push(E::UserLocked);
-                }
-                Ok(Decision {
-                    events: vec![vec![], events],
-                    error_after_push: Some(error),
-                    ..Decision::default()
-                })
-            };
-            let needs_user = |id: &'static str| DomainError::invalid(id, "User ID missing");
-
-            if checks.password.is_some() {
-                let Some(us) = user_state.as_ref() else {
-                    return Err(needs_user("COMMAND-Sfw3f"));
-                };
-                if !policy.as_ref().is_some_and(|p| p.settings.allow_username_password) {
-                    return Err(DomainError::precondition(
-                        "SESSION-PwN0t",
-                        "Password sign-in is not allowed by the login policy",
-                    ));
-                }
-                if us.locked {
-                    return Err(DomainError::precondition("COMMAND-JLK35", "Errors.User.Locked"));
-                }
-                let Some(hash) = &us.password_hash else {
-                    return Err(DomainError::precondition(
-                        "COMMAND-3nJ4t",
-                        "User has not set a password",
-                    ));
-                };
-                match &prepared.password {
-                    Some((checked, true)) if checked == hash => {}
-                    Some((checked, false)) if checked == hash => {
-                        return fail(
-                            Some(E::PasswordCheckFailed),
-                            DomainError::invalid("COMMAND-3M0fs", "Password is invalid"),
-                        );
-                    }
-                    // The password changed while it was being checked.
-                    _ => {
-                        return Err(DomainError::unavailable(
-                            "SESSION-PwRace",
-                            "The password changed; try again",
-                        ));
-                    }
-                }
-                u_events.push(E::PasswordCheckSucceeded);
-                s_events.push(E::SessionPasswordChecked(at.clone()));
-            }
-
-            if let Some(result) = &prepared.webauthn_result {
-                match result {
-                    Ok((token_id, credential, user_verified)) => {
-                        u_events.push(E::U2fSignCountChanged(U2fSignCount {
-                            token_id: token_id.clone(),
-                            credential: credential.clone(),
-                        }));
-                        s_events.push(E::SessionWebAuthnChecked(WebAuthnChecked {
-                            checked_at: now,
-                            user_verified: *user_verified,
-                        }));
-                    }
-                    Err(why) => {
-                        return Err(DomainError::invalid(
-                            "WEBAU-ADgv4",
-                            format!("The security key's assertion was refused: {why}"),
-                        ));
-                    }
-                }
-            }
-
-            // Checks of one-time codes share the throttle.
-            let otp_precheck = |us: &UserState, factor: SecondFactor| -> Result<(), DomainError> {
-                if let Some(p) = &policy {
-                    session::require_allowed(p, factor)?;
-                }
-                if let Some(until) =
-                    session::otp_throttled_until(us, self.config.otp_throttle_secs).filter(|u| *u > now)
-                {
-                    return Err(session::throttle_error(until, now));
-                }
-                if us.locked {
-                    return Err(DomainError::precondition("COMMAND-SF3fg", "Errors.User.Locked"));
-                }
-                Ok(())
-            };
-
-            if let Some(code) = &checks.totp {
-                let Some(us) = user_state.as_ref() else {
-                    return Err(needs_user("COMMAND-8N9ds"));
-                };
-                let TotpState::Ready { sealed_secret, .. } = &us.totp else {
-                    return Err(DomainError::precondition(
-                        "COMMAND-3Mif9s",
-                        "Multifactor OTP (OneTimePassword) isn't ready",
-                    ));
-                };
-                otp_precheck(us, SecondFactor::Otp)?;
-                let secret = self
-                    .keys
-                    .open(sealed_secret)
-                    .ok_or_else(|| DomainError::internal("CRYPTO-Open1", "An internal error occurred"))?;
-                let matched = totp::matched_step(&secret, code, now.0 as u64 / 1_000_000);
-                match session::decide_totp_check(us, matched) {
-                    Ok(e) => {
-                        u_events.push(e);
-                        s_events.push(E::SessionTotpChecked(at.clone()));
-                    }
-                    Err(error) => return fail(Some(E::TotpCheckFailed), error),
-                }
-            }
-
-            for (code, sms) in [(&checks.otp_sms, true), (&checks.otp_email, false)] {
-                let Some(code) = code else { continue };
-                let Some(us) = user_state.as_ref() else {
-                    return Err(needs_user("COMMAND-S453v"));
-                };
-                let (added, challenge, factor) = if sms {
-                    (us.otp_sms, &state.sms_challenge, SecondFactor::OtpSms)
-                } else {
-                    (us.otp_email, &state.email_challenge, SecondFactor::OtpEmail)
-                };
-                if !added {
-                    return Err(DomainError::precondition(
-                        "COMMAND-d2r52",
-                        "Multifactor OTP (OneTimePassword) isn't ready",
-                    ));
-                }
-                let Some(challenge) = challenge else {
-                    return Err(DomainError::precondition("COMMAND-S34gh", "Code not found"));
-                };
-                otp_precheck(us, factor)?;
-                let failed = if sms {
-                    E::OtpSmsCheckFailed
-                } else {
-                    E::OtpEmailCheckFailed
-                };
-                if now > challenge.expiry {
-                    return fail(
-                        Some(failed),
-                        DomainError::precondition("CODE-QvUQ4P", "Code is expired"),
-                    );
-                }
-                let given = self.keys.token_hash(code);
-                if !constant_time_eq(given.as_bytes(), challenge.code_hash.as_bytes()) {
-                    return fail(Some(failed), DomainError::invalid("CODE-woT0xc", "Code is invalid"));
-                }
-                if sms {
-                    u_events.push(E::OtpSmsCheckSucceeded);
-                    s_events.push(E::SessionOtpSmsChecked(at.clone()));
-                } else {
-                    u_events.push(E::OtpEmailCheckSucceeded);
-                    s_events.push(E::SessionOtpEmailChecked(at.clone()));
-                }
-            }
-
-            if checks.recovery_code.is_some() {
-                let Some(us) = user_state.as_ref() else {
-                    return Err(needs_user("SESSION-Rc0u5"));
-                };
-                if us.recovery_code_hashes.is_empty() {
-                    return Err(DomainError::precondition(
-                        "SESSION-Rc0n0",
-                        "The user has no recovery codes",
-                    ));
-                }
-                otp_precheck(us, SecondFactor::RecoveryCodes)?;
-                // Matched against the set read before; a code used meanwhile
-                // is gone from the current set.
-                let position = prepared
-                    .recovery_hash
+            let evidence = Evidence {
+                totp: checks
+                    .totp
                     .as_ref()
-                    .and_then(|h| us.recovery_code_hashes.iter().position(|x| x == h));
-                match position {
-                    Some(index) => {
-                        u_events.push(E::RecoveryCodeCheckSucceeded(RecoveryCodeUsed { index }));
-                        s_events.push(E::SessionRecoveryCodeChecked(at.clone()));
-                    }
-                    None => {
-                        return fail(
-                            Some(E::RecoveryCodeCheckFailed),
-                            DomainError::invalid("SESSION-Rc1nv", "Invalid recovery code"),
-                        );
-                    }
-                }
-            }
-
-            if let Some(c) = &prepared.sms_code {
-                s_events.push(E::SessionOtpSmsChallenged(c.clone()));
-            }
-            if let Some(c) = &prepared.email_code {
-                s_events.push(E::SessionOtpEmailChallenged(c.clone()));
-            }
-            if let Some(c) = &prepared.webauthn_challenge {
-                s_events.push(E::SessionWebAuthnChallenged(c.clone()));
-            }
-            if let Some(l) = lifetime_ns {
-                s_events.push(E::SessionLifetimeSet(SessionLifetimeSet { lifetime: l }));
-            }
-            // Any change rotates the token; no change keeps the old one.
-            token_rotated.store(!s_events.is_empty(), std::sync::atomic::Ordering::Relaxed);
-            if !s_events.is_empty() {
-                s_events.push(E::SessionTokenSet(SessionTokenSet {
-                    token_hash: token_hash.clone(),
-                }));
-            }
-            let mut events = vec![s_events];
+                    .map(|code| self.totp_evidence(user_state.as_ref(), code, now)),
+                ..prepared.evidence.clone()
+            };
+            let out = checks::decide_checks(
+                &state,
+                user_state.as_ref(),
+                &CheckRequest {
+                    is_new,
+                    checked_user: checked_user.as_ref().map(|u| (u.id.as_str(), u.org_id.as_str())),
+                    policy: policy.as_ref(),
+                    lockout,
+                    evidence: &evidence,
+                    challenges: &prepared.new,
+                    lifetime_ns,
+                    otp_throttle_secs: self.config.otp_throttle_secs,
+                    now,
+                    token_hash: &token_hash,
+                },
+            )?;
+            let mut events = vec![out.session_events];
+            // Without a user there is no user aggregate to append to.
             if user_state.is_some() {
-                events.push(u_events);
+                events.push(out.user_events);
             }
-            Ok(Decision {
+            let decision = Decision {
                 events,
+                error_after_push: out.error,
                 ..Decision::default()
-            })
+            };
+            Ok((decision, out.token_rotated))
         };
-        let details = self
-            .execute_many(&ctx.instance_id, &ctx.caller.user_id, aggregates, decide)
+        let (details, rotated) = self
+            .execute_many_with(&ctx.instance_id, &ctx.caller.user_id, aggregates, decide)
             .await?;
-        let rotated = token_rotated.load(std::sync::atomic::Ordering::Relaxed);
         if let Some(u) = user.as_ref().filter(|_| !prepared.to_send.is_empty()) {
             let h = u.human();
             for (channel, code) in prepared.to_send {
@@ -522,8 +292,22 @@ impl App {
         })
     }
 
-    /// Work that needs the relying party or a random code, done once before
-    /// the decision (which may run again after a lost race).
+    /// A TOTP code compared with the user's current secret at `now`.
+    fn totp_evidence(&self, user: Option<&UserState>, code: &str, now: Timestamp) -> TotpEvidence {
+        let Some(TotpState::Ready { sealed_secret, .. }) = user.map(|u| &u.totp) else {
+            // The domain refuses the check before it looks at the evidence.
+            return TotpEvidence::Step(None);
+        };
+        match self.keys.open(sealed_secret) {
+            Some(secret) => TotpEvidence::Step(totp::matched_step(&secret, code, now.0 as u64 / 1_000_000)),
+            None => TotpEvidence::SecretUnreadable,
+        }
+    }
+
+    /// The domain's rules for the WebAuthn check and the challenges first
+    /// (nothing is hashed or generated for a request they refuse), then the
+    /// slow hash comparisons off the async runtime, the assertion, and new
+    /// codes and challenges.
     async fn prepare(
         &self,
         ctx: &RequestCtx,
@@ -533,109 +317,72 @@ impl App {
         checks: &Checks,
         requests: &ChallengeRequests,
     ) -> Result<Prepared, DomainError> {
-        let mut p = Prepared {
-            webauthn_result: None,
-            password: None,
-            recovery_hash: None,
-            challenges: Challenges::default(),
-            to_send: Vec::new(),
-            sms_code: None,
-            email_code: None,
-            webauthn_challenge: None,
-        };
         let user_state = match user {
             Some(u) => Some(UserState::fold(&self.user_events(ctx, u).await?)),
             None => None,
         };
-        // The slow hash comparisons run here, off the async runtime, before
-        // the decision (which must not block and may run more than once).
-        if let (Some(password), Some(us)) = (&checks.password, &user_state)
-            && let Some(hash) = &us.password_hash
-        {
-            let ok = passwords::verify_blocking(password.clone(), vec![hash.clone()])
-                .await?
-                .first()
-                == Some(&true);
-            p.password = Some((hash.clone(), ok));
+        let us = user_state.as_ref();
+        let assertion_challenge = match &checks.web_auth_n {
+            Some(_) => Some(challenges::require_webauthn_check(existing, us, policy)?),
+            None => None,
+        };
+        let keys = match requests.web_auth_n {
+            Some(_) => security_keys(us),
+            None => vec![],
+        };
+        let asked = ChallengeRequest {
+            otp_sms: requests.otp_sms.is_some(),
+            otp_email: requests.otp_email.is_some(),
+            webauthn: requests.web_auth_n.is_some(),
+        };
+        challenges::require_challenges(us, policy, asked, keys.len())?;
+
+        let mut p = Prepared::default();
+        if let Some(password) = &checks.password {
+            let hash = us.and_then(|us| us.password_hash.clone());
+            let compared = match hash {
+                Some(hash) => {
+                    let results = passwords::verify_blocking(password.clone(), vec![hash.clone()]).await?;
+                    let matched = results.first() == Some(&true);
+                    Some(HashComparison { hash, matched })
+                }
+                None => None,
+            };
+            p.evidence.password = Some(PasswordEvidence { compared });
         }
-        if let (Some(code), Some(us)) = (&checks.recovery_code, &user_state) {
-            let hashes = us.recovery_code_hashes.clone();
-            let matches = passwords::verify_blocking(code.trim().to_uppercase(), hashes.clone()).await?;
-            p.recovery_hash = hashes.into_iter().zip(matches).find(|(_, m)| *m).map(|(h, _)| h);
+        if let Some(code) = &checks.recovery_code {
+            let hashes = us.map(|us| us.recovery_code_hashes.clone()).unwrap_or_default();
+            let matches = match us {
+                Some(_) => passwords::verify_blocking(code.trim().to_uppercase(), hashes.clone()).await?,
+                None => vec![],
+            };
+            let matched_hash = hashes.into_iter().zip(matches).find(|(_, m)| *m).map(|(h, _)| h);
+            p.evidence.recovery_code = Some(RecoveryEvidence { matched_hash });
         }
-        if let Some(assertion) = &checks.web_auth_n {
-            let us = user_state
-                .as_ref()
-                .ok_or_else(|| DomainError::invalid("COMMAND-Df4b3", "User could not be found"))?;
-            if let Some(policy) = policy {
-                session::require_allowed(policy, SecondFactor::U2f)?;
-            }
-            let challenge = existing
-                .webauthn_challenge
-                .as_ref()
-                .ok_or_else(|| DomainError::precondition("COMMAND-Ioqu5", "Session without WebAuthN challenge"))?;
-            p.webauthn_result = Some(self.finish_assertion(us, challenge, assertion.clone()));
+        if let (Some(assertion), Some(challenge), Some(us)) = (&checks.web_auth_n, assertion_challenge, us) {
+            p.evidence.webauthn = Some(self.finish_assertion(us, challenge, assertion.clone()));
         }
-        for (requested, sms) in [(requests.otp_sms, true), (requests.otp_email, false)] {
+        p.evidence.otp_sms = checks.otp_sms.as_ref().map(|c| self.keys.token_hash(c));
+        p.evidence.otp_email = checks.otp_email.as_ref().map(|c| self.keys.token_hash(c));
+
+        for (requested, channel) in [(requests.otp_sms, Channel::Sms), (requests.otp_email, Channel::Email)] {
             let Some(return_code) = requested else { continue };
-            let us = user_state.as_ref().ok_or_else(|| {
-                DomainError::precondition(
-                    if sms { "COMMAND-JKL3g" } else { "COMMAND-JK3gp" },
-                    "User could not be found",
-                )
-            })?;
-            let (added, factor) = if sms {
-                (us.otp_sms, SecondFactor::OtpSms)
-            } else {
-                (us.otp_email, SecondFactor::OtpEmail)
-            };
-            if !added {
-                return Err(DomainError::precondition(
-                    if sms { "COMMAND-BJ2g3" } else { "COMMAND-JKLJ3" },
-                    "Multifactor OTP (OneTimePassword) isn't ready",
-                ));
-            }
-            if let Some(policy) = policy {
-                session::require_allowed(policy, factor)?;
-            }
             let code = secrets::random_code(OTP_CODE_LEN, b"0123456789");
-            let stored = CodeAdded {
-                code_hash: self.keys.token_hash(&code),
-                expiry: Timestamp(clock::now().0 + OTP_CODE_LIFETIME_MICROS),
-            };
+            let stored = challenges::otp_challenge(self.keys.token_hash(&code), self.now());
             if !return_code {
-                p.to_send
-                    .push((if sms { Channel::Sms } else { Channel::Email }, code.clone()));
+                p.to_send.push((channel, code.clone()));
             }
             let returned = return_code.then_some(code);
-            if sms {
-                p.sms_code = Some(stored);
-                p.challenges.otp_sms = returned;
-            } else {
-                p.email_code = Some(stored);
-                p.challenges.otp_email = returned;
+            match channel {
+                Channel::Sms => (p.new.otp_sms, p.challenges.otp_sms) = (Some(stored), returned),
+                Channel::Email => (p.new.otp_email, p.challenges.otp_email) = (Some(stored), returned),
             }
         }
         if let Some(rp_id) = &requests.web_auth_n {
-            let us = user_state
-                .as_ref()
-                .ok_or_else(|| DomainError::invalid("COMMAND-Df4b3", "User could not be found"))?;
-            if let Some(policy) = policy {
-                session::require_allowed(policy, SecondFactor::U2f)?;
-            }
-            let keys: Vec<SecurityKey> = us
-                .u2f
-                .iter()
-                .filter_map(|t| t.credential.as_deref())
-                .filter_map(|c| serde_json::from_str(c).ok())
-                .collect();
-            if keys.is_empty() {
-                return Err(DomainError::precondition("WEBAU-4G8sw", "The user has no security key"));
-            }
             let (options, state) = u2f::relying_party(rp_id)?
                 .start_securitykey_authentication(&keys)
                 .map_err(|e| DomainError::internal("WEBAU-Int02", format!("WebAuthN begin login failed: {e}")))?;
-            p.webauthn_challenge = Some(WebAuthnChallenged {
+            p.new.webauthn = Some(WebAuthnChallenged {
                 state: serde_json::to_string(&state)
                     .map_err(|e| DomainError::internal("WEBAU-Int03", e.to_string()))?,
                 rp_id: rp_id.clone(),
@@ -645,14 +392,14 @@ impl App {
         Ok(p)
     }
 
-    /// Checks an assertion against the session's challenge; on success the
-    /// token ID, the credential with its new counter, and user verification.
+    /// Checks an assertion against the session's challenge with the relying
+    /// party; on success the key with its new counter, and user verification.
     fn finish_assertion(
         &self,
         us: &UserState,
         challenge: &WebAuthnChallenged,
         assertion: serde_json::Value,
-    ) -> Result<(String, String, bool), String> {
+    ) -> Result<AssertionVerified, String> {
         let cred: PublicKeyCredential =
             serde_json::from_value(assertion).map_err(|e| format!("not a WebAuthn assertion ({e})"))?;
         let state: SecurityKeyAuthentication = serde_json::from_str(&challenge.state).map_err(|e| e.to_string())?;
@@ -668,8 +415,11 @@ impl App {
             };
             if URL_SAFE_NO_PAD.encode(key.cred_id().as_slice()) == cred_id {
                 key.update_credential(&result);
-                let json = serde_json::to_string(&key).map_err(|e| e.to_string())?;
-                return Ok((t.id.clone(), json, result.user_verified()));
+                return Ok(AssertionVerified {
+                    token_id: t.id.clone(),
+                    credential: serde_json::to_string(&key).map_err(|e| e.to_string())?,
+                    user_verified: result.user_verified(),
+                });
             }
         }
         Err("the credential is not one of the user's security keys".into())
@@ -749,7 +499,7 @@ impl App {
                 .map_err(crate::command::store_error)?,
         );
         match token.filter(|t| !t.is_empty()) {
-            Some(t) => self.verify_session_token(&state, t)?,
+            Some(t) => state.require_token(&self.keys.token_hash(t))?,
             None => {
                 let is_user = state.user.as_ref().is_some_and(|(u, _)| *u == ctx.caller.user_id);
                 if !is_user {
@@ -759,12 +509,7 @@ impl App {
             }
         }
         self.execute(&ctx.instance_id, &ctx.caller.user_id, agg, |events| {
-            let s = SessionState::fold(events);
-            Ok(if s.exists && !s.terminated {
-                vec![E::SessionTerminated]
-            } else {
-                vec![]
-            })
+            Ok(session::decide_terminate(&SessionState::fold(events)))
         })
         .await
     }

@@ -13,7 +13,7 @@ use twofold_domain::{AggregateRef, DomainError, Timestamp};
 use crate::access::{Authorized, Reach};
 use crate::auth::RequestCtx;
 use crate::command::{Decision, unique};
-use crate::{App, WriteDetails, clock, secrets};
+use crate::{App, WriteDetails, secrets};
 
 /// Tokens without an expiration date expire at 9999-12-31T23:59:59Z.
 pub const NEVER_EXPIRES: Timestamp = Timestamp(253_402_300_799_000_000);
@@ -137,7 +137,7 @@ impl App {
             expiration: expiration.unwrap_or(NEVER_EXPIRES),
             scopes: PAT_SCOPES.iter().map(|s| s.to_string()).collect(),
         };
-        let now = clock::now();
+        let now = self.now();
         let details = self
             .execute(
                 &ctx.instance_id,

@@ -215,11 +215,8 @@ async fn brute_force_is_throttled(b: Backend) {
         5,
         "refused checks are not counted"
     );
-
-    tokio::time::sleep(std::time::Duration::from_secs(retry)).await;
-    let t2 = fresh_step().await;
-    let (status, got) = check_totp(&s, &id, &totp(&seed, t2.max(t + 30))).await;
-    assert_eq!(status, 200, "after the window a right code works: {got}");
+    // That a right code works once the window is over is tested on a
+    // settable clock: crates/app/tests/sign_in.rs.
 }
 
 async fn otp_sms_and_email_challenges(b: Backend) {
