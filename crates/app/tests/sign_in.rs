@@ -1,6 +1,13 @@
 //! Sign-in use cases over the real SQLite store with a settable clock:
 //! throttle windows, code expiry and TOTP replay, without sleeping.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a panic is a failed test"
+)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
