@@ -6,7 +6,7 @@ use twofold_proto::zitadel::management::v1::management_service_server::Managemen
 use twofold_proto::zitadel::management::v1::*;
 
 use twofold_app::login_policy::FactorChange;
-use twofold_app::mfa::{SimpleFactor, Via};
+use twofold_app::mfa::{OtpKind, Via};
 use twofold_app::users::NewMachineUser;
 use twofold_domain::login_policy::PolicyScope;
 use twofold_domain::member::MemberScope;
@@ -392,7 +392,7 @@ impl ManagementService for Management {
         let id = validate::id("RemoveHumanAuthFactorOTPRequest", "UserId", &req.get_ref().user_id)?;
         let d = self
             .app
-            .remove_factor(&ctx, id, None, Via::Management)
+            .remove_factor(&ctx, id, OtpKind::Totp, Via::Management)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveHumanAuthFactorOtpResponse {
@@ -426,7 +426,7 @@ impl ManagementService for Management {
         let id = validate::id("RemoveHumanAuthFactorOTPSMSRequest", "UserId", &req.get_ref().user_id)?;
         let d = self
             .app
-            .remove_factor(&ctx, id, Some(SimpleFactor::OtpSms), Via::Management)
+            .remove_factor(&ctx, id, OtpKind::Sms, Via::Management)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveHumanAuthFactorOtpsmsResponse {
@@ -442,7 +442,7 @@ impl ManagementService for Management {
         let id = validate::id("RemoveHumanAuthFactorOTPEmailRequest", "UserId", &req.get_ref().user_id)?;
         let d = self
             .app
-            .remove_factor(&ctx, id, Some(SimpleFactor::OtpEmail), Via::Management)
+            .remove_factor(&ctx, id, OtpKind::Email, Via::Management)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveHumanAuthFactorOtpEmailResponse {

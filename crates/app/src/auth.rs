@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use crate::docs::internal_doc_error;
-use twofold_domain::permissions::{self, Membership};
+use twofold_domain::permissions::{self, Membership, Permission, ResourceCheck};
 use twofold_domain::readmodel::collection;
 use twofold_domain::readmodel::directory::{
     InstanceDomainView, InstanceView, MemberView, OrgView, PatView, UserState, UserView,
@@ -34,9 +34,21 @@ pub struct RequestCtx {
     pub caller: Caller,
     /// The org the call acts on: `x-zitadel-orgid`, else the caller's org.
     pub org_id: String,
+    /// What the called RPC declares its use case checks on the resource.
+    pub check: Option<ResourceCheck>,
 }
 
-pub const AUTHENTICATED: &str = "authenticated";
+/// An RPC's auth option as its proto declares it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MethodAuth {
+    /// Checked on the org context before the handler runs; None: any valid
+    /// token will do.
+    pub permission: Option<Permission>,
+    /// Reachable before force_mfa is satisfied (factor enrolment).
+    pub enrolment: bool,
+    /// Checked by the use case once it has found its resource (v2 APIs).
+    pub check: Option<ResourceCheck>,
+}
 
 fn token_invalid() -> DomainError {
     DomainError::unauthenticated("AUTH-7fs1e", "Errors.Token.Invalid")
@@ -149,19 +161,19 @@ impl App {
         })
     }
 
-    /// Settles the org context and checks `permission` there. A session
-    /// token must also satisfy the login policy's force_mfa, except for
-    /// `enrolment` calls (so a user forced into MFA can enrol a factor).
+    /// Settles the org context and checks the method's permission there. A
+    /// session token must also satisfy the login policy's force_mfa, except
+    /// for `enrolment` calls (so a user forced into MFA can enrol a factor).
     pub async fn authorize(
         &self,
         instance_id: &str,
         caller: Caller,
         org_header: Option<&str>,
-        permission: &str,
-        enrolment: bool,
+        method: &MethodAuth,
     ) -> Result<RequestCtx, DomainError> {
         if let Some(session) = &caller.session {
-            self.require_sign_in(instance_id, &caller, session, enrolment).await?;
+            self.require_sign_in(instance_id, &caller, session, method.enrolment)
+                .await?;
         }
         let org_id = match org_header.map(str::trim).filter(|h| !h.is_empty()) {
             Some(org) => {
@@ -179,7 +191,7 @@ impl App {
             }
             None => caller.org_id.clone(),
         };
-        if permission != AUTHENTICATED {
+        if let Some(permission) = method.permission {
             let memberships = self.memberships(instance_id, &caller.user_id).await?;
             permissions::check(&memberships, &org_id, permission)?;
         }
@@ -187,6 +199,7 @@ impl App {
             instance_id: instance_id.to_owned(),
             caller,
             org_id,
+            check: method.check,
         })
     }
 }

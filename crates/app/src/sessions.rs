@@ -14,6 +14,7 @@ use twofold_domain::event::{
 use twofold_domain::factors::SecondFactor;
 use twofold_domain::human::constant_time_eq;
 use twofold_domain::lockout::LockoutSettings;
+use twofold_domain::permissions::Permission;
 use twofold_domain::readmodel::collection;
 use twofold_domain::readmodel::directory::{UserState as UserDocState, UserView};
 use twofold_domain::readmodel::login_policy::LoginPolicyView;
@@ -141,7 +142,7 @@ impl App {
         challenges: ChallengeRequests,
         lifetime_ns: Option<i64>,
     ) -> Result<SessionChange, DomainError> {
-        self.require_in_org(ctx, "", "session.write").await?;
+        self.require_in_org(ctx, "", Permission::SessionWrite).await?;
         let session_id = self.ids.next();
         self.change_session(ctx, &session_id, None, checks, challenges, lifetime_ns)
             .await
@@ -171,7 +172,7 @@ impl App {
                 if !state.exists || !grants.sees_session_of(&state.creator, user) {
                     return Err(session_missing());
                 }
-                grants.require(user.map_or("", |(_, o)| o), "session.write")?;
+                grants.require(user.map_or("", |(_, o)| o), Permission::SessionWrite)?;
             }
         }
         if !state.exists {
@@ -754,7 +755,7 @@ impl App {
                 let is_user = state.user.as_ref().is_some_and(|(u, _)| *u == ctx.caller.user_id);
                 if !is_user {
                     let org = state.user.as_ref().map(|(_, o)| o.clone()).unwrap_or_default();
-                    self.require_in_org(ctx, &org, "session.delete").await?;
+                    self.require_in_org(ctx, &org, Permission::SessionDelete).await?;
                 }
             }
         }

@@ -12,10 +12,11 @@ use url::Url;
 use webauthn_rs::prelude::{RegisterPublicKeyCredential, SecurityKey, SecurityKeyRegistration, Uuid};
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-use crate::access::{Reach, act};
+use crate::access::Reach;
 use crate::auth::RequestCtx;
 use crate::mfa::Via;
 use crate::{App, WriteDetails};
+use twofold_domain::permissions::Permission;
 
 pub struct NewU2f {
     pub token_id: String,
@@ -68,9 +69,7 @@ impl App {
         request_host: &str,
     ) -> Result<NewU2f, DomainError> {
         let missing = DomainError::not_found("COMMAND-M9dsd", "User could not be found");
-        let user = self
-            .user_to_act_on(ctx, user_id, act("user.credential.write", true), missing)
-            .await?;
+        let user = self.user_to_act_on(ctx, user_id, missing).await?;
         let rp_id = if domain.is_empty() { request_host } else { domain };
         let rp = relying_party(rp_id)?;
         let aggregate = twofold_domain::AggregateRef::user(&user.id, &user.org_id);
@@ -120,9 +119,7 @@ impl App {
         name: &str,
     ) -> Result<WriteDetails, DomainError> {
         let missing = DomainError::not_found("COMMAND-M9dsd", "User could not be found");
-        let user = self
-            .user_to_act_on(ctx, user_id, act("user.credential.write", true), missing)
-            .await?;
+        let user = self.user_to_act_on(ctx, user_id, missing).await?;
         let parsed: Result<RegisterPublicKeyCredential, String> =
             serde_json::from_value(credential).map_err(|e| format!("not a WebAuthn registration response ({e})"));
         self.on_user(ctx, &user, |s| {
@@ -155,12 +152,9 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         let missing = || DomainError::not_found("COMMAND-DAfb2", "WebAuthN Token could not be found");
         let user = match via {
-            Via::UserApi => {
-                self.user_to_act_on(ctx, user_id, act("user.write", true), missing())
-                    .await?
-            }
+            Via::UserApi => self.user_to_act_on(ctx, user_id, missing()).await?,
             Via::Management => {
-                self.visible_user(ctx, user_id, Reach::ContextOrg("user.write"), missing())
+                self.visible_user(ctx, user_id, Reach::ContextOrg(Permission::UserWrite), missing())
                     .await?
             }
         };

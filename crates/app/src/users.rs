@@ -4,6 +4,7 @@ use twofold_domain::event::{EventPayload, MachineUserAdded, PatAdded};
 use twofold_domain::human;
 use twofold_domain::member::Members;
 use twofold_domain::names;
+use twofold_domain::permissions::Permission;
 use twofold_domain::readmodel::collection;
 use twofold_domain::readmodel::directory::{MemberView, PatView, UserView, pat_doc_id};
 use twofold_domain::setup::PAT_SCOPES;
@@ -79,8 +80,13 @@ impl App {
     /// A user of the caller's org context (Management API); one of another
     /// org is reported exactly as an unknown one.
     pub async fn user(&self, ctx: &RequestCtx, user_id: &str) -> Result<Authorized<UserView>, DomainError> {
-        self.visible_user(ctx, user_id, Reach::ContextOrg("user.read"), human::user_not_found())
-            .await
+        self.visible_user(
+            ctx,
+            user_id,
+            Reach::ContextOrg(Permission::UserRead),
+            human::user_not_found(),
+        )
+        .await
     }
 
     /// Removes a user of the context org (Management API).

@@ -13,7 +13,7 @@
 use twofold_domain::event::{EventPayload, MfaTypePayload};
 use twofold_domain::factors::SecondFactor;
 use twofold_domain::login_policy::{LoginPolicySettings, LoginPolicyState, PolicyScope};
-use twofold_domain::permissions::{self, MemberScope, Membership};
+use twofold_domain::permissions::{self, MemberScope, Membership, Permission};
 
 fn main() {
     divan::main();
@@ -55,5 +55,5 @@ fn permission_check(bencher: divan::Bencher) {
             roles: vec!["IAM_OWNER".into()],
         },
     ];
-    bencher.bench(|| permissions::check(divan::black_box(&memberships), "2", "iam.policy.write"));
+    bencher.bench(|| permissions::check(divan::black_box(&memberships), "2", Permission::IamPolicyWrite));
 }
