@@ -2,11 +2,9 @@
 
 use tonic::{Request, Response, Status};
 use twofold_app::App;
-use twofold_app::login_policy::FactorChange;
 use twofold_app::notify::NewSmtp;
-use twofold_domain::login_policy::PolicyScope;
-use twofold_domain::member::MemberScope;
 use twofold_domain::notify::Channel;
+use twofold_domain::scope::Scope;
 use twofold_proto::zitadel::admin::v1::admin_service_server::AdminService;
 use twofold_proto::zitadel::admin::v1::*;
 
@@ -82,71 +80,29 @@ impl AdminService for Admin {
         &self,
         req: Request<ListIamMembersRequest>,
     ) -> Result<Response<ListIamMembersResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        const M: &str = "ListIAMMembersRequest";
-        let filters = queries::members(M, &r.queries)?;
-        let sort = queries::member_sort(M, r.sorting_column)?;
-        let list = queries::list_v1(r.query.as_ref())?;
-        let (total, members) = self
-            .app
-            .list_members(&ctx, MemberScope::Instance, &filters, sort, list)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(ListIamMembersResponse {
-            details: convert::list(total),
-            result: members.into_iter().map(convert::member).collect(),
-        }))
+        scoped_rpc!(list_members: self.app, req, Scope::Instance, "ListIAMMembersRequest", ListIamMembersResponse,
+            queries::member_sort("ListIAMMembersRequest", req.get_ref().sorting_column)?)
     }
 
     async fn add_iam_member(
         &self,
         req: Request<AddIamMemberRequest>,
     ) -> Result<Response<AddIamMemberResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        let user_id = validate::id("AddIAMMemberRequest", "UserId", &r.user_id)?;
-        let d = self
-            .app
-            .add_member(&ctx, MemberScope::Instance, user_id, r.roles.clone())
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(AddIamMemberResponse {
-            details: convert::added(d),
-        }))
+        scoped_rpc!(add_member: self.app, req, Scope::Instance, "AddIAMMemberRequest", AddIamMemberResponse)
     }
 
     async fn update_iam_member(
         &self,
         req: Request<UpdateIamMemberRequest>,
     ) -> Result<Response<UpdateIamMemberResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        let user_id = validate::id("UpdateIAMMemberRequest", "UserId", &r.user_id)?;
-        let d = self
-            .app
-            .change_member(&ctx, MemberScope::Instance, user_id, r.roles.clone())
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(UpdateIamMemberResponse {
-            details: convert::changed(d),
-        }))
+        scoped_rpc!(change_member: self.app, req, Scope::Instance, "UpdateIAMMemberRequest", UpdateIamMemberResponse)
     }
 
     async fn remove_iam_member(
         &self,
         req: Request<RemoveIamMemberRequest>,
     ) -> Result<Response<RemoveIamMemberResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let user_id = validate::id("RemoveIAMMemberRequest", "UserId", &req.get_ref().user_id)?;
-        let d = self
-            .app
-            .remove_member(&ctx, MemberScope::Instance, user_id)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(RemoveIamMemberResponse {
-            details: convert::changed(d),
-        }))
+        scoped_rpc!(remove_member: self.app, req, Scope::Instance, "RemoveIAMMemberRequest", RemoveIamMemberResponse)
     }
 
     async fn get_lockout_policy(
@@ -173,7 +129,7 @@ impl AdminService for Admin {
         let settings = convert::lockout_settings(r.max_password_attempts, r.max_otp_attempts);
         let d = self
             .app
-            .update_lockout_policy(&ctx, PolicyScope::Instance, settings)
+            .update_lockout_policy(&ctx, Scope::Instance, settings)
             .await
             .map_err(to_status)?;
         Ok(Response::new(UpdateLockoutPolicyResponse {
@@ -325,7 +281,7 @@ impl AdminService for Admin {
         let settings = crate::settings_from_request!(req.get_ref(), "UpdateLoginPolicyRequest");
         let d = self
             .app
-            .update_login_policy(&ctx, PolicyScope::Instance, settings)
+            .update_login_policy(&ctx, Scope::Instance, settings)
             .await
             .map_err(to_status)?;
         Ok(Response::new(UpdateLoginPolicyResponse {
@@ -353,32 +309,14 @@ impl AdminService for Admin {
         &self,
         req: Request<AddSecondFactorToLoginPolicyRequest>,
     ) -> Result<Response<AddSecondFactorToLoginPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let f = validate::second_factor("AddSecondFactorToLoginPolicyRequest", req.get_ref().r#type)?;
-        let d = self
-            .app
-            .change_factor(&ctx, PolicyScope::Instance, FactorChange::AddSecond(f))
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(AddSecondFactorToLoginPolicyResponse {
-            details: convert::added(d),
-        }))
+        scoped_rpc!(add_second_factor: self.app, req, Scope::Instance)
     }
 
     async fn remove_second_factor_from_login_policy(
         &self,
         req: Request<RemoveSecondFactorFromLoginPolicyRequest>,
     ) -> Result<Response<RemoveSecondFactorFromLoginPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let f = validate::second_factor("RemoveSecondFactorFromLoginPolicyRequest", req.get_ref().r#type)?;
-        let d = self
-            .app
-            .change_factor(&ctx, PolicyScope::Instance, FactorChange::RemoveSecond(f))
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(RemoveSecondFactorFromLoginPolicyResponse {
-            details: convert::changed(d),
-        }))
+        scoped_rpc!(remove_second_factor: self.app, req, Scope::Instance)
     }
 
     async fn list_login_policy_multi_factors(
@@ -401,31 +339,13 @@ impl AdminService for Admin {
         &self,
         req: Request<AddMultiFactorToLoginPolicyRequest>,
     ) -> Result<Response<AddMultiFactorToLoginPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let f = validate::multi_factor("AddMultiFactorToLoginPolicyRequest", req.get_ref().r#type)?;
-        let d = self
-            .app
-            .change_factor(&ctx, PolicyScope::Instance, FactorChange::AddMulti(f))
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(AddMultiFactorToLoginPolicyResponse {
-            details: convert::added(d),
-        }))
+        scoped_rpc!(add_multi_factor: self.app, req, Scope::Instance)
     }
 
     async fn remove_multi_factor_from_login_policy(
         &self,
         req: Request<RemoveMultiFactorFromLoginPolicyRequest>,
     ) -> Result<Response<RemoveMultiFactorFromLoginPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let f = validate::multi_factor("RemoveMultiFactorFromLoginPolicyRequest", req.get_ref().r#type)?;
-        let d = self
-            .app
-            .change_factor(&ctx, PolicyScope::Instance, FactorChange::RemoveMulti(f))
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(RemoveMultiFactorFromLoginPolicyResponse {
-            details: convert::changed(d),
-        }))
+        scoped_rpc!(remove_multi_factor: self.app, req, Scope::Instance)
     }
 }

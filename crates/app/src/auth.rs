@@ -12,7 +12,8 @@ use twofold_domain::readmodel::directory::{
     InstanceDomainView, InstanceView, MemberView, OrgView, PatView, UserState, UserView,
 };
 use twofold_domain::readmodel::session::SessionView;
-use twofold_domain::{DomainError, ErrorKind};
+use twofold_domain::scope::Scope;
+use twofold_domain::{AggregateRef, DomainError, ErrorKind};
 
 use crate::command::store_error;
 use crate::{App, clock};
@@ -36,6 +37,17 @@ pub struct RequestCtx {
     pub org_id: String,
     /// What the called RPC declares its use case checks on the resource.
     pub check: Option<ResourceCheck>,
+}
+
+impl RequestCtx {
+    /// The aggregate holding `scope`'s policies and members for this
+    /// request: the instance, or the context org.
+    pub fn scope_aggregate(&self, scope: Scope) -> AggregateRef {
+        match scope {
+            Scope::Instance => AggregateRef::instance(&self.instance_id),
+            Scope::Org => AggregateRef::org(&self.org_id),
+        }
+    }
 }
 
 /// An RPC's auth option as its proto declares it.

@@ -1,9 +1,9 @@
 //! Lockout-policy use cases (Admin and Management API, Settings v2).
 
 use twofold_domain::lockout::{self, LockoutSettings, LockoutState};
-use twofold_domain::login_policy::PolicyScope;
 use twofold_domain::readmodel::collection;
 use twofold_domain::readmodel::lockout::LockoutView;
+use twofold_domain::scope::Scope;
 use twofold_domain::{AggregateRef, DomainError};
 
 use crate::auth::RequestCtx;
@@ -42,23 +42,16 @@ impl App {
         }
     }
 
-    fn lockout_aggregate(ctx: &RequestCtx, scope: PolicyScope) -> AggregateRef {
-        match scope {
-            PolicyScope::Instance => AggregateRef::instance(&ctx.instance_id),
-            PolicyScope::Org => AggregateRef::org(&ctx.org_id),
-        }
-    }
-
     pub async fn update_lockout_policy(
         &self,
         ctx: &RequestCtx,
-        scope: PolicyScope,
+        scope: Scope,
         settings: LockoutSettings,
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
             &ctx.caller.user_id,
-            Self::lockout_aggregate(ctx, scope),
+            ctx.scope_aggregate(scope),
             |events| {
                 let state = LockoutState::fold(scope, events.iter().map(|e| &e.payload));
                 lockout::decide_update(scope, &state, settings)
@@ -78,7 +71,7 @@ impl App {
             AggregateRef::org(&ctx.org_id),
             |events| {
                 lockout::decide_add_custom(
-                    &LockoutState::fold(PolicyScope::Org, events.iter().map(|e| &e.payload)),
+                    &LockoutState::fold(Scope::Org, events.iter().map(|e| &e.payload)),
                     settings,
                 )
             },
@@ -91,7 +84,7 @@ impl App {
             &ctx.instance_id,
             &ctx.caller.user_id,
             AggregateRef::org(&ctx.org_id),
-            |events| lockout::decide_reset(&LockoutState::fold(PolicyScope::Org, events.iter().map(|e| &e.payload))),
+            |events| lockout::decide_reset(&LockoutState::fold(Scope::Org, events.iter().map(|e| &e.payload))),
         )
         .await
     }

@@ -104,10 +104,7 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         let memberships: Vec<MemberView> = self.typed_lookup(&ctx.instance_id, collection::MEMBER, user_id).await?;
         let mut aggregates = vec![AggregateRef::user(user_id, org_id)];
-        aggregates.extend(memberships.iter().map(|m| match &m.org_id {
-            Some(org) => AggregateRef::org(org),
-            None => AggregateRef::instance(&ctx.instance_id),
-        }));
+        aggregates.extend(memberships.iter().map(|m| m.aggregate(&ctx.instance_id)));
         self.execute_many(&ctx.instance_id, &ctx.caller.user_id, aggregates.clone(), |loaded| {
             let state = UserState::fold(crate::command::history(loaded, 0));
             let mut events = vec![user::decide_remove_user(&state, org_id)?];

@@ -255,17 +255,12 @@ pub fn role_grants(role: &str, permission: Permission) -> bool {
     ROLES.iter().any(|(r, perms)| *r == role && perms.contains(&permission))
 }
 
-/// Where a membership applies: instance roles apply in every org of the
-/// instance, org roles only in their org.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MemberScope {
-    Instance,
-    Org(String),
-}
-
+/// A user's roles on the instance or on one org: instance roles apply in
+/// every org of the instance, org roles only in their org.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Membership {
-    pub scope: MemberScope,
+    /// None for an instance membership.
+    pub org_id: Option<String>,
     pub roles: Vec<String>,
 }
 
@@ -280,10 +275,7 @@ pub fn check(memberships: &[Membership], org_id: &str, permission: Permission) -
     }
     let granted = memberships
         .iter()
-        .filter(|m| match &m.scope {
-            MemberScope::Instance => true,
-            MemberScope::Org(o) => o == org_id,
-        })
+        .filter(|m| m.org_id.as_deref().is_none_or(|o| o == org_id))
         .any(|m| m.roles.iter().any(|r| role_grants(r, permission)));
     if granted {
         Ok(())
@@ -360,17 +352,17 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
 
-    fn m(scope: MemberScope, role: &str) -> Membership {
+    fn m(org_id: Option<&str>, role: &str) -> Membership {
         Membership {
-            scope,
+            org_id: org_id.map(str::to_owned),
             roles: vec![role.to_owned()],
         }
     }
 
     #[test]
     fn who_sees_users_and_sessions() {
-        let owner_a = vec![m(MemberScope::Org("a".into()), "ORG_OWNER")];
-        let iam = vec![m(MemberScope::Instance, "IAM_OWNER_VIEWER")];
+        let owner_a = vec![m(Some("a"), "ORG_OWNER")];
+        let iam = vec![m(None, "IAM_OWNER_VIEWER")];
         let none: Vec<Membership> = vec![];
         // (memberships, user id, user org, expected)
         let users = [
@@ -406,25 +398,20 @@ mod tests {
     #[test]
     fn permission_table() {
         use ErrorKind::*;
-        let own = || MemberScope::Org("own".into());
+        let own = || Some("own");
         // (memberships, permission, target org, expected)
         let cases: Vec<(Vec<Membership>, Permission, &str, Option<ErrorKind>)> = vec![
-            (vec![m(MemberScope::Instance, "IAM_OWNER")], IamPolicyWrite, "any", None),
-            (vec![m(MemberScope::Instance, "IAM_OWNER")], PolicyWrite, "other", None),
+            (vec![m(None, "IAM_OWNER")], IamPolicyWrite, "any", None),
+            (vec![m(None, "IAM_OWNER")], PolicyWrite, "other", None),
+            (vec![m(None, "IAM_OWNER_VIEWER")], IamPolicyRead, "any", None),
             (
-                vec![m(MemberScope::Instance, "IAM_OWNER_VIEWER")],
-                IamPolicyRead,
-                "any",
-                None,
-            ),
-            (
-                vec![m(MemberScope::Instance, "IAM_OWNER_VIEWER")],
+                vec![m(None, "IAM_OWNER_VIEWER")],
                 IamPolicyWrite,
                 "any",
                 Some(PermissionDenied),
             ),
             (
-                vec![m(MemberScope::Instance, "IAM_ORG_MANAGER")],
+                vec![m(None, "IAM_ORG_MANAGER")],
                 IamPolicyRead,
                 "any",
                 Some(PermissionDenied),
@@ -459,8 +446,8 @@ mod tests {
 
     #[test]
     fn resource_checks() {
-        let editor = vec![m(MemberScope::Org("a".into()), "ORG_USER_MANAGER")];
-        let selfish = vec![m(MemberScope::Org("a".into()), "ORG_USER_SELF_MANAGER")];
+        let editor = vec![m(Some("a"), "ORG_USER_MANAGER")];
+        let selfish = vec![m(Some("a"), "ORG_USER_SELF_MANAGER")];
         let rc = |permission, on_self| ResourceCheck {
             permission,
             on: CheckedOn::TargetUser,
@@ -498,7 +485,7 @@ mod tests {
     #[test]
     fn error_ids() {
         assert_eq!(check(&[], "o", PolicyRead).unwrap_err().id, "AUTHZ-cdgFk");
-        let viewer = [m(MemberScope::Instance, "IAM_OWNER_VIEWER")];
+        let viewer = [m(None, "IAM_OWNER_VIEWER")];
         assert_eq!(check(&viewer, "o", IamPolicyWrite).unwrap_err().id, "AUTH-5mWD2");
     }
 }

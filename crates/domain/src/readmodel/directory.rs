@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{DocDetails, DocKey, DocWrite, collection, no_lookup, typed};
-use crate::event::{EventPayload as E, MemberPayload, PatAdded, PatRemoved, StoredEvent, Timestamp, UserIdPayload};
-use crate::permissions::{MemberScope, Membership};
+use crate::event::{
+    AggregateRef, EventPayload as E, MemberPayload, PatAdded, PatRemoved, StoredEvent, Timestamp, UserIdPayload,
+};
+use crate::permissions::Membership;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceView {
@@ -141,12 +143,17 @@ pub struct MemberView {
 }
 
 impl MemberView {
+    /// The aggregate that holds the membership.
+    pub fn aggregate(&self, instance_id: &str) -> AggregateRef {
+        match &self.org_id {
+            Some(org) => AggregateRef::org(org),
+            None => AggregateRef::instance(instance_id),
+        }
+    }
+
     pub fn membership(&self) -> Membership {
         Membership {
-            scope: match &self.org_id {
-                None => MemberScope::Instance,
-                Some(o) => MemberScope::Org(o.clone()),
-            },
+            org_id: self.org_id.clone(),
             roles: self.roles.clone(),
         }
     }
