@@ -16,33 +16,32 @@ pub struct Admin {
     pub app: App,
 }
 
-/// An SMTP provider from either request message (their fields are the same):
-/// sender address, sender name, host, user, password, reply-to, description.
-fn new_smtp(message: &str, f: [String; 7], tls: bool) -> Result<NewSmtp, Status> {
-    let [
-        sender_address,
-        sender_name,
-        host,
-        user,
-        password,
-        reply_to_address,
-        description,
-    ] = f;
-    validate::id(message, "SenderAddress", &sender_address)?;
-    validate::id(message, "SenderName", &sender_name)?;
-    validate::text(message, "Host", &host, 1, 500)?;
-    validate::text(message, "ReplyToAddress", &reply_to_address, 0, 200)?;
-    validate::text(message, "Description", &description, 0, 200)?;
-    Ok(NewSmtp {
-        sender_address,
-        sender_name,
-        tls,
-        host,
-        user,
-        password,
-        reply_to_address,
-        description,
-    })
+/// An SMTP provider from either request message: their fields are the same
+/// and named alike.
+macro_rules! smtp_from_request {
+    ($r:expr) => {{
+        let r = $r;
+        NewSmtp {
+            sender_address: r.sender_address,
+            sender_name: r.sender_name,
+            tls: r.tls,
+            host: r.host,
+            user: r.user,
+            password: r.password,
+            reply_to_address: r.reply_to_address,
+            description: r.description,
+        }
+    }};
+}
+
+/// `smtp` checked as the fields of `message`.
+fn validated_smtp(message: &str, smtp: NewSmtp) -> Result<NewSmtp, Status> {
+    validate::id(message, "SenderAddress", &smtp.sender_address)?;
+    validate::id(message, "SenderName", &smtp.sender_name)?;
+    validate::text(message, "Host", &smtp.host, 1, 500)?;
+    validate::text(message, "ReplyToAddress", &smtp.reply_to_address, 0, 200)?;
+    validate::text(message, "Description", &smtp.description, 0, 200)?;
+    Ok(smtp)
 }
 
 #[tonic::async_trait]
@@ -142,20 +141,7 @@ impl AdminService for Admin {
         req: Request<AddSmtpConfigRequest>,
     ) -> Result<Response<AddSmtpConfigResponse>, Status> {
         let ctx = ctx(&req)?;
-        let r = req.into_inner();
-        let smtp = new_smtp(
-            "AddSMTPConfigRequest",
-            [
-                r.sender_address,
-                r.sender_name,
-                r.host,
-                r.user,
-                r.password,
-                r.reply_to_address,
-                r.description,
-            ],
-            r.tls,
-        )?;
+        let smtp = validated_smtp("AddSMTPConfigRequest", smtp_from_request!(req.into_inner()))?;
         let (id, d) = self.app.add_smtp_provider(&ctx, smtp).await.map_err(to_status)?;
         Ok(Response::new(AddSmtpConfigResponse {
             details: convert::changed(d),
@@ -168,20 +154,7 @@ impl AdminService for Admin {
         req: Request<AddEmailProviderSmtpRequest>,
     ) -> Result<Response<AddEmailProviderSmtpResponse>, Status> {
         let ctx = ctx(&req)?;
-        let r = req.into_inner();
-        let smtp = new_smtp(
-            "AddEmailProviderSMTPRequest",
-            [
-                r.sender_address,
-                r.sender_name,
-                r.host,
-                r.user,
-                r.password,
-                r.reply_to_address,
-                r.description,
-            ],
-            r.tls,
-        )?;
+        let smtp = validated_smtp("AddEmailProviderSMTPRequest", smtp_from_request!(req.into_inner()))?;
         let (id, d) = self.app.add_smtp_provider(&ctx, smtp).await.map_err(to_status)?;
         Ok(Response::new(AddEmailProviderSmtpResponse {
             details: convert::changed(d),

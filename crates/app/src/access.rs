@@ -11,7 +11,7 @@
 use std::ops::Deref;
 
 use twofold_domain::permissions::{self, CheckedOn, Membership, Permission, ResourceCheck};
-use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::readmodel::session::SessionView;
 use twofold_domain::{DomainError, ErrorKind};
@@ -144,7 +144,7 @@ impl App {
         missing: DomainError,
     ) -> Result<Authorized<UserView>, DomainError> {
         let user: Option<UserView> = self
-            .typed_doc(&grants.ctx.instance_id, collection::USER, user_id)
+            .typed_doc(&grants.ctx.instance_id, Collection::User, user_id)
             .await?;
         match user {
             Some(u) if grants.sees_user(&u, reach) => Ok(Authorized(u)),
@@ -193,7 +193,7 @@ impl App {
         missing: DomainError,
     ) -> Result<Authorized<SessionView>, DomainError> {
         let session: Option<SessionView> = self
-            .typed_doc(&ctx.instance_id, collection::SESSION, session_id)
+            .typed_doc(&ctx.instance_id, Collection::Session, session_id)
             .await?;
         let grants = self.grants(ctx).await?;
         match session {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::docs::internal_doc_error;
 use twofold_domain::permissions::{self, Membership, Permission, ResourceCheck};
-use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{
     InstanceDomainView, InstanceView, MemberView, OrgView, PatView, UserState, UserView,
 };
@@ -118,14 +118,14 @@ impl App {
         };
         let Some(d) = self
             .store
-            .doc_any_instance(collection::INSTANCE_DOMAIN, &domain)
+            .doc_any_instance(Collection::InstanceDomain.as_str(), &domain)
             .await
             .map_err(store_error)?
         else {
             return Err(not_found());
         };
-        let d = InstanceDomainView::deserialize(&*d).map_err(|e| internal_doc_error("instance_domain", e))?;
-        self.typed_doc(&d.instance_id, collection::INSTANCE, &d.instance_id)
+        let d = InstanceDomainView::deserialize(&*d).map_err(|e| internal_doc_error(Collection::InstanceDomain, e))?;
+        self.typed_doc(&d.instance_id, Collection::Instance, &d.instance_id)
             .await?
             .ok_or_else(not_found)
     }
@@ -140,7 +140,7 @@ impl App {
         let hash = self.keys.token_hash(token);
         let now = clock::now();
         let pat: Option<PatView> = self
-            .typed_lookup(instance_id, collection::PAT, &hash)
+            .typed_lookup(instance_id, Collection::Pat, &hash)
             .await?
             .into_iter()
             .next();
@@ -149,7 +149,7 @@ impl App {
             Some(_) => return Err(token_invalid()),
             None => {
                 let session: SessionView = self
-                    .typed_lookup(instance_id, collection::SESSION, &hash)
+                    .typed_lookup(instance_id, Collection::Session, &hash)
                     .await?
                     .into_iter()
                     .next()
@@ -162,7 +162,7 @@ impl App {
             }
         };
         let user: UserView = self
-            .typed_doc(instance_id, collection::USER, &user_id)
+            .typed_doc(instance_id, Collection::User, &user_id)
             .await?
             .filter(|u: &UserView| u.state == UserState::Active)
             .ok_or_else(token_invalid)?;
@@ -190,7 +190,7 @@ impl App {
         let org_id = match org_header.map(str::trim).filter(|h| !h.is_empty()) {
             Some(org) => {
                 let exists = self
-                    .typed_doc::<OrgView>(instance_id, collection::ORG, org)
+                    .typed_doc::<OrgView>(instance_id, Collection::Org, org)
                     .await?
                     .is_some();
                 if !exists {
@@ -253,7 +253,7 @@ impl App {
 
     pub(crate) async fn memberships(&self, instance_id: &str, user_id: &str) -> Result<Vec<Membership>, DomainError> {
         Ok(self
-            .typed_lookup::<MemberView>(instance_id, collection::MEMBER, user_id)
+            .typed_lookup::<MemberView>(instance_id, Collection::Member, user_id)
             .await?
             .iter()
             .map(MemberView::membership)

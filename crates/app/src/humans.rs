@@ -3,7 +3,7 @@
 
 use twofold_domain::event::CodeAdded;
 use twofold_domain::human::{self, NewHuman, Verification};
-use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{OrgView, UserView};
 use twofold_domain::readmodel::query::{ListRequest, UserQuery, UserSort, users_page};
 use twofold_domain::user::UserState;
@@ -119,13 +119,13 @@ impl App {
     ) -> Result<String, DomainError> {
         let unknown = || DomainError::permission_denied("AUTH-Bs7Ds", "Organisation doesn't exist");
         if let Some(id) = id.filter(|i| !i.is_empty()) {
-            return match self.typed_doc::<OrgView>(&ctx.instance_id, collection::ORG, id).await? {
+            return match self.typed_doc::<OrgView>(&ctx.instance_id, Collection::Org, id).await? {
                 Some(_) => Ok(id.to_owned()),
                 None => Err(unknown()),
             };
         }
         if let Some(domain) = domain.filter(|d| !d.is_empty()) {
-            let orgs: Vec<OrgView> = self.typed_prefix(&ctx.instance_id, collection::ORG, "").await?;
+            let orgs: Vec<OrgView> = self.typed_prefix(&ctx.instance_id, Collection::Org, "").await?;
             return orgs
                 .into_iter()
                 .find(|o| o.primary_domain.eq_ignore_ascii_case(domain))
@@ -239,7 +239,7 @@ impl App {
         sort: UserSort,
         list: ListRequest,
     ) -> Result<UserList, DomainError> {
-        let all: Vec<UserView> = self.typed_prefix(&ctx.instance_id, collection::USER, "").await?;
+        let all: Vec<UserView> = self.typed_prefix(&ctx.instance_id, Collection::User, "").await?;
         let matching = all.into_iter().filter(|u| q.matches(u)).collect();
         let visible = self.users_to_act_on(ctx, matching).await?;
         let (total, users) = users_page(visible, sort, list);

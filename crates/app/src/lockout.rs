@@ -1,7 +1,7 @@
 //! Lockout-policy use cases (Admin and Management API, Settings v2).
 
 use twofold_domain::lockout::{self, LockoutSettings, LockoutState};
-use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::lockout::LockoutView;
 use twofold_domain::scope::Scope;
 use twofold_domain::{AggregateRef, DomainError};
@@ -13,7 +13,7 @@ impl App {
     /// The instance default (all zeros, lockout off, if never set).
     pub async fn default_lockout_policy(&self, instance_id: &str) -> Result<LockoutView, DomainError> {
         Ok(self
-            .typed_doc(instance_id, collection::LOCKOUT_POLICY, instance_id)
+            .typed_doc(instance_id, Collection::LockoutPolicy, instance_id)
             .await?
             .unwrap_or_else(|| LockoutView {
                 is_default: true,
@@ -23,7 +23,7 @@ impl App {
 
     /// The policy in force for an org: its own, else the default.
     pub async fn org_lockout_policy(&self, instance_id: &str, org_id: &str) -> Result<LockoutView, DomainError> {
-        match self.typed_doc(instance_id, collection::LOCKOUT_POLICY, org_id).await? {
+        match self.typed_doc(instance_id, Collection::LockoutPolicy, org_id).await? {
             Some(v) => Ok(v),
             None => self.default_lockout_policy(instance_id).await,
         }

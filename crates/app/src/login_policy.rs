@@ -2,7 +2,7 @@
 //! an org sees (Management API).
 
 use twofold_domain::login_policy::{self as lp, LoginPolicySettings, LoginPolicyState};
-use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::login_policy::LoginPolicyView;
 use twofold_domain::scope::Scope;
 use twofold_domain::{AggregateRef, DomainError, EventPayload, StoredEvent};
@@ -26,14 +26,14 @@ fn payloads(events: &[StoredEvent]) -> impl Iterator<Item = &EventPayload> {
 impl App {
     /// The instance's default policy.
     pub async fn default_login_policy(&self, instance_id: &str) -> Result<LoginPolicyView, DomainError> {
-        self.typed_doc(instance_id, collection::LOGIN_POLICY, instance_id)
+        self.typed_doc(instance_id, Collection::LoginPolicy, instance_id)
             .await?
             .ok_or_else(|| DomainError::internal("QUERY-SArt2", "An internal error occurred"))
     }
 
     /// The policy in force for an org: its custom policy, else the default.
     pub async fn org_login_policy(&self, instance_id: &str, org_id: &str) -> Result<LoginPolicyView, DomainError> {
-        match self.typed_doc(instance_id, collection::LOGIN_POLICY, org_id).await? {
+        match self.typed_doc(instance_id, Collection::LoginPolicy, org_id).await? {
             Some(custom) => Ok(custom),
             None => self.default_login_policy(instance_id).await,
         }

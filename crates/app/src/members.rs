@@ -2,7 +2,7 @@
 
 use twofold_domain::DomainError;
 use twofold_domain::member::{self, Members};
-use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{MemberView, UserView, member_doc_id};
 use twofold_domain::readmodel::query::{ListRequest, MemberQuery, MemberSort};
 use twofold_domain::scope::Scope;
@@ -25,7 +25,7 @@ impl App {
         roles: Vec<String>,
     ) -> Result<WriteDetails, DomainError> {
         let user_exists = self
-            .typed_doc::<UserView>(&ctx.instance_id, collection::USER, user_id)
+            .typed_doc::<UserView>(&ctx.instance_id, Collection::User, user_id)
             .await?
             .is_some();
         self.execute(
@@ -89,11 +89,11 @@ impl App {
     ) -> Result<(usize, Vec<MemberEntry>), DomainError> {
         let scope_id = ctx.scope_aggregate(scope).id;
         let members: Vec<MemberView> = self
-            .typed_prefix(&ctx.instance_id, collection::MEMBER, &member_doc_id(&scope_id, ""))
+            .typed_prefix(&ctx.instance_id, Collection::Member, &member_doc_id(&scope_id, ""))
             .await?;
         let mut entries = Vec::with_capacity(members.len());
         for m in members {
-            let user: Option<UserView> = self.typed_doc(&ctx.instance_id, collection::USER, &m.user_id).await?;
+            let user: Option<UserView> = self.typed_doc(&ctx.instance_id, Collection::User, &m.user_id).await?;
             if queries.iter().all(|q| q.matches(&m.user_id, user.as_ref())) {
                 entries.push(MemberEntry { member: m, user });
             }

@@ -15,7 +15,7 @@ use twofold_domain::factors::SecondFactor;
 use twofold_domain::human::constant_time_eq;
 use twofold_domain::lockout::LockoutSettings;
 use twofold_domain::permissions::Permission;
-use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{UserState as UserDocState, UserView};
 use twofold_domain::readmodel::login_policy::LoginPolicyView;
 use twofold_domain::readmodel::query::{ListRequest, SessionQuery, sessions_page};
@@ -109,9 +109,9 @@ impl App {
     async fn find_user(&self, ctx: &RequestCtx, r: &UserRef) -> Result<UserView, DomainError> {
         let missing = || DomainError::not_found("QUERY-Dfbg2", "User could not be found");
         let user = match r {
-            UserRef::Id(id) => self.typed_doc(&ctx.instance_id, collection::USER, id).await?,
+            UserRef::Id(id) => self.typed_doc(&ctx.instance_id, Collection::User, id).await?,
             UserRef::LoginName(name) => self
-                .typed_lookup::<UserView>(&ctx.instance_id, collection::USER, &name.to_lowercase())
+                .typed_lookup::<UserView>(&ctx.instance_id, Collection::User, &name.to_lowercase())
                 .await?
                 .into_iter()
                 .next(),
@@ -220,7 +220,7 @@ impl App {
         }
         let user: Option<UserView> = match (&checked_user, &existing.user) {
             (Some(u), _) => Some(u.clone()),
-            (None, Some((id, _))) => self.typed_doc(&ctx.instance_id, collection::USER, id).await?,
+            (None, Some((id, _))) => self.typed_doc(&ctx.instance_id, Collection::User, id).await?,
             (None, None) => None,
         };
         let policy = match &user {
@@ -686,7 +686,7 @@ impl App {
         let session = match token.filter(|t| !t.is_empty()) {
             Some(t) => {
                 let session: SessionView = self
-                    .typed_doc(&ctx.instance_id, collection::SESSION, session_id)
+                    .typed_doc(&ctx.instance_id, Collection::Session, session_id)
                     .await?
                     .ok_or_else(session_missing)?;
                 let given = self.keys.token_hash(t);
@@ -701,7 +701,7 @@ impl App {
                 .into_inner(),
         };
         let user = match &session.user_id {
-            Some(id) => self.typed_doc(&ctx.instance_id, collection::USER, id).await?,
+            Some(id) => self.typed_doc(&ctx.instance_id, Collection::User, id).await?,
             None => None,
         };
         Ok(SessionRead { session, user })
@@ -717,7 +717,7 @@ impl App {
         list: ListRequest,
     ) -> Result<(usize, Vec<SessionRead>), DomainError> {
         let grants = self.grants(ctx).await?;
-        let all: Vec<SessionView> = self.typed_prefix(&ctx.instance_id, collection::SESSION, "").await?;
+        let all: Vec<SessionView> = self.typed_prefix(&ctx.instance_id, Collection::Session, "").await?;
         let visible: Vec<SessionView> = all
             .into_iter()
             .filter(|s| queries.iter().all(|q| q.matches(s, &ctx.caller.user_id)) && grants.sees_session(s))
@@ -726,7 +726,7 @@ impl App {
         let mut out = Vec::with_capacity(page.len());
         for s in page {
             let user = match &s.user_id {
-                Some(id) => self.typed_doc(&ctx.instance_id, collection::USER, id).await?,
+                Some(id) => self.typed_doc(&ctx.instance_id, Collection::User, id).await?,
                 None => None,
             };
             out.push(SessionRead { session: s, user });

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DocDetails, DocKey, collection};
+use super::{Collection, DocDetails, DocKey};
 use crate::event::{AggregateType, StoredEvent};
 use crate::factors::{MultiFactor, SecondFactor};
 use crate::login_policy::{LoginPolicySettings, LoginPolicyState, is_policy_event};
@@ -30,7 +30,7 @@ fn scope(ev: &StoredEvent) -> Option<Scope> {
 pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     match scope(ev) {
         Some(s) if is_policy_event(s, &ev.payload) => {
-            vec![DocKey::new(collection::LOGIN_POLICY, ev.aggregate.id.clone())]
+            vec![DocKey::new(Collection::LoginPolicy, ev.aggregate.id.clone())]
         }
         _ => vec![],
     }
