@@ -194,10 +194,7 @@ impl App {
                     .await?
                     .is_some();
                 if !exists {
-                    return Err(DomainError::permission_denied(
-                        "AUTH-Bs7Ds",
-                        "Organisation doesn't exist",
-                    ));
+                    return Err(twofold_domain::org::unknown_org());
                 }
                 org.to_owned()
             }

@@ -117,7 +117,7 @@ impl App {
         id: Option<&str>,
         domain: Option<&str>,
     ) -> Result<String, DomainError> {
-        let unknown = || DomainError::permission_denied("AUTH-Bs7Ds", "Organisation doesn't exist");
+        let unknown = twofold_domain::org::unknown_org;
         if let Some(id) = id.filter(|i| !i.is_empty()) {
             return match self.typed_doc::<OrgView>(&ctx.instance_id, Collection::Org, id).await? {
                 Some(_) => Ok(id.to_owned()),
@@ -269,12 +269,9 @@ impl App {
     }
 
     pub async fn lock_user(&self, ctx: &RequestCtx, user_id: &str, lock: bool) -> Result<WriteDetails, DomainError> {
-        let missing = if lock {
-            DomainError::not_found("COMMAND-450yxuqrh1", "User could not be found")
-        } else {
-            DomainError::not_found("COMMAND-x377t913pw", "User could not be found")
-        };
-        let user = self.user_to_act_on(ctx, user_id, missing).await?;
+        let user = self
+            .user_to_act_on(ctx, user_id, human::lock_target_missing(lock))
+            .await?;
         self.on_user(ctx, &user, |s| {
             if lock {
                 human::decide_lock(s)

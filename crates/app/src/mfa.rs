@@ -56,7 +56,7 @@ fn remove_decision(kind: OtpKind) -> fn(&UserState) -> Result<Vec<EventPayload>,
 
 impl App {
     pub async fn register_totp(&self, ctx: &RequestCtx, user_id: &str) -> Result<NewTotp, DomainError> {
-        let missing = DomainError::precondition("COMMAND-SqyJz", "User could not be found");
+        let missing = mfa::user_missing();
         let user = self.user_to_act_on(ctx, user_id, missing).await?;
         let secret = totp::new_secret();
         let sealed = self.keys.seal(&secret);
@@ -76,16 +76,13 @@ impl App {
         user_id: &str,
         code: &str,
     ) -> Result<WriteDetails, DomainError> {
-        let missing = DomainError::not_found("COMMAND-3Mif9s", "Multifactor OTP (OneTimePassword) doesn't exist");
+        let missing = mfa::totp_missing();
         let user = self.user_to_act_on(ctx, user_id, missing).await?;
         let now = clock::now().0 as u64 / 1_000_000;
         self.on_user(ctx, &user, |s| {
             let matched = match &s.totp {
                 TotpState::NotReady { sealed_secret } => {
-                    let secret = self
-                        .keys
-                        .open(sealed_secret)
-                        .ok_or_else(|| DomainError::internal("CRYPTO-Open1", "An internal error occurred"))?;
+                    let secret = self.keys.open(sealed_secret).ok_or_else(secrets::unsealable)?;
                     totp::matched_step(&secret, code, now)
                 }
                 _ => None,
@@ -125,7 +122,7 @@ impl App {
         user_id: &str,
         factor: SimpleFactor,
     ) -> Result<WriteDetails, DomainError> {
-        let missing = DomainError::precondition("COMMAND-SqyJz", "User could not be found");
+        let missing = mfa::user_missing();
         let user = self.user_to_act_on(ctx, user_id, missing).await?;
         self.on_user(
             ctx,
@@ -151,7 +148,7 @@ impl App {
                 format!("count must be between 1 and {MAX_RECOVERY_CODES}"),
             ));
         }
-        let missing = DomainError::precondition("COMMAND-SqyJz", "User could not be found");
+        let missing = mfa::user_missing();
         let user = self.user_to_act_on(ctx, user_id, missing).await?;
         let codes: Vec<String> = (0..count)
             .map(|_| {
@@ -173,7 +170,7 @@ impl App {
     }
 
     pub async fn remove_recovery_codes(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
-        let missing = DomainError::not_found("COMMAND-RcV9d", "Recovery codes don't exist");
+        let missing = mfa::recovery_codes_missing();
         let user = self.user_to_act_on(ctx, user_id, missing).await?;
         self.on_user(ctx, &user, mfa::decide_remove_recovery_codes).await
     }

@@ -107,7 +107,7 @@ struct Prepared {
 
 impl App {
     async fn find_user(&self, ctx: &RequestCtx, r: &UserRef) -> Result<UserView, DomainError> {
-        let missing = || DomainError::not_found("QUERY-Dfbg2", "User could not be found");
+        let missing = twofold_domain::human::user_not_found;
         let user = match r {
             UserRef::Id(id) => self.typed_doc(&ctx.instance_id, Collection::User, id).await?,
             UserRef::LoginName(name) => self
@@ -370,16 +370,10 @@ impl App {
                     return Err(needs_user("COMMAND-8N9ds"));
                 };
                 let TotpState::Ready { sealed_secret, .. } = &us.totp else {
-                    return Err(DomainError::precondition(
-                        "COMMAND-3Mif9s",
-                        "Multifactor OTP (OneTimePassword) isn't ready",
-                    ));
+                    return Err(twofold_domain::mfa::totp_not_ready());
                 };
                 otp_precheck(us, SecondFactor::Otp)?;
-                let secret = self
-                    .keys
-                    .open(sealed_secret)
-                    .ok_or_else(|| DomainError::internal("CRYPTO-Open1", "An internal error occurred"))?;
+                let secret = self.keys.open(sealed_secret).ok_or_else(secrets::unsealable)?;
                 let matched = totp::matched_step(&secret, code, now.0 as u64 / 1_000_000);
                 match session::decide_totp_check(us, matched) {
                     Ok(e) => {
@@ -423,7 +417,7 @@ impl App {
                 }
                 let given = self.keys.token_hash(code);
                 if !constant_time_eq(given.as_bytes(), challenge.code_hash.as_bytes()) {
-                    return fail(Some(failed), DomainError::invalid("CODE-woT0xc", "Code is invalid"));
+                    return fail(Some(failed), twofold_domain::human::code_invalid());
                 }
                 if sms {
                     u_events.push(E::OtpSmsCheckSucceeded);

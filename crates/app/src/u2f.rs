@@ -53,6 +53,11 @@ fn user_handle(user_id: &str) -> Uuid {
     Uuid::from_bytes(b)
 }
 
+/// The user to register a security key for is not one the caller reaches.
+fn user_missing() -> DomainError {
+    DomainError::not_found("COMMAND-M9dsd", "User could not be found")
+}
+
 fn internal(e: impl std::fmt::Display) -> DomainError {
     tracing::error!(error = %e, "webauthn state");
     DomainError::internal("WEBAU-Int01", "An internal error occurred")
@@ -68,7 +73,7 @@ impl App {
         domain: &str,
         request_host: &str,
     ) -> Result<NewU2f, DomainError> {
-        let missing = DomainError::not_found("COMMAND-M9dsd", "User could not be found");
+        let missing = user_missing();
         let user = self.user_to_act_on(ctx, user_id, missing).await?;
         let rp_id = if domain.is_empty() { request_host } else { domain };
         let rp = relying_party(rp_id)?;
@@ -118,7 +123,7 @@ impl App {
         credential: serde_json::Value,
         name: &str,
     ) -> Result<WriteDetails, DomainError> {
-        let missing = DomainError::not_found("COMMAND-M9dsd", "User could not be found");
+        let missing = user_missing();
         let user = self.user_to_act_on(ctx, user_id, missing).await?;
         let parsed: Result<RegisterPublicKeyCredential, String> =
             serde_json::from_value(credential).map_err(|e| format!("not a WebAuthn registration response ({e})"));
@@ -150,7 +155,7 @@ impl App {
         token_id: &str,
         via: Via,
     ) -> Result<WriteDetails, DomainError> {
-        let missing = || DomainError::not_found("COMMAND-DAfb2", "WebAuthN Token could not be found");
+        let missing = mfa::u2f_token_missing;
         let user = match via {
             Via::UserApi => self.user_to_act_on(ctx, user_id, missing()).await?,
             Via::Management => {
