@@ -177,6 +177,20 @@ mod tests {
         );
     }
 
+    /// Their use cases refuse to run without the check (AUTHZ-NoChk).
+    #[test]
+    fn user_rpcs_declare_their_checks() {
+        let m = Methods::load().unwrap();
+        let user_rpcs: Vec<_> = m
+            .iter()
+            .filter(|i| i.grpc_path.starts_with("/zitadel.user.v2.UserService/"))
+            .collect();
+        assert!(user_rpcs.len() > 20);
+        for i in user_rpcs {
+            assert!(i.auth.as_ref().is_some_and(|a| a.check.is_some()), "{}", i.grpc_path);
+        }
+    }
+
     #[test]
     fn bad_auth_options_are_refused() {
         let opt = |permission: &str, check: Option<opts::ResourceCheck>| AuthOption {
