@@ -47,6 +47,11 @@ pub fn lock_target_missing(lock: bool) -> DomainError {
     }
 }
 
+/// An email address or phone number set again, already verified, as verified.
+fn unchanged(message: &'static str) -> DomainError {
+    DomainError::precondition("COMMAND-2b0dm", message)
+}
+
 /// A verification code that is not the one sent.
 pub fn code_invalid() -> DomainError {
     DomainError::invalid("CODE-woT0xc", "Code is invalid")
@@ -196,7 +201,7 @@ pub fn decide_set_email(state: &UserState, email: String, v: Verification) -> Re
     if email != state.email {
         events.push(E::EmailChanged(EmailPayload { email }));
     } else if state.email_verified && v == Verification::Verified {
-        return Err(DomainError::precondition("COMMAND-2b0dm", "Email has not changed"));
+        return Err(unchanged("Email has not changed"));
     }
     events.extend(verification_events(&v, E::EmailCodeAdded, E::EmailVerified));
     Ok(events)
@@ -208,7 +213,7 @@ pub fn decide_set_phone(state: &UserState, phone: String, v: Verification) -> Re
     if phone != state.phone {
         events.push(E::PhoneChanged(PhonePayload { phone }));
     } else if state.phone_verified && v == Verification::Verified {
-        return Err(DomainError::precondition("COMMAND-2b0dm", "Phone has not changed"));
+        return Err(unchanged("Phone has not changed"));
     }
     events.extend(verification_events(&v, E::PhoneCodeAdded, E::PhoneVerified));
     Ok(events)
