@@ -2,11 +2,9 @@
 
 use tonic::{Request, Response, Status};
 use twofold_app::App;
-use twofold_app::login_policy::FactorChange;
 use twofold_app::notify::NewSmtp;
-use twofold_domain::login_policy::PolicyScope;
-use twofold_domain::member::MemberScope;
 use twofold_domain::notify::Channel;
+use twofold_domain::scope::Scope;
 use twofold_proto::zitadel::admin::v1::admin_service_server::AdminService;
 use twofold_proto::zitadel::admin::v1::*;
 
@@ -18,33 +16,32 @@ pub struct Admin {
     pub app: App,
 }
 
-/// An SMTP provider from either request message (their fields are the same):
-/// sender address, sender name, host, user, password, reply-to, description.
-fn new_smtp(message: &str, f: [String; 7], tls: bool) -> Result<NewSmtp, Status> {
-    let [
-        sender_address,
-        sender_name,
-        host,
-        user,
-        password,
-        reply_to_address,
-        description,
-    ] = f;
-    validate::id(message, "SenderAddress", &sender_address)?;
-    validate::id(message, "SenderName", &sender_name)?;
-    validate::text(message, "Host", &host, 1, 500)?;
-    validate::text(message, "ReplyToAddress", &reply_to_address, 0, 200)?;
-    validate::text(message, "Description", &description, 0, 200)?;
-    Ok(NewSmtp {
-        sender_address,
-        sender_name,
-        tls,
-        host,
-        user,
-        password,
-        reply_to_address,
-        description,
-    })
+/// An SMTP provider from either request message: their fields are the same
+/// and named alike.
+macro_rules! smtp_from_request {
+    ($r:expr) => {{
+        let r = $r;
+        NewSmtp {
+            sender_address: r.sender_address,
+            sender_name: r.sender_name,
+            tls: r.tls,
+            host: r.host,
+            user: r.user,
+            password: r.password,
+            reply_to_address: r.reply_to_address,
+            description: r.description,
+        }
+    }};
+}
+
+/// `smtp` checked as the fields of `message`.
+fn validated_smtp(message: &str, smtp: NewSmtp) -> Result<NewSmtp, Status> {
+    validate::id(message, "SenderAddress", &smtp.sender_address)?;
+    validate::id(message, "SenderName", &smtp.sender_name)?;
+    validate::text(message, "Host", &smtp.host, 1, 500)?;
+    validate::text(message, "ReplyToAddress", &smtp.reply_to_address, 0, 200)?;
+    validate::text(message, "Description", &smtp.description, 0, 200)?;
+    Ok(smtp)
 }
 
 #[tonic::async_trait]
@@ -82,71 +79,29 @@ impl AdminService for Admin {
         &self,
         req: Request<ListIamMembersRequest>,
     ) -> Result<Response<ListIamMembersResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        const M: &str = "ListIAMMembersRequest";
-        let filters = queries::members(M, &r.queries)?;
-        let sort = queries::member_sort(M, r.sorting_column)?;
-        let list = queries::list_v1(r.query.as_ref())?;
-        let (total, members) = self
-            .app
-            .list_members(&ctx, MemberScope::Instance, &filters, sort, list)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(ListIamMembersResponse {
-            details: convert::list(total),
-            result: members.into_iter().map(convert::member).collect(),
-        }))
+        scoped_rpc!(list_members: self.app, req, Scope::Instance, "ListIAMMembersRequest", ListIamMembersResponse,
+            queries::member_sort("ListIAMMembersRequest", req.get_ref().sorting_column)?)
     }
 
     async fn add_iam_member(
         &self,
         req: Request<AddIamMemberRequest>,
     ) -> Result<Response<AddIamMemberResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        let user_id = validate::id("AddIAMMemberRequest", "UserId", &r.user_id)?;
-        let d = self
-            .app
-            .add_member(&ctx, MemberScope::Instance, user_id, r.roles.clone())
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(AddIamMemberResponse {
-            details: convert::added(d),
-        }))
+        scoped_rpc!(add_member: self.app, req, Scope::Instance, "AddIAMMemberRequest", AddIamMemberResponse)
     }
 
     async fn update_iam_member(
         &self,
         req: Request<UpdateIamMemberRequest>,
     ) -> Result<Response<UpdateIamMemberResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        let user_id = validate::id("UpdateIAMMemberRequest", "UserId", &r.user_id)?;
-        let d = self
-            .app
-            .change_member(&ctx, MemberScope::Instance, user_id, r.roles.clone())
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(UpdateIamMemberResponse {
-            details: convert::changed(d),
-        }))
+        scoped_rpc!(change_member: self.app, req, Scope::Instance, "UpdateIAMMemberRequest", UpdateIamMemberResponse)
     }
 
     async fn remove_iam_member(
         &self,
         req: Request<RemoveIamMemberRequest>,
     ) -> Result<Response<RemoveIamMemberResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let user_id = validate::id("RemoveIAMMemberRequest", "UserId", &req.get_ref().user_id)?;
-        let d = self
-            .app
-            .remove_member(&ctx, MemberScope::Instance, user_id)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(RemoveIamMemberResponse {
-            details: convert::changed(d),
-        }))
+        scoped_rpc!(remove_member: self.app, req, Scope::Instance, "RemoveIAMMemberRequest", RemoveIamMemberResponse)
     }
 
     async fn get_lockout_policy(
@@ -173,7 +128,7 @@ impl AdminService for Admin {
         let settings = convert::lockout_settings(r.max_password_attempts, r.max_otp_attempts);
         let d = self
             .app
-            .update_lockout_policy(&ctx, PolicyScope::Instance, settings)
+            .update_lockout_policy(&ctx, Scope::Instance, settings)
             .await
             .map_err(to_status)?;
         Ok(Response::new(UpdateLockoutPolicyResponse {
@@ -186,20 +141,7 @@ impl AdminService for Admin {
         req: Request<AddSmtpConfigRequest>,
     ) -> Result<Response<AddSmtpConfigResponse>, Status> {
         let ctx = ctx(&req)?;
-        let r = req.into_inner();
-        let smtp = new_smtp(
-            "AddSMTPConfigRequest",
-            [
-                r.sender_address,
-                r.sender_name,
-                r.host,
-                r.user,
-                r.password,
-                r.reply_to_address,
-                r.description,
-            ],
-            r.tls,
-        )?;
+        let smtp = validated_smtp("AddSMTPConfigRequest", smtp_from_request!(req.into_inner()))?;
         let (id, d) = self.app.add_smtp_provider(&ctx, smtp).await.map_err(to_status)?;
         Ok(Response::new(AddSmtpConfigResponse {
             details: convert::changed(d),
@@ -212,20 +154,7 @@ impl AdminService for Admin {
         req: Request<AddEmailProviderSmtpRequest>,
     ) -> Result<Response<AddEmailProviderSmtpResponse>, Status> {
         let ctx = ctx(&req)?;
-        let r = req.into_inner();
-        let smtp = new_smtp(
-            "AddEmailProviderSMTPRequest",
-            [
-                r.sender_address,
-                r.sender_name,
-                r.host,
-                r.user,
-                r.password,
-                r.reply_to_address,
-                r.description,
-            ],
-            r.tls,
-        )?;
+        let smtp = validated_smtp("AddEmailProviderSMTPRequest", smtp_from_request!(req.into_inner()))?;
         let (id, d) = self.app.add_smtp_provider(&ctx, smtp).await.map_err(to_status)?;
         Ok(Response::new(AddEmailProviderSmtpResponse {
             details: convert::changed(d),
@@ -325,7 +254,7 @@ impl AdminService for Admin {
         let settings = crate::settings_from_request!(req.get_ref(), "UpdateLoginPolicyRequest");
         let d = self
             .app
-            .update_login_policy(&ctx, PolicyScope::Instance, settings)
+            .update_login_policy(&ctx, Scope::Instance, settings)
             .await
             .map_err(to_status)?;
         Ok(Response::new(UpdateLoginPolicyResponse {
@@ -353,32 +282,14 @@ impl AdminService for Admin {
         &self,
         req: Request<AddSecondFactorToLoginPolicyRequest>,
     ) -> Result<Response<AddSecondFactorToLoginPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let f = validate::second_factor("AddSecondFactorToLoginPolicyRequest", req.get_ref().r#type)?;
-        let d = self
-            .app
-            .change_factor(&ctx, PolicyScope::Instance, FactorChange::AddSecond(f))
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(AddSecondFactorToLoginPolicyResponse {
-            details: convert::added(d),
-        }))
+        scoped_rpc!(add_second_factor: self.app, req, Scope::Instance)
     }
 
     async fn remove_second_factor_from_login_policy(
         &self,
         req: Request<RemoveSecondFactorFromLoginPolicyRequest>,
     ) -> Result<Response<RemoveSecondFactorFromLoginPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let f = validate::second_factor("RemoveSecondFactorFromLoginPolicyRequest", req.get_ref().r#type)?;
-        let d = self
-            .app
-            .change_factor(&ctx, PolicyScope::Instance, FactorChange::RemoveSecond(f))
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(RemoveSecondFactorFromLoginPolicyResponse {
-            details: convert::changed(d),
-        }))
+        scoped_rpc!(remove_second_factor: self.app, req, Scope::Instance)
     }
 
     async fn list_login_policy_multi_factors(
@@ -401,31 +312,13 @@ impl AdminService for Admin {
         &self,
         req: Request<AddMultiFactorToLoginPolicyRequest>,
     ) -> Result<Response<AddMultiFactorToLoginPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let f = validate::multi_factor("AddMultiFactorToLoginPolicyRequest", req.get_ref().r#type)?;
-        let d = self
-            .app
-            .change_factor(&ctx, PolicyScope::Instance, FactorChange::AddMulti(f))
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(AddMultiFactorToLoginPolicyResponse {
-            details: convert::added(d),
-        }))
+        scoped_rpc!(add_multi_factor: self.app, req, Scope::Instance)
     }
 
     async fn remove_multi_factor_from_login_policy(
         &self,
         req: Request<RemoveMultiFactorFromLoginPolicyRequest>,
     ) -> Result<Response<RemoveMultiFactorFromLoginPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let f = validate::multi_factor("RemoveMultiFactorFromLoginPolicyRequest", req.get_ref().r#type)?;
-        let d = self
-            .app
-            .change_factor(&ctx, PolicyScope::Instance, FactorChange::RemoveMulti(f))
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(RemoveMultiFactorFromLoginPolicyResponse {
-            details: convert::changed(d),
-        }))
+        scoped_rpc!(remove_multi_factor: self.app, req, Scope::Instance)
     }
 }

@@ -9,7 +9,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use twofold_app::App;
-use twofold_app::auth::RequestCtx;
+use twofold_app::auth::{MethodAuth, RequestCtx};
 use twofold_domain::DomainError;
 
 use crate::error::to_status;
@@ -50,10 +50,10 @@ pub async fn layer(State(s): State<AuthState>, req: Request, next: Next) -> Resp
     let Some(method) = s.methods.get(req.uri().path()).cloned() else {
         return next.run(req).await;
     };
-    let req = match &method.permission {
-        Some(permission) => {
+    let req = match &method.auth {
+        Some(auth) => {
             let (mut parts, body) = req.into_parts();
-            match settle(&s.app, &parts, permission, method.enrolment).await {
+            match settle(&s.app, &parts, auth).await {
                 Ok(ctx) => {
                     parts.extensions.insert(ctx);
                     let host = twofold_app::auth::host_without_port(&request_host(&parts));
@@ -72,19 +72,13 @@ pub async fn layer(State(s): State<AuthState>, req: Request, next: Next) -> Resp
     grpc_decode::client_errors(next.run(req).await)
 }
 
-async fn settle(
-    app: &App,
-    parts: &http::request::Parts,
-    permission: &str,
-    enrolment: bool,
-) -> Result<RequestCtx, DomainError> {
+async fn settle(app: &App, parts: &http::request::Parts, auth: &MethodAuth) -> Result<RequestCtx, DomainError> {
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let instance = app.resolve_instance(&request_host(parts)).await?;
     let caller = app
         .authenticate(&instance.id, header(http::header::AUTHORIZATION.as_str()))
         .await?;
-    app.authorize(&instance.id, caller, header(ORG_HEADER), permission, enrolment)
-        .await
+    app.authorize(&instance.id, caller, header(ORG_HEADER), auth).await
 }
 
 /// The context the auth layer attached to a request.

@@ -1,6 +1,9 @@
 //! Transports, all on one port: native gRPC (h2c), gRPC-web, REST/JSON and
 //! health endpoints. Handlers are thin: request → use case → response.
 
+#[macro_use]
+mod scoped;
+
 mod admin;
 mod auth;
 mod convert;

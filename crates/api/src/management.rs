@@ -5,12 +5,10 @@ use twofold_app::App;
 use twofold_proto::zitadel::management::v1::management_service_server::ManagementService;
 use twofold_proto::zitadel::management::v1::*;
 
-use twofold_app::login_policy::FactorChange;
-use twofold_app::mfa::{SimpleFactor, Via};
+use twofold_app::mfa::{OtpKind, Via};
 use twofold_app::users::NewMachineUser;
-use twofold_domain::login_policy::PolicyScope;
-use twofold_domain::member::MemberScope;
 use twofold_domain::readmodel::query::MemberSort;
+use twofold_domain::scope::Scope;
 
 use crate::auth::ctx;
 use crate::error::to_status;
@@ -111,69 +109,28 @@ impl ManagementService for Management {
         &self,
         req: Request<ListOrgMembersRequest>,
     ) -> Result<Response<ListOrgMembersResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        let filters = queries::members("ListOrgMembersRequest", &r.queries)?;
-        let list = queries::list_v1(r.query.as_ref())?;
-        let (total, members) = self
-            .app
-            .list_members(&ctx, MemberScope::Org, &filters, MemberSort::Unspecified, list)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(ListOrgMembersResponse {
-            details: convert::list(total),
-            result: members.into_iter().map(convert::member).collect(),
-        }))
+        scoped_rpc!(list_members: self.app, req, Scope::Org, "ListOrgMembersRequest", ListOrgMembersResponse, MemberSort::Unspecified)
     }
 
     async fn add_org_member(
         &self,
         req: Request<AddOrgMemberRequest>,
     ) -> Result<Response<AddOrgMemberResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        let user_id = validate::id("AddOrgMemberRequest", "UserId", &r.user_id)?;
-        let d = self
-            .app
-            .add_member(&ctx, MemberScope::Org, user_id, r.roles.clone())
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(AddOrgMemberResponse {
-            details: convert::added(d),
-        }))
+        scoped_rpc!(add_member: self.app, req, Scope::Org, "AddOrgMemberRequest", AddOrgMemberResponse)
     }
 
     async fn update_org_member(
         &self,
         req: Request<UpdateOrgMemberRequest>,
     ) -> Result<Response<UpdateOrgMemberResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        let user_id = validate::id("UpdateOrgMemberRequest", "UserId", &r.user_id)?;
-        let d = self
-            .app
-            .change_member(&ctx, MemberScope::Org, user_id, r.roles.clone())
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(UpdateOrgMemberResponse {
-            details: convert::changed(d),
-        }))
+        scoped_rpc!(change_member: self.app, req, Scope::Org, "UpdateOrgMemberRequest", UpdateOrgMemberResponse)
     }
 
     async fn remove_org_member(
         &self,
         req: Request<RemoveOrgMemberRequest>,
     ) -> Result<Response<RemoveOrgMemberResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let user_id = validate::id("RemoveOrgMemberRequest", "UserId", &req.get_ref().user_id)?;
-        let d = self
-            .app
-            .remove_member(&ctx, MemberScope::Org, user_id)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(RemoveOrgMemberResponse {
-            details: convert::changed(d),
-        }))
+        scoped_rpc!(remove_member: self.app, req, Scope::Org, "RemoveOrgMemberRequest", RemoveOrgMemberResponse)
     }
 
     async fn get_user_by_id(&self, req: Request<GetUserByIdRequest>) -> Result<Response<GetUserByIdResponse>, Status> {
@@ -289,7 +246,7 @@ impl ManagementService for Management {
         let settings = crate::settings_from_request!(req.get_ref(), "UpdateCustomLoginPolicyRequest");
         let d = self
             .app
-            .update_login_policy(&ctx, PolicyScope::Org, settings)
+            .update_login_policy(&ctx, Scope::Org, settings)
             .await
             .map_err(to_status)?;
         Ok(Response::new(UpdateCustomLoginPolicyResponse {
@@ -312,64 +269,28 @@ impl ManagementService for Management {
         &self,
         req: Request<AddSecondFactorToLoginPolicyRequest>,
     ) -> Result<Response<AddSecondFactorToLoginPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let f = validate::second_factor("AddSecondFactorToLoginPolicyRequest", req.get_ref().r#type)?;
-        let d = self
-            .app
-            .change_factor(&ctx, PolicyScope::Org, FactorChange::AddSecond(f))
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(AddSecondFactorToLoginPolicyResponse {
-            details: convert::added(d),
-        }))
+        scoped_rpc!(add_second_factor: self.app, req, Scope::Org)
     }
 
     async fn remove_second_factor_from_login_policy(
         &self,
         req: Request<RemoveSecondFactorFromLoginPolicyRequest>,
     ) -> Result<Response<RemoveSecondFactorFromLoginPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let f = validate::second_factor("RemoveSecondFactorFromLoginPolicyRequest", req.get_ref().r#type)?;
-        let d = self
-            .app
-            .change_factor(&ctx, PolicyScope::Org, FactorChange::RemoveSecond(f))
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(RemoveSecondFactorFromLoginPolicyResponse {
-            details: convert::changed(d),
-        }))
+        scoped_rpc!(remove_second_factor: self.app, req, Scope::Org)
     }
 
     async fn add_multi_factor_to_login_policy(
         &self,
         req: Request<AddMultiFactorToLoginPolicyRequest>,
     ) -> Result<Response<AddMultiFactorToLoginPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let f = validate::multi_factor("AddMultiFactorToLoginPolicyRequest", req.get_ref().r#type)?;
-        let d = self
-            .app
-            .change_factor(&ctx, PolicyScope::Org, FactorChange::AddMulti(f))
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(AddMultiFactorToLoginPolicyResponse {
-            details: convert::added(d),
-        }))
+        scoped_rpc!(add_multi_factor: self.app, req, Scope::Org)
     }
 
     async fn remove_multi_factor_from_login_policy(
         &self,
         req: Request<RemoveMultiFactorFromLoginPolicyRequest>,
     ) -> Result<Response<RemoveMultiFactorFromLoginPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let f = validate::multi_factor("RemoveMultiFactorFromLoginPolicyRequest", req.get_ref().r#type)?;
-        let d = self
-            .app
-            .change_factor(&ctx, PolicyScope::Org, FactorChange::RemoveMulti(f))
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(RemoveMultiFactorFromLoginPolicyResponse {
-            details: convert::changed(d),
-        }))
+        scoped_rpc!(remove_multi_factor: self.app, req, Scope::Org)
     }
 
     async fn list_human_auth_factors(
@@ -392,7 +313,7 @@ impl ManagementService for Management {
         let id = validate::id("RemoveHumanAuthFactorOTPRequest", "UserId", &req.get_ref().user_id)?;
         let d = self
             .app
-            .remove_factor(&ctx, id, None, Via::Management)
+            .remove_factor(&ctx, id, OtpKind::Totp, Via::Management)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveHumanAuthFactorOtpResponse {
@@ -426,7 +347,7 @@ impl ManagementService for Management {
         let id = validate::id("RemoveHumanAuthFactorOTPSMSRequest", "UserId", &req.get_ref().user_id)?;
         let d = self
             .app
-            .remove_factor(&ctx, id, Some(SimpleFactor::OtpSms), Via::Management)
+            .remove_factor(&ctx, id, OtpKind::Sms, Via::Management)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveHumanAuthFactorOtpsmsResponse {
@@ -442,7 +363,7 @@ impl ManagementService for Management {
         let id = validate::id("RemoveHumanAuthFactorOTPEmailRequest", "UserId", &req.get_ref().user_id)?;
         let d = self
             .app
-            .remove_factor(&ctx, id, Some(SimpleFactor::OtpEmail), Via::Management)
+            .remove_factor(&ctx, id, OtpKind::Email, Via::Management)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveHumanAuthFactorOtpEmailResponse {
@@ -510,7 +431,7 @@ impl ManagementService for Management {
             .app
             .update_lockout_policy(
                 &ctx,
-                PolicyScope::Org,
+                Scope::Org,
                 convert::lockout_settings(r.max_password_attempts, r.max_otp_attempts),
             )
             .await

@@ -6,15 +6,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use prost_reflect::{DescriptorPool, MessageDescriptor};
-use twofold_proto::twofold::api::v1::{AuthOption, HttpRoute};
+use twofold_app::auth::MethodAuth;
+use twofold_domain::permissions::{CheckedOn, OnSelf, Permission, ResourceCheck};
+use twofold_proto::twofold::api::v1::{self as opts, AuthOption, HttpRoute};
 
 pub struct MethodInfo {
     /// `/zitadel.admin.v1.AdminService/GetLoginPolicy`
     pub grpc_path: String,
     /// None: no token needed (health checks).
-    pub permission: Option<String>,
-    /// Reachable before force_mfa is satisfied (factor enrolment).
-    pub enrolment: bool,
+    pub auth: Option<MethodAuth>,
     pub http: Option<HttpRoute>,
     pub input: MessageDescriptor,
     pub output: MessageDescriptor,
@@ -36,6 +36,50 @@ impl std::fmt::Display for DescriptorError {
 }
 
 impl std::error::Error for DescriptorError {}
+
+/// The value of `permission` in an auth option that asks only for a token.
+const AUTHENTICATED: &str = "authenticated";
+
+fn permission(name: &str) -> Result<Permission, String> {
+    Permission::parse(name).ok_or_else(|| format!("unknown permission {name:?}"))
+}
+
+/// An auth option as the server uses it; a permission no role grants, or a
+/// check that does not say where it applies, is refused.
+fn method_auth(a: AuthOption) -> Result<MethodAuth, String> {
+    let check = match a.check {
+        None => None,
+        Some(c) => {
+            let on = match opts::CheckedOn::try_from(c.on) {
+                Ok(opts::CheckedOn::TargetUser) => CheckedOn::TargetUser,
+                Ok(opts::CheckedOn::RequestedOrg) => CheckedOn::RequestedOrg,
+                _ => return Err(format!("check on {} names no org", c.permission)),
+            };
+            let on_self = match (c.self_allowed, c.self_permission.as_str()) {
+                (false, "") => OnSelf::Same,
+                (true, "") => OnSelf::Allowed,
+                (false, p) => OnSelf::Or(permission(p)?),
+                (true, _) => return Err("self_allowed and self_permission together".to_owned()),
+            };
+            if on_self != OnSelf::Same && on != CheckedOn::TargetUser {
+                return Err("a self rule needs a check on the target user".to_owned());
+            }
+            Some(ResourceCheck {
+                permission: permission(&c.permission)?,
+                on,
+                on_self,
+            })
+        }
+    };
+    Ok(MethodAuth {
+        permission: match a.permission.as_str() {
+            AUTHENTICATED => None,
+            p => Some(permission(p)?),
+        },
+        enrolment: a.enrolment,
+        check,
+    })
+}
 
 impl Methods {
     pub fn load() -> Result<Arc<Self>, DescriptorError> {
@@ -71,13 +115,16 @@ impl Methods {
                     .flatten()
                     .transpose()
                     .map_err(|e| fail(&format!("auth option of {}: {e}", m.full_name())))?;
+                let auth = auth
+                    .map(method_auth)
+                    .transpose()
+                    .map_err(|e| fail(&format!("auth option of {}: {e}", m.full_name())))?;
                 let grpc_path = format!("/{}/{}", service.full_name(), m.name());
                 by_path.insert(
                     grpc_path.clone(),
                     Arc::new(MethodInfo {
                         grpc_path,
-                        enrolment: auth.as_ref().is_some_and(|a| a.enrolment),
-                        permission: auth.map(|a| a.permission),
+                        auth,
                         http,
                         input: m.input(),
                         output: m.output(),
@@ -107,13 +154,77 @@ mod tests {
         let add = m
             .get("/zitadel.admin.v1.AdminService/AddSecondFactorToLoginPolicy")
             .unwrap();
-        assert_eq!(add.permission.as_deref(), Some("iam.policy.write"));
+        let auth = add.auth.as_ref().unwrap();
+        assert_eq!(auth.permission, Some(Permission::IamPolicyWrite));
+        assert_eq!(auth.check, None);
         let http = add.http.as_ref().unwrap();
         assert_eq!(
             (http.post.as_str(), http.body.as_str()),
             ("/admin/v1/policies/login/second_factors", "*")
         );
         let health = m.get("/zitadel.admin.v1.AdminService/Healthz").unwrap();
-        assert_eq!(health.permission, None);
+        assert_eq!(health.auth, None);
+        let delete = m.get("/zitadel.user.v2.UserService/DeleteUser").unwrap();
+        let auth = delete.auth.as_ref().unwrap();
+        assert_eq!(auth.permission, None);
+        assert_eq!(
+            auth.check,
+            Some(ResourceCheck {
+                permission: Permission::UserDelete,
+                on: CheckedOn::TargetUser,
+                on_self: OnSelf::Or(Permission::UserSelfDelete),
+            })
+        );
+    }
+
+    /// Their use cases refuse to run without the check (AUTHZ-NoChk).
+    #[test]
+    fn user_rpcs_declare_their_checks() {
+        let m = Methods::load().unwrap();
+        let user_rpcs: Vec<_> = m
+            .iter()
+            .filter(|i| i.grpc_path.starts_with("/zitadel.user.v2.UserService/"))
+            .collect();
+        assert!(user_rpcs.len() > 20);
+        for i in user_rpcs {
+            assert!(i.auth.as_ref().is_some_and(|a| a.check.is_some()), "{}", i.grpc_path);
+        }
+    }
+
+    #[test]
+    fn bad_auth_options_are_refused() {
+        let opt = |permission: &str, check: Option<opts::ResourceCheck>| AuthOption {
+            permission: permission.to_owned(),
+            enrolment: false,
+            check,
+        };
+        let check = |permission: &str, on: opts::CheckedOn, self_allowed: bool, self_permission: &str| {
+            Some(opts::ResourceCheck {
+                permission: permission.to_owned(),
+                on: on as i32,
+                self_allowed,
+                self_permission: self_permission.to_owned(),
+            })
+        };
+        use opts::CheckedOn::*;
+        assert!(method_auth(opt("user.write", None)).is_ok());
+        assert!(method_auth(opt("authenticated", check("user.write", TargetUser, true, ""))).is_ok());
+        for bad in [
+            opt("user.writ", None),
+            opt("", None),
+            opt("authenticated", check("user.nope", TargetUser, false, "")),
+            opt("authenticated", check("user.write", Unspecified, false, "")),
+            opt(
+                "authenticated",
+                check("user.write", TargetUser, true, "user.self.delete"),
+            ),
+            opt(
+                "authenticated",
+                check("user.delete", TargetUser, false, "user.selfdelete"),
+            ),
+            opt("authenticated", check("user.write", RequestedOrg, true, "")),
+        ] {
+            assert!(method_auth(bad.clone()).is_err(), "{bad:?}");
+        }
     }
 }

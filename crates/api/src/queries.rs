@@ -17,6 +17,11 @@ use crate::error::to_status;
 use crate::{convert, validate};
 
 /// The empty-oneof refusal for `queries[index]` of `message`.
+/// A query wrapper (e.g. `notQuery`) without the query it wraps.
+fn query_missing() -> Status {
+    to_status(DomainError::invalid("GRPC-vR9nC", "List.Query.Invalid"))
+}
+
 fn query_required(message: &str, index: usize, query_message: &str) -> Status {
     validate::invalid_field(
         message,
@@ -82,10 +87,7 @@ fn nested_user_query(q: &user::v2::SearchQuery, depth: usize) -> Result<UserQuer
             "Too many query nesting levels (Max 20)",
         )));
     }
-    let query = q
-        .query
-        .as_ref()
-        .ok_or_else(|| to_status(DomainError::invalid("GRPC-vR9nC", "List.Query.Invalid")))?;
+    let query = q.query.as_ref().ok_or_else(query_missing)?;
     user_query(query, depth)
 }
 
@@ -164,10 +166,7 @@ fn user_query(q: &user::v2::search_query::Query, depth: usize) -> Result<UserQue
                 .collect::<Result<_, _>>()?,
         ),
         Q::NotQuery(q) => {
-            let inner = q
-                .query
-                .as_ref()
-                .ok_or_else(|| to_status(DomainError::invalid("GRPC-vR9nC", "List.Query.Invalid")))?;
+            let inner = q.query.as_ref().ok_or_else(query_missing)?;
             UserQuery::Not(Box::new(nested_user_query(inner, depth + 1)?))
         }
         Q::MetadataKeyFilter(_) => return Err(unsupported("metadataKeyFilter")),

@@ -3,7 +3,7 @@
 
 use tonic::{Request, Response, Status};
 use twofold_app::App;
-use twofold_app::mfa::{SimpleFactor, Via};
+use twofold_app::mfa::{OtpKind, SimpleFactor, Via};
 use twofold_proto::zitadel::auth::v1::auth_service_server::AuthService;
 use twofold_proto::zitadel::auth::v1::*;
 use twofold_proto::zitadel::user::v1::WebAuthNKey;
@@ -73,7 +73,7 @@ impl AuthService for SelfService {
         let ctx = ctx(&req)?;
         let d = self
             .app
-            .remove_factor(&ctx, &ctx.caller.user_id, None, Via::UserApi)
+            .remove_factor(&ctx, &ctx.caller.user_id, OtpKind::Totp, Via::UserApi)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveMyAuthFactorOtpResponse {
@@ -103,7 +103,7 @@ impl AuthService for SelfService {
         let ctx = ctx(&req)?;
         let d = self
             .app
-            .remove_factor(&ctx, &ctx.caller.user_id, Some(SimpleFactor::OtpSms), Via::UserApi)
+            .remove_factor(&ctx, &ctx.caller.user_id, OtpKind::Sms, Via::UserApi)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveMyAuthFactorOtpsmsResponse {
@@ -133,7 +133,7 @@ impl AuthService for SelfService {
         let ctx = ctx(&req)?;
         let d = self
             .app
-            .remove_factor(&ctx, &ctx.caller.user_id, Some(SimpleFactor::OtpEmail), Via::UserApi)
+            .remove_factor(&ctx, &ctx.caller.user_id, OtpKind::Email, Via::UserApi)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveMyAuthFactorOtpEmailResponse {

@@ -5,7 +5,7 @@
 use tonic::{Request, Response, Status};
 use twofold_app::App;
 use twofold_app::humans::{ContactMode, HumanInput};
-use twofold_app::mfa::{DEFAULT_RECOVERY_CODES, SimpleFactor, Via};
+use twofold_app::mfa::{DEFAULT_RECOVERY_CODES, OtpKind, SimpleFactor, Via};
 use twofold_domain::readmodel::directory::{Readiness, UserKind, UserState, UserView};
 use twofold_proto::zitadel::object::v2 as object;
 use twofold_proto::zitadel::user::v2::user_service_server::UserService;
@@ -320,7 +320,7 @@ impl UserService for Users {
         let id = validate::id("RemoveTOTPRequest", "UserId", &req.get_ref().user_id)?;
         let d = self
             .app
-            .remove_factor(&ctx, id, None, Via::UserApi)
+            .remove_factor(&ctx, id, OtpKind::Totp, Via::UserApi)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveTotpResponse {
@@ -346,7 +346,7 @@ impl UserService for Users {
         let id = validate::id("RemoveOTPSMSRequest", "UserId", &req.get_ref().user_id)?;
         let d = self
             .app
-            .remove_factor(&ctx, id, Some(SimpleFactor::OtpSms), Via::UserApi)
+            .remove_factor(&ctx, id, OtpKind::Sms, Via::UserApi)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveOtpsmsResponse {
@@ -375,7 +375,7 @@ impl UserService for Users {
         let id = validate::id("RemoveOTPEmailRequest", "UserId", &req.get_ref().user_id)?;
         let d = self
             .app
-            .remove_factor(&ctx, id, Some(SimpleFactor::OtpEmail), Via::UserApi)
+            .remove_factor(&ctx, id, OtpKind::Email, Via::UserApi)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveOtpEmailResponse {

@@ -2,14 +2,16 @@
 //! off it: factors, authentication methods, tokens) or a session only
 //! through the checks here, which hand it out as [`Authorized`], a value
 //! nothing else can make; user writes ([`App::on_user`]) take one. Each
-//! check asks for the caller's permission on the resource's owning org. A
-//! resource the caller may not see is answered with the use case's own
-//! "not found" error, exactly like one that does not exist.
+//! check asks for the caller's permission on the resource's owning org: for
+//! the v2 APIs the one the RPC declares in its proto auth option
+//! ([`RequestCtx::check`]). A resource the caller may not see is answered
+//! with the use case's own "not found" error, exactly like one that does not
+//! exist.
 
 use std::ops::Deref;
 
-use twofold_domain::permissions::{self, Membership};
-use twofold_domain::readmodel::collection;
+use twofold_domain::permissions::{self, CheckedOn, Membership, Permission, ResourceCheck};
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::readmodel::session::SessionView;
 use twofold_domain::{DomainError, ErrorKind};
@@ -42,20 +44,19 @@ pub(crate) struct Grants<'a> {
 }
 
 impl Grants<'_> {
-    pub(crate) fn has(&self, org_id: &str, permission: &str) -> bool {
+    pub(crate) fn has(&self, org_id: &str, permission: Permission) -> bool {
         permissions::check(&self.memberships, org_id, permission).is_ok()
     }
 
-    /// `permission` on `org_id`, reported as ZITADEL's v2 in-command check
-    /// reports a lack of it (`AUTH-AWfge`; no membership at all: `AUTHZ-cdgFk`).
-    pub(crate) fn require(&self, org_id: &str, permission: &str) -> Result<(), DomainError> {
-        permissions::check(&self.memberships, org_id, permission).map_err(|e| {
-            if e.kind == ErrorKind::PermissionDenied {
-                DomainError::permission_denied("AUTH-AWfge", "No matching permissions found")
-            } else {
-                e
-            }
-        })
+    /// `permission` on `org_id`, reported as an in-command check.
+    pub(crate) fn require(&self, org_id: &str, permission: Permission) -> Result<(), DomainError> {
+        permissions::check(&self.memberships, org_id, permission).map_err(in_command)
+    }
+
+    /// The declared `check` on `user`, reported as an in-command check.
+    fn require_on_user(&self, check: &ResourceCheck, user: &UserView) -> Result<(), DomainError> {
+        permissions::check_resource(&self.memberships, check, &user.org_id, self.is_caller(&user.id))
+            .map_err(in_command)
     }
 
     fn is_caller(&self, user_id: &str) -> bool {
@@ -86,26 +87,33 @@ impl Grants<'_> {
     }
 }
 
+/// A lack of permission as ZITADEL's v2 in-command checks report it
+/// (`AUTH-AWfge`; no membership at all stays `AUTHZ-cdgFk`).
+fn in_command(e: DomainError) -> DomainError {
+    if e.kind == ErrorKind::PermissionDenied {
+        DomainError::permission_denied("AUTH-AWfge", "No matching permissions found")
+    } else {
+        e
+    }
+}
+
+/// The check the called RPC declares for a use case that resolves its org
+/// as `on`. A method that declares none (or another) is a defect of the
+/// proto options: refused rather than let through unchecked.
+fn declared(ctx: &RequestCtx, on: CheckedOn) -> Result<ResourceCheck, DomainError> {
+    ctx.check.filter(|c| c.on == on).ok_or_else(|| {
+        tracing::error!(?on, declared = ?ctx.check, "RPC declares no matching resource check");
+        DomainError::internal("AUTHZ-NoChk", "An internal error occurred")
+    })
+}
+
 /// Which users a request reaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Reach {
     /// Management API v1: users of the context org, with this permission there.
-    ContextOrg(&'static str),
+    ContextOrg(Permission),
     /// The v2 APIs: the caller itself, and users of orgs where it has `user.read`.
     Readable,
-}
-
-/// What the caller may do to a user it sees: `permission` on the user's org,
-/// or nothing more when it acts on itself and `allow_self`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Act {
-    pub permission: &'static str,
-    pub allow_self: bool,
-}
-
-/// `permission` on the target user's org, or self when `allow_self`.
-pub(crate) fn act(permission: &'static str, allow_self: bool) -> Act {
-    Act { permission, allow_self }
 }
 
 impl App {
@@ -136,7 +144,7 @@ impl App {
         missing: DomainError,
     ) -> Result<Authorized<UserView>, DomainError> {
         let user: Option<UserView> = self
-            .typed_doc(&grants.ctx.instance_id, collection::USER, user_id)
+            .typed_doc(&grants.ctx.instance_id, Collection::User, user_id)
             .await?;
         match user {
             Some(u) if grants.sees_user(&u, reach) => Ok(Authorized(u)),
@@ -144,23 +152,37 @@ impl App {
         }
     }
 
-    /// A user of the v2 APIs the caller sees and may `act` on. One it does
-    /// not see is `missing`; one it sees without the permission is refused.
+    /// A user of the v2 APIs the caller sees and passes the RPC's declared
+    /// check on. One it does not see is `missing`; one it sees without the
+    /// permission is refused.
     pub(crate) async fn user_to_act_on(
         &self,
         ctx: &RequestCtx,
         user_id: &str,
-        act: Act,
         missing: DomainError,
     ) -> Result<Authorized<UserView>, DomainError> {
+        let check = declared(ctx, CheckedOn::TargetUser)?;
         let grants = self.grants(ctx).await?;
         let user = self
             .visible_user_with(&grants, user_id, Reach::Readable, missing)
             .await?;
-        if !(act.allow_self && grants.is_caller(&user.id)) {
-            grants.require(&user.org_id, act.permission)?;
-        }
+        grants.require_on_user(&check, &user)?;
         Ok(user)
+    }
+
+    /// The users of `candidates` the caller sees and passes the RPC's
+    /// declared check on.
+    pub(crate) async fn users_to_act_on(
+        &self,
+        ctx: &RequestCtx,
+        candidates: Vec<UserView>,
+    ) -> Result<Vec<UserView>, DomainError> {
+        let check = declared(ctx, CheckedOn::TargetUser)?;
+        let grants = self.grants(ctx).await?;
+        Ok(candidates
+            .into_iter()
+            .filter(|u| grants.sees_user(u, Reach::Readable) && grants.require_on_user(&check, u).is_ok())
+            .collect())
     }
 
     /// The session `session_id` if the caller sees it, else `missing`.
@@ -171,7 +193,7 @@ impl App {
         missing: DomainError,
     ) -> Result<Authorized<SessionView>, DomainError> {
         let session: Option<SessionView> = self
-            .typed_doc(&ctx.instance_id, collection::SESSION, session_id)
+            .typed_doc(&ctx.instance_id, Collection::Session, session_id)
             .await?;
         let grants = self.grants(ctx).await?;
         match session {
@@ -190,16 +212,23 @@ impl App {
     ) -> Result<Option<String>, DomainError> {
         let Some(org) = org_id else { return Ok(None) };
         let grants = self.grants(ctx).await?;
-        Ok(grants.has(org, "policy.read").then(|| org.to_owned()))
+        Ok(grants.has(org, Permission::PolicyRead).then(|| org.to_owned()))
     }
 
-    /// `permission` on `org_id` (e.g. where a user is to be created).
+    /// `permission` on `org_id`.
     pub(crate) async fn require_in_org(
         &self,
         ctx: &RequestCtx,
         org_id: &str,
-        permission: &str,
+        permission: Permission,
     ) -> Result<(), DomainError> {
         self.grants(ctx).await?.require(org_id, permission)
+    }
+
+    /// The RPC's declared check on the org the request names (e.g. where a
+    /// user is to be created).
+    pub(crate) async fn require_on_requested_org(&self, ctx: &RequestCtx, org_id: &str) -> Result<(), DomainError> {
+        let check = declared(ctx, CheckedOn::RequestedOrg)?;
+        self.require_in_org(ctx, org_id, check.permission).await
     }
 }

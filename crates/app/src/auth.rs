@@ -6,14 +6,15 @@
 use serde::Deserialize;
 
 use crate::docs::internal_doc_error;
-use twofold_domain::permissions::{self, Membership};
-use twofold_domain::readmodel::collection;
+use twofold_domain::permissions::{self, Membership, Permission, ResourceCheck};
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{
     InstanceDomainView, InstanceView, MemberView, OrgView, PatView, UserState, UserView,
 };
 use twofold_domain::readmodel::session::SessionView;
+use twofold_domain::scope::Scope;
 use twofold_domain::session;
-use twofold_domain::{DomainError, ErrorKind};
+use twofold_domain::{AggregateRef, DomainError, ErrorKind};
 
 use crate::App;
 use crate::command::store_error;
@@ -35,9 +36,32 @@ pub struct RequestCtx {
     pub caller: Caller,
     /// The org the call acts on: `x-zitadel-orgid`, else the caller's org.
     pub org_id: String,
+    /// What the called RPC declares its use case checks on the resource.
+    pub check: Option<ResourceCheck>,
 }
 
-pub const AUTHENTICATED: &str = "authenticated";
+impl RequestCtx {
+    /// The aggregate holding `scope`'s policies and members for this
+    /// request: the instance, or the context org.
+    pub fn scope_aggregate(&self, scope: Scope) -> AggregateRef {
+        match scope {
+            Scope::Instance => AggregateRef::instance(&self.instance_id),
+            Scope::Org => AggregateRef::org(&self.org_id),
+        }
+    }
+}
+
+/// An RPC's auth option as its proto declares it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MethodAuth {
+    /// Checked on the org context before the handler runs; None: any valid
+    /// token will do.
+    pub permission: Option<Permission>,
+    /// Reachable before force_mfa is satisfied (factor enrolment).
+    pub enrolment: bool,
+    /// Checked by the use case once it has found its resource (v2 APIs).
+    pub check: Option<ResourceCheck>,
+}
 
 fn token_invalid() -> DomainError {
     DomainError::unauthenticated("AUTH-7fs1e", "Errors.Token.Invalid")
@@ -95,14 +119,14 @@ impl App {
         };
         let Some(d) = self
             .store
-            .doc_any_instance(collection::INSTANCE_DOMAIN, &domain)
+            .doc_any_instance(Collection::InstanceDomain.as_str(), &domain)
             .await
             .map_err(store_error)?
         else {
             return Err(not_found());
         };
-        let d = InstanceDomainView::deserialize(&*d).map_err(|e| internal_doc_error("instance_domain", e))?;
-        self.typed_doc(&d.instance_id, collection::INSTANCE, &d.instance_id)
+        let d = InstanceDomainView::deserialize(&*d).map_err(|e| internal_doc_error(Collection::InstanceDomain, e))?;
+        self.typed_doc(&d.instance_id, Collection::Instance, &d.instance_id)
             .await?
             .ok_or_else(not_found)
     }
@@ -117,7 +141,7 @@ impl App {
         let hash = self.keys.token_hash(token);
         let now = self.now();
         let pat: Option<PatView> = self
-            .typed_lookup(instance_id, collection::PAT, &hash)
+            .typed_lookup(instance_id, Collection::Pat, &hash)
             .await?
             .into_iter()
             .next();
@@ -126,7 +150,7 @@ impl App {
             Some(_) => return Err(token_invalid()),
             None => {
                 let session: SessionView = self
-                    .typed_lookup(instance_id, collection::SESSION, &hash)
+                    .typed_lookup(instance_id, Collection::Session, &hash)
                     .await?
                     .into_iter()
                     .next()
@@ -139,7 +163,7 @@ impl App {
             }
         };
         let user: UserView = self
-            .typed_doc(instance_id, collection::USER, &user_id)
+            .typed_doc(instance_id, Collection::User, &user_id)
             .await?
             .filter(|u: &UserView| u.state == UserState::Active)
             .ok_or_else(token_invalid)?;
@@ -150,37 +174,34 @@ impl App {
         })
     }
 
-    /// Settles the org context and checks `permission` there. A session
-    /// token must also satisfy the login policy's force_mfa, except for
-    /// `enrolment` calls (so a user forced into MFA can enrol a factor).
+    /// Settles the org context and checks the method's permission there. A
+    /// session token must also satisfy the login policy's force_mfa, except
+    /// for `enrolment` calls (so a user forced into MFA can enrol a factor).
     pub async fn authorize(
         &self,
         instance_id: &str,
         caller: Caller,
         org_header: Option<&str>,
-        permission: &str,
-        enrolment: bool,
+        method: &MethodAuth,
     ) -> Result<RequestCtx, DomainError> {
         if let Some(session) = &caller.session {
-            self.require_sign_in(instance_id, &caller, session, enrolment).await?;
+            self.require_sign_in(instance_id, &caller, session, method.enrolment)
+                .await?;
         }
         let org_id = match org_header.map(str::trim).filter(|h| !h.is_empty()) {
             Some(org) => {
                 let exists = self
-                    .typed_doc::<OrgView>(instance_id, collection::ORG, org)
+                    .typed_doc::<OrgView>(instance_id, Collection::Org, org)
                     .await?
                     .is_some();
                 if !exists {
-                    return Err(DomainError::permission_denied(
-                        "AUTH-Bs7Ds",
-                        "Organisation doesn't exist",
-                    ));
+                    return Err(twofold_domain::org::unknown_org());
                 }
                 org.to_owned()
             }
             None => caller.org_id.clone(),
         };
-        if permission != AUTHENTICATED {
+        if let Some(permission) = method.permission {
             let memberships = self.memberships(instance_id, &caller.user_id).await?;
             permissions::check(&memberships, &org_id, permission)?;
         }
@@ -188,6 +209,7 @@ impl App {
             instance_id: instance_id.to_owned(),
             caller,
             org_id,
+            check: method.check,
         })
     }
 }
@@ -212,7 +234,7 @@ impl App {
 
     pub(crate) async fn memberships(&self, instance_id: &str, user_id: &str) -> Result<Vec<Membership>, DomainError> {
         Ok(self
-            .typed_lookup::<MemberView>(instance_id, collection::MEMBER, user_id)
+            .typed_lookup::<MemberView>(instance_id, Collection::Member, user_id)
             .await?
             .iter()
             .map(MemberView::membership)

@@ -3,7 +3,7 @@
 //! across processes: the default instance and its domains are claimed
 //! atomically with its events, so only one start ever creates it.
 
-use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::DEFAULT_INSTANCE_ID;
 use twofold_domain::setup::{self, InstanceSetup};
 use twofold_domain::{DomainError, Timestamp, org};
@@ -56,7 +56,7 @@ impl App {
         for domain in domains {
             let known = self
                 .store
-                .doc_any_instance(collection::INSTANCE_DOMAIN, domain)
+                .doc_any_instance(Collection::InstanceDomain.as_str(), domain)
                 .await
                 .map_err(store_error)?;
             if known.is_some() {
@@ -113,7 +113,7 @@ impl App {
     pub async fn instance_exists(&self) -> Result<bool, DomainError> {
         let existing = self
             .store
-            .doc_any_instance(collection::DEFAULT_INSTANCE, DEFAULT_INSTANCE_ID)
+            .doc_any_instance(Collection::DefaultInstance.as_str(), DEFAULT_INSTANCE_ID)
             .await
             .map_err(store_error)?;
         Ok(existing.is_some())
@@ -128,12 +128,12 @@ impl App {
             .ok_or_else(|| DomainError::invalid("SETUP-NoDom", "an external domain is required"))?;
         let existing = self
             .store
-            .doc_any_instance(collection::DEFAULT_INSTANCE, DEFAULT_INSTANCE_ID)
+            .doc_any_instance(Collection::DefaultInstance.as_str(), DEFAULT_INSTANCE_ID)
             .await
             .map_err(store_error)?;
         if let Some(existing) = existing {
-            let instance =
-                InstanceDomainView::deserialize(&*existing).map_err(|e| internal_doc_error("instance", e))?;
+            let instance = InstanceDomainView::deserialize(&*existing)
+                .map_err(|e| internal_doc_error(Collection::DefaultInstance, e))?;
             self.add_missing_domains(&instance.instance_id, &cfg.domains).await?;
             return Ok(None);
         }

@@ -2,6 +2,7 @@
 
 use serde::de::DeserializeOwned;
 use twofold_domain::DomainError;
+use twofold_domain::readmodel::Collection;
 
 use crate::App;
 use crate::command::store_error;
@@ -10,10 +11,14 @@ impl App {
     pub(crate) async fn typed_doc<T: DeserializeOwned>(
         &self,
         instance_id: &str,
-        collection: &str,
+        collection: Collection,
         id: &str,
     ) -> Result<Option<T>, DomainError> {
-        let doc = self.store.doc(instance_id, collection, id).await.map_err(store_error)?;
+        let doc = self
+            .store
+            .doc(instance_id, collection.as_str(), id)
+            .await
+            .map_err(store_error)?;
         doc.map(|d| T::deserialize(&*d).map_err(|e| internal_doc_error(collection, e)))
             .transpose()
     }
@@ -21,12 +26,12 @@ impl App {
     pub(crate) async fn typed_prefix<T: DeserializeOwned>(
         &self,
         instance_id: &str,
-        collection: &str,
+        collection: Collection,
         prefix: &str,
     ) -> Result<Vec<T>, DomainError> {
         let docs = self
             .store
-            .docs_by_prefix(instance_id, collection, prefix)
+            .docs_by_prefix(instance_id, collection.as_str(), prefix)
             .await
             .map_err(store_error)?;
         docs.into_iter()
@@ -37,12 +42,12 @@ impl App {
     pub(crate) async fn typed_lookup<T: DeserializeOwned>(
         &self,
         instance_id: &str,
-        collection: &str,
+        collection: Collection,
         lookup: &str,
     ) -> Result<Vec<T>, DomainError> {
         let docs = self
             .store
-            .docs_by_lookup(instance_id, collection, lookup)
+            .docs_by_lookup(instance_id, collection.as_str(), lookup)
             .await
             .map_err(store_error)?;
         docs.into_iter()
@@ -51,7 +56,7 @@ impl App {
     }
 }
 
-pub(crate) fn internal_doc_error(collection: &str, e: serde_json::Error) -> DomainError {
-    tracing::error!(collection, error = %e, "unreadable read-model document");
+pub(crate) fn internal_doc_error(collection: Collection, e: serde_json::Error) -> DomainError {
+    tracing::error!(collection = collection.as_str(), error = %e, "unreadable read-model document");
     DomainError::internal("QUERY-Doc01", "An internal error occurred")
 }

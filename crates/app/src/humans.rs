@@ -3,13 +3,13 @@
 
 use twofold_domain::event::CodeAdded;
 use twofold_domain::human::{self, NewHuman, Verification};
-use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{OrgView, UserView};
 use twofold_domain::readmodel::query::{ListRequest, UserQuery, UserSort, users_page};
 use twofold_domain::user::UserState;
 use twofold_domain::{AggregateRef, DomainError, Timestamp};
 
-use crate::access::{Authorized, Reach, act};
+use crate::access::Authorized;
 use crate::auth::RequestCtx;
 use crate::command::{Decision, unique};
 use crate::notify::{Delivery, Purpose};
@@ -117,15 +117,15 @@ impl App {
         id: Option<&str>,
         domain: Option<&str>,
     ) -> Result<String, DomainError> {
-        let unknown = || DomainError::permission_denied("AUTH-Bs7Ds", "Organisation doesn't exist");
+        let unknown = twofold_domain::org::unknown_org;
         if let Some(id) = id.filter(|i| !i.is_empty()) {
-            return match self.typed_doc::<OrgView>(&ctx.instance_id, collection::ORG, id).await? {
+            return match self.typed_doc::<OrgView>(&ctx.instance_id, Collection::Org, id).await? {
                 Some(_) => Ok(id.to_owned()),
                 None => Err(unknown()),
             };
         }
         if let Some(domain) = domain.filter(|d| !d.is_empty()) {
-            let orgs: Vec<OrgView> = self.typed_prefix(&ctx.instance_id, collection::ORG, "").await?;
+            let orgs: Vec<OrgView> = self.typed_prefix(&ctx.instance_id, Collection::Org, "").await?;
             return orgs
                 .into_iter()
                 .find(|o| o.primary_domain.eq_ignore_ascii_case(domain))
@@ -144,7 +144,7 @@ impl App {
         let org_id = self
             .resolve_org(ctx, input.org_id.as_deref(), input.org_domain.as_deref())
             .await?;
-        self.require_in_org(ctx, &org_id, "user.write").await?;
+        self.require_on_requested_org(ctx, &org_id).await?;
         let password_hash = match &input.password {
             Some(pw) => {
                 human::check_password_complexity(pw)?;
@@ -226,14 +226,12 @@ impl App {
         })
     }
 
-    /// A user as the v2 API shows it: the user itself, or `user.read` in its org.
+    /// A user as the v2 API shows it.
     pub async fn user_v2(&self, ctx: &RequestCtx, user_id: &str) -> Result<Authorized<UserView>, DomainError> {
-        self.visible_user(ctx, user_id, Reach::Readable, human::user_not_found())
-            .await
+        self.user_to_act_on(ctx, user_id, human::user_not_found()).await
     }
 
-    /// Users matching the query that the caller may see (itself and the
-    /// users of orgs where it has `user.read`), sorted and paged.
+    /// Users matching the query that the caller may see, sorted and paged.
     pub async fn list_users(
         &self,
         ctx: &RequestCtx,
@@ -241,29 +239,16 @@ impl App {
         sort: UserSort,
         list: ListRequest,
     ) -> Result<UserList, DomainError> {
-        let grants = self.grants(ctx).await?;
-        let all: Vec<UserView> = self.typed_prefix(&ctx.instance_id, collection::USER, "").await?;
-        let visible: Vec<UserView> = all
-            .into_iter()
-            .filter(|u| q.matches(u) && grants.sees_user(u, Reach::Readable))
-            .collect();
+        let all: Vec<UserView> = self.typed_prefix(&ctx.instance_id, Collection::User, "").await?;
+        let matching = all.into_iter().filter(|u| q.matches(u)).collect();
+        let visible = self.users_to_act_on(ctx, matching).await?;
         let (total, users) = users_page(visible, sort, list);
         Ok(UserList { total, users })
     }
 
     pub async fn delete_user_v2(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
         let missing = DomainError::not_found("COMMAND-bd4ir1mblj", "User could not be found");
-        // Oneself with `user.self.delete`, anyone seen with `user.delete`.
-        let user = match self
-            .user_to_act_on(ctx, user_id, act("user.self.delete", false), missing.clone())
-            .await
-        {
-            Ok(u) if u.id == ctx.caller.user_id => u,
-            _ => {
-                self.user_to_act_on(ctx, user_id, act("user.delete", false), missing)
-                    .await?
-            }
-        };
+        let user = self.user_to_act_on(ctx, user_id, missing).await?;
         self.remove_user_in(ctx, &user.org_id, user_id).await
     }
 
@@ -284,13 +269,8 @@ impl App {
     }
 
     pub async fn lock_user(&self, ctx: &RequestCtx, user_id: &str, lock: bool) -> Result<WriteDetails, DomainError> {
-        let missing = if lock {
-            DomainError::not_found("COMMAND-450yxuqrh1", "User could not be found")
-        } else {
-            DomainError::not_found("COMMAND-x377t913pw", "User could not be found")
-        };
         let user = self
-            .user_to_act_on(ctx, user_id, act("user.write", false), missing)
+            .user_to_act_on(ctx, user_id, human::lock_target_missing(lock))
             .await?;
         self.on_user(ctx, &user, |s| {
             if lock {
@@ -311,9 +291,7 @@ impl App {
         mode: ContactMode,
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
         let email = human::validate_email(email)?;
-        let user = self
-            .user_to_act_on(ctx, user_id, act("user.write", true), human::user_not_found())
-            .await?;
+        let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
         let (code, v) = self.new_code(mode);
         let d = self
             .on_user(ctx, &user, |s| human::decide_set_email(s, email.clone(), v.clone()))
@@ -327,9 +305,7 @@ impl App {
     }
 
     pub async fn verify_email(&self, ctx: &RequestCtx, user_id: &str, code: &str) -> Result<WriteDetails, DomainError> {
-        let user = self
-            .user_to_act_on(ctx, user_id, act("user.write", true), human::user_not_found())
-            .await?;
+        let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
         let hash = self.keys.token_hash(code.trim());
         let now = self.now();
         self.on_user(ctx, &user, |s| human::decide_verify_email(s, &hash, now))
@@ -344,9 +320,7 @@ impl App {
         mode: ContactMode,
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
         let phone = human::normalize_phone(phone)?;
-        let user = self
-            .user_to_act_on(ctx, user_id, act("user.write", true), human::user_not_found())
-            .await?;
+        let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
         let (code, v) = self.new_code(mode);
         let d = self
             .on_user(ctx, &user, |s| human::decide_set_phone(s, phone.clone(), v.clone()))
@@ -360,9 +334,7 @@ impl App {
     }
 
     pub async fn verify_phone(&self, ctx: &RequestCtx, user_id: &str, code: &str) -> Result<WriteDetails, DomainError> {
-        let user = self
-            .user_to_act_on(ctx, user_id, act("user.write", true), human::user_not_found())
-            .await?;
+        let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
         let hash = self.keys.token_hash(code.trim());
         let now = self.now();
         self.on_user(ctx, &user, |s| human::decide_verify_phone(s, &hash, now))

@@ -1,9 +1,9 @@
 //! Lockout-policy use cases (Admin and Management API, Settings v2).
 
 use twofold_domain::lockout::{self, LockoutSettings, LockoutState};
-use twofold_domain::login_policy::PolicyScope;
-use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::lockout::LockoutView;
+use twofold_domain::scope::Scope;
 use twofold_domain::{AggregateRef, DomainError};
 
 use crate::auth::RequestCtx;
@@ -13,7 +13,7 @@ impl App {
     /// The instance default (all zeros, lockout off, if never set).
     pub async fn default_lockout_policy(&self, instance_id: &str) -> Result<LockoutView, DomainError> {
         Ok(self
-            .typed_doc(instance_id, collection::LOCKOUT_POLICY, instance_id)
+            .typed_doc(instance_id, Collection::LockoutPolicy, instance_id)
             .await?
             .unwrap_or_else(|| LockoutView {
                 is_default: true,
@@ -23,7 +23,7 @@ impl App {
 
     /// The policy in force for an org: its own, else the default.
     pub async fn org_lockout_policy(&self, instance_id: &str, org_id: &str) -> Result<LockoutView, DomainError> {
-        match self.typed_doc(instance_id, collection::LOCKOUT_POLICY, org_id).await? {
+        match self.typed_doc(instance_id, Collection::LockoutPolicy, org_id).await? {
             Some(v) => Ok(v),
             None => self.default_lockout_policy(instance_id).await,
         }
@@ -42,23 +42,16 @@ impl App {
         }
     }
 
-    fn lockout_aggregate(ctx: &RequestCtx, scope: PolicyScope) -> AggregateRef {
-        match scope {
-            PolicyScope::Instance => AggregateRef::instance(&ctx.instance_id),
-            PolicyScope::Org => AggregateRef::org(&ctx.org_id),
-        }
-    }
-
     pub async fn update_lockout_policy(
         &self,
         ctx: &RequestCtx,
-        scope: PolicyScope,
+        scope: Scope,
         settings: LockoutSettings,
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
             &ctx.caller.user_id,
-            Self::lockout_aggregate(ctx, scope),
+            ctx.scope_aggregate(scope),
             |events| {
                 let state = LockoutState::fold(scope, events.iter().map(|e| &e.payload));
                 lockout::decide_update(scope, &state, settings)
@@ -78,7 +71,7 @@ impl App {
             AggregateRef::org(&ctx.org_id),
             |events| {
                 lockout::decide_add_custom(
-                    &LockoutState::fold(PolicyScope::Org, events.iter().map(|e| &e.payload)),
+                    &LockoutState::fold(Scope::Org, events.iter().map(|e| &e.payload)),
                     settings,
                 )
             },
@@ -91,7 +84,7 @@ impl App {
             &ctx.instance_id,
             &ctx.caller.user_id,
             AggregateRef::org(&ctx.org_id),
-            |events| lockout::decide_reset(&LockoutState::fold(PolicyScope::Org, events.iter().map(|e| &e.payload))),
+            |events| lockout::decide_reset(&LockoutState::fold(Scope::Org, events.iter().map(|e| &e.payload))),
         )
         .await
     }

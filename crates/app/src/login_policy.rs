@@ -1,9 +1,10 @@
 //! Login-policy use cases: the instance default (Admin API) and the policy
 //! an org sees (Management API).
 
-use twofold_domain::login_policy::{self as lp, LoginPolicySettings, LoginPolicyState, PolicyScope};
-use twofold_domain::readmodel::collection;
+use twofold_domain::login_policy::{self as lp, LoginPolicySettings, LoginPolicyState};
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::login_policy::LoginPolicyView;
+use twofold_domain::scope::Scope;
 use twofold_domain::{AggregateRef, DomainError, EventPayload, StoredEvent};
 
 use crate::auth::RequestCtx;
@@ -25,14 +26,14 @@ fn payloads(events: &[StoredEvent]) -> impl Iterator<Item = &EventPayload> {
 impl App {
     /// The instance's default policy.
     pub async fn default_login_policy(&self, instance_id: &str) -> Result<LoginPolicyView, DomainError> {
-        self.typed_doc(instance_id, collection::LOGIN_POLICY, instance_id)
+        self.typed_doc(instance_id, Collection::LoginPolicy, instance_id)
             .await?
             .ok_or_else(|| DomainError::internal("QUERY-SArt2", "An internal error occurred"))
     }
 
     /// The policy in force for an org: its custom policy, else the default.
     pub async fn org_login_policy(&self, instance_id: &str, org_id: &str) -> Result<LoginPolicyView, DomainError> {
-        match self.typed_doc(instance_id, collection::LOGIN_POLICY, org_id).await? {
+        match self.typed_doc(instance_id, Collection::LoginPolicy, org_id).await? {
             Some(custom) => Ok(custom),
             None => self.default_login_policy(instance_id).await,
         }
@@ -51,24 +52,17 @@ impl App {
         }
     }
 
-    fn policy_aggregate(ctx: &RequestCtx, scope: PolicyScope) -> AggregateRef {
-        match scope {
-            PolicyScope::Instance => AggregateRef::instance(&ctx.instance_id),
-            PolicyScope::Org => AggregateRef::org(&ctx.org_id),
-        }
-    }
-
     /// Changes a factor list of the default policy or of the context org's policy.
     pub async fn change_factor(
         &self,
         ctx: &RequestCtx,
-        scope: PolicyScope,
+        scope: Scope,
         change: FactorChange,
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
             &ctx.caller.user_id,
-            Self::policy_aggregate(ctx, scope),
+            ctx.scope_aggregate(scope),
             |events| {
                 let state = LoginPolicyState::fold(scope, payloads(events));
                 match change {
@@ -86,13 +80,13 @@ impl App {
     pub async fn update_login_policy(
         &self,
         ctx: &RequestCtx,
-        scope: PolicyScope,
+        scope: Scope,
         settings: LoginPolicySettings,
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
             &ctx.caller.user_id,
-            Self::policy_aggregate(ctx, scope),
+            ctx.scope_aggregate(scope),
             |events| {
                 lp::decide_update(
                     scope,
@@ -118,7 +112,7 @@ impl App {
             &ctx.caller.user_id,
             AggregateRef::org(&ctx.org_id),
             |events| {
-                let state = LoginPolicyState::fold(PolicyScope::Org, payloads(events));
+                let state = LoginPolicyState::fold(Scope::Org, payloads(events));
                 lp::decide_add_custom(&state, settings.clone(), second_factors, multi_factors, idp_count)
             },
         )
@@ -131,7 +125,7 @@ impl App {
             &ctx.instance_id,
             &ctx.caller.user_id,
             AggregateRef::org(&ctx.org_id),
-            |events| lp::decide_reset(&LoginPolicyState::fold(PolicyScope::Org, payloads(events))),
+            |events| lp::decide_reset(&LoginPolicyState::fold(Scope::Org, payloads(events))),
         )
         .await
     }

@@ -1,10 +1,11 @@
 //! Memberships of the instance (IAM members) and of orgs.
 
-use twofold_domain::member::{self, MemberScope, Members};
-use twofold_domain::readmodel::collection;
+use twofold_domain::DomainError;
+use twofold_domain::member::{self, Members};
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{MemberView, UserView, member_doc_id};
 use twofold_domain::readmodel::query::{ListRequest, MemberQuery, MemberSort};
-use twofold_domain::{AggregateRef, DomainError};
+use twofold_domain::scope::Scope;
 
 use crate::auth::RequestCtx;
 use crate::{App, WriteDetails};
@@ -16,28 +17,21 @@ pub struct MemberEntry {
 }
 
 impl App {
-    fn member_aggregate(ctx: &RequestCtx, scope: MemberScope) -> AggregateRef {
-        match scope {
-            MemberScope::Instance => AggregateRef::instance(&ctx.instance_id),
-            MemberScope::Org => AggregateRef::org(&ctx.org_id),
-        }
-    }
-
     pub async fn add_member(
         &self,
         ctx: &RequestCtx,
-        scope: MemberScope,
+        scope: Scope,
         user_id: &str,
         roles: Vec<String>,
     ) -> Result<WriteDetails, DomainError> {
         let user_exists = self
-            .typed_doc::<UserView>(&ctx.instance_id, collection::USER, user_id)
+            .typed_doc::<UserView>(&ctx.instance_id, Collection::User, user_id)
             .await?
             .is_some();
         self.execute(
             &ctx.instance_id,
             &ctx.caller.user_id,
-            Self::member_aggregate(ctx, scope),
+            ctx.scope_aggregate(scope),
             |events| {
                 let members = Members::fold(events.iter().map(|e| &e.payload));
                 member::decide_add(scope, &members, user_id, user_exists, roles.clone())
@@ -49,14 +43,14 @@ impl App {
     pub async fn change_member(
         &self,
         ctx: &RequestCtx,
-        scope: MemberScope,
+        scope: Scope,
         user_id: &str,
         roles: Vec<String>,
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
             &ctx.caller.user_id,
-            Self::member_aggregate(ctx, scope),
+            ctx.scope_aggregate(scope),
             |events| {
                 let members = Members::fold(events.iter().map(|e| &e.payload));
                 member::decide_change(scope, &members, user_id, roles.clone())
@@ -68,13 +62,13 @@ impl App {
     pub async fn remove_member(
         &self,
         ctx: &RequestCtx,
-        scope: MemberScope,
+        scope: Scope,
         user_id: &str,
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
             &ctx.caller.user_id,
-            Self::member_aggregate(ctx, scope),
+            ctx.scope_aggregate(scope),
             |events| {
                 let members = Members::fold(events.iter().map(|e| &e.payload));
                 Ok(member::decide_remove(scope, &members, user_id))
@@ -88,21 +82,18 @@ impl App {
     pub async fn list_members(
         &self,
         ctx: &RequestCtx,
-        scope: MemberScope,
+        scope: Scope,
         queries: &[MemberQuery],
         sort: MemberSort,
         list: ListRequest,
     ) -> Result<(usize, Vec<MemberEntry>), DomainError> {
-        let scope_id = match scope {
-            MemberScope::Instance => &ctx.instance_id,
-            MemberScope::Org => &ctx.org_id,
-        };
+        let scope_id = ctx.scope_aggregate(scope).id;
         let members: Vec<MemberView> = self
-            .typed_prefix(&ctx.instance_id, collection::MEMBER, &member_doc_id(scope_id, ""))
+            .typed_prefix(&ctx.instance_id, Collection::Member, &member_doc_id(&scope_id, ""))
             .await?;
         let mut entries = Vec::with_capacity(members.len());
         for m in members {
-            let user: Option<UserView> = self.typed_doc(&ctx.instance_id, collection::USER, &m.user_id).await?;
+            let user: Option<UserView> = self.typed_doc(&ctx.instance_id, Collection::User, &m.user_id).await?;
             if queries.iter().all(|q| q.matches(&m.user_id, user.as_ref())) {
                 entries.push(MemberEntry { member: m, user });
             }

@@ -1,12 +1,13 @@
 //! A human user's second factors: TOTP, OTP by SMS and email, recovery
 //! codes; and the lists of what a user has enrolled.
 
+use twofold_domain::permissions::Permission;
 use twofold_domain::readmodel::directory::{FactorsView, UserView};
 use twofold_domain::user::{TotpState, UserState};
 use twofold_domain::{DomainError, EventPayload};
 use twofold_domain::{human, mfa};
 
-use crate::access::{Authorized, Reach, act};
+use crate::access::{Authorized, Reach};
 use crate::auth::RequestCtx;
 use crate::{App, WriteDetails, passwords, secrets, totp};
 
@@ -28,40 +29,35 @@ pub enum SimpleFactor {
     OtpEmail,
 }
 
-/// Which API a removal comes through: the v2 user API (self, or
-/// `user.write` in the user's org) or the Management API (users of the
-/// context org, `user.write` there; users of other orgs are absent).
+/// A one-time-password factor, as removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OtpKind {
+    Totp,
+    Sms,
+    Email,
+}
+
+/// Which API a removal comes through: the v2 user API (or the Auth API; the
+/// check their RPC declares) or the Management API (users of the context
+/// org, `user.write` there; users of other orgs are absent).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Via {
     UserApi,
     Management,
 }
 
-fn remove_decision(f: Option<SimpleFactor>) -> fn(&UserState) -> Result<Vec<EventPayload>, DomainError> {
-    match f {
-        None => mfa::decide_remove_totp,
-        Some(SimpleFactor::OtpSms) => mfa::decide_remove_otp_sms,
-        Some(SimpleFactor::OtpEmail) => mfa::decide_remove_otp_email,
+fn remove_decision(kind: OtpKind) -> fn(&UserState) -> Result<Vec<EventPayload>, DomainError> {
+    match kind {
+        OtpKind::Totp => mfa::decide_remove_totp,
+        OtpKind::Sms => mfa::decide_remove_otp_sms,
+        OtpKind::Email => mfa::decide_remove_otp_email,
     }
 }
 
 impl App {
-    /// The target user of a factor call, checked for `permission` (self allowed).
-    async fn factor_target(
-        &self,
-        ctx: &RequestCtx,
-        user_id: &str,
-        permission: &'static str,
-        missing: DomainError,
-    ) -> Result<Authorized<UserView>, DomainError> {
-        self.user_to_act_on(ctx, user_id, act(permission, true), missing).await
-    }
-
     pub async fn register_totp(&self, ctx: &RequestCtx, user_id: &str) -> Result<NewTotp, DomainError> {
-        let missing = DomainError::precondition("COMMAND-SqyJz", "User could not be found");
-        let user = self
-            .factor_target(ctx, user_id, "user.credential.write", missing)
-            .await?;
+        let missing = mfa::user_missing();
+        let user = self.user_to_act_on(ctx, user_id, missing).await?;
         let secret = totp::new_secret();
         let sealed = self.keys.seal(&secret);
         let details = self
@@ -80,18 +76,13 @@ impl App {
         user_id: &str,
         code: &str,
     ) -> Result<WriteDetails, DomainError> {
-        let missing = DomainError::not_found("COMMAND-3Mif9s", "Multifactor OTP (OneTimePassword) doesn't exist");
-        let user = self
-            .factor_target(ctx, user_id, "user.credential.write", missing)
-            .await?;
+        let missing = mfa::totp_missing();
+        let user = self.user_to_act_on(ctx, user_id, missing).await?;
         let now = self.now().0 as u64 / 1_000_000;
         self.on_user(ctx, &user, |s| {
             let matched = match &s.totp {
                 TotpState::NotReady { sealed_secret } => {
-                    let secret = self
-                        .keys
-                        .open(sealed_secret)
-                        .ok_or_else(|| DomainError::internal("CRYPTO-Open1", "An internal error occurred"))?;
+                    let secret = self.keys.open(sealed_secret).ok_or_else(secrets::unsealable)?;
                     totp::matched_step(&secret, code, now)
                 }
                 _ => None,
@@ -101,15 +92,14 @@ impl App {
         .await
     }
 
-    /// Removes TOTP (`factor` None), OTP SMS or OTP email.
     pub async fn remove_factor(
         &self,
         ctx: &RequestCtx,
         user_id: &str,
-        factor: Option<SimpleFactor>,
+        kind: OtpKind,
         via: Via,
     ) -> Result<WriteDetails, DomainError> {
-        let decide = remove_decision(factor);
+        let decide = remove_decision(kind);
         // "Not found" is the factor's own error, for unknown users too.
         let missing = || {
             decide(&UserState::default())
@@ -117,9 +107,9 @@ impl App {
                 .unwrap_or_else(|| DomainError::internal("COMMAND-NoFac", "An internal error occurred"))
         };
         let user = match via {
-            Via::UserApi => self.factor_target(ctx, user_id, "user.write", missing()).await?,
+            Via::UserApi => self.user_to_act_on(ctx, user_id, missing()).await?,
             Via::Management => {
-                self.visible_user(ctx, user_id, Reach::ContextOrg("user.write"), missing())
+                self.visible_user(ctx, user_id, Reach::ContextOrg(Permission::UserWrite), missing())
                     .await?
             }
         };
@@ -132,10 +122,8 @@ impl App {
         user_id: &str,
         factor: SimpleFactor,
     ) -> Result<WriteDetails, DomainError> {
-        let missing = DomainError::precondition("COMMAND-SqyJz", "User could not be found");
-        let user = self
-            .factor_target(ctx, user_id, "user.credential.write", missing)
-            .await?;
+        let missing = mfa::user_missing();
+        let user = self.user_to_act_on(ctx, user_id, missing).await?;
         self.on_user(
             ctx,
             &user,
@@ -160,10 +148,8 @@ impl App {
                 format!("count must be between 1 and {MAX_RECOVERY_CODES}"),
             ));
         }
-        let missing = DomainError::precondition("COMMAND-SqyJz", "User could not be found");
-        let user = self
-            .factor_target(ctx, user_id, "user.credential.write", missing)
-            .await?;
+        let missing = mfa::user_missing();
+        let user = self.user_to_act_on(ctx, user_id, missing).await?;
         let codes: Vec<String> = (0..count)
             .map(|_| {
                 let c: Vec<char> = secrets::random_code(16, RECOVERY_ALPHABET).chars().collect();
@@ -184,15 +170,20 @@ impl App {
     }
 
     pub async fn remove_recovery_codes(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
-        let missing = DomainError::not_found("COMMAND-RcV9d", "Recovery codes don't exist");
-        let user = self.factor_target(ctx, user_id, "user.write", missing).await?;
+        let missing = mfa::recovery_codes_missing();
+        let user = self.user_to_act_on(ctx, user_id, missing).await?;
         self.on_user(ctx, &user, mfa::decide_remove_recovery_codes).await
     }
 
     /// Enrolled factors of a user of the context org (Management API).
     pub async fn user_factors(&self, ctx: &RequestCtx, user_id: &str) -> Result<FactorsView, DomainError> {
         let user = self
-            .visible_user(ctx, user_id, Reach::ContextOrg("user.read"), human::user_not_found())
+            .visible_user(
+                ctx,
+                user_id,
+                Reach::ContextOrg(Permission::UserRead),
+                human::user_not_found(),
+            )
             .await?;
         Ok(user.into_inner().factors)
     }
@@ -206,14 +197,12 @@ impl App {
     }
 
     /// Enrolled factors and whether a password is set (v2
-    /// ListAuthenticationMethodTypes: the user itself, or `user.read` in
-    /// the user's org).
+    /// ListAuthenticationMethodTypes).
     pub async fn authentication_methods(
         &self,
         ctx: &RequestCtx,
         user_id: &str,
     ) -> Result<Authorized<UserView>, DomainError> {
-        self.visible_user(ctx, user_id, Reach::Readable, human::user_not_found())
-            .await
+        self.user_to_act_on(ctx, user_id, human::user_not_found()).await
     }
 }

@@ -14,7 +14,7 @@ use serde_json::json;
 use sha2::Sha256;
 use twofold_domain::event::{DeliveryFailed, EventPayload as E};
 use twofold_domain::notify::{self, Channel, HttpSmsConfig, ProviderId, Providers, SmtpConfig};
-use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::InstanceView;
 use twofold_domain::readmodel::providers::{ACTIVE_EMAIL, ACTIVE_SMS, sms_doc_id, smtp_doc_id};
 use twofold_domain::{AggregateRef, DomainError};
@@ -195,7 +195,7 @@ impl App {
     async fn send_once(&self, d: &Delivery) -> Result<String, String> {
         let doc = |id: String| async move {
             self.store
-                .doc(&d.instance_id, collection::PROVIDER, &id)
+                .doc(&d.instance_id, Collection::Provider.as_str(), &id)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| "no active provider".to_owned())
@@ -265,7 +265,7 @@ impl App {
     async fn send_sms(&self, c: &HttpSmsConfig, d: &Delivery) -> Result<(), String> {
         // Texts name the instance by its external domain.
         let domain = self
-            .typed_doc::<InstanceView>(&d.instance_id, collection::INSTANCE, &d.instance_id)
+            .typed_doc::<InstanceView>(&d.instance_id, Collection::Instance, &d.instance_id)
             .await
             .map_err(|e| e.to_string())?
             .map(|i| i.external_domain)

@@ -1,6 +1,6 @@
 //! Organizations.
 
-use twofold_domain::readmodel::collection;
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{InstanceView, OrgView};
 use twofold_domain::readmodel::query::{ListRequest, OrgQuery};
 use twofold_domain::{AggregateRef, DomainError, org};
@@ -16,7 +16,7 @@ pub struct OrgList {
 
 impl App {
     pub async fn org(&self, instance_id: &str, org_id: &str) -> Result<OrgView, DomainError> {
-        self.typed_doc(instance_id, collection::ORG, org_id)
+        self.typed_doc(instance_id, Collection::Org, org_id)
             .await?
             .ok_or_else(|| DomainError::not_found("QUERY-leq5Q", "Organisation not found"))
     }
@@ -25,7 +25,7 @@ impl App {
     /// domain; the caller becomes its ORG_OWNER.
     pub async fn add_org(&self, ctx: &RequestCtx, name: &str) -> Result<(String, WriteDetails), DomainError> {
         let instance: InstanceView = self
-            .typed_doc(&ctx.instance_id, collection::INSTANCE, &ctx.instance_id)
+            .typed_doc(&ctx.instance_id, Collection::Instance, &ctx.instance_id)
             .await?
             .ok_or_else(|| DomainError::internal("QUERY-Inst1", "An internal error occurred"))?;
         let (domain, events) = org::decide_add(name, &instance.external_domain, &ctx.caller.user_id)?;
@@ -66,7 +66,7 @@ impl App {
         list: ListRequest,
     ) -> Result<OrgList, DomainError> {
         let mut orgs: Vec<OrgView> = self
-            .typed_prefix(instance_id, collection::ORG, "")
+            .typed_prefix(instance_id, Collection::Org, "")
             .await?
             .into_iter()
             .filter(|o| queries.iter().all(|q| q.matches(o)))

@@ -13,6 +13,11 @@ use sha2::{Digest, Sha256};
 
 pub const MASTER_KEY_LEN: usize = 32;
 
+/// A sealed secret the master key does not open.
+pub(crate) fn unsealable() -> twofold_domain::DomainError {
+    twofold_domain::DomainError::internal("CRYPTO-Open1", "An internal error occurred")
+}
+
 pub struct MasterKey([u8; MASTER_KEY_LEN]);
 
 impl MasterKey {

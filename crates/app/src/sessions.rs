@@ -14,7 +14,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use twofold_domain::event::WebAuthnChallenged;
 use twofold_domain::human::constant_time_eq;
 use twofold_domain::notify::Channel;
-use twofold_domain::readmodel::collection;
+use twofold_domain::permissions::Permission;
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::readmodel::login_policy::LoginPolicyView;
 use twofold_domain::readmodel::query::{ListRequest, SessionQuery, sessions_page};
@@ -111,11 +112,11 @@ fn security_keys(user: Option<&UserState>) -> Vec<SecurityKey> {
 
 impl App {
     async fn find_user(&self, ctx: &RequestCtx, r: &UserRef) -> Result<UserView, DomainError> {
-        let missing = || DomainError::not_found("QUERY-Dfbg2", "User could not be found");
+        let missing = twofold_domain::human::user_not_found;
         let user = match r {
-            UserRef::Id(id) => self.typed_doc(&ctx.instance_id, collection::USER, id).await?,
+            UserRef::Id(id) => self.typed_doc(&ctx.instance_id, Collection::User, id).await?,
             UserRef::LoginName(name) => self
-                .typed_lookup::<UserView>(&ctx.instance_id, collection::USER, &name.to_lowercase())
+                .typed_lookup::<UserView>(&ctx.instance_id, Collection::User, &name.to_lowercase())
                 .await?
                 .into_iter()
                 .next(),
@@ -140,7 +141,7 @@ impl App {
         challenges: ChallengeRequests,
         lifetime_ns: Option<i64>,
     ) -> Result<SessionChange, DomainError> {
-        self.require_in_org(ctx, "", "session.write").await?;
+        self.require_in_org(ctx, "", Permission::SessionWrite).await?;
         let session_id = self.ids.next();
         self.change_session(ctx, &session_id, None, checks, challenges, lifetime_ns)
             .await
@@ -170,7 +171,7 @@ impl App {
                 if !state.exists || !grants.sees_session_of(&state.creator, user) {
                     return Err(session_missing());
                 }
-                grants.require(user.map_or("", |(_, o)| o), "session.write")?;
+                grants.require(user.map_or("", |(_, o)| o), Permission::SessionWrite)?;
             }
         }
         if !state.exists {
@@ -203,7 +204,7 @@ impl App {
         }
         let user: Option<UserView> = match (&checked_user, &existing.user) {
             (Some(u), _) => Some(u.clone()),
-            (None, Some((id, _))) => self.typed_doc(&ctx.instance_id, collection::USER, id).await?,
+            (None, Some((id, _))) => self.typed_doc(&ctx.instance_id, Collection::User, id).await?,
             (None, None) => None,
         };
         let policy = match &user {
@@ -435,7 +436,7 @@ impl App {
         let session = match token.filter(|t| !t.is_empty()) {
             Some(t) => {
                 let session: SessionView = self
-                    .typed_doc(&ctx.instance_id, collection::SESSION, session_id)
+                    .typed_doc(&ctx.instance_id, Collection::Session, session_id)
                     .await?
                     .ok_or_else(session_missing)?;
                 let given = self.keys.token_hash(t);
@@ -450,7 +451,7 @@ impl App {
                 .into_inner(),
         };
         let user = match &session.user_id {
-            Some(id) => self.typed_doc(&ctx.instance_id, collection::USER, id).await?,
+            Some(id) => self.typed_doc(&ctx.instance_id, Collection::User, id).await?,
             None => None,
         };
         Ok(SessionRead { session, user })
@@ -466,7 +467,7 @@ impl App {
         list: ListRequest,
     ) -> Result<(usize, Vec<SessionRead>), DomainError> {
         let grants = self.grants(ctx).await?;
-        let all: Vec<SessionView> = self.typed_prefix(&ctx.instance_id, collection::SESSION, "").await?;
+        let all: Vec<SessionView> = self.typed_prefix(&ctx.instance_id, Collection::Session, "").await?;
         let visible: Vec<SessionView> = all
             .into_iter()
             .filter(|s| queries.iter().all(|q| q.matches(s, &ctx.caller.user_id)) && grants.sees_session(s))
@@ -475,7 +476,7 @@ impl App {
         let mut out = Vec::with_capacity(page.len());
         for s in page {
             let user = match &s.user_id {
-                Some(id) => self.typed_doc(&ctx.instance_id, collection::USER, id).await?,
+                Some(id) => self.typed_doc(&ctx.instance_id, Collection::User, id).await?,
                 None => None,
             };
             out.push(SessionRead { session: s, user });
@@ -504,7 +505,7 @@ impl App {
                 let is_user = state.user.as_ref().is_some_and(|(u, _)| *u == ctx.caller.user_id);
                 if !is_user {
                     let org = state.user.as_ref().map(|(_, o)| o.clone()).unwrap_or_default();
-                    self.require_in_org(ctx, &org, "session.delete").await?;
+                    self.require_in_org(ctx, &org, Permission::SessionDelete).await?;
                 }
             }
         }

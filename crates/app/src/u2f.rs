@@ -12,10 +12,11 @@ use url::Url;
 use webauthn_rs::prelude::{RegisterPublicKeyCredential, SecurityKey, SecurityKeyRegistration, Uuid};
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-use crate::access::{Reach, act};
+use crate::access::Reach;
 use crate::auth::RequestCtx;
 use crate::mfa::Via;
 use crate::{App, WriteDetails};
+use twofold_domain::permissions::Permission;
 
 pub struct NewU2f {
     pub token_id: String,
@@ -52,6 +53,11 @@ fn user_handle(user_id: &str) -> Uuid {
     Uuid::from_bytes(b)
 }
 
+/// The user to register a security key for is not one the caller reaches.
+fn user_missing() -> DomainError {
+    DomainError::not_found("COMMAND-M9dsd", "User could not be found")
+}
+
 fn internal(e: impl std::fmt::Display) -> DomainError {
     tracing::error!(error = %e, "webauthn state");
     DomainError::internal("WEBAU-Int01", "An internal error occurred")
@@ -67,10 +73,8 @@ impl App {
         domain: &str,
         request_host: &str,
     ) -> Result<NewU2f, DomainError> {
-        let missing = DomainError::not_found("COMMAND-M9dsd", "User could not be found");
-        let user = self
-            .user_to_act_on(ctx, user_id, act("user.credential.write", true), missing)
-            .await?;
+        let missing = user_missing();
+        let user = self.user_to_act_on(ctx, user_id, missing).await?;
         let rp_id = if domain.is_empty() { request_host } else { domain };
         let rp = relying_party(rp_id)?;
         let aggregate = twofold_domain::AggregateRef::user(&user.id, &user.org_id);
@@ -119,10 +123,8 @@ impl App {
         credential: serde_json::Value,
         name: &str,
     ) -> Result<WriteDetails, DomainError> {
-        let missing = DomainError::not_found("COMMAND-M9dsd", "User could not be found");
-        let user = self
-            .user_to_act_on(ctx, user_id, act("user.credential.write", true), missing)
-            .await?;
+        let missing = user_missing();
+        let user = self.user_to_act_on(ctx, user_id, missing).await?;
         let parsed: Result<RegisterPublicKeyCredential, String> =
             serde_json::from_value(credential).map_err(|e| format!("not a WebAuthn registration response ({e})"));
         self.on_user(ctx, &user, |s| {
@@ -153,14 +155,11 @@ impl App {
         token_id: &str,
         via: Via,
     ) -> Result<WriteDetails, DomainError> {
-        let missing = || DomainError::not_found("COMMAND-DAfb2", "WebAuthN Token could not be found");
+        let missing = mfa::u2f_token_missing;
         let user = match via {
-            Via::UserApi => {
-                self.user_to_act_on(ctx, user_id, act("user.write", true), missing())
-                    .await?
-            }
+            Via::UserApi => self.user_to_act_on(ctx, user_id, missing()).await?,
             Via::Management => {
-                self.visible_user(ctx, user_id, Reach::ContextOrg("user.write"), missing())
+                self.visible_user(ctx, user_id, Reach::ContextOrg(Permission::UserWrite), missing())
                     .await?
             }
         };

@@ -4,7 +4,8 @@ use twofold_domain::event::{EventPayload, MachineUserAdded, PatAdded};
 use twofold_domain::human;
 use twofold_domain::member::Members;
 use twofold_domain::names;
-use twofold_domain::readmodel::collection;
+use twofold_domain::permissions::Permission;
+use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{MemberView, PatView, UserView, pat_doc_id};
 use twofold_domain::setup::PAT_SCOPES;
 use twofold_domain::user::{self, UserState};
@@ -79,8 +80,13 @@ impl App {
     /// A user of the caller's org context (Management API); one of another
     /// org is reported exactly as an unknown one.
     pub async fn user(&self, ctx: &RequestCtx, user_id: &str) -> Result<Authorized<UserView>, DomainError> {
-        self.visible_user(ctx, user_id, Reach::ContextOrg("user.read"), human::user_not_found())
-            .await
+        self.visible_user(
+            ctx,
+            user_id,
+            Reach::ContextOrg(Permission::UserRead),
+            human::user_not_found(),
+        )
+        .await
     }
 
     /// Removes a user of the context org (Management API).
@@ -96,12 +102,9 @@ impl App {
         org_id: &str,
         user_id: &str,
     ) -> Result<WriteDetails, DomainError> {
-        let memberships: Vec<MemberView> = self.typed_lookup(&ctx.instance_id, collection::MEMBER, user_id).await?;
+        let memberships: Vec<MemberView> = self.typed_lookup(&ctx.instance_id, Collection::Member, user_id).await?;
         let mut aggregates = vec![AggregateRef::user(user_id, org_id)];
-        aggregates.extend(memberships.iter().map(|m| match &m.org_id {
-            Some(org) => AggregateRef::org(org),
-            None => AggregateRef::instance(&ctx.instance_id),
-        }));
+        aggregates.extend(memberships.iter().map(|m| m.aggregate(&ctx.instance_id)));
         self.execute_many(&ctx.instance_id, &ctx.caller.user_id, aggregates.clone(), |loaded| {
             let state = UserState::fold(crate::command::history(loaded, 0));
             let mut events = vec![user::decide_remove_user(&state, org_id)?];
@@ -156,7 +159,7 @@ impl App {
     pub async fn list_pats(&self, ctx: &RequestCtx, user_id: &str) -> Result<Vec<PatView>, DomainError> {
         self.user(ctx, user_id).await?;
         let mut pats: Vec<PatView> = self
-            .typed_prefix(&ctx.instance_id, collection::PAT, &pat_doc_id(user_id, ""))
+            .typed_prefix(&ctx.instance_id, Collection::Pat, &pat_doc_id(user_id, ""))
             .await?;
         pats.sort_by_key(|p| p.details.creation_date);
         Ok(pats)

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use totp_rs::{Algorithm, Builder, Secret};
-use twofold_app::auth::{AUTHENTICATED, RequestCtx};
+use twofold_app::auth::{MethodAuth, RequestCtx};
 use twofold_app::bootstrap::BootstrapConfig;
 use twofold_app::clock::ManualClock;
 use twofold_app::humans::{ContactMode, HumanInput};
@@ -23,7 +23,8 @@ use twofold_app::secrets::MasterKey;
 use twofold_app::sessions::{ChallengeRequests, Checks, SessionChange, UserRef};
 use twofold_app::{App, AppConfig, EventStore};
 use twofold_domain::factors::SecondFactor;
-use twofold_domain::login_policy::PolicyScope;
+use twofold_domain::permissions::{CheckedOn, OnSelf, Permission, ResourceCheck};
+use twofold_domain::scope::Scope;
 use twofold_domain::{AggregateRef, DomainError, EventPayload, Timestamp};
 
 const PASSWORD: &str = "Password1!";
@@ -83,7 +84,16 @@ async fn world() -> World {
     let header = format!("Bearer {}", admin.admin_token);
     let caller = app.authenticate(&instance.id, Some(&header)).await.unwrap();
     let ctx = app
-        .authorize(&instance.id, caller, None, AUTHENTICATED, false)
+        .authorize(
+            &instance.id,
+            caller,
+            None,
+            &MethodAuth {
+                permission: None,
+                enrolment: false,
+                check: None,
+            },
+        )
         .await
         .unwrap();
     World {
@@ -96,6 +106,23 @@ async fn world() -> World {
 }
 
 impl World {
+    /// The context of an RPC that declares `permission` checked `on`.
+    fn rpc(&self, permission: Permission, on: CheckedOn) -> RequestCtx {
+        RequestCtx {
+            check: Some(ResourceCheck {
+                permission,
+                on,
+                on_self: OnSelf::Same,
+            }),
+            ..self.ctx.clone()
+        }
+    }
+
+    /// The context of the user v2 factor RPCs.
+    fn credential_rpc(&self) -> RequestCtx {
+        self.rpc(Permission::UserCredentialWrite, CheckedOn::TargetUser)
+    }
+
     async fn human(&self, name: &str) -> String {
         let input = HumanInput {
             user_id: None,
@@ -114,13 +141,17 @@ impl World {
             password: Some(PASSWORD.into()),
             password_change_required: false,
         };
-        self.app.add_human(&self.ctx, input).await.unwrap().user_id
+        self.app
+            .add_human(&self.rpc(Permission::UserWrite, CheckedOn::RequestedOrg), input)
+            .await
+            .unwrap()
+            .user_id
     }
 
     async fn allow(&self, factor: SecondFactor) {
         let change = FactorChange::AddSecond(factor);
         self.app
-            .change_factor(&self.ctx, PolicyScope::Instance, change)
+            .change_factor(&self.ctx, Scope::Instance, change)
             .await
             .unwrap();
     }
@@ -179,7 +210,7 @@ impl World {
     /// which is thereby used up), and a session with a password check.
     async fn totp_user(&self, name: &str) -> (String, String, totp_rs::Totp) {
         let user = self.human(name).await;
-        let reg = self.app.register_totp(&self.ctx, &user).await.unwrap();
+        let reg = self.app.register_totp(&self.credential_rpc(), &user).await.unwrap();
         let totp = Builder::new()
             .with_algorithm(Algorithm::SHA1)
             .with_digits(6)
@@ -188,7 +219,7 @@ impl World {
             .build_noncompliant();
         let code = totp.generate(self.unix_seconds() - 30).to_string();
         self.app
-            .verify_totp_registration(&self.ctx, &user, &code)
+            .verify_totp_registration(&self.credential_rpc(), &user, &code)
             .await
             .unwrap();
         let session = self.create(name).await;
@@ -257,7 +288,10 @@ async fn otp_email_throttle_window_ends_on_time() {
     let w = world().await;
     w.allow(SecondFactor::OtpEmail).await;
     let user = w.human("otto").await;
-    w.app.add_factor(&w.ctx, &user, SimpleFactor::OtpEmail).await.unwrap();
+    w.app
+        .add_factor(&w.credential_rpc(), &user, SimpleFactor::OtpEmail)
+        .await
+        .unwrap();
     let session = w.create("otto").await;
     let code = w.email_code(&session).await;
     for _ in 0..5 {
@@ -281,7 +315,10 @@ async fn otp_email_code_expires_after_five_minutes() {
     let w = world().await;
     w.allow(SecondFactor::OtpEmail).await;
     let user = w.human("eve").await;
-    w.app.add_factor(&w.ctx, &user, SimpleFactor::OtpEmail).await.unwrap();
+    w.app
+        .add_factor(&w.credential_rpc(), &user, SimpleFactor::OtpEmail)
+        .await
+        .unwrap();
     let session = w.create("eve").await;
 
     let code = w.email_code(&session).await;

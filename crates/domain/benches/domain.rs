@@ -12,8 +12,9 @@
 
 use twofold_domain::event::{EventPayload, MfaTypePayload};
 use twofold_domain::factors::SecondFactor;
-use twofold_domain::login_policy::{LoginPolicySettings, LoginPolicyState, PolicyScope};
-use twofold_domain::permissions::{self, MemberScope, Membership};
+use twofold_domain::login_policy::{LoginPolicySettings, LoginPolicyState};
+use twofold_domain::permissions::{self, Membership, Permission};
+use twofold_domain::scope::Scope;
 
 fn main() {
     divan::main();
@@ -40,20 +41,20 @@ fn history(n: usize) -> Vec<EventPayload> {
 #[divan::bench(args = [10, 1_000])]
 fn fold_login_policy(bencher: divan::Bencher, n: usize) {
     let events = history(n);
-    bencher.bench(|| LoginPolicyState::fold(PolicyScope::Instance, divan::black_box(&events)));
+    bencher.bench(|| LoginPolicyState::fold(Scope::Instance, divan::black_box(&events)));
 }
 
 #[divan::bench]
 fn permission_check(bencher: divan::Bencher) {
     let memberships = vec![
         Membership {
-            scope: MemberScope::Org("1".into()),
+            org_id: Some("1".into()),
             roles: vec!["ORG_OWNER_VIEWER".into()],
         },
         Membership {
-            scope: MemberScope::Instance,
+            org_id: None,
             roles: vec!["IAM_OWNER".into()],
         },
     ];
-    bencher.bench(|| permissions::check(divan::black_box(&memberships), "2", "iam.policy.write"));
+    bencher.bench(|| permissions::check(divan::black_box(&memberships), "2", Permission::IamPolicyWrite));
 }

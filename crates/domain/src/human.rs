@@ -38,6 +38,25 @@ pub fn user_not_found() -> DomainError {
     DomainError::not_found("QUERY-Dfbg2", "User could not be found")
 }
 
+/// The user to lock (`lock`) or unlock does not exist.
+pub fn lock_target_missing(lock: bool) -> DomainError {
+    if lock {
+        DomainError::not_found("COMMAND-450yxuqrh1", "User could not be found")
+    } else {
+        DomainError::not_found("COMMAND-x377t913pw", "User could not be found")
+    }
+}
+
+/// An email address or phone number set again, already verified, as verified.
+fn unchanged(message: &'static str) -> DomainError {
+    DomainError::precondition("COMMAND-2b0dm", message)
+}
+
+/// A verification code that is not the one sent.
+pub fn code_invalid() -> DomainError {
+    DomainError::invalid("CODE-woT0xc", "Code is invalid")
+}
+
 /// A plausible email address: one `@`, a local part, a dotted domain.
 pub fn validate_email(email: &str) -> Result<String, DomainError> {
     let email = email.trim();
@@ -182,7 +201,7 @@ pub fn decide_set_email(state: &UserState, email: String, v: Verification) -> Re
     if email != state.email {
         events.push(E::EmailChanged(EmailPayload { email }));
     } else if state.email_verified && v == Verification::Verified {
-        return Err(DomainError::precondition("COMMAND-2b0dm", "Email has not changed"));
+        return Err(unchanged("Email has not changed"));
     }
     events.extend(verification_events(&v, E::EmailCodeAdded, E::EmailVerified));
     Ok(events)
@@ -194,7 +213,7 @@ pub fn decide_set_phone(state: &UserState, phone: String, v: Verification) -> Re
     if phone != state.phone {
         events.push(E::PhoneChanged(PhonePayload { phone }));
     } else if state.phone_verified && v == Verification::Verified {
-        return Err(DomainError::precondition("COMMAND-2b0dm", "Phone has not changed"));
+        return Err(unchanged("Phone has not changed"));
     }
     events.extend(verification_events(&v, E::PhoneCodeAdded, E::PhoneVerified));
     Ok(events)
@@ -208,7 +227,7 @@ fn check_code(pending: Option<&CodeAdded>, given_hash: &str, now: Timestamp) -> 
         return Err(DomainError::invalid("CODE-QvUQ4P", "Code is expired"));
     }
     if !constant_time_eq(pending.code_hash.as_bytes(), given_hash.as_bytes()) {
-        return Err(DomainError::invalid("CODE-woT0xc", "Code is invalid"));
+        return Err(code_invalid());
     }
     Ok(())
 }
@@ -227,7 +246,7 @@ pub fn decide_verify_phone(state: &UserState, given_hash: &str, now: Timestamp) 
 
 pub fn decide_lock(state: &UserState) -> Result<Vec<E>, DomainError> {
     if !state.exists {
-        return Err(DomainError::not_found("COMMAND-450yxuqrh1", "User could not be found"));
+        return Err(lock_target_missing(true));
     }
     if state.locked {
         return Err(DomainError::precondition(
@@ -240,7 +259,7 @@ pub fn decide_lock(state: &UserState) -> Result<Vec<E>, DomainError> {
 
 pub fn decide_unlock(state: &UserState) -> Result<Vec<E>, DomainError> {
     if !state.exists {
-        return Err(DomainError::not_found("COMMAND-x377t913pw", "User could not be found"));
+        return Err(lock_target_missing(false));
     }
     if !state.locked {
         return Err(DomainError::precondition("COMMAND-olb9vb0oca", "User is not locked"));

@@ -18,6 +18,7 @@ pub mod notify;
 pub mod org;
 pub mod permissions;
 pub mod readmodel;
+pub mod scope;
 pub mod session;
 pub mod setup;
 pub mod user;

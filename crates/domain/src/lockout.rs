@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
 use crate::event::EventPayload as E;
-use crate::login_policy::PolicyScope;
+use crate::scope::Scope;
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
@@ -39,20 +39,20 @@ pub struct LockoutState {
 }
 
 impl LockoutState {
-    pub fn fold<'a>(scope: PolicyScope, events: impl IntoIterator<Item = &'a E>) -> Self {
+    pub fn fold<'a>(scope: Scope, events: impl IntoIterator<Item = &'a E>) -> Self {
         let mut s = Self::default();
         for e in events {
             match (scope, e) {
-                (PolicyScope::Instance, E::InstanceLockoutPolicyAdded(p))
-                | (PolicyScope::Org, E::OrgLockoutPolicyAdded(p)) => {
+                (Scope::Instance, E::InstanceLockoutPolicyAdded(p)) | (Scope::Org, E::OrgLockoutPolicyAdded(p)) => {
                     s = Self {
                         exists: true,
                         settings: *p,
                     }
                 }
-                (PolicyScope::Instance, E::InstanceLockoutPolicyChanged(c))
-                | (PolicyScope::Org, E::OrgLockoutPolicyChanged(c)) => s.settings.apply(c),
-                (PolicyScope::Org, E::OrgLockoutPolicyRemoved) => s = Self::default(),
+                (Scope::Instance, E::InstanceLockoutPolicyChanged(c)) | (Scope::Org, E::OrgLockoutPolicyChanged(c)) => {
+                    s.settings.apply(c)
+                }
+                (Scope::Org, E::OrgLockoutPolicyRemoved) => s = Self::default(),
                 _ => {}
             }
         }
@@ -77,19 +77,19 @@ impl LockoutSettings {
 }
 
 /// Full replacement; unchanged is an error, as for every ZITADEL policy.
-pub fn decide_update(scope: PolicyScope, state: &LockoutState, new: LockoutSettings) -> Result<Vec<E>, DomainError> {
+pub fn decide_update(scope: Scope, state: &LockoutState, new: LockoutSettings) -> Result<Vec<E>, DomainError> {
     let (missing, unchanged) = match scope {
-        PolicyScope::Instance => (
+        Scope::Instance => (
             DomainError::not_found("INSTANCE-0oPew", "Errors.IAM.LockoutPolicy.NotFound"),
             DomainError::precondition("INSTANCE-0psjF", "Errors.IAM.LockoutPolicy.NotChanged"),
         ),
-        PolicyScope::Org => (
+        Scope::Org => (
             DomainError::not_found("ORG-ADfs1", "Errors.ORG.LockoutPolicy.NotFound"),
             DomainError::precondition("ORG-0JFSr", "Errors.ORG.LockoutPolicy.NotChanged"),
         ),
     };
     // An instance created before lockout policies existed has none yet.
-    if !state.exists && scope == PolicyScope::Org {
+    if !state.exists && scope == Scope::Org {
         return Err(missing);
     }
     let old = state.settings;
@@ -102,9 +102,9 @@ pub fn decide_update(scope: PolicyScope, state: &LockoutState, new: LockoutSetti
         return Err(unchanged);
     }
     Ok(vec![match scope {
-        PolicyScope::Instance if !state.exists => E::InstanceLockoutPolicyAdded(new),
-        PolicyScope::Instance => E::InstanceLockoutPolicyChanged(c),
-        PolicyScope::Org => E::OrgLockoutPolicyChanged(c),
+        Scope::Instance if !state.exists => E::InstanceLockoutPolicyAdded(new),
+        Scope::Instance => E::InstanceLockoutPolicyChanged(c),
+        Scope::Org => E::OrgLockoutPolicyChanged(c),
     }])
 }
 
@@ -136,19 +136,17 @@ mod tests {
             max_password_attempts: 0,
             max_otp_attempts: 3,
         };
-        assert_eq!(decide_update(PolicyScope::Org, &s, new).unwrap_err().id, "ORG-ADfs1");
+        assert_eq!(decide_update(Scope::Org, &s, new).unwrap_err().id, "ORG-ADfs1");
         let added = decide_add_custom(&s, new).unwrap();
-        let s = LockoutState::fold(PolicyScope::Org, &added);
-        assert_eq!(decide_update(PolicyScope::Org, &s, new).unwrap_err().id, "ORG-0JFSr");
+        let s = LockoutState::fold(Scope::Org, &added);
+        assert_eq!(decide_update(Scope::Org, &s, new).unwrap_err().id, "ORG-0JFSr");
         assert_eq!(decide_add_custom(&s, new).unwrap_err().id, "ORG-0olDf");
         assert!(LockoutSettings::locks(3, 3) && !LockoutSettings::locks(3, 2) && !LockoutSettings::locks(0, 99));
         let reset = decide_reset(&s).unwrap();
         let mut all = added;
         all.extend(reset);
         assert_eq!(
-            decide_reset(&LockoutState::fold(PolicyScope::Org, &all))
-                .unwrap_err()
-                .id,
+            decide_reset(&LockoutState::fold(Scope::Org, &all)).unwrap_err().id,
             "ORG-D4zuz"
         );
     }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::DomainError;
 use crate::event::{EventPayload, MfaTypePayload};
 use crate::factors::{MultiFactor, SecondFactor};
+use crate::scope::Scope;
 
 const HOUR_NS: i64 = 3_600 * 1_000_000_000;
 
@@ -180,15 +181,9 @@ pub struct LoginPolicyChanges {
     pub multi_factor_check_lifetime: Option<i64>,
 }
 
-/// Whose policy a command acts on. The two scopes share every rule and
-/// differ in event names and error ids (ZITADEL's, kept for compatibility).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PolicyScope {
-    Instance,
-    Org,
-}
-
-impl PolicyScope {
+/// The two scopes of a policy share every rule and differ in event names
+/// and error ids (ZITADEL's, kept for compatibility).
+impl Scope {
     fn second_factor_exists(self) -> DomainError {
         match self {
             Self::Instance => DomainError::already_exists("INSTANCE-2B0ps", "Errors.Instance.MFA.AlreadyExists"),
@@ -283,30 +278,28 @@ enum PolicyChange<'a> {
     MultiFactor(MultiFactor, bool),
 }
 
-fn policy_change(scope: PolicyScope, e: &EventPayload) -> Option<PolicyChange<'_>> {
+fn policy_change(scope: Scope, e: &EventPayload) -> Option<PolicyChange<'_>> {
     use EventPayload as E;
     match (scope, e) {
-        (PolicyScope::Instance, E::InstanceLoginPolicyAdded(s)) => Some(PolicyChange::Added(s)),
-        (PolicyScope::Instance, E::InstanceLoginPolicyChanged(c)) => Some(PolicyChange::Changed(c)),
-        (PolicyScope::Instance, E::InstanceSecondFactorAdded(p)) => Some(PolicyChange::SecondFactor(p.mfa_type, true)),
-        (PolicyScope::Instance, E::InstanceSecondFactorRemoved(p)) => {
-            Some(PolicyChange::SecondFactor(p.mfa_type, false))
-        }
-        (PolicyScope::Instance, E::InstanceMultiFactorAdded(p)) => Some(PolicyChange::MultiFactor(p.mfa_type, true)),
-        (PolicyScope::Instance, E::InstanceMultiFactorRemoved(p)) => Some(PolicyChange::MultiFactor(p.mfa_type, false)),
-        (PolicyScope::Org, E::OrgLoginPolicyAdded(s)) => Some(PolicyChange::Added(s)),
-        (PolicyScope::Org, E::OrgLoginPolicyChanged(c)) => Some(PolicyChange::Changed(c)),
-        (PolicyScope::Org, E::OrgLoginPolicyRemoved) => Some(PolicyChange::Removed),
-        (PolicyScope::Org, E::OrgSecondFactorAdded(p)) => Some(PolicyChange::SecondFactor(p.mfa_type, true)),
-        (PolicyScope::Org, E::OrgSecondFactorRemoved(p)) => Some(PolicyChange::SecondFactor(p.mfa_type, false)),
-        (PolicyScope::Org, E::OrgMultiFactorAdded(p)) => Some(PolicyChange::MultiFactor(p.mfa_type, true)),
-        (PolicyScope::Org, E::OrgMultiFactorRemoved(p)) => Some(PolicyChange::MultiFactor(p.mfa_type, false)),
+        (Scope::Instance, E::InstanceLoginPolicyAdded(s)) => Some(PolicyChange::Added(s)),
+        (Scope::Instance, E::InstanceLoginPolicyChanged(c)) => Some(PolicyChange::Changed(c)),
+        (Scope::Instance, E::InstanceSecondFactorAdded(p)) => Some(PolicyChange::SecondFactor(p.mfa_type, true)),
+        (Scope::Instance, E::InstanceSecondFactorRemoved(p)) => Some(PolicyChange::SecondFactor(p.mfa_type, false)),
+        (Scope::Instance, E::InstanceMultiFactorAdded(p)) => Some(PolicyChange::MultiFactor(p.mfa_type, true)),
+        (Scope::Instance, E::InstanceMultiFactorRemoved(p)) => Some(PolicyChange::MultiFactor(p.mfa_type, false)),
+        (Scope::Org, E::OrgLoginPolicyAdded(s)) => Some(PolicyChange::Added(s)),
+        (Scope::Org, E::OrgLoginPolicyChanged(c)) => Some(PolicyChange::Changed(c)),
+        (Scope::Org, E::OrgLoginPolicyRemoved) => Some(PolicyChange::Removed),
+        (Scope::Org, E::OrgSecondFactorAdded(p)) => Some(PolicyChange::SecondFactor(p.mfa_type, true)),
+        (Scope::Org, E::OrgSecondFactorRemoved(p)) => Some(PolicyChange::SecondFactor(p.mfa_type, false)),
+        (Scope::Org, E::OrgMultiFactorAdded(p)) => Some(PolicyChange::MultiFactor(p.mfa_type, true)),
+        (Scope::Org, E::OrgMultiFactorRemoved(p)) => Some(PolicyChange::MultiFactor(p.mfa_type, false)),
         _ => None,
     }
 }
 
 /// Whether `e` is an event of the `scope`'s login policy.
-pub fn is_policy_event(scope: PolicyScope, e: &EventPayload) -> bool {
+pub fn is_policy_event(scope: Scope, e: &EventPayload) -> bool {
     policy_change(scope, e).is_some()
 }
 
@@ -321,7 +314,7 @@ pub struct LoginPolicyState {
 }
 
 impl LoginPolicyState {
-    pub fn fold<'a>(scope: PolicyScope, events: impl IntoIterator<Item = &'a EventPayload>) -> Self {
+    pub fn fold<'a>(scope: Scope, events: impl IntoIterator<Item = &'a EventPayload>) -> Self {
         let mut s = Self::default();
         for e in events {
             s.apply(scope, e);
@@ -329,7 +322,7 @@ impl LoginPolicyState {
         s
     }
 
-    pub fn apply(&mut self, scope: PolicyScope, e: &EventPayload) {
+    pub fn apply(&mut self, scope: Scope, e: &EventPayload) {
         match policy_change(scope, e) {
             Some(PolicyChange::Added(settings)) => {
                 self.exists = true;
@@ -352,7 +345,7 @@ fn toggle<T: PartialEq>(list: &mut Vec<T>, item: T, on: bool) {
 }
 
 pub fn decide_add_second_factor(
-    scope: PolicyScope,
+    scope: Scope,
     state: &LoginPolicyState,
     f: SecondFactor,
 ) -> Result<Vec<EventPayload>, DomainError> {
@@ -364,7 +357,7 @@ pub fn decide_add_second_factor(
 }
 
 pub fn decide_remove_second_factor(
-    scope: PolicyScope,
+    scope: Scope,
     state: &LoginPolicyState,
     f: SecondFactor,
 ) -> Result<Vec<EventPayload>, DomainError> {
@@ -376,7 +369,7 @@ pub fn decide_remove_second_factor(
 }
 
 pub fn decide_add_multi_factor(
-    scope: PolicyScope,
+    scope: Scope,
     state: &LoginPolicyState,
     f: MultiFactor,
 ) -> Result<Vec<EventPayload>, DomainError> {
@@ -388,7 +381,7 @@ pub fn decide_add_multi_factor(
 }
 
 pub fn decide_remove_multi_factor(
-    scope: PolicyScope,
+    scope: Scope,
     state: &LoginPolicyState,
     f: MultiFactor,
 ) -> Result<Vec<EventPayload>, DomainError> {
@@ -402,7 +395,7 @@ pub fn decide_remove_multi_factor(
 /// Full replacement of the settings: every field of `new` counts, and an
 /// update that changes nothing is an error rather than a silent no-op.
 pub fn decide_update(
-    scope: PolicyScope,
+    scope: Scope,
     state: &LoginPolicyState,
     new: LoginPolicySettings,
 ) -> Result<Vec<EventPayload>, DomainError> {
@@ -448,12 +441,8 @@ pub fn decide_add_custom(
         ));
     }
     let mut events = vec![EventPayload::OrgLoginPolicyAdded(settings)];
-    events.extend(
-        second
-            .into_iter()
-            .map(|f| PolicyScope::Org.second_factor_event(true, f)),
-    );
-    events.extend(multi.into_iter().map(|f| PolicyScope::Org.multi_factor_event(true, f)));
+    events.extend(second.into_iter().map(|f| Scope::Org.second_factor_event(true, f)));
+    events.extend(multi.into_iter().map(|f| Scope::Org.multi_factor_event(true, f)));
     Ok(events)
 }
 
@@ -500,7 +489,7 @@ pub fn redirect_uri_is_valid(uri: &str) -> bool {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
-    use PolicyScope::Instance;
+    use Scope::Instance;
     use SecondFactor::*;
 
     /// Given events, when a command with this factor, then events or an error id.
@@ -609,9 +598,9 @@ mod tests {
     #[test]
     fn org_factor_changes_need_a_custom_policy() {
         let none = LoginPolicyState::default();
-        let e = decide_add_second_factor(PolicyScope::Org, &none, Otp).unwrap_err();
+        let e = decide_add_second_factor(Scope::Org, &none, Otp).unwrap_err();
         assert_eq!((e.kind, e.id.as_ref()), (ErrorKind::FailedPrecondition, "Org-4Rf9x"));
-        let e = decide_remove_multi_factor(PolicyScope::Org, &none, MultiFactor::U2fWithVerification).unwrap_err();
+        let e = decide_remove_multi_factor(Scope::Org, &none, MultiFactor::U2fWithVerification).unwrap_err();
         assert_eq!(e.id, "Org-4Rf9x");
     }
 
@@ -619,7 +608,7 @@ mod tests {
     fn custom_policy_starts_from_the_request_and_resets() {
         let none = LoginPolicyState::default();
         let events = decide_add_custom(&none, LoginPolicySettings::default(), &[2], &[], 0).unwrap();
-        let state = LoginPolicyState::fold(PolicyScope::Org, &events);
+        let state = LoginPolicyState::fold(Scope::Org, &events);
         assert!(state.exists);
         assert_eq!(state.second_factors, vec![U2f]);
         assert_eq!(state.settings, LoginPolicySettings::default());
@@ -644,7 +633,7 @@ mod tests {
         let reset = decide_reset(&state).unwrap();
         let mut all = events.clone();
         all.extend(reset);
-        let after = LoginPolicyState::fold(PolicyScope::Org, &all);
+        let after = LoginPolicyState::fold(Scope::Org, &all);
         assert_eq!(after, LoginPolicyState::default());
         assert_eq!(decide_reset(&after).unwrap_err().id, "Org-GHB37");
     }

@@ -6,14 +6,9 @@ use std::collections::BTreeMap;
 use crate::error::DomainError;
 use crate::event::{EventPayload as E, MemberPayload, UserIdPayload};
 use crate::permissions::is_known_role;
+use crate::scope::Scope;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MemberScope {
-    Instance,
-    Org,
-}
-
-impl MemberScope {
+impl Scope {
     fn role_allowed(self, role: &str) -> bool {
         is_known_role(role)
             && match self {
@@ -115,7 +110,7 @@ impl Members {
 }
 
 pub fn decide_add(
-    scope: MemberScope,
+    scope: Scope,
     members: &Members,
     user_id: &str,
     user_exists: bool,
@@ -135,7 +130,7 @@ pub fn decide_add(
 }
 
 pub fn decide_change(
-    scope: MemberScope,
+    scope: Scope,
     members: &Members,
     user_id: &str,
     roles: Vec<String>,
@@ -167,7 +162,7 @@ pub fn cascade_removed(aggregate: crate::event::AggregateType, user_id: &str) ->
 }
 
 /// Removing a non-member is not an error (nothing happens), as in ZITADEL.
-pub fn decide_remove(scope: MemberScope, members: &Members, user_id: &str) -> Vec<E> {
+pub fn decide_remove(scope: Scope, members: &Members, user_id: &str) -> Vec<E> {
     if members.contains(user_id) {
         vec![scope.removed(user_id)]
     } else {
@@ -187,45 +182,45 @@ mod tests {
     fn org_member_rules() {
         let none = Members::default();
         let id = |r: Result<Vec<E>, DomainError>| r.unwrap_err().id;
-        assert_eq!(id(decide_add(MemberScope::Org, &none, "u", true, vec![])), "ORG-4Mlfs");
+        assert_eq!(id(decide_add(Scope::Org, &none, "u", true, vec![])), "ORG-4Mlfs");
         assert_eq!(
-            id(decide_add(MemberScope::Org, &none, "u", true, roles(&["IAM_OWNER"]))),
+            id(decide_add(Scope::Org, &none, "u", true, roles(&["IAM_OWNER"]))),
             "Org-4N8es"
         );
         assert_eq!(
-            id(decide_add(MemberScope::Org, &none, "u", true, roles(&["ORG_NOPE"]))),
+            id(decide_add(Scope::Org, &none, "u", true, roles(&["ORG_NOPE"]))),
             "Org-4N8es"
         );
         assert_eq!(
-            id(decide_add(MemberScope::Org, &none, "u", false, roles(&["ORG_OWNER"]))),
+            id(decide_add(Scope::Org, &none, "u", false, roles(&["ORG_OWNER"]))),
             "ORG-GoXOn"
         );
-        let added = decide_add(MemberScope::Org, &none, "u", true, roles(&["ORG_OWNER"])).unwrap();
+        let added = decide_add(Scope::Org, &none, "u", true, roles(&["ORG_OWNER"])).unwrap();
         let m = Members::fold(&added);
         assert_eq!(
-            id(decide_add(MemberScope::Org, &m, "u", true, roles(&["ORG_OWNER"]))),
+            id(decide_add(Scope::Org, &m, "u", true, roles(&["ORG_OWNER"]))),
             "ORG-poWwe"
         );
         assert_eq!(
-            id(decide_change(MemberScope::Org, &m, "u", roles(&["ORG_OWNER"]))),
+            id(decide_change(Scope::Org, &m, "u", roles(&["ORG_OWNER"]))),
             "Org-LiaZi"
         );
         assert_eq!(
-            id(decide_change(MemberScope::Org, &none, "u", roles(&["ORG_OWNER"]))),
+            id(decide_change(Scope::Org, &none, "u", roles(&["ORG_OWNER"]))),
             "Org-D8JxR"
         );
-        assert_eq!(decide_remove(MemberScope::Org, &none, "u"), vec![]);
-        assert_eq!(decide_remove(MemberScope::Org, &m, "u").len(), 1);
+        assert_eq!(decide_remove(Scope::Org, &none, "u"), vec![]);
+        assert_eq!(decide_remove(Scope::Org, &m, "u").len(), 1);
     }
 
     #[test]
     fn instance_member_rules() {
         let none = Members::default();
         assert!(
-            decide_add(MemberScope::Instance, &none, "u", true, vec![]).is_ok(),
+            decide_add(Scope::Instance, &none, "u", true, vec![]).is_ok(),
             "empty roles are accepted"
         );
-        let e = decide_add(MemberScope::Instance, &none, "u", true, roles(&["ORG_OWNER"])).unwrap_err();
+        let e = decide_add(Scope::Instance, &none, "u", true, roles(&["ORG_OWNER"])).unwrap_err();
         assert_eq!(e.id, "INSTANCE-4m0fS");
     }
 }

@@ -6,11 +6,39 @@ use crate::error::DomainError;
 use crate::event::{EventPayload as E, RecoveryCodesAdded, TotpAdded, TotpVerified, U2fAdded, U2fRemoved, U2fVerified};
 use crate::user::{TotpState, UserState};
 
+/// The user to enrol a factor for does not exist (or is no human).
+pub fn user_missing() -> DomainError {
+    DomainError::precondition("COMMAND-SqyJz", "User could not be found")
+}
+
+pub fn totp_missing() -> DomainError {
+    DomainError::not_found("COMMAND-3Mif9s", "Multifactor OTP (OneTimePassword) doesn't exist")
+}
+
+/// TOTP checked before its registration was verified (ZITADEL uses the id
+/// of [`totp_missing`] for this as well).
+pub fn totp_not_ready() -> DomainError {
+    DomainError::precondition("COMMAND-3Mif9s", "Multifactor OTP (OneTimePassword) isn't ready")
+}
+
+/// A TOTP code that matches no time step.
+pub fn invalid_code() -> DomainError {
+    DomainError::invalid("EVENT-8isk2", "Invalid code")
+}
+
+pub fn u2f_token_missing() -> DomainError {
+    DomainError::not_found("COMMAND-DAfb2", "WebAuthN Token could not be found")
+}
+
+pub fn recovery_codes_missing() -> DomainError {
+    DomainError::not_found("COMMAND-RcV9d", "Recovery codes don't exist")
+}
+
 fn require_human(state: &UserState) -> Result<(), DomainError> {
     if state.exists && state.human {
         Ok(())
     } else {
-        Err(DomainError::precondition("COMMAND-SqyJz", "User could not be found"))
+        Err(user_missing())
     }
 }
 
@@ -31,17 +59,14 @@ pub fn decide_register_totp(state: &UserState, sealed_secret: String) -> Result<
 /// `matched_step` is the time step the given code matched, if any.
 pub fn decide_verify_totp(state: &UserState, matched_step: Option<u64>) -> Result<Vec<E>, DomainError> {
     match state.totp {
-        TotpState::None => Err(DomainError::not_found(
-            "COMMAND-3Mif9s",
-            "Multifactor OTP (OneTimePassword) doesn't exist",
-        )),
+        TotpState::None => Err(totp_missing()),
         TotpState::Ready { .. } => Err(DomainError::precondition(
             "COMMAND-qx4ls",
             "Errors.Users.MFA.OTP.AlreadyReady",
         )),
         TotpState::NotReady { .. } => match matched_step {
             Some(step) => Ok(vec![E::TotpVerified(TotpVerified { step })]),
-            None => Err(DomainError::invalid("EVENT-8isk2", "Invalid code")),
+            None => Err(invalid_code()),
         },
     }
 }
@@ -158,10 +183,7 @@ pub fn decide_verify_u2f(
 
 pub fn decide_remove_u2f(state: &UserState, token_id: &str) -> Result<Vec<E>, DomainError> {
     if !state.exists || !state.u2f.iter().any(|t| t.id == token_id) {
-        return Err(DomainError::not_found(
-            "COMMAND-DAfb2",
-            "WebAuthN Token could not be found",
-        ));
+        return Err(u2f_token_missing());
     }
     Ok(vec![E::U2fRemoved(U2fRemoved {
         token_id: token_id.to_owned(),
@@ -176,7 +198,7 @@ pub fn decide_generate_recovery_codes(state: &UserState, code_hashes: Vec<String
 
 pub fn decide_remove_recovery_codes(state: &UserState) -> Result<Vec<E>, DomainError> {
     if !state.exists || state.recovery_code_hashes.is_empty() {
-        return Err(DomainError::not_found("COMMAND-RcV9d", "Recovery codes don't exist"));
+        return Err(recovery_codes_missing());
     }
     Ok(vec![E::RecoveryCodesRemoved])
 }

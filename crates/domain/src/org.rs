@@ -3,6 +3,12 @@
 use crate::error::DomainError;
 use crate::event::{DomainPayload, EventPayload, MemberPayload, NamePayload};
 
+/// An org named in a request (`x-zitadel-orgid`, or a user's org) that
+/// does not exist.
+pub fn unknown_org() -> DomainError {
+    DomainError::permission_denied("AUTH-Bs7Ds", "Organisation doesn't exist")
+}
+
 /// Events of a new org named `name` (trimmed), with a generated primary
 /// domain under `host` and `creator` as its ORG_OWNER.
 pub fn decide_add(name: &str, host: &str, creator: &str) -> Result<(String, Vec<EventPayload>), DomainError> {

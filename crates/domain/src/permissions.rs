@@ -2,161 +2,248 @@
 //! This is the only place that knows which role grants which permission.
 
 use crate::error::DomainError;
+use Permission::*;
 
-const ROLES: &[(&str, &[&str])] = &[
+/// A permission as roles grant it and RPCs require it; `as_str` is its wire
+/// name (`user.write`), the one the proto auth options use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Permission {
+    IamRead,
+    IamWrite,
+    IamPolicyRead,
+    IamPolicyWrite,
+    IamMemberRead,
+    IamMemberWrite,
+    IamMemberDelete,
+    OrgCreate,
+    OrgRead,
+    OrgWrite,
+    OrgMemberRead,
+    OrgMemberWrite,
+    OrgMemberDelete,
+    PolicyRead,
+    PolicyWrite,
+    PolicyDelete,
+    UserRead,
+    UserWrite,
+    UserDelete,
+    UserCredentialWrite,
+    UserSelfDelete,
+    SessionRead,
+    SessionWrite,
+    SessionDelete,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 24] = [
+        Permission::IamRead,
+        Permission::IamWrite,
+        Permission::IamPolicyRead,
+        Permission::IamPolicyWrite,
+        Permission::IamMemberRead,
+        Permission::IamMemberWrite,
+        Permission::IamMemberDelete,
+        Permission::OrgCreate,
+        Permission::OrgRead,
+        Permission::OrgWrite,
+        Permission::OrgMemberRead,
+        Permission::OrgMemberWrite,
+        Permission::OrgMemberDelete,
+        Permission::PolicyRead,
+        Permission::PolicyWrite,
+        Permission::PolicyDelete,
+        Permission::UserRead,
+        Permission::UserWrite,
+        Permission::UserDelete,
+        Permission::UserCredentialWrite,
+        Permission::UserSelfDelete,
+        Permission::SessionRead,
+        Permission::SessionWrite,
+        Permission::SessionDelete,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::IamRead => "iam.read",
+            Permission::IamWrite => "iam.write",
+            Permission::IamPolicyRead => "iam.policy.read",
+            Permission::IamPolicyWrite => "iam.policy.write",
+            Permission::IamMemberRead => "iam.member.read",
+            Permission::IamMemberWrite => "iam.member.write",
+            Permission::IamMemberDelete => "iam.member.delete",
+            Permission::OrgCreate => "org.create",
+            Permission::OrgRead => "org.read",
+            Permission::OrgWrite => "org.write",
+            Permission::OrgMemberRead => "org.member.read",
+            Permission::OrgMemberWrite => "org.member.write",
+            Permission::OrgMemberDelete => "org.member.delete",
+            Permission::PolicyRead => "policy.read",
+            Permission::PolicyWrite => "policy.write",
+            Permission::PolicyDelete => "policy.delete",
+            Permission::UserRead => "user.read",
+            Permission::UserWrite => "user.write",
+            Permission::UserDelete => "user.delete",
+            Permission::UserCredentialWrite => "user.credential.write",
+            Permission::UserSelfDelete => "user.self.delete",
+            Permission::SessionRead => "session.read",
+            Permission::SessionWrite => "session.write",
+            Permission::SessionDelete => "session.delete",
+        }
+    }
+
+    /// The permission of a wire name; None for a name no role grants.
+    pub fn parse(name: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Permission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+const ROLES: &[(&str, &[Permission])] = &[
     (
         "IAM_OWNER",
         &[
-            "iam.read",
-            "iam.write",
-            "iam.policy.read",
-            "iam.policy.write",
-            "iam.member.read",
-            "iam.member.write",
-            "iam.member.delete",
-            "org.create",
-            "org.read",
-            "org.write",
-            "org.member.read",
-            "org.member.write",
-            "org.member.delete",
-            "policy.read",
-            "policy.write",
-            "policy.delete",
-            "user.read",
-            "user.write",
-            "user.delete",
-            "user.credential.write",
-            "session.read",
-            "session.write",
-            "session.delete",
+            IamRead,
+            IamWrite,
+            IamPolicyRead,
+            IamPolicyWrite,
+            IamMemberRead,
+            IamMemberWrite,
+            IamMemberDelete,
+            OrgCreate,
+            OrgRead,
+            OrgWrite,
+            OrgMemberRead,
+            OrgMemberWrite,
+            OrgMemberDelete,
+            PolicyRead,
+            PolicyWrite,
+            PolicyDelete,
+            UserRead,
+            UserWrite,
+            UserDelete,
+            UserCredentialWrite,
+            SessionRead,
+            SessionWrite,
+            SessionDelete,
         ],
     ),
     (
         "IAM_OWNER_VIEWER",
         &[
-            "iam.read",
-            "iam.policy.read",
-            "iam.member.read",
-            "org.read",
-            "org.member.read",
-            "policy.read",
-            "user.read",
-            "session.read",
+            IamRead,
+            IamPolicyRead,
+            IamMemberRead,
+            OrgRead,
+            OrgMemberRead,
+            PolicyRead,
+            UserRead,
+            SessionRead,
         ],
     ),
     (
         "IAM_ORG_MANAGER",
         &[
-            "org.create",
-            "org.read",
-            "org.write",
-            "org.member.read",
-            "org.member.write",
-            "org.member.delete",
-            "policy.read",
-            "policy.write",
-            "policy.delete",
-            "user.read",
-            "user.write",
-            "user.delete",
-            "user.credential.write",
-            "session.read",
-            "session.delete",
+            OrgCreate,
+            OrgRead,
+            OrgWrite,
+            OrgMemberRead,
+            OrgMemberWrite,
+            OrgMemberDelete,
+            PolicyRead,
+            PolicyWrite,
+            PolicyDelete,
+            UserRead,
+            UserWrite,
+            UserDelete,
+            UserCredentialWrite,
+            SessionRead,
+            SessionDelete,
         ],
     ),
     (
         "IAM_USER_MANAGER",
         &[
-            "org.read",
-            "org.member.read",
-            "org.member.delete",
-            "user.read",
-            "user.write",
-            "user.delete",
-            "session.read",
-            "session.delete",
+            OrgRead,
+            OrgMemberRead,
+            OrgMemberDelete,
+            UserRead,
+            UserWrite,
+            UserDelete,
+            SessionRead,
+            SessionDelete,
         ],
     ),
     (
         "IAM_LOGIN_CLIENT",
         &[
-            "iam.read",
-            "iam.policy.read",
-            "iam.member.read",
-            "iam.member.write",
-            "org.read",
-            "org.member.read",
-            "org.member.write",
-            "policy.read",
-            "user.read",
-            "user.write",
-            "user.credential.write",
-            "session.read",
-            "session.write",
-            "session.delete",
+            IamRead,
+            IamPolicyRead,
+            IamMemberRead,
+            IamMemberWrite,
+            OrgRead,
+            OrgMemberRead,
+            OrgMemberWrite,
+            PolicyRead,
+            UserRead,
+            UserWrite,
+            UserCredentialWrite,
+            SessionRead,
+            SessionWrite,
+            SessionDelete,
         ],
     ),
     (
         "ORG_OWNER",
         &[
-            "org.read",
-            "org.write",
-            "org.member.read",
-            "org.member.write",
-            "org.member.delete",
-            "policy.read",
-            "policy.write",
-            "policy.delete",
-            "user.read",
-            "user.write",
-            "user.delete",
-            "user.credential.write",
-            "session.read",
-            "session.delete",
+            OrgRead,
+            OrgWrite,
+            OrgMemberRead,
+            OrgMemberWrite,
+            OrgMemberDelete,
+            PolicyRead,
+            PolicyWrite,
+            PolicyDelete,
+            UserRead,
+            UserWrite,
+            UserDelete,
+            UserCredentialWrite,
+            SessionRead,
+            SessionDelete,
         ],
     ),
     (
         "ORG_USER_MANAGER",
         &[
-            "org.read",
-            "policy.read",
-            "user.read",
-            "user.write",
-            "user.delete",
-            "session.read",
-            "session.delete",
+            OrgRead,
+            PolicyRead,
+            UserRead,
+            UserWrite,
+            UserDelete,
+            SessionRead,
+            SessionDelete,
         ],
     ),
-    (
-        "ORG_OWNER_VIEWER",
-        &["org.read", "org.member.read", "policy.read", "user.read"],
-    ),
+    ("ORG_OWNER_VIEWER", &[OrgRead, OrgMemberRead, PolicyRead, UserRead]),
     (
         "ORG_SETTINGS_MANAGER",
-        &[
-            "org.read",
-            "org.write",
-            "org.member.read",
-            "policy.read",
-            "policy.write",
-            "policy.delete",
-        ],
+        &[OrgRead, OrgWrite, OrgMemberRead, PolicyRead, PolicyWrite, PolicyDelete],
     ),
-    ("ORG_USER_PERMISSION_EDITOR", &["policy.read", "user.read"]),
-    ("ORG_PROJECT_PERMISSION_EDITOR", &["policy.read", "user.read"]),
-    ("PROJECT_OWNER", &["policy.read", "user.read"]),
-    ("PROJECT_OWNER_VIEWER", &["policy.read", "user.read"]),
-    ("PROJECT_GRANT_OWNER", &["policy.read", "user.read"]),
-    ("PROJECT_GRANT_OWNER_VIEWER", &["policy.read", "user.read"]),
-    ("ORG_PROJECT_CREATOR", &["policy.read"]),
-    ("PROJECT_OWNER_GLOBAL", &["policy.read"]),
-    ("PROJECT_OWNER_VIEWER_GLOBAL", &["policy.read"]),
-    (
-        "SELF_MANAGEMENT_GLOBAL",
-        &["org.create", "policy.read", "user.self.delete"],
-    ),
-    ("ORG_USER_SELF_MANAGER", &["policy.read", "user.self.delete"]),
+    ("ORG_USER_PERMISSION_EDITOR", &[PolicyRead, UserRead]),
+    ("ORG_PROJECT_PERMISSION_EDITOR", &[PolicyRead, UserRead]),
+    ("PROJECT_OWNER", &[PolicyRead, UserRead]),
+    ("PROJECT_OWNER_VIEWER", &[PolicyRead, UserRead]),
+    ("PROJECT_GRANT_OWNER", &[PolicyRead, UserRead]),
+    ("PROJECT_GRANT_OWNER_VIEWER", &[PolicyRead, UserRead]),
+    ("ORG_PROJECT_CREATOR", &[PolicyRead]),
+    ("PROJECT_OWNER_GLOBAL", &[PolicyRead]),
+    ("PROJECT_OWNER_VIEWER_GLOBAL", &[PolicyRead]),
+    ("SELF_MANAGEMENT_GLOBAL", &[OrgCreate, PolicyRead, UserSelfDelete]),
+    ("ORG_USER_SELF_MANAGER", &[PolicyRead, UserSelfDelete]),
 ];
 
 /// Whether `role` is one Twofold knows.
@@ -164,21 +251,16 @@ pub fn is_known_role(role: &str) -> bool {
     ROLES.iter().any(|(r, _)| *r == role)
 }
 
-pub fn role_grants(role: &str, permission: &str) -> bool {
+pub fn role_grants(role: &str, permission: Permission) -> bool {
     ROLES.iter().any(|(r, perms)| *r == role && perms.contains(&permission))
 }
 
-/// Where a membership applies: instance roles apply in every org of the
-/// instance, org roles only in their org.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MemberScope {
-    Instance,
-    Org(String),
-}
-
+/// A user's roles on the instance or on one org: instance roles apply in
+/// every org of the instance, org roles only in their org.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Membership {
-    pub scope: MemberScope,
+    /// None for an instance membership.
+    pub org_id: Option<String>,
     pub roles: Vec<String>,
 }
 
@@ -187,16 +269,13 @@ pub struct Membership {
 /// their org. A caller without any membership gets NotFound (ZITADEL's
 /// answer); one whose roles do not grant the permission there gets
 /// PermissionDenied.
-pub fn check(memberships: &[Membership], org_id: &str, permission: &str) -> Result<(), DomainError> {
+pub fn check(memberships: &[Membership], org_id: &str, permission: Permission) -> Result<(), DomainError> {
     if memberships.is_empty() {
         return Err(DomainError::not_found("AUTHZ-cdgFk", "membership not found"));
     }
     let granted = memberships
         .iter()
-        .filter(|m| match &m.scope {
-            MemberScope::Instance => true,
-            MemberScope::Org(o) => o == org_id,
-        })
+        .filter(|m| m.org_id.as_deref().is_none_or(|o| o == org_id))
         .any(|m| m.roles.iter().any(|r| role_grants(r, permission)));
     if granted {
         Ok(())
@@ -208,9 +287,55 @@ pub fn check(memberships: &[Membership], org_id: &str, permission: &str) -> Resu
     }
 }
 
+/// The org an RPC's permission is checked on once the use case has found
+/// its resource (the v2 APIs declare it in their proto auth option).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckedOn {
+    /// The org of the user the request names.
+    TargetUser,
+    /// The org the request names, else the request's org context.
+    RequestedOrg,
+}
+
+/// What the caller needs when it acts on itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnSelf {
+    /// The permission, like anyone else.
+    Same,
+    /// Nothing more.
+    Allowed,
+    /// This permission suffices as well (`user.self.delete`).
+    Or(Permission),
+}
+
+/// What an RPC requires on the resource it acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResourceCheck {
+    pub permission: Permission,
+    pub on: CheckedOn,
+    pub on_self: OnSelf,
+}
+
+/// `required` on a resource of `org_id`; `is_self`: the caller acts on itself.
+pub fn check_resource(
+    memberships: &[Membership],
+    required: &ResourceCheck,
+    org_id: &str,
+    is_self: bool,
+) -> Result<(), DomainError> {
+    if is_self {
+        match required.on_self {
+            OnSelf::Allowed => return Ok(()),
+            OnSelf::Or(p) if check(memberships, org_id, p).is_ok() => return Ok(()),
+            OnSelf::Same | OnSelf::Or(_) => {}
+        }
+    }
+    check(memberships, org_id, required.permission)
+}
+
 /// Whether a caller sees a user: itself, or `user.read` in the user's org.
 pub fn sees_user(memberships: &[Membership], caller_id: &str, user_id: &str, user_org: &str) -> bool {
-    caller_id == user_id || check(memberships, user_org, "user.read").is_ok()
+    caller_id == user_id || check(memberships, user_org, UserRead).is_ok()
 }
 
 /// Whether a caller sees a session: one it created or whose user it is, or
@@ -219,7 +344,7 @@ pub fn sees_user(memberships: &[Membership], caller_id: &str, user_id: &str, use
 pub fn sees_session(memberships: &[Membership], caller_id: &str, creator: &str, user: Option<(&str, &str)>) -> bool {
     creator == caller_id
         || user.is_some_and(|(id, _)| id == caller_id)
-        || check(memberships, user.map_or("", |(_, org)| org), "session.read").is_ok()
+        || check(memberships, user.map_or("", |(_, org)| org), SessionRead).is_ok()
 }
 
 #[cfg(test)]
@@ -227,17 +352,17 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
 
-    fn m(scope: MemberScope, role: &str) -> Membership {
+    fn m(org_id: Option<&str>, role: &str) -> Membership {
         Membership {
-            scope,
+            org_id: org_id.map(str::to_owned),
             roles: vec![role.to_owned()],
         }
     }
 
     #[test]
     fn who_sees_users_and_sessions() {
-        let owner_a = vec![m(MemberScope::Org("a".into()), "ORG_OWNER")];
-        let iam = vec![m(MemberScope::Instance, "IAM_OWNER_VIEWER")];
+        let owner_a = vec![m(Some("a"), "ORG_OWNER")];
+        let iam = vec![m(None, "IAM_OWNER_VIEWER")];
         let none: Vec<Membership> = vec![];
         // (memberships, user id, user org, expected)
         let users = [
@@ -273,60 +398,45 @@ mod tests {
     #[test]
     fn permission_table() {
         use ErrorKind::*;
-        let own = || MemberScope::Org("own".into());
+        let own = || Some("own");
         // (memberships, permission, target org, expected)
-        let cases: Vec<(Vec<Membership>, &str, &str, Option<ErrorKind>)> = vec![
+        let cases: Vec<(Vec<Membership>, Permission, &str, Option<ErrorKind>)> = vec![
+            (vec![m(None, "IAM_OWNER")], IamPolicyWrite, "any", None),
+            (vec![m(None, "IAM_OWNER")], PolicyWrite, "other", None),
+            (vec![m(None, "IAM_OWNER_VIEWER")], IamPolicyRead, "any", None),
             (
-                vec![m(MemberScope::Instance, "IAM_OWNER")],
-                "iam.policy.write",
-                "any",
-                None,
-            ),
-            (
-                vec![m(MemberScope::Instance, "IAM_OWNER")],
-                "policy.write",
-                "other",
-                None,
-            ),
-            (
-                vec![m(MemberScope::Instance, "IAM_OWNER_VIEWER")],
-                "iam.policy.read",
-                "any",
-                None,
-            ),
-            (
-                vec![m(MemberScope::Instance, "IAM_OWNER_VIEWER")],
-                "iam.policy.write",
+                vec![m(None, "IAM_OWNER_VIEWER")],
+                IamPolicyWrite,
                 "any",
                 Some(PermissionDenied),
             ),
             (
-                vec![m(MemberScope::Instance, "IAM_ORG_MANAGER")],
-                "iam.policy.read",
+                vec![m(None, "IAM_ORG_MANAGER")],
+                IamPolicyRead,
                 "any",
                 Some(PermissionDenied),
             ),
-            (vec![m(own(), "ORG_OWNER")], "policy.write", "own", None),
+            (vec![m(own(), "ORG_OWNER")], PolicyWrite, "own", None),
             (
                 vec![m(own(), "ORG_OWNER")],
-                "policy.write",
+                PolicyWrite,
                 "other",
                 Some(PermissionDenied),
             ),
             (
                 vec![m(own(), "ORG_OWNER")],
-                "iam.policy.read",
+                IamPolicyRead,
                 "own",
                 Some(PermissionDenied),
             ),
             (
                 vec![m(own(), "ORG_OWNER_VIEWER")],
-                "policy.write",
+                PolicyWrite,
                 "own",
                 Some(PermissionDenied),
             ),
-            (vec![m(own(), "ORG_SETTINGS_MANAGER")], "policy.delete", "own", None),
-            (vec![], "policy.read", "own", Some(NotFound)),
+            (vec![m(own(), "ORG_SETTINGS_MANAGER")], PolicyDelete, "own", None),
+            (vec![], PolicyRead, "own", Some(NotFound)),
         ];
         for (ms, perm, org, expected) in cases {
             let got = check(&ms, org, perm).err().map(|e| e.kind);
@@ -335,9 +445,47 @@ mod tests {
     }
 
     #[test]
+    fn resource_checks() {
+        let editor = vec![m(Some("a"), "ORG_USER_MANAGER")];
+        let selfish = vec![m(Some("a"), "ORG_USER_SELF_MANAGER")];
+        let rc = |permission, on_self| ResourceCheck {
+            permission,
+            on: CheckedOn::TargetUser,
+            on_self,
+        };
+        // (memberships, check, org, is_self, granted)
+        let cases = [
+            (&editor, rc(UserWrite, OnSelf::Same), "a", false, true),
+            (&editor, rc(UserWrite, OnSelf::Same), "b", false, false),
+            (&selfish, rc(UserWrite, OnSelf::Same), "a", true, false),
+            (&selfish, rc(UserWrite, OnSelf::Allowed), "a", true, true),
+            (&selfish, rc(UserWrite, OnSelf::Allowed), "a", false, false),
+            (&selfish, rc(UserDelete, OnSelf::Or(UserSelfDelete)), "a", true, true),
+            (&selfish, rc(UserDelete, OnSelf::Or(UserSelfDelete)), "a", false, false),
+            (&editor, rc(UserDelete, OnSelf::Or(UserSelfDelete)), "a", true, true),
+        ];
+        for (ms, required, org, is_self, granted) in cases {
+            assert_eq!(
+                check_resource(ms, &required, org, is_self).is_ok(),
+                granted,
+                "{ms:?} {required:?} {org} {is_self}"
+            );
+        }
+    }
+
+    #[test]
+    fn wire_names_round_trip() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(Permission::parse("user.writ"), None);
+        assert_eq!(Permission::parse("authenticated"), None);
+    }
+
+    #[test]
     fn error_ids() {
-        assert_eq!(check(&[], "o", "policy.read").unwrap_err().id, "AUTHZ-cdgFk");
-        let viewer = [m(MemberScope::Instance, "IAM_OWNER_VIEWER")];
-        assert_eq!(check(&viewer, "o", "iam.policy.write").unwrap_err().id, "AUTH-5mWD2");
+        assert_eq!(check(&[], "o", PolicyRead).unwrap_err().id, "AUTHZ-cdgFk");
+        let viewer = [m(None, "IAM_OWNER_VIEWER")];
+        assert_eq!(check(&viewer, "o", IamPolicyWrite).unwrap_err().id, "AUTH-5mWD2");
     }
 }

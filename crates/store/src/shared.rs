@@ -182,7 +182,7 @@ macro_rules! impl_event_store {
                                 let body: Option<(String,)> =
                                     sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOC)
                                         .bind(req.instance_id.as_str())
-                                        .bind(key.collection)
+                                        .bind(key.collection.as_str())
                                         .bind(key.id.as_str())
                                         .fetch_optional(&mut *conn)
                                         .await
@@ -201,13 +201,13 @@ macro_rules! impl_event_store {
                     let q = match &w.doc {
                         Some(body) => sqlx::query::<$db>($crate::shared::UPSERT_DOC)
                             .bind(req.instance_id.as_str())
-                            .bind(key.collection)
+                            .bind(key.collection.as_str())
                             .bind(key.id.as_str())
                             .bind(w.lookup.clone())
                             .bind(body.to_string()),
                         None => sqlx::query::<$db>($crate::shared::DELETE_DOC)
                             .bind(req.instance_id.as_str())
-                            .bind(key.collection)
+                            .bind(key.collection.as_str())
                             .bind(key.id.as_str()),
                     };
                     q.execute(&mut *conn).await.map_err(err)?;
@@ -217,7 +217,7 @@ macro_rules! impl_event_store {
                     .iter()
                     .filter_map(|k| {
                         docs.get(k)
-                            .map(|w| (k.collection.to_owned(), k.id.clone(), w.doc.clone()))
+                            .map(|w| (k.collection.as_str().to_owned(), k.id.clone(), w.doc.clone()))
                     })
                     .collect();
                 Ok((stored, written))

@@ -2,11 +2,12 @@
 //! personal access tokens and memberships.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::{DocDetails, DocKey, DocWrite, collection, no_lookup, typed};
-use crate::event::{EventPayload as E, MemberPayload, PatAdded, PatRemoved, StoredEvent, Timestamp, UserIdPayload};
-use crate::permissions::{MemberScope, Membership};
+use super::{Collection, DocDetails, DocKey};
+use crate::event::{
+    AggregateRef, EventPayload as E, MemberPayload, PatAdded, PatRemoved, StoredEvent, Timestamp, UserIdPayload,
+};
+use crate::permissions::Membership;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceView {
@@ -141,12 +142,17 @@ pub struct MemberView {
 }
 
 impl MemberView {
+    /// The aggregate that holds the membership.
+    pub fn aggregate(&self, instance_id: &str) -> AggregateRef {
+        match &self.org_id {
+            Some(org) => AggregateRef::org(org),
+            None => AggregateRef::instance(instance_id),
+        }
+    }
+
     pub fn membership(&self) -> Membership {
         Membership {
-            scope: match &self.org_id {
-                None => MemberScope::Instance,
-                Some(o) => MemberScope::Org(o.clone()),
-            },
+            org_id: self.org_id.clone(),
             roles: self.roles.clone(),
         }
     }
@@ -167,13 +173,13 @@ pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     let agg = &ev.aggregate.id;
     match &ev.payload {
         E::InstanceAdded(_) => vec![
-            DocKey::new(collection::INSTANCE, agg),
-            DocKey::new(collection::DEFAULT_INSTANCE, DEFAULT_INSTANCE_ID),
+            DocKey::new(Collection::Instance, agg),
+            DocKey::new(Collection::DefaultInstance, DEFAULT_INSTANCE_ID),
         ],
-        E::InstanceDefaultOrgSet(_) => vec![DocKey::new(collection::INSTANCE, agg)],
+        E::InstanceDefaultOrgSet(_) => vec![DocKey::new(Collection::Instance, agg)],
         E::InstanceDomainAdded(d) => vec![
-            DocKey::new(collection::INSTANCE_DOMAIN, d.domain.clone()),
-            DocKey::new(collection::INSTANCE, agg),
+            DocKey::new(Collection::InstanceDomain, d.domain.clone()),
+            DocKey::new(Collection::Instance, agg),
         ],
         E::InstanceMemberAdded(MemberPayload { user_id, .. })
         | E::InstanceMemberChanged(MemberPayload { user_id, .. })
@@ -183,49 +189,19 @@ pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
         | E::OrgMemberChanged(MemberPayload { user_id, .. })
         | E::OrgMemberRemoved(UserIdPayload { user_id })
         | E::OrgMemberCascadeRemoved(UserIdPayload { user_id }) => {
-            vec![DocKey::new(collection::MEMBER, member_doc_id(agg, user_id))]
+            vec![DocKey::new(Collection::Member, member_doc_id(agg, user_id))]
         }
-        E::OrgAdded(_) | E::OrgDomainPrimarySet(_) => vec![DocKey::new(collection::ORG, agg)],
+        E::OrgAdded(_) | E::OrgDomainPrimarySet(_) => vec![DocKey::new(Collection::Org, agg)],
         E::PatAdded(PatAdded { token_id, .. }) | E::PatRemoved(PatRemoved { token_id }) => {
-            vec![DocKey::new(collection::PAT, pat_doc_id(agg, token_id))]
+            vec![DocKey::new(Collection::Pat, pat_doc_id(agg, token_id))]
         }
         // Every other event of a user aggregate changes the user document.
-        _ if ev.aggregate.kind == crate::event::AggregateType::User => vec![DocKey::new(collection::USER, agg)],
+        _ if ev.aggregate.kind == crate::event::AggregateType::User => vec![DocKey::new(Collection::User, agg)],
         _ => vec![],
     }
 }
 
-#[expect(
-    clippy::unreachable,
-    reason = "keys come from `keys` above, which names only these collections"
-)]
-pub(super) fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
-    match key.collection {
-        collection::INSTANCE => typed(key, prior, |p| instance(ev, p), no_lookup),
-        collection::INSTANCE_DOMAIN | collection::DEFAULT_INSTANCE => typed(
-            key,
-            prior,
-            |_: Option<InstanceDomainView>| {
-                Some(InstanceDomainView {
-                    instance_id: ev.instance_id.clone(),
-                })
-            },
-            no_lookup,
-        ),
-        collection::ORG => typed(key, prior, |p| org(ev, p), no_lookup),
-        collection::USER => typed(
-            key,
-            prior,
-            |p| user(ev, p),
-            |u: &UserView| Some(u.user_name.to_lowercase()),
-        ),
-        collection::PAT => typed(key, prior, |p| pat(ev, p), |p: &PatView| Some(p.token_hash.clone())),
-        collection::MEMBER => typed(key, prior, |p| member(ev, p), |m: &MemberView| Some(m.user_id.clone())),
-        other => unreachable!("no reducer for collection {other}"),
-    }
-}
-
-fn instance(ev: &StoredEvent, prior: Option<InstanceView>) -> Option<InstanceView> {
+pub(super) fn instance(ev: &StoredEvent, prior: Option<InstanceView>) -> Option<InstanceView> {
     match (&ev.payload, prior) {
         (E::InstanceAdded(p), _) => Some(InstanceView {
             id: ev.aggregate.id.clone(),
@@ -247,7 +223,7 @@ fn instance(ev: &StoredEvent, prior: Option<InstanceView>) -> Option<InstanceVie
     }
 }
 
-fn org(ev: &StoredEvent, prior: Option<OrgView>) -> Option<OrgView> {
+pub(super) fn org(ev: &StoredEvent, prior: Option<OrgView>) -> Option<OrgView> {
     match (&ev.payload, prior) {
         (E::OrgAdded(p), _) => Some(OrgView {
             id: ev.aggregate.id.clone(),
@@ -265,7 +241,7 @@ fn org(ev: &StoredEvent, prior: Option<OrgView>) -> Option<OrgView> {
     }
 }
 
-fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView> {
+pub(super) fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView> {
     let new = |kind| UserView {
         id: ev.aggregate.id.clone(),
         org_id: ev.aggregate.owner.clone(),
@@ -357,7 +333,7 @@ fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView> {
     Some(v)
 }
 
-fn pat(ev: &StoredEvent, prior: Option<PatView>) -> Option<PatView> {
+pub(super) fn pat(ev: &StoredEvent, prior: Option<PatView>) -> Option<PatView> {
     match &ev.payload {
         E::PatAdded(p) => Some(PatView {
             token_id: p.token_id.clone(),
@@ -373,7 +349,7 @@ fn pat(ev: &StoredEvent, prior: Option<PatView>) -> Option<PatView> {
     }
 }
 
-fn member(ev: &StoredEvent, prior: Option<MemberView>) -> Option<MemberView> {
+pub(super) fn member(ev: &StoredEvent, prior: Option<MemberView>) -> Option<MemberView> {
     let org_id = (ev.aggregate.kind == crate::event::AggregateType::Org).then(|| ev.aggregate.id.clone());
     match (&ev.payload, prior) {
         (E::InstanceMemberAdded(m) | E::OrgMemberAdded(m), _) => Some(MemberView {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DocDetails, DocKey, collection};
+use super::{Collection, DocDetails, DocKey};
 use crate::event::{AggregateType, EventPayload as E, StoredEvent};
 use crate::lockout::LockoutSettings;
 
@@ -20,7 +20,7 @@ pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
         | E::InstanceLockoutPolicyChanged(_)
         | E::OrgLockoutPolicyAdded(_)
         | E::OrgLockoutPolicyChanged(_)
-        | E::OrgLockoutPolicyRemoved => vec![DocKey::new(collection::LOCKOUT_POLICY, ev.aggregate.id.clone())],
+        | E::OrgLockoutPolicyRemoved => vec![DocKey::new(Collection::LockoutPolicy, ev.aggregate.id.clone())],
         _ => vec![],
     }
 }

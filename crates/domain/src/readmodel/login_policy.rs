@@ -3,10 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DocDetails, DocKey, collection};
+use super::{Collection, DocDetails, DocKey};
 use crate::event::{AggregateType, StoredEvent};
 use crate::factors::{MultiFactor, SecondFactor};
-use crate::login_policy::{LoginPolicySettings, LoginPolicyState, PolicyScope, is_policy_event};
+use crate::login_policy::{LoginPolicySettings, LoginPolicyState, is_policy_event};
+use crate::scope::Scope;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginPolicyView {
@@ -18,10 +19,10 @@ pub struct LoginPolicyView {
     pub is_default: bool,
 }
 
-fn scope(ev: &StoredEvent) -> Option<PolicyScope> {
+fn scope(ev: &StoredEvent) -> Option<Scope> {
     match ev.aggregate.kind {
-        AggregateType::Instance => Some(PolicyScope::Instance),
-        AggregateType::Org => Some(PolicyScope::Org),
+        AggregateType::Instance => Some(Scope::Instance),
+        AggregateType::Org => Some(Scope::Org),
         AggregateType::User | AggregateType::Session => None,
     }
 }
@@ -29,7 +30,7 @@ fn scope(ev: &StoredEvent) -> Option<PolicyScope> {
 pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     match scope(ev) {
         Some(s) if is_policy_event(s, &ev.payload) => {
-            vec![DocKey::new(collection::LOGIN_POLICY, ev.aggregate.id.clone())]
+            vec![DocKey::new(Collection::LoginPolicy, ev.aggregate.id.clone())]
         }
         _ => vec![],
     }
@@ -44,7 +45,7 @@ pub(super) fn apply(ev: &StoredEvent, prior: Option<LoginPolicyView>) -> Option<
             settings: s.clone(),
             second_factors: vec![],
             multi_factors: vec![],
-            is_default: scope == PolicyScope::Instance,
+            is_default: scope == Scope::Instance,
         }),
         (E::OrgLoginPolicyRemoved, _) => None,
         // Factor events for an org without a custom policy touch no document.

@@ -16,30 +16,49 @@ use serde_json::Value;
 
 use crate::event::StoredEvent;
 
-/// Document collections.
-pub mod collection {
-    pub const LOGIN_POLICY: &str = "login_policy";
-    pub const INSTANCE: &str = "instance";
-    pub const INSTANCE_DOMAIN: &str = "instance_domain";
-    /// One document, id [`super::directory::DEFAULT_INSTANCE_ID`]: the instance created at first start.
-    pub const DEFAULT_INSTANCE: &str = "default_instance";
-    pub const ORG: &str = "org";
-    pub const USER: &str = "user";
-    pub const PAT: &str = "pat";
-    pub const MEMBER: &str = "member";
-    pub const SESSION: &str = "session";
-    pub const LOCKOUT_POLICY: &str = "lockout_policy";
-    pub const PROVIDER: &str = "provider";
+/// Document collections; `as_str` is the name the store keeps them under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Collection {
+    LoginPolicy,
+    Instance,
+    InstanceDomain,
+    /// One document, id [`directory::DEFAULT_INSTANCE_ID`]: the instance created at first start.
+    DefaultInstance,
+    Org,
+    User,
+    Pat,
+    Member,
+    Session,
+    LockoutPolicy,
+    Provider,
+}
+
+impl Collection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Collection::LoginPolicy => "login_policy",
+            Collection::Instance => "instance",
+            Collection::InstanceDomain => "instance_domain",
+            Collection::DefaultInstance => "default_instance",
+            Collection::Org => "org",
+            Collection::User => "user",
+            Collection::Pat => "pat",
+            Collection::Member => "member",
+            Collection::Session => "session",
+            Collection::LockoutPolicy => "lockout_policy",
+            Collection::Provider => "provider",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct DocKey {
-    pub collection: &'static str,
+    pub collection: Collection,
     pub id: String,
 }
 
 impl DocKey {
-    pub fn new(collection: &'static str, id: impl Into<String>) -> Self {
+    pub fn new(collection: Collection, id: impl Into<String>) -> Self {
         Self {
             collection,
             id: id.into(),
@@ -68,17 +87,47 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
 
 /// New state of the document `key` after `ev`, given its state before.
 pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
+    use directory::{InstanceDomainView, MemberView, PatView, UserView};
     match key.collection {
-        collection::LOGIN_POLICY => typed(key, prior, |p| login_policy::apply(ev, p), |_| None),
-        collection::PROVIDER => providers::apply(ev, key, prior),
-        collection::LOCKOUT_POLICY => typed(key, prior, |p| lockout::apply(ev, p), |_| None),
-        collection::SESSION => typed(
+        Collection::LoginPolicy => typed(key, prior, |p| login_policy::apply(ev, p), no_lookup),
+        Collection::Provider => providers::apply(ev, key, prior),
+        Collection::LockoutPolicy => typed(key, prior, |p| lockout::apply(ev, p), no_lookup),
+        Collection::Session => typed(
             key,
             prior,
             |p| session::apply(ev, p),
             |s: &session::SessionView| Some(s.token_hash.clone()),
         ),
-        _ => directory::apply(ev, key, prior),
+        Collection::Instance => typed(key, prior, |p| directory::instance(ev, p), no_lookup),
+        Collection::InstanceDomain | Collection::DefaultInstance => typed(
+            key,
+            prior,
+            |_: Option<InstanceDomainView>| {
+                Some(InstanceDomainView {
+                    instance_id: ev.instance_id.clone(),
+                })
+            },
+            no_lookup,
+        ),
+        Collection::Org => typed(key, prior, |p| directory::org(ev, p), no_lookup),
+        Collection::User => typed(
+            key,
+            prior,
+            |p| directory::user(ev, p),
+            |u: &UserView| Some(u.user_name.to_lowercase()),
+        ),
+        Collection::Pat => typed(
+            key,
+            prior,
+            |p| directory::pat(ev, p),
+            |p: &PatView| Some(p.token_hash.clone()),
+        ),
+        Collection::Member => typed(
+            key,
+            prior,
+            |p| directory::member(ev, p),
+            |m: &MemberView| Some(m.user_id.clone()),
+        ),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{DocKey, DocWrite, collection, no_lookup, typed};
+use super::{Collection, DocKey, DocWrite, no_lookup, typed};
 use crate::event::{EventPayload as E, StoredEvent};
 use crate::notify::{HttpSmsConfig, ProviderId, SmtpConfig};
 
@@ -20,7 +20,7 @@ pub fn sms_doc_id(id: &str) -> String {
 }
 
 pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
-    let key = |id: String| vec![DocKey::new(collection::PROVIDER, id)];
+    let key = |id: String| vec![DocKey::new(Collection::Provider, id)];
     match &ev.payload {
         E::SmtpConfigAdded(c) => key(smtp_doc_id(&c.id)),
         E::SmsConfigHttpAdded(c) => key(sms_doc_id(&c.id)),

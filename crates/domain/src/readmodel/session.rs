@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{DocDetails, DocKey, collection};
+use super::{Collection, DocDetails, DocKey};
 use crate::event::{AggregateType, EventPayload as E, StoredEvent, Timestamp};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,7 +43,7 @@ impl SessionView {
 
 pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     if ev.aggregate.kind == AggregateType::Session {
-        vec![DocKey::new(collection::SESSION, ev.aggregate.id.clone())]
+        vec![DocKey::new(Collection::Session, ev.aggregate.id.clone())]
     } else {
         vec![]
     }

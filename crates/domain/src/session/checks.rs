@@ -35,7 +35,8 @@ use crate::readmodel::login_policy::LoginPolicyView;
 use crate::user::{TotpState, UserState};
 
 use super::challenges::NewChallenges;
-use super::{SessionState, decide_totp_check, require_allowed_if, throttle, totp_not_ready};
+use super::{SessionState, decide_totp_check, require_allowed_if, throttle};
+use crate::mfa::totp_not_ready;
 
 /// A factor a check proves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -155,7 +155,7 @@ fn require_allowed_if(policy: Option<&LoginPolicyView>, factor: SecondFactor) ->
 /// refusal is recorded as `user.human.mfa.otp.check.failed`.
 pub fn decide_totp_check(state: &UserState, matched_step: Option<u64>) -> Result<E, DomainError> {
     let TotpState::Ready { last_step, .. } = &state.totp else {
-        return Err(totp_not_ready());
+        return Err(crate::mfa::totp_not_ready());
     };
     match matched_step {
         Some(step) if step > *last_step => Ok(E::TotpCheckSucceeded(crate::event::TotpVerified { step })),
@@ -163,10 +163,6 @@ pub fn decide_totp_check(state: &UserState, matched_step: Option<u64>) -> Result
             "SESSION-R3play",
             "This one-time password was already used; wait for the next code",
         )),
-        None => Err(DomainError::invalid("EVENT-8isk2", "Invalid code")),
+        None => Err(crate::mfa::invalid_code()),
     }
-}
-
-fn totp_not_ready() -> DomainError {
-    DomainError::precondition("COMMAND-3Mif9s", "Multifactor OTP (OneTimePassword) isn't ready")
 }

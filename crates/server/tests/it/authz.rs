@@ -260,7 +260,7 @@ fn methods() -> Vec<std::sync::Arc<MethodInfo>> {
     let mut all: Vec<_> = Methods::load()
         .unwrap()
         .iter()
-        .filter(|m| m.http.is_some() && m.permission.is_some())
+        .filter(|m| m.http.is_some() && m.auth.is_some())
         .cloned()
         .collect();
     all.sort_by(|a, b| a.grpc_path.cmp(&b.grpc_path));
