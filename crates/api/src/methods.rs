@@ -9,8 +9,9 @@ use prost_reflect::{DescriptorPool, MessageDescriptor};
 use twofold_proto::twofold::api::v1::{AuthOption, HttpRoute};
 
 pub struct MethodInfo {
-    /// `/zitadel.admin.v1.AdminService/GetLoginPolicy`
-    pub grpc_path: String,
+    /// `/zitadel.admin.v1.AdminService/GetLoginPolicy` (shared: it labels
+    /// every request's metrics)
+    pub grpc_path: Arc<str>,
     /// None: no token needed (health checks).
     pub permission: Option<String>,
     /// Reachable before force_mfa is satisfied (factor enrolment).
@@ -75,7 +76,7 @@ impl Methods {
                 by_path.insert(
                     grpc_path.clone(),
                     Arc::new(MethodInfo {
-                        grpc_path,
+                        grpc_path: grpc_path.into(),
                         enrolment: auth.as_ref().is_some_and(|a| a.enrolment),
                         permission: auth.map(|a| a.permission),
                         http,

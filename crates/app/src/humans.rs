@@ -135,6 +135,7 @@ impl App {
         Ok(ctx.org_id.clone())
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn add_human(&self, ctx: &RequestCtx, input: HumanInput) -> Result<AddedHuman, DomainError> {
         let email = human::validate_email(&input.email)?;
         let phone = match &input.phone {
@@ -251,6 +252,7 @@ impl App {
         Ok(UserList { total, users })
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn delete_user_v2(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
         let missing = DomainError::not_found("COMMAND-bd4ir1mblj", "User could not be found");
         // Oneself with `user.self.delete`, anyone seen with `user.delete`.
@@ -283,6 +285,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn lock_user(&self, ctx: &RequestCtx, user_id: &str, lock: bool) -> Result<WriteDetails, DomainError> {
         let missing = if lock {
             DomainError::not_found("COMMAND-450yxuqrh1", "User could not be found")
@@ -303,6 +306,7 @@ impl App {
     }
 
     /// Sets the email address; returns the code when the mode returns it.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn set_email(
         &self,
         ctx: &RequestCtx,
@@ -326,6 +330,7 @@ impl App {
         Ok((d, code))
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn verify_email(&self, ctx: &RequestCtx, user_id: &str, code: &str) -> Result<WriteDetails, DomainError> {
         let user = self
             .user_to_act_on(ctx, user_id, act("user.write", true), human::user_not_found())
@@ -336,6 +341,7 @@ impl App {
             .await
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn set_phone(
         &self,
         ctx: &RequestCtx,
@@ -359,6 +365,7 @@ impl App {
         Ok((d, code))
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn verify_phone(&self, ctx: &RequestCtx, user_id: &str, code: &str) -> Result<WriteDetails, DomainError> {
         let user = self
             .user_to_act_on(ctx, user_id, act("user.write", true), human::user_not_found())

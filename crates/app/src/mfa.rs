@@ -57,6 +57,7 @@ impl App {
         self.user_to_act_on(ctx, user_id, act(permission, true), missing).await
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn register_totp(&self, ctx: &RequestCtx, user_id: &str) -> Result<NewTotp, DomainError> {
         let missing = DomainError::precondition("COMMAND-SqyJz", "User could not be found");
         let user = self
@@ -74,6 +75,7 @@ impl App {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn verify_totp_registration(
         &self,
         ctx: &RequestCtx,
@@ -102,6 +104,7 @@ impl App {
     }
 
     /// Removes TOTP (`factor` None), OTP SMS or OTP email.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn remove_factor(
         &self,
         ctx: &RequestCtx,
@@ -126,6 +129,7 @@ impl App {
         self.on_user(ctx, &user, decide).await
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn add_factor(
         &self,
         ctx: &RequestCtx,
@@ -148,6 +152,7 @@ impl App {
     }
 
     /// A new set of recovery codes, returned once; only salted hashes are stored.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn generate_recovery_codes(
         &self,
         ctx: &RequestCtx,
@@ -183,6 +188,7 @@ impl App {
         Ok((d, codes))
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn remove_recovery_codes(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
         let missing = DomainError::not_found("COMMAND-RcV9d", "Recovery codes don't exist");
         let user = self.factor_target(ctx, user_id, "user.write", missing).await?;
