@@ -79,7 +79,8 @@ pub async fn layer(State(logging): State<Logging>, req: Request, next: Next) -> 
     resp
 }
 
-/// The `method` label of requests that reached no RPC (unknown paths).
+/// The `method` label of requests that reached no RPC of the API (unknown
+/// paths, gRPC health and reflection).
 static UNMATCHED: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("unmatched"));
 
 /// The code of an answer no inner layer reported on: gRPC's own, else the
