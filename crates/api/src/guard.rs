@@ -311,6 +311,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_sane_client_request_id_is_kept() {
+        let req = |id: &str| {
+            http::Request::get("/bare")
+                .header(REQUEST_ID_HEADER, id)
+                .body(Body::empty())
+                .unwrap()
+        };
+        let (_, headers, _) = send(req("trace-1")).await;
+        assert_eq!(headers[REQUEST_ID_HEADER], "trace-1");
+        for bad in ["two words", &"x".repeat(MAX_REQUEST_ID_BYTES + 1)] {
+            let (_, headers, _) = send(req(bad)).await;
+            assert!(!headers[REQUEST_ID_HEADER].is_empty());
+            assert_ne!(headers[REQUEST_ID_HEADER], bad);
+        }
+    }
+
+    #[tokio::test]
     async fn bare_errors_and_oversize_requests_get_json_bodies() {
         let (status, _, body) = send(http::Request::get("/bare").body(Body::empty()).unwrap()).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
