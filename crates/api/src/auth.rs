@@ -13,8 +13,8 @@ use twofold_app::auth::{MethodAuth, RequestCtx};
 use twofold_domain::DomainError;
 
 use crate::error::to_status;
-use crate::methods::Methods;
-use crate::{grpc_decode, nul_strings};
+use crate::methods::{MethodInfo, Methods};
+use crate::{grpc_decode, nul_strings, observe};
 
 #[derive(Clone)]
 pub struct AuthState {
@@ -50,11 +50,19 @@ pub async fn layer(State(s): State<AuthState>, req: Request, next: Next) -> Resp
     let Some(method) = s.methods.get(req.uri().path()).cloned() else {
         return next.run(req).await;
     };
+    observe::method(&method.grpc_path);
+    let resp = call(&s, &method, req, next).await;
+    observe::code(observe::grpc_code(resp.headers()));
+    resp
+}
+
+async fn call(s: &AuthState, method: &MethodInfo, req: Request, next: Next) -> Response {
     let req = match &method.auth {
         Some(auth) => {
             let (mut parts, body) = req.into_parts();
             match settle(&s.app, &parts, auth).await {
                 Ok(ctx) => {
+                    observe::caller(&ctx);
                     parts.extensions.insert(ctx);
                     let host = twofold_app::auth::host_without_port(&request_host(&parts));
                     parts.extensions.insert(RequestHost(host));
@@ -65,7 +73,7 @@ pub async fn layer(State(s): State<AuthState>, req: Request, next: Next) -> Resp
         }
         None => req,
     };
-    let req = match nul_strings::refuse_nul(&method, req, s.max_message_bytes).await {
+    let req = match nul_strings::refuse_nul(method, req, s.max_message_bytes).await {
         Ok(req) => req,
         Err(refusal) => return refusal,
     };

@@ -1,5 +1,6 @@
 //! The outermost layer, around every transport: each request gets an id
-//! (logged, and returned as `x-request-id`); oversize URIs and header blocks
+//! (the client's `x-request-id`, else a new one; returned as `x-request-id`)
+//! and a span and metrics (`observe`); oversize URIs and header blocks
 //! are refused; a handler that panics answers 500 instead of dropping the
 //! connection; error answers that lower layers leave without a body
 //! (tonic-web's 400/405) get the contract's JSON body; and an HTTP/1
@@ -11,10 +12,10 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use bytes::Bytes;
@@ -22,8 +23,10 @@ use futures_util::FutureExt;
 use http::{HeaderMap, HeaderValue, StatusCode, Version};
 use http_body::{Body as _, Frame, SizeHint};
 use tonic::{Code, Status};
+use tracing::Instrument;
 
 use crate::error::protocol_error;
+use crate::observe;
 
 /// Longest request target (path and query) served.
 pub const MAX_URI_BYTES: usize = 8 * 1024;
@@ -31,10 +34,84 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// Longest request id taken from a client.
+const MAX_REQUEST_ID_BYTES: usize = 128;
 
-pub async fn layer(req: Request, next: Next) -> Response {
-    let id = request_id();
+/// How requests are logged.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Logging {
+    /// One info line per request at its end (method, code, duration).
+    pub access_log: bool,
+}
+
+pub async fn layer(State(logging): State<Logging>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request_id(req.headers());
+    let span = tracing::info_span!(
+        "request",
+        request_id = id.to_str().unwrap_or_default(),
+        method = tracing::field::Empty,
+        instance = tracing::field::Empty,
+        caller = tracing::field::Empty,
+        code = tracing::field::Empty,
+    );
+    // Operators' own endpoints (probes, scrapes) are not API calls.
+    let operator = req.uri().path().starts_with("/debug/");
     let grpc = is_grpc(req.headers());
+    let target = logging
+        .access_log
+        .then(|| (req.method().clone(), req.uri().path().to_owned()));
+    let (mut resp, learnt) = observe::scope(guarded(req, next, grpc, &id).instrument(span.clone())).await;
+    let code = learnt.code.unwrap_or_else(|| answer_code(&resp, grpc));
+    let code = observe::code_name(code);
+    span.record("code", code);
+    if !operator {
+        let method = learnt.method.as_ref().unwrap_or(&UNMATCHED);
+        twofold_app::metrics::request(method, code, started.elapsed());
+    }
+    if let Some((http_method, path)) = target {
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        span.in_scope(
+            || tracing::info!(%http_method, path, status = resp.status().as_u16(), micros, "request finished"),
+        );
+    }
+    resp.headers_mut().insert(REQUEST_ID_HEADER, id);
+    resp
+}
+
+/// The `method` label of requests that reached no RPC of the API (unknown
+/// paths, gRPC health and reflection).
+static UNMATCHED: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("unmatched"));
+
+/// The code of an answer no inner layer reported on: gRPC's own, else the
+/// one grpc-gateway pairs with the HTTP status.
+fn answer_code(resp: &Response, grpc: bool) -> Code {
+    if grpc {
+        observe::grpc_code(resp.headers())
+    } else if resp.status().is_success() {
+        Code::Ok
+    } else {
+        code_of(resp.status())
+    }
+}
+
+/// The request's id: the client's `x-request-id` when it is a sane token
+/// (visible ASCII, not too long), so a trace can follow a request across
+/// services; else a new one.
+fn request_id(headers: &HeaderMap) -> HeaderValue {
+    headers
+        .get(REQUEST_ID_HEADER)
+        .filter(|v| {
+            let b = v.as_bytes();
+            !b.is_empty() && b.len() <= MAX_REQUEST_ID_BYTES && b.iter().all(u8::is_ascii_graphic)
+        })
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_str(&new_request_id()).unwrap_or(HeaderValue::from_static("-")))
+}
+
+/// The request itself, with the guard's refusals, panic catching and
+/// error bodies.
+async fn guarded(req: Request, next: Next, grpc: bool, id: &HeaderValue) -> Response {
     let http1 = req.version() < Version::HTTP_2;
     // Only a request with a body needs watching (most have none).
     let read = (!req.body().is_end_stream()).then(|| Arc::new(AtomicBool::new(false)));
@@ -60,7 +137,8 @@ pub async fn layer(req: Request, next: Next) -> Response {
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                tracing::error!(request_id = %id, %method, path = uri.path(), panic = %what, "request handler panicked");
+                tracing::error!(%method, path = uri.path(), panic = %what, "request handler panicked");
+                let id = id.to_str().unwrap_or_default();
                 let message = format!("An internal error occurred (request id {id})");
                 if grpc {
                     Status::internal(message).into_http()
@@ -70,9 +148,6 @@ pub async fn layer(req: Request, next: Next) -> Response {
             }
         }
     };
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        resp.headers_mut().insert(REQUEST_ID_HEADER, v);
-    }
     if http1 && read.is_some_and(|r| !r.load(Ordering::Relaxed)) {
         resp.headers_mut()
             .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
@@ -108,7 +183,7 @@ impl http_body::Body for Tracked {
 }
 
 /// Unique within the process and across restarts: start time, then a counter.
-fn request_id() -> String {
+fn new_request_id() -> String {
     static START: LazyLock<u64> = LazyLock::new(|| {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -204,7 +279,7 @@ mod tests {
         Router::new()
             .route("/boom", get(boom))
             .route("/bare", get(|| async { StatusCode::METHOD_NOT_ALLOWED }))
-            .layer(axum::middleware::from_fn(layer))
+            .layer(axum::middleware::from_fn_with_state(Logging::default(), layer))
     }
 
     async fn send(req: http::Request<Body>) -> (StatusCode, HeaderMap, serde_json::Value) {
@@ -233,6 +308,23 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(headers["grpc-status"], "13");
         assert_ne!(headers[REQUEST_ID_HEADER].to_str().unwrap(), id);
+    }
+
+    #[tokio::test]
+    async fn a_sane_client_request_id_is_kept() {
+        let req = |id: &str| {
+            http::Request::get("/bare")
+                .header(REQUEST_ID_HEADER, id)
+                .body(Body::empty())
+                .unwrap()
+        };
+        let (_, headers, _) = send(req("trace-1")).await;
+        assert_eq!(headers[REQUEST_ID_HEADER], "trace-1");
+        for bad in ["two words", &"x".repeat(MAX_REQUEST_ID_BYTES + 1)] {
+            let (_, headers, _) = send(req(bad)).await;
+            assert!(!headers[REQUEST_ID_HEADER].is_empty());
+            assert_ne!(headers[REQUEST_ID_HEADER], bad);
+        }
     }
 
     #[tokio::test]

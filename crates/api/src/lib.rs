@@ -13,6 +13,7 @@ mod guard;
 mod management;
 pub mod methods;
 mod nul_strings;
+mod observe;
 mod queries;
 mod rest;
 mod self_service;
@@ -25,6 +26,7 @@ mod validate;
 use axum::Router;
 use axum::response::IntoResponse;
 use axum::routing::get;
+pub use guard::Logging;
 use http::StatusCode;
 use tonic_web::GrpcWebLayer;
 use tower_http::cors::{Any, CorsLayer};
@@ -53,7 +55,7 @@ impl Default for Limits {
 }
 
 /// The whole HTTP surface of the server.
-pub async fn router(app: App, limits: Limits) -> Result<Router, methods::DescriptorError> {
+pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Router, methods::DescriptorError> {
     let methods = methods::Methods::load()?;
     let max = limits.max_request_body_bytes;
 
@@ -101,6 +103,7 @@ pub async fn router(app: App, limits: Limits) -> Result<Router, methods::Descrip
     Ok(Router::new()
         .route("/debug/healthz", get(|| async { "ok" }))
         .route("/debug/ready", get(move || ready(app.clone())))
+        .route("/debug/metrics", get(metrics))
         .merge(grpc.layer(GrpcWebLayer::new()))
         .fallback(move |req| rest.clone().handle(req))
         .layer(
@@ -110,7 +113,7 @@ pub async fn router(app: App, limits: Limits) -> Result<Router, methods::Descrip
                 .allow_headers(Any)
                 .expose_headers(Any),
         )
-        .layer(axum::middleware::from_fn(guard::layer)))
+        .layer(axum::middleware::from_fn_with_state(logging, guard::layer)))
 }
 
 /// 200 with the JSON string "ok" when the database answers, else 412.
@@ -124,4 +127,13 @@ async fn ready(app: App) -> axum::response::Response {
         )
             .into_response()
     }
+}
+
+/// Every metric, in the text format Prometheus scrapes (see docs/operations.md).
+async fn metrics() -> axum::response::Response {
+    (
+        [(http::header::CONTENT_TYPE, twofold_app::metrics::CONTENT_TYPE)],
+        twofold_app::metrics::encode(),
+    )
+        .into_response()
 }

@@ -11,8 +11,9 @@ use twofold_domain::permissions::{CheckedOn, OnSelf, Permission, ResourceCheck};
 use twofold_proto::twofold::api::v1::{self as opts, AuthOption, HttpRoute};
 
 pub struct MethodInfo {
-    /// `/zitadel.admin.v1.AdminService/GetLoginPolicy`
-    pub grpc_path: String,
+    /// `/zitadel.admin.v1.AdminService/GetLoginPolicy` (shared: it labels
+    /// every request's metrics)
+    pub grpc_path: Arc<str>,
     /// None: no token needed (health checks).
     pub auth: Option<MethodAuth>,
     pub http: Option<HttpRoute>,
@@ -123,7 +124,7 @@ impl Methods {
                 by_path.insert(
                     grpc_path.clone(),
                     Arc::new(MethodInfo {
-                        grpc_path,
+                        grpc_path: grpc_path.into(),
                         auth,
                         http,
                         input: m.input(),

@@ -22,6 +22,7 @@ use tower::ServiceExt;
 
 use crate::error::{invalid, protocol_error, rest_response};
 use crate::methods::{DescriptorError, MethodInfo, Methods};
+use crate::observe;
 
 /// Deepest JSON nesting (objects and arrays) a request body may have: deep
 /// enough for any real request, shallow enough that the protobuf message
@@ -148,14 +149,21 @@ impl Rest {
         }
         match found {
             Some((route, params)) => {
+                observe::method(&route.info.grpc_path);
                 let (parts, body) = req.into_parts();
                 let body = match read_body(body, route.body_is_request, self.max_body_bytes).await {
                     Ok(body) => body,
                     Err(resp) => return resp,
                 };
                 match self.call(route, params, parts, body).await {
-                    Ok(resp) => resp,
-                    Err(status) => rest_response(&status),
+                    Ok(resp) => {
+                        observe::code(tonic::Code::Ok);
+                        resp
+                    }
+                    Err(status) => {
+                        observe::code(status.code());
+                        rest_response(&status)
+                    }
                 }
             }
             None if path_known => (

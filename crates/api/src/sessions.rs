@@ -2,6 +2,7 @@
 
 use tonic::{Request, Response, Status};
 use twofold_app::App;
+use twofold_app::metrics::{self, Factor};
 use twofold_app::sessions::{ChallengeRequests, Checks, SessionChange, SessionRead, UserRef};
 use twofold_proto::zitadel::session::v2::session_service_server::SessionService;
 use twofold_proto::zitadel::session::v2::*;
@@ -57,6 +58,21 @@ fn checks(message: &str, c: Option<twofold_proto::zitadel::session::v2::Checks>)
         otp_email: c.otp_email.map(|o| o.code),
         recovery_code: c.recovery_code.map(|r| r.code),
     })
+}
+
+/// The factors a call checks (for the sign-in metrics).
+fn factors(c: &Checks) -> Vec<Factor> {
+    [
+        (c.password.is_some(), Factor::Password),
+        (c.web_auth_n.is_some(), Factor::Webauthn),
+        (c.totp.is_some(), Factor::Totp),
+        (c.otp_sms.is_some(), Factor::OtpSms),
+        (c.otp_email.is_some(), Factor::OtpEmail),
+        (c.recovery_code.is_some(), Factor::RecoveryCode),
+    ]
+    .into_iter()
+    .filter_map(|(given, f)| given.then_some(f))
+    .collect()
 }
 
 fn challenge_requests(r: Option<RequestChallenges>) -> Result<ChallengeRequests, Status> {
@@ -196,11 +212,14 @@ impl SessionService for Sessions {
         let ctx = ctx(&req)?;
         let r = req.into_inner();
         let lifetime = lifetime(M, r.lifetime.as_ref())?;
-        let c: SessionChange = self
+        let checks = checks(M, r.checks)?;
+        let factors = factors(&checks);
+        let result = self
             .app
-            .create_session(&ctx, checks(M, r.checks)?, challenge_requests(r.challenges)?, lifetime)
-            .await
-            .map_err(to_status)?;
+            .create_session(&ctx, checks, challenge_requests(r.challenges)?, lifetime)
+            .await;
+        metrics::sign_in(&factors, result.as_ref().map(|_| ()));
+        let c: SessionChange = result.map_err(to_status)?;
         Ok(Response::new(CreateSessionResponse {
             details: convert::v2_changed(c.details),
             session_id: c.session_id,
@@ -215,18 +234,21 @@ impl SessionService for Sessions {
         let r = req.into_inner();
         let id = validate::id(M, "SessionId", &r.session_id)?.to_owned();
         let lifetime = lifetime(M, r.lifetime.as_ref())?;
-        let c = self
+        let checks = checks(M, r.checks)?;
+        let factors = factors(&checks);
+        let result = self
             .app
             .set_session(
                 &ctx,
                 &id,
                 Some(r.session_token.as_str()),
-                checks(M, r.checks)?,
+                checks,
                 challenge_requests(r.challenges)?,
                 lifetime,
             )
-            .await
-            .map_err(to_status)?;
+            .await;
+        metrics::sign_in(&factors, result.as_ref().map(|_| ()));
+        let c = result.map_err(to_status)?;
         Ok(Response::new(SetSessionResponse {
             details: convert::v2_changed(c.details),
             session_token: c.token.unwrap_or_default(),

@@ -177,6 +177,7 @@ impl App {
             };
             match self.store.push(req).await {
                 Ok(stored) => {
+                    crate::metrics::appended(&stored);
                     if let Some(e) = decision.error_after_push {
                         return Err(e);
                     }

@@ -135,6 +135,7 @@ impl App {
         Ok(ctx.org_id.clone())
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn add_human(&self, ctx: &RequestCtx, input: HumanInput) -> Result<AddedHuman, DomainError> {
         let email = human::validate_email(&input.email)?;
         let phone = match &input.phone {
@@ -246,6 +247,7 @@ impl App {
         Ok(UserList { total, users })
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn delete_user_v2(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
         let missing = DomainError::not_found("COMMAND-bd4ir1mblj", "User could not be found");
         let user = self.user_to_act_on(ctx, user_id, missing).await?;
@@ -268,6 +270,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn lock_user(&self, ctx: &RequestCtx, user_id: &str, lock: bool) -> Result<WriteDetails, DomainError> {
         let user = self
             .user_to_act_on(ctx, user_id, human::lock_target_missing(lock))
@@ -283,6 +286,7 @@ impl App {
     }
 
     /// Sets the email address; returns the code when the mode returns it.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn set_email(
         &self,
         ctx: &RequestCtx,
@@ -304,6 +308,7 @@ impl App {
         Ok((d, code))
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn verify_email(&self, ctx: &RequestCtx, user_id: &str, code: &str) -> Result<WriteDetails, DomainError> {
         let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
         let hash = self.keys.token_hash(code.trim());
@@ -312,6 +317,7 @@ impl App {
             .await
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn set_phone(
         &self,
         ctx: &RequestCtx,
@@ -333,6 +339,7 @@ impl App {
         Ok((d, code))
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn verify_phone(&self, ctx: &RequestCtx, user_id: &str, code: &str) -> Result<WriteDetails, DomainError> {
         let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
         let hash = self.keys.token_hash(code.trim());

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod lockout;
 pub mod login_policy;
 pub mod members;
+pub mod metrics;
 pub mod mfa;
 pub mod notify;
 pub mod orgs;
@@ -38,6 +39,11 @@ pub struct AppConfig {
     pub password_hashing: passwords::HashParams,
     /// First throttling window after repeated OTP failures, in seconds.
     pub otp_throttle_secs: i64,
+    /// Password hashing jobs that may wait for a hashing thread; more are
+    /// refused (429 / RESOURCE_EXHAUSTED).
+    pub hash_queue: usize,
+    /// One-time-code messages that may wait for sending; more are dropped.
+    pub delivery_queue: usize,
 }
 
 impl Default for AppConfig {
@@ -46,6 +52,8 @@ impl Default for AppConfig {
             totp_issuer: "Twofold".into(),
             password_hashing: passwords::HashParams::default(),
             otp_throttle_secs: 30,
+            hash_queue: passwords::DEFAULT_QUEUE,
+            delivery_queue: notify::DEFAULT_QUEUE,
         }
     }
 }
@@ -58,14 +66,17 @@ pub struct App {
     pub(crate) keys: Arc<secrets::MasterKey>,
     pub(crate) config: Arc<AppConfig>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) deliveries: Arc<notify::Deliveries>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn EventStore>, keys: secrets::MasterKey, config: AppConfig) -> Self {
+        passwords::start_hashing(config.hash_queue);
         Self {
             store,
             ids: Arc::new(ids::IdGenerator::new()),
             keys: Arc::new(keys),
+            deliveries: Arc::new(notify::Deliveries::new(config.delivery_queue)),
             config: Arc::new(config),
             clock: Arc::new(clock::SystemClock),
         }

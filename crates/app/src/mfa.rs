@@ -55,6 +55,7 @@ fn remove_decision(kind: OtpKind) -> fn(&UserState) -> Result<Vec<EventPayload>,
 }
 
 impl App {
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn register_totp(&self, ctx: &RequestCtx, user_id: &str) -> Result<NewTotp, DomainError> {
         let missing = mfa::user_missing();
         let user = self.user_to_act_on(ctx, user_id, missing).await?;
@@ -70,6 +71,7 @@ impl App {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn verify_totp_registration(
         &self,
         ctx: &RequestCtx,
@@ -92,6 +94,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn remove_factor(
         &self,
         ctx: &RequestCtx,
@@ -116,6 +119,7 @@ impl App {
         self.on_user(ctx, &user, decide).await
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn add_factor(
         &self,
         ctx: &RequestCtx,
@@ -136,6 +140,7 @@ impl App {
     }
 
     /// A new set of recovery codes, returned once; only salted hashes are stored.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn generate_recovery_codes(
         &self,
         ctx: &RequestCtx,
@@ -169,6 +174,7 @@ impl App {
         Ok((d, codes))
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn remove_recovery_codes(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
         let missing = mfa::recovery_codes_missing();
         let user = self.user_to_act_on(ctx, user_id, missing).await?;

@@ -3,6 +3,7 @@
 //! and recorded on the session (`session.otp.*.sent` or
 //! `session.otp.delivery.failed`), never failing the API call.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -12,6 +13,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
+use tokio::sync::{Semaphore, mpsc};
+use tracing::Instrument;
 use twofold_domain::event::{DeliveryFailed, EventPayload as E};
 use twofold_domain::notify::{self, Channel, HttpSmsConfig, ProviderId, Providers, SmtpConfig};
 use twofold_domain::readmodel::Collection;
@@ -20,10 +23,30 @@ use twofold_domain::readmodel::providers::{ACTIVE_EMAIL, ACTIVE_SMS, sms_doc_id,
 use twofold_domain::{AggregateRef, DomainError};
 
 use crate::auth::RequestCtx;
-use crate::{App, WriteDetails, secrets};
+use crate::{App, WriteDetails, metrics, secrets};
 
 const ATTEMPTS: u32 = 3;
 const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
+/// Messages that may wait for sending by default.
+pub const DEFAULT_QUEUE: usize = 1024;
+/// Messages being sent at the same time.
+const CONCURRENT_SENDS: usize = 16;
+
+/// The delivery queue, its worker started with the first message (inside
+/// the async runtime).
+pub(crate) struct Deliveries {
+    capacity: usize,
+    queue: OnceLock<mpsc::Sender<(Delivery, tracing::Span)>>,
+}
+
+impl Deliveries {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            queue: OnceLock::new(),
+        }
+    }
+}
 
 pub struct NewSmtp {
     pub sender_address: String,
@@ -141,41 +164,84 @@ impl App {
         .await
     }
 
-    /// Sends in the background; the caller's request does not wait.
+    /// Queues `d` for sending; the caller's request does not wait. With the
+    /// queue full the message is dropped (logged and counted), so a slow
+    /// provider cannot pile up memory or hold requests.
     pub(crate) fn deliver(&self, d: Delivery) {
+        let channel = d.channel;
+        let queue = self.deliveries.queue.get_or_init(|| self.start_delivery_worker());
+        // The request's span goes along: the delivery's log lines carry its request id.
+        if queue.try_send((d, tracing::Span::current())).is_err() {
+            tracing::warn!(?channel, "the delivery queue is full: a code was not sent");
+            metrics::delivery(channel, metrics::Delivery::Dropped);
+        }
+    }
+
+    /// The one delivery worker: it takes queued messages and sends up to
+    /// [`CONCURRENT_SENDS`] at once through one HTTP client.
+    fn start_delivery_worker(&self) -> mpsc::Sender<(Delivery, tracing::Span)> {
+        let (tx, mut rx) = mpsc::channel(self.deliveries.capacity);
         let app = self.clone();
         tokio::spawn(async move {
-            let mut last_error = String::new();
-            for attempt in 0..ATTEMPTS {
-                if attempt > 0 {
-                    tokio::time::sleep(Duration::from_secs(1 << (attempt - 1))).await;
+            let http = match reqwest::Client::builder().timeout(HTTP_TIMEOUT).build() {
+                Ok(http) => http,
+                Err(e) => {
+                    tracing::error!(error = %e, "no HTTP client for deliveries: codes are not sent");
+                    return;
                 }
-                match app.send_once(&d).await {
-                    Ok(provider) => {
-                        let p = ProviderId { id: provider };
-                        let event = match (&d.purpose, d.channel) {
-                            (Purpose::SignIn { .. }, Channel::Email) => E::SessionOtpEmailSent(p),
-                            (Purpose::SignIn { .. }, Channel::Sms) => E::SessionOtpSmsSent(p),
-                            (Purpose::Verify { .. }, Channel::Email) => E::EmailCodeSent(p),
-                            (Purpose::Verify { .. }, Channel::Sms) => E::PhoneCodeSent(p),
-                        };
-                        app.record_delivery(&d, event).await;
-                        return;
+            };
+            let sends = Arc::new(Semaphore::new(CONCURRENT_SENDS));
+            while let Some((d, span)) = rx.recv().await {
+                let Ok(permit) = sends.clone().acquire_owned().await else {
+                    return;
+                };
+                let (app, http) = (app.clone(), http.clone());
+                tokio::spawn(
+                    async move {
+                        app.send_with_retries(&http, d).await;
+                        drop(permit);
                     }
-                    Err(e) => last_error = e,
-                }
+                    .instrument(span),
+                );
             }
-            tracing::warn!(channel = ?d.channel, error = %last_error, "a code could not be delivered");
-            let failed = DeliveryFailed {
-                channel: format!("{:?}", d.channel).to_lowercase(),
-                reason: last_error,
-            };
-            let event = match d.purpose {
-                Purpose::SignIn { .. } => E::SessionOtpDeliveryFailed(failed),
-                Purpose::Verify { .. } => E::CodeDeliveryFailed(failed),
-            };
-            app.record_delivery(&d, event).await;
         });
+        tx
+    }
+
+    #[tracing::instrument(skip_all, fields(channel = ?d.channel))]
+    async fn send_with_retries(&self, http: &reqwest::Client, d: Delivery) {
+        let mut last_error = String::new();
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_secs(1 << (attempt - 1))).await;
+            }
+            match self.send_once(http, &d).await {
+                Ok(provider) => {
+                    metrics::delivery(d.channel, metrics::Delivery::Sent);
+                    let p = ProviderId { id: provider };
+                    let event = match (&d.purpose, d.channel) {
+                        (Purpose::SignIn { .. }, Channel::Email) => E::SessionOtpEmailSent(p),
+                        (Purpose::SignIn { .. }, Channel::Sms) => E::SessionOtpSmsSent(p),
+                        (Purpose::Verify { .. }, Channel::Email) => E::EmailCodeSent(p),
+                        (Purpose::Verify { .. }, Channel::Sms) => E::PhoneCodeSent(p),
+                    };
+                    self.record_delivery(&d, event).await;
+                    return;
+                }
+                Err(e) => last_error = e,
+            }
+        }
+        metrics::delivery(d.channel, metrics::Delivery::Failed);
+        tracing::warn!(channel = ?d.channel, error = %last_error, "a code could not be delivered");
+        let failed = DeliveryFailed {
+            channel: format!("{:?}", d.channel).to_lowercase(),
+            reason: last_error,
+        };
+        let event = match d.purpose {
+            Purpose::SignIn { .. } => E::SessionOtpDeliveryFailed(failed),
+            Purpose::Verify { .. } => E::CodeDeliveryFailed(failed),
+        };
+        self.record_delivery(&d, event).await;
     }
 
     async fn record_delivery(&self, d: &Delivery, event: E) {
@@ -192,7 +258,7 @@ impl App {
     }
 
     /// One attempt; the ID of the provider that accepted the message.
-    async fn send_once(&self, d: &Delivery) -> Result<String, String> {
+    async fn send_once(&self, http: &reqwest::Client, d: &Delivery) -> Result<String, String> {
         let doc = |id: String| async move {
             self.store
                 .doc(&d.instance_id, Collection::Provider.as_str(), &id)
@@ -209,7 +275,7 @@ impl App {
             Channel::Sms => {
                 let active = ProviderId::deserialize(&*doc(ACTIVE_SMS.into()).await?).map_err(|e| e.to_string())?;
                 let c = HttpSmsConfig::deserialize(&*doc(sms_doc_id(&active.id)).await?).map_err(|e| e.to_string())?;
-                self.send_sms(&c, d).await.map(|_| c.id)
+                self.send_sms(http, &c, d).await.map(|_| c.id)
             }
         }
     }
@@ -262,7 +328,7 @@ impl App {
         transport.build().send(msg).await.map(|_| ()).map_err(|e| e.to_string())
     }
 
-    async fn send_sms(&self, c: &HttpSmsConfig, d: &Delivery) -> Result<(), String> {
+    async fn send_sms(&self, http: &reqwest::Client, c: &HttpSmsConfig, d: &Delivery) -> Result<(), String> {
         // Texts name the instance by its external domain.
         let domain = self
             .typed_doc::<InstanceView>(&d.instance_id, Collection::Instance, &d.instance_id)
@@ -300,9 +366,8 @@ impl App {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
-        let resp = reqwest::Client::new()
+        let resp = http
             .post(&c.endpoint)
-            .timeout(HTTP_TIMEOUT)
             .header("content-type", "application/json")
             .header("ZITADEL-Signature", signature(&key, unix, &body))
             .body(body)

@@ -87,14 +87,26 @@ pub async fn verify_blocking(secret: String, phcs: Vec<String>) -> Result<Vec<bo
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// Runs `f` on one of a fixed set of threads, one per core. argon2id holds
-/// its memory cost (19 MiB by default) while it runs; a fixed set of
-/// threads keeps that memory bounded (a growing pool would keep a heap
-/// arena per thread) and keeps the async runtime free for other requests.
-async fn on_hash_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, DomainError> {
-    static JOBS: std::sync::OnceLock<std::sync::mpsc::Sender<Job>> = std::sync::OnceLock::new();
-    let jobs = JOBS.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+/// Jobs that may wait for a hashing thread by default: at OWASP's cost
+/// (tens of milliseconds a hash) a full queue is drained within seconds.
+pub const DEFAULT_QUEUE: usize = 256;
+
+static JOBS: std::sync::OnceLock<std::sync::mpsc::SyncSender<Job>> = std::sync::OnceLock::new();
+
+/// Starts the hashing threads, one per core, with room for `queue` waiting
+/// jobs (at least one). argon2id holds its memory cost (19 MiB by default)
+/// while it runs; a fixed set of threads keeps that memory bounded (a
+/// growing pool would keep a heap arena per thread) and keeps the async
+/// runtime free for other requests. The bounded queue keeps a flood of
+/// sign-ins from piling up memory and latency: beyond it, callers are told
+/// to come back ([`busy`]). Only the first call in a process takes effect.
+pub fn start_hashing(queue: usize) {
+    jobs(queue);
+}
+
+fn jobs(queue: usize) -> &'static std::sync::mpsc::SyncSender<Job> {
+    JOBS.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(queue.max(1));
         let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
         for i in 0..std::thread::available_parallelism().map_or(2, |n| n.get()) {
             let rx = rx.clone();
@@ -114,14 +126,38 @@ async fn on_hash_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'stati
             }
         }
         tx
-    });
+    })
+}
+
+/// The hashing queue is full.
+fn busy() -> DomainError {
+    DomainError {
+        retry_after_secs: Some(1),
+        ..DomainError::new(
+            twofold_domain::ErrorKind::ResourceExhausted,
+            "PASSW-Busy1",
+            "Too many password checks in progress; retry shortly",
+        )
+    }
+}
+
+/// Runs `f` on one of the hashing threads ([`start_hashing`]).
+async fn on_hash_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, DomainError> {
+    let jobs = jobs(DEFAULT_QUEUE);
     let (reply, answer) = tokio::sync::oneshot::channel();
     // With no hashing thread alive (none could be started, or a job
     // panicked and took its thread down) the job or its answer is dropped.
-    jobs.send(Box::new(move || {
+    let job: Job = Box::new(move || {
         let _ = reply.send(f());
-    }))
-    .map_err(|_| hashing_failed(&"no hashing thread"))?;
+    });
+    match jobs.try_send(job) {
+        Ok(()) => {}
+        Err(std::sync::mpsc::TrySendError::Full(_)) => {
+            crate::metrics::hash_queue_full();
+            return Err(busy());
+        }
+        Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return Err(hashing_failed(&"no hashing thread")),
+    }
     answer
         .await
         .map_err(|_| hashing_failed(&"the hashing job did not answer"))

@@ -134,6 +134,7 @@ impl App {
     }
 
     /// `session.write` at instance level, as ZITADEL requires for CreateSession.
+    #[tracing::instrument(skip_all)]
     pub async fn create_session(
         &self,
         ctx: &RequestCtx,
@@ -147,6 +148,7 @@ impl App {
             .await
     }
 
+    #[tracing::instrument(skip_all, fields(session_id = %session_id))]
     pub async fn set_session(
         &self,
         ctx: &RequestCtx,
@@ -485,6 +487,7 @@ impl App {
     }
 
     /// Terminates a session; one that does not exist (any more) is fine.
+    #[tracing::instrument(skip_all, fields(session_id = %session_id))]
     pub async fn delete_session(
         &self,
         ctx: &RequestCtx,

@@ -66,6 +66,7 @@ fn internal(e: impl std::fmt::Display) -> DomainError {
 impl App {
     /// Starts a registration; `domain` is the relying party ID (empty: the
     /// host the request came in on).
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn register_u2f(
         &self,
         ctx: &RequestCtx,
@@ -115,6 +116,7 @@ impl App {
 
     /// Finishes a registration with the authenticator's response. A
     /// malformed or wrong credential is refused with 400 and nothing stored.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn verify_u2f(
         &self,
         ctx: &RequestCtx,
@@ -148,6 +150,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn remove_u2f(
         &self,
         ctx: &RequestCtx,

@@ -36,6 +36,7 @@ pub struct NewToken {
 }
 
 impl App {
+    #[tracing::instrument(skip_all)]
     pub async fn add_machine_user(
         &self,
         ctx: &RequestCtx,
@@ -90,6 +91,7 @@ impl App {
     }
 
     /// Removes a user of the context org (Management API).
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn remove_user(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
         self.remove_user_in(ctx, &ctx.org_id, user_id).await
     }
@@ -126,6 +128,7 @@ impl App {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn add_pat(
         &self,
         ctx: &RequestCtx,
@@ -165,6 +168,7 @@ impl App {
         Ok(pats)
     }
 
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn remove_pat(
         &self,
         ctx: &RequestCtx,

@@ -148,6 +148,17 @@ pub struct StartArgs {
     /// argon2id lanes (OWASP: 1).
     #[arg(long, env = "TWOFOLD_ARGON2_PARALLELISM", default_value_t = 1)]
     pub argon2_parallelism: u32,
+    /// Password hashing jobs that may wait for a hashing thread; beyond
+    /// them sign-ins and password changes get 429 (gRPC: RESOURCE_EXHAUSTED).
+    #[arg(long, env = "TWOFOLD_ARGON2_QUEUE", default_value_t = twofold_app::passwords::DEFAULT_QUEUE)]
+    pub argon2_queue: usize,
+    /// One-time-code messages (email, SMS) that may wait for sending;
+    /// beyond them codes are not sent (logged and counted).
+    #[arg(long, env = "TWOFOLD_DELIVERY_QUEUE", default_value_t = twofold_app::notify::DEFAULT_QUEUE)]
+    pub delivery_queue: usize,
+    /// Log one line per request at its end (request id, method, code, duration).
+    #[arg(long, env = "TWOFOLD_ACCESS_LOG")]
+    pub access_log: bool,
     /// Largest request body (REST) or message (gRPC) in bytes; larger ones
     /// get 413 (gRPC: RESOURCE_EXHAUSTED). Routes without a body take none.
     #[arg(long, env = "TWOFOLD_MAX_REQUEST_BODY_BYTES", default_value_t = 1 << 20)]
@@ -172,12 +183,20 @@ impl StartArgs {
             totp_issuer: self.totp_issuer.clone(),
             password_hashing,
             otp_throttle_secs: i64::from(self.otp_throttle_seconds.max(1)),
+            hash_queue: self.argon2_queue,
+            delivery_queue: self.delivery_queue,
         })
     }
 
     pub fn api_limits(&self) -> twofold_api::Limits {
         twofold_api::Limits {
             max_request_body_bytes: self.max_request_body_bytes,
+        }
+    }
+
+    pub fn logging(&self) -> twofold_api::Logging {
+        twofold_api::Logging {
+            access_log: self.access_log,
         }
     }
 

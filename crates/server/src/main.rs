@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start the server (creates the instance on first start).
-    Start(config::StartArgs),
+    Start(Box<config::StartArgs>),
     /// Apply database migrations and exit.
     Migrate(config::DatabaseArgs),
     /// Check the database for corruption without changing it; exits
@@ -45,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
-        Command::Start(args) => start(args).await,
+        Command::Start(args) => start(*args).await,
         Command::Migrate(args) => {
             let markers = data_dir::earlier_use(&[args.data_dir.join("masterkey"), args.data_dir.join("admin.pat")]);
             let store = args.open(&markers).await?;
@@ -106,7 +106,7 @@ async fn start(args: config::StartArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr: SocketAddr = listener.local_addr()?;
-    let router = twofold_api::router(app, args.api_limits()).await?;
+    let router = twofold_api::router(app, args.api_limits(), args.logging()).await?;
     let stop = shutdown::signal().context("installing the SIGTERM/SIGINT handlers")?;
     tracing::info!("listening on {addr}");
     serve::serve(listener, router, args.connections.limits(), stop).await;

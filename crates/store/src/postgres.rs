@@ -41,14 +41,16 @@ impl PgStore {
     }
 
     /// One transaction per push; concurrent commits are grouped by
-    /// PostgreSQL itself.
+    /// PostgreSQL itself (so each commit is a batch of one).
     async fn submit(
         &self,
         req: twofold_app::ports::PushRequest,
     ) -> Result<Vec<twofold_domain::StoredEvent>, twofold_app::StoreError> {
+        let started = std::time::Instant::now();
         let mut tx = self.begin_write(&req.instance_id).await.map_err(shared::db_error)?;
         let (stored, _) = Self::apply_push(&mut tx, &req).await?;
         tx.commit().await.map_err(shared::db_error)?;
+        twofold_app::metrics::commit(1, started.elapsed());
         Ok(stored)
     }
 

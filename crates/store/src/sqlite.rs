@@ -174,7 +174,11 @@ async fn writer(pool: SqlitePool, mut queue: mpsc::Receiver<Job>, cache: Arc<Cac
             }
         }
         let reqs: Vec<&PushRequest> = pushes.iter().map(|(req, _)| req).collect();
+        let started = std::time::Instant::now();
         let outcome = write_batch(&pool, &reqs, !probes.is_empty()).await;
+        if !reqs.is_empty() {
+            twofold_app::metrics::commit(reqs.len(), started.elapsed());
+        }
         let unavailable = match &outcome {
             Ok(results) => results.iter().find_map(|r| match r {
                 Err(e @ StoreError::Unavailable(_)) => Some(e),

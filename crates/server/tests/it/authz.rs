@@ -273,7 +273,7 @@ async fn every_route_hides_other_orgs(b: Backend) {
     let b_ids = [&w.human_b, &w.machine_b, &w.pat_b, &w.session_b, &w.org_b];
     let mut walked = 0;
     for m in methods() {
-        let path = m.grpc_path.as_str();
+        let path = &*m.grpc_path;
         if EXCLUDED.iter().any(|(p, _)| path.starts_with(p)) {
             continue;
         }
@@ -326,7 +326,7 @@ async fn every_route_hides_other_orgs(b: Backend) {
     // gRPC, every per-resource method: B's resource answers as an unknown id.
     let mut grpc = tonic::client::Grpc::new(s.channel().await);
     for m in methods() {
-        let path = m.grpc_path.as_str();
+        let path = &*m.grpc_path;
         if EXCLUDED.iter().any(|(p, _)| path.starts_with(p)) {
             continue;
         }
@@ -403,7 +403,7 @@ async fn unknown_ids_are_not_found(b: Backend) {
         let path = fill(&template, |_| UNKNOWN.to_owned());
         let body = (verb != "GET").then(|| body_for(&m.grpc_path));
         let (status, got) = s.call(verb, &path, body).await;
-        match UNKNOWN_NOT_404.iter().find(|(p, ..)| *p == m.grpc_path) {
+        match UNKNOWN_NOT_404.iter().find(|(p, ..)| *p == &*m.grpc_path) {
             Some((_, expected, id)) => {
                 assert_eq!(status, *expected, "{verb} {path}: {got}");
                 if !id.is_empty() {
@@ -421,7 +421,7 @@ async fn unknown_ids_are_not_found(b: Backend) {
         }
     }
     for (p, ..) in UNKNOWN_NOT_404 {
-        assert!(walked.iter().any(|w| w == p), "{p} is no per-resource route");
+        assert!(walked.iter().any(|w| &**w == *p), "{p} is no per-resource route");
     }
     assert!(walked.len() > 30, "only {} per-resource routes", walked.len());
 }

@@ -225,4 +225,15 @@ async fn otp_by_email_and_sms_providers(b: Backend) {
     }
     assert_eq!(s.count_events("user.human.email.code.sent").await, 1);
     assert_eq!(s.count_events("user.human.phone.code.sent").await, 1);
+    // Each message is counted once, by channel and outcome.
+    let metrics = reqwest::get(s.url("/debug/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for channel in ["email", "sms"] {
+        let series = format!("twofold_deliveries_total{{channel=\"{channel}\",outcome=\"sent\"}} 2");
+        assert!(metrics.lines().any(|l| l == series), "{series} in\n{metrics}");
+    }
 }

@@ -27,7 +27,9 @@ pub enum Backend {
 }
 
 /// Runs each named test (an `async fn(Backend)`) once per backend:
-/// `sqlite::name` always, `postgres::name` when a server is configured.
+/// `sqlite::name` always, `postgres::name` when a server is configured
+/// (built without `TWOFOLD_TEST_DATABASE_URL`, it is reported as ignored:
+/// see build.rs).
 macro_rules! backend_tests {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -37,6 +39,7 @@ macro_rules! backend_tests {
         }
         mod postgres {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(twofold_pg_tests), ignore = "TWOFOLD_TEST_DATABASE_URL is not set (see README: PostgreSQL suite)")]
             async fn $name() {
                 if $crate::harness::postgres_available() {
                     super::$name($crate::harness::Backend::Postgres).await
@@ -47,10 +50,12 @@ macro_rules! backend_tests {
 }
 pub(crate) use backend_tests;
 
+/// Whether the PostgreSQL tests can run. Built without the variable they
+/// are ignored; this catches a run with `--ignored` but without a server.
 pub fn postgres_available() -> bool {
     let set = std::env::var(PG_ENV).is_ok_and(|v| !v.is_empty());
     if !set {
-        eprintln!("skipped: {PG_ENV} is not set (see README: PostgreSQL suite)");
+        eprintln!("SKIPPED (no {PG_ENV}): see README, PostgreSQL suite");
     }
     set
 }

@@ -33,6 +33,7 @@ mod js_sdk;
 mod lifecycle;
 mod management;
 mod multinode;
+mod observability;
 mod org_policy;
 mod permissions;
 mod queries;

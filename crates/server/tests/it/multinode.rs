@@ -28,6 +28,10 @@ async fn post(url: String, token: &str, body: Value) -> (u16, Value) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(twofold_pg_tests),
+    ignore = "TWOFOLD_TEST_DATABASE_URL is not set (see README: PostgreSQL suite)"
+)]
 async fn two_nodes_race_and_read_each_others_writes() {
     if !postgres_available() {
         return;
@@ -79,6 +83,10 @@ async fn two_nodes_race_and_read_each_others_writes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(twofold_pg_tests),
+    ignore = "TWOFOLD_TEST_DATABASE_URL is not set (see README: PostgreSQL suite)"
+)]
 async fn kill_9_under_write_load_loses_no_acknowledged_write() {
     if !postgres_available() {
         return;
@@ -155,6 +163,10 @@ async fn wait_ready(s: &Server, want: u16) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(twofold_pg_tests),
+    ignore = "TWOFOLD_TEST_DATABASE_URL is not set (see README: PostgreSQL suite)"
+)]
 async fn database_outage_and_recovery() {
     if !postgres_available() {
         return;
@@ -198,6 +210,10 @@ async fn database_outage_and_recovery() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(twofold_pg_tests),
+    ignore = "TWOFOLD_TEST_DATABASE_URL is not set (see README: PostgreSQL suite)"
+)]
 async fn two_nodes_starting_together_bootstrap_once() {
     if !postgres_available() {
         return;
@@ -244,6 +260,10 @@ async fn two_nodes_starting_together_bootstrap_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(twofold_pg_tests),
+    ignore = "TWOFOLD_TEST_DATABASE_URL is not set (see README: PostgreSQL suite)"
+)]
 async fn totp_code_is_single_use_across_nodes() {
     use crate::fixtures::{PASSWORD, base32_decode, now, totp};
     if !postgres_available() {

@@ -25,7 +25,7 @@ backend_tests!(
 
 /// Waits while the current 30 s step is about to end, so codes computed
 /// from one `now()` stay valid for the test's few requests.
-async fn fresh_step() -> u64 {
+pub(crate) async fn fresh_step() -> u64 {
     while now() % 30 > 25 {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
@@ -34,7 +34,7 @@ async fn fresh_step() -> u64 {
 
 /// A human with a verified TOTP (enrolled with the previous step's code,
 /// which is thereby used up); returns (user id, TOTP seed).
-async fn enrolled(s: &Server, org: Option<&str>, name: &str, t: u64) -> (String, Vec<u8>) {
+pub(crate) async fn enrolled(s: &Server, org: Option<&str>, name: &str, t: u64) -> (String, Vec<u8>) {
     let user = s.create_human(org, name).await;
     let (_, reg) = s.call("POST", &format!("/v2/users/{user}/totp"), Some(json!({}))).await;
     let seed = base32_decode(reg["secret"].as_str().unwrap());
@@ -49,7 +49,7 @@ async fn enrolled(s: &Server, org: Option<&str>, name: &str, t: u64) -> (String,
     (user, seed)
 }
 
-async fn create(s: &Server, name: &str) -> (String, String) {
+pub(crate) async fn create(s: &Server, name: &str) -> (String, String) {
     let (status, got) = s
         .call(
             "POST",
@@ -68,7 +68,7 @@ async fn set(s: &Server, id: &str, body: Value) -> (u16, Value) {
     s.call("PATCH", &format!("/v2/sessions/{id}"), Some(body)).await
 }
 
-async fn check_totp(s: &Server, id: &str, code: &str) -> (u16, Value) {
+pub(crate) async fn check_totp(s: &Server, id: &str, code: &str) -> (u16, Value) {
     set(s, id, json!({"checks": {"totp": {"code": code}}})).await
 }
 
