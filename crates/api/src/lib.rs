@@ -1,8 +1,9 @@
-//! Transports, all on one port: native gRPC (h2c), gRPC-web, REST/JSON and
-//! health endpoints. Handlers are thin: request → use case → response.
+//! Transports, all on one port: native gRPC (h2c), gRPC-web, REST/JSON,
+//! Connect and health endpoints. Handlers are thin: request → use case → response.
 
 mod admin;
 mod auth;
+mod connect;
 mod convert;
 mod error;
 mod grpc_decode;
@@ -94,12 +95,14 @@ pub async fn router(app: App, limits: Limits) -> Result<Router, methods::Descrip
         auth::layer,
     ));
     let rest = rest::Rest::new(&methods, grpc.clone(), max)?;
+    let connect = connect::Connect::new(methods.clone(), grpc.clone(), max);
 
     Ok(Router::new()
         .route("/debug/healthz", get(|| async { "ok" }))
         .route("/debug/ready", get(move || ready(app.clone())))
         .merge(grpc.layer(GrpcWebLayer::new()))
         .fallback(move |req| rest.clone().handle(req))
+        .layer(axum::middleware::from_fn_with_state(connect, connect::layer))
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use prost_reflect::{DescriptorPool, MessageDescriptor};
+use prost_types::method_options::IdempotencyLevel;
 use twofold_proto::twofold::api::v1::{AuthOption, HttpRoute};
 
 pub struct MethodInfo {
@@ -16,6 +17,8 @@ pub struct MethodInfo {
     /// Reachable before force_mfa is satisfied (factor enrolment).
     pub enrolment: bool,
     pub http: Option<HttpRoute>,
+    /// Declared `idempotency_level = NO_SIDE_EFFECTS`: Connect serves it by GET too.
+    pub no_side_effects: bool,
     pub input: MessageDescriptor,
     pub output: MessageDescriptor,
 }
@@ -71,6 +74,11 @@ impl Methods {
                     .flatten()
                     .transpose()
                     .map_err(|e| fail(&format!("auth option of {}: {e}", m.full_name())))?;
+                let no_side_effects = m
+                    .method_descriptor_proto()
+                    .options
+                    .as_ref()
+                    .is_some_and(|o| o.idempotency_level() == IdempotencyLevel::NoSideEffects);
                 let grpc_path = format!("/{}/{}", service.full_name(), m.name());
                 by_path.insert(
                     grpc_path.clone(),
@@ -79,6 +87,7 @@ impl Methods {
                         enrolment: auth.as_ref().is_some_and(|a| a.enrolment),
                         permission: auth.map(|a| a.permission),
                         http,
+                        no_side_effects,
                         input: m.input(),
                         output: m.output(),
                     }),
@@ -115,5 +124,6 @@ mod tests {
         );
         let health = m.get("/zitadel.admin.v1.AdminService/Healthz").unwrap();
         assert_eq!(health.permission, None);
+        assert!(health.no_side_effects && !add.no_side_effects);
     }
 }
