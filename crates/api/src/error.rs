@@ -235,6 +235,32 @@ mod tests {
     }
 
     #[test]
+    fn connect_codes_and_statuses_follow_connects_table() {
+        use http::StatusCode as S;
+        for (code, name, http) in [
+            (Code::Cancelled, "canceled", 499),
+            (Code::Unknown, "unknown", 500),
+            (Code::InvalidArgument, "invalid_argument", 400),
+            (Code::DeadlineExceeded, "deadline_exceeded", 504),
+            (Code::NotFound, "not_found", 404),
+            (Code::AlreadyExists, "already_exists", 409),
+            (Code::PermissionDenied, "permission_denied", 403),
+            (Code::ResourceExhausted, "resource_exhausted", 429),
+            (Code::FailedPrecondition, "failed_precondition", 400),
+            (Code::Aborted, "aborted", 409),
+            (Code::OutOfRange, "out_of_range", 400),
+            (Code::Unimplemented, "unimplemented", 501),
+            (Code::Internal, "internal", 500),
+            (Code::Unavailable, "unavailable", 503),
+            (Code::DataLoss, "data_loss", 500),
+            (Code::Unauthenticated, "unauthenticated", 401),
+        ] {
+            let resp = connect_response(&Status::new(code, "m"));
+            assert_eq!((connect_code(code), resp.status()), (name, S::from_u16(http).unwrap()));
+        }
+    }
+
+    #[test]
     fn connect_shape_carries_the_detail_as_unpadded_base64() {
         // The worked example of the contract (part 3, §27.6).
         let s = to_status(DomainError::new(

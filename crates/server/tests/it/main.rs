@@ -22,6 +22,7 @@ mod admin_policy;
 mod auth;
 mod authz;
 mod bad_input;
+mod connect;
 mod connections;
 mod data_dir;
 mod delivery;
