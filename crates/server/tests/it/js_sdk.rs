@@ -1,6 +1,6 @@
 //! ZITADEL's own JavaScript SDKs against a real `twofold start`: `@zitadel/node`
-//! (nice-grpc, native gRPC over h2c) and `@zitadel/client` (connect-es gRPC
-//! transport). The scenario lives in `tests/js-sdk/sdk.mjs`; this test installs
+//! (nice-grpc, native gRPC over h2c) and `@zitadel/client` (connect-es, over
+//! its gRPC transport and its Connect transport in JSON and binary). The scenario lives in `tests/js-sdk/sdk.mjs`; this test installs
 //! the pinned packages (`npm ci`) and runs it. Skipped, with a message, when
 //! node/npm are missing or the npm registry is unreachable.
 
