@@ -14,6 +14,7 @@
 mod fixtures;
 mod harness;
 mod proxy;
+mod python_sdk;
 mod sessions;
 mod sinks;
 mod storage_faults;
