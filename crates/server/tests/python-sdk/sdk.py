@@ -8,8 +8,12 @@ Run by crates/server/tests/it/python_sdk.rs; by hand:
     TWOFOLD_URL=... TWOFOLD_PAT=... v/bin/python sdk.py
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import os
+import struct
 import sys
 import time
 import warnings
@@ -40,6 +44,14 @@ def check(name, fn):
         failures += 1
         print(f"FAIL [zitadel-client] {name}: {type(e).__name__}: {e}".replace("\n", " "))
         return None
+
+
+def totp(secret, unix):
+    """RFC 6238 with SHA-1, 6 digits, 30 s steps (what RegisterTOTP enrols)."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", int(unix) // 30), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
 def refused(fn, status, error_id):
@@ -105,6 +117,33 @@ with zitadel.Zitadel.with_access_token(URL, PAT) as client:
         list_users(m.UserServiceSearchQuery(in_user_ids_query=m.UserServiceInUserIDQuery(user_ids=[user_id]))),
     )
 
+    def register_totp():
+        res = client.users.register_totp(m.UserServiceRegisterTOTPRequest(user_id=user_id))
+        assert res.uri.startswith("otpauth://totp/"), res.uri
+        # The previous time step (within the allowed skew): the current one is
+        # left for the session check below, as each step works once.
+        code = totp(res.secret, time.time() - 30)
+        client.users.verify_totp_registration(m.UserServiceVerifyTOTPRegistrationRequest(user_id=user_id, code=code))
+        return res.secret
+
+    secret = check("RegisterTOTP + VerifyTOTPRegistration", register_totp)
+
+    check("AddOTPEmail", lambda: client.users.add_otp_email(m.UserServiceAddOTPEmailRequest(user_id=user_id)))
+
+    def method_types():
+        res = client.users.list_authentication_method_types(
+            m.UserServiceListAuthenticationMethodTypesRequest(user_id=user_id)
+        )
+        got = sorted(res.auth_method_types or [])
+        want = [
+            "AUTHENTICATION_METHOD_TYPE_OTP_EMAIL",
+            "AUTHENTICATION_METHOD_TYPE_PASSWORD",
+            "AUTHENTICATION_METHOD_TYPE_TOTP",
+        ]
+        assert got == want, got
+
+    check("ListAuthenticationMethodTypes", method_types)
+
     def create_session():
         res = client.sessions.create_session(
             m.SessionServiceCreateSessionRequest(
@@ -115,8 +154,54 @@ with zitadel.Zitadel.with_access_token(URL, PAT) as client:
             )
         )
         assert res.session_id and res.session_token, "session id and token set"
+        return res.session_id, res.session_token
 
-    check("CreateSession with password", create_session)
+    session = check("CreateSession with password", create_session)
+
+    def set_session_totp():
+        session_id, token = session
+        res = client.sessions.set_session(
+            m.SessionServiceSetSessionRequest(
+                session_id=session_id,
+                session_token=token,
+                checks=m.SessionServiceChecks(totp=m.SessionServiceCheckTOTP(code=totp(secret, time.time()))),
+            )
+        )
+        return session_id, res.session_token
+
+    session = check("SetSession with TOTP", set_session_totp)
+
+    def get_session():
+        session_id, token = session
+        res = client.sessions.get_session(m.SessionServiceGetSessionRequest(session_id=session_id, session_token=token))
+        f = res.session.factors
+        assert f.user.id == user_id, f.user
+        assert f.password.verified_at and f.totp.verified_at, f
+
+    check("GetSession shows password and TOTP", get_session)
+
+    def delete_session():
+        session_id, token = session
+        client.sessions.delete_session(m.SessionServiceDeleteSessionRequest(session_id=session_id, session_token=token))
+        refused(
+            lambda: client.sessions.get_session(m.SessionServiceGetSessionRequest(session_id=session_id)),
+            404,
+            "QUERY-",
+        )
+
+    check("DeleteSession", delete_session)
+
+    instance = m.SettingsServiceRequestContext(instance=True)
+
+    def login_settings():
+        res = client.settings.get_login_settings(m.SettingsServiceGetLoginSettingsRequest(ctx=instance))
+        assert res.settings.allow_username_password is True, res.settings
+
+    check("GetLoginSettings", login_settings)
+    check(
+        "GetLockoutSettings",
+        lambda: client.settings.get_lockout_settings(m.SettingsServiceGetLockoutSettingsRequest(ctx=instance)),
+    )
 
 print(f"{failures} check(s) failed" if failures else "all checks passed")
 sys.exit(1 if failures else 0)
