@@ -164,30 +164,18 @@ impl Connect {
 
     async fn get(&self, info: &MethodInfo, req: Request) -> Response {
         let (parts, _) = req.into_parts();
-        let mut codec = Codec::Json;
-        let result = async {
-            let query = GetQuery::parse(parts.uri.query())?;
-            if query.connect.as_ref().is_some_and(|v| v != b"v1") {
-                return Err(invalid("the connect query parameter must be \"v1\""));
-            }
-            codec = match query.encoding.as_deref() {
-                Some(b"json") => Codec::Json,
-                Some(b"proto") => Codec::Proto,
-                _ => return Err(invalid("the encoding query parameter must be \"json\" or \"proto\"")),
-            };
-            let mut message = query.message.unwrap_or_default();
-            if query.base64.as_deref() == Some(b"1") {
-                let trimmed: Vec<u8> = message.iter().copied().filter(|b| *b != b'=').collect();
-                message = URL_SAFE_NO_PAD
-                    .decode(trimmed)
-                    .map_err(|e| invalid(format!("the message query parameter is not URL-safe base64: {e}")))?;
-            }
-            let compression = query.compression.map(|c| String::from_utf8_lossy(&c).into_owned());
-            let body = self.decompress(compression.as_deref(), Bytes::from(message))?;
-            let timeout = timeout(&parts.headers)?;
-            self.call(info, codec, &parts, body, timeout).await
-        }
-        .await;
+        let request = GetQuery::parse(parts.uri.query()).and_then(|q| {
+            let (codec, message, compression) = q.into_message()?;
+            Ok((codec, self.decompress(compression.as_deref(), message)?))
+        });
+        let (codec, body) = match request {
+            Ok(request) => request,
+            Err(status) => return connect_response(&status),
+        };
+        let result = match timeout(&parts.headers) {
+            Ok(timeout) => self.call(info, codec, &parts, body, timeout).await,
+            Err(status) => Err(status),
+        };
         respond(codec, &parts.headers, result)
     }
 
@@ -372,6 +360,28 @@ impl GetQuery {
             }
         }
         Ok(q)
+    }
+
+    /// The codec, the (still compressed) message and its compression.
+    fn into_message(self) -> Result<(Codec, Bytes, Option<String>), Status> {
+        if self.connect.as_ref().is_some_and(|v| v != b"v1") {
+            return Err(invalid("the connect query parameter must be \"v1\""));
+        }
+        let codec = match self.encoding.as_deref() {
+            Some(b"json") => Codec::Json,
+            Some(b"proto") => Codec::Proto,
+            _ => return Err(invalid("the encoding query parameter must be \"json\" or \"proto\"")),
+        };
+        let mut message = self.message.unwrap_or_default();
+        if self.base64.as_deref() == Some(b"1") {
+            // Padding is optional.
+            let trimmed: Vec<u8> = message.iter().copied().filter(|b| *b != b'=').collect();
+            message = URL_SAFE_NO_PAD
+                .decode(trimmed)
+                .map_err(|e| invalid(format!("the message query parameter is not URL-safe base64: {e}")))?;
+        }
+        let compression = self.compression.map(|c| String::from_utf8_lossy(&c).into_owned());
+        Ok((codec, Bytes::from(message), compression))
     }
 }
 

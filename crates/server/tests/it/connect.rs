@@ -165,6 +165,19 @@ async fn connect_get_for_reads(b: Backend) {
     let got = GetUserByIdResponse::decode(body).unwrap();
     assert_eq!(got.user.unwrap().username, "ada");
 
+    // Compressed, with padded base64 (padding is optional).
+    let message = base64::engine::general_purpose::URL_SAFE.encode(gzip(json!({"userId": id}).to_string().as_bytes()));
+    let (status, _, body) = get(query(&[
+        ("encoding", "json"),
+        ("base64", "1"),
+        ("compression", "gzip"),
+        ("message", &message),
+    ]))
+    .await;
+    assert_eq!(status, 200, "{body:?}");
+    let got: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(got["user"]["username"], "ada");
+
     let (status, _, body) = get(query(&[("encoding", "yaml"), ("message", "{}")])).await;
     assert_eq!(status, 400, "{body:?}");
 
