@@ -1,11 +1,12 @@
-//! Transports, all on one port: native gRPC (h2c), gRPC-web, REST/JSON and
-//! health endpoints. Handlers are thin: request → use case → response.
+//! Transports, all on one port: native gRPC (h2c), gRPC-web, REST/JSON,
+//! Connect and health endpoints. Handlers are thin: request → use case → response.
 
 #[macro_use]
 mod scoped;
 
 mod admin;
 mod auth;
+mod connect;
 mod convert;
 mod error;
 mod grpc_decode;
@@ -99,6 +100,7 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Router
         auth::layer,
     ));
     let rest = rest::Rest::new(&methods, grpc.clone(), max)?;
+    let connect = connect::Connect::new(methods.clone(), grpc.clone(), max);
 
     Ok(Router::new()
         .route("/debug/healthz", get(|| async { "ok" }))
@@ -106,6 +108,7 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Router
         .route("/debug/metrics", get(metrics))
         .merge(grpc.layer(GrpcWebLayer::new()))
         .fallback(move |req| rest.clone().handle(req))
+        .layer(axum::middleware::from_fn_with_state(connect, connect::layer))
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use prost_reflect::{DescriptorPool, MessageDescriptor};
+use prost_types::method_options::IdempotencyLevel;
 use twofold_app::auth::MethodAuth;
 use twofold_domain::permissions::{CheckedOn, OnSelf, Permission, ResourceCheck};
 use twofold_proto::twofold::api::v1::{self as opts, AuthOption, HttpRoute};
@@ -17,6 +18,8 @@ pub struct MethodInfo {
     /// None: no token needed (health checks).
     pub auth: Option<MethodAuth>,
     pub http: Option<HttpRoute>,
+    /// Declared `idempotency_level = NO_SIDE_EFFECTS`: Connect serves it by GET too.
+    pub no_side_effects: bool,
     pub input: MessageDescriptor,
     pub output: MessageDescriptor,
 }
@@ -120,6 +123,11 @@ impl Methods {
                     .map(method_auth)
                     .transpose()
                     .map_err(|e| fail(&format!("auth option of {}: {e}", m.full_name())))?;
+                let no_side_effects = m
+                    .method_descriptor_proto()
+                    .options
+                    .as_ref()
+                    .is_some_and(|o| o.idempotency_level() == IdempotencyLevel::NoSideEffects);
                 let grpc_path = format!("/{}/{}", service.full_name(), m.name());
                 by_path.insert(
                     grpc_path.clone(),
@@ -127,6 +135,7 @@ impl Methods {
                         grpc_path: grpc_path.into(),
                         auth,
                         http,
+                        no_side_effects,
                         input: m.input(),
                         output: m.output(),
                     }),
@@ -165,6 +174,7 @@ mod tests {
         );
         let health = m.get("/zitadel.admin.v1.AdminService/Healthz").unwrap();
         assert_eq!(health.auth, None);
+        assert!(health.no_side_effects && !add.no_side_effects);
         let delete = m.get("/zitadel.user.v2.UserService/DeleteUser").unwrap();
         let auth = delete.auth.as_ref().unwrap();
         assert_eq!(auth.permission, None);

@@ -1,7 +1,8 @@
 //! REST/JSON for every RPC that declares a `twofold.api.v1.http` route,
 //! following grpc-gateway's rules: JSON body → request message, path
 //! parameters (enum names or numbers) → fields, then an in-process call to
-//! the gRPC router, so auth and validation run exactly as for gRPC. Answers
+//! the gRPC router, so auth and validation run exactly as for gRPC (the
+//! Connect transport, `connect.rs`, shares that call and the JSON). Answers
 //! are canonical protobuf JSON (zero values omitted, 64-bit integers as
 //! strings, enum names, RFC 3339 timestamps with `Z`, durations as "NNNs").
 
@@ -195,38 +196,57 @@ impl Rest {
             set_path_param(&mut msg, &name, &raw)?;
         }
 
-        let grpc_req = grpc_request(&route.info.grpc_path, &parts, &msg.encode_to_vec())?;
-        let resp = match self.grpc.clone().oneshot(grpc_req).await {
-            Ok(resp) => resp,
-            Err(never) => match never {},
-        };
-        let (head, body) = resp.into_parts();
-        let collected = body
-            .collect()
-            .await
-            .map_err(|e| Status::internal(format!("reading gRPC response: {e}")))?;
-        let trailers = collected.trailers().cloned();
-        let status = trailers
-            .as_ref()
-            .and_then(Status::from_header_map)
-            .or_else(|| Status::from_header_map(&head.headers))
-            .unwrap_or_else(|| Status::internal("gRPC response without status"));
-        if status.code() != tonic::Code::Ok {
-            return Err(status);
-        }
-        let mut data = collected.to_bytes();
-        if data.len() < 5 {
-            return Err(Status::internal("gRPC response without message"));
-        }
-        data.advance(5);
-        let out = DynamicMessage::decode(route.info.output.clone(), data)
-            .map_err(|e| Status::internal(format!("decoding gRPC response: {e}")))?;
-        let mut json = out
-            .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new())
-            .map_err(|e| Status::internal(format!("encoding JSON: {e}")))?;
-        integral_floats_as_integers(&mut json);
+        let out = dispatch(&self.grpc, &route.info.grpc_path, &parts, &msg.encode_to_vec()).await?;
+        let json = to_json(&route.info.output, out)?;
         Ok((route.success, axum::Json(json)).into_response())
     }
+}
+
+/// Calls `grpc_path` in-process through the gRPC router (so through the
+/// auth layer, validation and the handler, exactly as a gRPC client would)
+/// and returns the encoded response message. REST and Connect both call here.
+pub(crate) async fn dispatch(
+    grpc: &axum::Router,
+    grpc_path: &str,
+    parts: &http::request::Parts,
+    message: &[u8],
+) -> Result<Bytes, Status> {
+    let grpc_req = grpc_request(grpc_path, parts, message)?;
+    let resp = match grpc.clone().oneshot(grpc_req).await {
+        Ok(resp) => resp,
+        Err(never) => match never {},
+    };
+    let (head, body) = resp.into_parts();
+    let collected = body
+        .collect()
+        .await
+        .map_err(|e| Status::internal(format!("reading gRPC response: {e}")))?;
+    let trailers = collected.trailers().cloned();
+    let status = trailers
+        .as_ref()
+        .and_then(Status::from_header_map)
+        .or_else(|| Status::from_header_map(&head.headers))
+        .unwrap_or_else(|| Status::internal("gRPC response without status"));
+    if status.code() != tonic::Code::Ok {
+        return Err(status);
+    }
+    let mut data = collected.to_bytes();
+    if data.len() < 5 {
+        return Err(Status::internal("gRPC response without message"));
+    }
+    data.advance(5);
+    Ok(data)
+}
+
+/// A response message as canonical protobuf JSON.
+pub(crate) fn to_json(desc: &MessageDescriptor, message: Bytes) -> Result<serde_json::Value, Status> {
+    let out = DynamicMessage::decode(desc.clone(), message)
+        .map_err(|e| Status::internal(format!("decoding gRPC response: {e}")))?;
+    let mut json = out
+        .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new())
+        .map_err(|e| Status::internal(format!("encoding JSON: {e}")))?;
+    integral_floats_as_integers(&mut json);
+    Ok(json)
 }
 
 /// The request body, at most `limit` bytes, else 413 in the contract's
@@ -311,7 +331,7 @@ fn grpc_request(grpc_path: &str, parts: &http::request::Parts, message: &[u8]) -
 }
 
 /// `a=1&b.c=x` → [("a","1"), ("b.c","x")], percent-decoded.
-fn query_params(query: Option<&str>) -> Vec<(String, String)> {
+pub(crate) fn query_params(query: Option<&str>) -> Vec<(String, String)> {
     let decode = |s: &str| {
         percent_encoding::percent_decode_str(&s.replace('+', " "))
             .decode_utf8_lossy()
@@ -432,7 +452,7 @@ fn scalar(kind: &Kind, raw: &str) -> Option<Value> {
 /// Parses a JSON body as grpc-gateway does with `DiscardUnknown`: unknown
 /// fields are ignored, but an unknown enum name is still an error.
 /// Errors name the field they are about (`field profile.givenName: …`).
-fn parse_body(desc: &MessageDescriptor, body: &[u8]) -> Result<DynamicMessage, String> {
+pub(crate) fn parse_body(desc: &MessageDescriptor, body: &[u8]) -> Result<DynamicMessage, String> {
     let mut json: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     if nesting_exceeds(&json, MAX_JSON_DEPTH) {
         return Err(format!("nested deeper than {MAX_JSON_DEPTH} levels"));

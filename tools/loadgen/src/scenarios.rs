@@ -107,7 +107,9 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
     // Baselines first, so they run on the same machine state.
     let hyper_addr = baselines::hyper_server().await;
     let tonic_addr = baselines::tonic_server().await;
-    if args.wants("baselines") || args.wants("rest-list") {
+    // The Connect scenario is measured against the REST one, which needs hyper's.
+    let rest_list = args.wants("rest-list") || args.wants("connect-list");
+    if args.wants("baselines") || rest_list {
         let url = format!("http://{hyper_addr}/");
         let clients: Vec<_> = (0..n).map(|_| http_client()).collect();
         out.push(
@@ -147,7 +149,7 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
     let idle_rss = rss_kib(tf.child.id());
     eprintln!("twofold idle RSS {} KiB", idle_rss.unwrap_or(0));
 
-    if args.wants("rest-list") {
+    if rest_list {
         let url = format!("{}/admin/v1/policies/login/second_factors/_search", tf.url);
         let clients: Vec<_> = (0..n).map(|_| http_client()).collect();
         let token = tf.token.clone();
@@ -162,6 +164,33 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
                         .is_ok_and(|r| r.status().is_success())
                 }
             })
+            .await,
+        );
+    }
+    if args.wants("connect-list") {
+        // The same read over the Connect protocol (JSON), on the gRPC path.
+        let url = format!("{}/zitadel.admin.v1.AdminService/ListLoginPolicySecondFactors", tf.url);
+        let clients: Vec<_> = (0..n).map(|_| http_client()).collect();
+        let token = tf.token.clone();
+        out.push(
+            run(
+                "twofold: Connect list 2FA",
+                Some("twofold: REST list 2FA"),
+                n,
+                d,
+                move |w| {
+                    let (c, url, token) = (clients[w].clone(), url.clone(), token.clone());
+                    async move {
+                        c.post(&url)
+                            .bearer_auth(&token)
+                            .header("content-type", "application/json")
+                            .body("{}")
+                            .send()
+                            .await
+                            .is_ok_and(|r| r.status().is_success())
+                    }
+                },
+            )
             .await,
         );
     }

@@ -1,6 +1,6 @@
 //! ZITADEL's own JavaScript SDKs against a real `twofold start`: `@zitadel/node`
-//! (nice-grpc, native gRPC over h2c) and `@zitadel/client` (connect-es gRPC
-//! transport). The scenario lives in `tests/js-sdk/sdk.mjs`; this test installs
+//! (nice-grpc, native gRPC over h2c) and `@zitadel/client` (connect-es, over
+//! its gRPC transport and its Connect transport in JSON and binary). The scenario lives in `tests/js-sdk/sdk.mjs`; this test installs
 //! the pinned packages (`npm ci`) and runs it. Skipped, with a message, when
 //! node/npm are missing or the npm registry is unreachable.
 
@@ -36,7 +36,7 @@ fn sdk_dir() -> PathBuf {
 }
 
 /// Whether `program --version` runs.
-async fn available(program: &str) -> bool {
+pub async fn available(program: &str) -> bool {
     Command::new(program)
         .arg("--version")
         .output()
@@ -44,7 +44,7 @@ async fn available(program: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-async fn run(cmd: &mut Command, what: &str, limit: Duration) -> Output {
+pub async fn run(cmd: &mut Command, what: &str, limit: Duration) -> Output {
     cmd.kill_on_drop(true);
     tokio::time::timeout(limit, cmd.output())
         .await
@@ -52,7 +52,7 @@ async fn run(cmd: &mut Command, what: &str, limit: Duration) -> Output {
         .unwrap_or_else(|e| panic!("{what}: {e}"))
 }
 
-fn text(out: &Output) -> String {
+pub fn text(out: &Output) -> String {
     format!(
         "--- stdout ---\n{}--- stderr ---\n{}",
         String::from_utf8_lossy(&out.stdout),

@@ -14,6 +14,7 @@
 mod fixtures;
 mod harness;
 mod proxy;
+mod python_sdk;
 mod sessions;
 mod sinks;
 mod storage_faults;
@@ -22,6 +23,7 @@ mod admin_policy;
 mod auth;
 mod authz;
 mod bad_input;
+mod connect;
 mod connections;
 mod data_dir;
 mod delivery;

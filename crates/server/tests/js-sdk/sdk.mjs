@@ -1,6 +1,8 @@
 // Drives ZITADEL's own JavaScript SDKs against a running `twofold start`:
 //   - @zitadel/node   (nice-grpc + ts-proto, native gRPC over h2c)
 //   - @zitadel/client (connect-es gRPC transport from @connectrpc/connect-node, h2c)
+//   - @zitadel/client over connect-es' Connect transport (createConnectTransport,
+//     HTTP/1.1), JSON and binary, for AdminService and the v2 UserService
 //
 // Env: TWOFOLD_URL (e.g. http://127.0.0.1:18090), TWOFOLD_PAT (an admin token)
 // and, optionally, TWOFOLD_ORG_ID: an org with a custom login policy whose
@@ -17,8 +19,13 @@ import { readFileSync } from "node:fs";
 import { createAccessTokenInterceptor, createAdminClient, createManagementClient } from "@zitadel/node/dist/api/index.js";
 // nice-grpc comes with @zitadel/node; its Metadata carries x-zitadel-orgid.
 import { Metadata } from "nice-grpc";
+import { NewAuthorizationBearerInterceptor } from "@zitadel/client";
 import { createServerTransport } from "@zitadel/client/node";
 import { createAdminServiceClient } from "@zitadel/client/v1";
+import { createUserServiceClient } from "@zitadel/client/v2";
+// connect-node comes with @zitadel/client; its Connect transport is what ZITADEL's
+// docs pair with NewAuthorizationBearerInterceptor.
+import { createConnectTransport } from "@connectrpc/connect-node";
 
 const url = process.env.TWOFOLD_URL;
 const pat = process.env.TWOFOLD_PAT;
@@ -183,6 +190,62 @@ await scenario("@zitadel/client", {
   admin: createAdminServiceClient(transport(pat)),
   badAdmin: createAdminServiceClient(transport(BAD_TOKEN)),
 });
+
+// The Connect protocol: the same scenario, JSON and binary.
+const connectTransport = (token, useBinaryFormat) =>
+  createConnectTransport({
+    baseUrl: url,
+    httpVersion: "1.1",
+    useBinaryFormat,
+    interceptors: [NewAuthorizationBearerInterceptor(token)],
+  });
+for (const [format, binary] of [
+  ["JSON", false],
+  ["binary", true],
+]) {
+  await scenario(`@zitadel/client connect ${format}`, {
+    admin: createAdminServiceClient(connectTransport(pat, binary)),
+    badAdmin: createAdminServiceClient(connectTransport(BAD_TOKEN, binary)),
+  });
+  await userScenario(`@zitadel/client connect ${format} v2`, createUserServiceClient(connectTransport(pat, binary)), format);
+}
+
+/** AddHumanUser, GetUserByID and ListUsers of the v2 UserService. */
+async function userScenario(name, users, format) {
+  const username = `connect-${format.toLowerCase()}-${Date.now()}`;
+  try {
+    const id = await check(name, "AddHumanUser", async () => {
+      const res = await users.addHumanUser({
+        username,
+        profile: { givenName: "Grace", familyName: "Hopper" },
+        email: { email: `${username}@example.com`, verification: { case: "isVerified", value: true } },
+        passwordType: { case: "password", value: { password: "Secr3t!pass-Twofold" } },
+      });
+      assert.ok(res.userId, "userId set");
+      return res.userId;
+    });
+    await check(name, "GetUserByID", async () => {
+      const res = await users.getUserByID({ userId: id });
+      assert.equal(res.user.username, username);
+      assert.equal(res.user.type.case, "human");
+      assert.equal(res.user.type.value.profile.givenName, "Grace");
+    });
+    await check(name, "ListUsers by user name", async () => {
+      const res = await users.listUsers({
+        queries: [{ query: { case: "userNameQuery", value: { userName: username } } }],
+      });
+      assert.deepEqual(
+        res.result.map((u) => u.userId),
+        [id],
+      );
+    });
+    await check(name, "GetUserByID of an unknown user -> NOT_FOUND", () =>
+      expectCode(() => users.getUserByID({ userId: "404" }), NOT_FOUND, "QUERY-Dfbg2"),
+    );
+  } catch (e) {
+    if (!(e instanceof Aborted)) throw e;
+  }
+}
 
 // @zitadel/node's ManagementService in an org context given by x-zitadel-orgid.
 async function managementScenario(name, mgmt, org) {
