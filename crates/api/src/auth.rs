@@ -8,6 +8,7 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument;
 use twofold_app::App;
 use twofold_app::auth::{MethodAuth, RequestCtx};
 use twofold_domain::DomainError;
@@ -51,7 +52,9 @@ pub async fn layer(State(s): State<AuthState>, req: Request, next: Next) -> Resp
         return next.run(req).await;
     };
     observe::method(&method.grpc_path);
-    let resp = call(&s, &method, req, next).await;
+    let resp = call(&s, &method, req, next)
+        .instrument(observe::span(&method.grpc_path))
+        .await;
     observe::code(observe::grpc_code(resp.headers()));
     resp
 }
@@ -62,7 +65,7 @@ async fn call(s: &AuthState, method: &MethodInfo, req: Request, next: Next) -> R
             let (mut parts, body) = req.into_parts();
             match settle(&s.app, &parts, auth).await {
                 Ok(ctx) => {
-                    observe::caller(&ctx);
+                    observe::caller(&tracing::Span::current(), &ctx);
                     parts.extensions.insert(ctx);
                     let host = twofold_app::auth::host_without_port(&request_host(&parts));
                     parts.extensions.insert(RequestHost(host));

@@ -12,13 +12,13 @@
 //! (`connectrpc`, `connectrpc-axum`, `axum-connect`) dispatch to typed
 //! handlers generated per service, a second implementation of every RPC.
 
+use std::future::Future;
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -76,15 +76,19 @@ impl Connect {
 }
 
 /// Takes the Connect requests; gRPC, gRPC-web, REST and everything else
-/// pass on untouched.
-pub async fn layer(State(c): State<Connect>, req: Request, next: Next) -> Response {
+/// go on to `next` untouched.
+pub async fn route<F, Fut>(c: &Connect, req: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if content_type.starts_with("application/grpc") {
-        return next.run(req).await;
+        return next(req).await;
     }
     let codec = codec_of(content_type);
     let Some(info) = c.methods.get(req.uri().path()).cloned() else {
@@ -103,10 +107,11 @@ pub async fn layer(State(c): State<Connect>, req: Request, next: Next) -> Respon
                 Status::unimplemented(format!("unknown method {}", req.uri().path())),
             );
         }
-        return next.run(req).await;
+        return next(req).await;
     };
     match (req.method(), codec) {
-        (&Method::POST, Some(codec)) => c.post(&info, codec, req).await,
+        // Boxed: their state is large, and every other request would carry it.
+        (&Method::POST, Some(codec)) => Box::pin(c.post(&info, codec, req)).await,
         (&Method::POST, None) => {
             let mut resp = refusal(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -118,7 +123,7 @@ pub async fn layer(State(c): State<Connect>, req: Request, next: Next) -> Respon
                 .insert("accept-post", HeaderValue::from_static(accepted));
             resp
         }
-        (&Method::GET, _) if info.no_side_effects => c.get(&info, req).await,
+        (&Method::GET, _) if info.no_side_effects => Box::pin(c.get(&info, req)).await,
         _ => {
             let allow = if info.no_side_effects { "GET, POST" } else { "POST" };
             let mut resp = refusal(

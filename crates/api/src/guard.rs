@@ -1,12 +1,13 @@
 //! The outermost layer, around every transport: each request gets an id
 //! (the client's `x-request-id`, else a new one; returned as `x-request-id`)
-//! and a span and metrics (`observe`); oversize URIs and header blocks
+//! and metrics and, if asked, an access-log line (`observe`; the span opens in the auth layer); oversize URIs and header blocks
 //! are refused; a handler that panics answers 500 instead of dropping the
 //! connection; error answers that lower layers leave without a body
 //! (tonic-web's 400/405) get the contract's JSON body; and an HTTP/1
 //! answer given before the request body was read says `connection: close`,
 //! as hyper then closes the connection and a client must not reuse it.
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,15 +16,13 @@ use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http::{HeaderMap, HeaderValue, StatusCode, Version};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
 use http_body::{Body as _, Frame, SizeHint};
 use tonic::{Code, Status};
-use tracing::Instrument;
 
 use crate::error::protocol_error;
 use crate::observe;
@@ -33,7 +32,7 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// Largest header block (names and values) served.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 /// Longest request id taken from a client.
 const MAX_REQUEST_ID_BYTES: usize = 128;
 
@@ -44,35 +43,42 @@ pub struct Logging {
     pub access_log: bool,
 }
 
-pub async fn layer(State(logging): State<Logging>, req: Request, next: Next) -> Response {
+/// Serves `req` through `next` (everything inside the guard).
+pub async fn guard<F, Fut>(logging: Logging, req: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let started = Instant::now();
     let id = request_id(req.headers());
-    let span = tracing::info_span!(
-        "request",
-        request_id = id.to_str().unwrap_or_default(),
-        method = tracing::field::Empty,
-        instance = tracing::field::Empty,
-        caller = tracing::field::Empty,
-        code = tracing::field::Empty,
-    );
     // Operators' own endpoints (probes, scrapes) are not API calls.
     let operator = req.uri().path().starts_with("/debug/");
     let grpc = is_grpc(req.headers());
     let target = logging
         .access_log
         .then(|| (req.method().clone(), req.uri().path().to_owned()));
-    let (mut resp, learnt) = observe::scope(guarded(req, next, grpc, &id).instrument(span.clone())).await;
+    // Boxed: the request's state is large, and the layers around would
+    // each copy it.
+    let inner = Box::pin(guarded(req, next, grpc, &id));
+    let (mut resp, learnt) = observe::scope(id.clone(), inner).await;
     let code = learnt.code.unwrap_or_else(|| answer_code(&resp, grpc));
     let code = observe::code_name(code);
-    span.record("code", code);
+    let method = learnt.method.as_ref().unwrap_or(&UNMATCHED);
     if !operator {
-        let method = learnt.method.as_ref().unwrap_or(&UNMATCHED);
         twofold_app::metrics::request(method, code, started.elapsed());
     }
     if let Some((http_method, path)) = target {
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        span.in_scope(
-            || tracing::info!(%http_method, path, status = resp.status().as_u16(), micros, "request finished"),
+        let request_id = id.to_str().unwrap_or_default();
+        tracing::info!(
+            request_id,
+            method = &**method,
+            code,
+            %http_method,
+            path,
+            status = resp.status().as_u16(),
+            micros,
+            "request finished"
         );
     }
     resp.headers_mut().insert(REQUEST_ID_HEADER, id);
@@ -100,7 +106,7 @@ fn answer_code(resp: &Response, grpc: bool) -> Code {
 /// services; else a new one.
 fn request_id(headers: &HeaderMap) -> HeaderValue {
     headers
-        .get(REQUEST_ID_HEADER)
+        .get(&REQUEST_ID_HEADER)
         .filter(|v| {
             let b = v.as_bytes();
             !b.is_empty() && b.len() <= MAX_REQUEST_ID_BYTES && b.iter().all(u8::is_ascii_graphic)
@@ -111,7 +117,11 @@ fn request_id(headers: &HeaderMap) -> HeaderValue {
 
 /// The request itself, with the guard's refusals, panic catching and
 /// error bodies.
-async fn guarded(req: Request, next: Next, grpc: bool, id: &HeaderValue) -> Response {
+async fn guarded<F, Fut>(req: Request, next: F, grpc: bool, id: &HeaderValue) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let http1 = req.version() < Version::HTTP_2;
     // Only a request with a body needs watching (most have none).
     let read = (!req.body().is_end_stream()).then(|| Arc::new(AtomicBool::new(false)));
@@ -129,7 +139,7 @@ async fn guarded(req: Request, next: Next, grpc: bool, id: &HeaderValue) -> Resp
     } else {
         // Kept for the log line of a panic (cheap clones: shared bytes).
         let (method, uri) = (req.method().clone(), req.uri().clone());
-        match AssertUnwindSafe(next.run(req)).catch_unwind().await {
+        match AssertUnwindSafe(async move { next(req).await }).catch_unwind().await {
             Ok(resp) => with_error_body(resp),
             Err(panic) => {
                 let what = panic
@@ -137,7 +147,7 @@ async fn guarded(req: Request, next: Next, grpc: bool, id: &HeaderValue) -> Resp
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                tracing::error!(%method, path = uri.path(), panic = %what, "request handler panicked");
+                tracing::error!(request_id = id.to_str().unwrap_or_default(), %method, path = uri.path(), panic = %what, "request handler panicked");
                 let id = id.to_str().unwrap_or_default();
                 let message = format!("An internal error occurred (request id {id})");
                 if grpc {
@@ -279,11 +289,13 @@ mod tests {
         Router::new()
             .route("/boom", get(boom))
             .route("/bare", get(|| async { StatusCode::METHOD_NOT_ALLOWED }))
-            .layer(axum::middleware::from_fn_with_state(Logging::default(), layer))
     }
 
     async fn send(req: http::Request<Body>) -> (StatusCode, HeaderMap, serde_json::Value) {
-        let resp = app().oneshot(req).await.unwrap();
+        let resp = guard(Logging::default(), req, |req| async {
+            app().oneshot(req).await.unwrap()
+        })
+        .await;
         let (parts, body) = resp.into_parts();
         let bytes = body.collect().await.unwrap().to_bytes();
         let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);

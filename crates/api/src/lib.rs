@@ -24,12 +24,16 @@ mod settings_service;
 mod users;
 mod validate;
 
+use std::sync::Arc;
+
 use axum::Router;
-use axum::response::IntoResponse;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 pub use guard::Logging;
 use http::StatusCode;
 use tonic_web::GrpcWebLayer;
+use tower::ServiceExt;
 use tower_http::cors::{Any, CorsLayer};
 use twofold_app::App;
 use twofold_proto::zitadel::admin::v1::admin_service_server::AdminServiceServer;
@@ -56,7 +60,7 @@ impl Default for Limits {
 }
 
 /// The whole HTTP surface of the server.
-pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Router, methods::DescriptorError> {
+pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, methods::DescriptorError> {
     let methods = methods::Methods::load()?;
     let max = limits.max_request_body_bytes;
 
@@ -102,13 +106,12 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Router
     let rest = rest::Rest::new(&methods, grpc.clone(), max)?;
     let connect = connect::Connect::new(methods.clone(), grpc.clone(), max);
 
-    Ok(Router::new()
+    let routes = Router::new()
         .route("/debug/healthz", get(|| async { "ok" }))
         .route("/debug/ready", get(move || ready(app.clone())))
         .route("/debug/metrics", get(metrics))
         .merge(grpc.layer(GrpcWebLayer::new()))
         .fallback(move |req| rest.clone().handle(req))
-        .layer(axum::middleware::from_fn_with_state(connect, connect::layer))
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
@@ -116,7 +119,38 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Router
                 .allow_headers(Any)
                 .expose_headers(Any),
         )
-        .layer(axum::middleware::from_fn_with_state(logging, guard::layer)))
+        // Handlers become routes once, not on every request.
+        .with_state(());
+    Ok(Api {
+        logging,
+        connect,
+        routes,
+    })
+}
+
+/// Every transport behind one entry: the guard around everything, then
+/// Connect calls taken out, then the routes (gRPC, gRPC-web, REST, debug).
+/// Composed as plain calls rather than router layers, which axum would
+/// apply to each route and box on every request.
+pub struct Api {
+    logging: Logging,
+    connect: connect::Connect,
+    routes: Router,
+}
+
+impl Api {
+    pub async fn handle(self: Arc<Self>, req: Request) -> Response {
+        guard::guard(self.logging, req, |req| async {
+            connect::route(&self.connect, req, |req| async {
+                match self.routes.clone().oneshot(req).await {
+                    Ok(resp) => resp,
+                    Err(never) => match never {},
+                }
+            })
+            .await
+        })
+        .await
+    }
 }
 
 /// 200 with the JSON string "ok" when the database answers, else 412.

@@ -77,7 +77,7 @@ fn bearer_token(header: &str) -> Result<&str, DomainError> {
         .split_once(|c: char| c.is_ascii_whitespace())
         .unwrap_or((header, ""));
     let token = token.trim_start();
-    if !scheme.eq_ignore_ascii_case("Bearer") || token.contains(|c: char| c.is_ascii_whitespace()) {
+    if !scheme.eq_ignore_ascii_case("Bearer") || token.bytes().any(|b| b.is_ascii_whitespace()) {
         return Err(invalid());
     }
     Ok(token)

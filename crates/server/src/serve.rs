@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::Request;
 use hyper::body::Incoming;
@@ -29,7 +28,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
-use tower::ServiceExt;
+use twofold_api::Api;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -70,9 +69,10 @@ fn open_files_limit() -> Option<usize> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
-/// Serves `router` on `listener` until `stop` resolves, then lets open
+/// Serves `api` on `listener` until `stop` resolves, then lets open
 /// requests finish and returns once every connection has closed.
-pub async fn serve(listener: TcpListener, router: Router, limits: Limits, stop: impl Future<Output = ()>) {
+pub async fn serve(listener: TcpListener, api: Api, limits: Limits, stop: impl Future<Output = ()>) {
+    let api = Arc::new(api);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -111,9 +111,9 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, stop: 
             drop(stream);
             continue;
         };
-        let (builder, router, stop_rx) = (builder.clone(), router.clone(), stop_rx.clone());
+        let (builder, api, stop_rx) = (builder.clone(), api.clone(), stop_rx.clone());
         tokio::spawn(async move {
-            connection(&builder, stream, router, limits, stop_rx).await;
+            connection(&builder, stream, api, limits, stop_rx).await;
             drop(permit);
         });
     }
@@ -142,7 +142,7 @@ async fn accept_failed(e: &std::io::Error) {
 async fn connection(
     builder: &auto::Builder<TokioExecutor>,
     stream: TcpStream,
-    router: Router,
+    api: Arc<Api>,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -151,9 +151,9 @@ async fn connection(
     let tracked = activity.clone();
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let busy = Busy::start(tracked.clone());
-        let response = router.clone().oneshot(req.map(Body::new));
+        let response = api.clone().handle(req.map(Body::new));
         async move {
-            let response = response.await?;
+            let response = response.await;
             Ok::<_, Infallible>(response.map(|inner| Body::new(Tracked { inner, _busy: busy })))
         }
     });

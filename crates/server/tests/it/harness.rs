@@ -338,6 +338,20 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// The server's log once it has a line containing every one of
+    /// `needles` (the log reaches the harness through a pipe, a moment
+    /// after the server wrote it); the log as it is after 10 s otherwise.
+    pub async fn log_with(&self, needles: &[&str]) -> String {
+        for _ in 0..200 {
+            let log = self.log_text();
+            if log.lines().any(|l| needles.iter().all(|n| l.contains(n))) {
+                return log;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.log_text()
+    }
+
     /// Every stored byte a secret could hide in: for SQLite the database
     /// and WAL files as they are on disk, for PostgreSQL every stored value.
     pub async fn stored_text(&self) -> String {

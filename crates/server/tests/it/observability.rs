@@ -131,13 +131,13 @@ async fn request_ids_are_echoed_and_logged(b: Backend) {
     assert_eq!(resp.headers()["x-request-id"], "web-55d0");
 
     // The log line of each request carries its id, method and code.
-    let log = s.log_text();
     for (id, code) in [
         ("rest-7f3a", "OK"),
         ("grpc-91c2", "OK"),
         ("grpc-e404", "UNAUTHENTICATED"),
         ("web-55d0", "OK"),
     ] {
+        let log = s.log_with(&[id, "request finished"]).await;
         let line = log
             .lines()
             .find(|l| l.contains(id) && l.contains("request finished"))
