@@ -174,7 +174,7 @@ pub fn user(u: UserView) -> user::User {
         UserKind::Human(_) => user::user::Type::Human(user::Human {}),
     };
     user::User {
-        id: u.id,
+        id: u.id.into_string(),
         details: read(&u.details),
         state: user::UserState::Active as i32,
         login_names: vec![u.user_name.clone()],
@@ -194,7 +194,7 @@ pub fn member(e: MemberEntry) -> member::Member {
     };
     if let Some(u) = e.user {
         out.preferred_login_name = u.user_name.clone();
-        out.user_resource_owner = u.org_id;
+        out.user_resource_owner = u.org_id.into_string();
         match u.kind {
             UserKind::Machine { name, .. } => {
                 out.display_name = name;

@@ -26,7 +26,11 @@ impl ManagementService for Management {
 
     async fn get_my_org(&self, req: Request<GetMyOrgRequest>) -> Result<Response<GetMyOrgResponse>, Status> {
         let ctx = ctx(&req)?;
-        let org = self.app.org(&ctx.instance_id, &ctx.org_id).await.map_err(to_status)?;
+        let org = self
+            .app
+            .org(&ctx.instance_id, ctx.org_id.as_str())
+            .await
+            .map_err(to_status)?;
         Ok(Response::new(GetMyOrgResponse {
             org: Some(convert::org(org)),
         }))

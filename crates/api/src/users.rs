@@ -40,7 +40,7 @@ fn user(u: UserView) -> User {
             access_token_type,
         }),
         UserKind::Human(h) => user::Type::Human(HumanUser {
-            user_id: u.id.clone(),
+            user_id: u.id.as_str().to_owned(),
             state,
             username: u.user_name.clone(),
             login_names: vec![u.user_name.clone()],
@@ -69,7 +69,7 @@ fn user(u: UserView) -> User {
     };
     User {
         details: convert::v2_read(&u.details),
-        user_id: u.id,
+        user_id: u.id.into_string(),
         state,
         login_names: vec![u.user_name.clone()],
         preferred_login_name: u.user_name.clone(),

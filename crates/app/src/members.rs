@@ -30,7 +30,7 @@ impl App {
             .is_some();
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             ctx.scope_aggregate(scope),
             |events| {
                 let members = Members::fold(events.iter().map(|e| &e.payload));
@@ -49,7 +49,7 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             ctx.scope_aggregate(scope),
             |events| {
                 let members = Members::fold(events.iter().map(|e| &e.payload));
@@ -67,7 +67,7 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             ctx.scope_aggregate(scope),
             |events| {
                 let members = Members::fold(events.iter().map(|e| &e.payload));

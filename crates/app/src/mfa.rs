@@ -197,7 +197,12 @@ impl App {
     /// The caller's own enrolled factors (Auth API).
     pub async fn my_factors(&self, ctx: &RequestCtx) -> Result<FactorsView, DomainError> {
         let user = self
-            .visible_user(ctx, &ctx.caller.user_id, Reach::Readable, human::user_not_found())
+            .visible_user(
+                ctx,
+                ctx.caller.user_id.as_str(),
+                Reach::Readable,
+                human::user_not_found(),
+            )
             .await?;
         Ok(user.into_inner().factors)
     }

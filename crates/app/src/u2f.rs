@@ -79,7 +79,7 @@ impl App {
         let rp_id = if domain.is_empty() { request_host } else { domain };
         let rp = relying_party(rp_id)?;
         let aggregate = twofold_domain::AggregateRef::user(&user.id, &user.org_id);
-        let events = self.store.events(&ctx.instance_id, &aggregate).await;
+        let events = self.store.events(ctx.instance_id.as_str(), &aggregate).await;
         let state = UserState::fold(&events.map_err(crate::command::store_error)?);
         // Keys already registered may not register again.
         let exclude = state
@@ -92,7 +92,7 @@ impl App {
         let display = user.human().map_or(user.user_name.clone(), |h| h.display_name.clone());
         let (options, reg_state) = rp
             .start_securitykey_registration(
-                user_handle(&user.id),
+                user_handle(user.id.as_str()),
                 &user.user_name,
                 &display,
                 Some(exclude),

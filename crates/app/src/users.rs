@@ -9,7 +9,7 @@ use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{MemberView, PatView, UserView, pat_doc_id};
 use twofold_domain::setup::PAT_SCOPES;
 use twofold_domain::user::{self, UserState};
-use twofold_domain::{AggregateRef, DomainError, Timestamp};
+use twofold_domain::{AggregateRef, DomainError, OrgId, Timestamp, UserId};
 
 use crate::access::{Authorized, Reach};
 use crate::auth::RequestCtx;
@@ -51,7 +51,7 @@ impl App {
         }
         names::check("user name", user_name)?;
         names::check("name", name)?;
-        let user_id = u.user_id.clone().unwrap_or_else(|| self.ids.next());
+        let user_id = UserId::new(u.user_id.clone().unwrap_or_else(|| self.ids.next()));
         let event = EventPayload::MachineUserAdded(MachineUserAdded {
             user_name: user_name.to_owned(),
             name: name.to_owned(),
@@ -62,7 +62,7 @@ impl App {
         let details = self
             .execute_many(
                 &ctx.instance_id,
-                &ctx.caller.user_id,
+                ctx.caller.user_id.as_str(),
                 vec![AggregateRef::user(&user_id, &ctx.org_id)],
                 |loaded| {
                     user::decide_add_machine(&UserState::fold(crate::command::history(loaded, 0)))?;
@@ -75,7 +75,7 @@ impl App {
                 },
             )
             .await?;
-        Ok((user_id, details))
+        Ok((user_id.into_string(), details))
     }
 
     /// A user of the caller's org context (Management API); one of another
@@ -93,7 +93,7 @@ impl App {
     /// Removes a user of the context org (Management API).
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn remove_user(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
-        self.remove_user_in(ctx, &ctx.org_id, user_id).await
+        self.remove_user_in(ctx, &ctx.org_id, &UserId::from(user_id)).await
     }
 
     /// Removes a user of `org_id` and, in the same transaction, every
@@ -101,30 +101,40 @@ impl App {
     pub(crate) async fn remove_user_in(
         &self,
         ctx: &RequestCtx,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
     ) -> Result<WriteDetails, DomainError> {
-        let memberships: Vec<MemberView> = self.typed_lookup(&ctx.instance_id, Collection::Member, user_id).await?;
+        let memberships: Vec<MemberView> = self
+            .typed_lookup(&ctx.instance_id, Collection::Member, user_id.as_str())
+            .await?;
         let mut aggregates = vec![AggregateRef::user(user_id, org_id)];
         aggregates.extend(memberships.iter().map(|m| m.aggregate(&ctx.instance_id)));
-        self.execute_many(&ctx.instance_id, &ctx.caller.user_id, aggregates.clone(), |loaded| {
-            let state = UserState::fold(crate::command::history(loaded, 0));
-            let mut events = vec![user::decide_remove_user(&state, org_id)?];
-            for (aggregate, history) in aggregates.iter().zip(loaded).skip(1) {
-                let members = Members::fold(history.iter().map(|e| &e.payload));
-                events.push(if members.contains(user_id) {
-                    vec![twofold_domain::member::cascade_removed(aggregate.kind, user_id)]
-                } else {
-                    vec![]
-                });
-            }
-            Ok(Decision {
-                events,
-                claims: vec![],
-                releases: vec![unique(&ctx.instance_id, "user_name", &state.user_name)],
-                error_after_push: None,
-            })
-        })
+        self.execute_many(
+            &ctx.instance_id,
+            ctx.caller.user_id.as_str(),
+            aggregates.clone(),
+            |loaded| {
+                let state = UserState::fold(crate::command::history(loaded, 0));
+                let mut events = vec![user::decide_remove_user(&state, org_id.as_str())?];
+                for (aggregate, history) in aggregates.iter().zip(loaded).skip(1) {
+                    let members = Members::fold(history.iter().map(|e| &e.payload));
+                    events.push(if members.contains(user_id.as_str()) {
+                        vec![twofold_domain::member::cascade_removed(
+                            aggregate.kind,
+                            user_id.as_str(),
+                        )]
+                    } else {
+                        vec![]
+                    });
+                }
+                Ok(Decision {
+                    events,
+                    claims: vec![],
+                    releases: vec![unique(&ctx.instance_id, "user_name", &state.user_name)],
+                    error_after_push: None,
+                })
+            },
+        )
         .await
     }
 
@@ -147,9 +157,9 @@ impl App {
         let details = self
             .execute(
                 &ctx.instance_id,
-                &ctx.caller.user_id,
-                AggregateRef::user(user_id, &ctx.org_id),
-                |events| user::decide_add_pat(&UserState::fold(events), &ctx.org_id, pat.clone(), now),
+                ctx.caller.user_id.as_str(),
+                AggregateRef::user(&UserId::from(user_id), &ctx.org_id),
+                |events| user::decide_add_pat(&UserState::fold(events), ctx.org_id.as_str(), pat.clone(), now),
             )
             .await?;
         Ok(NewToken {
@@ -177,9 +187,9 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
-            AggregateRef::user(user_id, &ctx.org_id),
-            |events| user::decide_remove_pat(&UserState::fold(events), &ctx.org_id, token_id),
+            ctx.caller.user_id.as_str(),
+            AggregateRef::user(&UserId::from(user_id), &ctx.org_id),
+            |events| user::decide_remove_pat(&UserState::fold(events), ctx.org_id.as_str(), token_id),
         )
         .await
     }

@@ -25,7 +25,7 @@ use twofold_app::{App, AppConfig, EventStore};
 use twofold_domain::factors::SecondFactor;
 use twofold_domain::permissions::{CheckedOn, OnSelf, Permission, ResourceCheck};
 use twofold_domain::scope::Scope;
-use twofold_domain::{AggregateRef, DomainError, EventPayload, Timestamp};
+use twofold_domain::{AggregateRef, DomainError, EventPayload, SessionId, Timestamp, UserId};
 
 const PASSWORD: &str = "Password1!";
 /// 2023-11-14T22:13:00Z: the start of a TOTP step.
@@ -165,12 +165,12 @@ impl World {
         let change = self
             .app
             .create_session(&self.ctx, checks, ChallengeRequests::default(), None);
-        change.await.unwrap().session_id
+        change.await.unwrap().session_id.into_string()
     }
 
     async fn set(&self, id: &str, checks: Checks, challenges: ChallengeRequests) -> Result<SessionChange, DomainError> {
         self.app
-            .set_session(&self.ctx, id, None, checks, challenges, None)
+            .set_session(&self.ctx, &SessionId::from(id), None, checks, challenges, None)
             .await
     }
 
@@ -200,7 +200,10 @@ impl World {
         let org = self.ctx.caller.org_id.clone();
         let events = self
             .store
-            .events(&self.ctx.instance_id, &AggregateRef::user(user_id, &org))
+            .events(
+                self.ctx.instance_id.as_str(),
+                &AggregateRef::user(&UserId::from(user_id), &org),
+            )
             .await
             .unwrap();
         events.iter().filter(|e| wanted(&e.payload)).count()

@@ -245,7 +245,7 @@ mod tests {
     fn ev(payload: E) -> StoredEvent {
         StoredEvent {
             instance_id: "i".into(),
-            aggregate: AggregateRef::user("u", "org"),
+            aggregate: AggregateRef::user(&"u".into(), &"org".into()),
             sequence: 1,
             position: 1,
             created_at: Timestamp(0),

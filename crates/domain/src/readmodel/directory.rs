@@ -7,11 +7,12 @@ use super::{Collection, DocDetails, DocKey};
 use crate::event::{
     AggregateRef, EventPayload as E, MemberPayload, PatAdded, PatRemoved, StoredEvent, Timestamp, UserIdPayload,
 };
+use crate::ids::{InstanceId, OrgId, UserId};
 use crate::permissions::Membership;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceView {
-    pub id: String,
+    pub id: InstanceId,
     pub name: String,
     pub default_org_id: String,
     /// The first domain of the instance (its external domain at creation).
@@ -25,7 +26,7 @@ pub const DEFAULT_INSTANCE_ID: &str = "default";
 /// Maps a domain (host without port), or the default-instance marker, to an instance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceDomainView {
-    pub instance_id: String,
+    pub instance_id: InstanceId,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,8 +103,8 @@ pub struct FactorsView {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserView {
-    pub id: String,
-    pub org_id: String,
+    pub id: UserId,
+    pub org_id: OrgId,
     pub user_name: String,
     pub state: UserState,
     pub kind: UserKind,
@@ -143,9 +144,9 @@ pub struct MemberView {
 
 impl MemberView {
     /// The aggregate that holds the membership.
-    pub fn aggregate(&self, instance_id: &str) -> AggregateRef {
+    pub fn aggregate(&self, instance_id: &InstanceId) -> AggregateRef {
         match &self.org_id {
-            Some(org) => AggregateRef::org(org),
+            Some(org) => AggregateRef::org(&OrgId::from(org.as_str())),
             None => AggregateRef::instance(instance_id),
         }
     }
@@ -204,7 +205,7 @@ pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
 pub(super) fn instance(ev: &StoredEvent, prior: Option<InstanceView>) -> Option<InstanceView> {
     match (&ev.payload, prior) {
         (E::InstanceAdded(p), _) => Some(InstanceView {
-            id: ev.aggregate.id.clone(),
+            id: InstanceId::from(ev.aggregate.id.as_str()),
             name: p.name.clone(),
             default_org_id: String::new(),
             external_domain: String::new(),
@@ -243,8 +244,8 @@ pub(super) fn org(ev: &StoredEvent, prior: Option<OrgView>) -> Option<OrgView> {
 
 pub(super) fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView> {
     let new = |kind| UserView {
-        id: ev.aggregate.id.clone(),
-        org_id: ev.aggregate.owner.clone(),
+        id: UserId::from(ev.aggregate.id.as_str()),
+        org_id: OrgId::from(ev.aggregate.owner.as_str()),
         user_name: String::new(),
         state: UserState::Active,
         kind,

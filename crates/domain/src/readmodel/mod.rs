@@ -104,7 +104,7 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
             prior,
             |_: Option<InstanceDomainView>| {
                 Some(InstanceDomainView {
-                    instance_id: ev.instance_id.clone(),
+                    instance_id: crate::ids::InstanceId::from(ev.instance_id.as_str()),
                 })
             },
             no_lookup,
