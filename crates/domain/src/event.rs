@@ -582,6 +582,19 @@ mod tests {
     }
 
     #[test]
+    fn typed_ids_are_stored_as_plain_strings() {
+        let stored = serde_json::json!({"userID": "u1", "userResourceOwner": "org1", "checkedAt": 5});
+        let ev = EventPayload::SessionUserChecked(SessionUserChecked {
+            user_id: "u1".into(),
+            org_id: "org1".into(),
+            checked_at: Timestamp(5),
+        });
+        let (ty, payload) = ev.to_parts();
+        assert_eq!(payload, Some(stored.clone()));
+        assert_eq!(EventPayload::from_parts(&ty, Some(stored)).unwrap(), ev);
+    }
+
+    #[test]
     fn unknown_factor_numbers_are_rejected() {
         let err = EventPayload::from_parts(
             "instance.policy.login.secondfactor.added",
