@@ -151,7 +151,7 @@ pub fn login_policy(v: &LoginPolicyView) -> policy::LoginPolicy {
 
 pub fn org(o: OrgView) -> org::Org {
     org::Org {
-        id: o.id,
+        id: o.id.into_string(),
         details: read(&o.details),
         state: org::OrgState::Active as i32,
         name: o.name,
@@ -187,7 +187,7 @@ pub fn user(u: UserView) -> user::User {
 pub fn member(e: MemberEntry) -> member::Member {
     let m = e.member;
     let mut out = member::Member {
-        user_id: m.user_id,
+        user_id: m.user_id.into_string(),
         details: read(&m.details),
         roles: m.roles,
         ..Default::default()

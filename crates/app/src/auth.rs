@@ -146,7 +146,7 @@ impl App {
             .into_iter()
             .next();
         let (user_id, session) = match pat {
-            Some(p) if p.expiration > now => (UserId::from(p.user_id), None),
+            Some(p) if p.expiration > now => (p.user_id, None),
             Some(_) => return Err(token_invalid()),
             None => {
                 let session: SessionView = self

@@ -129,7 +129,7 @@ impl App {
             return orgs
                 .into_iter()
                 .find(|o| o.primary_domain.eq_ignore_ascii_case(domain))
-                .map(|o| OrgId::from(o.id))
+                .map(|o| o.id)
                 .ok_or_else(unknown);
         }
         Ok(ctx.org_id.clone())

@@ -93,8 +93,10 @@ impl App {
             .await?;
         let mut entries = Vec::with_capacity(members.len());
         for m in members {
-            let user: Option<UserView> = self.typed_doc(&ctx.instance_id, Collection::User, &m.user_id).await?;
-            if queries.iter().all(|q| q.matches(&m.user_id, user.as_ref())) {
+            let user: Option<UserView> = self
+                .typed_doc(&ctx.instance_id, Collection::User, m.user_id.as_str())
+                .await?;
+            if queries.iter().all(|q| q.matches(m.user_id.as_str(), user.as_ref())) {
                 entries.push(MemberEntry { member: m, user });
             }
         }

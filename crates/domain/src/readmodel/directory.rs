@@ -14,7 +14,7 @@ use crate::permissions::Membership;
 pub struct InstanceView {
     pub id: InstanceId,
     pub name: String,
-    pub default_org_id: String,
+    pub default_org_id: OrgId,
     /// The first domain of the instance (its external domain at creation).
     pub external_domain: String,
     pub details: DocDetails,
@@ -36,7 +36,7 @@ pub enum OrgState {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgView {
-    pub id: String,
+    pub id: OrgId,
     pub name: String,
     pub state: OrgState,
     pub primary_domain: String,
@@ -126,8 +126,8 @@ impl UserView {
 pub struct PatView {
     pub token_id: String,
     pub token_hash: String,
-    pub user_id: String,
-    pub org_id: String,
+    pub user_id: UserId,
+    pub org_id: OrgId,
     pub expiration: Timestamp,
     pub scopes: Vec<String>,
     pub details: DocDetails,
@@ -136,8 +136,8 @@ pub struct PatView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberView {
     /// None for an instance membership, the org ID for an org membership.
-    pub org_id: Option<String>,
-    pub user_id: String,
+    pub org_id: Option<OrgId>,
+    pub user_id: UserId,
     pub roles: Vec<String>,
     pub details: DocDetails,
 }
@@ -146,14 +146,14 @@ impl MemberView {
     /// The aggregate that holds the membership.
     pub fn aggregate(&self, instance_id: &InstanceId) -> AggregateRef {
         match &self.org_id {
-            Some(org) => AggregateRef::org(&OrgId::from(org.as_str())),
+            Some(org) => AggregateRef::org(org),
             None => AggregateRef::instance(instance_id),
         }
     }
 
     pub fn membership(&self) -> Membership {
         Membership {
-            org_id: self.org_id.clone(),
+            org_id: self.org_id.as_ref().map(|o| o.as_str().to_owned()),
             roles: self.roles.clone(),
         }
     }
@@ -207,7 +207,7 @@ pub(super) fn instance(ev: &StoredEvent, prior: Option<InstanceView>) -> Option<
         (E::InstanceAdded(p), _) => Some(InstanceView {
             id: InstanceId::from(ev.aggregate.id.as_str()),
             name: p.name.clone(),
-            default_org_id: String::new(),
+            default_org_id: OrgId::default(),
             external_domain: String::new(),
             details: DocDetails::created(ev),
         }),
@@ -216,7 +216,7 @@ pub(super) fn instance(ev: &StoredEvent, prior: Option<InstanceView>) -> Option<
             Some(v)
         }
         (E::InstanceDefaultOrgSet(p), Some(mut v)) => {
-            v.default_org_id = p.org_id.clone();
+            v.default_org_id = OrgId::from(p.org_id.as_str());
             v.details.touch(ev);
             Some(v)
         }
@@ -227,7 +227,7 @@ pub(super) fn instance(ev: &StoredEvent, prior: Option<InstanceView>) -> Option<
 pub(super) fn org(ev: &StoredEvent, prior: Option<OrgView>) -> Option<OrgView> {
     match (&ev.payload, prior) {
         (E::OrgAdded(p), _) => Some(OrgView {
-            id: ev.aggregate.id.clone(),
+            id: OrgId::from(ev.aggregate.id.as_str()),
             name: p.name.clone(),
             state: OrgState::Active,
             primary_domain: String::new(),
@@ -339,8 +339,8 @@ pub(super) fn pat(ev: &StoredEvent, prior: Option<PatView>) -> Option<PatView> {
         E::PatAdded(p) => Some(PatView {
             token_id: p.token_id.clone(),
             token_hash: p.token_hash.clone(),
-            user_id: ev.aggregate.id.clone(),
-            org_id: ev.aggregate.owner.clone(),
+            user_id: UserId::from(ev.aggregate.id.as_str()),
+            org_id: OrgId::from(ev.aggregate.owner.as_str()),
             expiration: p.expiration,
             scopes: p.scopes.clone(),
             details: DocDetails::created(ev),
@@ -351,11 +351,11 @@ pub(super) fn pat(ev: &StoredEvent, prior: Option<PatView>) -> Option<PatView> {
 }
 
 pub(super) fn member(ev: &StoredEvent, prior: Option<MemberView>) -> Option<MemberView> {
-    let org_id = (ev.aggregate.kind == crate::event::AggregateType::Org).then(|| ev.aggregate.id.clone());
+    let org_id = (ev.aggregate.kind == crate::event::AggregateType::Org).then(|| OrgId::from(ev.aggregate.id.as_str()));
     match (&ev.payload, prior) {
         (E::InstanceMemberAdded(m) | E::OrgMemberAdded(m), _) => Some(MemberView {
             org_id,
-            user_id: m.user_id.clone(),
+            user_id: UserId::from(m.user_id.as_str()),
             roles: m.roles.clone(),
             details: DocDetails::created(ev),
         }),
