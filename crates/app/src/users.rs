@@ -115,7 +115,7 @@ impl App {
             aggregates.clone(),
             |loaded| {
                 let state = UserState::fold(crate::command::history(loaded, 0));
-                let mut events = vec![user::decide_remove_user(&state, org_id.as_str())?];
+                let mut events = vec![user::decide_remove_user(&state, org_id)?];
                 for (aggregate, history) in aggregates.iter().zip(loaded).skip(1) {
                     let members = Members::fold(history.iter().map(|e| &e.payload));
                     events.push(if members.contains(user_id.as_str()) {
@@ -159,7 +159,7 @@ impl App {
                 &ctx.instance_id,
                 ctx.caller.user_id.as_str(),
                 AggregateRef::user(&UserId::from(user_id), &ctx.org_id),
-                |events| user::decide_add_pat(&UserState::fold(events), ctx.org_id.as_str(), pat.clone(), now),
+                |events| user::decide_add_pat(&UserState::fold(events), &ctx.org_id, pat.clone(), now),
             )
             .await?;
         Ok(NewToken {
@@ -189,7 +189,7 @@ impl App {
             &ctx.instance_id,
             ctx.caller.user_id.as_str(),
             AggregateRef::user(&UserId::from(user_id), &ctx.org_id),
-            |events| user::decide_remove_pat(&UserState::fold(events), ctx.org_id.as_str(), token_id),
+            |events| user::decide_remove_pat(&UserState::fold(events), &ctx.org_id, token_id),
         )
         .await
     }
