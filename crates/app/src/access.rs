@@ -70,23 +70,23 @@ impl Grants<'_> {
                 user.org_id == self.ctx.org_id && self.has(user.org_id.as_str(), permission)
             }
             Reach::Readable => {
-                let caller = self.ctx.caller.user_id.as_str();
-                permissions::sees_user(&self.memberships, caller, user.id.as_str(), user.org_id.as_str())
+                permissions::sees_user(&self.memberships, &self.ctx.caller.user_id, &user.id, &user.org_id)
             }
         }
     }
 
     pub(crate) fn sees_session(&self, s: &SessionView) -> bool {
+        let no_org = OrgId::default();
         let user = s
             .user_id
             .as_ref()
-            .map(|id| (id.as_str(), s.user_org_id.as_ref().map_or("", OrgId::as_str)));
+            .map(|id| (id, s.user_org_id.as_ref().unwrap_or(&no_org)));
         self.sees_session_of(&s.creator, user)
     }
 
     /// A session by its creator and checked (user, org).
-    pub(crate) fn sees_session_of(&self, creator: &str, user: Option<(&str, &str)>) -> bool {
-        permissions::sees_session(&self.memberships, self.ctx.caller.user_id.as_str(), creator, user)
+    pub(crate) fn sees_session_of(&self, creator: &str, user: Option<(&UserId, &OrgId)>) -> bool {
+        permissions::sees_session(&self.memberships, &self.ctx.caller.user_id, creator, user)
     }
 }
 

@@ -172,11 +172,11 @@ impl App {
             None => {
                 // A session the caller does not see is one that does not exist.
                 let grants = self.grants(ctx).await?;
-                let user = state.user.as_ref().map(|u| (u.user_id.as_str(), u.org_id.as_str()));
+                let user = state.user.as_ref().map(|u| (&u.user_id, &u.org_id));
                 if !state.exists || !grants.sees_session_of(&state.creator, user) {
                     return Err(session_missing());
                 }
-                grants.require(user.map_or("", |(_, o)| o), Permission::SessionWrite)?;
+                grants.require(user.map_or("", |(_, o)| o.as_str()), Permission::SessionWrite)?;
             }
         }
         if !state.exists {
