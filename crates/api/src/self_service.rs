@@ -40,7 +40,7 @@ impl AuthService for SelfService {
         let ctx = ctx(&req)?;
         let t = self
             .app
-            .register_totp(&ctx, ctx.caller.user_id.as_str())
+            .register_totp(&ctx, &ctx.caller.user_id)
             .await
             .map_err(to_status)?;
         Ok(Response::new(AddMyAuthFactorOtpResponse {
@@ -58,7 +58,7 @@ impl AuthService for SelfService {
         let code = validate::id("VerifyMyAuthFactorOTPRequest", "Code", &req.get_ref().code)?;
         let d = self
             .app
-            .verify_totp_registration(&ctx, ctx.caller.user_id.as_str(), code)
+            .verify_totp_registration(&ctx, &ctx.caller.user_id, code)
             .await
             .map_err(to_status)?;
         Ok(Response::new(VerifyMyAuthFactorOtpResponse {
@@ -73,7 +73,7 @@ impl AuthService for SelfService {
         let ctx = ctx(&req)?;
         let d = self
             .app
-            .remove_factor(&ctx, ctx.caller.user_id.as_str(), OtpKind::Totp, Via::UserApi)
+            .remove_factor(&ctx, &ctx.caller.user_id, OtpKind::Totp, Via::UserApi)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveMyAuthFactorOtpResponse {
@@ -88,7 +88,7 @@ impl AuthService for SelfService {
         let ctx = ctx(&req)?;
         let d = self
             .app
-            .add_factor(&ctx, ctx.caller.user_id.as_str(), SimpleFactor::OtpSms)
+            .add_factor(&ctx, &ctx.caller.user_id, SimpleFactor::OtpSms)
             .await
             .map_err(to_status)?;
         Ok(Response::new(AddMyAuthFactorOtpsmsResponse {
@@ -103,7 +103,7 @@ impl AuthService for SelfService {
         let ctx = ctx(&req)?;
         let d = self
             .app
-            .remove_factor(&ctx, ctx.caller.user_id.as_str(), OtpKind::Sms, Via::UserApi)
+            .remove_factor(&ctx, &ctx.caller.user_id, OtpKind::Sms, Via::UserApi)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveMyAuthFactorOtpsmsResponse {
@@ -118,7 +118,7 @@ impl AuthService for SelfService {
         let ctx = ctx(&req)?;
         let d = self
             .app
-            .add_factor(&ctx, ctx.caller.user_id.as_str(), SimpleFactor::OtpEmail)
+            .add_factor(&ctx, &ctx.caller.user_id, SimpleFactor::OtpEmail)
             .await
             .map_err(to_status)?;
         Ok(Response::new(AddMyAuthFactorOtpEmailResponse {
@@ -133,7 +133,7 @@ impl AuthService for SelfService {
         let ctx = ctx(&req)?;
         let d = self
             .app
-            .remove_factor(&ctx, ctx.caller.user_id.as_str(), OtpKind::Email, Via::UserApi)
+            .remove_factor(&ctx, &ctx.caller.user_id, OtpKind::Email, Via::UserApi)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveMyAuthFactorOtpEmailResponse {
@@ -148,7 +148,7 @@ impl AuthService for SelfService {
         let ctx = ctx(&req)?;
         let u = self
             .app
-            .register_u2f(&ctx, ctx.caller.user_id.as_str(), "", &host(&req))
+            .register_u2f(&ctx, &ctx.caller.user_id, "", &host(&req))
             .await
             .map_err(to_status)?;
         Ok(Response::new(AddMyAuthFactorU2fResponse {
@@ -173,7 +173,7 @@ impl AuthService for SelfService {
             .map_err(|e| validate::invalid_field(M, "PublicKeyCredential", &format!("not JSON: {e}")))?;
         let d = self
             .app
-            .verify_u2f(&ctx, ctx.caller.user_id.as_str(), "", credential, &v.token_name)
+            .verify_u2f(&ctx, &ctx.caller.user_id, "", credential, &v.token_name)
             .await
             .map_err(to_status)?;
         Ok(Response::new(VerifyMyAuthFactorU2fResponse {
@@ -189,7 +189,7 @@ impl AuthService for SelfService {
         let token = validate::id("RemoveMyAuthFactorU2FRequest", "TokenId", &req.get_ref().token_id)?;
         let d = self
             .app
-            .remove_u2f(&ctx, ctx.caller.user_id.as_str(), token, Via::UserApi)
+            .remove_u2f(&ctx, &ctx.caller.user_id, token, Via::UserApi)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveMyAuthFactorU2fResponse {

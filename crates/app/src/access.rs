@@ -131,7 +131,7 @@ impl App {
     pub(crate) async fn visible_user(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         reach: Reach,
         missing: DomainError,
     ) -> Result<Authorized<UserView>, DomainError> {
@@ -142,12 +142,12 @@ impl App {
     async fn visible_user_with(
         &self,
         grants: &Grants<'_>,
-        user_id: &str,
+        user_id: &UserId,
         reach: Reach,
         missing: DomainError,
     ) -> Result<Authorized<UserView>, DomainError> {
         let user: Option<UserView> = self
-            .typed_doc(&grants.ctx.instance_id, Collection::User, user_id)
+            .typed_doc(&grants.ctx.instance_id, Collection::User, user_id.as_str())
             .await?;
         match user {
             Some(u) if grants.sees_user(&u, reach) => Ok(Authorized(u)),
@@ -161,7 +161,7 @@ impl App {
     pub(crate) async fn user_to_act_on(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         missing: DomainError,
     ) -> Result<Authorized<UserView>, DomainError> {
         let check = declared(ctx, CheckedOn::TargetUser)?;

@@ -228,7 +228,7 @@ impl App {
     }
 
     /// A user as the v2 API shows it.
-    pub async fn user_v2(&self, ctx: &RequestCtx, user_id: &str) -> Result<Authorized<UserView>, DomainError> {
+    pub async fn user_v2(&self, ctx: &RequestCtx, user_id: &UserId) -> Result<Authorized<UserView>, DomainError> {
         self.user_to_act_on(ctx, user_id, human::user_not_found()).await
     }
 
@@ -248,7 +248,7 @@ impl App {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn delete_user_v2(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
+    pub async fn delete_user_v2(&self, ctx: &RequestCtx, user_id: &UserId) -> Result<WriteDetails, DomainError> {
         let missing = DomainError::not_found("COMMAND-bd4ir1mblj", "User could not be found");
         let user = self.user_to_act_on(ctx, user_id, missing).await?;
         self.remove_user_in(ctx, &user.org_id, &user.id).await
@@ -271,7 +271,7 @@ impl App {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn lock_user(&self, ctx: &RequestCtx, user_id: &str, lock: bool) -> Result<WriteDetails, DomainError> {
+    pub async fn lock_user(&self, ctx: &RequestCtx, user_id: &UserId, lock: bool) -> Result<WriteDetails, DomainError> {
         let user = self
             .user_to_act_on(ctx, user_id, human::lock_target_missing(lock))
             .await?;
@@ -290,7 +290,7 @@ impl App {
     pub async fn set_email(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         email: &str,
         mode: ContactMode,
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
@@ -309,7 +309,12 @@ impl App {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn verify_email(&self, ctx: &RequestCtx, user_id: &str, code: &str) -> Result<WriteDetails, DomainError> {
+    pub async fn verify_email(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &UserId,
+        code: &str,
+    ) -> Result<WriteDetails, DomainError> {
         let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
         let hash = self.keys.token_hash(code.trim());
         let now = self.now();
@@ -321,7 +326,7 @@ impl App {
     pub async fn set_phone(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         phone: &str,
         mode: ContactMode,
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
@@ -340,7 +345,12 @@ impl App {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn verify_phone(&self, ctx: &RequestCtx, user_id: &str, code: &str) -> Result<WriteDetails, DomainError> {
+    pub async fn verify_phone(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &UserId,
+        code: &str,
+    ) -> Result<WriteDetails, DomainError> {
         let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
         let hash = self.keys.token_hash(code.trim());
         let now = self.now();

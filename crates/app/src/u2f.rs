@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use twofold_domain::mfa;
 use twofold_domain::user::UserState;
-use twofold_domain::{DomainError, ErrorKind};
+use twofold_domain::{DomainError, ErrorKind, UserId};
 use url::Url;
 use webauthn_rs::prelude::{RegisterPublicKeyCredential, SecurityKey, SecurityKeyRegistration, Uuid};
 use webauthn_rs::{Webauthn, WebauthnBuilder};
@@ -70,7 +70,7 @@ impl App {
     pub async fn register_u2f(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         domain: &str,
         request_host: &str,
     ) -> Result<NewU2f, DomainError> {
@@ -120,7 +120,7 @@ impl App {
     pub async fn verify_u2f(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         token_id: &str,
         credential: serde_json::Value,
         name: &str,
@@ -154,7 +154,7 @@ impl App {
     pub async fn remove_u2f(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         token_id: &str,
         via: Via,
     ) -> Result<WriteDetails, DomainError> {

@@ -80,7 +80,7 @@ impl App {
 
     /// A user of the caller's org context (Management API); one of another
     /// org is reported exactly as an unknown one.
-    pub async fn user(&self, ctx: &RequestCtx, user_id: &str) -> Result<Authorized<UserView>, DomainError> {
+    pub async fn user(&self, ctx: &RequestCtx, user_id: &UserId) -> Result<Authorized<UserView>, DomainError> {
         self.visible_user(
             ctx,
             user_id,
@@ -92,8 +92,8 @@ impl App {
 
     /// Removes a user of the context org (Management API).
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn remove_user(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
-        self.remove_user_in(ctx, &ctx.org_id, &UserId::from(user_id)).await
+    pub async fn remove_user(&self, ctx: &RequestCtx, user_id: &UserId) -> Result<WriteDetails, DomainError> {
+        self.remove_user_in(ctx, &ctx.org_id, user_id).await
     }
 
     /// Removes a user of `org_id` and, in the same transaction, every
@@ -142,7 +142,7 @@ impl App {
     pub async fn add_pat(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         expiration: Option<Timestamp>,
     ) -> Result<NewToken, DomainError> {
         let token = secrets::random_token(32);
@@ -158,7 +158,7 @@ impl App {
             .execute(
                 &ctx.instance_id,
                 ctx.caller.user_id.as_str(),
-                AggregateRef::user(&UserId::from(user_id), &ctx.org_id),
+                AggregateRef::user(user_id, &ctx.org_id),
                 |events| user::decide_add_pat(&UserState::fold(events), &ctx.org_id, pat.clone(), now),
             )
             .await?;
@@ -169,10 +169,10 @@ impl App {
         })
     }
 
-    pub async fn list_pats(&self, ctx: &RequestCtx, user_id: &str) -> Result<Vec<PatView>, DomainError> {
+    pub async fn list_pats(&self, ctx: &RequestCtx, user_id: &UserId) -> Result<Vec<PatView>, DomainError> {
         self.user(ctx, user_id).await?;
         let mut pats: Vec<PatView> = self
-            .typed_prefix(&ctx.instance_id, Collection::Pat, &pat_doc_id(user_id, ""))
+            .typed_prefix(&ctx.instance_id, Collection::Pat, &pat_doc_id(user_id.as_str(), ""))
             .await?;
         pats.sort_by_key(|p| p.details.creation_date);
         Ok(pats)
@@ -182,13 +182,13 @@ impl App {
     pub async fn remove_pat(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         token_id: &str,
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
             ctx.caller.user_id.as_str(),
-            AggregateRef::user(&UserId::from(user_id), &ctx.org_id),
+            AggregateRef::user(user_id, &ctx.org_id),
             |events| user::decide_remove_pat(&UserState::fold(events), &ctx.org_id, token_id),
         )
         .await
