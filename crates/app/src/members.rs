@@ -1,11 +1,11 @@
 //! Memberships of the instance (IAM members) and of orgs.
 
-use twofold_domain::DomainError;
 use twofold_domain::member::{self, Members};
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{MemberView, UserView, member_doc_id};
 use twofold_domain::readmodel::query::{ListRequest, MemberQuery, MemberSort};
 use twofold_domain::scope::Scope;
+use twofold_domain::{DomainError, UserId};
 
 use crate::auth::RequestCtx;
 use crate::{App, WriteDetails};
@@ -21,11 +21,11 @@ impl App {
         &self,
         ctx: &RequestCtx,
         scope: Scope,
-        user_id: &str,
+        user_id: &UserId,
         roles: Vec<String>,
     ) -> Result<WriteDetails, DomainError> {
         let user_exists = self
-            .typed_doc::<UserView>(&ctx.instance_id, Collection::User, user_id)
+            .typed_doc::<UserView>(&ctx.instance_id, Collection::User, user_id.as_str())
             .await?
             .is_some();
         self.execute(
@@ -34,7 +34,7 @@ impl App {
             ctx.scope_aggregate(scope),
             |events| {
                 let members = Members::fold(events.iter().map(|e| &e.payload));
-                member::decide_add(scope, &members, user_id, user_exists, roles.clone())
+                member::decide_add(scope, &members, user_id.as_str(), user_exists, roles.clone())
             },
         )
         .await
@@ -44,7 +44,7 @@ impl App {
         &self,
         ctx: &RequestCtx,
         scope: Scope,
-        user_id: &str,
+        user_id: &UserId,
         roles: Vec<String>,
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
@@ -53,7 +53,7 @@ impl App {
             ctx.scope_aggregate(scope),
             |events| {
                 let members = Members::fold(events.iter().map(|e| &e.payload));
-                member::decide_change(scope, &members, user_id, roles.clone())
+                member::decide_change(scope, &members, user_id.as_str(), roles.clone())
             },
         )
         .await
@@ -63,7 +63,7 @@ impl App {
         &self,
         ctx: &RequestCtx,
         scope: Scope,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
@@ -71,7 +71,7 @@ impl App {
             ctx.scope_aggregate(scope),
             |events| {
                 let members = Members::fold(events.iter().map(|e| &e.payload));
-                Ok(member::decide_remove(scope, &members, user_id))
+                Ok(member::decide_remove(scope, &members, user_id.as_str()))
             },
         )
         .await
