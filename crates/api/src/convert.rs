@@ -151,7 +151,7 @@ pub fn login_policy(v: &LoginPolicyView) -> policy::LoginPolicy {
 
 pub fn org(o: OrgView) -> org::Org {
     org::Org {
-        id: o.id,
+        id: o.id.into_string(),
         details: read(&o.details),
         state: org::OrgState::Active as i32,
         name: o.name,
@@ -174,7 +174,7 @@ pub fn user(u: UserView) -> user::User {
         UserKind::Human(_) => user::user::Type::Human(user::Human {}),
     };
     user::User {
-        id: u.id,
+        id: u.id.into_string(),
         details: read(&u.details),
         state: user::UserState::Active as i32,
         login_names: vec![u.user_name.clone()],
@@ -187,14 +187,14 @@ pub fn user(u: UserView) -> user::User {
 pub fn member(e: MemberEntry) -> member::Member {
     let m = e.member;
     let mut out = member::Member {
-        user_id: m.user_id,
+        user_id: m.user_id.into_string(),
         details: read(&m.details),
         roles: m.roles,
         ..Default::default()
     };
     if let Some(u) = e.user {
         out.preferred_login_name = u.user_name.clone();
-        out.user_resource_owner = u.org_id;
+        out.user_resource_owner = u.org_id.into_string();
         match u.kind {
             UserKind::Machine { name, .. } => {
                 out.display_name = name;

@@ -7,6 +7,7 @@ use twofold_proto::zitadel::management::v1::*;
 
 use twofold_app::mfa::{OtpKind, Via};
 use twofold_app::users::NewMachineUser;
+use twofold_domain::UserId;
 use twofold_domain::readmodel::query::MemberSort;
 use twofold_domain::scope::Scope;
 
@@ -26,7 +27,11 @@ impl ManagementService for Management {
 
     async fn get_my_org(&self, req: Request<GetMyOrgRequest>) -> Result<Response<GetMyOrgResponse>, Status> {
         let ctx = ctx(&req)?;
-        let org = self.app.org(&ctx.instance_id, &ctx.org_id).await.map_err(to_status)?;
+        let org = self
+            .app
+            .org(&ctx.instance_id, ctx.org_id.as_str())
+            .await
+            .map_err(to_status)?;
         Ok(Response::new(GetMyOrgResponse {
             org: Some(convert::org(org)),
         }))
@@ -135,8 +140,8 @@ impl ManagementService for Management {
 
     async fn get_user_by_id(&self, req: Request<GetUserByIdRequest>) -> Result<Response<GetUserByIdResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("GetUserByIDRequest", "Id", &req.get_ref().id)?;
-        let user = self.app.user(&ctx, id).await.map_err(to_status)?.into_inner();
+        let id = UserId::from(validate::id("GetUserByIDRequest", "Id", &req.get_ref().id)?);
+        let user = self.app.user(&ctx, &id).await.map_err(to_status)?.into_inner();
         Ok(Response::new(GetUserByIdResponse {
             user: Some(convert::user(user)),
         }))
@@ -168,8 +173,8 @@ impl ManagementService for Management {
 
     async fn remove_user(&self, req: Request<RemoveUserRequest>) -> Result<Response<RemoveUserResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("RemoveUserRequest", "Id", &req.get_ref().id)?;
-        let d = self.app.remove_user(&ctx, id).await.map_err(to_status)?;
+        let id = UserId::from(validate::id("RemoveUserRequest", "Id", &req.get_ref().id)?);
+        let d = self.app.remove_user(&ctx, &id).await.map_err(to_status)?;
         Ok(Response::new(RemoveUserResponse {
             details: convert::changed(d),
         }))
@@ -181,9 +186,15 @@ impl ManagementService for Management {
     ) -> Result<Response<AddPersonalAccessTokenResponse>, Status> {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let user_id = validate::text("AddPersonalAccessTokenRequest", "UserId", &r.user_id, 1, usize::MAX)?;
+        let user_id = UserId::from(validate::text(
+            "AddPersonalAccessTokenRequest",
+            "UserId",
+            &r.user_id,
+            1,
+            usize::MAX,
+        )?);
         let expiration = r.expiration_date.as_ref().map(convert::from_timestamp);
-        let t = self.app.add_pat(&ctx, user_id, expiration).await.map_err(to_status)?;
+        let t = self.app.add_pat(&ctx, &user_id, expiration).await.map_err(to_status)?;
         Ok(Response::new(AddPersonalAccessTokenResponse {
             token_id: t.token_id,
             token: t.token,
@@ -197,9 +208,9 @@ impl ManagementService for Management {
     ) -> Result<Response<ListPersonalAccessTokensResponse>, Status> {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let user_id = validate::id("ListPersonalAccessTokensRequest", "UserId", &r.user_id)?;
+        let user_id = UserId::from(validate::id("ListPersonalAccessTokensRequest", "UserId", &r.user_id)?);
         let list = queries::list_v1(r.query.as_ref())?;
-        let pats = self.app.list_pats(&ctx, user_id).await.map_err(to_status)?;
+        let pats = self.app.list_pats(&ctx, &user_id).await.map_err(to_status)?;
         Ok(Response::new(ListPersonalAccessTokensResponse {
             details: convert::list(pats.len()),
             result: list.page(pats).into_iter().map(convert::pat).collect(),
@@ -213,9 +224,9 @@ impl ManagementService for Management {
         const M: &str = "RemovePersonalAccessTokenRequest";
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let user_id = validate::id(M, "UserId", &r.user_id)?;
+        let user_id = UserId::from(validate::id(M, "UserId", &r.user_id)?);
         let token_id = validate::id(M, "TokenId", &r.token_id)?;
-        let d = self.app.remove_pat(&ctx, user_id, token_id).await.map_err(to_status)?;
+        let d = self.app.remove_pat(&ctx, &user_id, token_id).await.map_err(to_status)?;
         Ok(Response::new(RemovePersonalAccessTokenResponse {
             details: convert::changed(d),
         }))
@@ -298,8 +309,12 @@ impl ManagementService for Management {
         req: Request<ListHumanAuthFactorsRequest>,
     ) -> Result<Response<ListHumanAuthFactorsResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("ListHumanAuthFactorsRequest", "UserId", &req.get_ref().user_id)?;
-        let f = self.app.user_factors(&ctx, id).await.map_err(to_status)?;
+        let id = UserId::from(validate::id(
+            "ListHumanAuthFactorsRequest",
+            "UserId",
+            &req.get_ref().user_id,
+        )?);
+        let f = self.app.user_factors(&ctx, &id).await.map_err(to_status)?;
         Ok(Response::new(ListHumanAuthFactorsResponse {
             result: convert::auth_factors(&f),
         }))
@@ -310,10 +325,14 @@ impl ManagementService for Management {
         req: Request<RemoveHumanAuthFactorOtpRequest>,
     ) -> Result<Response<RemoveHumanAuthFactorOtpResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("RemoveHumanAuthFactorOTPRequest", "UserId", &req.get_ref().user_id)?;
+        let id = UserId::from(validate::id(
+            "RemoveHumanAuthFactorOTPRequest",
+            "UserId",
+            &req.get_ref().user_id,
+        )?);
         let d = self
             .app
-            .remove_factor(&ctx, id, OtpKind::Totp, Via::Management)
+            .remove_factor(&ctx, &id, OtpKind::Totp, Via::Management)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveHumanAuthFactorOtpResponse {
@@ -327,11 +346,11 @@ impl ManagementService for Management {
     ) -> Result<Response<RemoveHumanAuthFactorU2fResponse>, Status> {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let id = validate::id("RemoveHumanAuthFactorU2FRequest", "UserId", &r.user_id)?;
+        let id = UserId::from(validate::id("RemoveHumanAuthFactorU2FRequest", "UserId", &r.user_id)?);
         let token = validate::id("RemoveHumanAuthFactorU2FRequest", "TokenId", &r.token_id)?;
         let d = self
             .app
-            .remove_u2f(&ctx, id, token, Via::Management)
+            .remove_u2f(&ctx, &id, token, Via::Management)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveHumanAuthFactorU2fResponse {
@@ -344,10 +363,14 @@ impl ManagementService for Management {
         req: Request<RemoveHumanAuthFactorOtpsmsRequest>,
     ) -> Result<Response<RemoveHumanAuthFactorOtpsmsResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("RemoveHumanAuthFactorOTPSMSRequest", "UserId", &req.get_ref().user_id)?;
+        let id = UserId::from(validate::id(
+            "RemoveHumanAuthFactorOTPSMSRequest",
+            "UserId",
+            &req.get_ref().user_id,
+        )?);
         let d = self
             .app
-            .remove_factor(&ctx, id, OtpKind::Sms, Via::Management)
+            .remove_factor(&ctx, &id, OtpKind::Sms, Via::Management)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveHumanAuthFactorOtpsmsResponse {
@@ -360,10 +383,14 @@ impl ManagementService for Management {
         req: Request<RemoveHumanAuthFactorOtpEmailRequest>,
     ) -> Result<Response<RemoveHumanAuthFactorOtpEmailResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("RemoveHumanAuthFactorOTPEmailRequest", "UserId", &req.get_ref().user_id)?;
+        let id = UserId::from(validate::id(
+            "RemoveHumanAuthFactorOTPEmailRequest",
+            "UserId",
+            &req.get_ref().user_id,
+        )?);
         let d = self
             .app
-            .remove_factor(&ctx, id, OtpKind::Email, Via::Management)
+            .remove_factor(&ctx, &id, OtpKind::Email, Via::Management)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveHumanAuthFactorOtpEmailResponse {

@@ -54,9 +54,9 @@ macro_rules! scoped_rpc {
     (add_member: $app:expr, $req:ident, $scope:expr, $message:literal, $Resp:ident) => {{
         let ctx = $crate::auth::ctx(&$req)?;
         let r = $req.get_ref();
-        let user_id = $crate::validate::id($message, "UserId", &r.user_id)?;
+        let user_id = twofold_domain::UserId::from($crate::validate::id($message, "UserId", &r.user_id)?);
         let d = $app
-            .add_member(&ctx, $scope, user_id, r.roles.clone())
+            .add_member(&ctx, $scope, &user_id, r.roles.clone())
             .await
             .map_err($crate::error::to_status)?;
         Ok(tonic::Response::new($Resp {
@@ -66,9 +66,9 @@ macro_rules! scoped_rpc {
     (change_member: $app:expr, $req:ident, $scope:expr, $message:literal, $Resp:ident) => {{
         let ctx = $crate::auth::ctx(&$req)?;
         let r = $req.get_ref();
-        let user_id = $crate::validate::id($message, "UserId", &r.user_id)?;
+        let user_id = twofold_domain::UserId::from($crate::validate::id($message, "UserId", &r.user_id)?);
         let d = $app
-            .change_member(&ctx, $scope, user_id, r.roles.clone())
+            .change_member(&ctx, $scope, &user_id, r.roles.clone())
             .await
             .map_err($crate::error::to_status)?;
         Ok(tonic::Response::new($Resp {
@@ -77,9 +77,9 @@ macro_rules! scoped_rpc {
     }};
     (remove_member: $app:expr, $req:ident, $scope:expr, $message:literal, $Resp:ident) => {{
         let ctx = $crate::auth::ctx(&$req)?;
-        let user_id = $crate::validate::id($message, "UserId", &$req.get_ref().user_id)?;
+        let user_id = twofold_domain::UserId::from($crate::validate::id($message, "UserId", &$req.get_ref().user_id)?);
         let d = $app
-            .remove_member(&ctx, $scope, user_id)
+            .remove_member(&ctx, $scope, &user_id)
             .await
             .map_err($crate::error::to_status)?;
         Ok(tonic::Response::new($Resp {

@@ -4,6 +4,7 @@ use tonic::{Request, Response, Status};
 use twofold_app::App;
 use twofold_app::metrics::{self, Factor};
 use twofold_app::sessions::{ChallengeRequests, Checks, SessionChange, SessionRead, UserRef};
+use twofold_domain::{SessionId, UserId};
 use twofold_proto::zitadel::session::v2::session_service_server::SessionService;
 use twofold_proto::zitadel::session::v2::*;
 
@@ -44,7 +45,7 @@ fn checks(message: &str, c: Option<twofold_proto::zitadel::session::v2::Checks>)
     }
     Ok(Checks {
         user: c.user.and_then(|u| u.search).map(|s| match s {
-            check_user::Search::UserId(id) => UserRef::Id(id),
+            check_user::Search::UserId(id) => UserRef::Id(UserId::from(id)),
             check_user::Search::LoginName(n) => UserRef::LoginName(n),
         }),
         password: c.password.map(|p| p.password),
@@ -131,14 +132,18 @@ fn session(r: SessionRead) -> Session {
     let factors = s.user_id.as_ref().map(|id| Factors {
         user: Some(UserFactor {
             verified_at: ts(s.user_checked_at),
-            id: id.clone(),
+            id: id.as_str().to_owned(),
             login_name: r.user.as_ref().map(|u| u.user_name.clone()).unwrap_or_default(),
             display_name: r
                 .user
                 .as_ref()
                 .and_then(|u| u.human().map(|h| h.display_name.clone()))
                 .unwrap_or_default(),
-            organization_id: s.user_org_id.clone().unwrap_or_default(),
+            organization_id: s
+                .user_org_id
+                .as_ref()
+                .map(|o| o.as_str().to_owned())
+                .unwrap_or_default(),
         }),
         password: s.password_checked_at.map(|t| PasswordFactor {
             verified_at: ts(Some(t)),
@@ -162,7 +167,7 @@ fn session(r: SessionRead) -> Session {
         }),
     });
     Session {
-        id: s.id,
+        id: s.id.into_string(),
         creation_date: Some(convert::timestamp(s.details.creation_date)),
         change_date: Some(convert::timestamp(s.details.change_date)),
         sequence: s.details.sequence,
@@ -193,10 +198,10 @@ impl SessionService for Sessions {
     async fn get_session(&self, req: Request<GetSessionRequest>) -> Result<Response<GetSessionResponse>, Status> {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let id = validate::id("GetSessionRequest", "SessionId", &r.session_id)?;
+        let id = SessionId::from(validate::id("GetSessionRequest", "SessionId", &r.session_id)?);
         let s = self
             .app
-            .get_session(&ctx, id, r.session_token.as_deref())
+            .get_session(&ctx, &id, r.session_token.as_deref())
             .await
             .map_err(to_status)?;
         Ok(Response::new(GetSessionResponse {
@@ -222,7 +227,7 @@ impl SessionService for Sessions {
         let c: SessionChange = result.map_err(to_status)?;
         Ok(Response::new(CreateSessionResponse {
             details: convert::v2_changed(c.details),
-            session_id: c.session_id,
+            session_id: c.session_id.into_string(),
             session_token: c.token.unwrap_or_default(),
             challenges: challenges(c.challenges),
         }))
@@ -232,7 +237,7 @@ impl SessionService for Sessions {
         const M: &str = "SetSessionRequest";
         let ctx = ctx(&req)?;
         let r = req.into_inner();
-        let id = validate::id(M, "SessionId", &r.session_id)?.to_owned();
+        let id = SessionId::from(validate::id(M, "SessionId", &r.session_id)?);
         let lifetime = lifetime(M, r.lifetime.as_ref())?;
         let checks = checks(M, r.checks)?;
         let factors = factors(&checks);
@@ -262,10 +267,10 @@ impl SessionService for Sessions {
     ) -> Result<Response<DeleteSessionResponse>, Status> {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let id = validate::id("DeleteSessionRequest", "SessionId", &r.session_id)?;
+        let id = SessionId::from(validate::id("DeleteSessionRequest", "SessionId", &r.session_id)?);
         let d = self
             .app
-            .delete_session(&ctx, id, r.session_token.as_deref())
+            .delete_session(&ctx, &id, r.session_token.as_deref())
             .await
             .map_err(to_status)?;
         Ok(Response::new(DeleteSessionResponse {

@@ -20,7 +20,7 @@ fn target(ctx: &RequestCtx, rc: Option<&RequestContext>) -> Option<String> {
     match rc.and_then(|c| c.resource_owner.as_ref()) {
         Some(request_context::ResourceOwner::Instance(true)) => None,
         Some(request_context::ResourceOwner::OrgId(id)) if !id.is_empty() => Some(id.clone()),
-        _ => Some(ctx.org_id.clone()),
+        _ => Some(ctx.org_id.as_str().to_owned()),
     }
 }
 

@@ -6,6 +6,7 @@ use tonic::{Request, Response, Status};
 use twofold_app::App;
 use twofold_app::humans::{ContactMode, HumanInput};
 use twofold_app::mfa::{DEFAULT_RECOVERY_CODES, OtpKind, SimpleFactor, Via};
+use twofold_domain::UserId;
 use twofold_domain::readmodel::directory::{Readiness, UserKind, UserState, UserView};
 use twofold_proto::zitadel::object::v2 as object;
 use twofold_proto::zitadel::user::v2::user_service_server::UserService;
@@ -40,7 +41,7 @@ fn user(u: UserView) -> User {
             access_token_type,
         }),
         UserKind::Human(h) => user::Type::Human(HumanUser {
-            user_id: u.id.clone(),
+            user_id: u.id.as_str().to_owned(),
             state,
             username: u.user_name.clone(),
             login_names: vec![u.user_name.clone()],
@@ -69,7 +70,7 @@ fn user(u: UserView) -> User {
     };
     User {
         details: convert::v2_read(&u.details),
-        user_id: u.id,
+        user_id: u.id.into_string(),
         state,
         login_names: vec![u.user_name.clone()],
         preferred_login_name: u.user_name.clone(),
@@ -178,8 +179,8 @@ impl UserService for Users {
 
     async fn get_user_by_id(&self, req: Request<GetUserByIdRequest>) -> Result<Response<GetUserByIdResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("GetUserByIDRequest", "UserId", &req.get_ref().user_id)?;
-        let u = self.app.user_v2(&ctx, id).await.map_err(to_status)?.into_inner();
+        let id = UserId::from(validate::id("GetUserByIDRequest", "UserId", &req.get_ref().user_id)?);
+        let u = self.app.user_v2(&ctx, &id).await.map_err(to_status)?.into_inner();
         Ok(Response::new(GetUserByIdResponse {
             details: convert::v2_read(&u.details),
             user: Some(user(u)),
@@ -204,8 +205,8 @@ impl UserService for Users {
 
     async fn delete_user(&self, req: Request<DeleteUserRequest>) -> Result<Response<DeleteUserResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("DeleteUserRequest", "UserId", &req.get_ref().user_id)?;
-        let d = self.app.delete_user_v2(&ctx, id).await.map_err(to_status)?;
+        let id = UserId::from(validate::id("DeleteUserRequest", "UserId", &req.get_ref().user_id)?);
+        let d = self.app.delete_user_v2(&ctx, &id).await.map_err(to_status)?;
         Ok(Response::new(DeleteUserResponse {
             details: convert::v2_changed(d),
         }))
@@ -213,8 +214,8 @@ impl UserService for Users {
 
     async fn lock_user(&self, req: Request<LockUserRequest>) -> Result<Response<LockUserResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("LockUserRequest", "UserId", &req.get_ref().user_id)?;
-        let d = self.app.lock_user(&ctx, id, true).await.map_err(to_status)?;
+        let id = UserId::from(validate::id("LockUserRequest", "UserId", &req.get_ref().user_id)?);
+        let d = self.app.lock_user(&ctx, &id, true).await.map_err(to_status)?;
         Ok(Response::new(LockUserResponse {
             details: convert::v2_changed(d),
         }))
@@ -222,8 +223,8 @@ impl UserService for Users {
 
     async fn unlock_user(&self, req: Request<UnlockUserRequest>) -> Result<Response<UnlockUserResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("UnlockUserRequest", "UserId", &req.get_ref().user_id)?;
-        let d = self.app.lock_user(&ctx, id, false).await.map_err(to_status)?;
+        let id = UserId::from(validate::id("UnlockUserRequest", "UserId", &req.get_ref().user_id)?);
+        let d = self.app.lock_user(&ctx, &id, false).await.map_err(to_status)?;
         Ok(Response::new(UnlockUserResponse {
             details: convert::v2_changed(d),
         }))
@@ -232,14 +233,14 @@ impl UserService for Users {
     async fn set_email(&self, req: Request<SetEmailRequest>) -> Result<Response<SetEmailResponse>, Status> {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let id = validate::id("SetEmailRequest", "UserId", &r.user_id)?;
+        let id = UserId::from(validate::id("SetEmailRequest", "UserId", &r.user_id)?);
         let mode = match &r.verification {
             Some(set_email_request::Verification::IsVerified(true)) => ContactMode::Verified,
             Some(set_email_request::Verification::IsVerified(false)) => ContactMode::Unverified,
             Some(set_email_request::Verification::ReturnCode(_)) => ContactMode::ReturnCode,
             _ => ContactMode::SendCode,
         };
-        let (d, code) = self.app.set_email(&ctx, id, &r.email, mode).await.map_err(to_status)?;
+        let (d, code) = self.app.set_email(&ctx, &id, &r.email, mode).await.map_err(to_status)?;
         Ok(Response::new(SetEmailResponse {
             details: convert::v2_changed(d),
             verification_code: code,
@@ -249,9 +250,9 @@ impl UserService for Users {
     async fn verify_email(&self, req: Request<VerifyEmailRequest>) -> Result<Response<VerifyEmailResponse>, Status> {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let id = validate::id("VerifyEmailRequest", "UserId", &r.user_id)?;
+        let id = UserId::from(validate::id("VerifyEmailRequest", "UserId", &r.user_id)?);
         let code = validate::id("VerifyEmailRequest", "VerificationCode", &r.verification_code)?;
-        let d = self.app.verify_email(&ctx, id, code).await.map_err(to_status)?;
+        let d = self.app.verify_email(&ctx, &id, code).await.map_err(to_status)?;
         Ok(Response::new(VerifyEmailResponse {
             details: convert::v2_changed(d),
         }))
@@ -260,14 +261,14 @@ impl UserService for Users {
     async fn set_phone(&self, req: Request<SetPhoneRequest>) -> Result<Response<SetPhoneResponse>, Status> {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let id = validate::id("SetPhoneRequest", "UserId", &r.user_id)?;
+        let id = UserId::from(validate::id("SetPhoneRequest", "UserId", &r.user_id)?);
         let mode = match &r.verification {
             Some(set_phone_request::Verification::IsVerified(true)) => ContactMode::Verified,
             Some(set_phone_request::Verification::IsVerified(false)) => ContactMode::Unverified,
             Some(set_phone_request::Verification::ReturnCode(_)) => ContactMode::ReturnCode,
             _ => ContactMode::SendCode,
         };
-        let (d, code) = self.app.set_phone(&ctx, id, &r.phone, mode).await.map_err(to_status)?;
+        let (d, code) = self.app.set_phone(&ctx, &id, &r.phone, mode).await.map_err(to_status)?;
         Ok(Response::new(SetPhoneResponse {
             details: convert::v2_changed(d),
             verification_code: code,
@@ -277,9 +278,9 @@ impl UserService for Users {
     async fn verify_phone(&self, req: Request<VerifyPhoneRequest>) -> Result<Response<VerifyPhoneResponse>, Status> {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let id = validate::id("VerifyPhoneRequest", "UserId", &r.user_id)?;
+        let id = UserId::from(validate::id("VerifyPhoneRequest", "UserId", &r.user_id)?);
         let code = validate::id("VerifyPhoneRequest", "VerificationCode", &r.verification_code)?;
-        let d = self.app.verify_phone(&ctx, id, code).await.map_err(to_status)?;
+        let d = self.app.verify_phone(&ctx, &id, code).await.map_err(to_status)?;
         Ok(Response::new(VerifyPhoneResponse {
             details: convert::v2_changed(d),
         }))
@@ -287,8 +288,8 @@ impl UserService for Users {
 
     async fn register_totp(&self, req: Request<RegisterTotpRequest>) -> Result<Response<RegisterTotpResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("RegisterTOTPRequest", "UserId", &req.get_ref().user_id)?;
-        let t = self.app.register_totp(&ctx, id).await.map_err(to_status)?;
+        let id = UserId::from(validate::id("RegisterTOTPRequest", "UserId", &req.get_ref().user_id)?);
+        let t = self.app.register_totp(&ctx, &id).await.map_err(to_status)?;
         Ok(Response::new(RegisterTotpResponse {
             details: convert::v2_changed(t.details),
             uri: t.uri,
@@ -303,11 +304,11 @@ impl UserService for Users {
         const M: &str = "VerifyTOTPRegistrationRequest";
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let id = validate::id(M, "UserId", &r.user_id)?;
+        let id = UserId::from(validate::id(M, "UserId", &r.user_id)?);
         let code = validate::id(M, "Code", &r.code)?;
         let d = self
             .app
-            .verify_totp_registration(&ctx, id, code)
+            .verify_totp_registration(&ctx, &id, code)
             .await
             .map_err(to_status)?;
         Ok(Response::new(VerifyTotpRegistrationResponse {
@@ -317,10 +318,10 @@ impl UserService for Users {
 
     async fn remove_totp(&self, req: Request<RemoveTotpRequest>) -> Result<Response<RemoveTotpResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("RemoveTOTPRequest", "UserId", &req.get_ref().user_id)?;
+        let id = UserId::from(validate::id("RemoveTOTPRequest", "UserId", &req.get_ref().user_id)?);
         let d = self
             .app
-            .remove_factor(&ctx, id, OtpKind::Totp, Via::UserApi)
+            .remove_factor(&ctx, &id, OtpKind::Totp, Via::UserApi)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveTotpResponse {
@@ -330,10 +331,10 @@ impl UserService for Users {
 
     async fn add_otpsms(&self, req: Request<AddOtpsmsRequest>) -> Result<Response<AddOtpsmsResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("AddOTPSMSRequest", "UserId", &req.get_ref().user_id)?;
+        let id = UserId::from(validate::id("AddOTPSMSRequest", "UserId", &req.get_ref().user_id)?);
         let d = self
             .app
-            .add_factor(&ctx, id, SimpleFactor::OtpSms)
+            .add_factor(&ctx, &id, SimpleFactor::OtpSms)
             .await
             .map_err(to_status)?;
         Ok(Response::new(AddOtpsmsResponse {
@@ -343,10 +344,10 @@ impl UserService for Users {
 
     async fn remove_otpsms(&self, req: Request<RemoveOtpsmsRequest>) -> Result<Response<RemoveOtpsmsResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("RemoveOTPSMSRequest", "UserId", &req.get_ref().user_id)?;
+        let id = UserId::from(validate::id("RemoveOTPSMSRequest", "UserId", &req.get_ref().user_id)?);
         let d = self
             .app
-            .remove_factor(&ctx, id, OtpKind::Sms, Via::UserApi)
+            .remove_factor(&ctx, &id, OtpKind::Sms, Via::UserApi)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveOtpsmsResponse {
@@ -356,10 +357,10 @@ impl UserService for Users {
 
     async fn add_otp_email(&self, req: Request<AddOtpEmailRequest>) -> Result<Response<AddOtpEmailResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("AddOTPEmailRequest", "UserId", &req.get_ref().user_id)?;
+        let id = UserId::from(validate::id("AddOTPEmailRequest", "UserId", &req.get_ref().user_id)?);
         let d = self
             .app
-            .add_factor(&ctx, id, SimpleFactor::OtpEmail)
+            .add_factor(&ctx, &id, SimpleFactor::OtpEmail)
             .await
             .map_err(to_status)?;
         Ok(Response::new(AddOtpEmailResponse {
@@ -372,10 +373,10 @@ impl UserService for Users {
         req: Request<RemoveOtpEmailRequest>,
     ) -> Result<Response<RemoveOtpEmailResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("RemoveOTPEmailRequest", "UserId", &req.get_ref().user_id)?;
+        let id = UserId::from(validate::id("RemoveOTPEmailRequest", "UserId", &req.get_ref().user_id)?);
         let d = self
             .app
-            .remove_factor(&ctx, id, OtpKind::Email, Via::UserApi)
+            .remove_factor(&ctx, &id, OtpKind::Email, Via::UserApi)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveOtpEmailResponse {
@@ -387,10 +388,10 @@ impl UserService for Users {
         let ctx = ctx(&req)?;
         let host = host(&req);
         let r = req.get_ref();
-        let id = validate::id("RegisterU2FRequest", "UserId", &r.user_id)?;
+        let id = UserId::from(validate::id("RegisterU2FRequest", "UserId", &r.user_id)?);
         let u = self
             .app
-            .register_u2f(&ctx, id, &r.domain, &host)
+            .register_u2f(&ctx, &id, &r.domain, &host)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RegisterU2fResponse {
@@ -407,7 +408,7 @@ impl UserService for Users {
         const M: &str = "VerifyU2FRegistrationRequest";
         let ctx = ctx(&req)?;
         let r = req.into_inner();
-        validate::id(M, "UserId", &r.user_id)?;
+        let user_id = UserId::from(validate::id(M, "UserId", &r.user_id)?);
         validate::id(M, "TokenName", &r.token_name)?;
         let credential = r
             .public_key_credential
@@ -416,7 +417,7 @@ impl UserService for Users {
             .app
             .verify_u2f(
                 &ctx,
-                &r.user_id,
+                &user_id,
                 &r.u2f_id,
                 convert::struct_to_json(credential),
                 &r.token_name,
@@ -431,11 +432,11 @@ impl UserService for Users {
     async fn remove_u2f(&self, req: Request<RemoveU2fRequest>) -> Result<Response<RemoveU2fResponse>, Status> {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let id = validate::id("RemoveU2FRequest", "UserId", &r.user_id)?;
+        let id = UserId::from(validate::id("RemoveU2FRequest", "UserId", &r.user_id)?);
         let token = validate::id("RemoveU2FRequest", "U2fId", &r.u2f_id)?;
         let d = self
             .app
-            .remove_u2f(&ctx, id, token, Via::UserApi)
+            .remove_u2f(&ctx, &id, token, Via::UserApi)
             .await
             .map_err(to_status)?;
         Ok(Response::new(RemoveU2fResponse {
@@ -448,8 +449,12 @@ impl UserService for Users {
         req: Request<ListAuthenticationMethodTypesRequest>,
     ) -> Result<Response<ListAuthenticationMethodTypesResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("ListAuthenticationMethodTypesRequest", "UserId", &req.get_ref().user_id)?;
-        let u = self.app.authentication_methods(&ctx, id).await.map_err(to_status)?;
+        let id = UserId::from(validate::id(
+            "ListAuthenticationMethodTypesRequest",
+            "UserId",
+            &req.get_ref().user_id,
+        )?);
+        let u = self.app.authentication_methods(&ctx, &id).await.map_err(to_status)?;
         let mut types = Vec::new();
         {
             let f = &u.factors;
@@ -484,7 +489,7 @@ impl UserService for Users {
     ) -> Result<Response<GenerateRecoveryCodesResponse>, Status> {
         let ctx = ctx(&req)?;
         let r = req.get_ref();
-        let id = validate::id("GenerateRecoveryCodesRequest", "UserId", &r.user_id)?;
+        let id = UserId::from(validate::id("GenerateRecoveryCodesRequest", "UserId", &r.user_id)?);
         let count = if r.count == 0 {
             DEFAULT_RECOVERY_CODES
         } else {
@@ -492,7 +497,7 @@ impl UserService for Users {
         };
         let (d, codes) = self
             .app
-            .generate_recovery_codes(&ctx, id, count)
+            .generate_recovery_codes(&ctx, &id, count)
             .await
             .map_err(to_status)?;
         Ok(Response::new(GenerateRecoveryCodesResponse {
@@ -506,8 +511,12 @@ impl UserService for Users {
         req: Request<RemoveRecoveryCodesRequest>,
     ) -> Result<Response<RemoveRecoveryCodesResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::id("RemoveRecoveryCodesRequest", "UserId", &req.get_ref().user_id)?;
-        let d = self.app.remove_recovery_codes(&ctx, id).await.map_err(to_status)?;
+        let id = UserId::from(validate::id(
+            "RemoveRecoveryCodesRequest",
+            "UserId",
+            &req.get_ref().user_id,
+        )?);
+        let d = self.app.remove_recovery_codes(&ctx, &id).await.map_err(to_status)?;
         Ok(Response::new(RemoveRecoveryCodesResponse {
             details: convert::v2_changed(d),
         }))

@@ -14,7 +14,7 @@ use twofold_domain::permissions::{self, CheckedOn, Membership, Permission, Resou
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::readmodel::session::SessionView;
-use twofold_domain::{DomainError, ErrorKind};
+use twofold_domain::{DomainError, ErrorKind, OrgId, SessionId, UserId};
 
 use crate::App;
 use crate::auth::RequestCtx;
@@ -55,18 +55,20 @@ impl Grants<'_> {
 
     /// The declared `check` on `user`, reported as an in-command check.
     fn require_on_user(&self, check: &ResourceCheck, user: &UserView) -> Result<(), DomainError> {
-        permissions::check_resource(&self.memberships, check, &user.org_id, self.is_caller(&user.id))
+        permissions::check_resource(&self.memberships, check, user.org_id.as_str(), self.is_caller(&user.id))
             .map_err(in_command)
     }
 
-    fn is_caller(&self, user_id: &str) -> bool {
-        self.ctx.caller.user_id == user_id
+    fn is_caller(&self, user_id: &UserId) -> bool {
+        self.ctx.caller.user_id == *user_id
     }
 
     /// Whether the request reaches `user` (see [`Reach`]).
     pub(crate) fn sees_user(&self, user: &UserView, reach: Reach) -> bool {
         match reach {
-            Reach::ContextOrg(permission) => user.org_id == self.ctx.org_id && self.has(&user.org_id, permission),
+            Reach::ContextOrg(permission) => {
+                user.org_id == self.ctx.org_id && self.has(user.org_id.as_str(), permission)
+            }
             Reach::Readable => {
                 permissions::sees_user(&self.memberships, &self.ctx.caller.user_id, &user.id, &user.org_id)
             }
@@ -74,15 +76,16 @@ impl Grants<'_> {
     }
 
     pub(crate) fn sees_session(&self, s: &SessionView) -> bool {
+        let no_org = OrgId::default();
         let user = s
             .user_id
-            .as_deref()
-            .map(|id| (id, s.user_org_id.as_deref().unwrap_or("")));
+            .as_ref()
+            .map(|id| (id, s.user_org_id.as_ref().unwrap_or(&no_org)));
         self.sees_session_of(&s.creator, user)
     }
 
     /// A session by its creator and checked (user, org).
-    pub(crate) fn sees_session_of(&self, creator: &str, user: Option<(&str, &str)>) -> bool {
+    pub(crate) fn sees_session_of(&self, creator: &str, user: Option<(&UserId, &OrgId)>) -> bool {
         permissions::sees_session(&self.memberships, &self.ctx.caller.user_id, creator, user)
     }
 }
@@ -128,7 +131,7 @@ impl App {
     pub(crate) async fn visible_user(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         reach: Reach,
         missing: DomainError,
     ) -> Result<Authorized<UserView>, DomainError> {
@@ -139,12 +142,12 @@ impl App {
     async fn visible_user_with(
         &self,
         grants: &Grants<'_>,
-        user_id: &str,
+        user_id: &UserId,
         reach: Reach,
         missing: DomainError,
     ) -> Result<Authorized<UserView>, DomainError> {
         let user: Option<UserView> = self
-            .typed_doc(&grants.ctx.instance_id, Collection::User, user_id)
+            .typed_doc(&grants.ctx.instance_id, Collection::User, user_id.as_str())
             .await?;
         match user {
             Some(u) if grants.sees_user(&u, reach) => Ok(Authorized(u)),
@@ -158,7 +161,7 @@ impl App {
     pub(crate) async fn user_to_act_on(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         missing: DomainError,
     ) -> Result<Authorized<UserView>, DomainError> {
         let check = declared(ctx, CheckedOn::TargetUser)?;
@@ -189,11 +192,11 @@ impl App {
     pub(crate) async fn visible_session(
         &self,
         ctx: &RequestCtx,
-        session_id: &str,
+        session_id: &SessionId,
         missing: DomainError,
     ) -> Result<Authorized<SessionView>, DomainError> {
         let session: Option<SessionView> = self
-            .typed_doc(&ctx.instance_id, Collection::Session, session_id)
+            .typed_doc(&ctx.instance_id, Collection::Session, session_id.as_str())
             .await?;
         let grants = self.grants(ctx).await?;
         match session {
@@ -209,10 +212,10 @@ impl App {
         &self,
         ctx: &RequestCtx,
         org_id: Option<&str>,
-    ) -> Result<Option<String>, DomainError> {
+    ) -> Result<Option<OrgId>, DomainError> {
         let Some(org) = org_id else { return Ok(None) };
         let grants = self.grants(ctx).await?;
-        Ok(grants.has(org, Permission::PolicyRead).then(|| org.to_owned()))
+        Ok(grants.has(org, Permission::PolicyRead).then(|| OrgId::from(org)))
     }
 
     /// `permission` on `org_id`.

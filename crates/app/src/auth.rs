@@ -14,7 +14,7 @@ use twofold_domain::readmodel::directory::{
 use twofold_domain::readmodel::session::SessionView;
 use twofold_domain::scope::Scope;
 use twofold_domain::session;
-use twofold_domain::{AggregateRef, DomainError, ErrorKind};
+use twofold_domain::{AggregateRef, DomainError, ErrorKind, InstanceId, OrgId, UserId};
 
 use crate::App;
 use crate::command::store_error;
@@ -22,9 +22,9 @@ use crate::command::store_error;
 /// The authenticated user behind a token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
-    pub user_id: String,
+    pub user_id: UserId,
     /// The org the user belongs to.
-    pub org_id: String,
+    pub org_id: OrgId,
     /// The sign-in session, when the token is a session token.
     pub session: Option<Box<SessionView>>,
 }
@@ -32,10 +32,10 @@ pub struct Caller {
 /// Everything a handler knows about the request's origin once it is allowed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestCtx {
-    pub instance_id: String,
+    pub instance_id: InstanceId,
     pub caller: Caller,
     /// The org the call acts on: `x-zitadel-orgid`, else the caller's org.
-    pub org_id: String,
+    pub org_id: OrgId,
     /// What the called RPC declares its use case checks on the resource.
     pub check: Option<ResourceCheck>,
 }
@@ -126,13 +126,13 @@ impl App {
             return Err(not_found());
         };
         let d = InstanceDomainView::deserialize(&*d).map_err(|e| internal_doc_error(Collection::InstanceDomain, e))?;
-        self.typed_doc(&d.instance_id, Collection::Instance, &d.instance_id)
+        self.typed_doc(&d.instance_id, Collection::Instance, d.instance_id.as_str())
             .await?
             .ok_or_else(not_found)
     }
 
     /// The caller behind an `authorization` header value.
-    pub async fn authenticate(&self, instance_id: &str, header: Option<&str>) -> Result<Caller, DomainError> {
+    pub async fn authenticate(&self, instance_id: &InstanceId, header: Option<&str>) -> Result<Caller, DomainError> {
         let header = header.ok_or_else(|| DomainError::new(ErrorKind::Unauthenticated, "", "auth header missing"))?;
         let token = bearer_token(header)?;
         if token.is_empty() {
@@ -163,7 +163,7 @@ impl App {
             }
         };
         let user: UserView = self
-            .typed_doc(instance_id, Collection::User, &user_id)
+            .typed_doc(instance_id, Collection::User, user_id.as_str())
             .await?
             .filter(|u: &UserView| u.state == UserState::Active)
             .ok_or_else(token_invalid)?;
@@ -179,7 +179,7 @@ impl App {
     /// for `enrolment` calls (so a user forced into MFA can enrol a factor).
     pub async fn authorize(
         &self,
-        instance_id: &str,
+        instance_id: &InstanceId,
         caller: Caller,
         org_header: Option<&str>,
         method: &MethodAuth,
@@ -197,16 +197,16 @@ impl App {
                 if !exists {
                     return Err(twofold_domain::org::unknown_org());
                 }
-                org.to_owned()
+                OrgId::from(org)
             }
             None => caller.org_id.clone(),
         };
         if let Some(permission) = method.permission {
             let memberships = self.memberships(instance_id, &caller.user_id).await?;
-            permissions::check(&memberships, &org_id, permission)?;
+            permissions::check(&memberships, org_id.as_str(), permission)?;
         }
         Ok(RequestCtx {
-            instance_id: instance_id.to_owned(),
+            instance_id: instance_id.clone(),
             caller,
             org_id,
             check: method.check,
@@ -219,7 +219,7 @@ impl App {
     /// recent second factor when the user's effective policy forces MFA.
     async fn require_sign_in(
         &self,
-        instance_id: &str,
+        instance_id: &InstanceId,
         caller: &Caller,
         s: &SessionView,
         enrolment: bool,
@@ -232,9 +232,13 @@ impl App {
         session::access::require_sign_in(s, policy.as_ref(), self.now())
     }
 
-    pub(crate) async fn memberships(&self, instance_id: &str, user_id: &str) -> Result<Vec<Membership>, DomainError> {
+    pub(crate) async fn memberships(
+        &self,
+        instance_id: &InstanceId,
+        user_id: &UserId,
+    ) -> Result<Vec<Membership>, DomainError> {
         Ok(self
-            .typed_lookup::<MemberView>(instance_id, Collection::Member, user_id)
+            .typed_lookup::<MemberView>(instance_id, Collection::Member, user_id.as_str())
             .await?
             .iter()
             .map(MemberView::membership)

@@ -6,7 +6,7 @@
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::DEFAULT_INSTANCE_ID;
 use twofold_domain::setup::{self, InstanceSetup};
-use twofold_domain::{DomainError, Timestamp, org};
+use twofold_domain::{DomainError, InstanceId, OrgId, Timestamp, UserId, org};
 
 use serde::Deserialize;
 use twofold_domain::AggregateRef;
@@ -26,7 +26,7 @@ pub struct BootstrapConfig {
 
 /// What a bootstrap that created the instance hands back once.
 pub struct Bootstrapped {
-    pub instance_id: String,
+    pub instance_id: InstanceId,
     pub admin_token: String,
 }
 
@@ -52,7 +52,7 @@ const NEVER: Timestamp = Timestamp(253_402_300_799_000_000);
 impl App {
     /// A domain configured after the first start (a changed
     /// `--external-domain`) is added to the instance.
-    async fn add_missing_domains(&self, instance_id: &str, domains: &[String]) -> Result<(), DomainError> {
+    async fn add_missing_domains(&self, instance_id: &InstanceId, domains: &[String]) -> Result<(), DomainError> {
         for domain in domains {
             let known = self
                 .store
@@ -140,13 +140,13 @@ impl App {
 
         let token = secrets::random_token(32);
         let s = InstanceSetup {
-            instance_id: self.ids.next(),
+            instance_id: InstanceId::new(self.ids.next()),
             instance_name: "Twofold".into(),
             domains: cfg.domains.clone(),
-            org_id: self.ids.next(),
+            org_id: OrgId::new(self.ids.next()),
             org_name: cfg.org_name.clone(),
             org_domain: org::generated_domain(&cfg.org_name, external).unwrap_or_else(|| format!("org.{external}")),
-            admin_user_id: self.ids.next(),
+            admin_user_id: UserId::new(self.ids.next()),
             admin_token_id: self.ids.next(),
             admin_token_hash: self.keys.token_hash(&token),
             admin_token_expiration: NEVER,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use twofold_domain::{AggregateRef, DomainError, EventPayload, StoredEvent, Timestamp};
+use twofold_domain::{AggregateRef, DomainError, EventPayload, InstanceId, StoredEvent, Timestamp};
 
 use crate::App;
 use crate::ports::{AggregatePush, PushRequest, StoreError, UniqueClaim};
@@ -55,9 +55,9 @@ impl Decision {
 
 /// An instance-wide unique value (org names, user names…), compared
 /// case-insensitively.
-pub(crate) fn unique(instance_id: &str, kind: &'static str, value: &str) -> UniqueClaim {
+pub(crate) fn unique(instance_id: &InstanceId, kind: &'static str, value: &str) -> UniqueClaim {
     UniqueClaim {
-        scope: instance_id.to_owned(),
+        scope: instance_id.as_str().to_owned(),
         kind,
         value: value.to_lowercase(),
     }
@@ -94,7 +94,7 @@ impl App {
     /// Runs `decide` against one aggregate's events and appends the result.
     pub(crate) async fn execute(
         &self,
-        instance_id: &str,
+        instance_id: &InstanceId,
         creator: &str,
         aggregate: AggregateRef,
         decide: impl Fn(&[StoredEvent]) -> Result<Vec<EventPayload>, DomainError>,
@@ -112,7 +112,7 @@ impl App {
     /// the first aggregate.
     pub(crate) async fn execute_many(
         &self,
-        instance_id: &str,
+        instance_id: &InstanceId,
         creator: &str,
         aggregates: Vec<AggregateRef>,
         decide: impl Fn(&[Arc<Vec<StoredEvent>>]) -> Result<Decision, DomainError>,
@@ -128,7 +128,7 @@ impl App {
     /// stored decision told.
     pub(crate) async fn execute_many_with<T>(
         &self,
-        instance_id: &str,
+        instance_id: &InstanceId,
         creator: &str,
         aggregates: Vec<AggregateRef>,
         decide: impl Fn(&[Arc<Vec<StoredEvent>>]) -> Result<(Decision, T), DomainError>,
@@ -139,7 +139,7 @@ impl App {
         for _ in 0..MAX_ATTEMPTS {
             let mut loaded = Vec::with_capacity(aggregates.len());
             for a in &aggregates {
-                loaded.push(self.store.events(instance_id, a).await.map_err(store_error)?);
+                loaded.push(self.store.events(instance_id.as_str(), a).await.map_err(store_error)?);
             }
             let (decision, output) = decide(&loaded)?;
             let unchanged = || {
@@ -158,7 +158,7 @@ impl App {
                 return Ok((unchanged(), output));
             }
             let req = PushRequest {
-                instance_id: instance_id.to_owned(),
+                instance_id: instance_id.as_str().to_owned(),
                 creator: creator.to_owned(),
                 created_at: self.now(),
                 aggregates: aggregates
@@ -195,13 +195,13 @@ impl App {
     /// Appends events to new aggregates (expected sequence 0) with claims.
     pub(crate) async fn create(
         &self,
-        instance_id: &str,
+        instance_id: &InstanceId,
         creator: &str,
         aggregates: Vec<(AggregateRef, Vec<EventPayload>)>,
         claims: Vec<UniqueClaim>,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let req = PushRequest {
-            instance_id: instance_id.to_owned(),
+            instance_id: instance_id.as_str().to_owned(),
             creator: creator.to_owned(),
             created_at: self.now(),
             aggregates: aggregates

@@ -1,8 +1,8 @@
 //! Typed access to read-model documents.
 
 use serde::de::DeserializeOwned;
-use twofold_domain::DomainError;
 use twofold_domain::readmodel::Collection;
+use twofold_domain::{DomainError, InstanceId};
 
 use crate::App;
 use crate::command::store_error;
@@ -10,13 +10,13 @@ use crate::command::store_error;
 impl App {
     pub(crate) async fn typed_doc<T: DeserializeOwned>(
         &self,
-        instance_id: &str,
+        instance_id: &InstanceId,
         collection: Collection,
         id: &str,
     ) -> Result<Option<T>, DomainError> {
         let doc = self
             .store
-            .doc(instance_id, collection.as_str(), id)
+            .doc(instance_id.as_str(), collection.as_str(), id)
             .await
             .map_err(store_error)?;
         doc.map(|d| T::deserialize(&*d).map_err(|e| internal_doc_error(collection, e)))
@@ -25,13 +25,13 @@ impl App {
 
     pub(crate) async fn typed_prefix<T: DeserializeOwned>(
         &self,
-        instance_id: &str,
+        instance_id: &InstanceId,
         collection: Collection,
         prefix: &str,
     ) -> Result<Vec<T>, DomainError> {
         let docs = self
             .store
-            .docs_by_prefix(instance_id, collection.as_str(), prefix)
+            .docs_by_prefix(instance_id.as_str(), collection.as_str(), prefix)
             .await
             .map_err(store_error)?;
         docs.into_iter()
@@ -41,13 +41,13 @@ impl App {
 
     pub(crate) async fn typed_lookup<T: DeserializeOwned>(
         &self,
-        instance_id: &str,
+        instance_id: &InstanceId,
         collection: Collection,
         lookup: &str,
     ) -> Result<Vec<T>, DomainError> {
         let docs = self
             .store
-            .docs_by_lookup(instance_id, collection.as_str(), lookup)
+            .docs_by_lookup(instance_id.as_str(), collection.as_str(), lookup)
             .await
             .map_err(store_error)?;
         docs.into_iter()

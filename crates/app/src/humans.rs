@@ -7,7 +7,7 @@ use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{OrgView, UserView};
 use twofold_domain::readmodel::query::{ListRequest, UserQuery, UserSort, users_page};
 use twofold_domain::user::UserState;
-use twofold_domain::{AggregateRef, DomainError, Timestamp};
+use twofold_domain::{AggregateRef, DomainError, OrgId, Timestamp, UserId};
 
 use crate::access::Authorized;
 use crate::auth::RequestCtx;
@@ -116,11 +116,11 @@ impl App {
         ctx: &RequestCtx,
         id: Option<&str>,
         domain: Option<&str>,
-    ) -> Result<String, DomainError> {
+    ) -> Result<OrgId, DomainError> {
         let unknown = twofold_domain::org::unknown_org;
         if let Some(id) = id.filter(|i| !i.is_empty()) {
             return match self.typed_doc::<OrgView>(&ctx.instance_id, Collection::Org, id).await? {
-                Some(_) => Ok(id.to_owned()),
+                Some(_) => Ok(OrgId::from(id)),
                 None => Err(unknown()),
             };
         }
@@ -145,7 +145,7 @@ impl App {
         let org_id = self
             .resolve_org(ctx, input.org_id.as_deref(), input.org_domain.as_deref())
             .await?;
-        self.require_on_requested_org(ctx, &org_id).await?;
+        self.require_on_requested_org(ctx, org_id.as_str()).await?;
         let password_hash = match &input.password {
             Some(pw) => {
                 human::check_password_complexity(pw)?;
@@ -180,12 +180,12 @@ impl App {
             password_hash,
             change_required: input.password_change_required,
         };
-        let user_id = input.user_id.unwrap_or_else(|| self.ids.next());
+        let user_id = UserId::new(input.user_id.unwrap_or_else(|| self.ids.next()));
         let claim = unique(&ctx.instance_id, "user_name", user_name.trim());
         let details = self
             .execute_many(
                 &ctx.instance_id,
-                &ctx.caller.user_id,
+                ctx.caller.user_id.as_str(),
                 vec![AggregateRef::user(&user_id, &org_id)],
                 |loaded| {
                     let state = UserState::fold(crate::command::history(loaded, 0));
@@ -220,7 +220,7 @@ impl App {
             )
             .await?;
         Ok(AddedHuman {
-            user_id,
+            user_id: user_id.into_string(),
             details,
             email_code,
             phone_code,
@@ -228,7 +228,7 @@ impl App {
     }
 
     /// A user as the v2 API shows it.
-    pub async fn user_v2(&self, ctx: &RequestCtx, user_id: &str) -> Result<Authorized<UserView>, DomainError> {
+    pub async fn user_v2(&self, ctx: &RequestCtx, user_id: &UserId) -> Result<Authorized<UserView>, DomainError> {
         self.user_to_act_on(ctx, user_id, human::user_not_found()).await
     }
 
@@ -248,10 +248,10 @@ impl App {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn delete_user_v2(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
+    pub async fn delete_user_v2(&self, ctx: &RequestCtx, user_id: &UserId) -> Result<WriteDetails, DomainError> {
         let missing = DomainError::not_found("COMMAND-bd4ir1mblj", "User could not be found");
         let user = self.user_to_act_on(ctx, user_id, missing).await?;
-        self.remove_user_in(ctx, &user.org_id, user_id).await
+        self.remove_user_in(ctx, &user.org_id, &user.id).await
     }
 
     /// Runs a decision on the aggregate of a user the caller was allowed to act on.
@@ -263,7 +263,7 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             AggregateRef::user(&user.id, &user.org_id),
             |events| decide(&UserState::fold(events)),
         )
@@ -271,7 +271,7 @@ impl App {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn lock_user(&self, ctx: &RequestCtx, user_id: &str, lock: bool) -> Result<WriteDetails, DomainError> {
+    pub async fn lock_user(&self, ctx: &RequestCtx, user_id: &UserId, lock: bool) -> Result<WriteDetails, DomainError> {
         let user = self
             .user_to_act_on(ctx, user_id, human::lock_target_missing(lock))
             .await?;
@@ -290,7 +290,7 @@ impl App {
     pub async fn set_email(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         email: &str,
         mode: ContactMode,
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
@@ -309,7 +309,12 @@ impl App {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn verify_email(&self, ctx: &RequestCtx, user_id: &str, code: &str) -> Result<WriteDetails, DomainError> {
+    pub async fn verify_email(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &UserId,
+        code: &str,
+    ) -> Result<WriteDetails, DomainError> {
         let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
         let hash = self.keys.token_hash(code.trim());
         let now = self.now();
@@ -321,7 +326,7 @@ impl App {
     pub async fn set_phone(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         phone: &str,
         mode: ContactMode,
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
@@ -340,7 +345,12 @@ impl App {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn verify_phone(&self, ctx: &RequestCtx, user_id: &str, code: &str) -> Result<WriteDetails, DomainError> {
+    pub async fn verify_phone(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &UserId,
+        code: &str,
+    ) -> Result<WriteDetails, DomainError> {
         let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
         let hash = self.keys.token_hash(code.trim());
         let now = self.now();

@@ -4,16 +4,16 @@ use twofold_domain::lockout::{self, LockoutSettings, LockoutState};
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::lockout::LockoutView;
 use twofold_domain::scope::Scope;
-use twofold_domain::{AggregateRef, DomainError};
+use twofold_domain::{AggregateRef, DomainError, InstanceId, OrgId};
 
 use crate::auth::RequestCtx;
 use crate::{App, WriteDetails};
 
 impl App {
     /// The instance default (all zeros, lockout off, if never set).
-    pub async fn default_lockout_policy(&self, instance_id: &str) -> Result<LockoutView, DomainError> {
+    pub async fn default_lockout_policy(&self, instance_id: &InstanceId) -> Result<LockoutView, DomainError> {
         Ok(self
-            .typed_doc(instance_id, Collection::LockoutPolicy, instance_id)
+            .typed_doc(instance_id, Collection::LockoutPolicy, instance_id.as_str())
             .await?
             .unwrap_or_else(|| LockoutView {
                 is_default: true,
@@ -22,8 +22,15 @@ impl App {
     }
 
     /// The policy in force for an org: its own, else the default.
-    pub async fn org_lockout_policy(&self, instance_id: &str, org_id: &str) -> Result<LockoutView, DomainError> {
-        match self.typed_doc(instance_id, Collection::LockoutPolicy, org_id).await? {
+    pub async fn org_lockout_policy(
+        &self,
+        instance_id: &InstanceId,
+        org_id: &OrgId,
+    ) -> Result<LockoutView, DomainError> {
+        match self
+            .typed_doc(instance_id, Collection::LockoutPolicy, org_id.as_str())
+            .await?
+        {
             Some(v) => Ok(v),
             None => self.default_lockout_policy(instance_id).await,
         }
@@ -50,7 +57,7 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             ctx.scope_aggregate(scope),
             |events| {
                 let state = LockoutState::fold(scope, events.iter().map(|e| &e.payload));
@@ -67,7 +74,7 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             AggregateRef::org(&ctx.org_id),
             |events| {
                 lockout::decide_add_custom(
@@ -82,7 +89,7 @@ impl App {
     pub async fn reset_lockout_policy(&self, ctx: &RequestCtx) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             AggregateRef::org(&ctx.org_id),
             |events| lockout::decide_reset(&LockoutState::fold(Scope::Org, events.iter().map(|e| &e.payload))),
         )

@@ -5,7 +5,7 @@ use twofold_domain::login_policy::{self as lp, LoginPolicySettings, LoginPolicyS
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::login_policy::LoginPolicyView;
 use twofold_domain::scope::Scope;
-use twofold_domain::{AggregateRef, DomainError, EventPayload, StoredEvent};
+use twofold_domain::{AggregateRef, DomainError, EventPayload, InstanceId, OrgId, StoredEvent};
 
 use crate::auth::RequestCtx;
 use crate::{App, WriteDetails};
@@ -25,15 +25,22 @@ fn payloads(events: &[StoredEvent]) -> impl Iterator<Item = &EventPayload> {
 
 impl App {
     /// The instance's default policy.
-    pub async fn default_login_policy(&self, instance_id: &str) -> Result<LoginPolicyView, DomainError> {
-        self.typed_doc(instance_id, Collection::LoginPolicy, instance_id)
+    pub async fn default_login_policy(&self, instance_id: &InstanceId) -> Result<LoginPolicyView, DomainError> {
+        self.typed_doc(instance_id, Collection::LoginPolicy, instance_id.as_str())
             .await?
             .ok_or_else(|| DomainError::internal("QUERY-SArt2", "An internal error occurred"))
     }
 
     /// The policy in force for an org: its custom policy, else the default.
-    pub async fn org_login_policy(&self, instance_id: &str, org_id: &str) -> Result<LoginPolicyView, DomainError> {
-        match self.typed_doc(instance_id, Collection::LoginPolicy, org_id).await? {
+    pub async fn org_login_policy(
+        &self,
+        instance_id: &InstanceId,
+        org_id: &OrgId,
+    ) -> Result<LoginPolicyView, DomainError> {
+        match self
+            .typed_doc(instance_id, Collection::LoginPolicy, org_id.as_str())
+            .await?
+        {
             Some(custom) => Ok(custom),
             None => self.default_login_policy(instance_id).await,
         }
@@ -61,7 +68,7 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             ctx.scope_aggregate(scope),
             |events| {
                 let state = LoginPolicyState::fold(scope, payloads(events));
@@ -85,7 +92,7 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             ctx.scope_aggregate(scope),
             |events| {
                 lp::decide_update(
@@ -109,7 +116,7 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             AggregateRef::org(&ctx.org_id),
             |events| {
                 let state = LoginPolicyState::fold(Scope::Org, payloads(events));
@@ -123,7 +130,7 @@ impl App {
     pub async fn reset_login_policy(&self, ctx: &RequestCtx) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             AggregateRef::org(&ctx.org_id),
             |events| lp::decide_reset(&LoginPolicyState::fold(Scope::Org, payloads(events))),
         )

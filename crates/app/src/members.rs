@@ -1,11 +1,11 @@
 //! Memberships of the instance (IAM members) and of orgs.
 
-use twofold_domain::DomainError;
 use twofold_domain::member::{self, Members};
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{MemberView, UserView, member_doc_id};
 use twofold_domain::readmodel::query::{ListRequest, MemberQuery, MemberSort};
 use twofold_domain::scope::Scope;
+use twofold_domain::{DomainError, UserId};
 
 use crate::auth::RequestCtx;
 use crate::{App, WriteDetails};
@@ -21,20 +21,20 @@ impl App {
         &self,
         ctx: &RequestCtx,
         scope: Scope,
-        user_id: &str,
+        user_id: &UserId,
         roles: Vec<String>,
     ) -> Result<WriteDetails, DomainError> {
         let user_exists = self
-            .typed_doc::<UserView>(&ctx.instance_id, Collection::User, user_id)
+            .typed_doc::<UserView>(&ctx.instance_id, Collection::User, user_id.as_str())
             .await?
             .is_some();
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             ctx.scope_aggregate(scope),
             |events| {
                 let members = Members::fold(events.iter().map(|e| &e.payload));
-                member::decide_add(scope, &members, user_id, user_exists, roles.clone())
+                member::decide_add(scope, &members, user_id.as_str(), user_exists, roles.clone())
             },
         )
         .await
@@ -44,16 +44,16 @@ impl App {
         &self,
         ctx: &RequestCtx,
         scope: Scope,
-        user_id: &str,
+        user_id: &UserId,
         roles: Vec<String>,
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             ctx.scope_aggregate(scope),
             |events| {
                 let members = Members::fold(events.iter().map(|e| &e.payload));
-                member::decide_change(scope, &members, user_id, roles.clone())
+                member::decide_change(scope, &members, user_id.as_str(), roles.clone())
             },
         )
         .await
@@ -63,15 +63,15 @@ impl App {
         &self,
         ctx: &RequestCtx,
         scope: Scope,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             ctx.scope_aggregate(scope),
             |events| {
                 let members = Members::fold(events.iter().map(|e| &e.payload));
-                Ok(member::decide_remove(scope, &members, user_id))
+                Ok(member::decide_remove(scope, &members, user_id.as_str()))
             },
         )
         .await
@@ -93,8 +93,10 @@ impl App {
             .await?;
         let mut entries = Vec::with_capacity(members.len());
         for m in members {
-            let user: Option<UserView> = self.typed_doc(&ctx.instance_id, Collection::User, &m.user_id).await?;
-            if queries.iter().all(|q| q.matches(&m.user_id, user.as_ref())) {
+            let user: Option<UserView> = self
+                .typed_doc(&ctx.instance_id, Collection::User, m.user_id.as_str())
+                .await?;
+            if queries.iter().all(|q| q.matches(m.user_id.as_str(), user.as_ref())) {
                 entries.push(MemberEntry { member: m, user });
             }
         }

@@ -4,7 +4,7 @@
 use twofold_domain::permissions::Permission;
 use twofold_domain::readmodel::directory::{FactorsView, UserView};
 use twofold_domain::user::{TotpState, UserState};
-use twofold_domain::{DomainError, EventPayload};
+use twofold_domain::{DomainError, EventPayload, UserId};
 use twofold_domain::{human, mfa};
 
 use crate::access::{Authorized, Reach};
@@ -56,7 +56,7 @@ fn remove_decision(kind: OtpKind) -> fn(&UserState) -> Result<Vec<EventPayload>,
 
 impl App {
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn register_totp(&self, ctx: &RequestCtx, user_id: &str) -> Result<NewTotp, DomainError> {
+    pub async fn register_totp(&self, ctx: &RequestCtx, user_id: &UserId) -> Result<NewTotp, DomainError> {
         let missing = mfa::user_missing();
         let user = self.user_to_act_on(ctx, user_id, missing).await?;
         let secret = totp::new_secret();
@@ -75,7 +75,7 @@ impl App {
     pub async fn verify_totp_registration(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         code: &str,
     ) -> Result<WriteDetails, DomainError> {
         let missing = mfa::totp_missing();
@@ -98,7 +98,7 @@ impl App {
     pub async fn remove_factor(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         kind: OtpKind,
         via: Via,
     ) -> Result<WriteDetails, DomainError> {
@@ -123,7 +123,7 @@ impl App {
     pub async fn add_factor(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         factor: SimpleFactor,
     ) -> Result<WriteDetails, DomainError> {
         let missing = mfa::user_missing();
@@ -144,7 +144,7 @@ impl App {
     pub async fn generate_recovery_codes(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         count: usize,
     ) -> Result<(WriteDetails, Vec<String>), DomainError> {
         if count == 0 || count > MAX_RECOVERY_CODES {
@@ -175,14 +175,14 @@ impl App {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn remove_recovery_codes(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
+    pub async fn remove_recovery_codes(&self, ctx: &RequestCtx, user_id: &UserId) -> Result<WriteDetails, DomainError> {
         let missing = mfa::recovery_codes_missing();
         let user = self.user_to_act_on(ctx, user_id, missing).await?;
         self.on_user(ctx, &user, mfa::decide_remove_recovery_codes).await
     }
 
     /// Enrolled factors of a user of the context org (Management API).
-    pub async fn user_factors(&self, ctx: &RequestCtx, user_id: &str) -> Result<FactorsView, DomainError> {
+    pub async fn user_factors(&self, ctx: &RequestCtx, user_id: &UserId) -> Result<FactorsView, DomainError> {
         let user = self
             .visible_user(
                 ctx,
@@ -207,7 +207,7 @@ impl App {
     pub async fn authentication_methods(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
     ) -> Result<Authorized<UserView>, DomainError> {
         self.user_to_act_on(ctx, user_id, human::user_not_found()).await
     }

@@ -20,7 +20,7 @@ use twofold_domain::notify::{self, Channel, HttpSmsConfig, ProviderId, Providers
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::InstanceView;
 use twofold_domain::readmodel::providers::{ACTIVE_EMAIL, ACTIVE_SMS, sms_doc_id, smtp_doc_id};
-use twofold_domain::{AggregateRef, DomainError};
+use twofold_domain::{AggregateRef, DomainError, InstanceId, SessionId};
 
 use crate::auth::RequestCtx;
 use crate::{App, WriteDetails, metrics, secrets};
@@ -62,13 +62,13 @@ pub struct NewSmtp {
 /// What a code is for: a sign-in (recorded on the session) or verifying a
 /// user's email address or phone number (recorded on the user).
 pub(crate) enum Purpose {
-    SignIn { session_id: String },
+    SignIn { session_id: SessionId },
     Verify { user: AggregateRef },
 }
 
 /// One code to send.
 pub(crate) struct Delivery {
-    pub instance_id: String,
+    pub instance_id: InstanceId,
     pub purpose: Purpose,
     pub channel: Channel,
     pub recipient: String,
@@ -107,7 +107,7 @@ impl App {
         let d = self
             .execute(
                 &ctx.instance_id,
-                &ctx.caller.user_id,
+                ctx.caller.user_id.as_str(),
                 AggregateRef::instance(&ctx.instance_id),
                 |_| Ok(vec![E::SmtpConfigAdded(config.clone())]),
             )
@@ -141,7 +141,7 @@ impl App {
         let d = self
             .execute(
                 &ctx.instance_id,
-                &ctx.caller.user_id,
+                ctx.caller.user_id.as_str(),
                 AggregateRef::instance(&ctx.instance_id),
                 |_| Ok(vec![E::SmsConfigHttpAdded(config.clone())]),
             )
@@ -157,7 +157,7 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             AggregateRef::instance(&ctx.instance_id),
             |events| notify::decide_activate(&Providers::fold(events.iter().map(|e| &e.payload)), channel, id),
         )
@@ -261,7 +261,7 @@ impl App {
     async fn send_once(&self, http: &reqwest::Client, d: &Delivery) -> Result<String, String> {
         let doc = |id: String| async move {
             self.store
-                .doc(&d.instance_id, Collection::Provider.as_str(), &id)
+                .doc(d.instance_id.as_str(), Collection::Provider.as_str(), &id)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| "no active provider".to_owned())
@@ -331,7 +331,7 @@ impl App {
     async fn send_sms(&self, http: &reqwest::Client, c: &HttpSmsConfig, d: &Delivery) -> Result<(), String> {
         // Texts name the instance by its external domain.
         let domain = self
-            .typed_doc::<InstanceView>(&d.instance_id, Collection::Instance, &d.instance_id)
+            .typed_doc::<InstanceView>(&d.instance_id, Collection::Instance, d.instance_id.as_str())
             .await
             .map_err(|e| e.to_string())?
             .map(|i| i.external_domain)

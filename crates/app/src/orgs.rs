@@ -3,7 +3,7 @@
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{InstanceView, OrgView};
 use twofold_domain::readmodel::query::{ListRequest, OrgQuery};
-use twofold_domain::{AggregateRef, DomainError, org};
+use twofold_domain::{AggregateRef, DomainError, InstanceId, OrgId, org};
 
 use crate::auth::RequestCtx;
 use crate::command::{Decision, unique};
@@ -15,7 +15,7 @@ pub struct OrgList {
 }
 
 impl App {
-    pub async fn org(&self, instance_id: &str, org_id: &str) -> Result<OrgView, DomainError> {
+    pub async fn org(&self, instance_id: &InstanceId, org_id: &str) -> Result<OrgView, DomainError> {
         self.typed_doc(instance_id, Collection::Org, org_id)
             .await?
             .ok_or_else(|| DomainError::not_found("QUERY-leq5Q", "Organisation not found"))
@@ -25,11 +25,11 @@ impl App {
     /// domain; the caller becomes its ORG_OWNER.
     pub async fn add_org(&self, ctx: &RequestCtx, name: &str) -> Result<(String, WriteDetails), DomainError> {
         let instance: InstanceView = self
-            .typed_doc(&ctx.instance_id, Collection::Instance, &ctx.instance_id)
+            .typed_doc(&ctx.instance_id, Collection::Instance, ctx.instance_id.as_str())
             .await?
             .ok_or_else(|| DomainError::internal("QUERY-Inst1", "An internal error occurred"))?;
-        let (domain, events) = org::decide_add(name, &instance.external_domain, &ctx.caller.user_id)?;
-        let org_id = self.ids.next();
+        let (domain, events) = org::decide_add(name, &instance.external_domain, ctx.caller.user_id.as_str())?;
+        let org_id = OrgId::new(self.ids.next());
         let claims = vec![
             unique(&ctx.instance_id, "org_name", name.trim()),
             unique(&ctx.instance_id, "org_domain", &domain),
@@ -37,7 +37,7 @@ impl App {
         let details = self
             .execute_many(
                 &ctx.instance_id,
-                &ctx.caller.user_id,
+                ctx.caller.user_id.as_str(),
                 vec![AggregateRef::org(&org_id)],
                 |loaded| {
                     if !crate::command::history(loaded, 0).is_empty() {
@@ -53,14 +53,14 @@ impl App {
                 },
             )
             .await?;
-        Ok((org_id, details))
+        Ok((org_id.into_string(), details))
     }
 
     /// Orgs of the instance matching every query, by name when `by_name`,
     /// else in creation order.
     pub async fn list_orgs(
         &self,
-        instance_id: &str,
+        instance_id: &InstanceId,
         queries: &[OrgQuery],
         by_name: bool,
         list: ListRequest,

@@ -24,9 +24,9 @@ use twofold_domain::session::challenges::{self, ChallengeRequest, NewChallenges,
 use twofold_domain::session::checks::{
     self, AssertionVerified, CheckRequest, Evidence, HashComparison, PasswordEvidence, RecoveryEvidence, TotpEvidence,
 };
-use twofold_domain::session::{self, SessionState};
+use twofold_domain::session::{self, SessionState, SessionUser};
 use twofold_domain::user::{TotpState, UserState};
-use twofold_domain::{AggregateRef, DomainError, StoredEvent, Timestamp};
+use twofold_domain::{AggregateRef, DomainError, SessionId, StoredEvent, Timestamp, UserId};
 use webauthn_rs::prelude::{PublicKeyCredential, SecurityKey, SecurityKeyAuthentication};
 
 use crate::auth::RequestCtx;
@@ -36,7 +36,7 @@ use crate::{App, WriteDetails, passwords, secrets, totp, u2f};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UserRef {
-    Id(String),
+    Id(UserId),
     LoginName(String),
 }
 
@@ -68,7 +68,7 @@ pub struct Challenges {
 }
 
 pub struct SessionChange {
-    pub session_id: String,
+    pub session_id: SessionId,
     /// A new token whenever something changed (the old one stops working).
     pub token: Option<String>,
     pub details: WriteDetails,
@@ -114,7 +114,7 @@ impl App {
     async fn find_user(&self, ctx: &RequestCtx, r: &UserRef) -> Result<UserView, DomainError> {
         let missing = twofold_domain::human::user_not_found;
         let user = match r {
-            UserRef::Id(id) => self.typed_doc(&ctx.instance_id, Collection::User, id).await?,
+            UserRef::Id(id) => self.typed_doc(&ctx.instance_id, Collection::User, id.as_str()).await?,
             UserRef::LoginName(name) => self
                 .typed_lookup::<UserView>(&ctx.instance_id, Collection::User, &name.to_lowercase())
                 .await?
@@ -128,7 +128,7 @@ impl App {
 
     async fn user_events(&self, ctx: &RequestCtx, user: &UserView) -> Result<Arc<Vec<StoredEvent>>, DomainError> {
         self.store
-            .events(&ctx.instance_id, &AggregateRef::user(&user.id, &user.org_id))
+            .events(ctx.instance_id.as_str(), &AggregateRef::user(&user.id, &user.org_id))
             .await
             .map_err(crate::command::store_error)
     }
@@ -143,7 +143,7 @@ impl App {
         lifetime_ns: Option<i64>,
     ) -> Result<SessionChange, DomainError> {
         self.require_in_org(ctx, "", Permission::SessionWrite).await?;
-        let session_id = self.ids.next();
+        let session_id = SessionId::new(self.ids.next());
         self.change_session(ctx, &session_id, None, checks, challenges, lifetime_ns)
             .await
     }
@@ -152,7 +152,7 @@ impl App {
     pub async fn set_session(
         &self,
         ctx: &RequestCtx,
-        session_id: &str,
+        session_id: &SessionId,
         token: Option<&str>,
         checks: Checks,
         challenges: ChallengeRequests,
@@ -160,7 +160,10 @@ impl App {
     ) -> Result<SessionChange, DomainError> {
         let events = self
             .store
-            .events(&ctx.instance_id, &AggregateRef::session(session_id, &ctx.instance_id))
+            .events(
+                ctx.instance_id.as_str(),
+                &AggregateRef::session(session_id, &ctx.instance_id),
+            )
             .await
             .map_err(crate::command::store_error)?;
         let state = SessionState::fold(&events);
@@ -169,11 +172,11 @@ impl App {
             None => {
                 // A session the caller does not see is one that does not exist.
                 let grants = self.grants(ctx).await?;
-                let user = state.user.as_ref().map(|(u, o)| (u.as_str(), o.as_str()));
+                let user = state.user.as_ref().map(|u| (&u.user_id, &u.org_id));
                 if !state.exists || !grants.sees_session_of(&state.creator, user) {
                     return Err(session_missing());
                 }
-                grants.require(user.map_or("", |(_, o)| o), Permission::SessionWrite)?;
+                grants.require(user.map_or("", |(_, o)| o.as_str()), Permission::SessionWrite)?;
             }
         }
         if !state.exists {
@@ -189,7 +192,7 @@ impl App {
     async fn change_session(
         &self,
         ctx: &RequestCtx,
-        session_id: &str,
+        session_id: &SessionId,
         existing: Option<SessionState>,
         checks: Checks,
         challenges: ChallengeRequests,
@@ -206,7 +209,10 @@ impl App {
         }
         let user: Option<UserView> = match (&checked_user, &existing.user) {
             (Some(u), _) => Some(u.clone()),
-            (None, Some((id, _))) => self.typed_doc(&ctx.instance_id, Collection::User, id).await?,
+            (None, Some(u)) => {
+                self.typed_doc(&ctx.instance_id, Collection::User, u.user_id.as_str())
+                    .await?
+            }
             (None, None) => None,
         };
         let policy = match &user {
@@ -224,6 +230,10 @@ impl App {
         let token = secrets::random_token(32);
         let token_hash = self.keys.token_hash(&token);
         let now = self.now();
+        let checked_user = checked_user.map(|u| SessionUser {
+            user_id: u.id,
+            org_id: u.org_id,
+        });
         let mut aggregates = vec![AggregateRef::session(session_id, &ctx.instance_id)];
         if let Some(u) = &user {
             aggregates.push(AggregateRef::user(&u.id, &u.org_id));
@@ -243,7 +253,7 @@ impl App {
                 user_state.as_ref(),
                 &CheckRequest {
                     is_new,
-                    checked_user: checked_user.as_ref().map(|u| (u.id.as_str(), u.org_id.as_str())),
+                    checked_user: checked_user.as_ref(),
                     policy: policy.as_ref(),
                     lockout,
                     evidence: &evidence,
@@ -267,7 +277,7 @@ impl App {
             Ok((decision, out.token_rotated))
         };
         let (details, rotated) = self
-            .execute_many_with(&ctx.instance_id, &ctx.caller.user_id, aggregates, decide)
+            .execute_many_with(&ctx.instance_id, ctx.caller.user_id.as_str(), aggregates, decide)
             .await?;
         if let Some(u) = user.as_ref().filter(|_| !prepared.to_send.is_empty()) {
             let h = u.human();
@@ -275,7 +285,7 @@ impl App {
                 self.deliver(Delivery {
                     instance_id: ctx.instance_id.clone(),
                     purpose: Purpose::SignIn {
-                        session_id: session_id.to_owned(),
+                        session_id: session_id.clone(),
                     },
                     channel,
                     recipient: match channel {
@@ -288,7 +298,7 @@ impl App {
             }
         }
         Ok(SessionChange {
-            session_id: session_id.to_owned(),
+            session_id: session_id.clone(),
             token: rotated.then_some(token),
             details,
             challenges: prepared.challenges,
@@ -432,13 +442,13 @@ impl App {
     pub async fn get_session(
         &self,
         ctx: &RequestCtx,
-        session_id: &str,
+        session_id: &SessionId,
         token: Option<&str>,
     ) -> Result<SessionRead, DomainError> {
         let session = match token.filter(|t| !t.is_empty()) {
             Some(t) => {
                 let session: SessionView = self
-                    .typed_doc(&ctx.instance_id, Collection::Session, session_id)
+                    .typed_doc(&ctx.instance_id, Collection::Session, session_id.as_str())
                     .await?
                     .ok_or_else(session_missing)?;
                 let given = self.keys.token_hash(t);
@@ -453,7 +463,7 @@ impl App {
                 .into_inner(),
         };
         let user = match &session.user_id {
-            Some(id) => self.typed_doc(&ctx.instance_id, Collection::User, id).await?,
+            Some(id) => self.typed_doc(&ctx.instance_id, Collection::User, id.as_str()).await?,
             None => None,
         };
         Ok(SessionRead { session, user })
@@ -472,13 +482,13 @@ impl App {
         let all: Vec<SessionView> = self.typed_prefix(&ctx.instance_id, Collection::Session, "").await?;
         let visible: Vec<SessionView> = all
             .into_iter()
-            .filter(|s| queries.iter().all(|q| q.matches(s, &ctx.caller.user_id)) && grants.sees_session(s))
+            .filter(|s| queries.iter().all(|q| q.matches(s, ctx.caller.user_id.as_str())) && grants.sees_session(s))
             .collect();
         let (total, page) = sessions_page(visible, by_creation, list);
         let mut out = Vec::with_capacity(page.len());
         for s in page {
             let user = match &s.user_id {
-                Some(id) => self.typed_doc(&ctx.instance_id, Collection::User, id).await?,
+                Some(id) => self.typed_doc(&ctx.instance_id, Collection::User, id.as_str()).await?,
                 None => None,
             };
             out.push(SessionRead { session: s, user });
@@ -491,28 +501,28 @@ impl App {
     pub async fn delete_session(
         &self,
         ctx: &RequestCtx,
-        session_id: &str,
+        session_id: &SessionId,
         token: Option<&str>,
     ) -> Result<WriteDetails, DomainError> {
         let agg = AggregateRef::session(session_id, &ctx.instance_id);
         let state = SessionState::fold(
             &self
                 .store
-                .events(&ctx.instance_id, &agg)
+                .events(ctx.instance_id.as_str(), &agg)
                 .await
                 .map_err(crate::command::store_error)?,
         );
         match token.filter(|t| !t.is_empty()) {
             Some(t) => state.require_token(&self.keys.token_hash(t))?,
             None => {
-                let is_user = state.user.as_ref().is_some_and(|(u, _)| *u == ctx.caller.user_id);
+                let is_user = state.user.as_ref().is_some_and(|u| u.user_id == ctx.caller.user_id);
                 if !is_user {
-                    let org = state.user.as_ref().map(|(_, o)| o.clone()).unwrap_or_default();
-                    self.require_in_org(ctx, &org, Permission::SessionDelete).await?;
+                    let org = state.user.as_ref().map_or("", |u| u.org_id.as_str());
+                    self.require_in_org(ctx, org, Permission::SessionDelete).await?;
                 }
             }
         }
-        self.execute(&ctx.instance_id, &ctx.caller.user_id, agg, |events| {
+        self.execute(&ctx.instance_id, ctx.caller.user_id.as_str(), agg, |events| {
             Ok(session::decide_terminate(&SessionState::fold(events)))
         })
         .await

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use twofold_domain::mfa;
 use twofold_domain::user::UserState;
-use twofold_domain::{DomainError, ErrorKind};
+use twofold_domain::{DomainError, ErrorKind, UserId};
 use url::Url;
 use webauthn_rs::prelude::{RegisterPublicKeyCredential, SecurityKey, SecurityKeyRegistration, Uuid};
 use webauthn_rs::{Webauthn, WebauthnBuilder};
@@ -70,7 +70,7 @@ impl App {
     pub async fn register_u2f(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         domain: &str,
         request_host: &str,
     ) -> Result<NewU2f, DomainError> {
@@ -79,7 +79,7 @@ impl App {
         let rp_id = if domain.is_empty() { request_host } else { domain };
         let rp = relying_party(rp_id)?;
         let aggregate = twofold_domain::AggregateRef::user(&user.id, &user.org_id);
-        let events = self.store.events(&ctx.instance_id, &aggregate).await;
+        let events = self.store.events(ctx.instance_id.as_str(), &aggregate).await;
         let state = UserState::fold(&events.map_err(crate::command::store_error)?);
         // Keys already registered may not register again.
         let exclude = state
@@ -92,7 +92,7 @@ impl App {
         let display = user.human().map_or(user.user_name.clone(), |h| h.display_name.clone());
         let (options, reg_state) = rp
             .start_securitykey_registration(
-                user_handle(&user.id),
+                user_handle(user.id.as_str()),
                 &user.user_name,
                 &display,
                 Some(exclude),
@@ -120,7 +120,7 @@ impl App {
     pub async fn verify_u2f(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         token_id: &str,
         credential: serde_json::Value,
         name: &str,
@@ -154,7 +154,7 @@ impl App {
     pub async fn remove_u2f(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         token_id: &str,
         via: Via,
     ) -> Result<WriteDetails, DomainError> {

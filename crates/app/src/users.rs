@@ -9,7 +9,7 @@ use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{MemberView, PatView, UserView, pat_doc_id};
 use twofold_domain::setup::PAT_SCOPES;
 use twofold_domain::user::{self, UserState};
-use twofold_domain::{AggregateRef, DomainError, Timestamp};
+use twofold_domain::{AggregateRef, DomainError, OrgId, Timestamp, UserId};
 
 use crate::access::{Authorized, Reach};
 use crate::auth::RequestCtx;
@@ -51,7 +51,7 @@ impl App {
         }
         names::check("user name", user_name)?;
         names::check("name", name)?;
-        let user_id = u.user_id.clone().unwrap_or_else(|| self.ids.next());
+        let user_id = UserId::new(u.user_id.clone().unwrap_or_else(|| self.ids.next()));
         let event = EventPayload::MachineUserAdded(MachineUserAdded {
             user_name: user_name.to_owned(),
             name: name.to_owned(),
@@ -62,7 +62,7 @@ impl App {
         let details = self
             .execute_many(
                 &ctx.instance_id,
-                &ctx.caller.user_id,
+                ctx.caller.user_id.as_str(),
                 vec![AggregateRef::user(&user_id, &ctx.org_id)],
                 |loaded| {
                     user::decide_add_machine(&UserState::fold(crate::command::history(loaded, 0)))?;
@@ -75,12 +75,12 @@ impl App {
                 },
             )
             .await?;
-        Ok((user_id, details))
+        Ok((user_id.into_string(), details))
     }
 
     /// A user of the caller's org context (Management API); one of another
     /// org is reported exactly as an unknown one.
-    pub async fn user(&self, ctx: &RequestCtx, user_id: &str) -> Result<Authorized<UserView>, DomainError> {
+    pub async fn user(&self, ctx: &RequestCtx, user_id: &UserId) -> Result<Authorized<UserView>, DomainError> {
         self.visible_user(
             ctx,
             user_id,
@@ -92,7 +92,7 @@ impl App {
 
     /// Removes a user of the context org (Management API).
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn remove_user(&self, ctx: &RequestCtx, user_id: &str) -> Result<WriteDetails, DomainError> {
+    pub async fn remove_user(&self, ctx: &RequestCtx, user_id: &UserId) -> Result<WriteDetails, DomainError> {
         self.remove_user_in(ctx, &ctx.org_id, user_id).await
     }
 
@@ -101,30 +101,40 @@ impl App {
     pub(crate) async fn remove_user_in(
         &self,
         ctx: &RequestCtx,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
     ) -> Result<WriteDetails, DomainError> {
-        let memberships: Vec<MemberView> = self.typed_lookup(&ctx.instance_id, Collection::Member, user_id).await?;
+        let memberships: Vec<MemberView> = self
+            .typed_lookup(&ctx.instance_id, Collection::Member, user_id.as_str())
+            .await?;
         let mut aggregates = vec![AggregateRef::user(user_id, org_id)];
         aggregates.extend(memberships.iter().map(|m| m.aggregate(&ctx.instance_id)));
-        self.execute_many(&ctx.instance_id, &ctx.caller.user_id, aggregates.clone(), |loaded| {
-            let state = UserState::fold(crate::command::history(loaded, 0));
-            let mut events = vec![user::decide_remove_user(&state, org_id)?];
-            for (aggregate, history) in aggregates.iter().zip(loaded).skip(1) {
-                let members = Members::fold(history.iter().map(|e| &e.payload));
-                events.push(if members.contains(user_id) {
-                    vec![twofold_domain::member::cascade_removed(aggregate.kind, user_id)]
-                } else {
-                    vec![]
-                });
-            }
-            Ok(Decision {
-                events,
-                claims: vec![],
-                releases: vec![unique(&ctx.instance_id, "user_name", &state.user_name)],
-                error_after_push: None,
-            })
-        })
+        self.execute_many(
+            &ctx.instance_id,
+            ctx.caller.user_id.as_str(),
+            aggregates.clone(),
+            |loaded| {
+                let state = UserState::fold(crate::command::history(loaded, 0));
+                let mut events = vec![user::decide_remove_user(&state, org_id)?];
+                for (aggregate, history) in aggregates.iter().zip(loaded).skip(1) {
+                    let members = Members::fold(history.iter().map(|e| &e.payload));
+                    events.push(if members.contains(user_id.as_str()) {
+                        vec![twofold_domain::member::cascade_removed(
+                            aggregate.kind,
+                            user_id.as_str(),
+                        )]
+                    } else {
+                        vec![]
+                    });
+                }
+                Ok(Decision {
+                    events,
+                    claims: vec![],
+                    releases: vec![unique(&ctx.instance_id, "user_name", &state.user_name)],
+                    error_after_push: None,
+                })
+            },
+        )
         .await
     }
 
@@ -132,7 +142,7 @@ impl App {
     pub async fn add_pat(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         expiration: Option<Timestamp>,
     ) -> Result<NewToken, DomainError> {
         let token = secrets::random_token(32);
@@ -147,7 +157,7 @@ impl App {
         let details = self
             .execute(
                 &ctx.instance_id,
-                &ctx.caller.user_id,
+                ctx.caller.user_id.as_str(),
                 AggregateRef::user(user_id, &ctx.org_id),
                 |events| user::decide_add_pat(&UserState::fold(events), &ctx.org_id, pat.clone(), now),
             )
@@ -159,10 +169,10 @@ impl App {
         })
     }
 
-    pub async fn list_pats(&self, ctx: &RequestCtx, user_id: &str) -> Result<Vec<PatView>, DomainError> {
+    pub async fn list_pats(&self, ctx: &RequestCtx, user_id: &UserId) -> Result<Vec<PatView>, DomainError> {
         self.user(ctx, user_id).await?;
         let mut pats: Vec<PatView> = self
-            .typed_prefix(&ctx.instance_id, Collection::Pat, &pat_doc_id(user_id, ""))
+            .typed_prefix(&ctx.instance_id, Collection::Pat, &pat_doc_id(user_id.as_str(), ""))
             .await?;
         pats.sort_by_key(|p| p.details.creation_date);
         Ok(pats)
@@ -172,12 +182,12 @@ impl App {
     pub async fn remove_pat(
         &self,
         ctx: &RequestCtx,
-        user_id: &str,
+        user_id: &UserId,
         token_id: &str,
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             AggregateRef::user(user_id, &ctx.org_id),
             |events| user::decide_remove_pat(&UserState::fold(events), &ctx.org_id, token_id),
         )

@@ -25,7 +25,7 @@ use twofold_app::{App, AppConfig, EventStore};
 use twofold_domain::factors::SecondFactor;
 use twofold_domain::permissions::{CheckedOn, OnSelf, Permission, ResourceCheck};
 use twofold_domain::scope::Scope;
-use twofold_domain::{AggregateRef, DomainError, EventPayload, Timestamp};
+use twofold_domain::{AggregateRef, DomainError, EventPayload, SessionId, Timestamp, UserId};
 
 const PASSWORD: &str = "Password1!";
 /// 2023-11-14T22:13:00Z: the start of a TOTP step.
@@ -123,7 +123,7 @@ impl World {
         self.rpc(Permission::UserCredentialWrite, CheckedOn::TargetUser)
     }
 
-    async fn human(&self, name: &str) -> String {
+    async fn human(&self, name: &str) -> UserId {
         let input = HumanInput {
             user_id: None,
             username: Some(name.into()),
@@ -146,6 +146,7 @@ impl World {
             .await
             .unwrap()
             .user_id
+            .into()
     }
 
     async fn allow(&self, factor: SecondFactor) {
@@ -165,12 +166,12 @@ impl World {
         let change = self
             .app
             .create_session(&self.ctx, checks, ChallengeRequests::default(), None);
-        change.await.unwrap().session_id
+        change.await.unwrap().session_id.into_string()
     }
 
     async fn set(&self, id: &str, checks: Checks, challenges: ChallengeRequests) -> Result<SessionChange, DomainError> {
         self.app
-            .set_session(&self.ctx, id, None, checks, challenges, None)
+            .set_session(&self.ctx, &SessionId::from(id), None, checks, challenges, None)
             .await
     }
 
@@ -196,11 +197,11 @@ impl World {
         self.clock.now().0 as u64 / 1_000_000
     }
 
-    async fn user_events(&self, user_id: &str, wanted: fn(&EventPayload) -> bool) -> usize {
+    async fn user_events(&self, user_id: &UserId, wanted: fn(&EventPayload) -> bool) -> usize {
         let org = self.ctx.caller.org_id.clone();
         let events = self
             .store
-            .events(&self.ctx.instance_id, &AggregateRef::user(user_id, &org))
+            .events(self.ctx.instance_id.as_str(), &AggregateRef::user(user_id, &org))
             .await
             .unwrap();
         events.iter().filter(|e| wanted(&e.payload)).count()
@@ -208,7 +209,7 @@ impl World {
 
     /// A user with a verified TOTP (enrolled with the previous step's code,
     /// which is thereby used up), and a session with a password check.
-    async fn totp_user(&self, name: &str) -> (String, String, totp_rs::Totp) {
+    async fn totp_user(&self, name: &str) -> (UserId, String, totp_rs::Totp) {
         let user = self.human(name).await;
         let reg = self.app.register_totp(&self.credential_rpc(), &user).await.unwrap();
         let totp = Builder::new()

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::factors::{MultiFactor, SecondFactor};
+use crate::ids::{InstanceId, OrgId, SessionId, UserId};
 use crate::lockout::{LockoutChanges, LockoutSettings};
 use crate::login_policy::{LoginPolicyChanges, LoginPolicySettings};
 use crate::notify::{HttpSmsConfig, ProviderId, SmtpConfig};
@@ -52,32 +53,32 @@ pub struct AggregateRef {
 }
 
 impl AggregateRef {
-    pub fn instance(instance_id: &str) -> Self {
+    pub fn instance(instance_id: &InstanceId) -> Self {
         Self {
             kind: AggregateType::Instance,
-            id: instance_id.to_owned(),
-            owner: instance_id.to_owned(),
+            id: instance_id.as_str().to_owned(),
+            owner: instance_id.as_str().to_owned(),
         }
     }
-    pub fn org(org_id: &str) -> Self {
+    pub fn org(org_id: &OrgId) -> Self {
         Self {
             kind: AggregateType::Org,
-            id: org_id.to_owned(),
-            owner: org_id.to_owned(),
+            id: org_id.as_str().to_owned(),
+            owner: org_id.as_str().to_owned(),
         }
     }
-    pub fn session(session_id: &str, instance_id: &str) -> Self {
+    pub fn session(session_id: &SessionId, instance_id: &InstanceId) -> Self {
         Self {
             kind: AggregateType::Session,
-            id: session_id.to_owned(),
-            owner: instance_id.to_owned(),
+            id: session_id.as_str().to_owned(),
+            owner: instance_id.as_str().to_owned(),
         }
     }
-    pub fn user(user_id: &str, org_id: &str) -> Self {
+    pub fn user(user_id: &UserId, org_id: &OrgId) -> Self {
         Self {
             kind: AggregateType::User,
-            id: user_id.to_owned(),
-            owner: org_id.to_owned(),
+            id: user_id.as_str().to_owned(),
+            owner: org_id.as_str().to_owned(),
         }
     }
 }
@@ -246,9 +247,9 @@ pub struct CheckedAt {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionUserChecked {
     #[serde(rename = "userID")]
-    pub user_id: String,
+    pub user_id: UserId,
     #[serde(rename = "userResourceOwner")]
-    pub org_id: String,
+    pub org_id: OrgId,
     #[serde(rename = "checkedAt")]
     pub checked_at: Timestamp,
 }
@@ -578,6 +579,19 @@ mod tests {
         assert_eq!(ty, "instance.policy.login.secondfactor.added");
         assert_eq!(payload, Some(serde_json::json!({"mfaType": 3})));
         assert_eq!(EventPayload::from_parts(&ty, payload).unwrap(), ev);
+    }
+
+    #[test]
+    fn typed_ids_are_stored_as_plain_strings() {
+        let stored = serde_json::json!({"userID": "u1", "userResourceOwner": "org1", "checkedAt": 5});
+        let ev = EventPayload::SessionUserChecked(SessionUserChecked {
+            user_id: "u1".into(),
+            org_id: "org1".into(),
+            checked_at: Timestamp(5),
+        });
+        let (ty, payload) = ev.to_parts();
+        assert_eq!(payload, Some(stored.clone()));
+        assert_eq!(EventPayload::from_parts(&ty, Some(stored)).unwrap(), ev);
     }
 
     #[test]

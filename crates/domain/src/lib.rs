@@ -9,6 +9,7 @@ pub mod error;
 pub mod event;
 pub mod factors;
 pub mod human;
+pub mod ids;
 pub mod lockout;
 pub mod login_policy;
 pub mod member;
@@ -25,3 +26,4 @@ pub mod user;
 
 pub use error::{DomainError, ErrorKind};
 pub use event::{AggregateRef, AggregateType, EventPayload, StoredEvent, Timestamp};
+pub use ids::{InstanceId, OrgId, SessionId, UserId};

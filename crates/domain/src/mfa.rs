@@ -228,7 +228,7 @@ mod tests {
             .enumerate()
             .map(|(i, payload)| StoredEvent {
                 instance_id: "i".into(),
-                aggregate: AggregateRef::user("u", "o"),
+                aggregate: AggregateRef::user(&"u".into(), &"o".into()),
                 sequence: i as u64 + 1,
                 position: i as i64,
                 created_at: Timestamp(0),

@@ -2,6 +2,7 @@
 //! This is the only place that knows which role grants which permission.
 
 use crate::error::DomainError;
+use crate::ids::{OrgId, UserId};
 use Permission::*;
 
 /// A permission as roles grant it and RPCs require it; `as_str` is its wire
@@ -334,17 +335,22 @@ pub fn check_resource(
 }
 
 /// Whether a caller sees a user: itself, or `user.read` in the user's org.
-pub fn sees_user(memberships: &[Membership], caller_id: &str, user_id: &str, user_org: &str) -> bool {
-    caller_id == user_id || check(memberships, user_org, UserRead).is_ok()
+pub fn sees_user(memberships: &[Membership], caller_id: &UserId, user_id: &UserId, user_org: &OrgId) -> bool {
+    caller_id == user_id || check(memberships, user_org.as_str(), UserRead).is_ok()
 }
 
 /// Whether a caller sees a session: one it created or whose user it is, or
 /// with `session.read` in the checked user's org (the instance while no
 /// user is checked), as ZITADEL's session queries allow.
-pub fn sees_session(memberships: &[Membership], caller_id: &str, creator: &str, user: Option<(&str, &str)>) -> bool {
-    creator == caller_id
+pub fn sees_session(
+    memberships: &[Membership],
+    caller_id: &UserId,
+    creator: &str,
+    user: Option<(&UserId, &OrgId)>,
+) -> bool {
+    creator == caller_id.as_str()
         || user.is_some_and(|(id, _)| id == caller_id)
-        || check(memberships, user.map_or("", |(_, org)| org), SessionRead).is_ok()
+        || check(memberships, user.map_or("", |(_, org)| org.as_str()), SessionRead).is_ok()
 }
 
 #[cfg(test)]
@@ -374,7 +380,8 @@ mod tests {
             (&none, "me", "a", true),
         ];
         for (ms, user, org, expected) in users {
-            assert_eq!(sees_user(ms, "me", user, org), expected, "{ms:?} {user}@{org}");
+            let seen = sees_user(ms, &"me".into(), &user.into(), &org.into());
+            assert_eq!(seen, expected, "{ms:?} {user}@{org}");
         }
         // (memberships, creator, checked user, expected)
         let sessions = [
@@ -387,8 +394,9 @@ mod tests {
             (&none, "x", Some(("u", "a")), false),
         ];
         for (ms, creator, user, expected) in sessions {
+            let typed = user.map(|(u, o)| (UserId::from(u), OrgId::from(o)));
             assert_eq!(
-                sees_session(ms, "me", creator, user),
+                sees_session(ms, &"me".into(), creator, typed.as_ref().map(|(u, o)| (u, o))),
                 expected,
                 "{ms:?} {creator} {user:?}"
             );

@@ -3,6 +3,7 @@
 
 use crate::event::*;
 use crate::factors::{MultiFactor, SecondFactor};
+use crate::ids::{InstanceId, OrgId, UserId};
 use crate::login_policy::LoginPolicySettings;
 
 pub const ADMIN_USER_NAME: &str = "admin";
@@ -16,14 +17,14 @@ pub const PAT_SCOPES: [&str; 4] = [
 ];
 
 pub struct InstanceSetup {
-    pub instance_id: String,
+    pub instance_id: InstanceId,
     pub instance_name: String,
     /// Hosts (without port) that reach the instance.
     pub domains: Vec<String>,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub org_name: String,
     pub org_domain: String,
-    pub admin_user_id: String,
+    pub admin_user_id: UserId,
     pub admin_token_id: String,
     pub admin_token_hash: String,
     pub admin_token_expiration: Timestamp,
@@ -52,10 +53,10 @@ pub fn instance_events(s: &InstanceSetup) -> Vec<(AggregateRef, Vec<EventPayload
         crate::lockout::LockoutSettings::default(),
     ));
     instance.push(EventPayload::InstanceDefaultOrgSet(OrgIdPayload {
-        org_id: s.org_id.clone(),
+        org_id: s.org_id.as_str().to_owned(),
     }));
     instance.push(EventPayload::InstanceMemberAdded(MemberPayload {
-        user_id: s.admin_user_id.clone(),
+        user_id: s.admin_user_id.as_str().to_owned(),
         roles: vec!["IAM_OWNER".into()],
     }));
 

@@ -3,6 +3,7 @@
 
 use crate::error::DomainError;
 use crate::event::{CodeAdded, EventPayload as E, PatAdded, PatRemoved, StoredEvent, Timestamp, UserRemoved};
+use crate::ids::OrgId;
 
 /// Where a user's TOTP enrolment stands.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -31,7 +32,7 @@ pub struct U2fToken {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserState {
     pub exists: bool,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub user_name: String,
     pub machine: bool,
     pub human: bool,
@@ -74,13 +75,13 @@ impl UserState {
                 self.exists = true;
                 self.machine = true;
                 self.user_name = p.user_name.clone();
-                self.org_id = ev.aggregate.owner.clone();
+                self.org_id = OrgId::from(ev.aggregate.owner.as_str());
             }
             E::HumanAdded(p) => {
                 self.exists = true;
                 self.human = true;
                 self.user_name = p.user_name.clone();
-                self.org_id = ev.aggregate.owner.clone();
+                self.org_id = OrgId::from(ev.aggregate.owner.as_str());
                 self.email = p.email.clone();
                 self.phone = p.phone.clone();
                 self.password_hash = p.encoded_hash.clone();
@@ -184,8 +185,8 @@ impl UserState {
 
     /// Whether the user exists and belongs to `org_id` (management calls
     /// only see the users of their org).
-    pub fn in_org(&self, org_id: &str) -> bool {
-        self.exists && self.org_id == org_id
+    pub fn in_org(&self, org_id: &OrgId) -> bool {
+        self.exists && self.org_id == *org_id
     }
 }
 
@@ -200,7 +201,12 @@ pub fn decide_add_machine(state: &UserState) -> Result<(), DomainError> {
     Ok(())
 }
 
-pub fn decide_add_pat(state: &UserState, org_id: &str, token: PatAdded, now: Timestamp) -> Result<Vec<E>, DomainError> {
+pub fn decide_add_pat(
+    state: &UserState,
+    org_id: &OrgId,
+    token: PatAdded,
+    now: Timestamp,
+) -> Result<Vec<E>, DomainError> {
     if !state.in_org(org_id) {
         return Err(DomainError::precondition("COMMAND-Dggw2", "User could not be found"));
     }
@@ -216,7 +222,7 @@ pub fn decide_add_pat(state: &UserState, org_id: &str, token: PatAdded, now: Tim
     Ok(vec![E::PatAdded(token)])
 }
 
-pub fn decide_remove_pat(state: &UserState, org_id: &str, token_id: &str) -> Result<Vec<E>, DomainError> {
+pub fn decide_remove_pat(state: &UserState, org_id: &OrgId, token_id: &str) -> Result<Vec<E>, DomainError> {
     if !state.in_org(org_id) || !state.tokens.iter().any(|t| t == token_id) {
         return Err(DomainError::not_found(
             "COMMAND-4m77G",
@@ -228,7 +234,7 @@ pub fn decide_remove_pat(state: &UserState, org_id: &str, token_id: &str) -> Res
     })])
 }
 
-pub fn decide_remove_user(state: &UserState, org_id: &str) -> Result<Vec<E>, DomainError> {
+pub fn decide_remove_user(state: &UserState, org_id: &OrgId) -> Result<Vec<E>, DomainError> {
     if !state.in_org(org_id) {
         return Err(DomainError::not_found("COMMAND-m9od", "User could not be found"));
     }
@@ -245,7 +251,7 @@ mod tests {
     fn ev(payload: E) -> StoredEvent {
         StoredEvent {
             instance_id: "i".into(),
-            aggregate: AggregateRef::user("u", "org"),
+            aggregate: AggregateRef::user(&"u".into(), &"org".into()),
             sequence: 1,
             position: 1,
             created_at: Timestamp(0),
@@ -275,20 +281,27 @@ mod tests {
     #[test]
     fn pat_rules() {
         let s = UserState::fold(&machine());
-        assert!(decide_add_pat(&s, "org", pat("t", 10), Timestamp(5)).is_ok());
+        assert!(decide_add_pat(&s, &"org".into(), pat("t", 10), Timestamp(5)).is_ok());
         assert_eq!(
-            decide_add_pat(&s, "org", pat("t", 5), Timestamp(5)).unwrap_err().id,
+            decide_add_pat(&s, &"org".into(), pat("t", 5), Timestamp(5))
+                .unwrap_err()
+                .id,
             "DOMAIN-dv3t5"
         );
         assert_eq!(
-            decide_add_pat(&s, "other", pat("t", 10), Timestamp(5)).unwrap_err().id,
+            decide_add_pat(&s, &"other".into(), pat("t", 10), Timestamp(5))
+                .unwrap_err()
+                .id,
             "COMMAND-Dggw2"
         );
         let mut events = machine();
         events.push(ev(E::PatAdded(pat("t", 10))));
         let s = UserState::fold(&events);
-        assert!(decide_remove_pat(&s, "org", "t").is_ok());
-        assert_eq!(decide_remove_pat(&s, "org", "x").unwrap_err().id, "COMMAND-4m77G");
+        assert!(decide_remove_pat(&s, &"org".into(), "t").is_ok());
+        assert_eq!(
+            decide_remove_pat(&s, &"org".into(), "x").unwrap_err().id,
+            "COMMAND-4m77G"
+        );
     }
 
     #[test]
@@ -298,7 +311,7 @@ mod tests {
             user_name: "bot".into(),
         })));
         let s = UserState::fold(&events);
-        assert_eq!(decide_remove_user(&s, "org").unwrap_err().id, "COMMAND-m9od");
+        assert_eq!(decide_remove_user(&s, &"org".into()).unwrap_err().id, "COMMAND-m9od");
         assert_eq!(
             decide_add_machine(&s).unwrap_err().id,
             "COMMAND-k2una",

@@ -7,13 +7,14 @@ use super::{Collection, DocDetails, DocKey};
 use crate::event::{
     AggregateRef, EventPayload as E, MemberPayload, PatAdded, PatRemoved, StoredEvent, Timestamp, UserIdPayload,
 };
+use crate::ids::{InstanceId, OrgId, UserId};
 use crate::permissions::Membership;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceView {
-    pub id: String,
+    pub id: InstanceId,
     pub name: String,
-    pub default_org_id: String,
+    pub default_org_id: OrgId,
     /// The first domain of the instance (its external domain at creation).
     pub external_domain: String,
     pub details: DocDetails,
@@ -25,7 +26,7 @@ pub const DEFAULT_INSTANCE_ID: &str = "default";
 /// Maps a domain (host without port), or the default-instance marker, to an instance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceDomainView {
-    pub instance_id: String,
+    pub instance_id: InstanceId,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,7 +36,7 @@ pub enum OrgState {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgView {
-    pub id: String,
+    pub id: OrgId,
     pub name: String,
     pub state: OrgState,
     pub primary_domain: String,
@@ -102,8 +103,8 @@ pub struct FactorsView {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserView {
-    pub id: String,
-    pub org_id: String,
+    pub id: UserId,
+    pub org_id: OrgId,
     pub user_name: String,
     pub state: UserState,
     pub kind: UserKind,
@@ -125,8 +126,8 @@ impl UserView {
 pub struct PatView {
     pub token_id: String,
     pub token_hash: String,
-    pub user_id: String,
-    pub org_id: String,
+    pub user_id: UserId,
+    pub org_id: OrgId,
     pub expiration: Timestamp,
     pub scopes: Vec<String>,
     pub details: DocDetails,
@@ -135,15 +136,15 @@ pub struct PatView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberView {
     /// None for an instance membership, the org ID for an org membership.
-    pub org_id: Option<String>,
-    pub user_id: String,
+    pub org_id: Option<OrgId>,
+    pub user_id: UserId,
     pub roles: Vec<String>,
     pub details: DocDetails,
 }
 
 impl MemberView {
     /// The aggregate that holds the membership.
-    pub fn aggregate(&self, instance_id: &str) -> AggregateRef {
+    pub fn aggregate(&self, instance_id: &InstanceId) -> AggregateRef {
         match &self.org_id {
             Some(org) => AggregateRef::org(org),
             None => AggregateRef::instance(instance_id),
@@ -152,7 +153,7 @@ impl MemberView {
 
     pub fn membership(&self) -> Membership {
         Membership {
-            org_id: self.org_id.clone(),
+            org_id: self.org_id.as_ref().map(|o| o.as_str().to_owned()),
             roles: self.roles.clone(),
         }
     }
@@ -204,9 +205,9 @@ pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
 pub(super) fn instance(ev: &StoredEvent, prior: Option<InstanceView>) -> Option<InstanceView> {
     match (&ev.payload, prior) {
         (E::InstanceAdded(p), _) => Some(InstanceView {
-            id: ev.aggregate.id.clone(),
+            id: InstanceId::from(ev.aggregate.id.as_str()),
             name: p.name.clone(),
-            default_org_id: String::new(),
+            default_org_id: OrgId::default(),
             external_domain: String::new(),
             details: DocDetails::created(ev),
         }),
@@ -215,7 +216,7 @@ pub(super) fn instance(ev: &StoredEvent, prior: Option<InstanceView>) -> Option<
             Some(v)
         }
         (E::InstanceDefaultOrgSet(p), Some(mut v)) => {
-            v.default_org_id = p.org_id.clone();
+            v.default_org_id = OrgId::from(p.org_id.as_str());
             v.details.touch(ev);
             Some(v)
         }
@@ -226,7 +227,7 @@ pub(super) fn instance(ev: &StoredEvent, prior: Option<InstanceView>) -> Option<
 pub(super) fn org(ev: &StoredEvent, prior: Option<OrgView>) -> Option<OrgView> {
     match (&ev.payload, prior) {
         (E::OrgAdded(p), _) => Some(OrgView {
-            id: ev.aggregate.id.clone(),
+            id: OrgId::from(ev.aggregate.id.as_str()),
             name: p.name.clone(),
             state: OrgState::Active,
             primary_domain: String::new(),
@@ -243,8 +244,8 @@ pub(super) fn org(ev: &StoredEvent, prior: Option<OrgView>) -> Option<OrgView> {
 
 pub(super) fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView> {
     let new = |kind| UserView {
-        id: ev.aggregate.id.clone(),
-        org_id: ev.aggregate.owner.clone(),
+        id: UserId::from(ev.aggregate.id.as_str()),
+        org_id: OrgId::from(ev.aggregate.owner.as_str()),
         user_name: String::new(),
         state: UserState::Active,
         kind,
@@ -338,8 +339,8 @@ pub(super) fn pat(ev: &StoredEvent, prior: Option<PatView>) -> Option<PatView> {
         E::PatAdded(p) => Some(PatView {
             token_id: p.token_id.clone(),
             token_hash: p.token_hash.clone(),
-            user_id: ev.aggregate.id.clone(),
-            org_id: ev.aggregate.owner.clone(),
+            user_id: UserId::from(ev.aggregate.id.as_str()),
+            org_id: OrgId::from(ev.aggregate.owner.as_str()),
             expiration: p.expiration,
             scopes: p.scopes.clone(),
             details: DocDetails::created(ev),
@@ -350,11 +351,11 @@ pub(super) fn pat(ev: &StoredEvent, prior: Option<PatView>) -> Option<PatView> {
 }
 
 pub(super) fn member(ev: &StoredEvent, prior: Option<MemberView>) -> Option<MemberView> {
-    let org_id = (ev.aggregate.kind == crate::event::AggregateType::Org).then(|| ev.aggregate.id.clone());
+    let org_id = (ev.aggregate.kind == crate::event::AggregateType::Org).then(|| OrgId::from(ev.aggregate.id.as_str()));
     match (&ev.payload, prior) {
         (E::InstanceMemberAdded(m) | E::OrgMemberAdded(m), _) => Some(MemberView {
             org_id,
-            user_id: m.user_id.clone(),
+            user_id: UserId::from(m.user_id.as_str()),
             roles: m.roles.clone(),
             details: DocDetails::created(ev),
         }),

@@ -104,7 +104,7 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
             prior,
             |_: Option<InstanceDomainView>| {
                 Some(InstanceDomainView {
-                    instance_id: ev.instance_id.clone(),
+                    instance_id: crate::ids::InstanceId::from(ev.instance_id.as_str()),
                 })
             },
             no_lookup,
@@ -126,7 +126,7 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
             key,
             prior,
             |p| directory::member(ev, p),
-            |m: &MemberView| Some(m.user_id.clone()),
+            |m: &MemberView| Some(m.user_id.as_str().to_owned()),
         ),
     }
 }

@@ -163,7 +163,7 @@ impl UserQuery {
                 UserStateQuery::Inactive | UserStateQuery::Deleted | UserStateQuery::Initial => false,
             },
             Self::Human(h) => human.is_some() == *h,
-            Self::InUserIds(ids) => ids.contains(&u.id),
+            Self::InUserIds(ids) => ids.iter().any(|id| u.id == *id),
             Self::InUserEmails(emails) => human.is_some_and(|h| emails.contains(&h.email)),
             Self::Organization(org) => u.org_id == *org,
             Self::Or(qs) => qs.iter().any(|q| q.matches(u)),
@@ -307,8 +307,8 @@ pub enum SessionQuery {
 impl SessionQuery {
     pub fn matches(&self, s: &SessionView, caller_id: &str) -> bool {
         match self {
-            Self::Ids(ids) => ids.contains(&s.id),
-            Self::UserId(id) => s.user_id.as_deref() == Some(id.as_str()),
+            Self::Ids(ids) => ids.iter().any(|id| s.id == *id),
+            Self::UserId(id) => s.user_id.as_ref().is_some_and(|u| u == id),
             Self::CreationDate(t, m) => m.matches(s.details.creation_date, *t),
             Self::Creator(c) => s.creator == c.as_deref().unwrap_or(caller_id),
             Self::ExpirationDate(t, m) => match s.expiration {

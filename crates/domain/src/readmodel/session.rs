@@ -5,14 +5,15 @@ use serde::{Deserialize, Serialize};
 
 use super::{Collection, DocDetails, DocKey};
 use crate::event::{AggregateType, EventPayload as E, StoredEvent, Timestamp};
+use crate::ids::{OrgId, SessionId, UserId};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionView {
-    pub id: String,
+    pub id: SessionId,
     pub creator: String,
     pub details: DocDetails,
-    pub user_id: Option<String>,
-    pub user_org_id: Option<String>,
+    pub user_id: Option<UserId>,
+    pub user_org_id: Option<OrgId>,
     pub user_checked_at: Option<Timestamp>,
     pub password_checked_at: Option<Timestamp>,
     pub totp_checked_at: Option<Timestamp>,
@@ -52,7 +53,7 @@ pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
 pub(super) fn apply(ev: &StoredEvent, prior: Option<SessionView>) -> Option<SessionView> {
     let mut v = match (&ev.payload, prior) {
         (E::SessionAdded, _) => SessionView {
-            id: ev.aggregate.id.clone(),
+            id: SessionId::from(ev.aggregate.id.as_str()),
             creator: ev.creator.clone(),
             details: DocDetails::created(ev),
             ..SessionView::default()

@@ -35,7 +35,7 @@ use crate::readmodel::login_policy::LoginPolicyView;
 use crate::user::{TotpState, UserState};
 
 use super::challenges::NewChallenges;
-use super::{SessionState, decide_totp_check, require_allowed_if, throttle};
+use super::{SessionState, SessionUser, decide_totp_check, require_allowed_if, throttle};
 use crate::mfa::totp_not_ready;
 
 /// A factor a check proves.
@@ -110,8 +110,8 @@ pub struct Evidence {
 pub struct CheckRequest<'a> {
     /// A new session (its ID must not be taken).
     pub is_new: bool,
-    /// The user this request checks: (user ID, org ID).
-    pub checked_user: Option<(&'a str, &'a str)>,
+    /// The user this request checks.
+    pub checked_user: Option<&'a SessionUser>,
     /// The user's effective login policy (None without a user).
     pub policy: Option<&'a LoginPolicyView>,
     pub lockout: LockoutSettings,
@@ -168,10 +168,10 @@ pub fn decide_checks(
     if req.is_new {
         out.session_events.push(E::SessionAdded);
     }
-    if let Some((user_id, org_id)) = req.checked_user {
+    if let Some(u) = req.checked_user {
         out.session_events.push(E::SessionUserChecked(SessionUserChecked {
-            user_id: user_id.to_owned(),
-            org_id: org_id.to_owned(),
+            user_id: u.user_id.clone(),
+            org_id: u.org_id.clone(),
             checked_at: req.now,
         }));
     }

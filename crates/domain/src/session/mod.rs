@@ -18,14 +18,29 @@ pub mod throttle;
 mod tests;
 
 use crate::error::{DomainError, ErrorKind};
-use crate::event::{EventPayload as E, StoredEvent, Timestamp};
+use crate::event::{AggregateRef, EventPayload as E, StoredEvent, Timestamp};
 use crate::factors::SecondFactor;
 use crate::human::constant_time_eq;
+use crate::ids::{OrgId, UserId};
 use crate::readmodel::directory::{UserState as UserDocState, UserView};
 use crate::readmodel::login_policy::LoginPolicyView;
 use crate::user::{TotpState, UserState};
 
 pub use throttle::{OTP_FAILURES_BEFORE_THROTTLE, otp_throttled_until, throttle_error};
+
+/// The user a session was checked with, and the org that owns the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionUser {
+    pub user_id: UserId,
+    pub org_id: OrgId,
+}
+
+impl SessionUser {
+    /// The user's aggregate, where the user's factor events are stored.
+    pub fn aggregate(&self) -> AggregateRef {
+        AggregateRef::user(&self.user_id, &self.org_id)
+    }
+}
 
 /// A session folded from its events.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,8 +50,7 @@ pub struct SessionState {
     pub created_at: Timestamp,
     pub creator: String,
     pub expiration: Option<Timestamp>,
-    /// (user ID, org ID)
-    pub user: Option<(String, String)>,
+    pub user: Option<SessionUser>,
     pub token_hash: Option<String>,
     pub sms_challenge: Option<crate::event::CodeAdded>,
     pub email_challenge: Option<crate::event::CodeAdded>,
@@ -53,7 +67,12 @@ impl SessionState {
                     s.created_at = ev.created_at;
                     s.creator = ev.creator.clone();
                 }
-                E::SessionUserChecked(p) => s.user = Some((p.user_id.clone(), p.org_id.clone())),
+                E::SessionUserChecked(p) => {
+                    s.user = Some(SessionUser {
+                        user_id: p.user_id.clone(),
+                        org_id: p.org_id.clone(),
+                    });
+                }
                 E::SessionTokenSet(p) => s.token_hash = Some(p.token_hash.clone()),
                 E::SessionLifetimeSet(p) => s.expiration = Some(Timestamp(ev.created_at.0 + p.lifetime / 1_000)),
                 E::SessionOtpSmsChallenged(c) => s.sms_challenge = Some(c.clone()),
@@ -92,9 +111,9 @@ impl SessionState {
     }
 
     /// A session keeps the user it was first checked with.
-    pub fn require_same_user(&self, checked_user_id: &str) -> Result<(), DomainError> {
+    pub fn require_same_user(&self, checked_user_id: &UserId) -> Result<(), DomainError> {
         match &self.user {
-            Some((prev, _)) if prev != checked_user_id => Err(DomainError::new(
+            Some(prev) if prev.user_id != *checked_user_id => Err(DomainError::new(
                 ErrorKind::InvalidArgument,
                 "",
                 "user change not possible ()",

@@ -33,7 +33,7 @@ use super::checks::{
     AssertionVerified, CheckOutcome, CheckRequest, Evidence, Factor, HashComparison, PasswordEvidence,
     RecoveryEvidence, TotpEvidence, decide_checks,
 };
-use super::{SessionState, decide_terminate, require_active_user};
+use super::{SessionState, SessionUser, decide_terminate, require_active_user};
 
 /// Every error id the sign-in decisions return (checks, challenges, the
 /// session's own rules, and force-MFA on session tokens). The empty id is
@@ -119,7 +119,7 @@ struct World {
     policy: Option<LoginPolicyView>,
     lockout: LockoutSettings,
     is_new: bool,
-    checked_user: Option<(&'static str, &'static str)>,
+    checked_user: Option<SessionUser>,
     evidence: Evidence,
     challenges: NewChallenges,
     lifetime_ns: Option<i64>,
@@ -136,7 +136,7 @@ fn world() -> World {
     World {
         session: SessionState {
             exists: true,
-            user: Some(("u1".into(), "org1".into())),
+            user: Some(u1()),
             sms_challenge: Some(code("sms-hash")),
             email_challenge: Some(code("email-hash")),
             webauthn_challenge: Some(webauthn_challenge()),
@@ -166,6 +166,14 @@ fn world() -> World {
     }
 }
 
+/// User u1 of org1.
+fn u1() -> SessionUser {
+    SessionUser {
+        user_id: "u1".into(),
+        org_id: "org1".into(),
+    }
+}
+
 fn webauthn_challenge() -> WebAuthnChallenged {
     WebAuthnChallenged {
         state: "{}".into(),
@@ -180,7 +188,7 @@ impl World {
             self.user.as_ref(),
             &CheckRequest {
                 is_new: self.is_new,
-                checked_user: self.checked_user,
+                checked_user: self.checked_user.as_ref(),
                 policy: self.policy.as_ref(),
                 lockout: self.lockout,
                 evidence: &self.evidence,
@@ -235,7 +243,7 @@ fn check_cases() -> Vec<Case> {
             |w| {
                 w.session = SessionState::default();
                 w.is_new = true;
-                w.checked_user = Some(("u1", "org1"));
+                w.checked_user = Some(u1());
             },
             Stored(
                 vec![
@@ -1185,9 +1193,13 @@ fn session_table() -> Vec<&'static str> {
     record("wrong token", with_token.require_token("u"), Err("COMMAND-sGr42"));
     record("no token yet", s.require_token(""), Err("COMMAND-sGr42"));
 
-    record("same user", s.require_same_user("u1"), Ok(()));
-    record("first user", SessionState::default().require_same_user("u2"), Ok(()));
-    record("user change", s.require_same_user("u2"), Err(""));
+    record("same user", s.require_same_user(&"u1".into()), Ok(()));
+    record(
+        "first user",
+        SessionState::default().require_same_user(&"u2".into()),
+        Ok(()),
+    );
+    record("user change", s.require_same_user(&"u2".into()), Err(""));
 
     let mut user = UserView {
         id: "u1".into(),
@@ -1222,7 +1234,7 @@ fn session_rules() {
 
 #[test]
 fn user_change_error_is_zitadels() {
-    let e = world().session.require_same_user("u2").unwrap_err();
+    let e = world().session.require_same_user(&"u2".into()).unwrap_err();
     assert_eq!(
         (e.kind, e.message.as_ref()),
         (ErrorKind::InvalidArgument, "user change not possible ()")
