@@ -8,6 +8,7 @@ use crate::factors::{MultiFactor, SecondFactor};
 use crate::lockout::{LockoutChanges, LockoutSettings};
 use crate::login_policy::{LoginPolicyChanges, LoginPolicySettings};
 use crate::notify::{HttpSmsConfig, ProviderId, SmtpConfig};
+use crate::password_complexity::{PasswordComplexityChanges, PasswordComplexitySettings};
 
 /// Microseconds since the Unix epoch, UTC.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -357,6 +358,18 @@ pub enum EventPayload {
     OrgLockoutPolicyChanged(LockoutChanges),
     #[serde(rename = "org.policy.lockout.removed")]
     OrgLockoutPolicyRemoved,
+
+    #[serde(rename = "instance.policy.password.complexity.added")]
+    InstancePasswordComplexityPolicyAdded(PasswordComplexitySettings),
+    #[serde(rename = "instance.policy.password.complexity.changed")]
+    InstancePasswordComplexityPolicyChanged(PasswordComplexityChanges),
+
+    #[serde(rename = "org.policy.password.complexity.added")]
+    OrgPasswordComplexityPolicyAdded(PasswordComplexitySettings),
+    #[serde(rename = "org.policy.password.complexity.changed")]
+    OrgPasswordComplexityPolicyChanged(PasswordComplexityChanges),
+    #[serde(rename = "org.policy.password.complexity.removed")]
+    OrgPasswordComplexityPolicyRemoved,
 
     #[serde(rename = "instance.smtp.config.added")]
     SmtpConfigAdded(SmtpConfig),

@@ -51,6 +51,9 @@ pub fn instance_events(s: &InstanceSetup) -> Vec<(AggregateRef, Vec<EventPayload
     instance.push(EventPayload::InstanceLockoutPolicyAdded(
         crate::lockout::LockoutSettings::default(),
     ));
+    instance.push(EventPayload::InstancePasswordComplexityPolicyAdded(
+        crate::password_complexity::PasswordComplexitySettings::instance_default(),
+    ));
     instance.push(EventPayload::InstanceDefaultOrgSet(OrgIdPayload {
         org_id: s.org_id.clone(),
     }));

@@ -6,6 +6,7 @@
 pub mod directory;
 pub mod lockout;
 pub mod login_policy;
+pub mod password_complexity;
 pub mod providers;
 pub mod query;
 pub mod session;
@@ -30,6 +31,7 @@ pub enum Collection {
     Member,
     Session,
     LockoutPolicy,
+    PasswordComplexityPolicy,
     Provider,
 }
 
@@ -46,6 +48,7 @@ impl Collection {
             Collection::Member => "member",
             Collection::Session => "session",
             Collection::LockoutPolicy => "lockout_policy",
+            Collection::PasswordComplexityPolicy => "password_complexity_policy",
             Collection::Provider => "provider",
         }
     }
@@ -81,6 +84,7 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     keys.extend(directory::affected(ev));
     keys.extend(session::affected(ev));
     keys.extend(lockout::affected(ev));
+    keys.extend(password_complexity::affected(ev));
     keys.extend(providers::affected(ev));
     keys
 }
@@ -92,6 +96,7 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
         Collection::LoginPolicy => typed(key, prior, |p| login_policy::apply(ev, p), no_lookup),
         Collection::Provider => providers::apply(ev, key, prior),
         Collection::LockoutPolicy => typed(key, prior, |p| lockout::apply(ev, p), no_lookup),
+        Collection::PasswordComplexityPolicy => typed(key, prior, |p| password_complexity::apply(ev, p), no_lookup),
         Collection::Session => typed(
             key,
             prior,
