@@ -122,6 +122,25 @@ pub fn password_complexity_settings(
     }
 }
 
+pub fn password_age_policy(v: &twofold_domain::readmodel::password_age::PasswordAgeView) -> policy::PasswordAgePolicy {
+    policy::PasswordAgePolicy {
+        details: read(&v.details),
+        max_age_days: v.settings.max_age_days,
+        expire_warn_days: v.settings.expire_warn_days,
+        is_default: v.is_default,
+    }
+}
+
+pub fn password_age_settings(
+    max_age_days: u32,
+    expire_warn_days: u32,
+) -> twofold_domain::password_age::PasswordAgeSettings {
+    twofold_domain::password_age::PasswordAgeSettings {
+        max_age_days: u64::from(max_age_days),
+        expire_warn_days: u64::from(expire_warn_days),
+    }
+}
+
 /// v2 `Details` of a write: sequence, change date, resource owner.
 pub fn v2_changed(d: WriteDetails) -> Option<object_v2::Details> {
     Some(object_v2::Details {

@@ -543,4 +543,82 @@ impl ManagementService for Management {
             details: convert::changed(d),
         }))
     }
+
+    async fn get_password_age_policy(
+        &self,
+        req: Request<GetPasswordAgePolicyRequest>,
+    ) -> Result<Response<GetPasswordAgePolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let v = self
+            .app
+            .org_password_age_policy(&ctx.instance_id, &ctx.org_id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(GetPasswordAgePolicyResponse {
+            is_default: v.is_default,
+            policy: Some(convert::password_age_policy(&v)),
+        }))
+    }
+
+    async fn get_default_password_age_policy(
+        &self,
+        req: Request<GetDefaultPasswordAgePolicyRequest>,
+    ) -> Result<Response<GetDefaultPasswordAgePolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let v = self
+            .app
+            .default_password_age_policy(&ctx.instance_id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(GetDefaultPasswordAgePolicyResponse {
+            policy: Some(convert::password_age_policy(&v)),
+        }))
+    }
+
+    async fn add_custom_password_age_policy(
+        &self,
+        req: Request<AddCustomPasswordAgePolicyRequest>,
+    ) -> Result<Response<AddCustomPasswordAgePolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let d = self
+            .app
+            .add_custom_password_age_policy(&ctx, convert::password_age_settings(r.max_age_days, r.expire_warn_days))
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(AddCustomPasswordAgePolicyResponse {
+            details: convert::added(d),
+        }))
+    }
+
+    async fn update_custom_password_age_policy(
+        &self,
+        req: Request<UpdateCustomPasswordAgePolicyRequest>,
+    ) -> Result<Response<UpdateCustomPasswordAgePolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let d = self
+            .app
+            .update_password_age_policy(
+                &ctx,
+                Scope::Org,
+                convert::password_age_settings(r.max_age_days, r.expire_warn_days),
+            )
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(UpdateCustomPasswordAgePolicyResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn reset_password_age_policy_to_default(
+        &self,
+        req: Request<ResetPasswordAgePolicyToDefaultRequest>,
+    ) -> Result<Response<ResetPasswordAgePolicyToDefaultResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let d = self.app.reset_password_age_policy(&ctx).await.map_err(to_status)?;
+        Ok(Response::new(ResetPasswordAgePolicyToDefaultResponse {
+            details: convert::changed(d),
+        }))
+    }
 }

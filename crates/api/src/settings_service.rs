@@ -1,7 +1,8 @@
 //! zitadel.settings.v2.SettingsService: the settings in force for an org
-//! (its own, or the instance default). Login, lockout and password
-//! complexity come from their policies; the settings Twofold has no policy
-//! for answer ZITADEL's fresh-instance defaults (docs/compatibility.md).
+//! (its own, or the instance default). Login, lockout, password complexity
+//! and password expiry come from their policies; the settings Twofold has
+//! no policy for answer ZITADEL's fresh-instance defaults
+//! (docs/compatibility.md).
 
 use tonic::{Request, Response, Status};
 use twofold_app::App;
@@ -139,12 +140,19 @@ impl SettingsService for Settings {
         &self,
         req: Request<GetPasswordExpirySettingsRequest>,
     ) -> Result<Response<GetPasswordExpirySettingsResponse>, Status> {
-        let details = default_details(&req)?;
+        let ctx = ctx(&req)?;
+        let org = target(&ctx, req.get_ref().ctx.as_ref());
+        let v = self
+            .app
+            .visible_password_age_policy(&ctx, org.as_deref())
+            .await
+            .map_err(to_status)?;
         Ok(Response::new(GetPasswordExpirySettingsResponse {
-            details,
+            details: convert::v2_read(&v.details),
             settings: Some(PasswordExpirySettings {
-                resource_owner_type: owner_type(true),
-                ..PasswordExpirySettings::default()
+                max_age_days: v.settings.max_age_days,
+                expire_warn_days: v.settings.expire_warn_days,
+                resource_owner_type: owner_type(v.is_default),
             }),
         }))
     }

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod mfa;
 pub mod notify;
 pub mod orgs;
+pub mod password_age;
 pub mod password_complexity;
 pub mod passwords;
 pub mod ports;

@@ -8,6 +8,7 @@ use crate::factors::{MultiFactor, SecondFactor};
 use crate::lockout::{LockoutChanges, LockoutSettings};
 use crate::login_policy::{LoginPolicyChanges, LoginPolicySettings};
 use crate::notify::{HttpSmsConfig, ProviderId, SmtpConfig};
+use crate::password_age::{PasswordAgeChanges, PasswordAgeSettings};
 use crate::password_complexity::{PasswordComplexityChanges, PasswordComplexitySettings};
 
 /// Microseconds since the Unix epoch, UTC.
@@ -370,6 +371,18 @@ pub enum EventPayload {
     OrgPasswordComplexityPolicyChanged(PasswordComplexityChanges),
     #[serde(rename = "org.policy.password.complexity.removed")]
     OrgPasswordComplexityPolicyRemoved,
+
+    #[serde(rename = "instance.policy.password.age.added")]
+    InstancePasswordAgePolicyAdded(PasswordAgeSettings),
+    #[serde(rename = "instance.policy.password.age.changed")]
+    InstancePasswordAgePolicyChanged(PasswordAgeChanges),
+
+    #[serde(rename = "org.policy.password.age.added")]
+    OrgPasswordAgePolicyAdded(PasswordAgeSettings),
+    #[serde(rename = "org.policy.password.age.changed")]
+    OrgPasswordAgePolicyChanged(PasswordAgeChanges),
+    #[serde(rename = "org.policy.password.age.removed")]
+    OrgPasswordAgePolicyRemoved,
 
     #[serde(rename = "instance.smtp.config.added")]
     SmtpConfigAdded(SmtpConfig),

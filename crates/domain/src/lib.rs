@@ -16,6 +16,7 @@ pub mod mfa;
 pub mod names;
 pub mod notify;
 pub mod org;
+pub mod password_age;
 pub mod password_complexity;
 pub mod permissions;
 pub mod readmodel;

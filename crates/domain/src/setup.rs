@@ -54,6 +54,9 @@ pub fn instance_events(s: &InstanceSetup) -> Vec<(AggregateRef, Vec<EventPayload
     instance.push(EventPayload::InstancePasswordComplexityPolicyAdded(
         crate::password_complexity::PasswordComplexitySettings::instance_default(),
     ));
+    instance.push(EventPayload::InstancePasswordAgePolicyAdded(
+        crate::password_age::PasswordAgeSettings::default(),
+    ));
     instance.push(EventPayload::InstanceDefaultOrgSet(OrgIdPayload {
         org_id: s.org_id.clone(),
     }));

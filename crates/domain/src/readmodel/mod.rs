@@ -6,6 +6,7 @@
 pub mod directory;
 pub mod lockout;
 pub mod login_policy;
+pub mod password_age;
 pub mod password_complexity;
 pub mod providers;
 pub mod query;
@@ -32,6 +33,7 @@ pub enum Collection {
     Session,
     LockoutPolicy,
     PasswordComplexityPolicy,
+    PasswordAgePolicy,
     Provider,
 }
 
@@ -49,6 +51,7 @@ impl Collection {
             Collection::Session => "session",
             Collection::LockoutPolicy => "lockout_policy",
             Collection::PasswordComplexityPolicy => "password_complexity_policy",
+            Collection::PasswordAgePolicy => "password_age_policy",
             Collection::Provider => "provider",
         }
     }
@@ -85,6 +88,7 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     keys.extend(session::affected(ev));
     keys.extend(lockout::affected(ev));
     keys.extend(password_complexity::affected(ev));
+    keys.extend(password_age::affected(ev));
     keys.extend(providers::affected(ev));
     keys
 }
@@ -97,6 +101,7 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
         Collection::Provider => providers::apply(ev, key, prior),
         Collection::LockoutPolicy => typed(key, prior, |p| lockout::apply(ev, p), no_lookup),
         Collection::PasswordComplexityPolicy => typed(key, prior, |p| password_complexity::apply(ev, p), no_lookup),
+        Collection::PasswordAgePolicy => typed(key, prior, |p| password_age::apply(ev, p), no_lookup),
         Collection::Session => typed(
             key,
             prior,

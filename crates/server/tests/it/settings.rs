@@ -1,5 +1,6 @@
-//! SettingsService v2 (every read), the password complexity policy behind
-//! it (admin and management v1), and its enforcement on AddHumanUser.
+//! SettingsService v2 (every read), the password complexity and age
+//! policies behind it (admin and management v1), and the complexity
+//! policy's enforcement on AddHumanUser.
 
 use serde_json::{Value, json};
 use tonic::Code;
@@ -15,6 +16,7 @@ backend_tests!(
     complexity_policy_lifecycle,
     complexity_over_grpc,
     weak_password_refused_and_nothing_stored,
+    password_age_policy_lifecycle,
 );
 
 /// The response without `details`, and its resource owner.
@@ -274,4 +276,69 @@ async fn weak_password_refused_and_nothing_stored(b: Backend) {
     // The user name was not claimed either.
     let (status, got) = s.call("POST", "/v2/users/human", Some(weak("Str0ng!pass"))).await;
     assert_eq!(status, 200, "{got}");
+}
+
+async fn password_age_policy_lifecycle(b: Backend) {
+    let s = Server::start(b).await;
+    let bank = s.create_org("Bank").await;
+    const ORG: &str = "/management/v1/policies/password/age";
+    const ADMIN: &str = "/admin/v1/policies/password/age";
+    assert_eq!(
+        s.event_payloads("instance.policy.password.age.added").await,
+        vec![json!({})]
+    );
+
+    let (status, got) = s.call_in(&bank, "PUT", ORG, Some(json!({"maxAgeDays": 1}))).await;
+    assert_eq!(
+        (status, got),
+        (404, rest_error(5, "ORG-0oPew", "Password Age Policy not found"))
+    );
+    let quarterly = json!({"maxAgeDays": 90, "expireWarnDays": 7});
+    let (status, got) = s.call_in(&bank, "POST", ORG, Some(quarterly.clone())).await;
+    assert_eq!(status, 200, "{got}");
+    let (status, got) = s.call_in(&bank, "POST", ORG, Some(quarterly.clone())).await;
+    assert_eq!(
+        (status, got),
+        (409, rest_error(6, "ORG-Lk0dS", "Password Age Policy already exists"))
+    );
+    let (status, got) = s.call_in(&bank, "PUT", ORG, Some(quarterly)).await;
+    assert_eq!(
+        (status, got),
+        (400, rest_error(9, "Org-dsgjR", "Errors.ORg.LabelPolicy.NotChanged"))
+    );
+    let (body, owner) = get(&s, &format!("/v2/settings/password/expiry?ctx.orgId={bank}")).await;
+    assert_eq!(
+        body,
+        json!({"settings": {"maxAgeDays": "90", "expireWarnDays": "7", "resourceOwnerType": "RESOURCE_OWNER_TYPE_ORG"}})
+    );
+    assert_eq!(owner, bank);
+    let (status, _) = s.call_in(&bank, "DELETE", ORG, None).await;
+    assert_eq!(status, 200);
+    let (status, got) = s.call_in(&bank, "DELETE", ORG, None).await;
+    assert_eq!(
+        (status, got),
+        (404, rest_error(5, "ORG-Dgs1g", "Password Age Policy not found"))
+    );
+
+    let (status, got) = s.call("PUT", ADMIN, Some(json!({}))).await;
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            rest_error(9, "INSTANCE-180sf", "Default Password Age Policy has not been changed")
+        )
+    );
+    let (status, got) = s.call("PUT", ADMIN, Some(json!({"maxAgeDays": 365}))).await;
+    assert_eq!(status, 200, "{got}");
+    let (_, mut got) = s.call_in(&bank, "GET", ORG, None).await;
+    got["policy"].as_object_mut().unwrap().remove("details");
+    assert_eq!(
+        got,
+        json!({"policy": {"maxAgeDays": "365", "isDefault": true}, "isDefault": true})
+    );
+    let (body, _) = get(&s, &format!("/v2/settings/password/expiry?ctx.orgId={bank}")).await;
+    assert_eq!(
+        body,
+        json!({"settings": {"maxAgeDays": "365", "resourceOwnerType": INSTANCE}})
+    );
 }
