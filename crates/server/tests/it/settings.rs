@@ -233,6 +233,19 @@ async fn complexity_over_grpc(b: Backend) {
         .into_inner();
     assert_eq!(got.settings.unwrap().min_length, 8);
 
+    // Connect GET (a read without side effects), JSON encoding.
+    let mut url =
+        url::Url::parse(&s.url("/zitadel.settings.v2.SettingsService/GetPasswordComplexitySettings")).unwrap();
+    let message = json!({"ctx": {"orgId": bank}}).to_string();
+    url.query_pairs_mut()
+        .extend_pairs([("connect", "v1"), ("encoding", "json"), ("message", message.as_str())]);
+    let (status, got) = s.send(reqwest::Client::new().get(url).bearer_auth(&s.token)).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        got["settings"],
+        json!({"minLength": "9", "requiresNumber": true, "resourceOwnerType": "RESOURCE_OWNER_TYPE_ORG"})
+    );
+
     // Admin update over gRPC: min_length out of range.
     let err = s
         .admin()
