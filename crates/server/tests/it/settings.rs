@@ -156,6 +156,8 @@ async fn complexity_policy_lifecycle(b: Backend) {
     );
     let (_, got) = s.call_in(&bank, "GET", ORG, None).await;
     assert_eq!(got["isDefault"], true);
+    let (status, got) = s.call("GET", "/auth/v1/policies/passwords/complexity", None).await;
+    assert_eq!((status, &got["policy"]["minLength"]), (200, &json!("8")), "{got}");
 
     // The instance default changes for every org without its own.
     let strict =
