@@ -214,14 +214,43 @@ impl SettingsService for Settings {
         &self,
         req: Request<GetSecuritySettingsRequest>,
     ) -> Result<Response<GetSecuritySettingsResponse>, Status> {
-        ctx(&req)?;
+        let ctx = ctx(&req)?;
+        let v = self.app.security_policy(&ctx.instance_id).await.map_err(to_status)?;
         // ZITADEL never fills `details` here.
         Ok(Response::new(GetSecuritySettingsResponse {
             details: None,
             settings: Some(SecuritySettings {
-                embedded_iframe: Some(EmbeddedIframeSettings::default()),
-                enable_impersonation: false,
+                embedded_iframe: Some(EmbeddedIframeSettings {
+                    enabled: v.settings.enable_iframe_embedding,
+                    allowed_origins: v.settings.allowed_origins,
+                }),
+                enable_impersonation: v.settings.enable_impersonation,
             }),
+        }))
+    }
+
+    async fn set_security_settings(
+        &self,
+        req: Request<SetSecuritySettingsRequest>,
+    ) -> Result<Response<SetSecuritySettingsResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.into_inner();
+        // Absent iframe settings: embedding off, no origins.
+        let iframe = r.embedded_iframe.unwrap_or_default();
+        let d = self
+            .app
+            .set_security_policy(
+                &ctx,
+                twofold_domain::security::SecuritySettings {
+                    enable_iframe_embedding: iframe.enabled,
+                    allowed_origins: iframe.allowed_origins,
+                    enable_impersonation: r.enable_impersonation,
+                },
+            )
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(SetSecuritySettingsResponse {
+            details: convert::v2_changed(d),
         }))
     }
 

@@ -23,6 +23,7 @@ pub mod passwords;
 pub mod ports;
 pub mod random;
 pub mod secrets;
+pub mod security;
 pub mod sessions;
 pub mod totp;
 pub mod u2f;

@@ -10,6 +10,7 @@ use crate::login_policy::{LoginPolicyChanges, LoginPolicySettings};
 use crate::notify::{HttpSmsConfig, ProviderId, SmtpConfig};
 use crate::password_age::{PasswordAgeChanges, PasswordAgeSettings};
 use crate::password_complexity::{PasswordComplexityChanges, PasswordComplexitySettings};
+use crate::security::SecuritySet;
 
 /// Microseconds since the Unix epoch, UTC.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -383,6 +384,9 @@ pub enum EventPayload {
     OrgPasswordAgePolicyChanged(PasswordAgeChanges),
     #[serde(rename = "org.policy.password.age.removed")]
     OrgPasswordAgePolicyRemoved,
+
+    #[serde(rename = "instance.policy.security.set")]
+    InstanceSecurityPolicySet(SecuritySet),
 
     #[serde(rename = "instance.smtp.config.added")]
     SmtpConfigAdded(SmtpConfig),

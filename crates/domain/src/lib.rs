@@ -21,6 +21,7 @@ pub mod password_complexity;
 pub mod permissions;
 pub mod readmodel;
 pub mod scope;
+pub mod security;
 pub mod session;
 pub mod setup;
 pub mod user;

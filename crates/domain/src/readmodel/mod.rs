@@ -10,6 +10,7 @@ pub mod password_age;
 pub mod password_complexity;
 pub mod providers;
 pub mod query;
+pub mod security;
 pub mod session;
 
 use serde::Serialize;
@@ -34,6 +35,7 @@ pub enum Collection {
     LockoutPolicy,
     PasswordComplexityPolicy,
     PasswordAgePolicy,
+    SecurityPolicy,
     Provider,
 }
 
@@ -52,6 +54,7 @@ impl Collection {
             Collection::LockoutPolicy => "lockout_policy",
             Collection::PasswordComplexityPolicy => "password_complexity_policy",
             Collection::PasswordAgePolicy => "password_age_policy",
+            Collection::SecurityPolicy => "security_policy",
             Collection::Provider => "provider",
         }
     }
@@ -89,6 +92,7 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     keys.extend(lockout::affected(ev));
     keys.extend(password_complexity::affected(ev));
     keys.extend(password_age::affected(ev));
+    keys.extend(security::affected(ev));
     keys.extend(providers::affected(ev));
     keys
 }
@@ -102,6 +106,7 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
         Collection::LockoutPolicy => typed(key, prior, |p| lockout::apply(ev, p), no_lookup),
         Collection::PasswordComplexityPolicy => typed(key, prior, |p| password_complexity::apply(ev, p), no_lookup),
         Collection::PasswordAgePolicy => typed(key, prior, |p| password_age::apply(ev, p), no_lookup),
+        Collection::SecurityPolicy => typed(key, prior, |p| security::apply(ev, p), no_lookup),
         Collection::Session => typed(
             key,
             prior,

@@ -17,6 +17,7 @@ backend_tests!(
     complexity_over_grpc,
     weak_password_refused_and_nothing_stored,
     password_age_policy_lifecycle,
+    security_settings_set_and_read,
 );
 
 /// The response without `details`, and its resource owner.
@@ -355,5 +356,33 @@ async fn password_age_policy_lifecycle(b: Backend) {
     assert_eq!(
         body,
         json!({"settings": {"maxAgeDays": "365", "resourceOwnerType": INSTANCE}})
+    );
+}
+
+async fn security_settings_set_and_read(b: Backend) {
+    let s = Server::start(b).await;
+    let instance = s.instance_id().await;
+    const SET: &str = "/v2/policies/security";
+    let (status, got) = s.call("PUT", SET, Some(json!({}))).await;
+    assert_eq!((status, got), (400, rest_error(9, "POLICY-EWsf3", "No changes")));
+
+    let set = json!({"embeddedIframe": {"enabled": true, "allowedOrigins": ["https://app.example.com"]}});
+    let (status, got) = s.call("PUT", SET, Some(set.clone())).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["details"]["resourceOwner"], instance);
+    let (status, got) = s.call("GET", "/v2/settings/security", None).await;
+    assert_eq!((status, got), (200, json!({"settings": set})));
+    assert_eq!(
+        s.event_payloads("instance.policy.security.set").await,
+        vec![json!({"enable_iframe_embedding": true, "allowedOrigins": ["https://app.example.com"]})]
+    );
+
+    // Full replacement: absent iframe settings turn embedding off.
+    let (status, got) = s.call("PUT", SET, Some(json!({"enableImpersonation": true}))).await;
+    assert_eq!(status, 200, "{got}");
+    let (_, got) = s.call("GET", "/v2/settings/security", None).await;
+    assert_eq!(
+        got,
+        json!({"settings": {"embeddedIframe": {}, "enableImpersonation": true}})
     );
 }
