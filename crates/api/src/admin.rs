@@ -136,6 +136,76 @@ impl AdminService for Admin {
         }))
     }
 
+    async fn get_password_complexity_policy(
+        &self,
+        req: Request<GetPasswordComplexityPolicyRequest>,
+    ) -> Result<Response<GetPasswordComplexityPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let v = self
+            .app
+            .default_password_complexity_policy(&ctx.instance_id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(GetPasswordComplexityPolicyResponse {
+            policy: Some(convert::password_complexity_policy(&v)),
+        }))
+    }
+
+    async fn update_password_complexity_policy(
+        &self,
+        req: Request<UpdatePasswordComplexityPolicyRequest>,
+    ) -> Result<Response<UpdatePasswordComplexityPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let settings = convert::password_complexity_settings(
+            u64::from(r.min_length),
+            r.has_uppercase,
+            r.has_lowercase,
+            r.has_number,
+            r.has_symbol,
+        );
+        let d = self
+            .app
+            .update_password_complexity_policy(&ctx, Scope::Instance, settings)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(UpdatePasswordComplexityPolicyResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn get_password_age_policy(
+        &self,
+        req: Request<GetPasswordAgePolicyRequest>,
+    ) -> Result<Response<GetPasswordAgePolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let v = self
+            .app
+            .default_password_age_policy(&ctx.instance_id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(GetPasswordAgePolicyResponse {
+            policy: Some(convert::password_age_policy(&v)),
+        }))
+    }
+
+    async fn update_password_age_policy(
+        &self,
+        req: Request<UpdatePasswordAgePolicyRequest>,
+    ) -> Result<Response<UpdatePasswordAgePolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let settings = convert::password_age_settings(r.max_age_days, r.expire_warn_days);
+        let d = self
+            .app
+            .update_password_age_policy(&ctx, Scope::Instance, settings)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(UpdatePasswordAgePolicyResponse {
+            details: convert::changed(d),
+        }))
+    }
+
     async fn add_smtp_config(
         &self,
         req: Request<AddSmtpConfigRequest>,

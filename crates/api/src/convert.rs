@@ -92,6 +92,55 @@ pub fn lockout_settings(max_password_attempts: u32, max_otp_attempts: u32) -> tw
     }
 }
 
+pub fn password_complexity_policy(
+    v: &twofold_domain::readmodel::password_complexity::PasswordComplexityView,
+) -> policy::PasswordComplexityPolicy {
+    policy::PasswordComplexityPolicy {
+        details: read(&v.details),
+        min_length: v.settings.min_length,
+        has_uppercase: v.settings.has_uppercase,
+        has_lowercase: v.settings.has_lowercase,
+        has_number: v.settings.has_number,
+        has_symbol: v.settings.has_symbol,
+        is_default: v.is_default,
+    }
+}
+
+pub fn password_complexity_settings(
+    min_length: u64,
+    has_uppercase: bool,
+    has_lowercase: bool,
+    has_number: bool,
+    has_symbol: bool,
+) -> twofold_domain::password_complexity::PasswordComplexitySettings {
+    twofold_domain::password_complexity::PasswordComplexitySettings {
+        min_length,
+        has_lowercase,
+        has_uppercase,
+        has_number,
+        has_symbol,
+    }
+}
+
+pub fn password_age_policy(v: &twofold_domain::readmodel::password_age::PasswordAgeView) -> policy::PasswordAgePolicy {
+    policy::PasswordAgePolicy {
+        details: read(&v.details),
+        max_age_days: v.settings.max_age_days,
+        expire_warn_days: v.settings.expire_warn_days,
+        is_default: v.is_default,
+    }
+}
+
+pub fn password_age_settings(
+    max_age_days: u32,
+    expire_warn_days: u32,
+) -> twofold_domain::password_age::PasswordAgeSettings {
+    twofold_domain::password_age::PasswordAgeSettings {
+        max_age_days: u64::from(max_age_days),
+        expire_warn_days: u64::from(expire_warn_days),
+    }
+}
+
 /// v2 `Details` of a write: sequence, change date, resource owner.
 pub fn v2_changed(d: WriteDetails) -> Option<object_v2::Details> {
     Some(object_v2::Details {

@@ -478,4 +478,174 @@ impl ManagementService for Management {
             details: convert::changed(d),
         }))
     }
+
+    async fn get_password_complexity_policy(
+        &self,
+        req: Request<GetPasswordComplexityPolicyRequest>,
+    ) -> Result<Response<GetPasswordComplexityPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let v = self
+            .app
+            .org_password_complexity_policy(&ctx.instance_id, &ctx.org_id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(GetPasswordComplexityPolicyResponse {
+            is_default: v.is_default,
+            policy: Some(convert::password_complexity_policy(&v)),
+        }))
+    }
+
+    async fn get_default_password_complexity_policy(
+        &self,
+        req: Request<GetDefaultPasswordComplexityPolicyRequest>,
+    ) -> Result<Response<GetDefaultPasswordComplexityPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let v = self
+            .app
+            .default_password_complexity_policy(&ctx.instance_id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(GetDefaultPasswordComplexityPolicyResponse {
+            policy: Some(convert::password_complexity_policy(&v)),
+        }))
+    }
+
+    async fn add_custom_password_complexity_policy(
+        &self,
+        req: Request<AddCustomPasswordComplexityPolicyRequest>,
+    ) -> Result<Response<AddCustomPasswordComplexityPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let settings = convert::password_complexity_settings(
+            r.min_length,
+            r.has_uppercase,
+            r.has_lowercase,
+            r.has_number,
+            r.has_symbol,
+        );
+        let d = self
+            .app
+            .add_custom_password_complexity_policy(&ctx, settings)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(AddCustomPasswordComplexityPolicyResponse {
+            details: convert::added(d),
+        }))
+    }
+
+    async fn update_custom_password_complexity_policy(
+        &self,
+        req: Request<UpdateCustomPasswordComplexityPolicyRequest>,
+    ) -> Result<Response<UpdateCustomPasswordComplexityPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let settings = convert::password_complexity_settings(
+            r.min_length,
+            r.has_uppercase,
+            r.has_lowercase,
+            r.has_number,
+            r.has_symbol,
+        );
+        let d = self
+            .app
+            .update_password_complexity_policy(&ctx, Scope::Org, settings)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(UpdateCustomPasswordComplexityPolicyResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn reset_password_complexity_policy_to_default(
+        &self,
+        req: Request<ResetPasswordComplexityPolicyToDefaultRequest>,
+    ) -> Result<Response<ResetPasswordComplexityPolicyToDefaultResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let d = self
+            .app
+            .reset_password_complexity_policy(&ctx)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(ResetPasswordComplexityPolicyToDefaultResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn get_password_age_policy(
+        &self,
+        req: Request<GetPasswordAgePolicyRequest>,
+    ) -> Result<Response<GetPasswordAgePolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let v = self
+            .app
+            .org_password_age_policy(&ctx.instance_id, &ctx.org_id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(GetPasswordAgePolicyResponse {
+            is_default: v.is_default,
+            policy: Some(convert::password_age_policy(&v)),
+        }))
+    }
+
+    async fn get_default_password_age_policy(
+        &self,
+        req: Request<GetDefaultPasswordAgePolicyRequest>,
+    ) -> Result<Response<GetDefaultPasswordAgePolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let v = self
+            .app
+            .default_password_age_policy(&ctx.instance_id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(GetDefaultPasswordAgePolicyResponse {
+            policy: Some(convert::password_age_policy(&v)),
+        }))
+    }
+
+    async fn add_custom_password_age_policy(
+        &self,
+        req: Request<AddCustomPasswordAgePolicyRequest>,
+    ) -> Result<Response<AddCustomPasswordAgePolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let d = self
+            .app
+            .add_custom_password_age_policy(&ctx, convert::password_age_settings(r.max_age_days, r.expire_warn_days))
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(AddCustomPasswordAgePolicyResponse {
+            details: convert::added(d),
+        }))
+    }
+
+    async fn update_custom_password_age_policy(
+        &self,
+        req: Request<UpdateCustomPasswordAgePolicyRequest>,
+    ) -> Result<Response<UpdateCustomPasswordAgePolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let r = req.get_ref();
+        let d = self
+            .app
+            .update_password_age_policy(
+                &ctx,
+                Scope::Org,
+                convert::password_age_settings(r.max_age_days, r.expire_warn_days),
+            )
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(UpdateCustomPasswordAgePolicyResponse {
+            details: convert::changed(d),
+        }))
+    }
+
+    async fn reset_password_age_policy_to_default(
+        &self,
+        req: Request<ResetPasswordAgePolicyToDefaultRequest>,
+    ) -> Result<Response<ResetPasswordAgePolicyToDefaultResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let d = self.app.reset_password_age_policy(&ctx).await.map_err(to_status)?;
+        Ok(Response::new(ResetPasswordAgePolicyToDefaultResponse {
+            details: convert::changed(d),
+        }))
+    }
 }

@@ -22,6 +22,21 @@ impl AuthService for SelfService {
         Ok(Response::new(HealthzResponse {}))
     }
 
+    async fn get_my_password_complexity_policy(
+        &self,
+        req: Request<GetMyPasswordComplexityPolicyRequest>,
+    ) -> Result<Response<GetMyPasswordComplexityPolicyResponse>, Status> {
+        let ctx = ctx(&req)?;
+        let v = self
+            .app
+            .org_password_complexity_policy(&ctx.instance_id, &ctx.caller.org_id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(GetMyPasswordComplexityPolicyResponse {
+            policy: Some(convert::password_complexity_policy(&v)),
+        }))
+    }
+
     async fn list_my_auth_factors(
         &self,
         req: Request<ListMyAuthFactorsRequest>,

@@ -3,6 +3,7 @@
 
 use twofold_domain::event::CodeAdded;
 use twofold_domain::human::{self, NewHuman, Verification};
+use twofold_domain::password_complexity::PasswordSet;
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{OrgView, UserView};
 use twofold_domain::readmodel::query::{ListRequest, UserQuery, UserSort, users_page};
@@ -148,7 +149,10 @@ impl App {
         self.require_on_requested_org(ctx, org_id.as_str()).await?;
         let password_hash = match &input.password {
             Some(pw) => {
-                human::check_password_complexity(pw)?;
+                self.org_password_complexity_policy(&ctx.instance_id, &org_id)
+                    .await?
+                    .settings
+                    .check(pw, PasswordSet::UserCreation)?;
                 Some(passwords::hash_blocking(pw.clone(), self.config.password_hashing).await?)
             }
             None => None,

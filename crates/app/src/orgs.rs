@@ -84,3 +84,15 @@ impl App {
         })
     }
 }
+
+impl App {
+    /// The instance's default org (Settings v2 general settings).
+    pub async fn default_org_id(&self, ctx: &RequestCtx) -> Result<String, DomainError> {
+        let instance: Option<InstanceView> = self
+            .typed_doc(&ctx.instance_id, Collection::Instance, &ctx.instance_id)
+            .await?;
+        instance
+            .map(|i| i.default_org_id)
+            .ok_or_else(|| DomainError::internal("QUERY-Inst1", "An internal error occurred"))
+    }
+}

@@ -9,6 +9,9 @@ use crate::ids::{InstanceId, OrgId, SessionId, UserId};
 use crate::lockout::{LockoutChanges, LockoutSettings};
 use crate::login_policy::{LoginPolicyChanges, LoginPolicySettings};
 use crate::notify::{HttpSmsConfig, ProviderId, SmtpConfig};
+use crate::password_age::{PasswordAgeChanges, PasswordAgeSettings};
+use crate::password_complexity::{PasswordComplexityChanges, PasswordComplexitySettings};
+use crate::security::SecuritySet;
 
 /// Microseconds since the Unix epoch, UTC.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -358,6 +361,33 @@ pub enum EventPayload {
     OrgLockoutPolicyChanged(LockoutChanges),
     #[serde(rename = "org.policy.lockout.removed")]
     OrgLockoutPolicyRemoved,
+
+    #[serde(rename = "instance.policy.password.complexity.added")]
+    InstancePasswordComplexityPolicyAdded(PasswordComplexitySettings),
+    #[serde(rename = "instance.policy.password.complexity.changed")]
+    InstancePasswordComplexityPolicyChanged(PasswordComplexityChanges),
+
+    #[serde(rename = "org.policy.password.complexity.added")]
+    OrgPasswordComplexityPolicyAdded(PasswordComplexitySettings),
+    #[serde(rename = "org.policy.password.complexity.changed")]
+    OrgPasswordComplexityPolicyChanged(PasswordComplexityChanges),
+    #[serde(rename = "org.policy.password.complexity.removed")]
+    OrgPasswordComplexityPolicyRemoved,
+
+    #[serde(rename = "instance.policy.password.age.added")]
+    InstancePasswordAgePolicyAdded(PasswordAgeSettings),
+    #[serde(rename = "instance.policy.password.age.changed")]
+    InstancePasswordAgePolicyChanged(PasswordAgeChanges),
+
+    #[serde(rename = "org.policy.password.age.added")]
+    OrgPasswordAgePolicyAdded(PasswordAgeSettings),
+    #[serde(rename = "org.policy.password.age.changed")]
+    OrgPasswordAgePolicyChanged(PasswordAgeChanges),
+    #[serde(rename = "org.policy.password.age.removed")]
+    OrgPasswordAgePolicyRemoved,
+
+    #[serde(rename = "instance.policy.security.set")]
+    InstanceSecurityPolicySet(SecuritySet),
 
     #[serde(rename = "instance.smtp.config.added")]
     SmtpConfigAdded(SmtpConfig),

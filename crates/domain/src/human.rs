@@ -99,27 +99,6 @@ pub fn normalize_phone(phone: &str) -> Result<String, DomainError> {
     Ok(format!("+{digits}"))
 }
 
-/// The default password complexity policy: 8 characters with a lower- and
-/// an upper-case letter, a digit and a symbol.
-pub fn check_password_complexity(password: &str) -> Result<(), DomainError> {
-    if password.chars().count() < 8 {
-        return Err(DomainError::invalid("DOMAIN-HuJf6", "Password is too short"));
-    }
-    if !password.chars().any(char::is_lowercase) {
-        return Err(DomainError::invalid("DOMAIN-co3Xw", "Password must contain lower case"));
-    }
-    if !password.chars().any(char::is_uppercase) {
-        return Err(DomainError::invalid("DOMAIN-VoaRj", "Password must contain upper case"));
-    }
-    if !password.chars().any(|c| c.is_ascii_digit()) {
-        return Err(DomainError::invalid("DOMAIN-ZBv4H", "Password must contain number"));
-    }
-    if password.chars().all(char::is_alphanumeric) {
-        return Err(DomainError::invalid("DOMAIN-ZDLwA", "Password must contain symbol"));
-    }
-    Ok(())
-}
-
 fn verification_events(v: &Verification, code: fn(CodeAdded) -> E, verified: E) -> Vec<E> {
     match v {
         Verification::Verified => vec![verified],
@@ -300,17 +279,6 @@ mod tests {
         ] {
             assert_eq!(validate_email(bad).unwrap_err().id, "EMAIL-599BI", "{bad}");
         }
-    }
-
-    #[test]
-    fn password_policy() {
-        assert!(check_password_complexity("Secr3t!pass").is_ok());
-        let id = |p| check_password_complexity(p).unwrap_err().id;
-        assert_eq!(id("S3c!a"), "DOMAIN-HuJf6");
-        assert_eq!(id("SECR3T!PASS"), "DOMAIN-co3Xw");
-        assert_eq!(id("secr3t!pass"), "DOMAIN-VoaRj");
-        assert_eq!(id("Secret!pass"), "DOMAIN-ZBv4H");
-        assert_eq!(id("Secr3tpass"), "DOMAIN-ZDLwA");
     }
 
     #[test]

@@ -52,6 +52,12 @@ pub fn instance_events(s: &InstanceSetup) -> Vec<(AggregateRef, Vec<EventPayload
     instance.push(EventPayload::InstanceLockoutPolicyAdded(
         crate::lockout::LockoutSettings::default(),
     ));
+    instance.push(EventPayload::InstancePasswordComplexityPolicyAdded(
+        crate::password_complexity::PasswordComplexitySettings::instance_default(),
+    ));
+    instance.push(EventPayload::InstancePasswordAgePolicyAdded(
+        crate::password_age::PasswordAgeSettings::default(),
+    ));
     instance.push(EventPayload::InstanceDefaultOrgSet(OrgIdPayload {
         org_id: s.org_id.as_str().to_owned(),
     }));

@@ -6,8 +6,11 @@
 pub mod directory;
 pub mod lockout;
 pub mod login_policy;
+pub mod password_age;
+pub mod password_complexity;
 pub mod providers;
 pub mod query;
+pub mod security;
 pub mod session;
 
 use serde::Serialize;
@@ -30,6 +33,9 @@ pub enum Collection {
     Member,
     Session,
     LockoutPolicy,
+    PasswordComplexityPolicy,
+    PasswordAgePolicy,
+    SecurityPolicy,
     Provider,
 }
 
@@ -46,6 +52,9 @@ impl Collection {
             Collection::Member => "member",
             Collection::Session => "session",
             Collection::LockoutPolicy => "lockout_policy",
+            Collection::PasswordComplexityPolicy => "password_complexity_policy",
+            Collection::PasswordAgePolicy => "password_age_policy",
+            Collection::SecurityPolicy => "security_policy",
             Collection::Provider => "provider",
         }
     }
@@ -81,6 +90,9 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     keys.extend(directory::affected(ev));
     keys.extend(session::affected(ev));
     keys.extend(lockout::affected(ev));
+    keys.extend(password_complexity::affected(ev));
+    keys.extend(password_age::affected(ev));
+    keys.extend(security::affected(ev));
     keys.extend(providers::affected(ev));
     keys
 }
@@ -92,6 +104,9 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
         Collection::LoginPolicy => typed(key, prior, |p| login_policy::apply(ev, p), no_lookup),
         Collection::Provider => providers::apply(ev, key, prior),
         Collection::LockoutPolicy => typed(key, prior, |p| lockout::apply(ev, p), no_lookup),
+        Collection::PasswordComplexityPolicy => typed(key, prior, |p| password_complexity::apply(ev, p), no_lookup),
+        Collection::PasswordAgePolicy => typed(key, prior, |p| password_age::apply(ev, p), no_lookup),
+        Collection::SecurityPolicy => typed(key, prior, |p| security::apply(ev, p), no_lookup),
         Collection::Session => typed(
             key,
             prior,

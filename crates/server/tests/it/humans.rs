@@ -93,12 +93,12 @@ async fn add_human_validation(b: Backend) {
         (
             json!({"password": {"password": "short"}}),
             400,
-            rest_error(3, "DOMAIN-HuJf6", "Password is too short"),
+            rest_error(3, "COMMA-HuJf6", "Password is too short"),
         ),
         (
             json!({"password": {"password": "nouppercase1!"}}),
             400,
-            rest_error(3, "DOMAIN-VoaRj", "Password must contain upper case"),
+            rest_error(3, "COMMA-VoaRj", "Password must contain upper case"),
         ),
         (
             json!({"profile": {"givenName": " ", "familyName": "B"}}),

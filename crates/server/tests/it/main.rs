@@ -16,6 +16,7 @@ mod harness;
 mod proxy;
 mod python_sdk;
 mod sessions;
+mod settings;
 mod sinks;
 mod storage_faults;
 

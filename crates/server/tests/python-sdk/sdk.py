@@ -83,6 +83,21 @@ with zitadel.Zitadel.with_access_token(URL, PAT) as client:
         return res.user_id
 
     user_id = check("AddHumanUser", add_human)
+    check(
+        "AddHumanUser with a password the complexity policy refuses",
+        lambda: refused(
+            lambda: client.users.add_human_user(
+                m.UserServiceAddHumanUserRequest(
+                    username=f"{username}-weak",
+                    profile=m.UserServiceSetHumanProfile(given_name="Weak", family_name="Password"),
+                    email=m.UserServiceSetHumanEmail(email=f"{username}-weak@example.com"),
+                    password=m.UserServicePassword(password="nouppercase1!"),
+                )
+            ),
+            400,
+            "COMMA-VoaRj",
+        ),
+    )
 
     def get_user():
         res = client.users.get_user_by_id(m.UserServiceGetUserByIDRequest(user_id=user_id))
@@ -202,6 +217,53 @@ with zitadel.Zitadel.with_access_token(URL, PAT) as client:
         "GetLockoutSettings",
         lambda: client.settings.get_lockout_settings(m.SettingsServiceGetLockoutSettingsRequest(ctx=instance)),
     )
+
+    def complexity_settings():
+        res = client.settings.get_password_complexity_settings(
+            m.SettingsServiceGetPasswordComplexitySettingsRequest(ctx=instance)
+        )
+        assert int(res.settings.min_length) == 8 and res.settings.requires_symbol is True, res.settings
+
+    check("GetPasswordComplexitySettings", complexity_settings)
+
+    def general_settings():
+        res = client.settings.get_general_settings()
+        assert res.default_org_id and res.default_language == "en", res
+
+    check("GetGeneralSettings", general_settings)
+    check(
+        "GetPasswordExpirySettings",
+        lambda: client.settings.get_password_expiry_settings(
+            m.SettingsServiceGetPasswordExpirySettingsRequest(ctx=instance)
+        ),
+    )
+
+    def branding_settings():
+        res = client.settings.get_branding_settings(m.SettingsServiceGetBrandingSettingsRequest(ctx=instance))
+        assert res.settings.light_theme.primary_color == "#5469d4", res.settings
+
+    check("GetBrandingSettings", branding_settings)
+    check(
+        "GetDomainSettings",
+        lambda: client.settings.get_domain_settings(m.SettingsServiceGetDomainSettingsRequest(ctx=instance)),
+    )
+
+    def legal_settings():
+        res = client.settings.get_legal_and_support_settings(
+            m.SettingsServiceGetLegalAndSupportSettingsRequest(ctx=instance)
+        )
+        assert res.settings.docs_link == "https://zitadel.com/docs", res.settings
+
+    check("GetLegalAndSupportSettings", legal_settings)
+    check("GetSecuritySettings", lambda: client.settings.get_security_settings())
+
+    def active_idps():
+        res = client.settings.get_active_identity_providers(
+            m.SettingsServiceGetActiveIdentityProvidersRequest(ctx=instance)
+        )
+        assert not res.identity_providers, res
+
+    check("GetActiveIdentityProviders", active_idps)
 
 print(f"{failures} check(s) failed" if failures else "all checks passed")
 sys.exit(1 if failures else 0)
