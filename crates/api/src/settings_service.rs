@@ -130,7 +130,7 @@ impl SettingsService for Settings {
         let ctx = ctx(&req)?;
         let default_org_id = self.app.default_org_id(&ctx).await.map_err(to_status)?;
         Ok(Response::new(GetGeneralSettingsResponse {
-            default_org_id,
+            default_org_id: default_org_id.into_string(),
             default_language: DEFAULT_LANGUAGE.into(),
             supported_languages: vec![DEFAULT_LANGUAGE.into()],
         }))
@@ -276,7 +276,7 @@ const DEFAULT_LANGUAGE: &str = "en";
 fn default_details<T>(req: &Request<T>) -> Result<Option<Details>, Status> {
     let ctx = ctx(req)?;
     Ok(convert::v2_read(&DocDetails {
-        resource_owner: ctx.instance_id,
+        resource_owner: ctx.instance_id.into_string(),
         ..DocDetails::default()
     }))
 }

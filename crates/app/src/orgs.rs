@@ -87,9 +87,9 @@ impl App {
 
 impl App {
     /// The instance's default org (Settings v2 general settings).
-    pub async fn default_org_id(&self, ctx: &RequestCtx) -> Result<String, DomainError> {
+    pub async fn default_org_id(&self, ctx: &RequestCtx) -> Result<OrgId, DomainError> {
         let instance: Option<InstanceView> = self
-            .typed_doc(&ctx.instance_id, Collection::Instance, &ctx.instance_id)
+            .typed_doc(&ctx.instance_id, Collection::Instance, ctx.instance_id.as_str())
             .await?;
         instance
             .map(|i| i.default_org_id)

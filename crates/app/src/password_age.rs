@@ -4,21 +4,21 @@ use twofold_domain::password_age::{self, PasswordAgeSettings, PasswordAgeState};
 use twofold_domain::readmodel::password_age::PasswordAgeView;
 use twofold_domain::readmodel::{Collection, DocDetails};
 use twofold_domain::scope::Scope;
-use twofold_domain::{AggregateRef, DomainError};
+use twofold_domain::{AggregateRef, DomainError, InstanceId, OrgId};
 
 use crate::auth::RequestCtx;
 use crate::{App, WriteDetails};
 
 impl App {
     /// The instance default (no expiry, if never set).
-    pub async fn default_password_age_policy(&self, instance_id: &str) -> Result<PasswordAgeView, DomainError> {
+    pub async fn default_password_age_policy(&self, instance_id: &InstanceId) -> Result<PasswordAgeView, DomainError> {
         Ok(self
-            .typed_doc(instance_id, Collection::PasswordAgePolicy, instance_id)
+            .typed_doc(instance_id, Collection::PasswordAgePolicy, instance_id.as_str())
             .await?
             .unwrap_or_else(|| PasswordAgeView {
                 is_default: true,
                 details: DocDetails {
-                    resource_owner: instance_id.to_owned(),
+                    resource_owner: instance_id.to_string(),
                     ..DocDetails::default()
                 },
                 ..PasswordAgeView::default()
@@ -28,11 +28,11 @@ impl App {
     /// The policy in force for an org: its own, else the default.
     pub async fn org_password_age_policy(
         &self,
-        instance_id: &str,
-        org_id: &str,
+        instance_id: &InstanceId,
+        org_id: &OrgId,
     ) -> Result<PasswordAgeView, DomainError> {
         match self
-            .typed_doc(instance_id, Collection::PasswordAgePolicy, org_id)
+            .typed_doc(instance_id, Collection::PasswordAgePolicy, org_id.as_str())
             .await?
         {
             Some(v) => Ok(v),
@@ -61,7 +61,7 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             ctx.scope_aggregate(scope),
             |events| {
                 let state = PasswordAgeState::fold(scope, events.iter().map(|e| &e.payload));
@@ -78,7 +78,7 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             AggregateRef::org(&ctx.org_id),
             |events| {
                 password_age::decide_add_custom(
@@ -93,7 +93,7 @@ impl App {
     pub async fn reset_password_age_policy(&self, ctx: &RequestCtx) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             AggregateRef::org(&ctx.org_id),
             |events| password_age::decide_reset(&PasswordAgeState::fold(Scope::Org, events.iter().map(|e| &e.payload))),
         )

@@ -4,7 +4,7 @@ use twofold_domain::password_complexity::{self as complexity, PasswordComplexity
 use twofold_domain::readmodel::password_complexity::PasswordComplexityView;
 use twofold_domain::readmodel::{Collection, DocDetails};
 use twofold_domain::scope::Scope;
-use twofold_domain::{AggregateRef, DomainError};
+use twofold_domain::{AggregateRef, DomainError, InstanceId, OrgId};
 
 use crate::auth::RequestCtx;
 use crate::{App, WriteDetails};
@@ -14,16 +14,16 @@ impl App {
     /// Twofold had the policy).
     pub async fn default_password_complexity_policy(
         &self,
-        instance_id: &str,
+        instance_id: &InstanceId,
     ) -> Result<PasswordComplexityView, DomainError> {
         Ok(self
-            .typed_doc(instance_id, Collection::PasswordComplexityPolicy, instance_id)
+            .typed_doc(instance_id, Collection::PasswordComplexityPolicy, instance_id.as_str())
             .await?
             .unwrap_or_else(|| PasswordComplexityView {
                 settings: PasswordComplexitySettings::instance_default(),
                 is_default: true,
                 details: DocDetails {
-                    resource_owner: instance_id.to_owned(),
+                    resource_owner: instance_id.to_string(),
                     ..DocDetails::default()
                 },
             }))
@@ -32,11 +32,11 @@ impl App {
     /// The policy in force for an org: its own, else the default.
     pub async fn org_password_complexity_policy(
         &self,
-        instance_id: &str,
-        org_id: &str,
+        instance_id: &InstanceId,
+        org_id: &OrgId,
     ) -> Result<PasswordComplexityView, DomainError> {
         match self
-            .typed_doc(instance_id, Collection::PasswordComplexityPolicy, org_id)
+            .typed_doc(instance_id, Collection::PasswordComplexityPolicy, org_id.as_str())
             .await?
         {
             Some(v) => Ok(v),
@@ -65,7 +65,7 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             ctx.scope_aggregate(scope),
             |events| {
                 let state = PasswordComplexityState::fold(scope, events.iter().map(|e| &e.payload));
@@ -82,7 +82,7 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             AggregateRef::org(&ctx.org_id),
             |events| {
                 complexity::decide_add_custom(
@@ -97,7 +97,7 @@ impl App {
     pub async fn reset_password_complexity_policy(&self, ctx: &RequestCtx) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             AggregateRef::org(&ctx.org_id),
             |events| {
                 complexity::decide_reset(&PasswordComplexityState::fold(

@@ -3,16 +3,16 @@
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::security::SecurityView;
 use twofold_domain::security::{self, SecuritySettings};
-use twofold_domain::{AggregateRef, DomainError};
+use twofold_domain::{AggregateRef, DomainError, InstanceId};
 
 use crate::auth::RequestCtx;
 use crate::{App, WriteDetails};
 
 impl App {
     /// The policy as set (everything off if never set).
-    pub async fn security_policy(&self, instance_id: &str) -> Result<SecurityView, DomainError> {
+    pub async fn security_policy(&self, instance_id: &InstanceId) -> Result<SecurityView, DomainError> {
         Ok(self
-            .typed_doc(instance_id, Collection::SecurityPolicy, instance_id)
+            .typed_doc(instance_id, Collection::SecurityPolicy, instance_id.as_str())
             .await?
             .unwrap_or_default())
     }
@@ -24,7 +24,7 @@ impl App {
     ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
-            &ctx.caller.user_id,
+            ctx.caller.user_id.as_str(),
             AggregateRef::instance(&ctx.instance_id),
             |events| {
                 security::decide_set(
