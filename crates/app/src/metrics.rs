@@ -12,6 +12,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use twofold_domain::event::EventPayload;
+use twofold_domain::session;
 use twofold_domain::{DomainError, StoredEvent};
 
 /// The content type of [`encode`]'s text.
@@ -164,10 +165,7 @@ impl Factor {
     }
 }
 
-/// Error ids the sign-in answers for the OTP throttle and for a factor the
-/// login policy does not allow (`domain::session`, `app::sessions`).
-const THROTTLED: &str = "SESSION-Thr0t";
-const REFUSED_BY_POLICY: [&str; 2] = ["SESSION-F4ct0", "SESSION-PwN0t"];
+const REFUSED_BY_POLICY: [&str; 2] = [session::FACTOR_NOT_ALLOWED, session::PASSWORD_NOT_ALLOWED];
 
 /// The outcome of one session call that checked `factors`. A refusal is
 /// counted for every factor of the call (the call succeeds or fails whole).
@@ -177,7 +175,7 @@ pub fn sign_in(factors: &[Factor], result: Result<(), &DomainError>) {
     }
     let outcome = match result {
         Ok(()) => "success",
-        Err(e) if e.id == THROTTLED => {
+        Err(e) if e.id == session::THROTTLED => {
             METRICS.otp_throttled.inc();
             "throttled"
         }
@@ -251,7 +249,11 @@ mod tests {
         let method: Arc<str> = Arc::from("/zitadel.session.v2.SessionService/CreateSession");
         request(&method, "OK", Duration::from_millis(3));
         sign_in(&[Factor::Password, Factor::Totp], Ok(()));
-        let throttled = DomainError::new(twofold_domain::ErrorKind::ResourceExhausted, THROTTLED, "slow down");
+        let throttled = DomainError::new(
+            twofold_domain::ErrorKind::ResourceExhausted,
+            session::THROTTLED,
+            "slow down",
+        );
         sign_in(&[Factor::Totp], Err(&throttled));
         let text = encode();
         for line in [

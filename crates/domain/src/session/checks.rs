@@ -317,9 +317,11 @@ fn run_checks(
 
 fn check_password(us: &UserState, req: &CheckRequest, p: &PasswordEvidence) -> Result<(), Refusal> {
     if !req.policy.is_some_and(|p| p.settings.allow_username_password) {
-        return Err(
-            DomainError::precondition("SESSION-PwN0t", "Password sign-in is not allowed by the login policy").into(),
-        );
+        return Err(DomainError::precondition(
+            super::PASSWORD_NOT_ALLOWED,
+            "Password sign-in is not allowed by the login policy",
+        )
+        .into());
     }
     if us.locked {
         return Err(DomainError::precondition("COMMAND-JLK35", "Errors.User.Locked").into());

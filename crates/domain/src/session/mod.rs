@@ -9,6 +9,13 @@
 //!   factor, force-MFA and check lifetimes);
 //! - [`throttle`] and [`require_allowed`] are the rules the OTP checks share.
 
+/// Error id of a check the login policy does not allow (a second factor).
+pub const FACTOR_NOT_ALLOWED: &str = "SESSION-F4ct0";
+/// Error id of a password check the login policy does not allow.
+pub const PASSWORD_NOT_ALLOWED: &str = "SESSION-PwN0t";
+/// Error id of a one-time-code check refused while the throttle runs.
+pub const THROTTLED: &str = "SESSION-Thr0t";
+
 pub mod access;
 pub mod challenges;
 pub mod checks;
@@ -159,7 +166,7 @@ pub fn require_allowed(policy: &LoginPolicyView, factor: SecondFactor) -> Result
         format!("the login policy of organization {}", policy.details.resource_owner)
     };
     Err(DomainError::precondition(
-        "SESSION-F4ct0",
+        FACTOR_NOT_ALLOWED,
         format!("{name} is not an allowed second factor in {whose}"),
     ))
 }

@@ -28,7 +28,7 @@ pub fn throttle_error(until: Timestamp, now: Timestamp) -> DomainError {
         retry_after_secs: Some(secs as u64),
         ..DomainError::new(
             ErrorKind::ResourceExhausted,
-            "SESSION-Thr0t",
+            super::THROTTLED,
             format!("Too many failed one-time password checks; retry after {secs}s"),
         )
     }
