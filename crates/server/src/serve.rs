@@ -2,11 +2,14 @@
 //! connection limit, so idle and slow clients could hold sockets until the
 //! process ran out of file descriptors (issue 10, finding 5). Here each
 //! connection is served by hyper's auto (HTTP/1.1 + h2c) builder with:
-//! - a header-read timeout (hyper's, HTTP/1.1; it also ends a kept-alive
-//!   connection that sends no next request), and the same limit on a new
-//!   connection's first request in either protocol;
-//! - an idle timeout: a connection with no request in progress for that
-//!   long is shut down gracefully (HTTP/2 GOAWAY);
+//! - a header-read timeout: a connection with no request in progress (its
+//!   next request's head not yet complete) for that long is closed, on a new
+//!   connection in either protocol and between HTTP/1.1 requests. It is kept
+//!   here rather than by hyper's own `header_read_timeout`, which arms a
+//!   timer for every request: measured, that cost a fifth of the CPU of a
+//!   small REST call (`docs/benchmarks.md`);
+//! - an idle timeout: an HTTP/2 connection with no request in progress for
+//!   that long is shut down gracefully (GOAWAY);
 //! - HTTP/2 keep-alive pings, so dead peers are noticed;
 //! - a cap on open connections: above it a new connection is closed at
 //!   once, and the cap is kept below the open-files limit so the listener
@@ -74,10 +77,8 @@ fn open_files_limit() -> Option<usize> {
 pub async fn serve(listener: TcpListener, api: Api, limits: Limits, stop: impl Future<Output = ()>) {
     let api = Arc::new(api);
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
+    // The header-read timeout is `Activity`'s (see above).
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(None);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -150,7 +151,7 @@ async fn connection(
     let activity = Arc::new(Activity::new());
     let tracked = activity.clone();
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-        let busy = Busy::start(tracked.clone());
+        let busy = Busy::start(tracked.clone(), req.version() == hyper::Version::HTTP_2);
         let response = api.clone().handle(req.map(Body::new));
         async move {
             let response = response.await;
@@ -193,6 +194,7 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 struct Activity {
     busy: AtomicUsize,
     served: AtomicBool,
+    http2: AtomicBool,
     idle_since: Mutex<Instant>,
 }
 
@@ -201,13 +203,16 @@ impl Activity {
         Self {
             busy: AtomicUsize::new(0),
             served: AtomicBool::new(false),
+            http2: AtomicBool::new(false),
             idle_since: Mutex::new(Instant::now()),
         }
     }
 
-    /// Resolves once the connection has been idle too long: for a new one
-    /// the header timeout (its first request is late), after that the idle
-    /// timeout. Checked a few times per limit, which is precise enough.
+    /// Resolves once the connection has been idle too long: the header
+    /// timeout for a new connection (its first request is late) and between
+    /// HTTP/1.1 requests (the next head is late), the idle timeout for an
+    /// HTTP/2 connection that has served. Checked a few times per limit,
+    /// which is precise enough.
     async fn expired(&self, limits: Limits) {
         let tick = (limits.header_timeout.min(limits.idle_timeout) / 4)
             .clamp(Duration::from_millis(50), Duration::from_secs(1));
@@ -216,7 +221,7 @@ impl Activity {
             if self.busy.load(Ordering::Acquire) > 0 {
                 continue;
             }
-            let limit = if self.served.load(Ordering::Acquire) {
+            let limit = if self.served.load(Ordering::Acquire) && self.http2.load(Ordering::Acquire) {
                 limits.idle_timeout
             } else {
                 limits.header_timeout
@@ -233,7 +238,8 @@ impl Activity {
 struct Busy(Arc<Activity>);
 
 impl Busy {
-    fn start(activity: Arc<Activity>) -> Self {
+    fn start(activity: Arc<Activity>, http2: bool) -> Self {
+        activity.http2.store(http2, Ordering::Release);
         activity.served.store(true, Ordering::Release);
         activity.busy.fetch_add(1, Ordering::AcqRel);
         Self(activity)
