@@ -5,96 +5,60 @@ use crate::error::DomainError;
 use crate::ids::{OrgId, UserId};
 use Permission::*;
 
-/// A permission as roles grant it and RPCs require it; `as_str` is its wire
-/// name (`user.write`), the one the proto auth options use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Permission {
-    IamRead,
-    IamWrite,
-    IamPolicyRead,
-    IamPolicyWrite,
-    IamMemberRead,
-    IamMemberWrite,
-    IamMemberDelete,
-    OrgCreate,
-    OrgRead,
-    OrgWrite,
-    OrgMemberRead,
-    OrgMemberWrite,
-    OrgMemberDelete,
-    PolicyRead,
-    PolicyWrite,
-    PolicyDelete,
-    UserRead,
-    UserWrite,
-    UserDelete,
-    UserCredentialWrite,
-    UserSelfDelete,
-    SessionRead,
-    SessionWrite,
-    SessionDelete,
+/// Defines [`Permission`] from `Variant => "wire.name"` pairs, so each
+/// permission is written once: the enum, [`Permission::ALL`] and `as_str`.
+macro_rules! permissions {
+    ($($variant:ident => $name:literal,)*) => {
+        /// A permission as roles grant it and RPCs require it; `as_str` is its
+        /// wire name (`user.write`), the one the proto auth options use.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Permission {
+            $($variant,)*
+        }
+
+        impl Permission {
+            pub const ALL: &[Permission] = &[$(Permission::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Permission::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+permissions! {
+    IamRead => "iam.read",
+    IamWrite => "iam.write",
+    IamPolicyRead => "iam.policy.read",
+    IamPolicyWrite => "iam.policy.write",
+    IamMemberRead => "iam.member.read",
+    IamMemberWrite => "iam.member.write",
+    IamMemberDelete => "iam.member.delete",
+    OrgCreate => "org.create",
+    OrgRead => "org.read",
+    OrgWrite => "org.write",
+    OrgMemberRead => "org.member.read",
+    OrgMemberWrite => "org.member.write",
+    OrgMemberDelete => "org.member.delete",
+    PolicyRead => "policy.read",
+    PolicyWrite => "policy.write",
+    PolicyDelete => "policy.delete",
+    UserRead => "user.read",
+    UserWrite => "user.write",
+    UserDelete => "user.delete",
+    UserCredentialWrite => "user.credential.write",
+    UserSelfDelete => "user.self.delete",
+    SessionRead => "session.read",
+    SessionWrite => "session.write",
+    SessionDelete => "session.delete",
 }
 
 impl Permission {
-    pub const ALL: [Permission; 24] = [
-        Permission::IamRead,
-        Permission::IamWrite,
-        Permission::IamPolicyRead,
-        Permission::IamPolicyWrite,
-        Permission::IamMemberRead,
-        Permission::IamMemberWrite,
-        Permission::IamMemberDelete,
-        Permission::OrgCreate,
-        Permission::OrgRead,
-        Permission::OrgWrite,
-        Permission::OrgMemberRead,
-        Permission::OrgMemberWrite,
-        Permission::OrgMemberDelete,
-        Permission::PolicyRead,
-        Permission::PolicyWrite,
-        Permission::PolicyDelete,
-        Permission::UserRead,
-        Permission::UserWrite,
-        Permission::UserDelete,
-        Permission::UserCredentialWrite,
-        Permission::UserSelfDelete,
-        Permission::SessionRead,
-        Permission::SessionWrite,
-        Permission::SessionDelete,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Permission::IamRead => "iam.read",
-            Permission::IamWrite => "iam.write",
-            Permission::IamPolicyRead => "iam.policy.read",
-            Permission::IamPolicyWrite => "iam.policy.write",
-            Permission::IamMemberRead => "iam.member.read",
-            Permission::IamMemberWrite => "iam.member.write",
-            Permission::IamMemberDelete => "iam.member.delete",
-            Permission::OrgCreate => "org.create",
-            Permission::OrgRead => "org.read",
-            Permission::OrgWrite => "org.write",
-            Permission::OrgMemberRead => "org.member.read",
-            Permission::OrgMemberWrite => "org.member.write",
-            Permission::OrgMemberDelete => "org.member.delete",
-            Permission::PolicyRead => "policy.read",
-            Permission::PolicyWrite => "policy.write",
-            Permission::PolicyDelete => "policy.delete",
-            Permission::UserRead => "user.read",
-            Permission::UserWrite => "user.write",
-            Permission::UserDelete => "user.delete",
-            Permission::UserCredentialWrite => "user.credential.write",
-            Permission::UserSelfDelete => "user.self.delete",
-            Permission::SessionRead => "session.read",
-            Permission::SessionWrite => "session.write",
-            Permission::SessionDelete => "session.delete",
-        }
-    }
-
     /// The permission of a wire name; None for a name no role grants.
     pub fn parse(name: &str) -> Option<Permission> {
-        Permission::ALL.into_iter().find(|p| p.as_str() == name)
+        Permission::ALL.iter().copied().find(|p| p.as_str() == name)
     }
 }
 
@@ -483,7 +447,7 @@ mod tests {
 
     #[test]
     fn wire_names_round_trip() {
-        for p in Permission::ALL {
+        for &p in Permission::ALL {
             assert_eq!(Permission::parse(p.as_str()), Some(p));
         }
         assert_eq!(Permission::parse("user.writ"), None);
