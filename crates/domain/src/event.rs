@@ -10,6 +10,7 @@ use crate::lockout::{LockoutChanges, LockoutSettings};
 use crate::login_policy::{LoginPolicyChanges, LoginPolicySettings};
 use crate::notify::{HttpSmsConfig, ProviderId, SmtpConfig};
 use crate::password_age::{PasswordAgeChanges, PasswordAgeSettings};
+use crate::password_code::{PasswordChanged, PasswordCodeAdded};
 use crate::password_complexity::{PasswordComplexityChanges, PasswordComplexitySettings};
 use crate::security::SecuritySet;
 
@@ -552,6 +553,16 @@ pub enum EventPayload {
     RecoveryCodesAdded(RecoveryCodesAdded),
     #[serde(rename = "user.human.recovery.codes.removed")]
     RecoveryCodesRemoved,
+
+    #[serde(rename = "user.human.password.code.added")]
+    PasswordCodeAdded(PasswordCodeAdded),
+    #[serde(rename = "user.human.password.code.sent")]
+    PasswordCodeSent(ProviderId),
+    /// Twofold: a wrong reset code (a code is voided after a few).
+    #[serde(rename = "user.human.password.code.check.failed")]
+    PasswordCodeCheckFailed,
+    #[serde(rename = "user.human.password.changed")]
+    PasswordChanged(PasswordChanged),
 }
 
 impl EventPayload {

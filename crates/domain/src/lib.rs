@@ -18,6 +18,7 @@ pub mod names;
 pub mod notify;
 pub mod org;
 pub mod password_age;
+pub mod password_code;
 pub mod password_complexity;
 pub mod permissions;
 pub mod readmodel;

@@ -4,6 +4,7 @@
 use crate::error::DomainError;
 use crate::event::{CodeAdded, EventPayload as E, PatAdded, PatRemoved, StoredEvent, Timestamp, UserRemoved};
 use crate::ids::OrgId;
+use crate::password_code::{MAX_CODE_FAILURES, PendingPasswordCode};
 
 /// Where a user's TOTP enrolment stands.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -57,6 +58,8 @@ pub struct UserState {
     pub otp_failures: u32,
     /// Consecutive failed password checks since the last success.
     pub password_failures: u32,
+    /// The password reset code waiting to be used.
+    pub password_code: Option<PendingPasswordCode>,
     pub last_otp_failure: Timestamp,
 }
 
@@ -179,6 +182,20 @@ impl UserState {
             }
             E::RecoveryCodesAdded(p) => self.recovery_code_hashes = p.code_hashes.clone(),
             E::RecoveryCodesRemoved => self.recovery_code_hashes.clear(),
+            E::PasswordCodeAdded(p) => self.password_code = Some(PendingPasswordCode::new(p)),
+            E::PasswordCodeCheckFailed => {
+                if let Some(c) = &mut self.password_code {
+                    c.failures += 1;
+                    if c.failures >= MAX_CODE_FAILURES {
+                        self.password_code = None;
+                    }
+                }
+            }
+            E::PasswordChanged(p) => {
+                self.password_hash = Some(p.encoded_hash.clone());
+                self.password_code = None;
+                self.password_failures = 0;
+            }
             _ => {}
         }
     }

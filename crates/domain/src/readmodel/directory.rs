@@ -328,6 +328,10 @@ pub(super) fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView
                 v.factors.otp_sms = false;
             }
             E::PhoneVerified => h.phone_verified = true,
+            E::PasswordChanged(p) => {
+                h.password_set = true;
+                h.password_change_required = p.change_required;
+            }
             _ => {}
         }
     }
