@@ -521,4 +521,15 @@ impl UserService for Users {
             details: convert::v2_changed(d),
         }))
     }
+
+    async fn password_reset(
+        &self,
+        req: Request<PasswordResetRequest>,
+    ) -> Result<Response<PasswordResetResponse>, Status> {
+        crate::passwords::password_reset(&self.app, req).await
+    }
+
+    async fn set_password(&self, req: Request<SetPasswordRequest>) -> Result<Response<SetPasswordResponse>, Status> {
+        crate::passwords::set_password(&self.app, req).await
+    }
 }

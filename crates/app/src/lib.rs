@@ -19,6 +19,7 @@ pub mod notify;
 pub mod orgs;
 pub mod password_age;
 pub mod password_complexity;
+pub mod password_reset;
 pub mod passwords;
 pub mod ports;
 pub mod random;

@@ -59,11 +59,13 @@ pub struct NewSmtp {
     pub description: String,
 }
 
-/// What a code is for: a sign-in (recorded on the session) or verifying a
-/// user's email address or phone number (recorded on the user).
+/// What a code is for: a sign-in (recorded on the session), verifying a
+/// user's email address or phone number, or resetting the password with
+/// the link (recorded on the user).
 pub(crate) enum Purpose {
     SignIn { session_id: SessionId },
     Verify { user: AggregateRef },
+    PasswordReset { user: AggregateRef, link: String },
 }
 
 /// One code to send.
@@ -224,6 +226,7 @@ impl App {
                         (Purpose::SignIn { .. }, Channel::Sms) => E::SessionOtpSmsSent(p),
                         (Purpose::Verify { .. }, Channel::Email) => E::EmailCodeSent(p),
                         (Purpose::Verify { .. }, Channel::Sms) => E::PhoneCodeSent(p),
+                        (Purpose::PasswordReset { .. }, _) => E::PasswordCodeSent(p),
                     };
                     self.record_delivery(&d, event).await;
                     return;
@@ -239,7 +242,7 @@ impl App {
         };
         let event = match d.purpose {
             Purpose::SignIn { .. } => E::SessionOtpDeliveryFailed(failed),
-            Purpose::Verify { .. } => E::CodeDeliveryFailed(failed),
+            Purpose::Verify { .. } | Purpose::PasswordReset { .. } => E::CodeDeliveryFailed(failed),
         };
         self.record_delivery(&d, event).await;
     }
@@ -247,7 +250,7 @@ impl App {
     async fn record_delivery(&self, d: &Delivery, event: E) {
         let agg = match &d.purpose {
             Purpose::SignIn { session_id } => AggregateRef::session(session_id, &d.instance_id),
-            Purpose::Verify { user } => user.clone(),
+            Purpose::Verify { user } | Purpose::PasswordReset { user, .. } => user.clone(),
         };
         let result = self
             .execute(&d.instance_id, "system", agg, |_| Ok(vec![event.clone()]))
@@ -285,7 +288,7 @@ impl App {
             .parse()
             .map_err(|e| format!("sender: {e}"))?;
         let to: Mailbox = d.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
-        let (subject, text) = match d.purpose {
+        let (subject, text) = match &d.purpose {
             Purpose::SignIn { .. } => (
                 "Verify One-Time Password",
                 format!(
@@ -297,6 +300,13 @@ impl App {
                 "Verify email",
                 format!(
                     "Hello {},\n\nPlease use the code {} to verify your email address within the next hour.\n",
+                    d.display_name, d.code
+                ),
+            ),
+            Purpose::PasswordReset { link, .. } => (
+                "Reset password",
+                format!(
+                    "Hello {},\n\nPlease use the code {} to reset your password within the next hour, or follow this link:\n{link}\n",
                     d.display_name, d.code
                 ),
             ),
@@ -336,7 +346,7 @@ impl App {
             .map_err(|e| e.to_string())?
             .map(|i| i.external_domain)
             .unwrap_or_default();
-        let (text, event_type) = match d.purpose {
+        let (text, event_type) = match &d.purpose {
             Purpose::SignIn { .. } => (
                 format!(
                     "{code} is your one-time password for {domain}. Use it within the next 5m0s.\n\n@{domain} #{code}",
@@ -348,6 +358,10 @@ impl App {
             Purpose::Verify { .. } => (
                 format!("{} is your verification code for {domain}.", d.code),
                 "user.human.phone.code.added",
+            ),
+            Purpose::PasswordReset { link, .. } => (
+                format!("{} is your password reset code for {domain}: {link}", d.code),
+                "user.human.password.code.added",
             ),
         };
         let body = json!({

@@ -163,7 +163,10 @@ pub fn decide_set_password(
                 return Err(DomainError::precondition("COMMAND-JLK35", "Errors.User.Locked"));
             }
             let Some(hash) = &state.password_hash else {
-                return Err(DomainError::precondition("COMMAND-Fds3s", "User has not set a password"));
+                return Err(DomainError::precondition(
+                    "COMMAND-Fds3s",
+                    "User has not set a password",
+                ));
             };
             match compared {
                 Some(c) if c.hash == *hash && c.matched => {}
@@ -304,18 +307,44 @@ mod tests {
 
     #[test]
     fn password_set_decisions() {
-        let set = |hash: &str| vec![E::PasswordChanged(PasswordChanged {
-            encoded_hash: hash.into(),
-            change_required: false,
-        })];
+        let set = |hash: &str| {
+            vec![E::PasswordChanged(PasswordChanged {
+                encoded_hash: hash.into(),
+                change_required: false,
+            })]
+        };
         let code_failed = Some("CODE-woT0xc");
         // given history, when proof at time, then stored events and error id
         let cases: Vec<(&str, Vec<StoredEvent>, Proof, i64, Result<(Vec<E>, Option<&str>), &str>)> = vec![
             ("no user", vec![], Proof::Permission, 0, Err("COMMAND-G8dh3")),
-            ("by permission", vec![human()], Proof::Permission, 0, Ok((set("new"), None))),
-            ("no code pending", vec![human()], Proof::Code("h".into()), 0, Err("COMMAND-2M9fs")),
-            ("right code", vec![human(), code("h", 100)], Proof::Code("h".into()), 100, Ok((set("new"), None))),
-            ("expired code", vec![human(), code("h", 100)], Proof::Code("h".into()), 101, Err("CODE-QvUQ4P")),
+            (
+                "by permission",
+                vec![human()],
+                Proof::Permission,
+                0,
+                Ok((set("new"), None)),
+            ),
+            (
+                "no code pending",
+                vec![human()],
+                Proof::Code("h".into()),
+                0,
+                Err("COMMAND-2M9fs"),
+            ),
+            (
+                "right code",
+                vec![human(), code("h", 100)],
+                Proof::Code("h".into()),
+                100,
+                Ok((set("new"), None)),
+            ),
+            (
+                "expired code",
+                vec![human(), code("h", 100)],
+                Proof::Code("h".into()),
+                101,
+                Err("CODE-QvUQ4P"),
+            ),
             (
                 "wrong code is recorded",
                 vec![human(), code("h", 100)],
@@ -323,7 +352,13 @@ mod tests {
                 50,
                 Ok((vec![E::PasswordCodeCheckFailed], code_failed)),
             ),
-            ("used code", vec![human(), code("h", 100), changed("new")], Proof::Code("h".into()), 50, Err("COMMAND-2M9fs")),
+            (
+                "used code",
+                vec![human(), code("h", 100), changed("new")],
+                Proof::Code("h".into()),
+                50,
+                Err("COMMAND-2M9fs"),
+            ),
             (
                 "a newer code replaces the older",
                 vec![human(), code("h", 100), code("h2", 100)],
@@ -333,19 +368,33 @@ mod tests {
             ),
             (
                 "code voided after too many wrong guesses",
-                [vec![human(), code("h", 100)], vec![ev(E::PasswordCodeCheckFailed); MAX_CODE_FAILURES as usize]].concat(),
+                [
+                    vec![human(), code("h", 100)],
+                    vec![ev(E::PasswordCodeCheckFailed); MAX_CODE_FAILURES as usize],
+                ]
+                .concat(),
                 Proof::Code("h".into()),
                 50,
                 Err("COMMAND-2M9fs"),
             ),
             (
                 "one guess left",
-                [vec![human(), code("h", 100)], vec![ev(E::PasswordCodeCheckFailed); MAX_CODE_FAILURES as usize - 1]].concat(),
+                [
+                    vec![human(), code("h", 100)],
+                    vec![ev(E::PasswordCodeCheckFailed); MAX_CODE_FAILURES as usize - 1],
+                ]
+                .concat(),
                 Proof::Code("h".into()),
                 50,
                 Ok((set("new"), None)),
             ),
-            ("right current password", vec![human()], current("old-hash", true, false), 0, Ok((set("new"), None))),
+            (
+                "right current password",
+                vec![human()],
+                current("old-hash", true, false),
+                0,
+                Ok((set("new"), None)),
+            ),
             (
                 "wrong current password is a failed check",
                 vec![human()],
@@ -360,9 +409,27 @@ mod tests {
                 0,
                 Ok((vec![E::PasswordCheckFailed, E::UserLocked], Some("COMMAND-3M0fs"))),
             ),
-            ("locked user", vec![human(), ev(E::UserLocked)], current("old-hash", true, false), 0, Err("COMMAND-JLK35")),
-            ("same as current", vec![human()], current("old-hash", true, true), 0, Err("COMMAND-Aesh5")),
-            ("changed meanwhile", vec![human(), changed("other")], current("old-hash", true, false), 0, Err("SESSION-PwRace")),
+            (
+                "locked user",
+                vec![human(), ev(E::UserLocked)],
+                current("old-hash", true, false),
+                0,
+                Err("COMMAND-JLK35"),
+            ),
+            (
+                "same as current",
+                vec![human()],
+                current("old-hash", true, true),
+                0,
+                Err("COMMAND-Aesh5"),
+            ),
+            (
+                "changed meanwhile",
+                vec![human(), changed("other")],
+                current("old-hash", true, false),
+                0,
+                Err("SESSION-PwRace"),
+            ),
             (
                 "no password yet",
                 vec![human_with(None)],

@@ -1,0 +1,190 @@
+//! Password reset and password set (UserService v2 `PasswordReset`,
+//! `SetPassword`): reset codes sent through the configured provider or
+//! returned; new passwords checked against the complexity policy of the
+//! user's org, hashed on the hashing threads, and set when the request's
+//! proof holds (the domain decides, see `twofold_domain::password_code`).
+
+use twofold_domain::notify::Channel;
+use twofold_domain::password_code::{
+    self as code, CODE_LEN, CODE_LIFETIME_MICROS, PasswordCodeAdded, Proof, ResetMedium,
+};
+use twofold_domain::password_complexity::PasswordSet;
+use twofold_domain::readmodel::directory::UserView;
+use twofold_domain::session::checks::HashComparison;
+use twofold_domain::user::UserState;
+use twofold_domain::{AggregateRef, DomainError, Timestamp, UserId};
+
+use crate::access::{Authorized, Reach};
+use crate::auth::RequestCtx;
+use crate::command::{Decision, store_error};
+use crate::notify::{Delivery, Purpose};
+use crate::{App, WriteDetails, passwords, secrets};
+
+/// What authorises a `SetPassword`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetPasswordBy {
+    /// The caller's `user.write` on the user's org (not on itself).
+    Permission,
+    /// A reset code from `PasswordReset`.
+    Code(String),
+    /// The user's current password.
+    CurrentPassword(String),
+}
+
+/// The link a reset code is sent with when the caller gives no template:
+/// the hosted login v2 on the host the request came to.
+fn default_url_template(host: &str) -> String {
+    format!(
+        "https://{host}/ui/v2/login/password/set?code={{{{.Code}}}}&userId={{{{.UserID}}}}&organization={{{{.OrgID}}}}"
+    )
+}
+
+impl App {
+    /// Creates a reset code for the user: sent by email or SMS with a link
+    /// from `url_template` (default: the hosted login on `host`), or
+    /// returned when `medium` says so.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+    pub async fn request_password_reset(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &UserId,
+        medium: ResetMedium,
+        url_template: Option<&str>,
+        host: &str,
+    ) -> Result<(WriteDetails, Option<String>), DomainError> {
+        let user = self.user_to_act_on(ctx, user_id, code::reset_target_missing()).await?;
+        let human = user.human().ok_or_else(code::reset_target_missing)?;
+        let code = secrets::random_code(CODE_LEN, secrets::UPPER_DIGITS);
+        let template = match medium {
+            ResetMedium::Returned => String::new(),
+            ResetMedium::Email | ResetMedium::Sms => {
+                url_template.map_or_else(|| default_url_template(host), str::to_owned)
+            }
+        };
+        let link = code::render_url_template(&template, user.id.as_str(), &code, user.org_id.as_str())?;
+        let added = PasswordCodeAdded {
+            code_hash: self.keys.token_hash(&code),
+            expiry: Timestamp(self.now().0 + CODE_LIFETIME_MICROS),
+            notification_type: if medium == ResetMedium::Sms { 2 } else { 0 },
+            url_template: template,
+            code_returned: medium == ResetMedium::Returned,
+        };
+        let d = self
+            .on_user(ctx, &user, |s| code::decide_add_code(s, added.clone()))
+            .await?;
+        let (channel, recipient) = match medium {
+            ResetMedium::Returned => return Ok((d, Some(code))),
+            ResetMedium::Email => (Channel::Email, human.email.clone()),
+            ResetMedium::Sms => (Channel::Sms, human.phone.clone()),
+        };
+        self.deliver(Delivery {
+            instance_id: ctx.instance_id.clone(),
+            purpose: Purpose::PasswordReset {
+                user: AggregateRef::user(&user.id, &user.org_id),
+                link,
+            },
+            channel,
+            recipient,
+            display_name: human.display_name.clone(),
+            code,
+        });
+        Ok((d, None))
+    }
+
+    /// `SetPassword`: with a code or the current password any caller that
+    /// sees the user may set it; without either, only one with the RPC's
+    /// declared permission on the user's org (never on itself).
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+    pub async fn set_password(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &UserId,
+        new_password: &str,
+        change_required: bool,
+        by: SetPasswordBy,
+    ) -> Result<WriteDetails, DomainError> {
+        let missing = code::set_target_missing();
+        let user = match by {
+            SetPasswordBy::Permission => self.user_to_act_on(ctx, user_id, missing).await?,
+            SetPasswordBy::Code(_) | SetPasswordBy::CurrentPassword(_) => {
+                self.visible_user(ctx, user_id, Reach::Readable, missing).await?
+            }
+        };
+        self.set_password_of(ctx, &user, new_password, change_required, by)
+            .await
+    }
+
+    /// Sets the password of a user the caller was allowed to act on.
+    pub(crate) async fn set_password_of(
+        &self,
+        ctx: &RequestCtx,
+        user: &Authorized<UserView>,
+        new_password: &str,
+        change_required: bool,
+        by: SetPasswordBy,
+    ) -> Result<WriteDetails, DomainError> {
+        if user.human().is_none() {
+            return Err(code::set_target_missing());
+        }
+        self.org_password_complexity_policy(&ctx.instance_id, &user.org_id)
+            .await?
+            .settings
+            .check(new_password, PasswordSet::Change)?;
+        let agg = AggregateRef::user(&user.id, &user.org_id);
+        let proof = match by {
+            SetPasswordBy::Permission => Proof::Permission,
+            SetPasswordBy::Code(c) => Proof::Code(self.keys.token_hash(c.trim())),
+            SetPasswordBy::CurrentPassword(current) => {
+                let events = self
+                    .store
+                    .events(ctx.instance_id.as_str(), &agg)
+                    .await
+                    .map_err(store_error)?;
+                // Compared with the hash as read; the decision refuses the
+                // set if the password changed meanwhile.
+                let compared = match UserState::fold(&events).password_hash {
+                    Some(hash) => {
+                        let matched = passwords::verify_blocking(current.clone(), vec![hash.clone()]).await?;
+                        Some(HashComparison {
+                            hash,
+                            matched: matched.first() == Some(&true),
+                        })
+                    }
+                    None => None,
+                };
+                Proof::CurrentPassword {
+                    compared,
+                    same_as_new: current == new_password,
+                }
+            }
+        };
+        self.store_password(ctx, agg, proof, new_password, change_required)
+            .await
+    }
+
+    /// Hashes the new password and lets the domain decide with `proof`.
+    async fn store_password(
+        &self,
+        ctx: &RequestCtx,
+        agg: AggregateRef,
+        proof: Proof,
+        new_password: &str,
+        change_required: bool,
+    ) -> Result<WriteDetails, DomainError> {
+        let lockout = self
+            .org_lockout_policy(&ctx.instance_id, &twofold_domain::OrgId::from(agg.owner.as_str()))
+            .await?
+            .settings;
+        let hash = passwords::hash_blocking(new_password.to_owned(), self.config.password_hashing).await?;
+        let now = self.now();
+        self.execute_many(&ctx.instance_id, ctx.caller.user_id.as_str(), vec![agg], |loaded| {
+            let state = UserState::fold(crate::command::history(loaded, 0));
+            let out = code::decide_set_password(&state, lockout, &proof, &hash, change_required, now)?;
+            Ok(Decision {
+                error_after_push: out.error,
+                ..Decision::one(out.events)
+            })
+        })
+        .await
+    }
+}
