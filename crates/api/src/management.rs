@@ -648,4 +648,18 @@ impl ManagementService for Management {
             details: convert::changed(d),
         }))
     }
+
+    async fn set_human_password(
+        &self,
+        req: Request<SetHumanPasswordRequest>,
+    ) -> Result<Response<SetHumanPasswordResponse>, Status> {
+        crate::passwords::set_human_password(&self.app, req).await
+    }
+
+    async fn send_human_reset_password_notification(
+        &self,
+        req: Request<SendHumanResetPasswordNotificationRequest>,
+    ) -> Result<Response<SendHumanResetPasswordNotificationResponse>, Status> {
+        crate::passwords::send_human_reset_password_notification(&self.app, req).await
+    }
 }

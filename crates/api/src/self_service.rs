@@ -211,4 +211,11 @@ impl AuthService for SelfService {
             details: convert::changed(d),
         }))
     }
+
+    async fn update_my_password(
+        &self,
+        req: Request<UpdateMyPasswordRequest>,
+    ) -> Result<Response<UpdateMyPasswordResponse>, Status> {
+        crate::passwords::update_my_password(&self.app, req).await
+    }
 }

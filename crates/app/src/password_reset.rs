@@ -9,6 +9,7 @@ use twofold_domain::password_code::{
     self as code, CODE_LEN, CODE_LIFETIME_MICROS, PasswordCodeAdded, Proof, ResetMedium,
 };
 use twofold_domain::password_complexity::PasswordSet;
+use twofold_domain::permissions::Permission;
 use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::session::checks::HashComparison;
 use twofold_domain::user::UserState;
@@ -53,6 +54,34 @@ impl App {
         host: &str,
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
         let user = self.user_to_act_on(ctx, user_id, code::reset_target_missing()).await?;
+        self.reset_code_for(ctx, &user, medium, url_template, host).await
+    }
+
+    /// Management v1 `SendHumanResetPasswordNotification`: a user of the
+    /// context org, sent with the default link.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+    pub async fn send_password_reset_in_org(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &UserId,
+        medium: ResetMedium,
+        host: &str,
+    ) -> Result<WriteDetails, DomainError> {
+        let missing = code::reset_target_missing();
+        let user = self
+            .visible_user(ctx, user_id, Reach::ContextOrg(Permission::UserWrite), missing)
+            .await?;
+        Ok(self.reset_code_for(ctx, &user, medium, None, host).await?.0)
+    }
+
+    async fn reset_code_for(
+        &self,
+        ctx: &RequestCtx,
+        user: &Authorized<UserView>,
+        medium: ResetMedium,
+        url_template: Option<&str>,
+        host: &str,
+    ) -> Result<(WriteDetails, Option<String>), DomainError> {
         let human = user.human().ok_or_else(code::reset_target_missing)?;
         let code = secrets::random_code(CODE_LEN, secrets::UPPER_DIGITS);
         let template = match medium {
@@ -70,7 +99,7 @@ impl App {
             code_returned: medium == ResetMedium::Returned,
         };
         let d = self
-            .on_user(ctx, &user, |s| code::decide_add_code(s, added.clone()))
+            .on_user(ctx, user, |s| code::decide_add_code(s, added.clone()))
             .await?;
         let (channel, recipient) = match medium {
             ResetMedium::Returned => return Ok((d, Some(code))),
@@ -114,8 +143,42 @@ impl App {
             .await
     }
 
+    /// Management v1 `SetHumanPassword`: a user of the context org.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+    pub async fn set_password_in_org(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &UserId,
+        new_password: &str,
+        change_required: bool,
+    ) -> Result<WriteDetails, DomainError> {
+        let missing = code::set_target_missing();
+        let user = self
+            .visible_user(ctx, user_id, Reach::ContextOrg(Permission::UserWrite), missing)
+            .await?;
+        self.set_password_of(ctx, &user, new_password, change_required, SetPasswordBy::Permission)
+            .await
+    }
+
+    /// Auth v1 `UpdateMyPassword`: the caller's own password, with the
+    /// current one as proof.
+    #[tracing::instrument(skip_all)]
+    pub async fn change_my_password(
+        &self,
+        ctx: &RequestCtx,
+        current: &str,
+        new_password: &str,
+    ) -> Result<WriteDetails, DomainError> {
+        let me = ctx.caller.user_id.clone();
+        let user = self
+            .visible_user(ctx, &me, Reach::Readable, code::set_target_missing())
+            .await?;
+        let by = SetPasswordBy::CurrentPassword(current.to_owned());
+        self.set_password_of(ctx, &user, new_password, false, by).await
+    }
+
     /// Sets the password of a user the caller was allowed to act on.
-    pub(crate) async fn set_password_of(
+    async fn set_password_of(
         &self,
         ctx: &RequestCtx,
         user: &Authorized<UserView>,

@@ -11,7 +11,8 @@ backend_tests!(
     set_password_follows_the_complexity_policy,
     reset_by_code,
     change_with_current_password,
-    who_may_set_a_password
+    who_may_set_a_password,
+    v1_password_calls
 );
 
 const NEW: &str = "N3w!password-Twofold";
@@ -378,4 +379,73 @@ async fn who_may_set_a_password(b: Backend) {
         .await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(sign_in(&s, "erin", NEW).await.0, 201);
+}
+
+async fn v1_password_calls(b: Backend) {
+    let s = Server::start(b).await;
+    let id = s.create_human(None, "gina").await;
+    let other_org = s.create_org("Other").await;
+    let outsider = s.create_human(Some(&other_org), "hank").await;
+
+    // Management SetHumanPassword: the org's policy, change required unless said otherwise.
+    let path = format!("/management/v1/users/{id}/password");
+    let (status, got) = s.call("POST", &path, Some(json!({"password": "NoSymbol1"}))).await;
+    assert_eq!((status, got), (400, invalid_password("DOMAIN-ZDLwA", "Password must contain symbol")));
+    let (status, got) = s.call("POST", &path, Some(json!({"password": NEW}))).await;
+    assert_eq!(status, 200, "{got}");
+    assert!(got["details"]["changeDate"].is_string(), "{got}");
+    let (_, got) = s.call("GET", &format!("/v2/users/{id}"), None).await;
+    assert_eq!(got["user"]["human"]["passwordChangeRequired"], true);
+    assert_eq!(sign_in(&s, "gina", NEW).await.0, 201);
+    // Only users of the context org.
+    let (status, got) = s
+        .call(
+            "POST",
+            &format!("/management/v1/users/{outsider}/password"),
+            Some(json!({"password": NEW, "noChangeRequired": true})),
+        )
+        .await;
+    assert_eq!((status, got), (400, rest_error(9, "COMMAND-G8dh3", "Password not found")));
+
+    // Management SendHumanResetPasswordNotification: a code with the default link.
+    let (status, got) = s
+        .call(
+            "POST",
+            &format!("/management/v1/users/{id}/password/_reset"),
+            Some(json!({"type": "TYPE_EMAIL"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let added = s.event_payloads("user.human.password.code.added").await;
+    assert_eq!(added.len(), 1);
+    assert_eq!(added[0]["notificationType"], 0);
+    let template = added[0]["url_template"].as_str().unwrap();
+    assert!(template.contains("/ui/v2/login/password/set?code={{.Code}}&userId={{.UserID}}"), "{template}");
+    let (status, got) = s
+        .call(
+            "POST",
+            &format!("/management/v1/users/{outsider}/password/_reset"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!((status, got), (404, rest_error(5, "COMMAND-SAF4f", "User could not be found")));
+
+    // Auth UpdateMyPassword: the user's own, with the old password as proof.
+    let (_, session) = sign_in(&s, "gina", NEW).await;
+    let token = session["sessionToken"].as_str().unwrap().to_owned();
+    let update = |old: &str, new: &str| Some(json!({"oldPassword": old, "newPassword": new}));
+    let me = "/auth/v1/users/me/password";
+    let (status, got) = s
+        .call_as(&token, None, "PUT", me, update("Wr0ng!password", "An0ther!password"))
+        .await;
+    assert_eq!((status, got), (400, rest_error(3, "COMMAND-3M0fs", "Password is invalid")));
+    let (status, got) = s.call_as(&token, None, "PUT", me, update(NEW, "an0ther!password")).await;
+    assert_eq!((status, got), (400, invalid_password("DOMAIN-VoaRj", "Password must contain upper case")));
+    let (status, got) = s.call_as(&token, None, "PUT", me, update(NEW, "An0ther!password")).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(sign_in(&s, "gina", "An0ther!password").await.0, 201);
+    assert_eq!(sign_in(&s, "gina", NEW).await.0, 400);
+    let (_, got) = s.call("GET", &format!("/v2/users/{id}"), None).await;
+    // A password the user chose itself needs no change (false is omitted).
+    assert_eq!(got["user"]["human"].get("passwordChangeRequired"), None, "{got}");
 }
