@@ -227,6 +227,9 @@ fn body_for(grpc_path: &str) -> Value {
         "VerifyU2FRegistration" => json!({"publicKeyCredential": {"id": "x"}, "tokenName": "key"}),
         "AddOrgMember" | "UpdateOrgMember" => json!({"roles": ["ORG_OWNER"]}),
         "AddIAMMember" | "UpdateIAMMember" => json!({"roles": ["IAM_OWNER"]}),
+        "SetPassword" => json!({"newPassword": {"password": "N3w!password-Twofold"}}),
+        "SetHumanPassword" => json!({"password": "N3w!password-Twofold"}),
+        "PasswordReset" => json!({"returnCode": {}}),
         _ => json!({}),
     }
 }
@@ -379,6 +382,13 @@ const UNKNOWN_NOT_404: &[(&str, u16, &str)] = &[
         "/zitadel.management.v1.ManagementService/AddPersonalAccessToken",
         400,
         "COMMAND-Dggw2",
+    ),
+    // "user unknown → 400 Password not found (COMMAND-G8dh3)" (part 3 §33.5).
+    ("/zitadel.user.v2.UserService/SetPassword", 400, "COMMAND-G8dh3"),
+    (
+        "/zitadel.management.v1.ManagementService/SetHumanPassword",
+        400,
+        "COMMAND-G8dh3",
     ),
     // Removing a non-member answers 200 (part 2 §19.7, §19.8).
     ("/zitadel.management.v1.ManagementService/RemoveOrgMember", 200, ""),
