@@ -336,3 +336,51 @@ async fn otp_email_code_expires_after_five_minutes() {
         "an expired code is a failed check"
     );
 }
+
+#[tokio::test]
+async fn password_reset_code_expires_after_an_hour() {
+    use twofold_app::password_reset::SetPasswordBy;
+    use twofold_domain::password_code::ResetMedium;
+    let w = world().await;
+    let user = w.human("rita").await;
+    let reset = w.rpc(Permission::UserWrite, CheckedOn::TargetUser);
+    let new_code = || async {
+        let (_, code) = w
+            .app
+            .request_password_reset(&reset, &user, ResetMedium::Returned, None, "localhost")
+            .await
+            .unwrap();
+        code.unwrap()
+    };
+    let set = |code: String, password: &'static str| {
+        let (w, user, reset) = (&w, &user, &reset);
+        async move {
+            w.app
+                .set_password(reset, user, password, false, SetPasswordBy::Code(code))
+                .await
+                .err()
+                .map(|e| e.id.into_owned())
+                .unwrap_or_default()
+        }
+    };
+
+    let code = new_code().await;
+    w.advance(3_600);
+    assert_eq!(set(code.clone(), "N3w!password").await, "", "valid for the whole hour");
+    let code = new_code().await;
+    w.advance(3_601);
+    assert_eq!(set(code, "An0ther!password").await, "CODE-QvUQ4P");
+
+    // The session's password check follows the change.
+    let sign_in = |password: &'static str| {
+        let checks = Checks {
+            user: Some(UserRef::LoginName("rita".into())),
+            password: Some(password.into()),
+            ..Checks::default()
+        };
+        w.app
+            .create_session(&w.ctx, checks, ChallengeRequests::default(), None)
+    };
+    assert!(sign_in("N3w!password").await.is_ok());
+    assert_eq!(sign_in(PASSWORD).await.err().unwrap().id, "COMMAND-3M0fs");
+}
