@@ -378,8 +378,7 @@ async fn password_reset_code_expires_after_an_hour() {
             password: Some(password.into()),
             ..Checks::default()
         };
-        w.app
-            .create_session(&w.ctx, checks, ChallengeRequests::default(), None)
+        w.app.create_session(&w.ctx, checks, ChallengeRequests::default(), None)
     };
     assert!(sign_in("N3w!password").await.is_ok());
     assert_eq!(sign_in(PASSWORD).await.err().unwrap().id, "COMMAND-3M0fs");

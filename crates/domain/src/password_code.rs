@@ -300,6 +300,15 @@ mod tests {
         }
     }
 
+    /// Name, history, proof, time, then the stored events and error id or the refusal's id.
+    type Case = (
+        &'static str,
+        Vec<StoredEvent>,
+        Proof,
+        i64,
+        Result<(Vec<E>, Option<&'static str>), &'static str>,
+    );
+
     const LOCK_AT_2: LockoutSettings = LockoutSettings {
         max_password_attempts: 2,
         max_otp_attempts: 0,
@@ -315,7 +324,7 @@ mod tests {
         };
         let code_failed = Some("CODE-woT0xc");
         // given history, when proof at time, then stored events and error id
-        let cases: Vec<(&str, Vec<StoredEvent>, Proof, i64, Result<(Vec<E>, Option<&str>), &str>)> = vec![
+        let cases: Vec<Case> = vec![
             ("no user", vec![], Proof::Permission, 0, Err("COMMAND-G8dh3")),
             (
                 "by permission",

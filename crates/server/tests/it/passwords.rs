@@ -390,7 +390,10 @@ async fn v1_password_calls(b: Backend) {
     // Management SetHumanPassword: the org's policy, change required unless said otherwise.
     let path = format!("/management/v1/users/{id}/password");
     let (status, got) = s.call("POST", &path, Some(json!({"password": "NoSymbol1"}))).await;
-    assert_eq!((status, got), (400, invalid_password("DOMAIN-ZDLwA", "Password must contain symbol")));
+    assert_eq!(
+        (status, got),
+        (400, invalid_password("DOMAIN-ZDLwA", "Password must contain symbol"))
+    );
     let (status, got) = s.call("POST", &path, Some(json!({"password": NEW}))).await;
     assert_eq!(status, 200, "{got}");
     assert!(got["details"]["changeDate"].is_string(), "{got}");
@@ -405,7 +408,10 @@ async fn v1_password_calls(b: Backend) {
             Some(json!({"password": NEW, "noChangeRequired": true})),
         )
         .await;
-    assert_eq!((status, got), (400, rest_error(9, "COMMAND-G8dh3", "Password not found")));
+    assert_eq!(
+        (status, got),
+        (400, rest_error(9, "COMMAND-G8dh3", "Password not found"))
+    );
 
     // Management SendHumanResetPasswordNotification: a code with the default link.
     let (status, got) = s
@@ -420,7 +426,10 @@ async fn v1_password_calls(b: Backend) {
     assert_eq!(added.len(), 1);
     assert_eq!(added[0]["notificationType"], 0);
     let template = added[0]["url_template"].as_str().unwrap();
-    assert!(template.contains("/ui/v2/login/password/set?code={{.Code}}&userId={{.UserID}}"), "{template}");
+    assert!(
+        template.contains("/ui/v2/login/password/set?code={{.Code}}&userId={{.UserID}}"),
+        "{template}"
+    );
     let (status, got) = s
         .call(
             "POST",
@@ -428,7 +437,10 @@ async fn v1_password_calls(b: Backend) {
             Some(json!({})),
         )
         .await;
-    assert_eq!((status, got), (404, rest_error(5, "COMMAND-SAF4f", "User could not be found")));
+    assert_eq!(
+        (status, got),
+        (404, rest_error(5, "COMMAND-SAF4f", "User could not be found"))
+    );
 
     // Auth UpdateMyPassword: the user's own, with the old password as proof.
     let (_, session) = sign_in(&s, "gina", NEW).await;
@@ -438,10 +450,23 @@ async fn v1_password_calls(b: Backend) {
     let (status, got) = s
         .call_as(&token, None, "PUT", me, update("Wr0ng!password", "An0ther!password"))
         .await;
-    assert_eq!((status, got), (400, rest_error(3, "COMMAND-3M0fs", "Password is invalid")));
-    let (status, got) = s.call_as(&token, None, "PUT", me, update(NEW, "an0ther!password")).await;
-    assert_eq!((status, got), (400, invalid_password("DOMAIN-VoaRj", "Password must contain upper case")));
-    let (status, got) = s.call_as(&token, None, "PUT", me, update(NEW, "An0ther!password")).await;
+    assert_eq!(
+        (status, got),
+        (400, rest_error(3, "COMMAND-3M0fs", "Password is invalid"))
+    );
+    let (status, got) = s
+        .call_as(&token, None, "PUT", me, update(NEW, "an0ther!password"))
+        .await;
+    assert_eq!(
+        (status, got),
+        (
+            400,
+            invalid_password("DOMAIN-VoaRj", "Password must contain upper case")
+        )
+    );
+    let (status, got) = s
+        .call_as(&token, None, "PUT", me, update(NEW, "An0ther!password"))
+        .await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(sign_in(&s, "gina", "An0ther!password").await.0, 201);
     assert_eq!(sign_in(&s, "gina", NEW).await.0, 400);
