@@ -1,5 +1,6 @@
 //! Password reset and password set (UserService v2 `PasswordReset`,
-//! `SetPassword`): reset codes sent through the configured provider or
+//! `SetPassword`; Management v1 `SetHumanPassword`,
+//! `SendHumanResetPasswordNotification`; Auth v1 `UpdateMyPassword`): reset codes sent through the configured provider or
 //! returned; new passwords checked against the complexity policy of the
 //! user's org, hashed on the hashing threads, and set when the request's
 //! proof holds (the domain decides, see `twofold_domain::password_code`).
@@ -194,22 +195,23 @@ impl App {
             .settings
             .check(new_password, PasswordSet::Change)?;
         let agg = AggregateRef::user(&user.id, &user.org_id);
+        let events = self
+            .store
+            .events(ctx.instance_id.as_str(), &agg)
+            .await
+            .map_err(store_error)?;
+        let state = UserState::fold(&events);
         let proof = match by {
             SetPasswordBy::Permission => Proof::Permission,
             SetPasswordBy::Code(c) => Proof::Code(self.keys.token_hash(c.trim())),
             SetPasswordBy::CurrentPassword(current) => {
-                let events = self
-                    .store
-                    .events(ctx.instance_id.as_str(), &agg)
-                    .await
-                    .map_err(store_error)?;
                 // Compared with the hash as read; the decision refuses the
                 // set if the password changed meanwhile.
-                let compared = match UserState::fold(&events).password_hash {
+                let compared = match &state.password_hash {
                     Some(hash) => {
                         let matched = passwords::verify_blocking(current.clone(), vec![hash.clone()]).await?;
                         Some(HashComparison {
-                            hash,
+                            hash: hash.clone(),
                             matched: matched.first() == Some(&true),
                         })
                     }
@@ -221,28 +223,28 @@ impl App {
                 }
             }
         };
-        self.store_password(ctx, agg, proof, new_password, change_required)
-            .await
-    }
-
-    /// Hashes the new password and lets the domain decide with `proof`.
-    async fn store_password(
-        &self,
-        ctx: &RequestCtx,
-        agg: AggregateRef,
-        proof: Proof,
-        new_password: &str,
-        change_required: bool,
-    ) -> Result<WriteDetails, DomainError> {
-        let lockout = self
-            .org_lockout_policy(&ctx.instance_id, &twofold_domain::OrgId::from(agg.owner.as_str()))
-            .await?
-            .settings;
-        let hash = passwords::hash_blocking(new_password.to_owned(), self.config.password_hashing).await?;
+        let lockout = self.org_lockout_policy(&ctx.instance_id, &user.org_id).await?.settings;
         let now = self.now();
+        // The new password is hashed only for a request the proof allows
+        // (as the state was read), so wrong guesses cost one hash, not two.
+        let allowed = code::decide_set_password(&state, lockout, &proof, "", change_required, now)
+            .is_ok_and(|out| out.error.is_none());
+        let hash = if allowed {
+            Some(passwords::hash_blocking(new_password.to_owned(), self.config.password_hashing).await?)
+        } else {
+            None
+        };
         self.execute_many(&ctx.instance_id, ctx.caller.user_id.as_str(), vec![agg], |loaded| {
             let state = UserState::fold(crate::command::history(loaded, 0));
-            let out = code::decide_set_password(&state, lockout, &proof, &hash, change_required, now)?;
+            let new_hash = hash.as_deref().unwrap_or_default();
+            let out = code::decide_set_password(&state, lockout, &proof, new_hash, change_required, now)?;
+            if out.error.is_none() && hash.is_none() {
+                // Allowed only after a concurrent change: decide again from the start.
+                return Err(DomainError::unavailable(
+                    "SESSION-PwRace",
+                    "The password changed; try again",
+                ));
+            }
             Ok(Decision {
                 error_after_push: out.error,
                 ..Decision::one(out.events)
