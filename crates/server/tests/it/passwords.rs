@@ -12,7 +12,8 @@ backend_tests!(
     reset_by_code,
     change_with_current_password,
     who_may_set_a_password,
-    v1_password_calls
+    v1_password_calls,
+    reset_link_by_email
 );
 
 const NEW: &str = "N3w!password-Twofold";
@@ -473,4 +474,60 @@ async fn v1_password_calls(b: Backend) {
     let (_, got) = s.call("GET", &format!("/v2/users/{id}"), None).await;
     // A password the user chose itself needs no change (false is omitted).
     assert_eq!(got["user"]["human"].get("passwordChangeRequired"), None, "{got}");
+}
+
+async fn reset_link_by_email(b: Backend) {
+    let s = Server::start(b).await;
+    let (smtp, mails) = crate::sinks::smtp_sink().await;
+    let (status, got) = s
+        .call(
+            "POST",
+            "/admin/v1/email/smtp",
+            Some(json!({"senderAddress": "noreply@twofold.test", "senderName": "Twofold", "host": smtp.to_string()})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let activate = format!("/admin/v1/email/{}/_activate", got["id"].as_str().unwrap());
+    assert_eq!(s.call("POST", &activate, Some(json!({}))).await.0, 200);
+    let id = s.create_human(None, "iris").await;
+
+    let (status, got) = s
+        .call(
+            "POST",
+            &format!("/v2/users/{id}/password_reset"),
+            Some(json!({"sendLink": {"urlTemplate": "https://l.test/s?c={{.Code}}&u={{.UserID}}"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    assert!(got.get("verificationCode").is_none(), "sent, not returned: {got}");
+    let (envelope, mail) = mails.wait_for(1).await;
+    assert!(envelope.contains("iris@example.com"), "{envelope}");
+    assert!(mail.contains("Subject: Reset password"), "{mail}");
+    // Undo quoted-printable soft breaks and escapes, if the mailer used them.
+    let text = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with("https://l.test/s?c="))
+        .unwrap_or_else(|| panic!("a link in {text}"));
+    let (code, user) = link
+        .trim_start_matches("https://l.test/s?c=")
+        .split_once("&u=")
+        .unwrap();
+    assert_eq!(user, id);
+    let (status, got) = set_password(
+        &s,
+        &id,
+        json!({"newPassword": {"password": NEW}, "verificationCode": code}),
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(sign_in(&s, "iris", NEW).await.0, 201);
+    // The delivery is recorded on the user.
+    for _ in 0..100 {
+        if s.count_events("user.human.password.code.sent").await == 1 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no user.human.password.code.sent event");
 }
