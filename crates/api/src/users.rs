@@ -64,7 +64,7 @@ fn user(u: UserView) -> User {
                 is_verified: h.phone_verified,
             }),
             password_change_required: h.password_change_required,
-            password_changed: None,
+            password_changed: h.password_changed_at.map(convert::timestamp),
             mfa_init_skipped: None,
         }),
     };

@@ -81,6 +81,17 @@ pub struct SessionRead {
     pub user: Option<UserView>,
 }
 
+impl SessionRead {
+    fn new(mut session: SessionView, user: Option<UserView>) -> Self {
+        let changed = user
+            .as_ref()
+            .and_then(|u| u.human())
+            .and_then(|h| h.password_changed_at);
+        session.forget_password_checked_before(changed);
+        Self { session, user }
+    }
+}
+
 fn session_missing() -> DomainError {
     DomainError::not_found("QUERY-SFeaa", "Session does not exist")
 }
@@ -466,7 +477,7 @@ impl App {
             Some(id) => self.typed_doc(&ctx.instance_id, Collection::User, id.as_str()).await?,
             None => None,
         };
-        Ok(SessionRead { session, user })
+        Ok(SessionRead::new(session, user))
     }
 
     /// Sessions the caller may read matching every query, newest first
@@ -491,7 +502,7 @@ impl App {
                 Some(id) => self.typed_doc(&ctx.instance_id, Collection::User, id.as_str()).await?,
                 None => None,
             };
-            out.push(SessionRead { session: s, user });
+            out.push(SessionRead::new(s, user));
         }
         Ok((total, out))
     }

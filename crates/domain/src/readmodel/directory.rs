@@ -73,6 +73,9 @@ pub struct HumanView {
     pub phone_verified: bool,
     pub password_set: bool,
     pub password_change_required: bool,
+    /// When the password was last changed after the user was added.
+    #[serde(default)]
+    pub password_changed_at: Option<Timestamp>,
 }
 
 /// A factor's enrolment: registered but not yet verified, or ready for use.
@@ -331,6 +334,7 @@ pub(super) fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView
             E::PasswordChanged(p) => {
                 h.password_set = true;
                 h.password_change_required = p.change_required;
+                h.password_changed_at = Some(ev.created_at);
             }
             _ => {}
         }

@@ -27,6 +27,17 @@ pub struct SessionView {
 }
 
 impl SessionView {
+    /// The session as its user's current password leaves it: a password
+    /// check made before the password changed no longer counts
+    /// (`user.human.password.changed` clears the factor, as in ZITADEL).
+    pub fn forget_password_checked_before(&mut self, password_changed_at: Option<Timestamp>) {
+        if let (Some(checked), Some(changed)) = (self.password_checked_at, password_changed_at)
+            && checked < changed
+        {
+            self.password_checked_at = None;
+        }
+    }
+
     /// When the newest second factor was proved, if any.
     pub fn second_factor_at(&self) -> Option<Timestamp> {
         [
@@ -82,4 +93,29 @@ pub(super) fn apply(ev: &StoredEvent, prior: Option<SessionView>) -> Option<Sess
         _ => {}
     }
     Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_check_before_the_change_no_longer_counts() {
+        // given checked at, when the password changed at, then checked at
+        let cases = [
+            (Some(10), Some(11), None),
+            (Some(10), Some(10), Some(10)),
+            (Some(12), Some(11), Some(12)),
+            (Some(10), None, Some(10)),
+            (None, Some(11), None),
+        ];
+        for (checked, changed, want) in cases {
+            let mut s = SessionView {
+                password_checked_at: checked.map(Timestamp),
+                ..SessionView::default()
+            };
+            s.forget_password_checked_before(changed.map(Timestamp));
+            assert_eq!(s.password_checked_at, want.map(Timestamp), "{checked:?} {changed:?}");
+        }
+    }
 }

@@ -109,6 +109,8 @@ async fn set_password_follows_the_complexity_policy(b: Backend) {
         (400, invalid_password("DOMAIN-HuJf6", "Password is too short"))
     );
 
+    let (_, before) = sign_in(&s, "alice", PASSWORD).await;
+    let session = before["sessionId"].as_str().unwrap().to_owned();
     let (status, got) = set_password(
         &s,
         &id,
@@ -116,7 +118,12 @@ async fn set_password_follows_the_complexity_policy(b: Backend) {
     )
     .await;
     assert_eq!(status, 200, "{got}");
-    assert!(got["details"]["changeDate"].is_string(), "{got}");
+    let changed_at = got["details"]["changeDate"].clone();
+    assert!(changed_at.is_string(), "{got}");
+    // A session's password check made before the change no longer counts.
+    let (_, got) = s.call("GET", &format!("/v2/sessions/{session}"), None).await;
+    assert!(got["session"]["factors"]["user"].is_object(), "{got}");
+    assert_eq!(got["session"]["factors"].get("password"), None, "{got}");
     assert_eq!(sign_in(&s, "alice", NEW).await.0, 201);
     let (status, got) = sign_in(&s, "alice", PASSWORD).await;
     assert_eq!(
@@ -125,6 +132,7 @@ async fn set_password_follows_the_complexity_policy(b: Backend) {
     );
     let (_, got) = s.call("GET", &format!("/v2/users/{id}"), None).await;
     assert_eq!(got["user"]["human"]["passwordChangeRequired"], true);
+    assert_eq!(got["user"]["human"]["passwordChanged"], changed_at);
     let changed = s.event_payloads("user.human.password.changed").await;
     assert_eq!(changed.len(), 1);
     assert_eq!(changed[0]["changeRequired"], true);
