@@ -58,6 +58,8 @@ pub struct UserState {
     /// Consecutive failed password checks since the last success.
     pub password_failures: u32,
     pub last_otp_failure: Timestamp,
+    /// Keyed hash of a machine user's client secret.
+    pub machine_secret: Option<String>,
 }
 
 impl UserState {
@@ -179,6 +181,8 @@ impl UserState {
             }
             E::RecoveryCodesAdded(p) => self.recovery_code_hashes = p.code_hashes.clone(),
             E::RecoveryCodesRemoved => self.recovery_code_hashes.clear(),
+            E::MachineSecretSet(p) => self.machine_secret = Some(p.hashed_secret.clone()),
+            E::MachineSecretRemoved => self.machine_secret = None,
             _ => {}
         }
     }
