@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::query::Text;
 use super::{Collection, DocDetails, DocKey};
 use crate::application::{ApiConfigAdded, AppAdded, AppIdPayload, OidcConfigChanged, SecretChanged};
 use crate::event::{AggregateType, EventPayload as E, StoredEvent};
@@ -55,6 +56,36 @@ impl AppView {
         match &self.config {
             Some(AppConfigView::Oidc(c)) => Some(c),
             _ => None,
+        }
+    }
+}
+
+/// A condition of ListProjects (`zitadel.project.v1.ProjectQuery`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProjectQuery {
+    Name(Text),
+    ResourceOwner(String),
+}
+
+impl ProjectQuery {
+    pub fn matches(&self, p: &ProjectView) -> bool {
+        match self {
+            Self::Name(q) => q.matches(&p.settings.name),
+            Self::ResourceOwner(org) => p.org_id == *org,
+        }
+    }
+}
+
+/// A condition of ListApps (`zitadel.app.v1.AppQuery`: only the name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppQuery {
+    Name(Text),
+}
+
+impl AppQuery {
+    pub fn matches(&self, a: &AppView) -> bool {
+        match self {
+            Self::Name(q) => q.matches(&a.name),
         }
     }
 }
