@@ -39,6 +39,7 @@ mod multinode;
 mod observability;
 mod org_policy;
 mod permissions;
+mod projects;
 mod queries;
 mod transport;
 mod u2f;
