@@ -376,7 +376,8 @@ mod tests {
         .normalized();
         let a1 = AppId::new("a1");
         // (app, when: config, then: Ok(changed keys) or Err(id))
-        let cases: Vec<(&str, OidcConfig, Result<Vec<&str>, &str>)> = vec![
+        type Case<'a> = (&'a str, OidcConfig, Result<Vec<&'a str>, &'a str>);
+        let cases: Vec<Case> = vec![
             ("a1", native.clone(), Ok(vec!["applicationType", "authMethodType"])),
             ("a1", web(), Err("COMMAND-1m88i")),
             ("a1", OidcConfig::default().normalized(), Err("COMMAND-1m88i")),
@@ -436,7 +437,8 @@ mod tests {
         .concat();
         type Decide = fn(&ProjectState, &OrgId, &AppId) -> Result<Vec<E>, DomainError>;
         // (given, when, app, then: Ok(event type) or Err(id))
-        let cases: Vec<(&[E], &str, Decide, &str, Result<&str, &str>)> = vec![
+        type Case<'a> = (&'a [E], &'a str, Decide, &'a str, Result<&'a str, &'a str>);
+        let cases: Vec<Case> = vec![
             (
                 &given,
                 "deactivate",

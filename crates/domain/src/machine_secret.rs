@@ -101,7 +101,8 @@ mod tests {
         let setting: Decide = Box::new(|s, o| decide_set(s, o, "h2"));
         let removing: Decide = Box::new(decide_remove);
         // (given, when, org, then: Ok(events) or Err(id))
-        let cases: Vec<(Vec<E>, &str, &Decide, &OrgId, Result<Vec<E>, &str>)> = vec![
+        type Case<'a> = (Vec<E>, &'a str, &'a Decide, &'a OrgId, Result<Vec<E>, &'a str>);
+        let cases: Vec<Case> = vec![
             (vec![machine()], "set", &setting, &org, Ok(vec![set("h2")])),
             (
                 vec![machine(), set("h1")],

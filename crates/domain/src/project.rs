@@ -341,7 +341,8 @@ pub(crate) mod tests {
         let org = OrgId::new("org1");
         let other = OrgId::new("org2");
         // (given, when, org, then: Ok(events) or Err(error id))
-        let cases: Vec<(Vec<E>, &str, Decide, &OrgId, Result<Vec<E>, &str>)> = vec![
+        type Case<'a> = (Vec<E>, &'a str, Decide, &'a OrgId, Result<Vec<E>, &'a str>);
+        let cases: Vec<Case> = vec![
             (
                 vec![added()],
                 "deactivate",
