@@ -746,6 +746,20 @@ impl ManagementService for Management {
         projects::regenerate_oidc_client_secret(&self.app, req).await
     }
 
+    async fn update_api_app_config(
+        &self,
+        req: Request<UpdateApiAppConfigRequest>,
+    ) -> Result<Response<UpdateApiAppConfigResponse>, Status> {
+        projects::update_api_app_config(&self.app, req).await
+    }
+
+    async fn regenerate_api_client_secret(
+        &self,
+        req: Request<RegenerateApiClientSecretRequest>,
+    ) -> Result<Response<RegenerateApiClientSecretResponse>, Status> {
+        projects::regenerate_api_client_secret(&self.app, req).await
+    }
+
     async fn generate_machine_secret(
         &self,
         req: Request<GenerateMachineSecretRequest>,

@@ -517,6 +517,41 @@ pub async fn regenerate_oidc_client_secret(
     }))
 }
 
+pub async fn update_api_app_config(
+    a: &App,
+    req: Request<UpdateApiAppConfigRequest>,
+) -> Answer<UpdateApiAppConfigResponse> {
+    const M: &str = "UpdateAPIAppConfigRequest";
+    let ctx = ctx(&req)?;
+    let r = req.get_ref();
+    let (project, app_id) = app_ids(M, &r.project_id, &r.app_id)?;
+    let method = one_enum(M, "AuthMethodType", r.auth_method_type, ApiAuthMethod::from_i32)?;
+    let d = a
+        .update_api_app_config(&ctx, &project, &app_id, method)
+        .await
+        .map_err(to_status)?;
+    Ok(Response::new(UpdateApiAppConfigResponse {
+        details: convert::changed(d),
+    }))
+}
+
+pub async fn regenerate_api_client_secret(
+    a: &App,
+    req: Request<RegenerateApiClientSecretRequest>,
+) -> Answer<RegenerateApiClientSecretResponse> {
+    let ctx = ctx(&req)?;
+    let r = req.get_ref();
+    let (project, app_id) = app_ids("RegenerateAPIClientSecretRequest", &r.project_id, &r.app_id)?;
+    let (secret, d) = a
+        .regenerate_api_secret(&ctx, &project, &app_id)
+        .await
+        .map_err(to_status)?;
+    Ok(Response::new(RegenerateApiClientSecretResponse {
+        client_secret: secret,
+        details: convert::changed(d),
+    }))
+}
+
 pub async fn generate_machine_secret(
     a: &App,
     req: Request<GenerateMachineSecretRequest>,

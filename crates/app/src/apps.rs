@@ -192,6 +192,37 @@ impl App {
         Ok((secret, details))
     }
 
+    /// UpdateAPIAppConfig: a new auth method.
+    pub async fn update_api_app_config(
+        &self,
+        ctx: &RequestCtx,
+        project_id: &ProjectId,
+        app_id: &AppId,
+        auth_method: ApiAuthMethod,
+    ) -> Result<WriteDetails, DomainError> {
+        self.on_project(ctx, project_id, |state| {
+            application::decide_update_api(state, &ctx.org_id, app_id, auth_method).map(Decision::one)
+        })
+        .await
+    }
+
+    /// RegenerateAPIClientSecret: the new secret, shown once.
+    #[tracing::instrument(skip_all, fields(project_id = %project_id, app_id = %app_id))]
+    pub async fn regenerate_api_secret(
+        &self,
+        ctx: &RequestCtx,
+        project_id: &ProjectId,
+        app_id: &AppId,
+    ) -> Result<(String, WriteDetails), DomainError> {
+        let (secret, hash) = self.new_secret();
+        let details = self
+            .on_project(ctx, project_id, |state| {
+                application::decide_regenerate_api_secret(state, &ctx.org_id, app_id, &hash).map(Decision::one)
+            })
+            .await?;
+        Ok((secret, details))
+    }
+
     pub async fn deactivate_app(
         &self,
         ctx: &RequestCtx,

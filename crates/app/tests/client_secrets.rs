@@ -15,7 +15,7 @@ use twofold_app::auth::{MethodAuth, RequestCtx};
 use twofold_app::bootstrap::BootstrapConfig;
 use twofold_app::secrets::MasterKey;
 use twofold_app::users::NewMachineUser;
-use twofold_domain::oidc_config::{AppType, AuthMethod, OidcConfig};
+use twofold_domain::oidc_config::{ApiAuthMethod, AppType, AuthMethod, OidcConfig};
 use twofold_domain::project::ProjectSettings;
 use twofold_domain::{ClientId, InstanceId, ProjectId, UserId};
 
@@ -135,6 +135,26 @@ async fn app_secrets_verify_until_regenerated() {
     w.app.remove_project(&w.ctx, &project).await.unwrap();
     assert!(w.app.app_by_client_id(w.instance(), client).await.unwrap().is_none());
     assert!(!w.verifies(client, &new_secret).await);
+}
+
+#[tokio::test]
+async fn api_app_secrets_verify_until_regenerated() {
+    let w = world().await;
+    let project = w.project("Backend").await;
+    let added = w
+        .app
+        .add_api_app(&w.ctx, &project, "api", ApiAuthMethod::Basic)
+        .await
+        .unwrap();
+    let secret = added.client_secret.unwrap();
+    assert!(w.verifies(&added.client_id, &secret).await);
+    let (new_secret, _) = w
+        .app
+        .regenerate_api_secret(&w.ctx, &project, &added.app_id)
+        .await
+        .unwrap();
+    assert!(!w.verifies(&added.client_id, &secret).await);
+    assert!(w.verifies(&added.client_id, &new_secret).await);
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use crate::error::DomainError;
 use crate::event::EventPayload as E;
 use crate::ids::{AppId, ClientId, OrgId};
 use crate::oidc_config::{ApiAuthMethod, OidcConfig};
-use crate::project::{AppState, ProjectState};
+use crate::project::{AppKind, AppState, ProjectState};
 
 /// `project.application.added` and `project.application.changed`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +66,15 @@ pub struct ApiConfigAdded {
     pub client_id: ClientId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hashed_secret: Option<String>,
+    #[serde(rename = "authMethodType")]
+    pub auth_method: ApiAuthMethod,
+}
+
+/// `project.application.config.api.changed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiConfigChanged {
+    pub app_id: AppId,
     #[serde(rename = "authMethodType")]
     pub auth_method: ApiAuthMethod,
 }
@@ -226,6 +235,43 @@ pub fn decide_regenerate_oidc_secret(
         return Err(DomainError::invalid("COMMAND-Ghrh3", "Application is not type OIDC"));
     }
     Ok(vec![E::OidcSecretChanged(SecretChanged {
+        app_id: app_id.clone(),
+        hashed_secret: hashed_secret.to_owned(),
+    })])
+}
+
+/// UpdateAPIAppConfig: a new auth method.
+pub fn decide_update_api(
+    state: &ProjectState,
+    org_id: &OrgId,
+    app_id: &AppId,
+    auth_method: ApiAuthMethod,
+) -> Result<Vec<E>, DomainError> {
+    let app = state.app(org_id, app_id).ok_or_else(|| app_missing("COMMAND-2n8uU"))?;
+    match app.kind {
+        Some(AppKind::Api(current)) if current == auth_method => {
+            Err(DomainError::precondition("COMMAND-1m88i", "No changes"))
+        }
+        Some(AppKind::Api(_)) => Ok(vec![E::ApiConfigChanged(ApiConfigChanged {
+            app_id: app_id.clone(),
+            auth_method,
+        })]),
+        _ => Err(DomainError::invalid("COMMAND-Gnwt3", "Application is not type API")),
+    }
+}
+
+/// RegenerateAPIClientSecret (whatever the auth method, as ZITADEL).
+pub fn decide_regenerate_api_secret(
+    state: &ProjectState,
+    org_id: &OrgId,
+    app_id: &AppId,
+    hashed_secret: &str,
+) -> Result<Vec<E>, DomainError> {
+    let app = state.app(org_id, app_id).ok_or_else(|| app_missing("COMMAND-2g66f"))?;
+    if !matches!(app.kind, Some(AppKind::Api(_))) {
+        return Err(DomainError::invalid("COMMAND-aeH4", "Application is not type API"));
+    }
+    Ok(vec![E::ApiSecretChanged(SecretChanged {
         app_id: app_id.clone(),
         hashed_secret: hashed_secret.to_owned(),
     })])
@@ -508,6 +554,39 @@ mod tests {
         assert_eq!(rename("a1", "api"), Err("V3-DKcYh".into()));
         assert_eq!(rename("a9", "x"), Err("COMMAND-28di9".into()));
         assert_eq!(rename("a1", "web2").map(|e| e.len()), Ok(1));
+    }
+
+    #[test]
+    fn api_apps() {
+        let mut given = with_app(web());
+        given.extend(api_app());
+        let update = |app: &str, m| run(&given, |s| decide_update_api(s, &org(), &app.into(), m));
+        assert_eq!(
+            update("a2", ApiAuthMethod::Basic),
+            Ok(vec![E::ApiConfigChanged(ApiConfigChanged {
+                app_id: "a2".into(),
+                auth_method: ApiAuthMethod::Basic
+            })])
+        );
+        assert_eq!(update("a2", ApiAuthMethod::PrivateKeyJwt), Err("COMMAND-1m88i".into()));
+        assert_eq!(update("a1", ApiAuthMethod::Basic), Err("COMMAND-Gnwt3".into()));
+        assert_eq!(update("a9", ApiAuthMethod::Basic), Err("COMMAND-2n8uU".into()));
+        let regenerate = |app: &str| run(&given, |s| decide_regenerate_api_secret(s, &org(), &app.into(), "h"));
+        assert_eq!(
+            regenerate("a2").map(|e| e[0].to_parts().0),
+            Ok("project.application.config.api.secret.changed".into())
+        );
+        assert_eq!(regenerate("a1"), Err("COMMAND-aeH4".into()));
+        assert_eq!(regenerate("a9"), Err("COMMAND-2g66f".into()));
+        let mut changed = given.clone();
+        changed.extend(update("a2", ApiAuthMethod::Basic).unwrap());
+        changed.extend(regenerate("a2").unwrap());
+        let state = ProjectState::fold(&stored(changed));
+        let app = state.apps.iter().find(|a| a.id.as_str() == "a2").unwrap();
+        assert_eq!(
+            (&app.kind, app.hashed_secret.as_deref()),
+            (&Some(AppKind::Api(ApiAuthMethod::Basic)), Some("h"))
+        );
     }
 
     #[test]

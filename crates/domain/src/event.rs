@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::application::{ApiConfigAdded, AppAdded, AppIdPayload, OidcConfigAdded, OidcConfigChanged, SecretChanged};
+use crate::application::{
+    ApiConfigAdded, ApiConfigChanged, AppAdded, AppIdPayload, OidcConfigAdded, OidcConfigChanged, SecretChanged,
+};
 use crate::factors::{MultiFactor, SecondFactor};
 use crate::ids::{InstanceId, OrgId, ProjectId, SessionId, UserId};
 use crate::lockout::{LockoutChanges, LockoutSettings};
@@ -600,6 +602,10 @@ pub enum EventPayload {
     OidcSecretChanged(SecretChanged),
     #[serde(rename = "project.application.config.api.added")]
     ApiConfigAdded(ApiConfigAdded),
+    #[serde(rename = "project.application.config.api.changed")]
+    ApiConfigChanged(ApiConfigChanged),
+    #[serde(rename = "project.application.config.api.secret.changed")]
+    ApiSecretChanged(SecretChanged),
 }
 
 impl EventPayload {

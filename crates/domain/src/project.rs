@@ -183,7 +183,13 @@ impl ProjectState {
                     a.kind = Some(AppKind::Api(*auth_method));
                 }
             }
-            E::OidcSecretChanged(SecretChanged { app_id, hashed_secret }) => {
+            E::ApiConfigChanged(c) => {
+                if let Some(a) = self.app_mut(&c.app_id) {
+                    a.kind = Some(AppKind::Api(c.auth_method));
+                }
+            }
+            E::OidcSecretChanged(SecretChanged { app_id, hashed_secret })
+            | E::ApiSecretChanged(SecretChanged { app_id, hashed_secret }) => {
                 if let Some(a) = self.app_mut(app_id) {
                     a.hashed_secret = Some(hashed_secret.clone());
                 }

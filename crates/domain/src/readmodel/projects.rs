@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::query::Text;
 use super::{Collection, DocDetails, DocKey};
-use crate::application::{ApiConfigAdded, AppAdded, AppIdPayload, OidcConfigChanged, SecretChanged};
+use crate::application::{ApiConfigAdded, ApiConfigChanged, AppAdded, AppIdPayload, OidcConfigChanged, SecretChanged};
 use crate::event::{AggregateType, EventPayload as E, StoredEvent};
 use crate::ids::{AppId, ClientId, OrgId, ProjectId};
 use crate::oidc_config::{ApiAuthMethod, OidcConfig};
@@ -104,6 +104,8 @@ fn app_of(ev: &StoredEvent) -> Option<&AppId> {
         | E::AppRemoved(AppIdPayload { app_id })
         | E::OidcConfigChanged(OidcConfigChanged { app_id, .. })
         | E::OidcSecretChanged(SecretChanged { app_id, .. })
+        | E::ApiSecretChanged(SecretChanged { app_id, .. })
+        | E::ApiConfigChanged(ApiConfigChanged { app_id, .. })
         | E::ApiConfigAdded(ApiConfigAdded { app_id, .. }) => Some(app_id),
         E::OidcConfigAdded(c) => Some(&c.app_id),
         _ => None,
@@ -180,7 +182,8 @@ pub(super) fn app(ev: &StoredEvent, prior: Option<AppView>) -> Option<AppView> {
                 *config = crate::application::changed_config(config, &c.changes);
             }
         }
-        E::OidcSecretChanged(s) => v.hashed_secret = Some(s.hashed_secret.clone()),
+        E::OidcSecretChanged(s) | E::ApiSecretChanged(s) => v.hashed_secret = Some(s.hashed_secret.clone()),
+        E::ApiConfigChanged(c) => v.config = Some(AppConfigView::Api(c.auth_method)),
         E::ApiConfigAdded(c) => {
             v.client_id = c.client_id.clone();
             v.hashed_secret = c.hashed_secret.clone();

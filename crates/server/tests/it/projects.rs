@@ -446,7 +446,46 @@ async fn public_and_api_clients(b: Backend) {
         "{got}"
     );
     assert_eq!(got["app"].get("oidcConfig"), None);
-    // The OIDC calls refuse API apps.
+    // API config: a new auth method once, a new secret (the old one is gone).
+    let api_config = format!("{apps}/{api_id}/api_config");
+    let change = json!({"authMethodType": "API_AUTH_METHOD_TYPE_PRIVATE_KEY_JWT"});
+    assert_eq!(s.call_in(&org, "PUT", &api_config, Some(change.clone())).await.0, 200);
+    assert_eq!(
+        s.call_in(&org, "PUT", &api_config, Some(change)).await,
+        error(400, 9, "COMMAND-1m88i", "No changes")
+    );
+    assert_eq!(
+        s.event_payloads("project.application.config.api.changed").await,
+        vec![json!({"appId": api_id, "authMethodType": 1})]
+    );
+    let (status, got) = s
+        .call_in(
+            &org,
+            "POST",
+            &format!("{api_config}/_generate_client_secret"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (status, got["clientSecret"].as_str().map(str::len)),
+        (200, Some(43)),
+        "{got}"
+    );
+    // The OIDC calls refuse API apps, and the API calls OIDC apps.
+    let (oidc_id, _, _) = add_web_app(&s, &org, &project, "web").await;
+    let got = s
+        .call_in(&org, "PUT", &format!("{apps}/{oidc_id}/api_config"), Some(json!({})))
+        .await;
+    assert_eq!(got, error(400, 3, "COMMAND-Gnwt3", "Application is not type API"));
+    let got = s
+        .call_in(
+            &org,
+            "POST",
+            &format!("{apps}/{oidc_id}/api_config/_generate_client_secret"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(got, error(400, 3, "COMMAND-aeH4", "Application is not type API"));
     let got = s
         .call_in(&org, "PUT", &format!("{apps}/{api_id}/oidc_config"), Some(json!({})))
         .await;
