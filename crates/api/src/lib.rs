@@ -16,6 +16,7 @@ pub mod methods;
 mod nul_strings;
 mod observe;
 mod passwords;
+mod projects;
 mod queries;
 mod rest;
 mod self_service;

@@ -13,7 +13,7 @@ use twofold_domain::scope::Scope;
 
 use crate::auth::ctx;
 use crate::error::to_status;
-use crate::{convert, queries, validate};
+use crate::{convert, projects, queries, validate};
 
 pub struct Management {
     pub app: App,
@@ -661,5 +661,130 @@ impl ManagementService for Management {
         req: Request<SendHumanResetPasswordNotificationRequest>,
     ) -> Result<Response<SendHumanResetPasswordNotificationResponse>, Status> {
         crate::passwords::send_human_reset_password_notification(&self.app, req).await
+    }
+
+    // Projects, applications and machine secrets: see `crate::projects`.
+
+    async fn add_project(&self, req: Request<AddProjectRequest>) -> Result<Response<AddProjectResponse>, Status> {
+        projects::add_project(&self.app, req).await
+    }
+
+    async fn get_project_by_id(
+        &self,
+        req: Request<GetProjectByIdRequest>,
+    ) -> Result<Response<GetProjectByIdResponse>, Status> {
+        projects::get_project(&self.app, req).await
+    }
+
+    async fn list_projects(&self, req: Request<ListProjectsRequest>) -> Result<Response<ListProjectsResponse>, Status> {
+        projects::list_projects(&self.app, req).await
+    }
+
+    async fn update_project(
+        &self,
+        req: Request<UpdateProjectRequest>,
+    ) -> Result<Response<UpdateProjectResponse>, Status> {
+        projects::update_project(&self.app, req).await
+    }
+
+    async fn deactivate_project(
+        &self,
+        req: Request<DeactivateProjectRequest>,
+    ) -> Result<Response<DeactivateProjectResponse>, Status> {
+        projects::deactivate_project(&self.app, req).await
+    }
+
+    async fn reactivate_project(
+        &self,
+        req: Request<ReactivateProjectRequest>,
+    ) -> Result<Response<ReactivateProjectResponse>, Status> {
+        projects::reactivate_project(&self.app, req).await
+    }
+
+    async fn remove_project(
+        &self,
+        req: Request<RemoveProjectRequest>,
+    ) -> Result<Response<RemoveProjectResponse>, Status> {
+        projects::remove_project(&self.app, req).await
+    }
+
+    async fn add_oidc_app(&self, req: Request<AddOidcAppRequest>) -> Result<Response<AddOidcAppResponse>, Status> {
+        projects::add_oidc_app(&self.app, req).await
+    }
+
+    async fn add_api_app(&self, req: Request<AddApiAppRequest>) -> Result<Response<AddApiAppResponse>, Status> {
+        projects::add_api_app(&self.app, req).await
+    }
+
+    async fn get_app_by_id(&self, req: Request<GetAppByIdRequest>) -> Result<Response<GetAppByIdResponse>, Status> {
+        projects::get_app(&self.app, req).await
+    }
+
+    async fn list_apps(&self, req: Request<ListAppsRequest>) -> Result<Response<ListAppsResponse>, Status> {
+        projects::list_apps(&self.app, req).await
+    }
+
+    async fn update_app(&self, req: Request<UpdateAppRequest>) -> Result<Response<UpdateAppResponse>, Status> {
+        projects::update_app(&self.app, req).await
+    }
+
+    async fn update_oidc_app_config(
+        &self,
+        req: Request<UpdateOidcAppConfigRequest>,
+    ) -> Result<Response<UpdateOidcAppConfigResponse>, Status> {
+        projects::update_oidc_app_config(&self.app, req).await
+    }
+
+    async fn deactivate_app(
+        &self,
+        req: Request<DeactivateAppRequest>,
+    ) -> Result<Response<DeactivateAppResponse>, Status> {
+        projects::deactivate_app(&self.app, req).await
+    }
+
+    async fn reactivate_app(
+        &self,
+        req: Request<ReactivateAppRequest>,
+    ) -> Result<Response<ReactivateAppResponse>, Status> {
+        projects::reactivate_app(&self.app, req).await
+    }
+
+    async fn remove_app(&self, req: Request<RemoveAppRequest>) -> Result<Response<RemoveAppResponse>, Status> {
+        projects::remove_app(&self.app, req).await
+    }
+
+    async fn regenerate_oidc_client_secret(
+        &self,
+        req: Request<RegenerateOidcClientSecretRequest>,
+    ) -> Result<Response<RegenerateOidcClientSecretResponse>, Status> {
+        projects::regenerate_oidc_client_secret(&self.app, req).await
+    }
+
+    async fn update_api_app_config(
+        &self,
+        req: Request<UpdateApiAppConfigRequest>,
+    ) -> Result<Response<UpdateApiAppConfigResponse>, Status> {
+        projects::update_api_app_config(&self.app, req).await
+    }
+
+    async fn regenerate_api_client_secret(
+        &self,
+        req: Request<RegenerateApiClientSecretRequest>,
+    ) -> Result<Response<RegenerateApiClientSecretResponse>, Status> {
+        projects::regenerate_api_client_secret(&self.app, req).await
+    }
+
+    async fn generate_machine_secret(
+        &self,
+        req: Request<GenerateMachineSecretRequest>,
+    ) -> Result<Response<GenerateMachineSecretResponse>, Status> {
+        projects::generate_machine_secret(&self.app, req).await
+    }
+
+    async fn remove_machine_secret(
+        &self,
+        req: Request<RemoveMachineSecretRequest>,
+    ) -> Result<Response<RemoveMachineSecretResponse>, Status> {
+        projects::remove_machine_secret(&self.app, req).await
     }
 }

@@ -22,7 +22,7 @@ fn query_missing() -> Status {
     to_status(DomainError::invalid("GRPC-vR9nC", "List.Query.Invalid"))
 }
 
-fn query_required(message: &str, index: usize, query_message: &str) -> Status {
+pub(crate) fn query_required(message: &str, index: usize, query_message: &str) -> Status {
     validate::invalid_field(
         message,
         &format!("Queries[{index}]"),
@@ -34,7 +34,13 @@ fn unsupported(field: &str) -> Status {
     Status::invalid_argument(format!("{field} is not supported by Twofold"))
 }
 
-fn text(message: &str, field: &str, value: &str, method: i32, (min, max): (usize, usize)) -> Result<Text, Status> {
+pub(crate) fn text(
+    message: &str,
+    field: &str,
+    value: &str,
+    method: i32,
+    (min, max): (usize, usize),
+) -> Result<Text, Status> {
     validate::text(message, field, value, min, max)?;
     let method = TextMethod::from_i32(method)
         .ok_or_else(|| validate::invalid_field(message, "Method", "value must be one of the defined enum values"))?;

@@ -68,6 +68,7 @@ fn taken(claim: &UniqueClaim) -> DomainError {
         "org_name" => "Organisation's name or id already taken",
         "org_domain" => "Domain already exists",
         "user_name" => "User already exists",
+        crate::projects::PROJECT_NAME => "Project already exists on organization",
         _ => "Value already taken",
     };
     DomainError::already_exists("V3-DKcYh", message)

@@ -3,6 +3,7 @@
 //! query reads a read model. Storage is reached through [`ports::EventStore`].
 
 pub mod access;
+pub mod apps;
 pub mod auth;
 pub mod bootstrap;
 pub mod clock;
@@ -12,6 +13,7 @@ pub mod humans;
 pub mod ids;
 pub mod lockout;
 pub mod login_policy;
+pub mod machine_secrets;
 pub mod members;
 pub mod metrics;
 pub mod mfa;
@@ -22,6 +24,7 @@ pub mod password_complexity;
 pub mod password_reset;
 pub mod passwords;
 pub mod ports;
+pub mod projects;
 pub mod random;
 pub mod secrets;
 pub mod security;

@@ -9,6 +9,7 @@ use serde_json::Value;
 /// A read-model document, shared: cached documents are handed out without
 /// copying them.
 pub type Doc = Arc<Value>;
+use twofold_domain::readmodel::Collection;
 use twofold_domain::{AggregateRef, EventPayload, StoredEvent, Timestamp};
 
 /// Where use cases read the time: the system clock in production, a
@@ -78,6 +79,15 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Documents of an instance whose secondary key equals `lookup`.
     async fn docs_by_lookup(&self, instance_id: &str, collection: &str, lookup: &str) -> Result<Vec<Doc>, StoreError>;
+
+    /// The application whose client ID is `client_id`: one indexed read,
+    /// what the authorize and token endpoints resolve a client with.
+    async fn app_by_client_id(&self, instance_id: &str, client_id: &str) -> Result<Option<Doc>, StoreError> {
+        let docs = self
+            .docs_by_lookup(instance_id, Collection::App.as_str(), client_id)
+            .await?;
+        Ok(docs.into_iter().next())
+    }
 
     /// Documents of an instance whose id starts with `prefix`, ordered by id.
     async fn docs_by_prefix(&self, instance_id: &str, collection: &str, prefix: &str) -> Result<Vec<Doc>, StoreError>;

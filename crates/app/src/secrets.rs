@@ -80,12 +80,44 @@ impl MasterKey {
         format!("v1:{}", self.token_hash("twofold master key check"))
     }
 
+    /// Keyed hash of a client secret (of an app or a machine user):
+    /// HMAC-SHA256 under a key of its own derived from the master key. The
+    /// secrets are 256-bit random, so there is nothing to guess and a slow
+    /// password hash would only slow down every client authentication.
+    pub fn client_secret_hash(&self, secret: &str) -> String {
+        URL_SAFE_NO_PAD.encode(self.client_secret_mac(secret).finalize().into_bytes())
+    }
+
+    /// Whether `secret` hashes to `hash`, compared in constant time.
+    pub fn verify_client_secret(&self, secret: &str, hash: &str) -> bool {
+        let Ok(expected) = URL_SAFE_NO_PAD.decode(hash) else {
+            return false;
+        };
+        self.client_secret_mac(secret).verify_slice(&expected).is_ok()
+    }
+
+    #[expect(clippy::expect_used, reason = "HMAC takes keys of any length")]
+    fn client_secret_mac(&self, secret: &str) -> Hmac<Sha256> {
+        let key = Sha256::new()
+            .chain_update(b"twofold-client-secret-v1")
+            .chain_update(self.0)
+            .finalize();
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes any key length");
+        mac.update(secret.as_bytes());
+        mac
+    }
+
     #[expect(clippy::expect_used, reason = "HMAC takes keys of any length")]
     pub fn token_hash(&self, token: &str) -> String {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(token.as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
+}
+
+/// A new client secret: 32 random bytes (256 bits), base64url, shown once.
+pub fn new_client_secret() -> String {
+    random_token(32)
 }
 
 /// `n` bytes from the OS CSPRNG, base64url without padding.
@@ -155,6 +187,21 @@ mod tests {
         let b = MasterKey::from_bytes(&[2; 32]).unwrap();
         assert_eq!(a.token_hash("t"), a.token_hash("t"));
         assert_ne!(a.token_hash("t"), b.token_hash("t"));
+    }
+
+    #[test]
+    fn client_secrets_verify_only_under_their_key() {
+        let a = MasterKey::from_bytes(&[1; 32]).unwrap();
+        let b = MasterKey::from_bytes(&[2; 32]).unwrap();
+        let secret = new_client_secret();
+        assert_eq!(secret.len(), 43, "32 bytes, base64url");
+        assert_ne!(secret, new_client_secret());
+        let hash = a.client_secret_hash(&secret);
+        assert!(a.verify_client_secret(&secret, &hash));
+        assert!(!a.verify_client_secret("wrong", &hash));
+        assert!(!b.verify_client_secret(&secret, &hash), "keyed");
+        assert!(!a.verify_client_secret(&secret, "not base64!"));
+        assert_ne!(hash, a.token_hash(&secret), "a key of its own, not the token key");
     }
 
     #[test]

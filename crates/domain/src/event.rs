@@ -4,14 +4,19 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::application::{
+    ApiConfigAdded, ApiConfigChanged, AppAdded, AppIdPayload, OidcConfigAdded, OidcConfigChanged, SecretChanged,
+};
 use crate::factors::{MultiFactor, SecondFactor};
-use crate::ids::{InstanceId, OrgId, SessionId, UserId};
+use crate::ids::{InstanceId, OrgId, ProjectId, SessionId, UserId};
 use crate::lockout::{LockoutChanges, LockoutSettings};
 use crate::login_policy::{LoginPolicyChanges, LoginPolicySettings};
+use crate::machine_secret::MachineSecretSet;
 use crate::notify::{HttpSmsConfig, ProviderId, SmtpConfig};
 use crate::password_age::{PasswordAgeChanges, PasswordAgeSettings};
 use crate::password_code::{PasswordChanged, PasswordCodeAdded};
 use crate::password_complexity::{PasswordComplexityChanges, PasswordComplexitySettings};
+use crate::project::{ProjectChanged, ProjectSettings};
 use crate::security::SecuritySet;
 
 /// Microseconds since the Unix epoch, UTC.
@@ -24,6 +29,7 @@ pub enum AggregateType {
     Org,
     User,
     Session,
+    Project,
 }
 
 impl AggregateType {
@@ -33,6 +39,7 @@ impl AggregateType {
             Self::Org => "org",
             Self::User => "user",
             Self::Session => "session",
+            Self::Project => "project",
         }
     }
 
@@ -42,6 +49,7 @@ impl AggregateType {
             "org" => Some(Self::Org),
             "user" => Some(Self::User),
             "session" => Some(Self::Session),
+            "project" => Some(Self::Project),
             _ => None,
         }
     }
@@ -82,6 +90,14 @@ impl AggregateRef {
         Self {
             kind: AggregateType::User,
             id: user_id.as_str().to_owned(),
+            owner: org_id.as_str().to_owned(),
+        }
+    }
+    /// A project and its applications, owned by the project's org.
+    pub fn project(project_id: &ProjectId, org_id: &OrgId) -> Self {
+        Self {
+            kind: AggregateType::Project,
+            id: project_id.as_str().to_owned(),
             owner: org_id.as_str().to_owned(),
         }
     }
@@ -563,6 +579,43 @@ pub enum EventPayload {
     PasswordCodeCheckFailed,
     #[serde(rename = "user.human.password.changed")]
     PasswordChanged(PasswordChanged),
+    #[serde(rename = "user.machine.secret.set")]
+    MachineSecretSet(MachineSecretSet),
+    #[serde(rename = "user.machine.secret.removed")]
+    MachineSecretRemoved,
+
+    #[serde(rename = "project.added")]
+    ProjectAdded(ProjectSettings),
+    #[serde(rename = "project.changed")]
+    ProjectChanged(ProjectChanged),
+    #[serde(rename = "project.deactivated")]
+    ProjectDeactivated,
+    #[serde(rename = "project.reactivated")]
+    ProjectReactivated,
+    #[serde(rename = "project.removed")]
+    ProjectRemoved(NamePayload),
+    #[serde(rename = "project.application.added")]
+    AppAdded(AppAdded),
+    #[serde(rename = "project.application.changed")]
+    AppChanged(AppAdded),
+    #[serde(rename = "project.application.deactivated")]
+    AppDeactivated(AppIdPayload),
+    #[serde(rename = "project.application.reactivated")]
+    AppReactivated(AppIdPayload),
+    #[serde(rename = "project.application.removed")]
+    AppRemoved(AppIdPayload),
+    #[serde(rename = "project.application.config.oidc.added")]
+    OidcConfigAdded(Box<OidcConfigAdded>),
+    #[serde(rename = "project.application.config.oidc.changed")]
+    OidcConfigChanged(OidcConfigChanged),
+    #[serde(rename = "project.application.config.oidc.secret.changed")]
+    OidcSecretChanged(SecretChanged),
+    #[serde(rename = "project.application.config.api.added")]
+    ApiConfigAdded(ApiConfigAdded),
+    #[serde(rename = "project.application.config.api.changed")]
+    ApiConfigChanged(ApiConfigChanged),
+    #[serde(rename = "project.application.config.api.secret.changed")]
+    ApiSecretChanged(SecretChanged),
 }
 
 impl EventPayload {

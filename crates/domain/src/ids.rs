@@ -62,6 +62,12 @@ string_id! {
     UserId;
     /// A sign-in session.
     SessionId;
+    /// A project: the org's container of applications.
+    ProjectId;
+    /// An application of a project (OIDC or API).
+    AppId;
+    /// The OAuth client ID of an application, what relying parties send.
+    ClientId;
 }
 
 #[cfg(test)]

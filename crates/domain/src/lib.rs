@@ -5,6 +5,7 @@
 //! reduced from stored events by [`readmodel`]. Storage and transports live in
 //! other crates and call into this one.
 
+pub mod application;
 pub mod error;
 pub mod event;
 pub mod factors;
@@ -12,15 +13,18 @@ pub mod human;
 pub mod ids;
 pub mod lockout;
 pub mod login_policy;
+pub mod machine_secret;
 pub mod member;
 pub mod mfa;
 pub mod names;
 pub mod notify;
+pub mod oidc_config;
 pub mod org;
 pub mod password_age;
 pub mod password_code;
 pub mod password_complexity;
 pub mod permissions;
+pub mod project;
 pub mod readmodel;
 pub mod scope;
 pub mod security;
@@ -30,4 +34,4 @@ pub mod user;
 
 pub use error::{DomainError, ErrorKind};
 pub use event::{AggregateRef, AggregateType, EventPayload, StoredEvent, Timestamp};
-pub use ids::{InstanceId, OrgId, SessionId, UserId};
+pub use ids::{AppId, ClientId, InstanceId, OrgId, ProjectId, SessionId, UserId};

@@ -61,6 +61,8 @@ pub struct UserState {
     /// The password reset code waiting to be used.
     pub password_code: Option<PendingPasswordCode>,
     pub last_otp_failure: Timestamp,
+    /// Keyed hash of a machine user's client secret.
+    pub machine_secret: Option<String>,
 }
 
 impl UserState {
@@ -196,6 +198,8 @@ impl UserState {
                 self.password_code = None;
                 self.password_failures = 0;
             }
+            E::MachineSecretSet(p) => self.machine_secret = Some(p.hashed_secret.clone()),
+            E::MachineSecretRemoved => self.machine_secret = None,
             _ => {}
         }
     }

@@ -80,6 +80,16 @@ pub mod zitadel {
             tonic::include_proto!("zitadel.admin.v1");
         }
     }
+    pub mod project {
+        pub mod v1 {
+            tonic::include_proto!("zitadel.project.v1");
+        }
+    }
+    pub mod app {
+        pub mod v1 {
+            tonic::include_proto!("zitadel.app.v1");
+        }
+    }
     pub mod management {
         pub mod v1 {
             tonic::include_proto!("zitadel.management.v1");

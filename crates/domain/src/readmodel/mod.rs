@@ -8,6 +8,7 @@ pub mod lockout;
 pub mod login_policy;
 pub mod password_age;
 pub mod password_complexity;
+pub mod projects;
 pub mod providers;
 pub mod query;
 pub mod security;
@@ -37,6 +38,8 @@ pub enum Collection {
     PasswordAgePolicy,
     SecurityPolicy,
     Provider,
+    Project,
+    App,
 }
 
 impl Collection {
@@ -56,6 +59,8 @@ impl Collection {
             Collection::PasswordAgePolicy => "password_age_policy",
             Collection::SecurityPolicy => "security_policy",
             Collection::Provider => "provider",
+            Collection::Project => "project",
+            Collection::App => "app",
         }
     }
 }
@@ -94,6 +99,7 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     keys.extend(password_age::affected(ev));
     keys.extend(security::affected(ev));
     keys.extend(providers::affected(ev));
+    keys.extend(projects::affected(ev));
     keys
 }
 
@@ -137,6 +143,13 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
             |p| directory::pat(ev, p),
             |p: &PatView| Some(p.token_hash.clone()),
         ),
+        Collection::Project => typed(
+            key,
+            prior,
+            |p| projects::project(ev, p),
+            |p: &projects::ProjectView| Some(p.org_id.as_str().to_owned()),
+        ),
+        Collection::App => typed(key, prior, |p| projects::app(ev, p), projects::app_lookup),
         Collection::Member => typed(
             key,
             prior,

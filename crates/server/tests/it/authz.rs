@@ -29,6 +29,8 @@ struct World {
     machine_b: String,
     pat_b: String,
     session_b: String,
+    project_b: String,
+    app_b: String,
 }
 
 async fn world(s: &Server) -> World {
@@ -70,6 +72,31 @@ async fn world(s: &Server) -> World {
         )
         .await;
     assert_eq!(status, 200, "{got}");
+    // A project with an app, and a machine secret.
+    let (status, got) = s
+        .call_in(&org_b, "POST", "/management/v1/projects", Some(json!({"name": "B's"})))
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let project_b = got["id"].as_str().unwrap().to_owned();
+    let (status, got) = s
+        .call_in(
+            &org_b,
+            "POST",
+            &format!("/management/v1/projects/{project_b}/apps/oidc"),
+            Some(json!({"name": "web", "redirectUris": ["https://b.example/cb"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let app_b = got["appId"].as_str().unwrap().to_owned();
+    let (status, got) = s
+        .call_in(
+            &org_b,
+            "PUT",
+            &format!("/management/v1/users/{machine_b}/secret"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
     World {
         org_b,
         owner_a,
@@ -77,6 +104,8 @@ async fn world(s: &Server) -> World {
         machine_b,
         pat_b,
         session_b,
+        project_b,
+        app_b,
     }
 }
 
@@ -230,6 +259,7 @@ fn body_for(grpc_path: &str) -> Value {
         "SetPassword" => json!({"newPassword": {"password": "N3w!password-Twofold"}}),
         "SetHumanPassword" => json!({"password": "N3w!password-Twofold"}),
         "PasswordReset" => json!({"returnCode": {}}),
+        "UpdateProject" | "AddOIDCApp" | "AddAPIApp" | "UpdateApp" => json!({"name": "x"}),
         _ => json!({}),
     }
 }
@@ -242,6 +272,8 @@ fn value_of(w: &World, template: &str, param: &str, user: &str) -> String {
         "id" if template.contains("/users/") => user.to_owned(),
         "id" if template.contains("/orgs/") => w.org_b.clone(),
         "session_id" => w.session_b.clone(),
+        "id" | "project_id" if template.contains("/projects/") => w.project_b.clone(),
+        "app_id" => w.app_b.clone(),
         "token_id" if template.contains("/pats/") => w.pat_b.clone(),
         // Provider and security-key ids: B has none, any id will do.
         _ => UNKNOWN.to_owned(),
@@ -273,7 +305,15 @@ fn methods() -> Vec<std::sync::Arc<MethodInfo>> {
 async fn every_route_hides_other_orgs(b: Backend) {
     let s = Server::start(b).await;
     let w = world(&s).await;
-    let b_ids = [&w.human_b, &w.machine_b, &w.pat_b, &w.session_b, &w.org_b];
+    let b_ids = [
+        &w.human_b,
+        &w.machine_b,
+        &w.pat_b,
+        &w.session_b,
+        &w.org_b,
+        &w.project_b,
+        &w.app_b,
+    ];
     let mut walked = 0;
     for m in methods() {
         let path = &*m.grpc_path;
@@ -389,6 +429,28 @@ const UNKNOWN_NOT_404: &[(&str, u16, &str)] = &[
         "/zitadel.management.v1.ManagementService/SetHumanPassword",
         400,
         "COMMAND-G8dh3",
+    ),
+    // "project missing/other org → 400 COMMAND-EbFMN" (part 3 §30.6).
+    (
+        "/zitadel.management.v1.ManagementService/AddOIDCApp",
+        400,
+        "COMMAND-EbFMN",
+    ),
+    (
+        "/zitadel.management.v1.ManagementService/AddAPIApp",
+        400,
+        "COMMAND-EbFMN",
+    ),
+    // "User must exist in the ctx org as a machine user, else 400" (part 3 §30.9).
+    (
+        "/zitadel.management.v1.ManagementService/GenerateMachineSecret",
+        400,
+        "COMMAND-x8910n",
+    ),
+    (
+        "/zitadel.management.v1.ManagementService/RemoveMachineSecret",
+        400,
+        "COMMAND-x7s802",
     ),
     // Removing a non-member answers 200 (part 2 §19.7, §19.8).
     ("/zitadel.management.v1.ManagementService/RemoveOrgMember", 200, ""),

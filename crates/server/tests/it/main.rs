@@ -40,6 +40,7 @@ mod observability;
 mod org_policy;
 mod passwords;
 mod permissions;
+mod projects;
 mod queries;
 mod transport;
 mod u2f;
