@@ -15,6 +15,7 @@ mod management;
 pub mod methods;
 mod nul_strings;
 mod observe;
+mod policies;
 mod queries;
 mod rest;
 mod self_service;

@@ -22,6 +22,7 @@ pub mod password_complexity;
 pub mod permissions;
 pub mod readmodel;
 pub mod scope;
+pub mod scoped_policy;
 pub mod security;
 pub mod session;
 pub mod setup;
