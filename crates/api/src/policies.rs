@@ -91,12 +91,20 @@ admin::UpdateLockoutPolicyRequest, mgmt::AddCustomLockoutPolicyRequest, mgmt::Up
     max_otp_attempts: u64::from(r.max_otp_attempts),
 });
 
+// The Admin API's minimum length is 32 bits wide, the Management API's 64.
+policy_input!(PasswordComplexitySettings: admin::UpdatePasswordComplexityPolicyRequest => |r| PasswordComplexitySettings {
+    min_length: u64::from(r.min_length),
+    has_lowercase: r.has_lowercase,
+    has_uppercase: r.has_uppercase,
+    has_number: r.has_number,
+    has_symbol: r.has_symbol,
+});
+
 policy_input!(PasswordComplexitySettings:
-admin::UpdatePasswordComplexityPolicyRequest,
 mgmt::AddCustomPasswordComplexityPolicyRequest,
 mgmt::UpdateCustomPasswordComplexityPolicyRequest
 => |r| PasswordComplexitySettings {
-    min_length: u64::from(r.min_length),
+    min_length: r.min_length,
     has_lowercase: r.has_lowercase,
     has_uppercase: r.has_uppercase,
     has_number: r.has_number,
