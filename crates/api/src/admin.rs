@@ -3,14 +3,17 @@
 use tonic::{Request, Response, Status};
 use twofold_app::App;
 use twofold_app::notify::NewSmtp;
+use twofold_domain::lockout::LockoutSettings;
 use twofold_domain::notify::Channel;
+use twofold_domain::password_age::PasswordAgeSettings;
+use twofold_domain::password_complexity::PasswordComplexitySettings;
 use twofold_domain::scope::Scope;
 use twofold_proto::zitadel::admin::v1::admin_service_server::AdminService;
 use twofold_proto::zitadel::admin::v1::*;
 
 use crate::auth::ctx;
 use crate::error::to_status;
-use crate::{convert, queries, validate};
+use crate::{convert, policies, queries, validate};
 
 pub struct Admin {
     pub app: App,
@@ -108,102 +111,48 @@ impl AdminService for Admin {
         &self,
         req: Request<GetLockoutPolicyRequest>,
     ) -> Result<Response<GetLockoutPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let v = self
-            .app
-            .default_lockout_policy(&ctx.instance_id)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(GetLockoutPolicyResponse {
-            policy: Some(convert::lockout_policy(&v)),
-        }))
+        let policy = policies::default::<LockoutSettings, _>(&self.app, &req).await?;
+        Ok(Response::new(GetLockoutPolicyResponse { policy }))
     }
 
     async fn update_lockout_policy(
         &self,
         req: Request<UpdateLockoutPolicyRequest>,
     ) -> Result<Response<UpdateLockoutPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        let settings = convert::lockout_settings(r.max_password_attempts, r.max_otp_attempts);
-        let d = self
-            .app
-            .update_lockout_policy(&ctx, Scope::Instance, settings)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(UpdateLockoutPolicyResponse {
-            details: convert::changed(d),
-        }))
+        let details = policies::update(&self.app, &req, Scope::Instance).await?;
+        Ok(Response::new(UpdateLockoutPolicyResponse { details }))
     }
 
     async fn get_password_complexity_policy(
         &self,
         req: Request<GetPasswordComplexityPolicyRequest>,
     ) -> Result<Response<GetPasswordComplexityPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let v = self
-            .app
-            .default_password_complexity_policy(&ctx.instance_id)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(GetPasswordComplexityPolicyResponse {
-            policy: Some(convert::password_complexity_policy(&v)),
-        }))
+        let policy = policies::default::<PasswordComplexitySettings, _>(&self.app, &req).await?;
+        Ok(Response::new(GetPasswordComplexityPolicyResponse { policy }))
     }
 
     async fn update_password_complexity_policy(
         &self,
         req: Request<UpdatePasswordComplexityPolicyRequest>,
     ) -> Result<Response<UpdatePasswordComplexityPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        let settings = convert::password_complexity_settings(
-            u64::from(r.min_length),
-            r.has_uppercase,
-            r.has_lowercase,
-            r.has_number,
-            r.has_symbol,
-        );
-        let d = self
-            .app
-            .update_password_complexity_policy(&ctx, Scope::Instance, settings)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(UpdatePasswordComplexityPolicyResponse {
-            details: convert::changed(d),
-        }))
+        let details = policies::update(&self.app, &req, Scope::Instance).await?;
+        Ok(Response::new(UpdatePasswordComplexityPolicyResponse { details }))
     }
 
     async fn get_password_age_policy(
         &self,
         req: Request<GetPasswordAgePolicyRequest>,
     ) -> Result<Response<GetPasswordAgePolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let v = self
-            .app
-            .default_password_age_policy(&ctx.instance_id)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(GetPasswordAgePolicyResponse {
-            policy: Some(convert::password_age_policy(&v)),
-        }))
+        let policy = policies::default::<PasswordAgeSettings, _>(&self.app, &req).await?;
+        Ok(Response::new(GetPasswordAgePolicyResponse { policy }))
     }
 
     async fn update_password_age_policy(
         &self,
         req: Request<UpdatePasswordAgePolicyRequest>,
     ) -> Result<Response<UpdatePasswordAgePolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        let settings = convert::password_age_settings(r.max_age_days, r.expire_warn_days);
-        let d = self
-            .app
-            .update_password_age_policy(&ctx, Scope::Instance, settings)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(UpdatePasswordAgePolicyResponse {
-            details: convert::changed(d),
-        }))
+        let details = policies::update(&self.app, &req, Scope::Instance).await?;
+        Ok(Response::new(UpdatePasswordAgePolicyResponse { details }))
     }
 
     async fn add_smtp_config(

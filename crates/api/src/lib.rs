@@ -16,6 +16,7 @@ pub mod methods;
 mod nul_strings;
 mod observe;
 mod passwords;
+mod policies;
 mod projects;
 mod queries;
 mod rest;

@@ -8,12 +8,15 @@ use twofold_proto::zitadel::management::v1::*;
 use twofold_app::mfa::{OtpKind, Via};
 use twofold_app::users::NewMachineUser;
 use twofold_domain::UserId;
+use twofold_domain::lockout::LockoutSettings;
+use twofold_domain::password_age::PasswordAgeSettings;
+use twofold_domain::password_complexity::PasswordComplexitySettings;
 use twofold_domain::readmodel::query::MemberSort;
 use twofold_domain::scope::Scope;
 
 use crate::auth::ctx;
 use crate::error::to_status;
-use crate::{convert, projects, queries, validate};
+use crate::{convert, policies, projects, queries, validate};
 
 pub struct Management {
     pub app: App,
@@ -402,96 +405,50 @@ impl ManagementService for Management {
         &self,
         req: Request<GetLockoutPolicyRequest>,
     ) -> Result<Response<GetLockoutPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let v = self
-            .app
-            .org_lockout_policy(&ctx.instance_id, &ctx.org_id)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(GetLockoutPolicyResponse {
-            is_default: v.is_default,
-            policy: Some(convert::lockout_policy(&v)),
-        }))
+        let (policy, is_default) = policies::in_force::<LockoutSettings, _>(&self.app, &req, false).await?;
+        Ok(Response::new(GetLockoutPolicyResponse { policy, is_default }))
     }
 
     async fn get_default_lockout_policy(
         &self,
         req: Request<GetDefaultLockoutPolicyRequest>,
     ) -> Result<Response<GetDefaultLockoutPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let v = self
-            .app
-            .default_lockout_policy(&ctx.instance_id)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(GetDefaultLockoutPolicyResponse {
-            policy: Some(convert::lockout_policy(&v)),
-        }))
+        let policy = policies::default::<LockoutSettings, _>(&self.app, &req).await?;
+        Ok(Response::new(GetDefaultLockoutPolicyResponse { policy }))
     }
 
     async fn add_custom_lockout_policy(
         &self,
         req: Request<AddCustomLockoutPolicyRequest>,
     ) -> Result<Response<AddCustomLockoutPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        let d = self
-            .app
-            .add_custom_lockout_policy(
-                &ctx,
-                convert::lockout_settings(r.max_password_attempts, r.max_otp_attempts),
-            )
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(AddCustomLockoutPolicyResponse {
-            details: convert::added(d),
-        }))
+        let details = policies::add_custom(&self.app, &req).await?;
+        Ok(Response::new(AddCustomLockoutPolicyResponse { details }))
     }
 
     async fn update_custom_lockout_policy(
         &self,
         req: Request<UpdateCustomLockoutPolicyRequest>,
     ) -> Result<Response<UpdateCustomLockoutPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        let d = self
-            .app
-            .update_lockout_policy(
-                &ctx,
-                Scope::Org,
-                convert::lockout_settings(r.max_password_attempts, r.max_otp_attempts),
-            )
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(UpdateCustomLockoutPolicyResponse {
-            details: convert::changed(d),
-        }))
+        let details = policies::update(&self.app, &req, Scope::Org).await?;
+        Ok(Response::new(UpdateCustomLockoutPolicyResponse { details }))
     }
 
     async fn reset_lockout_policy_to_default(
         &self,
         req: Request<ResetLockoutPolicyToDefaultRequest>,
     ) -> Result<Response<ResetLockoutPolicyToDefaultResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let d = self.app.reset_lockout_policy(&ctx).await.map_err(to_status)?;
-        Ok(Response::new(ResetLockoutPolicyToDefaultResponse {
-            details: convert::changed(d),
-        }))
+        let details = policies::reset::<LockoutSettings, _>(&self.app, &req).await?;
+        Ok(Response::new(ResetLockoutPolicyToDefaultResponse { details }))
     }
 
     async fn get_password_complexity_policy(
         &self,
         req: Request<GetPasswordComplexityPolicyRequest>,
     ) -> Result<Response<GetPasswordComplexityPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let v = self
-            .app
-            .org_password_complexity_policy(&ctx.instance_id, &ctx.org_id)
-            .await
-            .map_err(to_status)?;
+        let (policy, is_default) = policies::in_force::<PasswordComplexitySettings, _>(&self.app, &req, false).await?;
         Ok(Response::new(GetPasswordComplexityPolicyResponse {
-            is_default: v.is_default,
-            policy: Some(convert::password_complexity_policy(&v)),
+            policy,
+            is_default,
         }))
     }
 
@@ -499,75 +456,33 @@ impl ManagementService for Management {
         &self,
         req: Request<GetDefaultPasswordComplexityPolicyRequest>,
     ) -> Result<Response<GetDefaultPasswordComplexityPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let v = self
-            .app
-            .default_password_complexity_policy(&ctx.instance_id)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(GetDefaultPasswordComplexityPolicyResponse {
-            policy: Some(convert::password_complexity_policy(&v)),
-        }))
+        let policy = policies::default::<PasswordComplexitySettings, _>(&self.app, &req).await?;
+        Ok(Response::new(GetDefaultPasswordComplexityPolicyResponse { policy }))
     }
 
     async fn add_custom_password_complexity_policy(
         &self,
         req: Request<AddCustomPasswordComplexityPolicyRequest>,
     ) -> Result<Response<AddCustomPasswordComplexityPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        let settings = convert::password_complexity_settings(
-            r.min_length,
-            r.has_uppercase,
-            r.has_lowercase,
-            r.has_number,
-            r.has_symbol,
-        );
-        let d = self
-            .app
-            .add_custom_password_complexity_policy(&ctx, settings)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(AddCustomPasswordComplexityPolicyResponse {
-            details: convert::added(d),
-        }))
+        let details = policies::add_custom(&self.app, &req).await?;
+        Ok(Response::new(AddCustomPasswordComplexityPolicyResponse { details }))
     }
 
     async fn update_custom_password_complexity_policy(
         &self,
         req: Request<UpdateCustomPasswordComplexityPolicyRequest>,
     ) -> Result<Response<UpdateCustomPasswordComplexityPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        let settings = convert::password_complexity_settings(
-            r.min_length,
-            r.has_uppercase,
-            r.has_lowercase,
-            r.has_number,
-            r.has_symbol,
-        );
-        let d = self
-            .app
-            .update_password_complexity_policy(&ctx, Scope::Org, settings)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(UpdateCustomPasswordComplexityPolicyResponse {
-            details: convert::changed(d),
-        }))
+        let details = policies::update(&self.app, &req, Scope::Org).await?;
+        Ok(Response::new(UpdateCustomPasswordComplexityPolicyResponse { details }))
     }
 
     async fn reset_password_complexity_policy_to_default(
         &self,
         req: Request<ResetPasswordComplexityPolicyToDefaultRequest>,
     ) -> Result<Response<ResetPasswordComplexityPolicyToDefaultResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let d = self
-            .app
-            .reset_password_complexity_policy(&ctx)
-            .await
-            .map_err(to_status)?;
+        let details = policies::reset::<PasswordComplexitySettings, _>(&self.app, &req).await?;
         Ok(Response::new(ResetPasswordComplexityPolicyToDefaultResponse {
-            details: convert::changed(d),
+            details,
         }))
     }
 
@@ -575,78 +490,40 @@ impl ManagementService for Management {
         &self,
         req: Request<GetPasswordAgePolicyRequest>,
     ) -> Result<Response<GetPasswordAgePolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let v = self
-            .app
-            .org_password_age_policy(&ctx.instance_id, &ctx.org_id)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(GetPasswordAgePolicyResponse {
-            is_default: v.is_default,
-            policy: Some(convert::password_age_policy(&v)),
-        }))
+        let (policy, is_default) = policies::in_force::<PasswordAgeSettings, _>(&self.app, &req, false).await?;
+        Ok(Response::new(GetPasswordAgePolicyResponse { policy, is_default }))
     }
 
     async fn get_default_password_age_policy(
         &self,
         req: Request<GetDefaultPasswordAgePolicyRequest>,
     ) -> Result<Response<GetDefaultPasswordAgePolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let v = self
-            .app
-            .default_password_age_policy(&ctx.instance_id)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(GetDefaultPasswordAgePolicyResponse {
-            policy: Some(convert::password_age_policy(&v)),
-        }))
+        let policy = policies::default::<PasswordAgeSettings, _>(&self.app, &req).await?;
+        Ok(Response::new(GetDefaultPasswordAgePolicyResponse { policy }))
     }
 
     async fn add_custom_password_age_policy(
         &self,
         req: Request<AddCustomPasswordAgePolicyRequest>,
     ) -> Result<Response<AddCustomPasswordAgePolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        let d = self
-            .app
-            .add_custom_password_age_policy(&ctx, convert::password_age_settings(r.max_age_days, r.expire_warn_days))
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(AddCustomPasswordAgePolicyResponse {
-            details: convert::added(d),
-        }))
+        let details = policies::add_custom(&self.app, &req).await?;
+        Ok(Response::new(AddCustomPasswordAgePolicyResponse { details }))
     }
 
     async fn update_custom_password_age_policy(
         &self,
         req: Request<UpdateCustomPasswordAgePolicyRequest>,
     ) -> Result<Response<UpdateCustomPasswordAgePolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let r = req.get_ref();
-        let d = self
-            .app
-            .update_password_age_policy(
-                &ctx,
-                Scope::Org,
-                convert::password_age_settings(r.max_age_days, r.expire_warn_days),
-            )
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(UpdateCustomPasswordAgePolicyResponse {
-            details: convert::changed(d),
-        }))
+        let details = policies::update(&self.app, &req, Scope::Org).await?;
+        Ok(Response::new(UpdateCustomPasswordAgePolicyResponse { details }))
     }
 
     async fn reset_password_age_policy_to_default(
         &self,
         req: Request<ResetPasswordAgePolicyToDefaultRequest>,
     ) -> Result<Response<ResetPasswordAgePolicyToDefaultResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let d = self.app.reset_password_age_policy(&ctx).await.map_err(to_status)?;
-        Ok(Response::new(ResetPasswordAgePolicyToDefaultResponse {
-            details: convert::changed(d),
-        }))
+        let details = policies::reset::<PasswordAgeSettings, _>(&self.app, &req).await?;
+        Ok(Response::new(ResetPasswordAgePolicyToDefaultResponse { details }))
     }
 
     async fn set_human_password(

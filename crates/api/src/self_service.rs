@@ -4,13 +4,14 @@
 use tonic::{Request, Response, Status};
 use twofold_app::App;
 use twofold_app::mfa::{OtpKind, SimpleFactor, Via};
+use twofold_domain::password_complexity::PasswordComplexitySettings;
 use twofold_proto::zitadel::auth::v1::auth_service_server::AuthService;
 use twofold_proto::zitadel::auth::v1::*;
 use twofold_proto::zitadel::user::v1::WebAuthNKey;
 
 use crate::auth::{ctx, host};
 use crate::error::to_status;
-use crate::{convert, validate};
+use crate::{convert, policies, validate};
 
 pub struct SelfService {
     pub app: App,
@@ -26,15 +27,8 @@ impl AuthService for SelfService {
         &self,
         req: Request<GetMyPasswordComplexityPolicyRequest>,
     ) -> Result<Response<GetMyPasswordComplexityPolicyResponse>, Status> {
-        let ctx = ctx(&req)?;
-        let v = self
-            .app
-            .org_password_complexity_policy(&ctx.instance_id, &ctx.caller.org_id)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(GetMyPasswordComplexityPolicyResponse {
-            policy: Some(convert::password_complexity_policy(&v)),
-        }))
+        let (policy, _) = policies::in_force::<PasswordComplexitySettings, _>(&self.app, &req, true).await?;
+        Ok(Response::new(GetMyPasswordComplexityPolicyResponse { policy }))
     }
 
     async fn list_my_auth_factors(

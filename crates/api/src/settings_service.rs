@@ -86,7 +86,7 @@ impl SettingsService for Settings {
         let org = target(&ctx, req.get_ref().ctx.as_ref());
         let v = self
             .app
-            .visible_lockout_policy(&ctx, org.as_deref())
+            .visible_policy::<twofold_domain::lockout::LockoutSettings>(&ctx, org.as_deref())
             .await
             .map_err(to_status)?;
         Ok(Response::new(GetLockoutSettingsResponse {
@@ -107,7 +107,7 @@ impl SettingsService for Settings {
         let org = target(&ctx, req.get_ref().ctx.as_ref());
         let v = self
             .app
-            .visible_password_complexity_policy(&ctx, org.as_deref())
+            .visible_policy::<twofold_domain::password_complexity::PasswordComplexitySettings>(&ctx, org.as_deref())
             .await
             .map_err(to_status)?;
         Ok(Response::new(GetPasswordComplexitySettingsResponse {
@@ -144,7 +144,7 @@ impl SettingsService for Settings {
         let org = target(&ctx, req.get_ref().ctx.as_ref());
         let v = self
             .app
-            .visible_password_age_policy(&ctx, org.as_deref())
+            .visible_policy::<twofold_domain::password_age::PasswordAgeSettings>(&ctx, org.as_deref())
             .await
             .map_err(to_status)?;
         Ok(Response::new(GetPasswordExpirySettingsResponse {

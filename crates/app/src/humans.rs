@@ -3,7 +3,7 @@
 
 use twofold_domain::event::CodeAdded;
 use twofold_domain::human::{self, NewHuman, Verification};
-use twofold_domain::password_complexity::PasswordSet;
+use twofold_domain::password_complexity::{PasswordComplexitySettings, PasswordSet};
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{OrgView, UserView};
 use twofold_domain::readmodel::query::{ListRequest, UserQuery, UserSort, users_page};
@@ -149,7 +149,7 @@ impl App {
         self.require_on_requested_org(ctx, org_id.as_str()).await?;
         let password_hash = match &input.password {
             Some(pw) => {
-                self.org_password_complexity_policy(&ctx.instance_id, &org_id)
+                self.org_policy::<PasswordComplexitySettings>(&ctx.instance_id, &org_id)
                     .await?
                     .settings
                     .check(pw, PasswordSet::UserCreation)?;

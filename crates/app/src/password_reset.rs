@@ -5,11 +5,12 @@
 //! user's org, hashed on the hashing threads, and set when the request's
 //! proof holds (the domain decides, see `twofold_domain::password_code`).
 
+use twofold_domain::lockout::LockoutSettings;
 use twofold_domain::notify::Channel;
 use twofold_domain::password_code::{
     self as code, CODE_LEN, CODE_LIFETIME_MICROS, PasswordCodeAdded, Proof, ResetMedium,
 };
-use twofold_domain::password_complexity::PasswordSet;
+use twofold_domain::password_complexity::{PasswordComplexitySettings, PasswordSet};
 use twofold_domain::permissions::Permission;
 use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::session::checks::HashComparison;
@@ -190,7 +191,7 @@ impl App {
         if user.human().is_none() {
             return Err(code::set_target_missing());
         }
-        self.org_password_complexity_policy(&ctx.instance_id, &user.org_id)
+        self.org_policy::<PasswordComplexitySettings>(&ctx.instance_id, &user.org_id)
             .await?
             .settings
             .check(new_password, PasswordSet::Change)?;
@@ -223,7 +224,10 @@ impl App {
                 }
             }
         };
-        let lockout = self.org_lockout_policy(&ctx.instance_id, &user.org_id).await?.settings;
+        let lockout = self
+            .org_policy::<LockoutSettings>(&ctx.instance_id, &user.org_id)
+            .await?
+            .settings;
         let now = self.now();
         // The new password is hashed only for a request the proof allows
         // (as the state was read), so wrong guesses cost one hash, not two.

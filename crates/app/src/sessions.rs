@@ -13,6 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use twofold_domain::event::WebAuthnChallenged;
 use twofold_domain::human::constant_time_eq;
+use twofold_domain::lockout::LockoutSettings;
 use twofold_domain::notify::Channel;
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::UserView;
@@ -227,7 +228,11 @@ impl App {
             None => None,
         };
         let lockout = match &user {
-            Some(u) => self.org_lockout_policy(&ctx.instance_id, &u.org_id).await?.settings,
+            Some(u) => {
+                self.org_policy::<LockoutSettings>(&ctx.instance_id, &u.org_id)
+                    .await?
+                    .settings
+            }
             None => Default::default(),
         };
         let prepared = self

@@ -27,6 +27,7 @@ pub mod permissions;
 pub mod project;
 pub mod readmodel;
 pub mod scope;
+pub mod scoped_policy;
 pub mod security;
 pub mod session;
 pub mod setup;

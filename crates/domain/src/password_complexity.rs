@@ -6,8 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
-use crate::event::EventPayload as E;
-use crate::scope::Scope;
+use crate::readmodel::Collection;
+use crate::scoped_policy::{Refusals, ScopedPolicy, scoped_policy_events};
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
@@ -62,35 +62,6 @@ pub enum PasswordSet {
 const MAX_MIN_LENGTH: u64 = 72;
 
 impl PasswordComplexitySettings {
-    /// The default of a new instance.
-    pub fn instance_default() -> Self {
-        Self {
-            min_length: 8,
-            has_lowercase: true,
-            has_uppercase: true,
-            has_number: true,
-            has_symbol: true,
-        }
-    }
-
-    pub fn apply(&mut self, c: &PasswordComplexityChanges) {
-        if let Some(v) = c.min_length {
-            self.min_length = v;
-        }
-        if let Some(v) = c.has_lowercase {
-            self.has_lowercase = v;
-        }
-        if let Some(v) = c.has_uppercase {
-            self.has_uppercase = v;
-        }
-        if let Some(v) = c.has_number {
-            self.has_number = v;
-        }
-        if let Some(v) = c.has_symbol {
-            self.has_symbol = v;
-        }
-    }
-
     /// Checks `password` in ZITADEL's order, stopping at the first failure.
     /// Length counts bytes; only ASCII letters and digits form classes, any
     /// other character is a symbol.
@@ -120,6 +91,32 @@ impl PasswordComplexitySettings {
         }
         Ok(())
     }
+}
+
+impl ScopedPolicy for PasswordComplexitySettings {
+    type Changes = PasswordComplexityChanges;
+    const REFUSALS: Refusals = Refusals {
+        org_missing: ("ORG-Dgs3g", "Password Complexity Policy not found"),
+        reset_missing: ("ORG-ADgs2", "Password Complexity Policy not found"),
+        org_exists: ("Org-LdhbS", "Password Complexity Policy already exists"),
+        instance_unchanged: (
+            "INSTANCE-9jlsf",
+            "Default Password Complexity Policy has not been changed",
+        ),
+        org_unchanged: ("Org-DAs21", "Errors.Org.PasswordComplexityPolicy.NotChanged"),
+    };
+    const COLLECTION: Collection = Collection::PasswordComplexityPolicy;
+
+    /// The default of a new instance (ZITADEL's).
+    fn instance_default() -> Self {
+        Self {
+            min_length: 8,
+            has_lowercase: true,
+            has_uppercase: true,
+            has_number: true,
+            has_symbol: true,
+        }
+    }
 
     fn validate(&self) -> Result<(), DomainError> {
         if self.min_length == 0 || self.min_length > MAX_MIN_LENGTH {
@@ -141,96 +138,32 @@ impl PasswordComplexitySettings {
             has_symbol: diff(self.has_symbol, new.has_symbol),
         }
     }
-}
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PasswordComplexityState {
-    pub exists: bool,
-    pub settings: PasswordComplexitySettings,
-}
-
-impl PasswordComplexityState {
-    pub fn fold<'a>(scope: Scope, events: impl IntoIterator<Item = &'a E>) -> Self {
-        let mut s = Self::default();
-        for e in events {
-            match (scope, e) {
-                (Scope::Instance, E::InstancePasswordComplexityPolicyAdded(p))
-                | (Scope::Org, E::OrgPasswordComplexityPolicyAdded(p)) => {
-                    s = Self {
-                        exists: true,
-                        settings: *p,
-                    }
-                }
-                (Scope::Instance, E::InstancePasswordComplexityPolicyChanged(c))
-                | (Scope::Org, E::OrgPasswordComplexityPolicyChanged(c)) => s.settings.apply(c),
-                (Scope::Org, E::OrgPasswordComplexityPolicyRemoved) => s = Self::default(),
-                _ => {}
-            }
+    fn apply(&mut self, c: &PasswordComplexityChanges) {
+        if let Some(v) = c.min_length {
+            self.min_length = v;
         }
-        s
-    }
-}
-
-/// Full replacement; unchanged is an error, as for every ZITADEL policy.
-/// An instance set up before the policy existed gets it added on its first
-/// update (its effective default until then is [`instance_default`]).
-///
-/// [`instance_default`]: PasswordComplexitySettings::instance_default
-pub fn decide_update(
-    scope: Scope,
-    state: &PasswordComplexityState,
-    new: PasswordComplexitySettings,
-) -> Result<Vec<E>, DomainError> {
-    new.validate()?;
-    let old = match (scope, state.exists) {
-        (Scope::Org, false) => {
-            return Err(DomainError::not_found(
-                "ORG-Dgs3g",
-                "Password Complexity Policy not found",
-            ));
+        if let Some(v) = c.has_lowercase {
+            self.has_lowercase = v;
         }
-        (Scope::Instance, false) => PasswordComplexitySettings::instance_default(),
-        _ => state.settings,
-    };
-    let c = old.changes_to(&new);
-    if c == PasswordComplexityChanges::default() {
-        return Err(match scope {
-            Scope::Instance => DomainError::precondition(
-                "INSTANCE-9jlsf",
-                "Default Password Complexity Policy has not been changed",
-            ),
-            Scope::Org => DomainError::precondition("Org-DAs21", "Errors.Org.PasswordComplexityPolicy.NotChanged"),
-        });
+        if let Some(v) = c.has_uppercase {
+            self.has_uppercase = v;
+        }
+        if let Some(v) = c.has_number {
+            self.has_number = v;
+        }
+        if let Some(v) = c.has_symbol {
+            self.has_symbol = v;
+        }
     }
-    Ok(vec![match scope {
-        Scope::Instance if !state.exists => E::InstancePasswordComplexityPolicyAdded(new),
-        Scope::Instance => E::InstancePasswordComplexityPolicyChanged(c),
-        Scope::Org => E::OrgPasswordComplexityPolicyChanged(c),
-    }])
-}
 
-pub fn decide_add_custom(
-    state: &PasswordComplexityState,
-    new: PasswordComplexitySettings,
-) -> Result<Vec<E>, DomainError> {
-    new.validate()?;
-    if state.exists {
-        return Err(DomainError::already_exists(
-            "Org-LdhbS",
-            "Password Complexity Policy already exists",
-        ));
-    }
-    Ok(vec![E::OrgPasswordComplexityPolicyAdded(new)])
-}
-
-pub fn decide_reset(state: &PasswordComplexityState) -> Result<Vec<E>, DomainError> {
-    if !state.exists {
-        return Err(DomainError::not_found(
-            "ORG-ADgs2",
-            "Password Complexity Policy not found",
-        ));
-    }
-    Ok(vec![E::OrgPasswordComplexityPolicyRemoved])
+    scoped_policy_events!(
+        InstancePasswordComplexityPolicyAdded,
+        InstancePasswordComplexityPolicyChanged,
+        OrgPasswordComplexityPolicyAdded,
+        OrgPasswordComplexityPolicyChanged,
+        OrgPasswordComplexityPolicyRemoved
+    );
 }
 
 #[cfg(test)]
@@ -275,56 +208,11 @@ mod tests {
     }
 
     #[test]
-    fn instance_policy_is_added_on_first_update_then_changed() {
-        let s = PasswordComplexityState::default();
-        let id = |r: Result<Vec<E>, DomainError>| r.unwrap_err().id;
-        assert_eq!(
-            id(decide_update(
-                Scope::Instance,
-                &s,
-                PasswordComplexitySettings::instance_default()
-            )),
-            "INSTANCE-9jlsf"
-        );
-        assert_eq!(id(decide_update(Scope::Instance, &s, policy(0, true))), "MODEL-Lsp0e");
-        assert_eq!(id(decide_update(Scope::Instance, &s, policy(73, true))), "MODEL-Lsp0e");
-        let added = decide_update(Scope::Instance, &s, policy(10, true)).unwrap();
-        assert_eq!(added, vec![E::InstancePasswordComplexityPolicyAdded(policy(10, true))]);
-        let s = PasswordComplexityState::fold(Scope::Instance, &added);
-        let changed = decide_update(Scope::Instance, &s, policy(10, false)).unwrap();
-        assert_eq!(
-            changed,
-            vec![E::InstancePasswordComplexityPolicyChanged(PasswordComplexityChanges {
-                min_length: None,
-                has_lowercase: Some(false),
-                has_uppercase: Some(false),
-                has_number: Some(false),
-                has_symbol: Some(false),
-            })]
-        );
-        let mut all = added;
-        all.extend(changed);
-        assert_eq!(
-            PasswordComplexityState::fold(Scope::Instance, &all).settings,
-            policy(10, false)
-        );
-    }
-
-    #[test]
-    fn org_policy_is_added_updated_and_reset() {
-        let s = PasswordComplexityState::default();
-        let new = policy(12, false);
-        let id = |r: Result<Vec<E>, DomainError>| r.unwrap_err().id;
-        assert_eq!(id(decide_update(Scope::Org, &s, new)), "ORG-Dgs3g");
-        assert_eq!(id(decide_reset(&s)), "ORG-ADgs2");
-        assert_eq!(id(decide_add_custom(&s, policy(0, false))), "MODEL-Lsp0e");
-        let added = decide_add_custom(&s, new).unwrap();
-        let s = PasswordComplexityState::fold(Scope::Org, &added);
-        assert_eq!(id(decide_add_custom(&s, new)), "Org-LdhbS");
-        assert_eq!(id(decide_update(Scope::Org, &s, new)), "Org-DAs21");
-        let mut all = added;
-        all.extend(decide_reset(&s).unwrap());
-        assert!(!PasswordComplexityState::fold(Scope::Org, &all).exists);
+    fn a_minimum_length_outside_1_to_72_is_refused() {
+        for (min_length, ok) in [(0, false), (1, true), (72, true), (73, false)] {
+            let got = policy(min_length, true).validate().err().map(|e| e.id);
+            assert_eq!(got.is_none(), ok, "{min_length}: {got:?}");
+        }
     }
 
     #[test]

@@ -4,7 +4,12 @@
 use crate::event::*;
 use crate::factors::{MultiFactor, SecondFactor};
 use crate::ids::{InstanceId, OrgId, UserId};
+use crate::lockout::LockoutSettings;
 use crate::login_policy::LoginPolicySettings;
+use crate::password_age::PasswordAgeSettings;
+use crate::password_complexity::PasswordComplexitySettings;
+use crate::scope::Scope;
+use crate::scoped_policy::ScopedPolicy;
 
 pub const ADMIN_USER_NAME: &str = "admin";
 
@@ -49,15 +54,9 @@ pub fn instance_events(s: &InstanceSetup) -> Vec<(AggregateRef, Vec<EventPayload
     instance.push(EventPayload::InstanceMultiFactorAdded(MfaTypePayload {
         mfa_type: MultiFactor::U2fWithVerification,
     }));
-    instance.push(EventPayload::InstanceLockoutPolicyAdded(
-        crate::lockout::LockoutSettings::default(),
-    ));
-    instance.push(EventPayload::InstancePasswordComplexityPolicyAdded(
-        crate::password_complexity::PasswordComplexitySettings::instance_default(),
-    ));
-    instance.push(EventPayload::InstancePasswordAgePolicyAdded(
-        crate::password_age::PasswordAgeSettings::default(),
-    ));
+    instance.push(added_default::<LockoutSettings>());
+    instance.push(added_default::<PasswordComplexitySettings>());
+    instance.push(added_default::<PasswordAgeSettings>());
     instance.push(EventPayload::InstanceDefaultOrgSet(OrgIdPayload {
         org_id: s.org_id.as_str().to_owned(),
     }));
@@ -98,4 +97,9 @@ pub fn instance_events(s: &InstanceSetup) -> Vec<(AggregateRef, Vec<EventPayload
         (AggregateRef::user(&s.admin_user_id, &s.org_id), user),
         (AggregateRef::instance(&s.instance_id), instance),
     ]
+}
+
+/// The instance's policy of kind `P`, with the kind's default settings.
+fn added_default<P: ScopedPolicy>() -> EventPayload {
+    P::added(Scope::Instance, P::instance_default())
 }

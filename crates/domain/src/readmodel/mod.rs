@@ -4,13 +4,11 @@
 //! read after a successful write always sees it.
 
 pub mod directory;
-pub mod lockout;
 pub mod login_policy;
-pub mod password_age;
-pub mod password_complexity;
 pub mod projects;
 pub mod providers;
 pub mod query;
+pub mod scoped_policy;
 pub mod security;
 pub mod session;
 
@@ -19,6 +17,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::event::StoredEvent;
+use crate::lockout::LockoutSettings;
+use crate::password_age::PasswordAgeSettings;
+use crate::password_complexity::PasswordComplexitySettings;
 
 /// Document collections; `as_str` is the name the store keeps them under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -94,9 +95,9 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     let mut keys = login_policy::affected(ev);
     keys.extend(directory::affected(ev));
     keys.extend(session::affected(ev));
-    keys.extend(lockout::affected(ev));
-    keys.extend(password_complexity::affected(ev));
-    keys.extend(password_age::affected(ev));
+    keys.extend(scoped_policy::affected::<LockoutSettings>(ev));
+    keys.extend(scoped_policy::affected::<PasswordComplexitySettings>(ev));
+    keys.extend(scoped_policy::affected::<PasswordAgeSettings>(ev));
     keys.extend(security::affected(ev));
     keys.extend(providers::affected(ev));
     keys.extend(projects::affected(ev));
@@ -109,9 +110,24 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
     match key.collection {
         Collection::LoginPolicy => typed(key, prior, |p| login_policy::apply(ev, p), no_lookup),
         Collection::Provider => providers::apply(ev, key, prior),
-        Collection::LockoutPolicy => typed(key, prior, |p| lockout::apply(ev, p), no_lookup),
-        Collection::PasswordComplexityPolicy => typed(key, prior, |p| password_complexity::apply(ev, p), no_lookup),
-        Collection::PasswordAgePolicy => typed(key, prior, |p| password_age::apply(ev, p), no_lookup),
+        Collection::LockoutPolicy => typed(
+            key,
+            prior,
+            |p| scoped_policy::apply::<LockoutSettings>(ev, p),
+            no_lookup,
+        ),
+        Collection::PasswordComplexityPolicy => typed(
+            key,
+            prior,
+            |p| scoped_policy::apply::<PasswordComplexitySettings>(ev, p),
+            no_lookup,
+        ),
+        Collection::PasswordAgePolicy => typed(
+            key,
+            prior,
+            |p| scoped_policy::apply::<PasswordAgeSettings>(ev, p),
+            no_lookup,
+        ),
         Collection::SecurityPolicy => typed(key, prior, |p| security::apply(ev, p), no_lookup),
         Collection::Session => typed(
             key,
