@@ -15,6 +15,7 @@ mod management;
 pub mod methods;
 mod nul_strings;
 mod observe;
+mod org_service;
 mod queries;
 mod rest;
 mod self_service;
@@ -39,6 +40,7 @@ use twofold_app::App;
 use twofold_proto::zitadel::admin::v1::admin_service_server::AdminServiceServer;
 use twofold_proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
 use twofold_proto::zitadel::management::v1::management_service_server::ManagementServiceServer;
+use twofold_proto::zitadel::org::v2::organization_service_server::OrganizationServiceServer;
 use twofold_proto::zitadel::session::v2::session_service_server::SessionServiceServer;
 use twofold_proto::zitadel::settings::v2::settings_service_server::SettingsServiceServer;
 use twofold_proto::zitadel::user::v2::user_service_server::UserServiceServer;
@@ -74,6 +76,7 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, m
     health
         .set_serving::<AuthServiceServer<self_service::SelfService>>()
         .await;
+    health.set_serving::<OrganizationServiceServer<org_service::Orgs>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(twofold_proto::DESCRIPTOR_SET)
         .build_v1()
@@ -91,6 +94,7 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, m
     .add_service(
         SettingsServiceServer::new(settings_service::Settings { app: app.clone() }).max_decoding_message_size(max),
     )
+    .add_service(OrganizationServiceServer::new(org_service::Orgs { app: app.clone() }).max_decoding_message_size(max))
     .add_service(health_service)
     .add_service(reflection)
     .prepare()

@@ -280,3 +280,41 @@ pub fn orgs(r: &twofold_proto::zitadel::admin::v1::ListOrgsRequest) -> Result<(V
     })?;
     Ok((all, by_name))
 }
+
+/// v2 ListOrganizations: the queries (AND-combined) and whether sorted by name.
+pub fn orgs_v2(r: &org::v2::ListOrganizationsRequest) -> Result<(Vec<OrgQuery>, bool), Status> {
+    use org::v2::search_query::Query as Q;
+    const NAME: (usize, usize) = (1, 200);
+    let mut all = Vec::with_capacity(r.queries.len());
+    for (i, q) in r.queries.iter().enumerate() {
+        let query = q
+            .query
+            .as_ref()
+            .ok_or_else(|| query_required("ListOrganizationsRequest", i, "SearchQuery"))?;
+        all.push(match query {
+            Q::NameQuery(n) => OrgQuery::Name(text("OrganizationNameQuery", "Name", &n.name, n.method, NAME)?),
+            Q::DomainQuery(d) => {
+                OrgQuery::Domain(text("OrganizationDomainQuery", "Domain", &d.domain, d.method, NAME)?)
+            }
+            Q::StateQuery(st) => match org::v2::OrganizationState::try_from(st.state) {
+                // Orgs are never deactivated here, so only ACTIVE matches.
+                Ok(s) => OrgQuery::Active(s == org::v2::OrganizationState::Active),
+                Err(_) => {
+                    return Err(validate::invalid_field(
+                        "OrganizationStateQuery",
+                        "State",
+                        "value must be one of the defined enum values",
+                    ));
+                }
+            },
+            Q::IdQuery(q) => OrgQuery::Id(validate::id("OrganizationIDQuery", "Id", &q.id)?.to_owned()),
+            Q::DefaultQuery(_) => OrgQuery::Default,
+        });
+    }
+    let by_name = sorting_column("ListOrganizationsRequest", r.sorting_column, |c| match c {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
+    })?;
+    Ok((all, by_name))
+}

@@ -16,6 +16,7 @@ pub mod members;
 pub mod metrics;
 pub mod mfa;
 pub mod notify;
+pub mod org_setup;
 pub mod orgs;
 pub mod password_age;
 pub mod password_complexity;

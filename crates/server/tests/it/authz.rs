@@ -211,6 +211,10 @@ const SUCCEED: &[(&str, &str)] = &[
         "an org the caller may not read answers as an unknown one (checked)",
     ),
     (
+        "/zitadel.org.v2.OrganizationService/ListOrganizations",
+        "lists only orgs the caller may read (checked: no id of B in the answer)",
+    ),
+    (
         "/zitadel.management.v1.ManagementService/RemoveOrgMember",
         "acts on A's own member list; a non-member is removed with 200 as any unknown id (contract)",
     ),

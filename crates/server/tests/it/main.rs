@@ -38,6 +38,7 @@ mod management;
 mod multinode;
 mod observability;
 mod org_policy;
+mod orgs_v2;
 mod permissions;
 mod queries;
 mod transport;
