@@ -22,6 +22,7 @@ mod self_service;
 mod sessions;
 mod settings;
 mod settings_service;
+mod user_tokens;
 mod users;
 mod validate;
 

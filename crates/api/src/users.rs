@@ -525,4 +525,25 @@ impl UserService for Users {
             details: convert::v2_changed(d),
         }))
     }
+
+    async fn add_personal_access_token(
+        &self,
+        req: Request<AddPersonalAccessTokenRequest>,
+    ) -> Result<Response<AddPersonalAccessTokenResponse>, Status> {
+        crate::user_tokens::add(&self.app, req).await
+    }
+
+    async fn remove_personal_access_token(
+        &self,
+        req: Request<RemovePersonalAccessTokenRequest>,
+    ) -> Result<Response<RemovePersonalAccessTokenResponse>, Status> {
+        crate::user_tokens::remove(&self.app, req).await
+    }
+
+    async fn list_personal_access_tokens(
+        &self,
+        req: Request<ListPersonalAccessTokensRequest>,
+    ) -> Result<Response<ListPersonalAccessTokensResponse>, Status> {
+        crate::user_tokens::list(&self.app, req).await
+    }
 }

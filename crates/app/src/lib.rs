@@ -28,6 +28,7 @@ pub mod security;
 pub mod sessions;
 pub mod totp;
 pub mod u2f;
+pub mod user_tokens;
 pub mod users;
 
 use std::sync::Arc;

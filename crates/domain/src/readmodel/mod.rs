@@ -12,6 +12,7 @@ pub mod providers;
 pub mod query;
 pub mod security;
 pub mod session;
+pub mod token_query;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

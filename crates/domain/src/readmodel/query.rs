@@ -94,7 +94,7 @@ impl TimeMethod {
         })
     }
 
-    fn matches(self, value: Timestamp, query: Timestamp) -> bool {
+    pub fn matches(self, value: Timestamp, query: Timestamp) -> bool {
         use TimeMethod::*;
         match self {
             Equals => value == query,

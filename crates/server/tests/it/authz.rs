@@ -211,6 +211,10 @@ const SUCCEED: &[(&str, &str)] = &[
         "an org the caller may not read answers as an unknown one (checked)",
     ),
     (
+        "/zitadel.user.v2.UserService/ListPersonalAccessTokens",
+        "lists only tokens of users the caller may read (checked: no id of B in the answer)",
+    ),
+    (
         "/zitadel.org.v2.OrganizationService/ListOrganizations",
         "lists only orgs the caller may read (checked: no id of B in the answer)",
     ),
@@ -230,6 +234,7 @@ fn body_for(grpc_path: &str) -> Value {
         "VerifyTOTPRegistration" => json!({"code": "123456"}),
         "VerifyU2FRegistration" => json!({"publicKeyCredential": {"id": "x"}, "tokenName": "key"}),
         "AddOrgMember" | "UpdateOrgMember" => json!({"roles": ["ORG_OWNER"]}),
+        "AddPersonalAccessToken" => json!({"expirationDate": "2999-01-01T00:00:00Z"}),
         "AddIAMMember" | "UpdateIAMMember" => json!({"roles": ["IAM_OWNER"]}),
         _ => json!({}),
     }
@@ -381,6 +386,12 @@ const UNKNOWN_NOT_404: &[(&str, u16, &str)] = &[
     // "user must exist in the ctx org (else FailedPrecondition COMMAND-Dggw2)" (part 2 §19.6).
     (
         "/zitadel.management.v1.ManagementService/AddPersonalAccessToken",
+        400,
+        "COMMAND-Dggw2",
+    ),
+    // "Not allowed for this user type / User could not be found … FailedPrecondition" (part 3 §35).
+    (
+        "/zitadel.user.v2.UserService/AddPersonalAccessToken",
         400,
         "COMMAND-Dggw2",
     ),

@@ -39,6 +39,7 @@ mod multinode;
 mod observability;
 mod org_policy;
 mod orgs_v2;
+mod pats_v2;
 mod permissions;
 mod queries;
 mod transport;
