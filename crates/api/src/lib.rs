@@ -11,6 +11,7 @@ mod convert;
 mod error;
 mod grpc_decode;
 mod guard;
+mod hosted_login;
 mod management;
 pub mod methods;
 mod nul_strings;

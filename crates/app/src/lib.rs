@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod clock;
 pub mod command;
 mod docs;
+pub mod hosted_login;
 pub mod humans;
 pub mod ids;
 pub mod lockout;

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::factors::{MultiFactor, SecondFactor};
+use crate::hosted_login::TranslationSet;
 use crate::ids::{InstanceId, OrgId, SessionId, UserId};
 use crate::lockout::{LockoutChanges, LockoutSettings};
 use crate::login_policy::{LoginPolicyChanges, LoginPolicySettings};
@@ -388,6 +389,11 @@ pub enum EventPayload {
 
     #[serde(rename = "instance.policy.security.set")]
     InstanceSecurityPolicySet(SecuritySet),
+
+    #[serde(rename = "instance.hosted_login_translation.set")]
+    InstanceHostedLoginTranslationSet(TranslationSet),
+    #[serde(rename = "org.hosted_login_translation.set")]
+    OrgHostedLoginTranslationSet(TranslationSet),
 
     #[serde(rename = "instance.smtp.config.added")]
     SmtpConfigAdded(SmtpConfig),

@@ -8,6 +8,7 @@
 pub mod error;
 pub mod event;
 pub mod factors;
+pub mod hosted_login;
 pub mod human;
 pub mod ids;
 pub mod lockout;

@@ -4,6 +4,7 @@
 //! read after a successful write always sees it.
 
 pub mod directory;
+pub mod hosted_login;
 pub mod lockout;
 pub mod login_policy;
 pub mod password_age;
@@ -38,6 +39,7 @@ pub enum Collection {
     PasswordAgePolicy,
     SecurityPolicy,
     Provider,
+    HostedLoginTranslation,
 }
 
 impl Collection {
@@ -57,6 +59,7 @@ impl Collection {
             Collection::PasswordAgePolicy => "password_age_policy",
             Collection::SecurityPolicy => "security_policy",
             Collection::Provider => "provider",
+            Collection::HostedLoginTranslation => "hosted_login_translation",
         }
     }
 }
@@ -95,6 +98,7 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     keys.extend(password_age::affected(ev));
     keys.extend(security::affected(ev));
     keys.extend(providers::affected(ev));
+    keys.extend(hosted_login::affected(ev));
     keys
 }
 
@@ -108,6 +112,7 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
         Collection::PasswordComplexityPolicy => typed(key, prior, |p| password_complexity::apply(ev, p), no_lookup),
         Collection::PasswordAgePolicy => typed(key, prior, |p| password_age::apply(ev, p), no_lookup),
         Collection::SecurityPolicy => typed(key, prior, |p| security::apply(ev, p), no_lookup),
+        Collection::HostedLoginTranslation => typed(key, prior, |p| hosted_login::apply(ev, p), no_lookup),
         Collection::Session => typed(
             key,
             prior,
