@@ -33,6 +33,7 @@ mod directory;
 mod factors;
 mod humans;
 mod input_hygiene;
+mod login_client;
 mod js_sdk;
 mod lifecycle;
 mod management;
