@@ -78,7 +78,9 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, m
     health
         .set_serving::<AuthServiceServer<self_service::SelfService>>()
         .await;
-    health.set_serving::<OrganizationServiceServer<org_service::Orgs>>().await;
+    health
+        .set_serving::<OrganizationServiceServer<org_service::Orgs>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(twofold_proto::DESCRIPTOR_SET)
         .build_v1()

@@ -34,11 +34,7 @@ fn admin(a: add_organization_request::Admin) -> Result<NewOrgAdminInput, Status>
         Some(UserType::UserId(id)) => AdminUser::Existing(UserId::from(validate::id("Admin", "UserId", &id)?)),
         Some(UserType::Human(h)) => AdminUser::New(Box::new(users::human_input(h)?)),
         None => {
-            return Err(validate::invalid_field(
-                "Admin",
-                "UserType",
-                "value is required",
-            ));
+            return Err(validate::invalid_field("Admin", "UserType", "value is required"));
         }
     };
     Ok(NewOrgAdminInput { user, roles: a.roles })

@@ -7,11 +7,11 @@
 
 use tonic::Status;
 use twofold_domain::DomainError;
+use twofold_domain::Timestamp;
 use twofold_domain::readmodel::query::{
     ListRequest, MAX_QUERY_DEPTH, MemberQuery, MemberSort, OrgQuery, SessionQuery, Text, TextMethod, TimeMethod,
     UserQuery, UserSort, UserStateQuery,
 };
-use twofold_domain::Timestamp;
 use twofold_domain::readmodel::token_query::{PatQuery, PatSort};
 use twofold_proto::zitadel::{filter, member, object, org, session, user, v1};
 

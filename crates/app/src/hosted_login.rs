@@ -75,7 +75,10 @@ impl App {
             .map(hosted_login::etag)
             .unwrap_or_default();
         let translations = if ignore_inheritance {
-            chain.pop().flatten().unwrap_or_else(|| Value::Object(Default::default()))
+            chain
+                .pop()
+                .flatten()
+                .unwrap_or_else(|| Value::Object(Default::default()))
         } else {
             let mut merged = Value::Object(Default::default());
             for doc in chain.iter().flatten() {
@@ -94,7 +97,11 @@ impl App {
         locale: &str,
         translations: Value,
     ) -> Result<String, DomainError> {
-        let level = if org.is_some() { SetLevel::Org } else { SetLevel::Instance };
+        let level = if org.is_some() {
+            SetLevel::Org
+        } else {
+            SetLevel::Instance
+        };
         // The whole document is replaced, whatever was stored before.
         let etag = hosted_login::etag(&translations);
         let events = hosted_login::decide_set(level, locale, translations)?;
@@ -102,8 +109,10 @@ impl App {
             Some(id) => AggregateRef::org(&self.org(&ctx.instance_id, id).await?.id),
             None => AggregateRef::instance(&ctx.instance_id),
         };
-        self.execute(&ctx.instance_id, ctx.caller.user_id.as_str(), aggregate, |_| Ok(events.clone()))
-            .await?;
+        self.execute(&ctx.instance_id, ctx.caller.user_id.as_str(), aggregate, |_| {
+            Ok(events.clone())
+        })
+        .await?;
         Ok(etag)
     }
 }

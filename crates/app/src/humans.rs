@@ -13,8 +13,8 @@ use twofold_domain::{AggregateRef, DomainError, OrgId, Timestamp, UserId};
 use crate::access::Authorized;
 use crate::auth::RequestCtx;
 use crate::command::{Decision, unique};
-use crate::ports::UniqueClaim;
 use crate::notify::{Delivery, Purpose};
+use crate::ports::UniqueClaim;
 use crate::{App, WriteDetails, passwords, secrets};
 use twofold_domain::notify::Channel;
 

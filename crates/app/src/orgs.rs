@@ -65,7 +65,8 @@ impl App {
         by_name: bool,
         list: ListRequest,
     ) -> Result<OrgList, DomainError> {
-        self.list_orgs_where(instance_id, queries, by_name, list, |_| true).await
+        self.list_orgs_where(instance_id, queries, by_name, list, |_| true)
+            .await
     }
 
     /// As [`App::list_orgs`], of the orgs `visible` lets through.

@@ -36,8 +36,9 @@ impl Locale {
                 2 if letters(p) => tag.push_str(&p.to_ascii_uppercase()),
                 // Script: Hant, Latn.
                 4 if letters(p) => {
-                    tag.push_str(&p[..1].to_ascii_uppercase());
-                    tag.push_str(&p[1..].to_ascii_lowercase());
+                    let mut chars = p.chars();
+                    tag.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+                    tag.push_str(&chars.as_str().to_ascii_lowercase());
                 }
                 _ => tag.push_str(&p.to_ascii_lowercase()),
             }
@@ -79,8 +80,8 @@ pub fn get_locale(s: &str) -> Result<Locale, DomainError> {
 
 /// Replaces the whole document of (level, locale).
 pub fn decide_set(level: SetLevel, locale: &str, translations: Value) -> Result<Vec<E>, DomainError> {
-    let locale = Locale::parse(locale)
-        .ok_or_else(|| DomainError::invalid("COMMA-xmjATA", "Errors.Arguments.Locale.Invalid"))?;
+    let locale =
+        Locale::parse(locale).ok_or_else(|| DomainError::invalid("COMMA-xmjATA", "Errors.Arguments.Locale.Invalid"))?;
     let set = TranslationSet {
         locale: locale.tag,
         translations,
@@ -198,10 +199,16 @@ mod tests {
     fn deep_merge_and_etag() {
         let mut base = json!({"a": {"x": 1, "y": 2}, "b": "keep", "c": [1]});
         merge(&mut base, &json!({"a": {"y": 3, "z": 4}, "c": {"new": true}}));
-        assert_eq!(base, json!({"a": {"x": 1, "y": 3, "z": 4}, "b": "keep", "c": {"new": true}}));
+        assert_eq!(
+            base,
+            json!({"a": {"x": 1, "y": 3, "z": 4}, "b": "keep", "c": {"new": true}})
+        );
         assert_eq!(etag(&json!({})), "99914b932bd37a50b983c5e7c90ae93b");
         assert_eq!(etag(&system()).len(), 32);
-        assert_eq!(etag(&json!({"b": {"d": 1, "c": 2}, "a": 0})), etag(&json!({"a": 0.0, "b": {"c": 2.0, "d": 1}})));
+        assert_eq!(
+            etag(&json!({"b": {"d": 1, "c": 2}, "a": 0})),
+            etag(&json!({"a": 0.0, "b": {"c": 2.0, "d": 1}}))
+        );
         assert_ne!(etag(&json!({"a": 0.5})), etag(&json!({"a": 0})));
     }
 }

@@ -73,7 +73,13 @@ pub fn decide_set_up(
             admin.roles.clone()
         };
         let members = Members::fold(&events);
-        events.extend(member::decide_add(Scope::Org, &members, &admin.user_id, admin.exists, roles)?);
+        events.extend(member::decide_add(
+            Scope::Org,
+            &members,
+            &admin.user_id,
+            admin.exists,
+            roles,
+        )?);
     }
     Ok((domain, events))
 }
@@ -138,7 +144,11 @@ mod tests {
                 .collect()
         };
         let (_, events) = decide_set_up(false, "Bank", "localhost", &[]).unwrap();
-        assert_eq!((events.len(), roles_of(&events)), (4, vec![]), "the caller is not added");
+        assert_eq!(
+            (events.len(), roles_of(&events)),
+            (4, vec![]),
+            "the caller is not added"
+        );
         let (_, events) = decide_set_up(
             false,
             "Bank",

@@ -118,8 +118,13 @@ mod tests {
 
     #[test]
     fn sorting_and_paging() {
-        let pats = vec![pat("b", "u2", "o1", 1, 300), pat("c", "u1", "o2", 2, 100), pat("a", "u3", "o3", 3, 200)];
-        let ids = |(total, page): (usize, Vec<PatView>)| (total, page.into_iter().map(|p| p.token_id).collect::<Vec<_>>());
+        let pats = vec![
+            pat("b", "u2", "o1", 1, 300),
+            pat("c", "u1", "o2", 2, 100),
+            pat("a", "u3", "o3", 3, 200),
+        ];
+        let ids =
+            |(total, page): (usize, Vec<PatView>)| (total, page.into_iter().map(|p| p.token_id).collect::<Vec<_>>());
         let list = |asc| ListRequest {
             asc,
             ..ListRequest::default()

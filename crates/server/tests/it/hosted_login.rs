@@ -35,14 +35,22 @@ async fn hosted_login_translations(b: Backend) {
         &format!("locale=fr&organizationId={org}"),
     ] {
         let got = get(&s, query).await;
-        assert_eq!(got, (200, json!({"etag": system_etag, "translations": system})), "{query}");
+        assert_eq!(
+            got,
+            (200, json!({"etag": system_etag, "translations": system})),
+            "{query}"
+        );
     }
     let got = get(&s, "locale=en&instance=true&ignoreInheritance=true").await;
     assert_eq!(got, (200, json!({"etag": system_etag, "translations": {}})));
 
     // Stored for the instance (German) and for the org (Swiss German).
     let instance_doc = json!({"loginname": {"title": "Willkommen zurück!"}, "extra": {"a": 1}});
-    let (status, got) = set(&s, json!({"instance": true, "locale": "de", "translations": instance_doc})).await;
+    let (status, got) = set(
+        &s,
+        json!({"instance": true, "locale": "de", "translations": instance_doc}),
+    )
+    .await;
     assert_eq!((status, got), (200, json!({"etag": md5_hex(&instance_doc)})));
     let org_doc = json!({"loginname": {"description": "Grüezi"}});
     let (status, got) = set(
@@ -79,12 +87,18 @@ async fn hosted_login_translations(b: Backend) {
     let (status, _) = set(&s, json!({"instance": true, "locale": "de", "translations": replaced})).await;
     assert_eq!(status, 200);
     let got = get(&s, "locale=de&instance=true&ignoreInheritance=true").await;
-    assert_eq!(got, (200, json!({"etag": md5_hex(&replaced), "translations": replaced})));
+    assert_eq!(
+        got,
+        (200, json!({"etag": md5_hex(&replaced), "translations": replaced}))
+    );
 
     // Refusals, nothing stored.
     let invalid = |m: &str| json!({"code": 3, "message": m});
     let gets = [
-        ("locale=en", rest_error(3, "QUERY-YB6Sri", "Errors.Arguments.Level.Invalid")),
+        (
+            "locale=en",
+            rest_error(3, "QUERY-YB6Sri", "Errors.Arguments.Level.Invalid"),
+        ),
         (
             "locale=en_US&instance=true",
             rest_error(3, "QUERY-rZLAGi", "Errors.Arguments.Locale.Invalid"),

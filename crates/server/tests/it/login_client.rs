@@ -68,7 +68,10 @@ async fn login_client_signs_a_user_in(b: Backend) {
     .await;
     assert_eq!(
         (status, got),
-        (400, json!({"code": 3, "message": "metadataKeyFilter is not supported by Twofold"}))
+        (
+            400,
+            json!({"code": 3, "message": "metadataKeyFilter is not supported by Twofold"})
+        )
     );
 
     // 2. The settings of the user's org, and the orgs.
@@ -84,7 +87,11 @@ async fn login_client_signs_a_user_in(b: Backend) {
         assert_eq!(status, 200, "{path}: {got}");
     }
     let (status, got) = call("GET", format!("/v2/settings/login?ctx.orgId={bank}"), None).await;
-    assert_eq!((status, &got["settings"]["allowUsernamePassword"]), (200, &json!(true)), "{got}");
+    assert_eq!(
+        (status, &got["settings"]["allowUsernamePassword"]),
+        (200, &json!(true)),
+        "{got}"
+    );
     let (status, got) = call(
         "POST",
         "/v2/organizations/_search".into(),
@@ -126,8 +133,16 @@ async fn login_client_signs_a_user_in(b: Backend) {
     // 4. What the role does not grant.
     let denied = (403, rest_error(7, "AUTH-5mWD2", "No matching permissions found"));
     let refused: Vec<(&str, String, Option<Value>)> = vec![
-        ("PUT", "/admin/v1/policies/login".into(), Some(json!({"allowUsernamePassword": false}))),
-        ("PUT", "/v2/policies/security".into(), Some(json!({"enableImpersonation": true}))),
+        (
+            "PUT",
+            "/admin/v1/policies/login".into(),
+            Some(json!({"allowUsernamePassword": false})),
+        ),
+        (
+            "PUT",
+            "/v2/policies/security".into(),
+            Some(json!({"enableImpersonation": true})),
+        ),
         (
             "PUT",
             "/v2/settings/hosted_login_translation".into(),

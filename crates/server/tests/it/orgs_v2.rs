@@ -176,7 +176,10 @@ async fn add_organization(b: Backend) {
         })
         .await
         .unwrap_err();
-    assert_eq!((e.code(), error_id(&e)), (tonic::Code::AlreadyExists, "V3-DKcYh".into()));
+    assert_eq!(
+        (e.code(), error_id(&e)),
+        (tonic::Code::AlreadyExists, "V3-DKcYh".into())
+    );
 }
 
 fn names(got: &Value) -> Vec<String> {
@@ -212,11 +215,14 @@ async fn list_organizations(b: Backend) {
     assert_eq!(org["details"]["resourceOwner"], json!(zoo));
 
     let cases = [
-        (json!({"sortingColumn": "ORGANIZATION_FIELD_NAME_NAME", "query": {"asc": true}}), {
-            let mut all = vec![my_name.clone(), "Zoo".into(), "Apex".into()];
-            all.sort_by_key(|n| n.to_lowercase());
-            all
-        }),
+        (
+            json!({"sortingColumn": "ORGANIZATION_FIELD_NAME_NAME", "query": {"asc": true}}),
+            {
+                let mut all = vec![my_name.clone(), "Zoo".into(), "Apex".into()];
+                all.sort_by_key(|n| n.to_lowercase());
+                all
+            },
+        ),
         (
             json!({"queries": [{"nameQuery": {"name": "zo", "method": "TEXT_QUERY_METHOD_STARTS_WITH_IGNORE_CASE"}}]}),
             vec!["Zoo".into()],
@@ -261,7 +267,13 @@ async fn list_organizations(b: Backend) {
     assert_eq!(names(&got), Vec::<String>::new(), "{got}");
     let client = s.actor(&my_org, "login-client", &[], &["IAM_LOGIN_CLIENT"]).await;
     let (_, got) = s
-        .call_as(&client, Some(&zoo), "POST", "/v2/organizations/_search", Some(json!({})))
+        .call_as(
+            &client,
+            Some(&zoo),
+            "POST",
+            "/v2/organizations/_search",
+            Some(json!({})),
+        )
         .await;
     assert_eq!(names(&got).len(), 3, "{got}");
     // A user without any membership sees none.
@@ -324,5 +336,8 @@ async fn list_organizations(b: Backend) {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(list.result.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), vec![zoo.as_str()]);
+    assert_eq!(
+        list.result.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),
+        vec![zoo.as_str()]
+    );
 }

@@ -44,7 +44,8 @@ async fn add_pat(s: &Server, token: &str, user_id: &str, expiration: Value) -> (
 }
 
 async fn search(s: &Server, token: &str, body: Value) -> (u16, Value) {
-    s.call_as(token, None, "POST", "/v2/users/pats/search", Some(body)).await
+    s.call_as(token, None, "POST", "/v2/users/pats/search", Some(body))
+        .await
 }
 
 fn token_ids(got: &Value) -> Vec<String> {
@@ -75,7 +76,9 @@ async fn personal_access_tokens(b: Backend) {
     assert!(got["creationDate"].as_str().unwrap().ends_with('Z'), "{got}");
     assert_eq!(got.as_object().unwrap().len(), 3, "{got}");
     assert!(!s.stored_text().await.contains(&token), "the token is stored hashed");
-    let (status, got) = s.call_as(&token, None, "GET", &format!("/v2/users/{bot_b}"), None).await;
+    let (status, got) = s
+        .call_as(&token, None, "GET", &format!("/v2/users/{bot_b}"), None)
+        .await;
     assert_eq!((status, &got["user"]["userId"]), (200, &json!(bot_b)), "{got}");
 
     // The user itself may add one (self), without any membership.
@@ -126,10 +129,18 @@ async fn personal_access_tokens(b: Backend) {
     let first = &got["result"][0];
     assert_eq!(first["userId"], json!(bot_b));
     assert_eq!(first["organizationId"], json!(org_b));
-    assert!(first["expirationDate"].is_string() && first["creationDate"].is_string(), "{got}");
+    assert!(
+        first["expirationDate"].is_string() && first["creationDate"].is_string(),
+        "{got}"
+    );
     // A's tokens: the owner's own and bot-a's.
     let (_, got) = search(&s, &owner_a, json!({})).await;
-    let orgs: Vec<&Value> = got["result"].as_array().unwrap().iter().map(|t| &t["organizationId"]).collect();
+    let orgs: Vec<&Value> = got["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["organizationId"])
+        .collect();
     assert_eq!(orgs, vec![&json!(org_a); 2], "only A's tokens: {got}");
     assert!(token_ids(&got).contains(&a_id), "{got}");
     let (_, got) = search(&s, &owner_a, json!({"filters": [{"tokenIdFilter": {"id": token_id}}]})).await;
@@ -180,7 +191,11 @@ async fn personal_access_tokens(b: Backend) {
     ];
     for (body, expected) in cases {
         let (status, got) = search(&s, &admin, body.clone()).await;
-        assert_eq!((status, token_ids(&got)), (200, expected.into_iter().cloned().collect()), "{body}");
+        assert_eq!(
+            (status, token_ids(&got)),
+            (200, expected.into_iter().cloned().collect()),
+            "{body}"
+        );
     }
     let (_, got) = search(&s, &admin, json!({"pagination": {"limit": 1}})).await;
     assert_eq!(got["pagination"]["appliedLimit"], "1");
@@ -197,7 +212,9 @@ async fn personal_access_tokens(b: Backend) {
         ),
         (
             json!({"sortingColumn": 9}),
-            invalid("invalid ListPersonalAccessTokensRequest.SortingColumn: value must be one of the defined enum values"),
+            invalid(
+                "invalid ListPersonalAccessTokensRequest.SortingColumn: value must be one of the defined enum values",
+            ),
         ),
     ];
     for (body, expected) in refused {
@@ -219,7 +236,9 @@ async fn personal_access_tokens(b: Backend) {
     assert_eq!(status, 200, "{got}");
     assert!(got["deletionDate"].is_string(), "{got}");
     assert_eq!(remove(admin.clone(), bot_b.clone(), token_id.clone()).await, not_found);
-    let (status, got) = s.call_as(&token, None, "GET", &format!("/v2/users/{bot_b}"), None).await;
+    let (status, got) = s
+        .call_as(&token, None, "GET", &format!("/v2/users/{bot_b}"), None)
+        .await;
     assert_eq!(
         (status, got),
         (401, rest_error(16, "AUTH-7fs1e", "Errors.Token.Invalid")),
@@ -230,10 +249,14 @@ async fn personal_access_tokens(b: Backend) {
     let (status, got) = add_pat(&s, &admin, &bot_a, json!(in_secs(2))).await;
     assert_eq!(status, 200, "{got}");
     let short = got["token"].as_str().unwrap().to_owned();
-    let (status, _) = s.call_as(&short, None, "GET", &format!("/v2/users/{bot_a}"), None).await;
+    let (status, _) = s
+        .call_as(&short, None, "GET", &format!("/v2/users/{bot_a}"), None)
+        .await;
     assert_eq!(status, 200);
     tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
-    let (status, got) = s.call_as(&short, None, "GET", &format!("/v2/users/{bot_a}"), None).await;
+    let (status, got) = s
+        .call_as(&short, None, "GET", &format!("/v2/users/{bot_a}"), None)
+        .await;
     assert_eq!(
         (status, got),
         (401, rest_error(16, "AUTH-7fs1e", "Errors.Token.Invalid")),
@@ -252,7 +275,10 @@ async fn personal_access_tokens(b: Backend) {
         })
         .await
         .unwrap_err();
-    assert_eq!((e.code(), error_id(&e)), (tonic::Code::FailedPrecondition, "COMMAND-Dggw2".into()));
+    assert_eq!(
+        (e.code(), error_id(&e)),
+        (tonic::Code::FailedPrecondition, "COMMAND-Dggw2".into())
+    );
     let list = users
         .list_personal_access_tokens(user::ListPersonalAccessTokensRequest {
             filters: vec![user::PersonalAccessTokensSearchFilter {
