@@ -2,9 +2,11 @@
 //! (not the request's org context) owns them, and the RPC's declared check
 //! applies there.
 
+use std::collections::HashSet;
+
 use twofold_domain::permissions::CheckedOn;
 use twofold_domain::readmodel::Collection;
-use twofold_domain::readmodel::directory::PatView;
+use twofold_domain::readmodel::directory::{PatView, UserView};
 use twofold_domain::readmodel::query::ListRequest;
 use twofold_domain::readmodel::token_query::{PatQuery, PatSort, pats_page};
 use twofold_domain::{DomainError, Timestamp, UserId};
@@ -48,8 +50,10 @@ impl App {
         self.remove_pat_in(ctx, &user.org_id, &user.id, token_id).await
     }
 
-    /// Tokens matching every query, of users the caller passes the RPC's
-    /// declared check on (others are left out before counting).
+    /// Tokens matching every query, of existing users the caller passes the
+    /// RPC's declared check on (others are left out before counting). A
+    /// removed user's token documents outlive it, so its tokens are left
+    /// out here (the auth layer refuses them too).
     pub async fn list_user_pats(
         &self,
         ctx: &RequestCtx,
@@ -59,10 +63,20 @@ impl App {
     ) -> Result<PatList, DomainError> {
         let rows = self.row_check(ctx, CheckedOn::TargetUser).await?;
         let all: Vec<PatView> = self.typed_prefix(&ctx.instance_id, Collection::Pat, "").await?;
-        let visible = all
+        let visible: Vec<PatView> = all
             .into_iter()
             .filter(|p| queries.iter().all(|q| q.matches(p)) && rows.allows(&p.org_id, Some(&p.user_id)))
             .collect();
+        let mut existing = HashSet::new();
+        for user_id in visible.iter().map(|p| &p.user_id).collect::<HashSet<_>>() {
+            let user: Option<UserView> = self
+                .typed_doc(&ctx.instance_id, Collection::User, user_id.as_str())
+                .await?;
+            if user.is_some() {
+                existing.insert(user_id.clone());
+            }
+        }
+        let visible = visible.into_iter().filter(|p| existing.contains(&p.user_id)).collect();
         let (total, pats) = pats_page(visible, sort, list);
         Ok(PatList { total, pats })
     }

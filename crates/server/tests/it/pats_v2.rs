@@ -263,6 +263,24 @@ async fn personal_access_tokens(b: Backend) {
         "an expired token is refused"
     );
 
+    // A removed user's tokens are gone from the list (and refused).
+    let bot_c = s.create_machine(&org_b, "bot-c").await;
+    let (status, got) = add_pat(&s, &admin, &bot_c, json!(in_secs(600))).await;
+    assert_eq!(status, 200, "{got}");
+    let c_token = got["token"].as_str().unwrap().to_owned();
+    let by_c = json!({"filters": [{"userIdFilter": {"id": bot_c}}]});
+    let (_, got) = search(&s, &admin, by_c.clone()).await;
+    assert_eq!(token_ids(&got).len(), 1, "{got}");
+    let (status, got) = s.call("DELETE", &format!("/v2/users/{bot_c}"), None).await;
+    assert_eq!(status, 200, "{got}");
+    let (status, got) = search(&s, &admin, by_c).await;
+    assert_eq!((status, token_ids(&got)), (200, Vec::<String>::new()), "{got}");
+    assert_eq!(got["pagination"]["totalResult"], Value::Null, "0 (omitted): {got}");
+    let (status, _) = s
+        .call_as(&c_token, None, "GET", &format!("/v2/users/{bot_c}"), None)
+        .await;
+    assert_eq!(status, 401);
+
     // gRPC: the same use cases.
     let mut users = UserServiceClient::with_interceptor(s.channel().await, Bearer(owner_a.clone()));
     let e = users
