@@ -12,25 +12,11 @@ backend_tests!(personal_access_tokens);
 
 /// An RFC 3339 time `secs` from now (negative: in the past).
 fn in_secs(secs: i64) -> String {
-    let t = crate::fixtures::now() as i64 + secs;
-    let days = t.div_euclid(86_400);
-    let rem = t.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    prost_types::Timestamp {
+        seconds: crate::fixtures::now() as i64 + secs,
+        nanos: 0,
+    }
+    .to_string()
 }
 
 async fn add_pat(s: &Server, token: &str, user_id: &str, expiration: Value) -> (u16, Value) {
