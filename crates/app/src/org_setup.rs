@@ -63,28 +63,23 @@ impl App {
         let mut members = Vec::with_capacity(admins.len());
         let mut humans = Vec::new();
         for admin in admins {
-            let user_id = match admin.user {
+            let (user_id, exists) = match admin.user {
                 AdminUser::Existing(id) => {
                     let user: Option<UserView> =
                         self.typed_doc(&ctx.instance_id, Collection::User, id.as_str()).await?;
-                    members.push(NewOrgAdmin {
-                        user_id: id.into_string(),
-                        exists: user.is_some(),
-                        roles: admin.roles,
-                    });
-                    continue;
+                    (id.into_string(), user.is_some())
                 }
                 AdminUser::New(input) => {
                     let contacts = Contacts::of(&input)?;
                     let human = self.prepare_human(ctx, *input, contacts, org_id.clone()).await?;
                     let id = human.user_id.as_str().to_owned();
                     humans.push(human);
-                    id
+                    (id, true)
                 }
             };
             members.push(NewOrgAdmin {
                 user_id,
-                exists: true,
+                exists,
                 roles: admin.roles,
             });
         }
