@@ -136,6 +136,17 @@ async fn add_organization(b: Backend) {
             rest_error(6, "V3-DKcYh", "User already exists"),
         ),
         (
+            // The same new user twice.
+            json!({"name": "Twice", "admins": [
+                {"human": {"userId": "twin", "username": "twin-1", "profile": {"givenName": "T", "familyName": "W"},
+                    "email": {"email": "t1@example.com", "isVerified": true}}},
+                {"human": {"userId": "twin", "username": "twin-2", "profile": {"givenName": "T", "familyName": "W"},
+                    "email": {"email": "t2@example.com", "isVerified": true}}}
+            ]}),
+            409,
+            rest_error(6, "ORG-poWwe", "Errors.Org.Member.AlreadyExists"),
+        ),
+        (
             json!({"name": "No Type", "admins": [{"roles": ["ORG_OWNER"]}]}),
             400,
             invalid("invalid Admin.UserType: value is required"),
