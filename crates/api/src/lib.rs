@@ -11,10 +11,12 @@ mod convert;
 mod error;
 mod grpc_decode;
 mod guard;
+mod hosted_login;
 mod management;
 pub mod methods;
 mod nul_strings;
 mod observe;
+mod org_service;
 mod passwords;
 mod policies;
 mod projects;
@@ -24,6 +26,7 @@ mod self_service;
 mod sessions;
 mod settings;
 mod settings_service;
+mod user_tokens;
 mod users;
 mod validate;
 
@@ -43,6 +46,7 @@ use twofold_app::App;
 use twofold_proto::zitadel::admin::v1::admin_service_server::AdminServiceServer;
 use twofold_proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
 use twofold_proto::zitadel::management::v1::management_service_server::ManagementServiceServer;
+use twofold_proto::zitadel::org::v2::organization_service_server::OrganizationServiceServer;
 use twofold_proto::zitadel::session::v2::session_service_server::SessionServiceServer;
 use twofold_proto::zitadel::settings::v2::settings_service_server::SettingsServiceServer;
 use twofold_proto::zitadel::user::v2::user_service_server::UserServiceServer;
@@ -78,6 +82,9 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, m
     health
         .set_serving::<AuthServiceServer<self_service::SelfService>>()
         .await;
+    health
+        .set_serving::<OrganizationServiceServer<org_service::Orgs>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(twofold_proto::DESCRIPTOR_SET)
         .build_v1()
@@ -95,6 +102,7 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, m
     .add_service(
         SettingsServiceServer::new(settings_service::Settings { app: app.clone() }).max_decoding_message_size(max),
     )
+    .add_service(OrganizationServiceServer::new(org_service::Orgs { app: app.clone() }).max_decoding_message_size(max))
     .add_service(health_service)
     .add_service(reflection)
     .prepare()

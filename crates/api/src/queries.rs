@@ -7,11 +7,13 @@
 
 use tonic::Status;
 use twofold_domain::DomainError;
+use twofold_domain::Timestamp;
 use twofold_domain::readmodel::query::{
     ListRequest, MAX_QUERY_DEPTH, MemberQuery, MemberSort, OrgQuery, SessionQuery, Text, TextMethod, TimeMethod,
     UserQuery, UserSort, UserStateQuery,
 };
-use twofold_proto::zitadel::{member, object, org, session, user, v1};
+use twofold_domain::readmodel::token_query::{PatQuery, PatSort};
+use twofold_proto::zitadel::{filter, member, object, org, session, user, v1};
 
 use crate::error::to_status;
 use crate::{convert, validate};
@@ -285,4 +287,86 @@ pub fn orgs(r: &twofold_proto::zitadel::admin::v1::ListOrgsRequest) -> Result<(V
         _ => None,
     })?;
     Ok((all, by_name))
+}
+
+/// v2 ListOrganizations: the queries (AND-combined) and whether sorted by name.
+pub fn orgs_v2(r: &org::v2::ListOrganizationsRequest) -> Result<(Vec<OrgQuery>, bool), Status> {
+    use org::v2::search_query::Query as Q;
+    const NAME: (usize, usize) = (1, 200);
+    let mut all = Vec::with_capacity(r.queries.len());
+    for (i, q) in r.queries.iter().enumerate() {
+        let query = q
+            .query
+            .as_ref()
+            .ok_or_else(|| query_required("ListOrganizationsRequest", i, "SearchQuery"))?;
+        all.push(match query {
+            Q::NameQuery(n) => OrgQuery::Name(text("OrganizationNameQuery", "Name", &n.name, n.method, NAME)?),
+            Q::DomainQuery(d) => {
+                OrgQuery::Domain(text("OrganizationDomainQuery", "Domain", &d.domain, d.method, NAME)?)
+            }
+            Q::StateQuery(st) => match org::v2::OrganizationState::try_from(st.state) {
+                // Orgs are never deactivated here, so only ACTIVE matches.
+                Ok(s) => OrgQuery::Active(s == org::v2::OrganizationState::Active),
+                Err(_) => {
+                    return Err(validate::invalid_field(
+                        "OrganizationStateQuery",
+                        "State",
+                        "value must be one of the defined enum values",
+                    ));
+                }
+            },
+            Q::IdQuery(q) => OrgQuery::Id(validate::id("OrganizationIDQuery", "Id", &q.id)?.to_owned()),
+            Q::DefaultQuery(_) => OrgQuery::Default,
+        });
+    }
+    let by_name = sorting_column("ListOrganizationsRequest", r.sorting_column, |c| match c {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
+    })?;
+    Ok((all, by_name))
+}
+
+/// v2 ListPersonalAccessTokens: the filters (AND-combined) and the sort.
+pub fn pats_v2(r: &user::v2::ListPersonalAccessTokensRequest) -> Result<(Vec<PatQuery>, PatSort), Status> {
+    use user::v2::personal_access_tokens_search_filter::Filter as F;
+    const M: &str = "ListPersonalAccessTokensRequest";
+    let id = |message: &str, f: &filter::v2::IdFilter| -> Result<String, Status> {
+        Ok(validate::text(message, "Id", &f.id, 0, 200)?.to_owned())
+    };
+    let time = |f: &filter::v2::TimestampFilter| -> Result<(Timestamp, TimeMethod), Status> {
+        let t = f.timestamp.as_ref().map(convert::from_timestamp).unwrap_or_default();
+        Ok((t, time_method("TimestampFilter", f.method)?))
+    };
+    let mut all = Vec::with_capacity(r.filters.len());
+    for (i, f) in r.filters.iter().enumerate() {
+        let filter = f.filter.as_ref().ok_or_else(|| {
+            validate::invalid_field(
+                M,
+                &format!("Filters[{i}]"),
+                "embedded message failed validation | caused by: invalid PersonalAccessTokensSearchFilter.Filter: value is required",
+            )
+        })?;
+        all.push(match filter {
+            F::TokenIdFilter(f) => PatQuery::TokenId(id("IDFilter", f)?),
+            F::UserIdFilter(f) => PatQuery::UserId(id("IDFilter", f)?),
+            F::OrganizationIdFilter(f) => PatQuery::OrgId(id("IDFilter", f)?),
+            F::CreatedDateFilter(f) => {
+                let (t, m) = time(f)?;
+                PatQuery::Created(t, m)
+            }
+            F::ExpirationDateFilter(f) => {
+                let (t, m) = time(f)?;
+                PatQuery::Expiration(t, m)
+            }
+        });
+    }
+    let sort = sorting_column(M, r.sorting_column.unwrap_or_default(), PatSort::from_i32)?;
+    Ok((all, sort))
+}
+
+/// Offset, limit and direction of a `zitadel.filter.v2` pagination.
+pub fn pagination(p: Option<&filter::v2::PaginationRequest>) -> Result<ListRequest, Status> {
+    let p = p.cloned().unwrap_or_default();
+    list_request(p.offset, p.limit, p.asc)
 }

@@ -266,6 +266,20 @@ impl SettingsService for Settings {
             identity_providers: vec![],
         }))
     }
+
+    async fn get_hosted_login_translation(
+        &self,
+        req: Request<GetHostedLoginTranslationRequest>,
+    ) -> Result<Response<GetHostedLoginTranslationResponse>, Status> {
+        crate::hosted_login::get(&self.app, req).await
+    }
+
+    async fn set_hosted_login_translation(
+        &self,
+        req: Request<SetHostedLoginTranslationRequest>,
+    ) -> Result<Response<SetHostedLoginTranslationResponse>, Status> {
+        crate::hosted_login::set(&self.app, req).await
+    }
 }
 
 /// Twofold's messages are English only.

@@ -101,73 +101,77 @@ fn unsupported(what: &str) -> Status {
     Status::invalid_argument(format!("{what} are not supported by Twofold yet"))
 }
 
+/// A new human user as AddHumanUser (and AddOrganization's admins) give it.
+pub(crate) fn human_input(r: AddHumanUserRequest) -> Result<HumanInput, Status> {
+    const M: &str = "AddHumanUserRequest";
+    if !r.metadata.is_empty() {
+        return Err(unsupported("user metadata"));
+    }
+    if !r.idp_links.is_empty() {
+        return Err(unsupported("identity provider links"));
+    }
+    if r.totp_secret.is_some() {
+        return Err(unsupported("imported TOTP secrets"));
+    }
+    let profile = r
+        .profile
+        .ok_or_else(|| validate::invalid_field(M, "Profile", "value is required"))?;
+    let email = r
+        .email
+        .ok_or_else(|| validate::invalid_field(M, "Email", "value is required"))?;
+    if let Some(id) = &r.user_id {
+        validate::id(M, "UserId", id)?;
+    }
+    if let Some(name) = &r.username {
+        validate::id(M, "Username", name)?;
+    }
+    validate::id("SetHumanProfile", "GivenName", &profile.given_name)?;
+    validate::id("SetHumanProfile", "FamilyName", &profile.family_name)?;
+    let (password, change_required) = match r.password_type {
+        Some(add_human_user_request::PasswordType::Password(p)) => (
+            Some(validate::id("Password", "Password", &p.password)?.to_owned()),
+            p.change_required,
+        ),
+        Some(add_human_user_request::PasswordType::HashedPassword(_)) => {
+            return Err(unsupported("hashed passwords"));
+        }
+        None => (None, false),
+    };
+    let (org_id, org_domain) = match r.organization.and_then(|o| o.org) {
+        Some(object::organization::Org::OrgId(id)) => (Some(id), None),
+        Some(object::organization::Org::OrgDomain(d)) => (None, Some(d)),
+        None => (None, None),
+    };
+    Ok(HumanInput {
+        user_id: r.user_id,
+        username: r.username,
+        org_id,
+        org_domain,
+        given_name: profile.given_name,
+        family_name: profile.family_name,
+        nick_name: profile.nick_name.unwrap_or_default(),
+        display_name: profile.display_name.unwrap_or_default(),
+        preferred_language: profile.preferred_language.unwrap_or_default(),
+        gender: validate::defined_enum("SetHumanProfile", "Gender", profile.gender.unwrap_or(0), 3)?,
+        email_mode: email_mode(email.verification.as_ref()),
+        email: email.email,
+        phone: r
+            .phone
+            .filter(|p| !p.phone.is_empty())
+            .map(|p| (p.phone.clone(), phone_mode(p.verification.as_ref()))),
+        password,
+        password_change_required: change_required,
+    })
+}
+
 #[tonic::async_trait]
 impl UserService for Users {
     async fn add_human_user(
         &self,
         req: Request<AddHumanUserRequest>,
     ) -> Result<Response<AddHumanUserResponse>, Status> {
-        const M: &str = "AddHumanUserRequest";
         let ctx = ctx(&req)?;
-        let r = req.into_inner();
-        if !r.metadata.is_empty() {
-            return Err(unsupported("user metadata"));
-        }
-        if !r.idp_links.is_empty() {
-            return Err(unsupported("identity provider links"));
-        }
-        if r.totp_secret.is_some() {
-            return Err(unsupported("imported TOTP secrets"));
-        }
-        let profile = r
-            .profile
-            .ok_or_else(|| validate::invalid_field(M, "Profile", "value is required"))?;
-        let email = r
-            .email
-            .ok_or_else(|| validate::invalid_field(M, "Email", "value is required"))?;
-        if let Some(id) = &r.user_id {
-            validate::id(M, "UserId", id)?;
-        }
-        if let Some(name) = &r.username {
-            validate::id(M, "Username", name)?;
-        }
-        validate::id("SetHumanProfile", "GivenName", &profile.given_name)?;
-        validate::id("SetHumanProfile", "FamilyName", &profile.family_name)?;
-        let (password, change_required) = match r.password_type {
-            Some(add_human_user_request::PasswordType::Password(p)) => (
-                Some(validate::id("Password", "Password", &p.password)?.to_owned()),
-                p.change_required,
-            ),
-            Some(add_human_user_request::PasswordType::HashedPassword(_)) => {
-                return Err(unsupported("hashed passwords"));
-            }
-            None => (None, false),
-        };
-        let (org_id, org_domain) = match r.organization.and_then(|o| o.org) {
-            Some(object::organization::Org::OrgId(id)) => (Some(id), None),
-            Some(object::organization::Org::OrgDomain(d)) => (None, Some(d)),
-            None => (None, None),
-        };
-        let input = HumanInput {
-            user_id: r.user_id,
-            username: r.username,
-            org_id,
-            org_domain,
-            given_name: profile.given_name,
-            family_name: profile.family_name,
-            nick_name: profile.nick_name.unwrap_or_default(),
-            display_name: profile.display_name.unwrap_or_default(),
-            preferred_language: profile.preferred_language.unwrap_or_default(),
-            gender: validate::defined_enum("SetHumanProfile", "Gender", profile.gender.unwrap_or(0), 3)?,
-            email_mode: email_mode(email.verification.as_ref()),
-            email: email.email,
-            phone: r
-                .phone
-                .filter(|p| !p.phone.is_empty())
-                .map(|p| (p.phone.clone(), phone_mode(p.verification.as_ref()))),
-            password,
-            password_change_required: change_required,
-        };
+        let input = human_input(req.into_inner())?;
         let added = self.app.add_human(&ctx, input).await.map_err(to_status)?;
         Ok(Response::new(AddHumanUserResponse {
             user_id: added.user_id,
@@ -531,5 +535,26 @@ impl UserService for Users {
 
     async fn set_password(&self, req: Request<SetPasswordRequest>) -> Result<Response<SetPasswordResponse>, Status> {
         crate::passwords::set_password(&self.app, req).await
+    }
+
+    async fn add_personal_access_token(
+        &self,
+        req: Request<AddPersonalAccessTokenRequest>,
+    ) -> Result<Response<AddPersonalAccessTokenResponse>, Status> {
+        crate::user_tokens::add(&self.app, req).await
+    }
+
+    async fn remove_personal_access_token(
+        &self,
+        req: Request<RemovePersonalAccessTokenRequest>,
+    ) -> Result<Response<RemovePersonalAccessTokenResponse>, Status> {
+        crate::user_tokens::remove(&self.app, req).await
+    }
+
+    async fn list_personal_access_tokens(
+        &self,
+        req: Request<ListPersonalAccessTokensRequest>,
+    ) -> Result<Response<ListPersonalAccessTokensResponse>, Status> {
+        crate::user_tokens::list(&self.app, req).await
     }
 }

@@ -299,3 +299,29 @@ impl App {
         self.require_in_org(ctx, org_id, check.permission).await
     }
 }
+
+/// The RPC's declared check, applied to each row of a list: rows the
+/// caller may not read are left out, as if they did not exist.
+pub(crate) struct RowCheck<'a> {
+    grants: Grants<'a>,
+    check: ResourceCheck,
+}
+
+impl RowCheck<'_> {
+    /// A row owned by `org_id`, about `user_id` (for the self rule).
+    pub(crate) fn allows(&self, org_id: &OrgId, user_id: Option<&UserId>) -> bool {
+        let is_self = user_id.is_some_and(|u| self.grants.is_caller(u));
+        permissions::check_resource(&self.grants.memberships, &self.check, org_id.as_str(), is_self).is_ok()
+    }
+}
+
+impl App {
+    /// The check a list RPC declares on `on`, with the caller's memberships.
+    pub(crate) async fn row_check<'a>(&self, ctx: &'a RequestCtx, on: CheckedOn) -> Result<RowCheck<'a>, DomainError> {
+        let check = declared(ctx, on)?;
+        Ok(RowCheck {
+            grants: self.grants(ctx).await?,
+            check,
+        })
+    }
+}

@@ -14,6 +14,7 @@ use crate::access::Authorized;
 use crate::auth::RequestCtx;
 use crate::command::{Decision, unique};
 use crate::notify::{Delivery, Purpose};
+use crate::ports::UniqueClaim;
 use crate::{App, WriteDetails, passwords, secrets};
 use twofold_domain::notify::Channel;
 
@@ -58,6 +59,47 @@ pub struct AddedHuman {
     pub details: WriteDetails,
     pub email_code: Option<String>,
     pub phone_code: Option<String>,
+}
+
+/// A human's email address and phone number, validated and normalised.
+pub(crate) struct Contacts {
+    email: String,
+    phone: Option<(String, ContactMode)>,
+}
+
+impl Contacts {
+    pub(crate) fn of(input: &HumanInput) -> Result<Self, DomainError> {
+        Ok(Self {
+            email: human::validate_email(&input.email)?,
+            phone: match &input.phone {
+                Some((p, mode)) => Some((human::normalize_phone(p)?, *mode)),
+                None => None,
+            },
+        })
+    }
+}
+
+/// A human user to store (see [`App::prepare_human`]).
+pub(crate) struct PreparedHuman {
+    pub(crate) user_id: UserId,
+    pub(crate) org_id: OrgId,
+    new: NewHuman,
+    pub(crate) claim: UniqueClaim,
+    /// Mode, code and address of the email and of the phone.
+    email: (ContactMode, Option<String>, String),
+    phone: (ContactMode, Option<String>, String),
+    display_name: String,
+}
+
+impl PreparedHuman {
+    pub(crate) fn aggregate(&self) -> AggregateRef {
+        AggregateRef::user(&self.user_id, &self.org_id)
+    }
+
+    /// Its events, given the user aggregate's history.
+    pub(crate) fn decide(&self, state: &UserState) -> Result<Vec<twofold_domain::EventPayload>, DomainError> {
+        human::decide_add_human(state, self.new.clone())
+    }
 }
 
 pub struct UserList {
@@ -138,15 +180,46 @@ impl App {
 
     #[tracing::instrument(skip_all)]
     pub async fn add_human(&self, ctx: &RequestCtx, input: HumanInput) -> Result<AddedHuman, DomainError> {
-        let email = human::validate_email(&input.email)?;
-        let phone = match &input.phone {
-            Some((p, mode)) => Some((human::normalize_phone(p)?, *mode)),
-            None => None,
-        };
+        let contacts = Contacts::of(&input)?;
         let org_id = self
             .resolve_org(ctx, input.org_id.as_deref(), input.org_domain.as_deref())
             .await?;
         self.require_on_requested_org(ctx, org_id.as_str()).await?;
+        let human = self.prepare_human(ctx, input, contacts, org_id).await?;
+        let details = self
+            .execute_many(
+                &ctx.instance_id,
+                ctx.caller.user_id.as_str(),
+                vec![human.aggregate()],
+                |loaded| {
+                    let state = UserState::fold(crate::command::history(loaded, 0));
+                    Ok(Decision {
+                        events: vec![human.decide(&state)?],
+                        claims: vec![human.claim.clone()],
+                        releases: vec![],
+                        error_after_push: None,
+                    })
+                },
+            )
+            .await?;
+        let (user_id, email_code, phone_code) = self.deliver_codes(ctx, human).await?;
+        Ok(AddedHuman {
+            user_id,
+            details,
+            email_code,
+            phone_code,
+        })
+    }
+
+    /// A new human user of `org_id`, ready to be stored: password checked
+    /// against the org's policy and hashed, verification codes drawn.
+    pub(crate) async fn prepare_human(
+        &self,
+        ctx: &RequestCtx,
+        input: HumanInput,
+        Contacts { email, phone }: Contacts,
+        org_id: OrgId,
+    ) -> Result<PreparedHuman, DomainError> {
         let password_hash = match &input.password {
             Some(pw) => {
                 self.org_policy::<PasswordComplexitySettings>(&ctx.instance_id, &org_id)
@@ -170,8 +243,9 @@ impl App {
         let display_name = human::display_name(&input.given_name, &input.family_name, &input.display_name);
         let email_for_send = email.clone();
         let user_name = input.username.clone().unwrap_or_else(|| email.clone());
+        let claim = unique(&ctx.instance_id, "user_name", user_name.trim());
         let new = NewHuman {
-            user_name: user_name.clone(),
+            user_name,
             given_name: input.given_name,
             family_name: input.family_name,
             nick_name: input.nick_name,
@@ -184,51 +258,47 @@ impl App {
             password_hash,
             change_required: input.password_change_required,
         };
-        let user_id = UserId::new(input.user_id.unwrap_or_else(|| self.ids.next()));
-        let claim = unique(&ctx.instance_id, "user_name", user_name.trim());
-        let details = self
-            .execute_many(
-                &ctx.instance_id,
-                ctx.caller.user_id.as_str(),
-                vec![AggregateRef::user(&user_id, &org_id)],
-                |loaded| {
-                    let state = UserState::fold(crate::command::history(loaded, 0));
-                    Ok(Decision {
-                        events: vec![human::decide_add_human(&state, new.clone())?],
-                        claims: vec![claim.clone()],
-                        releases: vec![],
-                        error_after_push: None,
-                    })
-                },
-            )
-            .await?;
-        let agg = AggregateRef::user(&user_id, &org_id);
+        Ok(PreparedHuman {
+            user_id: UserId::new(input.user_id.unwrap_or_else(|| self.ids.next())),
+            org_id,
+            new,
+            claim,
+            email: (input.email_mode, email_code, email_for_send),
+            phone: (phone_mode, phone_code, phone_for_send),
+            display_name,
+        })
+    }
+
+    /// Once `human` is stored: its codes sent or handed back, per their modes.
+    pub(crate) async fn deliver_codes(
+        &self,
+        ctx: &RequestCtx,
+        human: PreparedHuman,
+    ) -> Result<(String, Option<String>, Option<String>), DomainError> {
+        let agg = human.aggregate();
+        let (email_mode, email_code, email) = human.email;
         let email_code = self
             .dispatch_code(
                 ctx,
                 agg.clone(),
-                input.email_mode,
+                email_mode,
                 email_code,
-                (Channel::Email, &email_for_send),
-                &display_name,
+                (Channel::Email, &email),
+                &human.display_name,
             )
             .await?;
+        let (phone_mode, phone_code, phone) = human.phone;
         let phone_code = self
             .dispatch_code(
                 ctx,
                 agg,
                 phone_mode,
                 phone_code,
-                (Channel::Sms, &phone_for_send),
-                &display_name,
+                (Channel::Sms, &phone),
+                &human.display_name,
             )
             .await?;
-        Ok(AddedHuman {
-            user_id: user_id.into_string(),
-            details,
-            email_code,
-            phone_code,
-        })
+        Ok((human.user_id.into_string(), email_code, phone_code))
     }
 
     /// A user as the v2 API shows it.

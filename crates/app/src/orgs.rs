@@ -65,11 +65,28 @@ impl App {
         by_name: bool,
         list: ListRequest,
     ) -> Result<OrgList, DomainError> {
+        self.list_orgs_where(instance_id, queries, by_name, list, |_| true)
+            .await
+    }
+
+    /// As [`App::list_orgs`], of the orgs `visible` lets through.
+    pub(crate) async fn list_orgs_where(
+        &self,
+        instance_id: &InstanceId,
+        queries: &[OrgQuery],
+        by_name: bool,
+        list: ListRequest,
+        visible: impl Fn(&OrgView) -> bool,
+    ) -> Result<OrgList, DomainError> {
+        let instance: Option<InstanceView> = self
+            .typed_doc(instance_id, Collection::Instance, instance_id.as_str())
+            .await?;
+        let default_org = instance.map(|i| i.default_org_id).unwrap_or_default();
         let mut orgs: Vec<OrgView> = self
             .typed_prefix(instance_id, Collection::Org, "")
             .await?
             .into_iter()
-            .filter(|o| queries.iter().all(|q| q.matches(o)))
+            .filter(|o| queries.iter().all(|q| q.matches(o, &default_org)) && visible(o))
             .collect();
         if by_name {
             list.sort(&mut orgs, true, |a, b| {

@@ -145,6 +145,17 @@ impl App {
         user_id: &UserId,
         expiration: Option<Timestamp>,
     ) -> Result<NewToken, DomainError> {
+        self.add_pat_in(ctx, &ctx.org_id, user_id, expiration).await
+    }
+
+    /// A token for the machine user `user_id` of `org_id`.
+    pub(crate) async fn add_pat_in(
+        &self,
+        ctx: &RequestCtx,
+        org_id: &OrgId,
+        user_id: &UserId,
+        expiration: Option<Timestamp>,
+    ) -> Result<NewToken, DomainError> {
         let token = secrets::random_token(32);
         let token_id = self.ids.next();
         let pat = PatAdded {
@@ -158,8 +169,8 @@ impl App {
             .execute(
                 &ctx.instance_id,
                 ctx.caller.user_id.as_str(),
-                AggregateRef::user(user_id, &ctx.org_id),
-                |events| user::decide_add_pat(&UserState::fold(events), &ctx.org_id, pat.clone(), now),
+                AggregateRef::user(user_id, org_id),
+                |events| user::decide_add_pat(&UserState::fold(events), org_id, pat.clone(), now),
             )
             .await?;
         Ok(NewToken {
@@ -185,11 +196,21 @@ impl App {
         user_id: &UserId,
         token_id: &str,
     ) -> Result<WriteDetails, DomainError> {
+        self.remove_pat_in(ctx, &ctx.org_id, user_id, token_id).await
+    }
+
+    pub(crate) async fn remove_pat_in(
+        &self,
+        ctx: &RequestCtx,
+        org_id: &OrgId,
+        user_id: &UserId,
+        token_id: &str,
+    ) -> Result<WriteDetails, DomainError> {
         self.execute(
             &ctx.instance_id,
             ctx.caller.user_id.as_str(),
-            AggregateRef::user(user_id, &ctx.org_id),
-            |events| user::decide_remove_pat(&UserState::fold(events), &ctx.org_id, token_id),
+            AggregateRef::user(user_id, org_id),
+            |events| user::decide_remove_pat(&UserState::fold(events), org_id, token_id),
         )
         .await
     }

@@ -8,6 +8,7 @@ use crate::application::{
     ApiConfigAdded, ApiConfigChanged, AppAdded, AppIdPayload, OidcConfigAdded, OidcConfigChanged, SecretChanged,
 };
 use crate::factors::{MultiFactor, SecondFactor};
+use crate::hosted_login::TranslationSet;
 use crate::ids::{InstanceId, OrgId, ProjectId, SessionId, UserId};
 use crate::lockout::{LockoutChanges, LockoutSettings};
 use crate::login_policy::{LoginPolicyChanges, LoginPolicySettings};
@@ -405,6 +406,11 @@ pub enum EventPayload {
 
     #[serde(rename = "instance.policy.security.set")]
     InstanceSecurityPolicySet(SecuritySet),
+
+    #[serde(rename = "instance.hosted_login_translation.set")]
+    InstanceHostedLoginTranslationSet(TranslationSet),
+    #[serde(rename = "org.hosted_login_translation.set")]
+    OrgHostedLoginTranslationSet(TranslationSet),
 
     #[serde(rename = "instance.smtp.config.added")]
     SmtpConfigAdded(SmtpConfig),

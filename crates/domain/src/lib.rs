@@ -9,6 +9,7 @@ pub mod application;
 pub mod error;
 pub mod event;
 pub mod factors;
+pub mod hosted_login;
 pub mod human;
 pub mod ids;
 pub mod lockout;

@@ -60,6 +60,24 @@ permissions! {
     ProjectAppRead => "project.app.read",
     ProjectAppWrite => "project.app.write",
     ProjectAppDelete => "project.app.delete",
+    SessionLink => "session.link",
+    IamIdpRead => "iam.idp.read",
+    IamFeatureRead => "iam.feature.read",
+    IamRestrictionsRead => "iam.restrictions.read",
+    OrgIdpRead => "org.idp.read",
+    OrgFeatureRead => "org.feature.read",
+    UserGrantRead => "user.grant.read",
+    UserGrantWrite => "user.grant.write",
+    UserMembershipRead => "user.membership.read",
+    UserPasskeyWrite => "user.passkey.write",
+    UserFeatureRead => "user.feature.read",
+    ProjectMemberRead => "project.member.read",
+    ProjectMemberWrite => "project.member.write",
+    ProjectRoleRead => "project.role.read",
+    ProjectGrantRead => "project.grant.read",
+    ProjectGrantMemberRead => "project.grant.member.read",
+    ProjectGrantMemberWrite => "project.grant.member.write",
+    UserschemaRead => "userschema.read",
 }
 
 impl Permission {
@@ -168,6 +186,8 @@ const ROLES: &[(&str, &[Permission])] = &[
             ProjectAppRead,
         ],
     ),
+    // ZITADEL's default list, in its order (its two repeated project member
+    // entries written once).
     (
         "IAM_LOGIN_CLIENT",
         &[
@@ -175,18 +195,36 @@ const ROLES: &[(&str, &[Permission])] = &[
             IamPolicyRead,
             IamMemberRead,
             IamMemberWrite,
+            IamIdpRead,
+            IamFeatureRead,
+            IamRestrictionsRead,
             OrgRead,
             OrgMemberRead,
             OrgMemberWrite,
-            PolicyRead,
+            OrgIdpRead,
+            OrgFeatureRead,
             UserRead,
             UserWrite,
+            UserGrantRead,
+            UserGrantWrite,
+            UserMembershipRead,
             UserCredentialWrite,
+            UserPasskeyWrite,
+            UserFeatureRead,
+            PolicyRead,
+            ProjectRead,
+            ProjectMemberRead,
+            ProjectMemberWrite,
+            ProjectRoleRead,
+            ProjectAppRead,
+            ProjectGrantRead,
+            ProjectGrantMemberRead,
+            ProjectGrantMemberWrite,
             SessionRead,
             SessionWrite,
+            SessionLink,
             SessionDelete,
-            ProjectRead,
-            ProjectAppRead,
+            UserschemaRead,
         ],
     ),
     (
@@ -610,6 +648,31 @@ mod tests {
                 granted,
                 "{ms:?} {required:?} {org} {is_self}"
             );
+        }
+    }
+
+    /// The login client's list (ZITADEL's defaults) and what it lacks.
+    #[test]
+    fn login_client_role() {
+        let granted = |p: &str| role_grants("IAM_LOGIN_CLIENT", Permission::parse(p).unwrap());
+        let expected = "iam.read iam.policy.read iam.member.read iam.member.write iam.idp.read iam.feature.read \
+            iam.restrictions.read org.read org.member.read org.member.write org.idp.read org.feature.read user.read \
+            user.write user.grant.read user.grant.write user.membership.read user.credential.write \
+            user.passkey.write user.feature.read policy.read project.read project.member.read project.member.write \
+            project.role.read project.app.read project.grant.read project.grant.member.read \
+            project.grant.member.write session.read session.write session.link session.delete userschema.read";
+        let expected: Vec<&str> = expected.split_whitespace().collect();
+        for p in Permission::ALL {
+            assert_eq!(granted(p.as_str()), expected.contains(&p.as_str()), "{p}");
+        }
+        assert_eq!(expected.len(), 34);
+        // Only the login client completes auth requests (part 3 §34.2).
+        assert!(!role_grants("IAM_OWNER", SessionLink));
+        let client = [m(None, "IAM_LOGIN_CLIENT")];
+        assert!(check(&client, "any org", SessionWrite).is_ok());
+        assert!(check(&client, "any org", UserRead).is_ok());
+        for denied in [PolicyWrite, IamPolicyWrite, OrgCreate, UserDelete] {
+            assert_eq!(check(&client, "o", denied).unwrap_err().id, "AUTH-5mWD2", "{denied}");
         }
     }
 

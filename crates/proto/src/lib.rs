@@ -31,6 +31,9 @@ pub mod zitadel {
         pub mod v1 {
             tonic::include_proto!("zitadel.org.v1");
         }
+        pub mod v2 {
+            tonic::include_proto!("zitadel.org.v2");
+        }
     }
     pub mod filter {
         pub mod v2 {

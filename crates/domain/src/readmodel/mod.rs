@@ -4,6 +4,7 @@
 //! read after a successful write always sees it.
 
 pub mod directory;
+pub mod hosted_login;
 pub mod login_policy;
 pub mod projects;
 pub mod providers;
@@ -11,6 +12,7 @@ pub mod query;
 pub mod scoped_policy;
 pub mod security;
 pub mod session;
+pub mod token_query;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -41,6 +43,7 @@ pub enum Collection {
     Provider,
     Project,
     App,
+    HostedLoginTranslation,
 }
 
 impl Collection {
@@ -62,6 +65,7 @@ impl Collection {
             Collection::Provider => "provider",
             Collection::Project => "project",
             Collection::App => "app",
+            Collection::HostedLoginTranslation => "hosted_login_translation",
         }
     }
 }
@@ -101,6 +105,7 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     keys.extend(security::affected(ev));
     keys.extend(providers::affected(ev));
     keys.extend(projects::affected(ev));
+    keys.extend(hosted_login::affected(ev));
     keys
 }
 
@@ -129,6 +134,7 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
             no_lookup,
         ),
         Collection::SecurityPolicy => typed(key, prior, |p| security::apply(ev, p), no_lookup),
+        Collection::HostedLoginTranslation => typed(key, prior, |p| hosted_login::apply(ev, p), no_lookup),
         Collection::Session => typed(
             key,
             prior,

@@ -6,8 +6,8 @@ use std::cmp::Ordering;
 
 use super::directory::{OrgView, UserKind, UserState, UserView};
 use super::session::SessionView;
-use crate::Timestamp;
 use crate::error::DomainError;
+use crate::{OrgId, Timestamp};
 
 /// ZITADEL's `TextQueryMethod` (object v1 and v2 share the numbers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,7 +94,7 @@ impl TimeMethod {
         })
     }
 
-    fn matches(self, value: Timestamp, query: Timestamp) -> bool {
+    pub fn matches(self, value: Timestamp, query: Timestamp) -> bool {
         use TimeMethod::*;
         match self {
             Equals => value == query,
@@ -344,15 +344,19 @@ pub enum OrgQuery {
     Id(String),
     /// Orgs are never deactivated in Twofold: true matches all, false none.
     Active(bool),
+    /// The instance's default org (v2 `DefaultOrganizationQuery`).
+    Default,
 }
 
 impl OrgQuery {
-    pub fn matches(&self, o: &OrgView) -> bool {
+    /// `default_org`: the instance's default org.
+    pub fn matches(&self, o: &OrgView, default_org: &OrgId) -> bool {
         match self {
             Self::Name(q) => q.matches(&o.name),
             Self::Domain(q) => q.matches(&o.primary_domain),
             Self::Id(id) => o.id == *id,
             Self::Active(a) => *a,
+            Self::Default => o.id == *default_org,
         }
     }
 }
@@ -607,9 +611,12 @@ mod tests {
             primary_domain: "bank.example".into(),
             details: DocDetails::default(),
         };
-        assert!(OrgQuery::Name(text("bank", TextMethod::StartsWithIgnoreCase)).matches(&org));
-        assert!(OrgQuery::Domain(text(".example", TextMethod::EndsWith)).matches(&org));
-        assert!(!OrgQuery::Id("o2".into()).matches(&org));
-        assert!(!OrgQuery::Active(false).matches(&org));
+        let default = OrgId::from("o1");
+        assert!(OrgQuery::Name(text("bank", TextMethod::StartsWithIgnoreCase)).matches(&org, &default));
+        assert!(OrgQuery::Domain(text(".example", TextMethod::EndsWith)).matches(&org, &default));
+        assert!(!OrgQuery::Id("o2".into()).matches(&org, &default));
+        assert!(!OrgQuery::Active(false).matches(&org, &default));
+        assert!(OrgQuery::Default.matches(&org, &default));
+        assert!(!OrgQuery::Default.matches(&org, &OrgId::from("o2")));
     }
 }

@@ -240,6 +240,14 @@ const SUCCEED: &[(&str, &str)] = &[
         "an org the caller may not read answers as an unknown one (checked)",
     ),
     (
+        "/zitadel.user.v2.UserService/ListPersonalAccessTokens",
+        "lists only tokens of users the caller may read (checked: no id of B in the answer)",
+    ),
+    (
+        "/zitadel.org.v2.OrganizationService/ListOrganizations",
+        "lists only orgs the caller may read (checked: no id of B in the answer)",
+    ),
+    (
         "/zitadel.management.v1.ManagementService/RemoveOrgMember",
         "acts on A's own member list; a non-member is removed with 200 as any unknown id (contract)",
     ),
@@ -255,6 +263,7 @@ fn body_for(grpc_path: &str) -> Value {
         "VerifyTOTPRegistration" => json!({"code": "123456"}),
         "VerifyU2FRegistration" => json!({"publicKeyCredential": {"id": "x"}, "tokenName": "key"}),
         "AddOrgMember" | "UpdateOrgMember" => json!({"roles": ["ORG_OWNER"]}),
+        "AddPersonalAccessToken" => json!({"expirationDate": "2999-01-01T00:00:00Z"}),
         "AddIAMMember" | "UpdateIAMMember" => json!({"roles": ["IAM_OWNER"]}),
         "SetPassword" => json!({"newPassword": {"password": "N3w!password-Twofold"}}),
         "SetHumanPassword" => json!({"password": "N3w!password-Twofold"}),
@@ -451,6 +460,12 @@ const UNKNOWN_NOT_404: &[(&str, u16, &str)] = &[
         "/zitadel.management.v1.ManagementService/RemoveMachineSecret",
         400,
         "COMMAND-x7s802",
+    ),
+    // "Not allowed for this user type / User could not be found … FailedPrecondition" (part 3 §35).
+    (
+        "/zitadel.user.v2.UserService/AddPersonalAccessToken",
+        400,
+        "COMMAND-Dggw2",
     ),
     // Removing a non-member answers 200 (part 2 §19.7, §19.8).
     ("/zitadel.management.v1.ManagementService/RemoveOrgMember", 200, ""),

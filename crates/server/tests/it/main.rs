@@ -13,6 +13,7 @@
 
 mod fixtures;
 mod harness;
+mod hosted_login;
 mod proxy;
 mod python_sdk;
 mod sessions;
@@ -34,11 +35,14 @@ mod humans;
 mod input_hygiene;
 mod js_sdk;
 mod lifecycle;
+mod login_client;
 mod management;
 mod multinode;
 mod observability;
 mod org_policy;
+mod orgs_v2;
 mod passwords;
+mod pats_v2;
 mod permissions;
 mod projects;
 mod queries;
