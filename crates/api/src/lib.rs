@@ -22,6 +22,7 @@ mod sessions;
 mod settings;
 mod settings_service;
 mod users;
+mod users_v2_admin;
 mod validate;
 
 use std::sync::Arc;

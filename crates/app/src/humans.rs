@@ -19,7 +19,7 @@ use twofold_domain::notify::Channel;
 
 /// Verification codes for email and phone: 6 characters, valid one hour.
 const CODE_LEN: usize = 6;
-const CODE_LIFETIME_MICROS: i64 = 3_600 * 1_000_000;
+pub(crate) const CODE_LIFETIME_MICROS: i64 = 3_600 * 1_000_000;
 
 /// How an email address or phone number given with a request is handled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,25 +68,32 @@ pub struct UserList {
 impl App {
     /// A fresh code per the mode: the code (to hand back, or to send) and
     /// its stored form.
-    fn new_code(&self, mode: ContactMode) -> (Option<String>, Verification) {
+    pub(crate) fn new_code(&self, mode: ContactMode) -> (Option<String>, Verification) {
         match mode {
             ContactMode::Verified => (None, Verification::Verified),
             ContactMode::Unverified => (None, Verification::Unverified),
             ContactMode::ReturnCode | ContactMode::SendCode => {
-                let code = secrets::random_code(CODE_LEN, secrets::UPPER_DIGITS);
-                let stored = Verification::Code(CodeAdded {
-                    code_hash: self.keys.token_hash(&code),
-                    expiry: Timestamp(self.now().0 + CODE_LIFETIME_MICROS),
-                });
-                (Some(code), stored)
+                let (code, stored) = self.fresh_code(CODE_LIFETIME_MICROS);
+                (Some(code), Verification::Code(stored))
             }
         }
+    }
+
+    /// A random code of 6 upper-case letters and digits, and its stored
+    /// form (keyed hash, expiry `lifetime_micros` from now).
+    pub(crate) fn fresh_code(&self, lifetime_micros: i64) -> (String, CodeAdded) {
+        let code = secrets::random_code(CODE_LEN, secrets::UPPER_DIGITS);
+        let stored = CodeAdded {
+            code_hash: self.keys.token_hash(&code),
+            expiry: Timestamp(self.now().0 + lifetime_micros),
+        };
+        (code, stored)
     }
 
     /// Hands `code` to the user's email or phone provider (in the
     /// background) when the mode says to send it; returns it when the mode
     /// says to return it.
-    async fn dispatch_code(
+    pub(crate) async fn dispatch_code(
         &self,
         ctx: &RequestCtx,
         user: AggregateRef,
@@ -112,7 +119,7 @@ impl App {
         }
     }
 
-    async fn resolve_org(
+    pub(crate) async fn resolve_org(
         &self,
         ctx: &RequestCtx,
         id: Option<&str>,
@@ -313,20 +320,6 @@ impl App {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn verify_email(
-        &self,
-        ctx: &RequestCtx,
-        user_id: &UserId,
-        code: &str,
-    ) -> Result<WriteDetails, DomainError> {
-        let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
-        let hash = self.keys.token_hash(code.trim());
-        let now = self.now();
-        self.on_user(ctx, &user, |s| human::decide_verify_email(s, &hash, now))
-            .await
-    }
-
-    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn set_phone(
         &self,
         ctx: &RequestCtx,
@@ -346,19 +339,5 @@ impl App {
             .dispatch_code(ctx, agg, mode, code, (Channel::Sms, &phone), &name)
             .await?;
         Ok((d, code))
-    }
-
-    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn verify_phone(
-        &self,
-        ctx: &RequestCtx,
-        user_id: &UserId,
-        code: &str,
-    ) -> Result<WriteDetails, DomainError> {
-        let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
-        let hash = self.keys.token_hash(code.trim());
-        let now = self.now();
-        self.on_user(ctx, &user, |s| human::decide_verify_phone(s, &hash, now))
-            .await
     }
 }

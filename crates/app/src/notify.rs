@@ -62,8 +62,17 @@ pub struct NewSmtp {
 /// What a code is for: a sign-in (recorded on the session) or verifying a
 /// user's email address or phone number (recorded on the user).
 pub(crate) enum Purpose {
-    SignIn { session_id: SessionId },
-    Verify { user: AggregateRef },
+    SignIn {
+        session_id: SessionId,
+    },
+    Verify {
+        user: AggregateRef,
+    },
+    /// An invite code (by email), recorded on the invited user.
+    Invite {
+        user: AggregateRef,
+        application_name: String,
+    },
 }
 
 /// One code to send.
@@ -224,6 +233,7 @@ impl App {
                         (Purpose::SignIn { .. }, Channel::Sms) => E::SessionOtpSmsSent(p),
                         (Purpose::Verify { .. }, Channel::Email) => E::EmailCodeSent(p),
                         (Purpose::Verify { .. }, Channel::Sms) => E::PhoneCodeSent(p),
+                        (Purpose::Invite { .. }, _) => E::InviteCodeSent(p),
                     };
                     self.record_delivery(&d, event).await;
                     return;
@@ -239,7 +249,7 @@ impl App {
         };
         let event = match d.purpose {
             Purpose::SignIn { .. } => E::SessionOtpDeliveryFailed(failed),
-            Purpose::Verify { .. } => E::CodeDeliveryFailed(failed),
+            Purpose::Verify { .. } | Purpose::Invite { .. } => E::CodeDeliveryFailed(failed),
         };
         self.record_delivery(&d, event).await;
     }
@@ -247,7 +257,7 @@ impl App {
     async fn record_delivery(&self, d: &Delivery, event: E) {
         let agg = match &d.purpose {
             Purpose::SignIn { session_id } => AggregateRef::session(session_id, &d.instance_id),
-            Purpose::Verify { user } => user.clone(),
+            Purpose::Verify { user } | Purpose::Invite { user, .. } => user.clone(),
         };
         let result = self
             .execute(&d.instance_id, "system", agg, |_| Ok(vec![event.clone()]))
@@ -285,7 +295,7 @@ impl App {
             .parse()
             .map_err(|e| format!("sender: {e}"))?;
         let to: Mailbox = d.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
-        let (subject, text) = match d.purpose {
+        let (subject, text) = match &d.purpose {
             Purpose::SignIn { .. } => (
                 "Verify One-Time Password",
                 format!(
@@ -298,6 +308,20 @@ impl App {
                 format!(
                     "Hello {},\n\nPlease use the code {} to verify your email address within the next hour.\n",
                     d.display_name, d.code
+                ),
+            ),
+            Purpose::Invite { application_name, .. } => (
+                "Invitation",
+                format!(
+                    "Hello {},\n\nYou have been invited{}. Please use the code {} within the next three days \
+                     to set up your account.\n",
+                    d.display_name,
+                    if application_name.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" to {application_name}")
+                    },
+                    d.code
                 ),
             ),
         };
@@ -345,7 +369,7 @@ impl App {
                 ),
                 "session.otp.sms.challenged",
             ),
-            Purpose::Verify { .. } => (
+            Purpose::Verify { .. } | Purpose::Invite { .. } => (
                 format!("{} is your verification code for {domain}.", d.code),
                 "user.human.phone.code.added",
             ),

@@ -5,11 +5,13 @@
 //! reduced from stored events by [`readmodel`]. Storage and transports live in
 //! other crates and call into this one.
 
+pub mod contact_codes;
 pub mod error;
 pub mod event;
 pub mod factors;
 pub mod human;
 pub mod ids;
+pub mod invite;
 pub mod lockout;
 pub mod login_policy;
 pub mod member;
@@ -26,6 +28,8 @@ pub mod security;
 pub mod session;
 pub mod setup;
 pub mod user;
+pub mod user_lifecycle;
+pub mod user_update;
 
 pub use error::{DomainError, ErrorKind};
 pub use event::{AggregateRef, AggregateType, EventPayload, StoredEvent, Timestamp};
