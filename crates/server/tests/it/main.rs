@@ -42,3 +42,4 @@ mod permissions;
 mod queries;
 mod transport;
 mod u2f;
+mod users_v2;
