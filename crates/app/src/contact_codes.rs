@@ -26,7 +26,7 @@ pub(crate) fn recorded(outcome: Result<Vec<EventPayload>, Refused>) -> Result<De
             record: Some(event),
         }) => Ok(Decision {
             error_after_push: Some(error),
-            ..Decision::one(vec![event])
+            ..Decision::one(vec![*event])
         }),
         Err(Refused { error, record: None }) => Err(error),
     }

@@ -13,7 +13,7 @@ use crate::user::UserState;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refused {
     pub error: DomainError,
-    pub record: Option<E>,
+    pub record: Option<Box<E>>,
 }
 
 impl From<DomainError> for Refused {
@@ -80,7 +80,7 @@ fn decide_verify(
         // Wrong and expired codes alike, as ZITADEL reports them.
         Err(_) => Err(Refused {
             error: code_invalid(),
-            record: Some(failed),
+            record: Some(Box::new(failed)),
         }),
     }
 }
@@ -99,6 +99,9 @@ pub fn decide_verify_phone(state: &UserState, given_hash: &str, now: Timestamp) 
 mod tests {
     use super::*;
     use crate::event::{AggregateRef, EmailPayload, HumanAdded, MachineUserAdded, StoredEvent};
+
+    /// Given (state, its events), when (decision[, input]), then (events or error id).
+    type Case = (&'static str, Vec<E>, &'static str, Result<Vec<E>, &'static str>);
 
     fn ev(payload: E) -> StoredEvent {
         StoredEvent {
@@ -159,7 +162,7 @@ mod tests {
         let with_phone_code = || vec![human("+41790000000"), E::PhoneCodeAdded(code("old"))];
         let added_email = Ok(vec![E::EmailCodeAdded(code("new"))]);
         let added_phone = Ok(vec![E::PhoneCodeAdded(code("new"))]);
-        let cases: Vec<(&str, Vec<E>, &str, Result<Vec<E>, &str>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "no pending code",
                 vec![human("")],
@@ -232,7 +235,7 @@ mod tests {
         for (when, hash, now) in [("wrong code", "x", 50), ("expired code", "h", 101)] {
             let refused = decide_verify_email(&pending, hash, Timestamp(now)).unwrap_err();
             assert_eq!(refused.error.id, "COMMAND-eis9R", "{when}");
-            assert_eq!(refused.record, Some(E::EmailVerificationFailed), "{when}");
+            assert_eq!(refused.record, Some(Box::new(E::EmailVerificationFailed)), "{when}");
         }
         // Used once: verifying clears the code; a new address drops it too.
         for used in [
@@ -249,7 +252,7 @@ mod tests {
             Ok(vec![E::PhoneVerified])
         );
         let refused = decide_verify_phone(&phone, "x", Timestamp(50)).unwrap_err();
-        assert_eq!(refused.record, Some(E::PhoneVerificationFailed));
+        assert_eq!(refused.record, Some(Box::new(E::PhoneVerificationFailed)));
         let machine = given(vec![machine()]);
         assert_eq!(
             decide_verify_phone(&machine, "p", Timestamp(50)).unwrap_err().error.id,

@@ -41,7 +41,7 @@ pub fn decide_create_invite(state: &UserState, mut code: InviteCodeAdded) -> Res
 /// been sent (a returned code is the caller's to hand on).
 pub fn decide_resend_invite(state: &UserState, code: InviteCodeAdded) -> Result<Vec<E>, DomainError> {
     require_invitable(state)?;
-    if !state.invite_code.as_ref().is_some_and(|c| !c.code_returned) {
+    if state.invite_code.as_ref().is_none_or(|c| c.code_returned) {
         return Err(DomainError::precondition("COMMAND-Wr3gq", "Code not found"));
     }
     decide_create_invite(state, code)
@@ -57,7 +57,7 @@ pub fn decide_verify_invite(state: &UserState, given_hash: &str, now: Timestamp)
     if now > pending.expiry || !constant_time_eq(pending.code_hash.as_bytes(), given_hash.as_bytes()) {
         return Err(Refused {
             error: DomainError::invalid("COMMAND-Wgn4q", "Code is invalid"),
-            record: Some(E::InviteCheckFailed),
+            record: Some(Box::new(E::InviteCheckFailed)),
         });
     }
     Ok(vec![E::InviteCheckSucceeded, E::EmailVerified])
@@ -67,6 +67,9 @@ pub fn decide_verify_invite(state: &UserState, given_hash: &str, now: Timestamp)
 mod tests {
     use super::*;
     use crate::event::{AggregateRef, HumanAdded, StoredEvent};
+
+    /// Given (state, its events), when (decision[, input]), then (events or error id).
+    type Case = (&'static str, Vec<E>, &'static str, Result<Vec<E>, &'static str>);
 
     fn ev(payload: E) -> StoredEvent {
         StoredEvent {
@@ -116,7 +119,7 @@ mod tests {
         let sent = || E::InviteCodeAdded(invite("old", false, "https://t/{{.Code}}"));
         let returned = || E::InviteCodeAdded(invite("old", true, ""));
         let new = || invite("new", false, "");
-        let cases: Vec<(&str, Vec<E>, &str, Result<Vec<E>, &str>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "a new user",
                 vec![human(false)],
@@ -174,7 +177,7 @@ mod tests {
         for (hash, now) in [("x", 50), ("h", 101)] {
             let refused = decide_verify_invite(&s, hash, Timestamp(now)).unwrap_err();
             assert_eq!(refused.error.id, "COMMAND-Wgn4q");
-            assert_eq!(refused.record, Some(E::InviteCheckFailed));
+            assert_eq!(refused.record, Some(Box::new(E::InviteCheckFailed)));
         }
         let used = given(vec![
             human(false),

@@ -52,6 +52,9 @@ mod tests {
     use crate::event::{AggregateRef, HumanAdded, MachineUserAdded, StoredEvent, Timestamp, UserRemoved};
     use crate::human::{decide_lock, decide_unlock};
 
+    /// Given (state, its events), when (decision[, input]), then (events or error id).
+    type Case = (&'static str, Vec<E>, &'static str, Decide, Result<Vec<E>, &'static str>);
+
     fn ev(payload: E) -> StoredEvent {
         StoredEvent {
             instance_id: "i".into(),
@@ -99,7 +102,7 @@ mod tests {
                 user_name: "ada".into(),
             })
         };
-        let cases: Vec<(&str, Vec<E>, &str, Decide, Result<Vec<E>, &str>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "active user",
                 vec![human()],

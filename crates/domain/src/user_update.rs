@@ -192,6 +192,15 @@ mod tests {
     use super::*;
     use crate::event::{AggregateRef, CodeAdded, HumanAdded, MachineUserAdded, StoredEvent, Timestamp};
 
+    /// Given (state, its events), when (decision[, input]), then (events or error id).
+    type Case = (
+        &'static str,
+        Vec<E>,
+        &'static str,
+        HumanUpdate,
+        Result<Vec<E>, &'static str>,
+    );
+
     fn ev(payload: E) -> StoredEvent {
         StoredEvent {
             instance_id: "i".into(),
@@ -253,7 +262,7 @@ mod tests {
     fn human_updates() {
         let verified = || vec![human(), E::EmailVerified];
         let new_email = || E::EmailChanged(EmailPayload { email: "b@c.ch".into() });
-        let cases: Vec<(&str, Vec<E>, &str, HumanUpdate, Result<Vec<E>, &str>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "a human",
                 vec![human()],
