@@ -6,6 +6,7 @@
 use twofold_domain::contact_codes::{self, Refused};
 use twofold_domain::human;
 use twofold_domain::notify::Channel;
+use twofold_domain::permissions::Permission;
 use twofold_domain::{AggregateRef, DomainError, EventPayload, UserId};
 
 use crate::access::Authorized;
@@ -33,6 +34,22 @@ pub(crate) fn recorded(outcome: Result<Vec<EventPayload>, Refused>) -> Result<De
 }
 
 impl App {
+    /// Marking an email address or phone number verified vouches for it
+    /// (OTP by email or SMS then trusts it): even on itself the caller
+    /// needs `user.write` in the user's org.
+    pub(crate) async fn require_vouching(
+        &self,
+        ctx: &RequestCtx,
+        user: &UserView,
+        modes: &[Option<ContactMode>],
+    ) -> Result<(), DomainError> {
+        if ctx.caller.user_id == user.id && modes.contains(&Some(ContactMode::Verified)) {
+            self.require_in_org(ctx, user.org_id.as_str(), Permission::UserWrite)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Runs a code check on the user's aggregate (see [`recorded`]).
     pub(crate) async fn check_user_code(
         &self,

@@ -307,6 +307,7 @@ impl App {
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
         let email = human::validate_email(email)?;
         let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
+        self.require_vouching(ctx, &user, &[Some(mode)]).await?;
         let (code, v) = self.new_code(mode);
         let d = self
             .on_user(ctx, &user, |s| human::decide_set_email(s, email.clone(), v.clone()))
@@ -329,6 +330,7 @@ impl App {
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
         let phone = human::normalize_phone(phone)?;
         let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
+        self.require_vouching(ctx, &user, &[Some(mode)]).await?;
         let (code, v) = self.new_code(mode);
         let d = self
             .on_user(ctx, &user, |s| human::decide_set_phone(s, phone.clone(), v.clone()))

@@ -95,6 +95,7 @@ impl App {
         let user = self
             .user_to_act_on(ctx, user_id, user_update::update_target_missing())
             .await?;
+        self.require_vouching(ctx, &user, &[email_mode, phone_mode]).await?;
         let (details, (email_issued, phone_issued)) = self
             .execute_many_with(
                 &ctx.instance_id,

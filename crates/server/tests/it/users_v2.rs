@@ -15,6 +15,7 @@ backend_tests!(
     update_user,
     factors_and_mfa_skip,
     invite_codes,
+    self_service_contacts,
 );
 
 fn id_of(got: &Value) -> Value {
@@ -675,4 +676,52 @@ async fn invite_codes(b: Backend) {
         (status, got),
         (400, rest_error(9, "COMMAND-Wgvn4", "User could not be found"))
     );
+}
+
+async fn self_service_contacts(b: Backend) {
+    let s = Server::start(b).await;
+    let sam = s.create_human(None, "sam").await;
+    let (status, session) = sign_in(&s, "sam").await;
+    assert_eq!(status, 201, "{session}");
+    let token = session["sessionToken"].as_str().unwrap().to_owned();
+    let me = |method: &'static str, p: &str, body: Value| {
+        let (token, path) = (token.clone(), format!("/v2/users/{sam}/{p}"));
+        let s = &s;
+        async move { s.call_as(&token, None, method, &path, Some(body)).await }
+    };
+    // A user may change its own email and verify it with the code...
+    let (status, got) = me("POST", "email", json!({"email": "sam@new.example", "returnCode": {}})).await;
+    assert_eq!(status, 200, "{got}");
+    let code = got["verificationCode"].as_str().unwrap().to_owned();
+    let (status, got) = me("POST", "email/verify", json!({"verificationCode": code})).await;
+    assert_eq!(status, 200, "{got}");
+    let (status, got) = me("POST", "mfa_init_skipped", json!({})).await;
+    assert_eq!(status, 200, "{got}");
+    // ...but not vouch for an address or number itself.
+    let vouching = [
+        (
+            "POST",
+            "email",
+            json!({"email": "sam@other.example", "isVerified": true}),
+        ),
+        ("POST", "phone", json!({"phone": "+41790000000", "isVerified": true})),
+    ];
+    for (method, p, body) in vouching {
+        let (status, got) = me(method, p, body.clone()).await;
+        assert_eq!((status, id_of(&got)), (404, json!("AUTHZ-cdgFk")), "{body}");
+    }
+    let (status, got) = s
+        .call_as(
+            &token,
+            None,
+            "PUT",
+            &format!("/v2/users/human/{sam}"),
+            Some(json!({"phone": {"phone": "+41790000000", "isVerified": true}})),
+        )
+        .await;
+    assert_eq!((status, id_of(&got)), (404, json!("AUTHZ-cdgFk")));
+    assert_eq!(s.count_events("user.human.phone.changed").await, 0);
+    // Deactivating needs user.write, self or not.
+    let (status, got) = me("POST", "deactivate", json!({})).await;
+    assert_eq!((status, id_of(&got)), (404, json!("AUTHZ-cdgFk")));
 }
