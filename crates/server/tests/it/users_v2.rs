@@ -57,6 +57,8 @@ async fn deactivate_and_reactivate(b: Backend) {
     let (_, got) = s.call("GET", &format!("/v2/users/{dora}"), None).await;
     assert_eq!(got["user"]["state"], "USER_STATE_INACTIVE");
     assert_eq!(got["user"]["human"]["state"], "USER_STATE_INACTIVE");
+    let (_, got) = s.call("GET", &format!("/management/v1/users/{dora}"), None).await;
+    assert_eq!(got["user"]["state"], "USER_STATE_INACTIVE", "v1 shows the state too");
     let (status, got) = post(&s, &format!("/v2/users/{dora}/deactivate"), json!({})).await;
     assert_eq!(
         (status, got),
