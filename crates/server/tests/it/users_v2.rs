@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::fixtures::PASSWORD;
-use crate::harness::{Backend, Server, backend_tests, rest_error};
+use crate::harness::{Backend, Bearer, Server, backend_tests, error_id, rest_error};
 
 backend_tests!(
     deactivate_and_reactivate,
@@ -16,6 +16,7 @@ backend_tests!(
     factors_and_mfa_skip,
     invite_codes,
     self_service_contacts,
+    over_grpc,
 );
 
 fn id_of(got: &Value) -> Value {
@@ -726,4 +727,59 @@ async fn self_service_contacts(b: Backend) {
     // Deactivating needs user.write, self or not.
     let (status, got) = me("POST", "deactivate", json!({})).await;
     assert_eq!((status, id_of(&got)), (404, json!("AUTHZ-cdgFk")));
+}
+
+/// The same calls over gRPC: status codes and error ids as over REST.
+async fn over_grpc(b: Backend) {
+    use twofold_proto::zitadel::user::v2::{
+        CreateUserRequest, DeactivateUserRequest, ListAuthenticationFactorsRequest, ReactivateUserRequest,
+        create_user_request, user_service_client::UserServiceClient,
+    };
+    let s = Server::start(b).await;
+    let org = s.my_org_id().await;
+    let mut users = UserServiceClient::with_interceptor(s.channel().await, Bearer(s.token.clone()));
+    let created = users
+        .create_user(CreateUserRequest {
+            organization_id: org,
+            user_id: None,
+            username: Some("grpc-bot".into()),
+            user_type: Some(create_user_request::UserType::Machine(create_user_request::Machine {
+                name: "Bot".into(),
+                description: None,
+            })),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(created.creation_date.is_some());
+    let id = created.id;
+    let deactivate = DeactivateUserRequest { user_id: id.clone() };
+    users.deactivate_user(deactivate.clone()).await.unwrap();
+    let again = users.deactivate_user(deactivate).await.unwrap_err();
+    assert_eq!(
+        (again.code(), error_id(&again)),
+        (tonic::Code::FailedPrecondition, "COMMAND-5gunjw0cd7".to_owned())
+    );
+    users
+        .reactivate_user(ReactivateUserRequest { user_id: id.clone() })
+        .await
+        .unwrap();
+    let factors = users
+        .list_authentication_factors(ListAuthenticationFactorsRequest {
+            user_id: id,
+            auth_factors: vec![],
+            states: vec![],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(factors.result, vec![]);
+    let missing = users
+        .deactivate_user(DeactivateUserRequest { user_id: "404".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (missing.code(), error_id(&missing)),
+        (tonic::Code::NotFound, "COMMAND-5gp2p62iin".to_owned())
+    );
 }
