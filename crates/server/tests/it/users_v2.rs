@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::fixtures::PASSWORD;
 use crate::harness::{Backend, Bearer, Server, backend_tests, error_id, rest_error};
+use crate::sinks::{http_sink, smtp_sink};
 
 backend_tests!(
     deactivate_and_reactivate,
@@ -17,6 +18,7 @@ backend_tests!(
     invite_codes,
     self_service_contacts,
     over_grpc,
+    codes_are_delivered,
 );
 
 fn id_of(got: &Value) -> Value {
@@ -782,4 +784,109 @@ async fn over_grpc(b: Backend) {
         (missing.code(), error_id(&missing)),
         (tonic::Code::NotFound, "COMMAND-5gp2p62iin".to_owned())
     );
+}
+
+/// The 6-character code after "the code " in a mail.
+fn mailed_code(mail: &str) -> String {
+    let (_, rest) = mail.split_once("the code ").expect("a code in the mail");
+    rest.chars().take(6).collect()
+}
+
+/// Codes not returned go out through the configured providers and work.
+async fn codes_are_delivered(b: Backend) {
+    let s = Server::start(b).await;
+    let (smtp, mails) = smtp_sink().await;
+    let (http, posts) = http_sink().await;
+    let smtp_config =
+        json!({"senderAddress": "noreply@twofold.test", "senderName": "Twofold", "host": smtp.to_string()});
+    let (_, got) = post(&s, "/admin/v1/email/smtp", smtp_config).await;
+    let email_id = got["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        post(&s, &format!("/admin/v1/email/{email_id}/_activate"), json!({}))
+            .await
+            .0,
+        200
+    );
+    let sms_config = json!({"endpoint": format!("http://{http}/sms"), "description": "test"});
+    let (_, got) = post(&s, "/admin/v1/sms/http", sms_config).await;
+    let sms_id = got["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        post(&s, &format!("/admin/v1/sms/{sms_id}/_activate"), json!({}))
+            .await
+            .0,
+        200
+    );
+
+    let org = s.my_org_id().await;
+    let (status, got) = post(
+        &s,
+        "/v2/users/new",
+        json!({
+            "organizationId": org,
+            "username": "nina",
+            "human": {
+                "profile": {"givenName": "Nina", "familyName": "N"},
+                "email": {"email": "nina@example.com", "isVerified": false},
+                "phone": {"phone": "+41790000077", "returnCode": {}},
+            },
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    let nina = got["id"].as_str().unwrap().to_owned();
+    let user = |p: &str| format!("/v2/users/{nina}/{p}");
+
+    let (status, got) = post(&s, &user("email/send"), json!({"sendCode": {}})).await;
+    assert_eq!((status, got.get("verificationCode")), (200, None), "{got}");
+    let (envelope, mail) = mails.wait_for(1).await;
+    assert!(envelope.contains("nina@example.com"), "{envelope}");
+    assert!(mail.contains("Subject: Verify email"), "{mail}");
+    let (status, got) = post(
+        &s,
+        &user("email/verify"),
+        json!({"verificationCode": mailed_code(&mail)}),
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+
+    let (status, got) = post(&s, &user("phone/resend"), json!({"sendCode": {}})).await;
+    assert_eq!((status, got.get("verificationCode")), (200, None), "{got}");
+    let (_, body) = posts.wait_for(1).await;
+    let sms: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(sms["contextInfo"]["recipientPhoneNumber"], "+41790000077");
+    let code = sms["args"]["oTP"].as_str().unwrap().to_owned();
+    let (status, got) = post(&s, &user("phone/verify"), json!({"verificationCode": code})).await;
+    assert_eq!(status, 200, "{got}");
+
+    let (status, got) = post(
+        &s,
+        &user("invite_code"),
+        json!({"sendCode": {"applicationName": "Shop"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    let (_, mail) = mails.wait_for(2).await;
+    assert!(mail.contains("Subject: Invitation"), "{mail}");
+    assert!(mail.contains("invited to Shop"), "{mail}");
+    let (status, got) = post(
+        &s,
+        &user("invite_code/verify"),
+        json!({"verificationCode": mailed_code(&mail)}),
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    // Each delivery is recorded on the user.
+    for kind in [
+        "user.human.email.code.sent",
+        "user.human.phone.code.sent",
+        "user.human.invite.code.sent",
+    ] {
+        for _ in 0..50 {
+            if s.count_events(kind).await == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(s.count_events(kind).await, 1, "{kind}");
+    }
 }
