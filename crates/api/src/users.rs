@@ -89,6 +89,14 @@ pub(crate) fn email_mode(v: Option<&set_human_email::Verification>) -> ContactMo
     }
 }
 
+/// The link template of a `send_code` verification.
+pub(crate) fn email_link(v: Option<&set_human_email::Verification>) -> Option<String> {
+    match v {
+        Some(set_human_email::Verification::SendCode(s)) => s.url_template.clone(),
+        _ => None,
+    }
+}
+
 pub(crate) fn phone_mode(v: Option<&set_human_phone::Verification>) -> ContactMode {
     match v {
         Some(set_human_phone::Verification::IsVerified(true)) => ContactMode::Verified,
@@ -161,6 +169,7 @@ impl UserService for Users {
             preferred_language: profile.preferred_language.unwrap_or_default(),
             gender: validate::defined_enum("SetHumanProfile", "Gender", profile.gender.unwrap_or(0), 3)?,
             email_mode: email_mode(email.verification.as_ref()),
+            email_url_template: email_link(email.verification.as_ref()),
             email: email.email,
             phone: r
                 .phone
@@ -241,7 +250,15 @@ impl UserService for Users {
             Some(set_email_request::Verification::ReturnCode(_)) => ContactMode::ReturnCode,
             _ => ContactMode::SendCode,
         };
-        let (d, code) = self.app.set_email(&ctx, &id, &r.email, mode).await.map_err(to_status)?;
+        let link = match &r.verification {
+            Some(set_email_request::Verification::SendCode(s)) => s.url_template.as_deref(),
+            _ => None,
+        };
+        let (d, code) = self
+            .app
+            .set_email(&ctx, &id, &r.email, mode, link)
+            .await
+            .map_err(to_status)?;
         Ok(Response::new(SetEmailResponse {
             details: convert::v2_changed(d),
             verification_code: code,

@@ -17,7 +17,7 @@ use twofold_proto::zitadel::user::v2::*;
 
 use crate::auth::ctx;
 use crate::error::to_status;
-use crate::users::{email_mode, phone_mode, unsupported};
+use crate::users::{email_link, email_mode, phone_mode, unsupported};
 use crate::{convert, validate};
 
 fn user_id(message: &str, id: &str) -> Result<UserId, Status> {
@@ -83,7 +83,10 @@ pub async fn send_email_code(
         None => (false, None),
     };
     let mode = email_code_mode(ret, template, "SendEmailVerificationCode")?;
-    let (d, code) = app.email_code(&ctx, &id, mode, false).await.map_err(to_status)?;
+    let (d, code) = app
+        .email_code(&ctx, &id, mode, template.map(String::as_str), false)
+        .await
+        .map_err(to_status)?;
     Ok(Response::new(SendEmailCodeResponse {
         details: convert::v2_changed(d),
         verification_code: code,
@@ -104,7 +107,10 @@ pub async fn resend_email_code(
         None => (false, None),
     };
     let mode = email_code_mode(ret, template, "SendEmailVerificationCode")?;
-    let (d, code) = app.email_code(&ctx, &id, mode, true).await.map_err(to_status)?;
+    let (d, code) = app
+        .email_code(&ctx, &id, mode, template.map(String::as_str), true)
+        .await
+        .map_err(to_status)?;
     Ok(Response::new(ResendEmailCodeResponse {
         details: convert::v2_changed(d),
         verification_code: code,
@@ -187,6 +193,7 @@ fn human_input(
         preferred_language: profile.preferred_language.unwrap_or_default(),
         gender: validate::defined_enum("SetHumanProfile", "Gender", profile.gender.unwrap_or(0), 3)?,
         email_mode: email_mode(email.verification.as_ref()),
+        email_url_template: email_link(email.verification.as_ref()),
         email: email.email,
         phone: h
             .phone
@@ -281,6 +288,7 @@ pub async fn update_human_user(
         user_name: r.username,
         kind: UpdateKind::Human {
             profile,
+            email_link: r.email.as_ref().and_then(|e| email_link(e.verification.as_ref())),
             email: r.email.map(|e| {
                 let mode = email_mode(e.verification.as_ref());
                 (e.email, mode)
@@ -354,6 +362,7 @@ pub async fn update_user(app: &App, req: Request<UpdateUserRequest>) -> Result<R
             };
             UpdateKind::Human {
                 profile,
+                email_link: h.email.as_ref().and_then(|e| email_link(e.verification.as_ref())),
                 email: h.email.map(|e| {
                     let mode = email_mode(e.verification.as_ref());
                     (e.email, mode)

@@ -7,12 +7,13 @@ use twofold_domain::contact_codes::{self, Refused};
 use twofold_domain::human;
 use twofold_domain::notify::Channel;
 use twofold_domain::permissions::Permission;
+use twofold_domain::url_template;
 use twofold_domain::{AggregateRef, DomainError, EventPayload, UserId};
 
 use crate::access::Authorized;
 use crate::auth::RequestCtx;
 use crate::command::Decision;
-use crate::humans::{CODE_LIFETIME_MICROS, ContactMode};
+use crate::humans::{CODE_LIFETIME_MICROS, ContactMode, Recipient};
 use crate::{App, WriteDetails};
 use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::user::UserState;
@@ -74,8 +75,12 @@ impl App {
         ctx: &RequestCtx,
         user_id: &UserId,
         mode: ContactMode,
+        link_template: Option<&str>,
         resend: bool,
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
+        if let Some(t) = link_template {
+            url_template::check(t)?;
+        }
         let user = self
             .user_to_act_on(ctx, user_id, contact_codes::contact_missing(false))
             .await?;
@@ -91,7 +96,18 @@ impl App {
             .unwrap_or_default();
         let agg = AggregateRef::user(&user.id, &user.org_id);
         let code = self
-            .dispatch_code(ctx, agg, mode, Some(code), (Channel::Email, &email), &name)
+            .dispatch_code(
+                ctx,
+                agg,
+                mode,
+                Some(code),
+                Recipient {
+                    channel: Channel::Email,
+                    address: &email,
+                    display_name: &name,
+                    link_template,
+                },
+            )
             .await?;
         Ok((d, code))
     }
@@ -119,7 +135,18 @@ impl App {
             .unwrap_or_default();
         let agg = AggregateRef::user(&user.id, &user.org_id);
         let code = self
-            .dispatch_code(ctx, agg, mode, Some(code), (Channel::Sms, &phone), &name)
+            .dispatch_code(
+                ctx,
+                agg,
+                mode,
+                Some(code),
+                Recipient {
+                    channel: Channel::Sms,
+                    address: &phone,
+                    display_name: &name,
+                    link_template: None,
+                },
+            )
             .await?;
         Ok((d, code))
     }

@@ -16,6 +16,7 @@ use crate::command::{Decision, unique};
 use crate::notify::{Delivery, Purpose};
 use crate::{App, WriteDetails, passwords, secrets};
 use twofold_domain::notify::Channel;
+use twofold_domain::url_template::{self, LinkData};
 
 /// Verification codes for email and phone: 6 characters, valid one hour.
 const CODE_LEN: usize = 6;
@@ -48,6 +49,8 @@ pub struct HumanInput {
     pub gender: i32,
     pub email: String,
     pub email_mode: ContactMode,
+    /// Template of the link the verification mail carries (checked here).
+    pub email_url_template: Option<String>,
     pub phone: Option<(String, ContactMode)>,
     pub password: Option<String>,
     pub password_change_required: bool,
@@ -58,6 +61,28 @@ pub struct AddedHuman {
     pub details: WriteDetails,
     pub email_code: Option<String>,
     pub phone_code: Option<String>,
+}
+
+/// Where a code goes, and the link template (checked) its message carries.
+pub(crate) struct Recipient<'a> {
+    pub channel: Channel,
+    pub address: &'a str,
+    pub display_name: &'a str,
+    pub link_template: Option<&'a str>,
+}
+
+impl Recipient<'_> {
+    /// The template rendered for `user` and `code`.
+    pub(crate) fn link(&self, user: &AggregateRef, code: &str) -> Option<String> {
+        let data = LinkData {
+            user_id: &user.id,
+            code,
+            org_id: &user.owner,
+        };
+        self.link_template
+            .filter(|t| !t.is_empty())
+            .and_then(|t| url_template::render(t, data).ok())
+    }
 }
 
 pub struct UserList {
@@ -99,18 +124,18 @@ impl App {
         user: AggregateRef,
         mode: ContactMode,
         code: Option<String>,
-        (channel, recipient): (Channel, &str),
-        display_name: &str,
+        to: Recipient<'_>,
     ) -> Result<Option<String>, DomainError> {
         match (mode, code) {
             (ContactMode::ReturnCode, code) => Ok(code),
             (ContactMode::SendCode, Some(code)) => {
+                let link = to.link(&user, &code);
                 self.deliver(Delivery {
                     instance_id: ctx.instance_id.clone(),
-                    purpose: Purpose::Verify { user },
-                    channel,
-                    recipient: recipient.to_owned(),
-                    display_name: display_name.to_owned(),
+                    purpose: Purpose::Verify { user, link },
+                    channel: to.channel,
+                    recipient: to.address.to_owned(),
+                    display_name: to.display_name.to_owned(),
                     code,
                 });
                 Ok(None)
@@ -146,6 +171,9 @@ impl App {
     #[tracing::instrument(skip_all)]
     pub async fn add_human(&self, ctx: &RequestCtx, input: HumanInput) -> Result<AddedHuman, DomainError> {
         let email = human::validate_email(&input.email)?;
+        if let Some(t) = &input.email_url_template {
+            url_template::check(t)?;
+        }
         let phone = match &input.phone {
             Some((p, mode)) => Some((human::normalize_phone(p)?, *mode)),
             None => None,
@@ -216,8 +244,12 @@ impl App {
                 agg.clone(),
                 input.email_mode,
                 email_code,
-                (Channel::Email, &email_for_send),
-                &display_name,
+                Recipient {
+                    channel: Channel::Email,
+                    address: &email_for_send,
+                    display_name: &display_name,
+                    link_template: input.email_url_template.as_deref(),
+                },
             )
             .await?;
         let phone_code = self
@@ -226,8 +258,12 @@ impl App {
                 agg,
                 phone_mode,
                 phone_code,
-                (Channel::Sms, &phone_for_send),
-                &display_name,
+                Recipient {
+                    channel: Channel::Sms,
+                    address: &phone_for_send,
+                    display_name: &display_name,
+                    link_template: None,
+                },
             )
             .await?;
         Ok(AddedHuman {
@@ -304,8 +340,12 @@ impl App {
         user_id: &UserId,
         email: &str,
         mode: ContactMode,
+        link_template: Option<&str>,
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
         let email = human::validate_email(email)?;
+        if let Some(t) = link_template {
+            url_template::check(t)?;
+        }
         let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
         self.require_vouching(ctx, &user, &[Some(mode)]).await?;
         let (code, v) = self.new_code(mode);
@@ -315,7 +355,18 @@ impl App {
         let name = user.human().map(|h| h.display_name.clone()).unwrap_or_default();
         let agg = AggregateRef::user(&user.id, &user.org_id);
         let code = self
-            .dispatch_code(ctx, agg, mode, code, (Channel::Email, &email), &name)
+            .dispatch_code(
+                ctx,
+                agg,
+                mode,
+                code,
+                Recipient {
+                    channel: Channel::Email,
+                    address: &email,
+                    display_name: &name,
+                    link_template,
+                },
+            )
             .await?;
         Ok((d, code))
     }
@@ -338,7 +389,18 @@ impl App {
         let name = user.human().map(|h| h.display_name.clone()).unwrap_or_default();
         let agg = AggregateRef::user(&user.id, &user.org_id);
         let code = self
-            .dispatch_code(ctx, agg, mode, code, (Channel::Sms, &phone), &name)
+            .dispatch_code(
+                ctx,
+                agg,
+                mode,
+                code,
+                Recipient {
+                    channel: Channel::Sms,
+                    address: &phone,
+                    display_name: &name,
+                    link_template: None,
+                },
+            )
             .await?;
         Ok((d, code))
     }

@@ -5,11 +5,13 @@
 use twofold_domain::event::InviteCodeAdded;
 use twofold_domain::invite;
 use twofold_domain::notify::Channel;
+use twofold_domain::url_template;
 use twofold_domain::user::UserState;
 use twofold_domain::{AggregateRef, DomainError, EventPayload, UserId};
 
 use crate::auth::RequestCtx;
 use crate::command::Decision;
+use crate::humans::Recipient;
 use crate::notify::{Delivery, Purpose};
 use crate::{App, WriteDetails};
 
@@ -38,6 +40,11 @@ impl App {
         delivery: InviteDelivery,
         resend: bool,
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
+        if let InviteDelivery::Send { url_template, .. } = &delivery
+            && !url_template.is_empty()
+        {
+            url_template::check(url_template)?;
+        }
         let missing = DomainError::precondition("COMMAND-Wgvn4", "User could not be found");
         let user = self.user_to_act_on(ctx, user_id, missing).await?;
         let (code, stored) = self.fresh_code(INVITE_LIFETIME_MICROS);
@@ -55,8 +62,8 @@ impl App {
             code_returned: delivery == InviteDelivery::Return,
             application_name,
         };
-        // The application name as decided (it may be the previous invite's).
-        let (d, application_name) = self
+        // The application name and link as decided (they may be the previous invite's).
+        let (d, (application_name, link_template)) = self
             .execute_many_with(
                 &ctx.instance_id,
                 ctx.caller.user_id.as_str(),
@@ -68,11 +75,11 @@ impl App {
                     } else {
                         invite::decide_create_invite(&s, added.clone())?
                     };
-                    let name = events.iter().find_map(|e| match e {
-                        EventPayload::InviteCodeAdded(c) => Some(c.application_name.clone()),
+                    let sent_as = events.iter().find_map(|e| match e {
+                        EventPayload::InviteCodeAdded(c) => Some((c.application_name.clone(), c.url_template.clone())),
                         _ => None,
                     });
-                    Ok((Decision::one(events), name.unwrap_or_default()))
+                    Ok((Decision::one(events), sent_as.unwrap_or_default()))
                 },
             )
             .await?;
@@ -83,11 +90,20 @@ impl App {
             .human()
             .map(|h| (h.email.clone(), h.display_name.clone()))
             .unwrap_or_default();
+        let to = Recipient {
+            channel: Channel::Email,
+            address: &email,
+            display_name: &name,
+            link_template: Some(&link_template),
+        };
+        let user_ref = AggregateRef::user(&user.id, &user.org_id);
+        let link = to.link(&user_ref, &code);
         self.deliver(Delivery {
             instance_id: ctx.instance_id.clone(),
             purpose: Purpose::Invite {
-                user: AggregateRef::user(&user.id, &user.org_id),
+                user: user_ref,
                 application_name,
+                link,
             },
             channel: Channel::Email,
             recipient: email,

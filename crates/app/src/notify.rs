@@ -65,14 +65,22 @@ pub(crate) enum Purpose {
     SignIn {
         session_id: SessionId,
     },
+    /// `link`: the request's link template, rendered.
     Verify {
         user: AggregateRef,
+        link: Option<String>,
     },
     /// An invite code (by email), recorded on the invited user.
     Invite {
         user: AggregateRef,
         application_name: String,
+        link: Option<String>,
     },
+}
+
+/// The line a mail adds for a rendered link.
+fn link_line(link: Option<&String>) -> String {
+    link.map(|l| format!("\nOr open this link: {l}\n")).unwrap_or_default()
 }
 
 /// One code to send.
@@ -257,7 +265,7 @@ impl App {
     async fn record_delivery(&self, d: &Delivery, event: E) {
         let agg = match &d.purpose {
             Purpose::SignIn { session_id } => AggregateRef::session(session_id, &d.instance_id),
-            Purpose::Verify { user } | Purpose::Invite { user, .. } => user.clone(),
+            Purpose::Verify { user, .. } | Purpose::Invite { user, .. } => user.clone(),
         };
         let result = self
             .execute(&d.instance_id, "system", agg, |_| Ok(vec![event.clone()]))
@@ -303,25 +311,30 @@ impl App {
                     d.display_name, d.code
                 ),
             ),
-            Purpose::Verify { .. } => (
+            Purpose::Verify { link, .. } => (
                 "Verify email",
                 format!(
-                    "Hello {},\n\nPlease use the code {} to verify your email address within the next hour.\n",
-                    d.display_name, d.code
+                    "Hello {},\n\nPlease use the code {} to verify your email address within the next hour.\n{}",
+                    d.display_name,
+                    d.code,
+                    link_line(link.as_ref())
                 ),
             ),
-            Purpose::Invite { application_name, .. } => (
+            Purpose::Invite {
+                application_name, link, ..
+            } => (
                 "Invitation",
                 format!(
                     "Hello {},\n\nYou have been invited{}. Please use the code {} within the next three days \
-                     to set up your account.\n",
+                     to set up your account.\n{}",
                     d.display_name,
                     if application_name.is_empty() {
                         String::new()
                     } else {
                         format!(" to {application_name}")
                     },
-                    d.code
+                    d.code,
+                    link_line(link.as_ref())
                 ),
             ),
         };

@@ -5,13 +5,14 @@
 use twofold_domain::event::UsernameChanged;
 use twofold_domain::human;
 use twofold_domain::notify::Channel;
+use twofold_domain::url_template;
 use twofold_domain::user::UserState;
 use twofold_domain::user_update::{self, HumanUpdate, PhoneUpdate, ProfileUpdate};
 use twofold_domain::{AggregateRef, DomainError, EventPayload, UserId};
 
 use crate::auth::RequestCtx;
 use crate::command::{Decision, unique};
-use crate::humans::ContactMode;
+use crate::humans::{ContactMode, Recipient};
 use crate::{App, WriteDetails};
 
 pub enum PhoneChange {
@@ -23,6 +24,8 @@ pub enum UpdateKind {
     Human {
         profile: ProfileUpdate,
         email: Option<(String, ContactMode)>,
+        /// Template of the link a verification mail carries (checked here).
+        email_link: Option<String>,
         phone: Option<PhoneChange>,
     },
     Machine {
@@ -52,6 +55,13 @@ impl App {
         u: UserUpdate,
     ) -> Result<UserUpdated, DomainError> {
         // Shape first: nothing is looked up for a malformed address or number.
+        let email_link = match &u.kind {
+            UpdateKind::Human { email_link, .. } => email_link.clone(),
+            UpdateKind::Machine { .. } => None,
+        };
+        if let Some(t) = &email_link {
+            url_template::check(t)?;
+        }
         let (email_mode, phone_mode) = match &u.kind {
             UpdateKind::Human { email, phone, .. } => (
                 email.as_ref().map(|(_, m)| *m),
@@ -65,7 +75,9 @@ impl App {
         let mut email_code = None;
         let mut phone_code = None;
         let human_update = match &u.kind {
-            UpdateKind::Human { profile, email, phone } => {
+            UpdateKind::Human {
+                profile, email, phone, ..
+            } => {
                 let email = match email {
                     Some((address, mode)) => {
                         let (code, v) = self.new_code(*mode);
@@ -149,15 +161,25 @@ impl App {
         };
         let email_code = match (email_issued, email_mode) {
             (true, Some(mode)) => {
-                self.dispatch_code(ctx, agg.clone(), mode, email_code, (Channel::Email, &email), &name)
-                    .await?
+                let to = Recipient {
+                    channel: Channel::Email,
+                    address: &email,
+                    display_name: &name,
+                    link_template: email_link.as_deref(),
+                };
+                self.dispatch_code(ctx, agg.clone(), mode, email_code, to).await?
             }
             _ => None,
         };
         let phone_code = match (phone_issued, phone_mode) {
             (true, Some(mode)) => {
-                self.dispatch_code(ctx, agg, mode, phone_code, (Channel::Sms, &phone), &name)
-                    .await?
+                let to = Recipient {
+                    channel: Channel::Sms,
+                    address: &phone,
+                    display_name: &name,
+                    link_template: None,
+                };
+                self.dispatch_code(ctx, agg, mode, phone_code, to).await?
             }
             _ => None,
         };

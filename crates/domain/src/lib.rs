@@ -27,6 +27,7 @@ pub mod scope;
 pub mod security;
 pub mod session;
 pub mod setup;
+pub mod url_template;
 pub mod user;
 pub mod user_lifecycle;
 pub mod user_update;

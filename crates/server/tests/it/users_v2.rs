@@ -836,11 +836,30 @@ async fn codes_are_delivered(b: Backend) {
     let nina = got["id"].as_str().unwrap().to_owned();
     let user = |p: &str| format!("/v2/users/{nina}/{p}");
 
-    let (status, got) = post(&s, &user("email/send"), json!({"sendCode": {}})).await;
+    // Link templates are checked when given, and rendered into the mail.
+    for (template, id) in [
+        ("https://l/{{.Code", "DOMAIN-oGh5e"),
+        ("https://l/{{.Secret}}", "DOMAIN-ieYa7"),
+    ] {
+        let body = json!({"sendCode": {"urlTemplate": template}});
+        let (status, got) = post(&s, &user("email/send"), body).await;
+        assert_eq!((status, got), (400, rest_error(3, id, "URL Template is invalid")));
+        let body = json!({"sendCode": {"urlTemplate": template}});
+        let (status, got) = post(&s, &user("invite_code"), body).await;
+        assert_eq!((status, got), (400, rest_error(3, id, "URL Template is invalid")));
+    }
+    assert_eq!(s.count_events("user.human.email.code.added").await, 0);
+    let template = "https://login.test/verify?code={{.Code}}&userId={{.UserID}}&organization={{.OrgID}}";
+    let (status, got) = post(&s, &user("email/send"), json!({"sendCode": {"urlTemplate": template}})).await;
     assert_eq!((status, got.get("verificationCode")), (200, None), "{got}");
     let (envelope, mail) = mails.wait_for(1).await;
     assert!(envelope.contains("nina@example.com"), "{envelope}");
     assert!(mail.contains("Subject: Verify email"), "{mail}");
+    let link = format!(
+        "https://login.test/verify?code={}&userId={nina}&organization={org}",
+        mailed_code(&mail)
+    );
+    assert!(mail.replace("=\n", "").replace("=3D", "=").contains(&link), "{mail}");
     let (status, got) = post(
         &s,
         &user("email/verify"),
@@ -861,13 +880,15 @@ async fn codes_are_delivered(b: Backend) {
     let (status, got) = post(
         &s,
         &user("invite_code"),
-        json!({"sendCode": {"applicationName": "Shop"}}),
+        json!({"sendCode": {"applicationName": "Shop", "urlTemplate": "https://login.test/invite?user={{.UserID}}"}}),
     )
     .await;
     assert_eq!(status, 200, "{got}");
     let (_, mail) = mails.wait_for(2).await;
     assert!(mail.contains("Subject: Invitation"), "{mail}");
     assert!(mail.contains("invited to Shop"), "{mail}");
+    let link = format!("https://login.test/invite?user={nina}");
+    assert!(mail.replace("=\n", "").replace("=3D", "=").contains(&link), "{mail}");
     let (status, got) = post(
         &s,
         &user("invite_code/verify"),
