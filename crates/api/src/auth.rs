@@ -8,6 +8,7 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use http::HeaderName;
 use tracing::Instrument;
 use twofold_app::App;
 use twofold_app::auth::{MethodAuth, RequestCtx};
@@ -27,8 +28,8 @@ pub struct AuthState {
 
 /// Header that names the instance host explicitly (ZITADEL's default
 /// `InstanceHostHeaders`); otherwise Host / `:authority` decides.
-const INSTANCE_HOST_HEADER: &str = "x-zitadel-instance-host";
-pub const ORG_HEADER: &str = "x-zitadel-orgid";
+const INSTANCE_HOST_HEADER: HeaderName = HeaderName::from_static("x-zitadel-instance-host");
+pub const ORG_HEADER: HeaderName = HeaderName::from_static("x-zitadel-orgid");
 
 /// The host (without port) a request reached the instance under; WebAuthn
 /// uses it as the default relying party ID.
@@ -36,9 +37,9 @@ pub const ORG_HEADER: &str = "x-zitadel-orgid";
 pub struct RequestHost(pub String);
 
 pub fn request_host(req: &http::request::Parts) -> String {
-    let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |name| req.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     header(INSTANCE_HOST_HEADER)
-        .or_else(|| header(http::header::HOST.as_str()))
+        .or_else(|| header(http::header::HOST))
         .or_else(|| req.uri.authority().map(|a| a.to_string()))
         .unwrap_or_default()
 }
@@ -63,11 +64,12 @@ async fn call(s: &AuthState, method: &MethodInfo, req: Request, next: Next) -> R
     let req = match &method.auth {
         Some(auth) => {
             let (mut parts, body) = req.into_parts();
-            match settle(&s.app, &parts, auth).await {
+            let host = request_host(&parts);
+            match settle(&s.app, &parts, &host, auth).await {
                 Ok(ctx) => {
                     observe::caller(&tracing::Span::current(), &ctx);
                     parts.extensions.insert(ctx);
-                    let host = twofold_app::auth::host_without_port(&request_host(&parts));
+                    let host = twofold_app::auth::host_without_port(&host);
                     parts.extensions.insert(RequestHost(host));
                     Request::from_parts(parts, body)
                 }
@@ -83,11 +85,16 @@ async fn call(s: &AuthState, method: &MethodInfo, req: Request, next: Next) -> R
     grpc_decode::client_errors(next.run(req).await)
 }
 
-async fn settle(app: &App, parts: &http::request::Parts, auth: &MethodAuth) -> Result<RequestCtx, DomainError> {
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    let instance = app.resolve_instance(&request_host(parts)).await?;
+async fn settle(
+    app: &App,
+    parts: &http::request::Parts,
+    host: &str,
+    auth: &MethodAuth,
+) -> Result<RequestCtx, DomainError> {
+    let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let instance = app.resolve_instance(host).await?;
     let caller = app
-        .authenticate(&instance.id, header(http::header::AUTHORIZATION.as_str()))
+        .authenticate(&instance.id, header(http::header::AUTHORIZATION))
         .await?;
     app.authorize(&instance.id, caller, header(ORG_HEADER), auth).await
 }

@@ -33,6 +33,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 pub use guard::Logging;
 use http::StatusCode;
+pub use observe::EventFormat;
 use tonic_web::GrpcWebLayer;
 use tower::ServiceExt;
 use tower_http::cors::{Any, CorsLayer};

@@ -57,6 +57,8 @@ fn method_auth(a: AuthOption) -> Result<MethodAuth, String> {
             let on = match opts::CheckedOn::try_from(c.on) {
                 Ok(opts::CheckedOn::TargetUser) => CheckedOn::TargetUser,
                 Ok(opts::CheckedOn::RequestedOrg) => CheckedOn::RequestedOrg,
+                Ok(opts::CheckedOn::SessionUser) => CheckedOn::SessionUser,
+                Ok(opts::CheckedOn::Instance) => CheckedOn::Instance,
                 _ => return Err(format!("check on {} names no org", c.permission)),
             };
             let on_self = match (c.self_allowed, c.self_permission.as_str()) {
@@ -65,13 +67,18 @@ fn method_auth(a: AuthOption) -> Result<MethodAuth, String> {
                 (false, p) => OnSelf::Or(permission(p)?),
                 (true, _) => return Err("self_allowed and self_permission together".to_owned()),
             };
-            if on_self != OnSelf::Same && on != CheckedOn::TargetUser {
-                return Err("a self rule needs a check on the target user".to_owned());
+            let on_a_user = matches!(on, CheckedOn::TargetUser | CheckedOn::SessionUser);
+            if on_self != OnSelf::Same && !on_a_user {
+                return Err("a self rule needs a check on a user".to_owned());
+            }
+            if c.session_token_allowed && on != CheckedOn::SessionUser {
+                return Err("a session token stands in only for a check on the session user".to_owned());
             }
             Some(ResourceCheck {
                 permission: permission(&c.permission)?,
                 on,
                 on_self,
+                session_token: c.session_token_allowed,
             })
         }
     };
@@ -184,20 +191,34 @@ mod tests {
                 permission: Permission::UserDelete,
                 on: CheckedOn::TargetUser,
                 on_self: OnSelf::Or(Permission::UserSelfDelete),
+                session_token: false,
+            })
+        );
+        let set = m.get("/zitadel.session.v2.SessionService/SetSession").unwrap();
+        assert_eq!(
+            set.auth.as_ref().and_then(|a| a.check),
+            Some(ResourceCheck {
+                permission: Permission::SessionWrite,
+                on: CheckedOn::SessionUser,
+                on_self: OnSelf::Same,
+                session_token: true,
             })
         );
     }
 
     /// Their use cases refuse to run without the check (AUTHZ-NoChk).
     #[test]
-    fn user_rpcs_declare_their_checks() {
+    fn user_and_session_rpcs_declare_their_checks() {
         let m = Methods::load().unwrap();
-        let user_rpcs: Vec<_> = m
+        let v2_rpcs: Vec<_> = m
             .iter()
-            .filter(|i| i.grpc_path.starts_with("/zitadel.user.v2.UserService/"))
+            .filter(|i| {
+                i.grpc_path.starts_with("/zitadel.user.v2.UserService/")
+                    || i.grpc_path.starts_with("/zitadel.session.v2.SessionService/")
+            })
             .collect();
-        assert!(user_rpcs.len() > 20);
-        for i in user_rpcs {
+        assert!(v2_rpcs.len() > 25);
+        for i in v2_rpcs {
             assert!(i.auth.as_ref().is_some_and(|a| a.check.is_some()), "{}", i.grpc_path);
         }
     }
@@ -215,11 +236,25 @@ mod tests {
                 on: on as i32,
                 self_allowed,
                 self_permission: self_permission.to_owned(),
+                session_token_allowed: false,
             })
+        };
+        let with_token = |mut c: Option<opts::ResourceCheck>| {
+            if let Some(c) = &mut c {
+                c.session_token_allowed = true;
+            }
+            c
         };
         use opts::CheckedOn::*;
         assert!(method_auth(opt("user.write", None)).is_ok());
         assert!(method_auth(opt("authenticated", check("user.write", TargetUser, true, ""))).is_ok());
+        assert!(
+            method_auth(opt(
+                "authenticated",
+                with_token(check("session.delete", SessionUser, true, ""))
+            ))
+            .is_ok()
+        );
         for bad in [
             opt("user.writ", None),
             opt("", None),
@@ -234,6 +269,8 @@ mod tests {
                 check("user.delete", TargetUser, false, "user.selfdelete"),
             ),
             opt("authenticated", check("user.write", RequestedOrg, true, "")),
+            opt("authenticated", check("session.write", Instance, true, "")),
+            opt("authenticated", with_token(check("user.write", TargetUser, false, ""))),
         ] {
             assert!(method_auth(bad.clone()).is_err(), "{bad:?}");
         }

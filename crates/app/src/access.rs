@@ -10,7 +10,7 @@
 
 use std::ops::Deref;
 
-use twofold_domain::permissions::{self, CheckedOn, Membership, Permission, ResourceCheck};
+use twofold_domain::permissions::{self, CheckedOn, Membership, Permission, ResourceCheck, SESSION_READ};
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::readmodel::session::SessionView;
@@ -75,29 +75,46 @@ impl Grants<'_> {
         }
     }
 
-    pub(crate) fn sees_session(&self, s: &SessionView) -> bool {
+    /// Whether the caller may read `s` by `read` (see [`permissions::sees_session`]).
+    fn reads_session(&self, s: &SessionView, read: &ResourceCheck) -> bool {
         let no_org = OrgId::default();
         let user = s
             .user_id
             .as_ref()
             .map(|id| (id, s.user_org_id.as_ref().unwrap_or(&no_org)));
-        self.sees_session_of(&s.creator, user)
+        permissions::sees_session(&self.memberships, read, &self.ctx.caller.user_id, &s.creator, user)
     }
+}
 
-    /// A session by its creator and checked (user, org).
-    pub(crate) fn sees_session_of(&self, creator: &str, user: Option<(&UserId, &OrgId)>) -> bool {
-        permissions::sees_session(&self.memberships, &self.ctx.caller.user_id, creator, user)
-    }
+/// How a request was allowed to act on a session.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum SessionAccess<'t> {
+    /// By the session's token, which the use case must compare.
+    Token(&'t str),
+    /// By the caller's relation to the session (its permission, or being its user).
+    Caller,
 }
 
 /// A lack of permission as ZITADEL's v2 in-command checks report it
 /// (`AUTH-AWfge`; no membership at all stays `AUTHZ-cdgFk`).
 fn in_command(e: DomainError) -> DomainError {
     if e.kind == ErrorKind::PermissionDenied {
-        DomainError::permission_denied("AUTH-AWfge", "No matching permissions found")
+        not_permitted()
     } else {
         e
     }
+}
+
+/// `token`, when the RPC accepts a session's token in place of its check
+/// and the request carries one.
+pub(crate) fn session_token<'t>(ctx: &RequestCtx, token: Option<&'t str>) -> Result<Option<&'t str>, DomainError> {
+    let check = declared(ctx, CheckedOn::SessionUser)?;
+    Ok(token.filter(|t| check.session_token && !t.is_empty()))
+}
+
+/// ZITADEL's v2 in-command refusal.
+pub(crate) fn not_permitted() -> DomainError {
+    DomainError::permission_denied("AUTH-AWfge", "No matching permissions found")
 }
 
 /// The check the called RPC declares for a use case that resolves its org
@@ -188,21 +205,68 @@ impl App {
             .collect())
     }
 
-    /// The session `session_id` if the caller sees it, else `missing`.
+    /// The session `session_id` if the caller passes the RPC's declared read
+    /// check on it, else `missing`.
     pub(crate) async fn visible_session(
         &self,
         ctx: &RequestCtx,
         session_id: &SessionId,
         missing: DomainError,
     ) -> Result<Authorized<SessionView>, DomainError> {
+        let read = declared(ctx, CheckedOn::SessionUser)?;
         let session: Option<SessionView> = self
             .typed_doc(&ctx.instance_id, Collection::Session, session_id.as_str())
             .await?;
         let grants = self.grants(ctx).await?;
         match session {
-            Some(s) if grants.sees_session(&s) => Ok(Authorized(s)),
+            Some(s) if grants.reads_session(&s, &read) => Ok(Authorized(s)),
             _ => Err(missing),
         }
+    }
+
+    /// The sessions of `candidates` that pass the RPC's declared read check.
+    pub(crate) async fn readable_sessions(
+        &self,
+        ctx: &RequestCtx,
+        candidates: Vec<SessionView>,
+    ) -> Result<Vec<SessionView>, DomainError> {
+        let read = declared(ctx, CheckedOn::SessionUser)?;
+        let grants = self.grants(ctx).await?;
+        Ok(candidates
+            .into_iter()
+            .filter(|s| grants.reads_session(s, &read))
+            .collect())
+    }
+
+    /// The RPC's declared check on a session created by `creator` whose
+    /// checked user is `user`: its token when the RPC accepts one and the
+    /// request carries it; else a session the caller cannot read is
+    /// `missing`, and one it reads needs the check.
+    pub(crate) async fn session_access<'t>(
+        &self,
+        ctx: &RequestCtx,
+        creator: &str,
+        user: Option<(&UserId, &OrgId)>,
+        token: Option<&'t str>,
+        missing: DomainError,
+    ) -> Result<SessionAccess<'t>, DomainError> {
+        if let Some(t) = session_token(ctx, token)? {
+            return Ok(SessionAccess::Token(t));
+        }
+        let check = declared(ctx, CheckedOn::SessionUser)?;
+        let grants = self.grants(ctx).await?;
+        let caller = &ctx.caller.user_id;
+        if !permissions::sees_session(&grants.memberships, &SESSION_READ, caller, creator, user) {
+            return Err(missing);
+        }
+        permissions::check_session(&grants.memberships, &check, caller, user).map_err(in_command)?;
+        Ok(SessionAccess::Caller)
+    }
+
+    /// The RPC's declared check on the instance.
+    pub(crate) async fn require_on_instance(&self, ctx: &RequestCtx) -> Result<(), DomainError> {
+        let check = declared(ctx, CheckedOn::Instance)?;
+        self.require_in_org(ctx, "", check.permission).await
     }
 
     /// The org whose policies the caller asked for (None: the instance), as

@@ -14,7 +14,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use twofold_domain::event::WebAuthnChallenged;
 use twofold_domain::human::constant_time_eq;
 use twofold_domain::notify::Channel;
-use twofold_domain::permissions::Permission;
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::readmodel::login_policy::LoginPolicyView;
@@ -29,6 +28,7 @@ use twofold_domain::user::{TotpState, UserState};
 use twofold_domain::{AggregateRef, DomainError, SessionId, StoredEvent, Timestamp, UserId};
 use webauthn_rs::prelude::{PublicKeyCredential, SecurityKey, SecurityKeyAuthentication};
 
+use crate::access::{SessionAccess, not_permitted, session_token};
 use crate::auth::RequestCtx;
 use crate::command::{Decision, history};
 use crate::notify::{Delivery, Purpose};
@@ -133,7 +133,7 @@ impl App {
             .map_err(crate::command::store_error)
     }
 
-    /// `session.write` at instance level, as ZITADEL requires for CreateSession.
+    /// The declared check on the instance (`session.write`, as ZITADEL's CreateSession).
     #[tracing::instrument(skip_all)]
     pub async fn create_session(
         &self,
@@ -142,7 +142,7 @@ impl App {
         challenges: ChallengeRequests,
         lifetime_ns: Option<i64>,
     ) -> Result<SessionChange, DomainError> {
-        self.require_in_org(ctx, "", Permission::SessionWrite).await?;
+        self.require_on_instance(ctx).await?;
         let session_id = SessionId::new(self.ids.next());
         self.change_session(ctx, &session_id, None, checks, challenges, lifetime_ns)
             .await
@@ -167,17 +167,13 @@ impl App {
             .await
             .map_err(crate::command::store_error)?;
         let state = SessionState::fold(&events);
-        match token.filter(|t| !t.is_empty()) {
-            Some(t) => state.require_token(&self.keys.token_hash(t))?,
-            None => {
-                // A session the caller does not see is one that does not exist.
-                let grants = self.grants(ctx).await?;
-                let user = state.user.as_ref().map(|u| (&u.user_id, &u.org_id));
-                if !state.exists || !grants.sees_session_of(&state.creator, user) {
-                    return Err(session_missing());
-                }
-                grants.require(user.map_or("", |(_, o)| o.as_str()), Permission::SessionWrite)?;
-            }
+        let user = state.user.as_ref().map(|u| (&u.user_id, &u.org_id));
+        match self
+            .session_access(ctx, &state.creator, user, token, session_missing())
+            .await?
+        {
+            SessionAccess::Token(t) => state.require_token(&self.keys.token_hash(t))?,
+            SessionAccess::Caller => {}
         }
         if !state.exists {
             return Err(session_missing());
@@ -450,7 +446,7 @@ impl App {
         session_id: &SessionId,
         token: Option<&str>,
     ) -> Result<SessionRead, DomainError> {
-        let session = match token.filter(|t| !t.is_empty()) {
+        let session = match session_token(ctx, token)? {
             Some(t) => {
                 let session: SessionView = self
                     .typed_doc(&ctx.instance_id, Collection::Session, session_id.as_str())
@@ -483,12 +479,12 @@ impl App {
         by_creation: bool,
         list: ListRequest,
     ) -> Result<(usize, Vec<SessionRead>), DomainError> {
-        let grants = self.grants(ctx).await?;
         let all: Vec<SessionView> = self.typed_prefix(&ctx.instance_id, Collection::Session, "").await?;
-        let visible: Vec<SessionView> = all
+        let matching = all
             .into_iter()
-            .filter(|s| queries.iter().all(|q| q.matches(s, ctx.caller.user_id.as_str())) && grants.sees_session(s))
+            .filter(|s| queries.iter().all(|q| q.matches(s, ctx.caller.user_id.as_str())))
             .collect();
+        let visible = self.readable_sessions(ctx, matching).await?;
         let (total, page) = sessions_page(visible, by_creation, list);
         let mut out = Vec::with_capacity(page.len());
         for s in page {
@@ -517,15 +513,15 @@ impl App {
                 .await
                 .map_err(crate::command::store_error)?,
         );
-        match token.filter(|t| !t.is_empty()) {
-            Some(t) => state.require_token(&self.keys.token_hash(t))?,
-            None => {
-                let is_user = state.user.as_ref().is_some_and(|u| u.user_id == ctx.caller.user_id);
-                if !is_user {
-                    let org = state.user.as_ref().map_or("", |u| u.org_id.as_str());
-                    self.require_in_org(ctx, org, Permission::SessionDelete).await?;
-                }
-            }
+        // A session the caller cannot read is refused like one it may not
+        // delete: deleting one that does not exist (any more) succeeds.
+        let user = state.user.as_ref().map(|u| (&u.user_id, &u.org_id));
+        match self
+            .session_access(ctx, &state.creator, user, token, not_permitted())
+            .await?
+        {
+            SessionAccess::Token(t) => state.require_token(&self.keys.token_hash(t))?,
+            SessionAccess::Caller => {}
         }
         self.execute(&ctx.instance_id, ctx.caller.user_id.as_str(), agg, |events| {
             Ok(session::decide_terminate(&SessionState::fold(events)))

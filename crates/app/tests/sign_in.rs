@@ -113,6 +113,7 @@ impl World {
                 permission,
                 on,
                 on_self: OnSelf::Same,
+                session_token: false,
             }),
             ..self.ctx.clone()
         }
@@ -164,15 +165,17 @@ impl World {
             password: Some(PASSWORD.into()),
             ..Checks::default()
         };
+        let ctx = self.rpc(Permission::SessionWrite, CheckedOn::Instance);
         let change = self
             .app
-            .create_session(&self.ctx, checks, ChallengeRequests::default(), None);
+            .create_session(&ctx, checks, ChallengeRequests::default(), None);
         change.await.unwrap().session_id.into_string()
     }
 
     async fn set(&self, id: &str, checks: Checks, challenges: ChallengeRequests) -> Result<SessionChange, DomainError> {
+        let ctx = self.rpc(Permission::SessionWrite, CheckedOn::SessionUser);
         self.app
-            .set_session(&self.ctx, &SessionId::from(id), None, checks, challenges, None)
+            .set_session(&ctx, &SessionId::from(id), None, checks, challenges, None)
             .await
     }
 

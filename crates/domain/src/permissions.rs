@@ -260,6 +260,11 @@ pub enum CheckedOn {
     TargetUser,
     /// The org the request names, else the request's org context.
     RequestedOrg,
+    /// The org of the user a session has checked (the instance while none);
+    /// the caller acting on itself is that user.
+    SessionUser,
+    /// The instance.
+    Instance,
 }
 
 /// What the caller needs when it acts on itself.
@@ -279,7 +284,18 @@ pub struct ResourceCheck {
     pub permission: Permission,
     pub on: CheckedOn,
     pub on_self: OnSelf,
+    /// The session's own token, when the request carries it, stands in for
+    /// the check (`on` a session user).
+    pub session_token: bool,
 }
+
+/// The rule of which sessions a caller may read (see [`sees_session`]).
+pub const SESSION_READ: ResourceCheck = ResourceCheck {
+    permission: SessionRead,
+    on: CheckedOn::SessionUser,
+    on_self: OnSelf::Allowed,
+    session_token: false,
+};
 
 /// `required` on a resource of `org_id`; `is_self`: the caller acts on itself.
 pub fn check_resource(
@@ -303,18 +319,30 @@ pub fn sees_user(memberships: &[Membership], caller_id: &UserId, user_id: &UserI
     caller_id == user_id || check(memberships, user_org.as_str(), UserRead).is_ok()
 }
 
-/// Whether a caller sees a session: one it created or whose user it is, or
-/// with `session.read` in the checked user's org (the instance while no
-/// user is checked), as ZITADEL's session queries allow.
+/// `required` (checked on a session user) on a session whose checked user
+/// is `user` (None: none yet, checked on the instance).
+pub fn check_session(
+    memberships: &[Membership],
+    required: &ResourceCheck,
+    caller_id: &UserId,
+    user: Option<(&UserId, &OrgId)>,
+) -> Result<(), DomainError> {
+    let is_self = user.is_some_and(|(id, _)| id == caller_id);
+    check_resource(memberships, required, user.map_or("", |(_, org)| org.as_str()), is_self)
+}
+
+/// Whether a caller sees a session: one it created, or one passing `read`
+/// ([`SESSION_READ`] for every session RPC but the reads, which declare
+/// theirs): by default its own, or with `session.read` in the checked
+/// user's org (the instance while none), as ZITADEL's session queries allow.
 pub fn sees_session(
     memberships: &[Membership],
+    read: &ResourceCheck,
     caller_id: &UserId,
     creator: &str,
     user: Option<(&UserId, &OrgId)>,
 ) -> bool {
-    creator == caller_id.as_str()
-        || user.is_some_and(|(id, _)| id == caller_id)
-        || check(memberships, user.map_or("", |(_, org)| org.as_str()), SessionRead).is_ok()
+    creator == caller_id.as_str() || check_session(memberships, read, caller_id, user).is_ok()
 }
 
 #[cfg(test)]
@@ -360,10 +388,46 @@ mod tests {
         for (ms, creator, user, expected) in sessions {
             let typed = user.map(|(u, o)| (UserId::from(u), OrgId::from(o)));
             assert_eq!(
-                sees_session(ms, &"me".into(), creator, typed.as_ref().map(|(u, o)| (u, o))),
+                sees_session(
+                    ms,
+                    &SESSION_READ,
+                    &"me".into(),
+                    creator,
+                    typed.as_ref().map(|(u, o)| (u, o))
+                ),
                 expected,
                 "{ms:?} {creator} {user:?}"
             );
+        }
+    }
+
+    #[test]
+    fn session_checks_fall_on_the_session_users_org() {
+        let owner_a = vec![m(Some("a"), "ORG_OWNER")];
+        let iam = vec![m(None, "IAM_OWNER")];
+        let none: Vec<Membership> = vec![];
+        let rc = |permission, on_self| ResourceCheck {
+            permission,
+            on: CheckedOn::SessionUser,
+            on_self,
+            session_token: true,
+        };
+        let (write, delete) = (rc(SessionWrite, OnSelf::Same), rc(SessionDelete, OnSelf::Allowed));
+        // (memberships, check, checked user, granted)
+        let cases = [
+            // An org owner may read and delete its users' sessions, not drive them.
+            (&owner_a, write, Some(("u", "a")), false),
+            (&iam, write, Some(("u", "b")), true),
+            (&iam, write, None, true),
+            (&none, write, Some(("me", "a")), false),
+            (&none, delete, Some(("me", "a")), true),
+            (&none, delete, Some(("u", "a")), false),
+            (&owner_a, delete, Some(("u", "a")), true),
+        ];
+        for (ms, check, user, granted) in cases {
+            let typed = user.map(|(u, o)| (UserId::from(u), OrgId::from(o)));
+            let got = check_session(ms, &check, &"me".into(), typed.as_ref().map(|(u, o)| (u, o)));
+            assert_eq!(got.is_ok(), granted, "{ms:?} {check:?} {user:?}");
         }
     }
 
@@ -424,6 +488,7 @@ mod tests {
             permission,
             on: CheckedOn::TargetUser,
             on_self,
+            session_token: false,
         };
         // (memberships, check, org, is_self, granted)
         let cases = [
