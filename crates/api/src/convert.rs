@@ -5,7 +5,7 @@ use twofold_app::WriteDetails;
 use twofold_app::members::MemberEntry;
 use twofold_domain::Timestamp;
 use twofold_domain::readmodel::DocDetails;
-use twofold_domain::readmodel::directory::{OrgView, PatView, UserKind, UserView};
+use twofold_domain::readmodel::directory::{OrgView, PatView, UserKind, UserState as DocUserState, UserView};
 use twofold_domain::readmodel::login_policy::LoginPolicyView;
 use twofold_proto::zitadel::member::v1 as member;
 use twofold_proto::zitadel::object::v2 as object_v2;
@@ -160,7 +160,11 @@ pub fn user(u: UserView) -> user::User {
     user::User {
         id: u.id.into_string(),
         details: read(&u.details),
-        state: user::UserState::Active as i32,
+        state: match u.state {
+            DocUserState::Active => user::UserState::Active,
+            DocUserState::Inactive => user::UserState::Inactive,
+            DocUserState::Locked => user::UserState::Locked,
+        } as i32,
         login_names: vec![u.user_name.clone()],
         preferred_login_name: u.user_name.clone(),
         user_name: u.user_name,

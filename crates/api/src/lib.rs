@@ -28,6 +28,7 @@ mod settings;
 mod settings_service;
 mod user_tokens;
 mod users;
+mod users_v2_admin;
 mod validate;
 
 use std::sync::Arc;

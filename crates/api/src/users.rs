@@ -14,7 +14,7 @@ use twofold_proto::zitadel::user::v2::*;
 
 use crate::auth::{ctx, host};
 use crate::error::to_status;
-use crate::{convert, queries, validate};
+use crate::{convert, queries, users_v2_admin, validate};
 
 pub struct Users {
     pub app: App,
@@ -24,6 +24,7 @@ fn user_state(s: UserState) -> i32 {
     match s {
         UserState::Active => twofold_proto::zitadel::user::v2::UserState::Active as i32,
         UserState::Locked => twofold_proto::zitadel::user::v2::UserState::Locked as i32,
+        UserState::Inactive => twofold_proto::zitadel::user::v2::UserState::Inactive as i32,
     }
 }
 
@@ -65,7 +66,7 @@ fn user(u: UserView) -> User {
             }),
             password_change_required: h.password_change_required,
             password_changed: h.password_changed_at.map(convert::timestamp),
-            mfa_init_skipped: None,
+            mfa_init_skipped: h.mfa_init_skipped.map(convert::timestamp),
         }),
     };
     User {
@@ -79,7 +80,7 @@ fn user(u: UserView) -> User {
     }
 }
 
-fn email_mode(v: Option<&set_human_email::Verification>) -> ContactMode {
+pub(crate) fn email_mode(v: Option<&set_human_email::Verification>) -> ContactMode {
     match v {
         Some(set_human_email::Verification::IsVerified(true)) => ContactMode::Verified,
         Some(set_human_email::Verification::IsVerified(false)) => ContactMode::Unverified,
@@ -88,7 +89,15 @@ fn email_mode(v: Option<&set_human_email::Verification>) -> ContactMode {
     }
 }
 
-fn phone_mode(v: Option<&set_human_phone::Verification>) -> ContactMode {
+/// The link template of a `send_code` verification.
+pub(crate) fn email_link(v: Option<&set_human_email::Verification>) -> Option<String> {
+    match v {
+        Some(set_human_email::Verification::SendCode(s)) => s.url_template.clone(),
+        _ => None,
+    }
+}
+
+pub(crate) fn phone_mode(v: Option<&set_human_phone::Verification>) -> ContactMode {
     match v {
         Some(set_human_phone::Verification::IsVerified(true)) => ContactMode::Verified,
         Some(set_human_phone::Verification::IsVerified(false)) => ContactMode::Unverified,
@@ -97,7 +106,7 @@ fn phone_mode(v: Option<&set_human_phone::Verification>) -> ContactMode {
     }
 }
 
-fn unsupported(what: &str) -> Status {
+pub(crate) fn unsupported(what: &str) -> Status {
     Status::invalid_argument(format!("{what} are not supported by Twofold yet"))
 }
 
@@ -154,6 +163,7 @@ pub(crate) fn human_input(r: AddHumanUserRequest) -> Result<HumanInput, Status> 
         preferred_language: profile.preferred_language.unwrap_or_default(),
         gender: validate::defined_enum("SetHumanProfile", "Gender", profile.gender.unwrap_or(0), 3)?,
         email_mode: email_mode(email.verification.as_ref()),
+        email_url_template: email_link(email.verification.as_ref()),
         email: email.email,
         phone: r
             .phone
@@ -244,7 +254,15 @@ impl UserService for Users {
             Some(set_email_request::Verification::ReturnCode(_)) => ContactMode::ReturnCode,
             _ => ContactMode::SendCode,
         };
-        let (d, code) = self.app.set_email(&ctx, &id, &r.email, mode).await.map_err(to_status)?;
+        let link = match &r.verification {
+            Some(set_email_request::Verification::SendCode(s)) => s.url_template.as_deref(),
+            _ => None,
+        };
+        let (d, code) = self
+            .app
+            .set_email(&ctx, &id, &r.email, mode, link)
+            .await
+            .map_err(to_status)?;
         Ok(Response::new(SetEmailResponse {
             details: convert::v2_changed(d),
             verification_code: code,
@@ -556,5 +574,103 @@ impl UserService for Users {
         req: Request<ListPersonalAccessTokensRequest>,
     ) -> Result<Response<ListPersonalAccessTokensResponse>, Status> {
         crate::user_tokens::list(&self.app, req).await
+    }
+
+    // --- Handed over to users_v2_admin -------------------------------------
+
+    async fn deactivate_user(
+        &self,
+        req: Request<DeactivateUserRequest>,
+    ) -> Result<Response<DeactivateUserResponse>, Status> {
+        users_v2_admin::deactivate_user(&self.app, req).await
+    }
+
+    async fn reactivate_user(
+        &self,
+        req: Request<ReactivateUserRequest>,
+    ) -> Result<Response<ReactivateUserResponse>, Status> {
+        users_v2_admin::reactivate_user(&self.app, req).await
+    }
+
+    async fn send_email_code(
+        &self,
+        req: Request<SendEmailCodeRequest>,
+    ) -> Result<Response<SendEmailCodeResponse>, Status> {
+        users_v2_admin::send_email_code(&self.app, req).await
+    }
+
+    async fn resend_email_code(
+        &self,
+        req: Request<ResendEmailCodeRequest>,
+    ) -> Result<Response<ResendEmailCodeResponse>, Status> {
+        users_v2_admin::resend_email_code(&self.app, req).await
+    }
+
+    async fn resend_phone_code(
+        &self,
+        req: Request<ResendPhoneCodeRequest>,
+    ) -> Result<Response<ResendPhoneCodeResponse>, Status> {
+        users_v2_admin::resend_phone_code(&self.app, req).await
+    }
+
+    async fn remove_phone(&self, req: Request<RemovePhoneRequest>) -> Result<Response<RemovePhoneResponse>, Status> {
+        users_v2_admin::remove_phone(&self.app, req).await
+    }
+
+    async fn create_user(&self, req: Request<CreateUserRequest>) -> Result<Response<CreateUserResponse>, Status> {
+        users_v2_admin::create_user(&self.app, req).await
+    }
+
+    async fn update_user(&self, req: Request<UpdateUserRequest>) -> Result<Response<UpdateUserResponse>, Status> {
+        users_v2_admin::update_user(&self.app, req).await
+    }
+
+    async fn update_human_user(
+        &self,
+        req: Request<UpdateHumanUserRequest>,
+    ) -> Result<Response<UpdateHumanUserResponse>, Status> {
+        users_v2_admin::update_human_user(&self.app, req).await
+    }
+
+    async fn list_authentication_factors(
+        &self,
+        req: Request<ListAuthenticationFactorsRequest>,
+    ) -> Result<Response<ListAuthenticationFactorsResponse>, Status> {
+        users_v2_admin::list_authentication_factors(&self.app, req).await
+    }
+
+    async fn human_mfa_init_skipped(
+        &self,
+        req: Request<HumanMfaInitSkippedRequest>,
+    ) -> Result<Response<HumanMfaInitSkippedResponse>, Status> {
+        users_v2_admin::human_mfa_init_skipped(&self.app, req).await
+    }
+
+    async fn list_idp_links(
+        &self,
+        req: Request<ListIdpLinksRequest>,
+    ) -> Result<Response<ListIdpLinksResponse>, Status> {
+        users_v2_admin::list_idp_links(&self.app, req).await
+    }
+
+    async fn create_invite_code(
+        &self,
+        req: Request<CreateInviteCodeRequest>,
+    ) -> Result<Response<CreateInviteCodeResponse>, Status> {
+        users_v2_admin::create_invite_code(&self.app, req).await
+    }
+
+    async fn resend_invite_code(
+        &self,
+        req: Request<ResendInviteCodeRequest>,
+    ) -> Result<Response<ResendInviteCodeResponse>, Status> {
+        users_v2_admin::resend_invite_code(&self.app, req).await
+    }
+
+    async fn verify_invite_code(
+        &self,
+        req: Request<VerifyInviteCodeRequest>,
+    ) -> Result<Response<VerifyInviteCodeResponse>, Status> {
+        users_v2_admin::verify_invite_code(&self.app, req).await
     }
 }

@@ -17,10 +17,11 @@ use crate::notify::{Delivery, Purpose};
 use crate::ports::UniqueClaim;
 use crate::{App, WriteDetails, passwords, secrets};
 use twofold_domain::notify::Channel;
+use twofold_domain::url_template::{self, LinkData};
 
 /// Verification codes for email and phone: 6 characters, valid one hour.
 const CODE_LEN: usize = 6;
-const CODE_LIFETIME_MICROS: i64 = 3_600 * 1_000_000;
+pub(crate) const CODE_LIFETIME_MICROS: i64 = 3_600 * 1_000_000;
 
 /// How an email address or phone number given with a request is handled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +50,8 @@ pub struct HumanInput {
     pub gender: i32,
     pub email: String,
     pub email_mode: ContactMode,
+    /// Template of the link the verification mail carries (checked here).
+    pub email_url_template: Option<String>,
     pub phone: Option<(String, ContactMode)>,
     pub password: Option<String>,
     pub password_change_required: bool,
@@ -69,6 +72,9 @@ pub(crate) struct Contacts {
 
 impl Contacts {
     pub(crate) fn of(input: &HumanInput) -> Result<Self, DomainError> {
+        if let Some(t) = &input.email_url_template {
+            url_template::check(t)?;
+        }
         Ok(Self {
             email: human::validate_email(&input.email)?,
             phone: match &input.phone {
@@ -88,6 +94,8 @@ pub(crate) struct PreparedHuman {
     /// Mode, code and address of the email and of the phone.
     email: (ContactMode, Option<String>, String),
     phone: (ContactMode, Option<String>, String),
+    /// The template of the link the verification mail carries.
+    email_link: Option<String>,
     display_name: String,
 }
 
@@ -102,6 +110,28 @@ impl PreparedHuman {
     }
 }
 
+/// Where a code goes, and the link template (checked) its message carries.
+pub(crate) struct Recipient<'a> {
+    pub channel: Channel,
+    pub address: &'a str,
+    pub display_name: &'a str,
+    pub link_template: Option<&'a str>,
+}
+
+impl Recipient<'_> {
+    /// The template rendered for `user` and `code`.
+    pub(crate) fn link(&self, user: &AggregateRef, code: &str) -> Option<String> {
+        let data = LinkData {
+            user_id: &user.id,
+            code,
+            org_id: &user.owner,
+        };
+        self.link_template
+            .filter(|t| !t.is_empty())
+            .and_then(|t| url_template::render(t, data).ok())
+    }
+}
+
 pub struct UserList {
     pub total: usize,
     pub users: Vec<UserView>,
@@ -110,42 +140,49 @@ pub struct UserList {
 impl App {
     /// A fresh code per the mode: the code (to hand back, or to send) and
     /// its stored form.
-    fn new_code(&self, mode: ContactMode) -> (Option<String>, Verification) {
+    pub(crate) fn new_code(&self, mode: ContactMode) -> (Option<String>, Verification) {
         match mode {
             ContactMode::Verified => (None, Verification::Verified),
             ContactMode::Unverified => (None, Verification::Unverified),
             ContactMode::ReturnCode | ContactMode::SendCode => {
-                let code = secrets::random_code(CODE_LEN, secrets::UPPER_DIGITS);
-                let stored = Verification::Code(CodeAdded {
-                    code_hash: self.keys.token_hash(&code),
-                    expiry: Timestamp(self.now().0 + CODE_LIFETIME_MICROS),
-                });
-                (Some(code), stored)
+                let (code, stored) = self.fresh_code(CODE_LIFETIME_MICROS);
+                (Some(code), Verification::Code(stored))
             }
         }
+    }
+
+    /// A random code of 6 upper-case letters and digits, and its stored
+    /// form (keyed hash, expiry `lifetime_micros` from now).
+    pub(crate) fn fresh_code(&self, lifetime_micros: i64) -> (String, CodeAdded) {
+        let code = secrets::random_code(CODE_LEN, secrets::UPPER_DIGITS);
+        let stored = CodeAdded {
+            code_hash: self.keys.token_hash(&code),
+            expiry: Timestamp(self.now().0 + lifetime_micros),
+        };
+        (code, stored)
     }
 
     /// Hands `code` to the user's email or phone provider (in the
     /// background) when the mode says to send it; returns it when the mode
     /// says to return it.
-    async fn dispatch_code(
+    pub(crate) async fn dispatch_code(
         &self,
         ctx: &RequestCtx,
         user: AggregateRef,
         mode: ContactMode,
         code: Option<String>,
-        (channel, recipient): (Channel, &str),
-        display_name: &str,
+        to: Recipient<'_>,
     ) -> Result<Option<String>, DomainError> {
         match (mode, code) {
             (ContactMode::ReturnCode, code) => Ok(code),
             (ContactMode::SendCode, Some(code)) => {
+                let link = to.link(&user, &code);
                 self.deliver(Delivery {
                     instance_id: ctx.instance_id.clone(),
-                    purpose: Purpose::Verify { user },
-                    channel,
-                    recipient: recipient.to_owned(),
-                    display_name: display_name.to_owned(),
+                    purpose: Purpose::Verify { user, link },
+                    channel: to.channel,
+                    recipient: to.address.to_owned(),
+                    display_name: to.display_name.to_owned(),
                     code,
                 });
                 Ok(None)
@@ -154,7 +191,7 @@ impl App {
         }
     }
 
-    async fn resolve_org(
+    pub(crate) async fn resolve_org(
         &self,
         ctx: &RequestCtx,
         id: Option<&str>,
@@ -265,6 +302,7 @@ impl App {
             claim,
             email: (input.email_mode, email_code, email_for_send),
             phone: (phone_mode, phone_code, phone_for_send),
+            email_link: input.email_url_template,
             display_name,
         })
     }
@@ -283,8 +321,12 @@ impl App {
                 agg.clone(),
                 email_mode,
                 email_code,
-                (Channel::Email, &email),
-                &human.display_name,
+                Recipient {
+                    channel: Channel::Email,
+                    address: &email,
+                    display_name: &human.display_name,
+                    link_template: human.email_link.as_deref(),
+                },
             )
             .await?;
         let (phone_mode, phone_code, phone) = human.phone;
@@ -294,8 +336,12 @@ impl App {
                 agg,
                 phone_mode,
                 phone_code,
-                (Channel::Sms, &phone),
-                &human.display_name,
+                Recipient {
+                    channel: Channel::Sms,
+                    address: &phone,
+                    display_name: &human.display_name,
+                    link_template: None,
+                },
             )
             .await?;
         Ok((human.user_id.into_string(), email_code, phone_code))
@@ -367,9 +413,14 @@ impl App {
         user_id: &UserId,
         email: &str,
         mode: ContactMode,
+        link_template: Option<&str>,
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
         let email = human::validate_email(email)?;
+        if let Some(t) = link_template {
+            url_template::check(t)?;
+        }
         let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
+        self.require_vouching(ctx, &user, &[Some(mode)]).await?;
         let (code, v) = self.new_code(mode);
         let d = self
             .on_user(ctx, &user, |s| human::decide_set_email(s, email.clone(), v.clone()))
@@ -377,23 +428,20 @@ impl App {
         let name = user.human().map(|h| h.display_name.clone()).unwrap_or_default();
         let agg = AggregateRef::user(&user.id, &user.org_id);
         let code = self
-            .dispatch_code(ctx, agg, mode, code, (Channel::Email, &email), &name)
+            .dispatch_code(
+                ctx,
+                agg,
+                mode,
+                code,
+                Recipient {
+                    channel: Channel::Email,
+                    address: &email,
+                    display_name: &name,
+                    link_template,
+                },
+            )
             .await?;
         Ok((d, code))
-    }
-
-    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn verify_email(
-        &self,
-        ctx: &RequestCtx,
-        user_id: &UserId,
-        code: &str,
-    ) -> Result<WriteDetails, DomainError> {
-        let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
-        let hash = self.keys.token_hash(code.trim());
-        let now = self.now();
-        self.on_user(ctx, &user, |s| human::decide_verify_email(s, &hash, now))
-            .await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
@@ -406,6 +454,7 @@ impl App {
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
         let phone = human::normalize_phone(phone)?;
         let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
+        self.require_vouching(ctx, &user, &[Some(mode)]).await?;
         let (code, v) = self.new_code(mode);
         let d = self
             .on_user(ctx, &user, |s| human::decide_set_phone(s, phone.clone(), v.clone()))
@@ -413,22 +462,19 @@ impl App {
         let name = user.human().map(|h| h.display_name.clone()).unwrap_or_default();
         let agg = AggregateRef::user(&user.id, &user.org_id);
         let code = self
-            .dispatch_code(ctx, agg, mode, code, (Channel::Sms, &phone), &name)
+            .dispatch_code(
+                ctx,
+                agg,
+                mode,
+                code,
+                Recipient {
+                    channel: Channel::Sms,
+                    address: &phone,
+                    display_name: &name,
+                    link_template: None,
+                },
+            )
             .await?;
         Ok((d, code))
-    }
-
-    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn verify_phone(
-        &self,
-        ctx: &RequestCtx,
-        user_id: &UserId,
-        code: &str,
-    ) -> Result<WriteDetails, DomainError> {
-        let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
-        let hash = self.keys.token_hash(code.trim());
-        let now = self.now();
-        self.on_user(ctx, &user, |s| human::decide_verify_phone(s, &hash, now))
-            .await
     }
 }

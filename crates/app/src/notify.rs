@@ -63,9 +63,29 @@ pub struct NewSmtp {
 /// user's email address or phone number, or resetting the password with
 /// the link (recorded on the user).
 pub(crate) enum Purpose {
-    SignIn { session_id: SessionId },
-    Verify { user: AggregateRef },
-    PasswordReset { user: AggregateRef, link: String },
+    SignIn {
+        session_id: SessionId,
+    },
+    /// `link`: the request's link template, rendered.
+    Verify {
+        user: AggregateRef,
+        link: Option<String>,
+    },
+    PasswordReset {
+        user: AggregateRef,
+        link: String,
+    },
+    /// An invite code (by email), recorded on the invited user.
+    Invite {
+        user: AggregateRef,
+        application_name: String,
+        link: Option<String>,
+    },
+}
+
+/// The line a mail adds for a rendered link.
+fn link_line(link: Option<&String>) -> String {
+    link.map(|l| format!("\nOr open this link: {l}\n")).unwrap_or_default()
 }
 
 /// One code to send.
@@ -227,6 +247,7 @@ impl App {
                         (Purpose::Verify { .. }, Channel::Email) => E::EmailCodeSent(p),
                         (Purpose::Verify { .. }, Channel::Sms) => E::PhoneCodeSent(p),
                         (Purpose::PasswordReset { .. }, _) => E::PasswordCodeSent(p),
+                        (Purpose::Invite { .. }, _) => E::InviteCodeSent(p),
                     };
                     self.record_delivery(&d, event).await;
                     return;
@@ -242,7 +263,9 @@ impl App {
         };
         let event = match d.purpose {
             Purpose::SignIn { .. } => E::SessionOtpDeliveryFailed(failed),
-            Purpose::Verify { .. } | Purpose::PasswordReset { .. } => E::CodeDeliveryFailed(failed),
+            Purpose::Verify { .. } | Purpose::PasswordReset { .. } | Purpose::Invite { .. } => {
+                E::CodeDeliveryFailed(failed)
+            }
         };
         self.record_delivery(&d, event).await;
     }
@@ -250,7 +273,9 @@ impl App {
     async fn record_delivery(&self, d: &Delivery, event: E) {
         let agg = match &d.purpose {
             Purpose::SignIn { session_id } => AggregateRef::session(session_id, &d.instance_id),
-            Purpose::Verify { user } | Purpose::PasswordReset { user, .. } => user.clone(),
+            Purpose::Verify { user, .. } | Purpose::PasswordReset { user, .. } | Purpose::Invite { user, .. } => {
+                user.clone()
+            }
         };
         let result = self
             .execute(&d.instance_id, "system", agg, |_| Ok(vec![event.clone()]))
@@ -296,11 +321,30 @@ impl App {
                     d.display_name, d.code
                 ),
             ),
-            Purpose::Verify { .. } => (
+            Purpose::Verify { link, .. } => (
                 "Verify email",
                 format!(
-                    "Hello {},\n\nPlease use the code {} to verify your email address within the next hour.\n",
-                    d.display_name, d.code
+                    "Hello {},\n\nPlease use the code {} to verify your email address within the next hour.\n{}",
+                    d.display_name,
+                    d.code,
+                    link_line(link.as_ref())
+                ),
+            ),
+            Purpose::Invite {
+                application_name, link, ..
+            } => (
+                "Invitation",
+                format!(
+                    "Hello {},\n\nYou have been invited{}. Please use the code {} within the next three days \
+                     to set up your account.\n{}",
+                    d.display_name,
+                    if application_name.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" to {application_name}")
+                    },
+                    d.code,
+                    link_line(link.as_ref())
                 ),
             ),
             Purpose::PasswordReset { link, .. } => (
@@ -355,7 +399,7 @@ impl App {
                 ),
                 "session.otp.sms.challenged",
             ),
-            Purpose::Verify { .. } => (
+            Purpose::Verify { .. } | Purpose::Invite { .. } => (
                 format!("{} is your verification code for {domain}.", d.code),
                 "user.human.phone.code.added",
             ),

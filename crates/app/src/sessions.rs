@@ -218,8 +218,13 @@ impl App {
         let user: Option<UserView> = match (&checked_user, &existing.user) {
             (Some(u), _) => Some(u.clone()),
             (None, Some(u)) => {
-                self.typed_doc(&ctx.instance_id, Collection::User, u.user_id.as_str())
-                    .await?
+                let user: Option<UserView> = self
+                    .typed_doc(&ctx.instance_id, Collection::User, u.user_id.as_str())
+                    .await?;
+                if let Some(user) = &user {
+                    session::require_not_deactivated(user)?;
+                }
+                user
             }
             (None, None) => None,
         };

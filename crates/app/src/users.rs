@@ -36,10 +36,40 @@ pub struct NewToken {
 }
 
 impl App {
+    /// A machine user of the context org (Management API).
     #[tracing::instrument(skip_all)]
     pub async fn add_machine_user(
         &self,
         ctx: &RequestCtx,
+        u: NewMachineUser,
+    ) -> Result<(String, WriteDetails), DomainError> {
+        self.add_machine_user_in(ctx, &ctx.org_id, u).await
+    }
+
+    /// A machine user of the org the request names (UserService v2
+    /// CreateUser), with the RPC's declared check there. The user name
+    /// defaults to the user ID.
+    #[tracing::instrument(skip_all)]
+    pub async fn create_machine_user(
+        &self,
+        ctx: &RequestCtx,
+        org_id: &str,
+        mut u: NewMachineUser,
+    ) -> Result<(String, WriteDetails), DomainError> {
+        let org_id = self.resolve_org(ctx, Some(org_id), None).await?;
+        self.require_on_requested_org(ctx, org_id.as_str()).await?;
+        let user_id = u.user_id.clone().unwrap_or_else(|| self.ids.next());
+        if u.user_name.is_empty() {
+            u.user_name.clone_from(&user_id);
+        }
+        u.user_id = Some(user_id);
+        self.add_machine_user_in(ctx, &org_id, u).await
+    }
+
+    async fn add_machine_user_in(
+        &self,
+        ctx: &RequestCtx,
+        org_id: &OrgId,
         u: NewMachineUser,
     ) -> Result<(String, WriteDetails), DomainError> {
         let (user_name, name) = (u.user_name.trim(), u.name.trim());
@@ -63,7 +93,7 @@ impl App {
             .execute_many(
                 &ctx.instance_id,
                 ctx.caller.user_id.as_str(),
-                vec![AggregateRef::user(&user_id, &ctx.org_id)],
+                vec![AggregateRef::user(&user_id, org_id)],
                 |loaded| {
                     user::decide_add_machine(&UserState::fold(crate::command::history(loaded, 0)))?;
                     Ok(Decision {

@@ -138,6 +138,7 @@ impl World {
             gender: 0,
             email: format!("{name}@example.com"),
             email_mode: ContactMode::Verified,
+            email_url_template: None,
             phone: None,
             password: Some(PASSWORD.into()),
             password_change_required: false,

@@ -336,6 +336,56 @@ pub struct OrgIdPayload {
     pub org_id: String,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsernameChanged {
+    pub user_name: String,
+    pub old_user_name: String,
+}
+
+/// The profile fields that changed (absent: unchanged).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileChanged {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nick_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<i32>,
+}
+
+/// The machine fields that changed (absent: unchanged).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MachineChanged {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// An invite code: only its keyed hash is stored, with its expiry and how
+/// it was handed out (a returned code cannot be resent).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteCodeAdded {
+    pub code_hash: String,
+    pub expiry: Timestamp,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url_template: String,
+    #[serde(default)]
+    pub code_returned: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub application_name: String,
+}
+
 /// Every event Twofold knows, tagged with its stored type name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "payload")]
@@ -622,6 +672,32 @@ pub enum EventPayload {
     ApiConfigChanged(ApiConfigChanged),
     #[serde(rename = "project.application.config.api.secret.changed")]
     ApiSecretChanged(SecretChanged),
+    #[serde(rename = "user.deactivated")]
+    UserDeactivated,
+    #[serde(rename = "user.reactivated")]
+    UserReactivated,
+    #[serde(rename = "user.human.email.verification.failed")]
+    EmailVerificationFailed,
+    #[serde(rename = "user.human.phone.verification.failed")]
+    PhoneVerificationFailed,
+    #[serde(rename = "user.human.phone.removed")]
+    PhoneRemoved,
+    #[serde(rename = "user.human.mfa.init.skipped")]
+    MfaInitSkipped,
+    #[serde(rename = "user.username.changed")]
+    UsernameChanged(UsernameChanged),
+    #[serde(rename = "user.human.profile.changed")]
+    ProfileChanged(ProfileChanged),
+    #[serde(rename = "user.machine.changed")]
+    MachineChanged(MachineChanged),
+    #[serde(rename = "user.human.invite.code.added")]
+    InviteCodeAdded(InviteCodeAdded),
+    #[serde(rename = "user.human.invite.code.sent")]
+    InviteCodeSent(ProviderId),
+    #[serde(rename = "user.human.invite.check.succeeded")]
+    InviteCheckSucceeded,
+    #[serde(rename = "user.human.invite.check.failed")]
+    InviteCheckFailed,
 }
 
 impl EventPayload {

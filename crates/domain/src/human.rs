@@ -99,7 +99,7 @@ pub fn normalize_phone(phone: &str) -> Result<String, DomainError> {
     Ok(format!("+{digits}"))
 }
 
-fn verification_events(v: &Verification, code: fn(CodeAdded) -> E, verified: E) -> Vec<E> {
+pub(crate) fn verification_events(v: &Verification, code: fn(CodeAdded) -> E, verified: E) -> Vec<E> {
     match v {
         Verification::Verified => vec![verified],
         Verification::Code(c) => vec![code(c.clone())],
@@ -166,7 +166,7 @@ pub fn decide_add_human(state: &UserState, h: NewHuman) -> Result<Vec<E>, Domain
     Ok(events)
 }
 
-fn require_human(state: &UserState) -> Result<(), DomainError> {
+pub(crate) fn require_human(state: &UserState) -> Result<(), DomainError> {
     if state.exists && state.human {
         Ok(())
     } else {
@@ -200,7 +200,7 @@ pub fn decide_set_phone(state: &UserState, phone: String, v: Verification) -> Re
 
 /// Checks a verification code by its keyed hash; codes expire and are
 /// used once (the verified event clears the pending code).
-fn check_code(pending: Option<&CodeAdded>, given_hash: &str, now: Timestamp) -> Result<(), DomainError> {
+pub(crate) fn check_code(pending: Option<&CodeAdded>, given_hash: &str, now: Timestamp) -> Result<(), DomainError> {
     let pending = pending.ok_or_else(|| DomainError::precondition("CODE-fnsJ3", "No verification code pending"))?;
     if now > pending.expiry {
         return Err(DomainError::invalid("CODE-QvUQ4P", "Code is expired"));
@@ -211,23 +211,12 @@ fn check_code(pending: Option<&CodeAdded>, given_hash: &str, now: Timestamp) -> 
     Ok(())
 }
 
-pub fn decide_verify_email(state: &UserState, given_hash: &str, now: Timestamp) -> Result<Vec<E>, DomainError> {
-    require_human(state)?;
-    check_code(state.email_code.as_ref(), given_hash, now)?;
-    Ok(vec![E::EmailVerified])
-}
-
-pub fn decide_verify_phone(state: &UserState, given_hash: &str, now: Timestamp) -> Result<Vec<E>, DomainError> {
-    require_human(state)?;
-    check_code(state.phone_code.as_ref(), given_hash, now)?;
-    Ok(vec![E::PhoneVerified])
-}
-
 pub fn decide_lock(state: &UserState) -> Result<Vec<E>, DomainError> {
     if !state.exists {
         return Err(lock_target_missing(true));
     }
-    if state.locked {
+    // Only an active user can be locked (a deactivated one is not active).
+    if state.locked || state.inactive {
         return Err(DomainError::precondition(
             "COMMAND-lgws8wtsqf",
             "User is not active or initial",

@@ -6,12 +6,14 @@
 //! other crates and call into this one.
 
 pub mod application;
+pub mod contact_codes;
 pub mod error;
 pub mod event;
 pub mod factors;
 pub mod hosted_login;
 pub mod human;
 pub mod ids;
+pub mod invite;
 pub mod lockout;
 pub mod login_policy;
 pub mod machine_secret;
@@ -32,7 +34,10 @@ pub mod scoped_policy;
 pub mod security;
 pub mod session;
 pub mod setup;
+pub mod url_template;
 pub mod user;
+pub mod user_lifecycle;
+pub mod user_update;
 
 pub use error::{DomainError, ErrorKind};
 pub use event::{AggregateRef, AggregateType, EventPayload, StoredEvent, Timestamp};

@@ -2,7 +2,9 @@
 //! factors of human users are decided in [`crate::mfa`].
 
 use crate::error::DomainError;
-use crate::event::{CodeAdded, EventPayload as E, PatAdded, PatRemoved, StoredEvent, Timestamp, UserRemoved};
+use crate::event::{
+    CodeAdded, EventPayload as E, InviteCodeAdded, PatAdded, PatRemoved, StoredEvent, Timestamp, UserRemoved,
+};
 use crate::ids::OrgId;
 use crate::password_code::{MAX_CODE_FAILURES, PendingPasswordCode};
 
@@ -43,6 +45,8 @@ pub struct UserState {
     pub email: String,
     /// Whether an email address was ever verified (what OTP email needs).
     pub email_verified: bool,
+    /// Whether the current address is verified.
+    pub email_verified_now: bool,
     pub email_code: Option<CodeAdded>,
     pub phone: String,
     pub phone_verified: bool,
@@ -63,6 +67,26 @@ pub struct UserState {
     pub last_otp_failure: Timestamp,
     /// Keyed hash of a machine user's client secret.
     pub machine_secret: Option<String>,
+    /// Deactivated (`user.deactivated`) and not reactivated since.
+    pub inactive: bool,
+    /// When the user last chose to skip setting up a second factor.
+    pub mfa_init_skipped: Option<Timestamp>,
+    pub invite_code: Option<InviteCodeAdded>,
+    pub profile: Profile,
+    /// A machine user's name and description.
+    pub machine_name: String,
+    pub machine_description: String,
+}
+
+/// A human user's profile as last set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub given_name: String,
+    pub family_name: String,
+    pub nick_name: String,
+    pub display_name: String,
+    pub preferred_language: String,
+    pub gender: i32,
 }
 
 impl UserState {
@@ -81,6 +105,8 @@ impl UserState {
                 self.machine = true;
                 self.user_name = p.user_name.clone();
                 self.org_id = OrgId::from(ev.aggregate.owner.as_str());
+                self.machine_name = p.name.clone();
+                self.machine_description = p.description.clone();
             }
             E::HumanAdded(p) => {
                 self.exists = true;
@@ -90,6 +116,14 @@ impl UserState {
                 self.email = p.email.clone();
                 self.phone = p.phone.clone();
                 self.password_hash = p.encoded_hash.clone();
+                self.profile = Profile {
+                    given_name: p.first_name.clone(),
+                    family_name: p.last_name.clone(),
+                    nick_name: p.nick_name.clone(),
+                    display_name: p.display_name.clone(),
+                    preferred_language: p.preferred_language.clone(),
+                    gender: p.gender,
+                };
             }
             E::PatAdded(p) => self.tokens.push(p.token_id.clone()),
             E::PatRemoved(p) => self.tokens.retain(|t| *t != p.token_id),
@@ -98,10 +132,12 @@ impl UserState {
             E::EmailChanged(p) => {
                 self.email = p.email.clone();
                 self.email_code = None;
+                self.email_verified_now = false;
             }
             E::EmailCodeAdded(c) => self.email_code = Some(c.clone()),
             E::EmailVerified => {
                 self.email_verified = true;
+                self.email_verified_now = true;
                 self.email_code = None;
             }
             E::PhoneChanged(p) => {
@@ -200,6 +236,46 @@ impl UserState {
             }
             E::MachineSecretSet(p) => self.machine_secret = Some(p.hashed_secret.clone()),
             E::MachineSecretRemoved => self.machine_secret = None,
+            E::UserDeactivated => {
+                self.inactive = true;
+                self.locked = false;
+            }
+            E::UserReactivated => self.inactive = false,
+            E::PhoneRemoved => {
+                self.phone.clear();
+                self.phone_verified = false;
+                self.phone_code = None;
+                self.otp_sms = false;
+            }
+            E::MfaInitSkipped => self.mfa_init_skipped = Some(ev.created_at),
+            E::UsernameChanged(p) => self.user_name = p.user_name.clone(),
+            E::ProfileChanged(p) => {
+                let f = &mut self.profile;
+                for (field, value) in [
+                    (&mut f.given_name, &p.first_name),
+                    (&mut f.family_name, &p.last_name),
+                    (&mut f.nick_name, &p.nick_name),
+                    (&mut f.display_name, &p.display_name),
+                    (&mut f.preferred_language, &p.preferred_language),
+                ] {
+                    if let Some(v) = value {
+                        field.clone_from(v);
+                    }
+                }
+                if let Some(g) = p.gender {
+                    f.gender = g;
+                }
+            }
+            E::MachineChanged(p) => {
+                if let Some(n) = &p.name {
+                    self.machine_name.clone_from(n);
+                }
+                if let Some(d) = &p.description {
+                    self.machine_description.clone_from(d);
+                }
+            }
+            E::InviteCodeAdded(c) => self.invite_code = Some(c.clone()),
+            E::InviteCheckSucceeded => self.invite_code = None,
             _ => {}
         }
     }

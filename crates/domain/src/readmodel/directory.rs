@@ -47,6 +47,7 @@ pub struct OrgView {
 pub enum UserState {
     Active,
     Locked,
+    Inactive,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +77,10 @@ pub struct HumanView {
     /// When the password was last changed after the user was added.
     #[serde(default)]
     pub password_changed_at: Option<Timestamp>,
+    /// When the user last skipped setting up a second factor; a login
+    /// compares it with the login policy's `mfa_init_skip_lifetime`.
+    #[serde(default)]
+    pub mfa_init_skipped: Option<Timestamp>,
 }
 
 /// A factor's enrolment: registered but not yet verified, or ready for use.
@@ -291,7 +296,9 @@ pub(super) fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView
     let f = &mut v.factors;
     match &ev.payload {
         E::UserLocked => v.state = UserState::Locked,
-        E::UserUnlocked => v.state = UserState::Active,
+        E::UserUnlocked | E::UserReactivated => v.state = UserState::Active,
+        E::UserDeactivated => v.state = UserState::Inactive,
+        E::UsernameChanged(p) => v.user_name = p.user_name.clone(),
         E::TotpAdded(_) => f.totp = Some(Readiness::NotReady),
         E::TotpVerified(_) => f.totp = Some(Readiness::Ready),
         E::TotpRemoved => f.totp = None,
@@ -318,6 +325,14 @@ pub(super) fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView
         E::RecoveryCodesRemoved => f.recovery_codes = 0,
         _ => {}
     }
+    if let (UserKind::Machine { name, description, .. }, E::MachineChanged(p)) = (&mut v.kind, &ev.payload) {
+        if let Some(n) = &p.name {
+            name.clone_from(n);
+        }
+        if let Some(d) = &p.description {
+            description.clone_from(d);
+        }
+    }
     if let UserKind::Human(h) = &mut v.kind {
         match &ev.payload {
             E::EmailChanged(p) => {
@@ -335,6 +350,28 @@ pub(super) fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView
                 h.password_set = true;
                 h.password_change_required = p.change_required;
                 h.password_changed_at = Some(ev.created_at);
+            }
+            E::PhoneRemoved => {
+                h.phone.clear();
+                h.phone_verified = false;
+                v.factors.otp_sms = false;
+            }
+            E::MfaInitSkipped => h.mfa_init_skipped = Some(ev.created_at),
+            E::ProfileChanged(p) => {
+                for (field, value) in [
+                    (&mut h.given_name, &p.first_name),
+                    (&mut h.family_name, &p.last_name),
+                    (&mut h.nick_name, &p.nick_name),
+                    (&mut h.display_name, &p.display_name),
+                    (&mut h.preferred_language, &p.preferred_language),
+                ] {
+                    if let Some(value) = value {
+                        field.clone_from(value);
+                    }
+                }
+                if let Some(g) = p.gender {
+                    h.gender = g;
+                }
             }
             _ => {}
         }

@@ -159,8 +159,9 @@ impl UserQuery {
             Self::State(s) => match s {
                 UserStateQuery::Active => u.state == UserState::Active,
                 UserStateQuery::Locked => u.state == UserState::Locked,
-                // Twofold has no inactive, deleted (they are gone) or initial users.
-                UserStateQuery::Inactive | UserStateQuery::Deleted | UserStateQuery::Initial => false,
+                UserStateQuery::Inactive => u.state == UserState::Inactive,
+                // Twofold has no deleted (they are gone) or initial users.
+                UserStateQuery::Deleted | UserStateQuery::Initial => false,
             },
             Self::Human(h) => human.is_some() == *h,
             Self::InUserIds(ids) => ids.iter().any(|id| u.id == *id),
@@ -229,9 +230,10 @@ impl UserSort {
 }
 
 fn state_rank(s: UserState) -> u8 {
-    // v2 numbering: ACTIVE 1, LOCKED 4.
+    // v2 numbering: ACTIVE 1, INACTIVE 2, LOCKED 4.
     match s {
         UserState::Active => 1,
+        UserState::Inactive => 2,
         UserState::Locked => 4,
     }
 }

@@ -138,6 +138,15 @@ pub fn require_active_user(user: &UserView) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// A session whose user was deactivated after its user check takes no
+/// further checks. (A locked user still gets the checks' own lock errors.)
+pub fn require_not_deactivated(user: &UserView) -> Result<(), DomainError> {
+    if user.state == UserDocState::Inactive {
+        return Err(DomainError::precondition("SESSION-Gj4ko", "Errors.User.NotActive"));
+    }
+    Ok(())
+}
+
 /// Terminating is idempotent: a missing or terminated session is fine.
 pub fn decide_terminate(state: &SessionState) -> Vec<E> {
     if state.exists && !state.terminated {

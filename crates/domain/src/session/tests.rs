@@ -33,7 +33,7 @@ use super::checks::{
     AssertionVerified, CheckOutcome, CheckRequest, Evidence, Factor, HashComparison, PasswordEvidence,
     RecoveryEvidence, TotpEvidence, decide_checks,
 };
-use super::{SessionState, SessionUser, decide_terminate, require_active_user};
+use super::{SessionState, SessionUser, decide_terminate, require_active_user, require_not_deactivated};
 
 /// Every error id the sign-in decisions return (checks, challenges, the
 /// session's own rules, and force-MFA on session tokens). The empty id is
@@ -1217,6 +1217,14 @@ fn session_table() -> Vec<&'static str> {
     record("active user", require_active_user(&user), Ok(()));
     user.state = UserDocState::Locked;
     record("locked user", require_active_user(&user), Err("SESSION-Gj4ko"));
+    record("locked user, later checks", require_not_deactivated(&user), Ok(()));
+    user.state = UserDocState::Inactive;
+    record("deactivated user", require_active_user(&user), Err("SESSION-Gj4ko"));
+    record(
+        "deactivated user, later checks",
+        require_not_deactivated(&user),
+        Err("SESSION-Gj4ko"),
+    );
     seen
 }
 

@@ -259,7 +259,8 @@ fn body_for(grpc_path: &str) -> Value {
     match method {
         "SetEmail" => json!({"email": "x@example.com", "returnCode": {}}),
         "SetPhone" => json!({"phone": "+41790000001", "returnCode": {}}),
-        "VerifyEmail" | "VerifyPhone" => json!({"verificationCode": "123456"}),
+        "VerifyEmail" | "VerifyPhone" | "VerifyInviteCode" => json!({"verificationCode": "123456"}),
+        "UpdateUser" => json!({"human": {}}),
         "VerifyTOTPRegistration" => json!({"code": "123456"}),
         "VerifyU2FRegistration" => json!({"publicKeyCredential": {"id": "x"}, "tokenName": "key"}),
         "AddOrgMember" | "UpdateOrgMember" => json!({"roles": ["ORG_OWNER"]}),
@@ -472,6 +473,10 @@ const UNKNOWN_NOT_404: &[(&str, u16, &str)] = &[
     ("/zitadel.admin.v1.AdminService/RemoveIAMMember", 200, ""),
     // Terminating a session that does not exist (any more) is fine.
     ("/zitadel.session.v2.SessionService/DeleteSession", 200, ""),
+    // Invite codes: "user unknown → 400 COMMAND-Wgvn4", verify "unknown → 400 COMMAND-F5g2h" (part 3 §33.8).
+    ("/zitadel.user.v2.UserService/CreateInviteCode", 400, "COMMAND-Wgvn4"),
+    ("/zitadel.user.v2.UserService/ResendInviteCode", 400, "COMMAND-Wgvn4"),
+    ("/zitadel.user.v2.UserService/VerifyInviteCode", 400, "COMMAND-F5g2h"),
 ];
 
 async fn unknown_ids_are_not_found(b: Backend) {

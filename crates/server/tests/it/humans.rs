@@ -159,7 +159,7 @@ async fn email_and_phone_codes(b: Backend) {
             Some(json!({"verificationCode": "WRONG1"})),
         )
         .await;
-    assert_eq!((status, got), (400, rest_error(3, "CODE-woT0xc", "Code is invalid")));
+    assert_eq!((status, got), (400, rest_error(3, "COMMAND-eis9R", "Code is invalid")));
     let (status, _) = s
         .call(
             "POST",

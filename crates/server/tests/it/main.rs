@@ -48,3 +48,4 @@ mod projects;
 mod queries;
 mod transport;
 mod u2f;
+mod users_v2;
