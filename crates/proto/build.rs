@@ -13,6 +13,7 @@ const FILES: &[&str] = &[
     "zitadel/auth/v1/auth.proto",
     "zitadel/settings/v2/settings_service.proto",
     "zitadel/user/v2/user_service.proto",
+    "twofold/policy/v1/policy_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -15,6 +15,7 @@ mod management;
 pub mod methods;
 mod nul_strings;
 mod observe;
+mod policy_preview;
 mod queries;
 mod rest;
 mod self_service;
@@ -37,6 +38,7 @@ use tonic_web::GrpcWebLayer;
 use tower::ServiceExt;
 use tower_http::cors::{Any, CorsLayer};
 use twofold_app::App;
+use twofold_proto::twofold::policy::v1::policy_service_server::PolicyServiceServer;
 use twofold_proto::zitadel::admin::v1::admin_service_server::AdminServiceServer;
 use twofold_proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
 use twofold_proto::zitadel::management::v1::management_service_server::ManagementServiceServer;
@@ -91,6 +93,9 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, m
     .add_service(AuthServiceServer::new(self_service::SelfService { app: app.clone() }).max_decoding_message_size(max))
     .add_service(
         SettingsServiceServer::new(settings_service::Settings { app: app.clone() }).max_decoding_message_size(max),
+    )
+    .add_service(
+        PolicyServiceServer::new(policy_preview::Policies { app: app.clone() }).max_decoding_message_size(max),
     )
     .add_service(health_service)
     .add_service(reflection)

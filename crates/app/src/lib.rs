@@ -20,6 +20,7 @@ pub mod orgs;
 pub mod password_age;
 pub mod password_complexity;
 pub mod passwords;
+pub mod policy_preview;
 pub mod ports;
 pub mod random;
 pub mod secrets;

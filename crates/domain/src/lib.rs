@@ -20,6 +20,7 @@ pub mod org;
 pub mod password_age;
 pub mod password_complexity;
 pub mod permissions;
+pub mod policy_preview;
 pub mod readmodel;
 pub mod scope;
 pub mod security;

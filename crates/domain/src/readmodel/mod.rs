@@ -12,6 +12,7 @@ pub mod providers;
 pub mod query;
 pub mod security;
 pub mod session;
+pub mod user_factors;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -37,6 +38,8 @@ pub enum Collection {
     PasswordAgePolicy,
     SecurityPolicy,
     Provider,
+    /// Per human user: org and ready factor kinds ([`user_factors`]).
+    UserFactors,
 }
 
 impl Collection {
@@ -56,6 +59,7 @@ impl Collection {
             Collection::PasswordAgePolicy => "password_age_policy",
             Collection::SecurityPolicy => "security_policy",
             Collection::Provider => "provider",
+            Collection::UserFactors => "user_factors",
         }
     }
 }
@@ -103,6 +107,12 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
     match key.collection {
         Collection::LoginPolicy => typed(key, prior, |p| login_policy::apply(ev, p), no_lookup),
         Collection::Provider => providers::apply(ev, key, prior),
+        // Written only as derived from the user document (see `derived`).
+        Collection::UserFactors => DocWrite {
+            key: key.clone(),
+            lookup: None,
+            doc: prior,
+        },
         Collection::LockoutPolicy => typed(key, prior, |p| lockout::apply(ev, p), no_lookup),
         Collection::PasswordComplexityPolicy => typed(key, prior, |p| password_complexity::apply(ev, p), no_lookup),
         Collection::PasswordAgePolicy => typed(key, prior, |p| password_age::apply(ev, p), no_lookup),
@@ -144,6 +154,11 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
             |m: &MemberView| Some(m.user_id.as_str().to_owned()),
         ),
     }
+}
+
+/// A document kept in step with the written document `w` (its summary).
+pub fn derived(w: &DocWrite) -> Option<DocWrite> {
+    user_factors::derived(w)
 }
 
 /// Runs a reducer over a typed document. A prior document that no longer
