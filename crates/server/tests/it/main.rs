@@ -39,6 +39,7 @@ mod multinode;
 mod observability;
 mod org_policy;
 mod permissions;
+mod policy_preview;
 mod queries;
 mod transport;
 mod u2f;
