@@ -6,7 +6,11 @@ use serde_json::{Value, json};
 use crate::fixtures::{ORG, base32_decode, now, totp};
 use crate::harness::{Backend, Server, backend_tests, rest_error};
 
-backend_tests!(preview_categories_and_scopes, guard_rail_protects_the_owners);
+backend_tests!(
+    preview_categories_and_scopes,
+    guard_rail_protects_the_owners,
+    preview_latency_at_100k_users,
+);
 
 const ORG_WITHOUT_POLICY: &str = "The organization uses the instance's default login policy, so its factors cannot be \
      changed here: add a custom login policy first (POST /management/v1/policies/login), or change the default with \
@@ -252,4 +256,68 @@ async fn guard_rail_protects_the_owners(b: Backend) {
         .await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(s.count_events("instance.policy.login.changed").await, 2);
+}
+
+/// Seeds `n` users' factor summaries straight into the read model (the rows
+/// the store derives from user documents), over 100 orgs and 64 factor sets.
+async fn seed_summaries(s: &Server, n: u32) {
+    use sqlx::Connection;
+    let instance = s.instance_id().await;
+    let select = "'user_factors', 'seed' || x, 'seed-org-' || (x % 100) || ':' || ((x % 64) | 1), \
+        '{\"userId\":\"seed' || x || '\",\"loginName\":\"seed' || x || '\",\"orgId\":\"seed-org-' || (x % 100) || \
+        '\",\"state\":\"Active\",\"mask\":' || ((x % 64) | 1) || '}'";
+    if s.db_url.starts_with("sqlite:") {
+        let sql = format!(
+            "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < {n}) \
+             INSERT INTO docs (instance_id, collection, id, lookup, body) SELECT $1, {select} FROM g"
+        );
+        let mut c = sqlx::SqliteConnection::connect(&s.db_url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&instance).execute(&mut c).await.unwrap();
+    } else {
+        let sql = format!(
+            "INSERT INTO docs (instance_id, collection, id, lookup, body) \
+             SELECT $1, {select} FROM generate_series(1, {n}) AS g(x)"
+        );
+        let mut c = sqlx::PgConnection::connect(&s.db_url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&instance).execute(&mut c).await.unwrap();
+    }
+}
+
+/// Median and slowest of `runs` REST calls of `path` with `body`, in ms.
+async fn latency(s: &Server, org: Option<&str>, path: &str, body: Value, runs: usize) -> (f64, f64, Value) {
+    let mut times = Vec::new();
+    let mut last = Value::Null;
+    for _ in 0..runs {
+        let mut rb = s.req("POST", path).json(&body);
+        if let Some(o) = org {
+            rb = rb.header(ORG, o);
+        }
+        let t = std::time::Instant::now();
+        let (status, got) = s.send(rb).await;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(status, 200, "{got}");
+        last = got;
+    }
+    times.sort_by(f64::total_cmp);
+    (times[runs / 2], times[runs - 1], last)
+}
+
+async fn preview_latency_at_100k_users(b: Backend) {
+    let s = Server::start(b).await;
+    seed_summaries(&s, 100_000).await;
+    let remove_u2f = json!({"removeSecondFactor": "SECOND_FACTOR_TYPE_U2F"});
+    let (median, max, got) = latency(&s, None, "/admin/v1/policies/login/_preview", remove_u2f.clone(), 21).await;
+    eprintln!("instance preview over 100000 users: median {median:.1} ms, slowest {max:.1} ms");
+    assert_eq!(got["total"], 100_000);
+    let sum: u64 = ["lockedOut", "mustEnroll", "mfaDowngraded", "losesAFactor", "unaffected"]
+        .iter()
+        .map(|c| got[*c]["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, 100_000);
+    assert_eq!(got["losesAFactor"]["examples"].as_array().unwrap().len(), 20);
+    // Second factors enrolled but no TOTP (the one left allowed): 30 of the
+    // 64 factor sets, 1562 or 1563 users each.
+    assert_eq!(got["mfaDowngraded"]["count"], 46_875);
+    let bound = if cfg!(debug_assertions) { 1000.0 } else { 50.0 };
+    assert!(median < bound, "median {median} ms");
 }
