@@ -10,6 +10,7 @@ backend_tests!(
     preview_categories_and_scopes,
     guard_rail_protects_the_owners,
     preview_latency_at_100k_users,
+    backfill_matches_the_projection,
 );
 
 const ORG_WITHOUT_POLICY: &str = "The organization uses the instance's default login policy, so its factors cannot be \
@@ -320,4 +321,50 @@ async fn preview_latency_at_100k_users(b: Backend) {
     assert_eq!(got["mfaDowngraded"]["count"], 46_875);
     let bound = if cfg!(debug_assertions) { 1000.0 } else { 50.0 };
     assert!(median < bound, "median {median} ms");
+}
+
+/// The summaries the store derives, as (id, lookup, body) rows.
+async fn summaries(s: &Server) -> Vec<(String, String, Value)> {
+    use sqlx::Connection;
+    let sql = "SELECT id, lookup, body FROM docs WHERE collection = 'user_factors' ORDER BY id";
+    let rows: Vec<(String, String, String)> = if s.db_url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&s.db_url).await.unwrap();
+        sqlx::query_as(sql).fetch_all(&mut c).await.unwrap()
+    } else {
+        let mut c = sqlx::PgConnection::connect(&s.db_url).await.unwrap();
+        sqlx::query_as(sql).fetch_all(&mut c).await.unwrap()
+    };
+    rows.into_iter()
+        .map(|(id, lookup, body)| (id, lookup, serde_json::from_str(&body).unwrap()))
+        .collect()
+}
+
+/// The migration that derives summaries for users created before them
+/// writes exactly what the store derives.
+async fn backfill_matches_the_projection(b: Backend) {
+    use sqlx::Connection;
+    let s = Server::start(b).await;
+    let a = s.create_org("Alpha").await;
+    s.create_human(Some(&a), "plain").await;
+    let both = s.create_human(Some(&a), "both").await;
+    with_otp_email(&s, &both).await;
+    with_totp(&s, &both).await;
+    s.create_machine(&a, "robot").await;
+    let derived = summaries(&s).await;
+    assert_eq!(derived.len(), 2, "humans only: {derived:?}");
+    assert_eq!(derived.iter().find(|r| r.0 == both).unwrap().2["mask"], 1 | 2 | 8);
+
+    let delete = "DELETE FROM docs WHERE collection = 'user_factors'";
+    if s.db_url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&s.db_url).await.unwrap();
+        sqlx::query(delete).execute(&mut c).await.unwrap();
+        let sql = include_str!("../../../../migrations/sqlite/0003_user_factors.sql");
+        sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::PgConnection::connect(&s.db_url).await.unwrap();
+        sqlx::query(delete).execute(&mut c).await.unwrap();
+        let sql = include_str!("../../../../migrations/postgres/0003_user_factors.sql");
+        sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+    }
+    assert_eq!(summaries(&s).await, derived);
 }
