@@ -2,9 +2,12 @@
 //! guard rail that refuses a change locking out every owner.
 
 use serde_json::{Value, json};
+use twofold_proto::twofold::policy::v1::PreviewLoginPolicyChangeRequest;
+use twofold_proto::twofold::policy::v1::policy_service_client::PolicyServiceClient;
+use twofold_proto::twofold::policy::v1::preview_login_policy_change_request::Change;
 
 use crate::fixtures::{ORG, base32_decode, now, totp};
-use crate::harness::{Backend, Server, backend_tests, rest_error};
+use crate::harness::{Backend, Bearer, Server, backend_tests, rest_error};
 
 backend_tests!(
     preview_categories_and_scopes,
@@ -128,7 +131,7 @@ async fn preview_categories_and_scopes(b: Backend) {
     // password alone; one with TOTP too keeps a factor.
     let got = instance(&s, json!({"removeSecondFactor": "SECOND_FACTOR_TYPE_OTP_EMAIL"})).await;
     assert_eq!(
-        got,
+        got.clone(),
         (
             200,
             impact([
@@ -139,6 +142,24 @@ async fn preview_categories_and_scopes(b: Backend) {
                 (1, vec![user(&pw, "pw", &a)]),
             ])
         )
+    );
+
+    // The same answer over Connect and native gRPC.
+    let connect = s
+        .req("POST", "/twofold.policy.v1.PolicyService/PreviewInstanceLoginPolicyChange")
+        .json(&json!({"removeSecondFactor": "SECOND_FACTOR_TYPE_OTP_EMAIL"}));
+    assert_eq!(s.send(connect).await, got);
+    let mut grpc = PolicyServiceClient::with_interceptor(s.channel().await, Bearer(s.token.clone()));
+    let answer = grpc
+        .preview_instance_login_policy_change(PreviewLoginPolicyChangeRequest {
+            change: Some(Change::RemoveSecondFactor(3)),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (answer.total, answer.mfa_downgraded.unwrap().examples[0].user_id.clone()),
+        (Some(3), mail.clone())
     );
 
     // Forcing MFA sends the user without any factor to MFA set-up.
