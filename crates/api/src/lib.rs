@@ -94,9 +94,7 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, m
     .add_service(
         SettingsServiceServer::new(settings_service::Settings { app: app.clone() }).max_decoding_message_size(max),
     )
-    .add_service(
-        PolicyServiceServer::new(policy_preview::Policies { app: app.clone() }).max_decoding_message_size(max),
-    )
+    .add_service(PolicyServiceServer::new(policy_preview::Policies { app: app.clone() }).max_decoding_message_size(max))
     .add_service(health_service)
     .add_service(reflection)
     .prepare()

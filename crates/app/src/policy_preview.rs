@@ -73,7 +73,12 @@ impl Transition {
 }
 
 impl App {
-    async fn transition(&self, ctx: &RequestCtx, scope: Scope, change: &PolicyChange) -> Result<Transition, DomainError> {
+    async fn transition(
+        &self,
+        ctx: &RequestCtx,
+        scope: Scope,
+        change: &PolicyChange,
+    ) -> Result<Transition, DomainError> {
         let events = self
             .store
             .events(ctx.instance_id.as_str(), &ctx.scope_aggregate(scope))
@@ -130,7 +135,9 @@ impl App {
         let mut impact = Impact::default();
         let mut lookups: Vec<(Category, String)> = Vec::new();
         for (lookup, count) in groups {
-            let Some((org, mask)) = parse_group(&lookup) else { continue };
+            let Some((org, mask)) = parse_group(&lookup) else {
+                continue;
+            };
             if !t.reaches(&org) {
                 continue;
             }

@@ -257,10 +257,7 @@ pub fn after_change(
 /// mask)` of each active human owner) unable to sign in, when at least one
 /// of them could before, is refused unless forced.
 pub fn check_owners(owners: &[(&LoginPolicyState, &LoginPolicyState, FactorMask)]) -> Result<(), DomainError> {
-    let all_locked = !owners.is_empty()
-        && owners
-            .iter()
-            .all(|(b, a, m)| classify(b, a, *m) == Category::LockedOut);
+    let all_locked = !owners.is_empty() && owners.iter().all(|(b, a, m)| classify(b, a, *m) == Category::LockedOut);
     let one_could = owners.iter().any(|(b, _, m)| can_sign_in(b, *m));
     if all_locked && one_could {
         return Err(DomainError::precondition(
@@ -304,18 +301,84 @@ mod tests {
         let open = policy(true, true, false, &[Otp, U2f]);
         // Given the policy before and after and the user's ready factors, then the category.
         let cases: Vec<(&str, LoginPolicyState, LoginPolicyState, u8, Category)> = vec![
-            ("passwords off, no passkey", open.clone(), policy(false, true, false, &[Otp]), PW | TOTP, LockedOut),
-            ("passwords off, passkey off", open.clone(), policy(false, false, false, &[]), PW | PK, LockedOut),
+            (
+                "passwords off, no passkey",
+                open.clone(),
+                policy(false, true, false, &[Otp]),
+                PW | TOTP,
+                LockedOut,
+            ),
+            (
+                "passwords off, passkey off",
+                open.clone(),
+                policy(false, false, false, &[]),
+                PW | PK,
+                LockedOut,
+            ),
             ("no factor at all", open.clone(), open.clone(), 0, LockedOut),
-            ("passwords off, passkey remains", open.clone(), policy(false, true, false, &[]), PW | PK, LosesAFactor),
-            ("force MFA, nothing enrolled", open.clone(), policy(true, true, true, &[Otp]), PW, MustEnroll),
-            ("force MFA, enrolled one removed", open.clone(), policy(true, true, true, &[U2f]), PW | TOTP, MustEnroll),
-            ("force MFA, passkey counts", open.clone(), policy(true, true, true, &[]), PW | PK, Unaffected),
-            ("second factor removed, none left", open.clone(), policy(true, true, false, &[U2f]), PW | TOTP, MfaDowngraded),
-            ("already downgraded counts too", policy(true, true, false, &[]), policy(true, true, false, &[]), PW | TOTP, MfaDowngraded),
-            ("one of two removed", open.clone(), policy(true, true, false, &[U2f]), PW | TOTP | U2F, LosesAFactor),
-            ("force MFA with one left", open.clone(), policy(true, true, true, &[U2f]), PW | TOTP | U2F, LosesAFactor),
-            ("unrelated factor removed", open.clone(), policy(true, true, false, &[Otp]), PW | TOTP, Unaffected),
+            (
+                "passwords off, passkey remains",
+                open.clone(),
+                policy(false, true, false, &[]),
+                PW | PK,
+                LosesAFactor,
+            ),
+            (
+                "force MFA, nothing enrolled",
+                open.clone(),
+                policy(true, true, true, &[Otp]),
+                PW,
+                MustEnroll,
+            ),
+            (
+                "force MFA, enrolled one removed",
+                open.clone(),
+                policy(true, true, true, &[U2f]),
+                PW | TOTP,
+                MustEnroll,
+            ),
+            (
+                "force MFA, passkey counts",
+                open.clone(),
+                policy(true, true, true, &[]),
+                PW | PK,
+                Unaffected,
+            ),
+            (
+                "second factor removed, none left",
+                open.clone(),
+                policy(true, true, false, &[U2f]),
+                PW | TOTP,
+                MfaDowngraded,
+            ),
+            (
+                "already downgraded counts too",
+                policy(true, true, false, &[]),
+                policy(true, true, false, &[]),
+                PW | TOTP,
+                MfaDowngraded,
+            ),
+            (
+                "one of two removed",
+                open.clone(),
+                policy(true, true, false, &[U2f]),
+                PW | TOTP | U2F,
+                LosesAFactor,
+            ),
+            (
+                "force MFA with one left",
+                open.clone(),
+                policy(true, true, true, &[U2f]),
+                PW | TOTP | U2F,
+                LosesAFactor,
+            ),
+            (
+                "unrelated factor removed",
+                open.clone(),
+                policy(true, true, false, &[Otp]),
+                PW | TOTP,
+                Unaffected,
+            ),
             ("nothing changes", open.clone(), open.clone(), PW, Unaffected),
         ];
         for (name, before, after, mask, then) in cases {
@@ -365,7 +428,9 @@ mod tests {
         let pw = FactorMask(PW);
         let pk = FactorMask(PW | PK);
         assert_eq!(
-            check_owners(&[(&before, &after, pw), (&before, &after, pw)]).unwrap_err().id,
+            check_owners(&[(&before, &after, pw), (&before, &after, pw)])
+                .unwrap_err()
+                .id,
             "POLICY-LockOut"
         );
         let after_pk = policy(false, true, false, &[]);
@@ -381,7 +446,9 @@ mod tests {
     fn after_change_uses_the_real_decision() {
         use crate::login_policy::decide_add_second_factor;
         let state = LoginPolicyState::default();
-        let err = after_change(Scope::Org, &state, |s| decide_add_second_factor(Scope::Org, s, SecondFactor::Otp));
+        let err = after_change(Scope::Org, &state, |s| {
+            decide_add_second_factor(Scope::Org, s, SecondFactor::Otp)
+        });
         assert_eq!(err.unwrap_err().id, "Org-4Rf9x");
         let after = after_change(Scope::Instance, &state, |s| {
             decide_add_second_factor(Scope::Instance, s, SecondFactor::Otp)

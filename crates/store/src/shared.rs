@@ -16,8 +16,7 @@ pub(crate) const SELECT_DOC: &str = "SELECT body FROM docs WHERE instance_id = $
 pub(crate) const SELECT_DOC_ANY_INSTANCE: &str = "SELECT body FROM docs WHERE collection = $1 AND id = $2 LIMIT 1";
 pub(crate) const SELECT_DOCS_BY_LOOKUP: &str =
     "SELECT body FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup = $3 ORDER BY id";
-pub(crate) const COUNT_BY_LOOKUP: &str =
-    "SELECT lookup, COUNT(*) FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup IS NOT NULL GROUP BY lookup";
+pub(crate) const COUNT_BY_LOOKUP: &str = "SELECT lookup, COUNT(*) FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup IS NOT NULL GROUP BY lookup";
 pub(crate) const SELECT_FIRST_DOCS_BY_LOOKUP: &str =
     "SELECT body FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup = $3 ORDER BY id LIMIT $4";
 pub(crate) const SELECT_DOCS_BY_PREFIX: &str =

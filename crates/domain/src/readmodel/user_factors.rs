@@ -73,7 +73,10 @@ mod tests {
     #[test]
     fn lookup_round_trips() {
         let org = OrgId::from("3001");
-        assert_eq!(parse_group(&group_lookup(&org, FactorMask(5))), Some((org, FactorMask(5))));
+        assert_eq!(
+            parse_group(&group_lookup(&org, FactorMask(5))),
+            Some((org, FactorMask(5)))
+        );
         assert_eq!(parse_group("x"), None);
     }
 }

@@ -31,9 +31,7 @@ async fn with_otp_email(s: &Server, user: &str) {
 }
 
 async fn with_totp(s: &Server, user: &str) {
-    let (status, reg) = s
-        .call("POST", &format!("/v2/users/{user}/totp"), Some(json!({})))
-        .await;
+    let (status, reg) = s.call("POST", &format!("/v2/users/{user}/totp"), Some(json!({}))).await;
     assert_eq!(status, 200, "{reg}");
     let code = totp(&base32_decode(reg["secret"].as_str().unwrap()), now());
     let (status, got) = s
@@ -98,7 +96,11 @@ async fn preview_categories_and_scopes(b: Backend) {
     let s = Server::start(b).await;
     let second = |t: &str| json!({"type": format!("SECOND_FACTOR_TYPE_{t}")});
     let (status, got) = s
-        .call("POST", "/admin/v1/policies/login/second_factors", Some(second("OTP_EMAIL")))
+        .call(
+            "POST",
+            "/admin/v1/policies/login/second_factors",
+            Some(second("OTP_EMAIL")),
+        )
         .await;
     assert_eq!(status, 200, "{got}");
 
@@ -146,7 +148,10 @@ async fn preview_categories_and_scopes(b: Backend) {
 
     // The same answer over Connect and native gRPC.
     let connect = s
-        .req("POST", "/twofold.policy.v1.PolicyService/PreviewInstanceLoginPolicyChange")
+        .req(
+            "POST",
+            "/twofold.policy.v1.PolicyService/PreviewInstanceLoginPolicyChange",
+        )
         .json(&json!({"removeSecondFactor": "SECOND_FACTOR_TYPE_OTP_EMAIL"}));
     assert_eq!(s.send(connect).await, got);
     let mut grpc = PolicyServiceClient::with_interceptor(s.channel().await, Bearer(s.token.clone()));
@@ -165,19 +170,28 @@ async fn preview_categories_and_scopes(b: Backend) {
     // Forcing MFA sends the user without any factor to MFA set-up.
     let got = instance(&s, json!({"policy": policy(true, true)})).await;
     assert_eq!(got.0, 200, "{}", got.1);
-    assert_eq!(got.1["mustEnroll"], json!({"count": 1, "examples": [user(&pw, "pw", &a)]}));
+    assert_eq!(
+        got.1["mustEnroll"],
+        json!({"count": 1, "examples": [user(&pw, "pw", &a)]})
+    );
     assert_eq!(got.1["unaffected"]["count"], 2);
 
     // No passwords and no passkeys: nobody can sign in.
     let got = instance(&s, json!({"policy": policy(false, false)})).await;
     assert_eq!(got.0, 200, "{}", got.1);
-    assert_eq!((got.1["total"].clone(), got.1["lockedOut"]["count"].clone()), (json!(3), json!(3)));
+    assert_eq!(
+        (got.1["total"].clone(), got.1["lockedOut"]["count"].clone()),
+        (json!(3), json!(3))
+    );
 
     // The change's own errors.
     let got = instance(&s, json!({"addSecondFactor": "SECOND_FACTOR_TYPE_OTP"})).await;
     assert_eq!(
         got,
-        (409, rest_error(6, "INSTANCE-2B0ps", "Errors.Instance.MFA.AlreadyExists"))
+        (
+            409,
+            rest_error(6, "INSTANCE-2B0ps", "Errors.Instance.MFA.AlreadyExists")
+        )
     );
     let (status, _) = instance(&s, json!({})).await;
     assert_eq!(status, 400);
@@ -226,8 +240,17 @@ async fn preview_categories_and_scopes(b: Backend) {
         s.count_events("org.policy.login.added").await,
     );
     assert_eq!(events_before, events_after);
-    let (_, got) = s.call("POST", "/admin/v1/policies/login/second_factors/_search", None).await;
-    assert_eq!(got["result"], json!(["SECOND_FACTOR_TYPE_OTP", "SECOND_FACTOR_TYPE_U2F", "SECOND_FACTOR_TYPE_OTP_EMAIL"]));
+    let (_, got) = s
+        .call("POST", "/admin/v1/policies/login/second_factors/_search", None)
+        .await;
+    assert_eq!(
+        got["result"],
+        json!([
+            "SECOND_FACTOR_TYPE_OTP",
+            "SECOND_FACTOR_TYPE_U2F",
+            "SECOND_FACTOR_TYPE_OTP_EMAIL"
+        ])
+    );
 }
 
 async fn guard_rail_protects_the_owners(b: Backend) {
@@ -237,11 +260,15 @@ async fn guard_rail_protects_the_owners(b: Backend) {
     s.add_iam_member(&boss, &["IAM_OWNER"]).await;
 
     // Passwords off while the only human owner has no passkey: refused.
-    let (status, got) = s.call("PUT", "/admin/v1/policies/login", Some(policy(false, false))).await;
+    let (status, got) = s
+        .call("PUT", "/admin/v1/policies/login", Some(policy(false, false)))
+        .await;
     assert_eq!((status, got), (400, rest_error(9, "POLICY-LockOut", LOCK_OUT)));
     assert_eq!(s.count_events("instance.policy.login.changed").await, 0);
     // A change that keeps passwords is not.
-    let (status, got) = s.call("PUT", "/admin/v1/policies/login", Some(policy(true, true))).await;
+    let (status, got) = s
+        .call("PUT", "/admin/v1/policies/login", Some(policy(true, true)))
+        .await;
     assert_eq!(status, 200, "{got}");
     // An org's policy protects its ORG_OWNERs, on creation and on update.
     let c = s.create_org("Custom").await;
@@ -294,14 +321,22 @@ async fn seed_summaries(s: &Server, n: u32) {
              INSERT INTO docs (instance_id, collection, id, lookup, body) SELECT $1, {select} FROM g"
         );
         let mut c = sqlx::SqliteConnection::connect(&s.db_url).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&instance).execute(&mut c).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&instance)
+            .execute(&mut c)
+            .await
+            .unwrap();
     } else {
         let sql = format!(
             "INSERT INTO docs (instance_id, collection, id, lookup, body) \
              SELECT $1, {select} FROM generate_series(1, {n}) AS g(x)"
         );
         let mut c = sqlx::PgConnection::connect(&s.db_url).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&instance).execute(&mut c).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&instance)
+            .execute(&mut c)
+            .await
+            .unwrap();
     }
 }
 
