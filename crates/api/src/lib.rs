@@ -19,6 +19,7 @@ mod observe;
 mod org_service;
 mod passwords;
 mod policies;
+mod policy_preview;
 mod projects;
 mod queries;
 mod rest;
@@ -44,6 +45,7 @@ use tonic_web::GrpcWebLayer;
 use tower::ServiceExt;
 use tower_http::cors::{Any, CorsLayer};
 use twofold_app::App;
+use twofold_proto::twofold::policy::v1::policy_service_server::PolicyServiceServer;
 use twofold_proto::zitadel::admin::v1::admin_service_server::AdminServiceServer;
 use twofold_proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
 use twofold_proto::zitadel::management::v1::management_service_server::ManagementServiceServer;
@@ -104,6 +106,7 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, m
         SettingsServiceServer::new(settings_service::Settings { app: app.clone() }).max_decoding_message_size(max),
     )
     .add_service(OrganizationServiceServer::new(org_service::Orgs { app: app.clone() }).max_decoding_message_size(max))
+    .add_service(PolicyServiceServer::new(policy_preview::Policies { app: app.clone() }).max_decoding_message_size(max))
     .add_service(health_service)
     .add_service(reflection)
     .prepare()

@@ -24,6 +24,7 @@ pub mod org_setup;
 pub mod orgs;
 pub mod password_reset;
 pub mod passwords;
+pub mod policy_preview;
 pub mod ports;
 pub mod projects;
 pub mod random;

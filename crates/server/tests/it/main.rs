@@ -44,6 +44,7 @@ mod orgs_v2;
 mod passwords;
 mod pats_v2;
 mod permissions;
+mod policy_preview;
 mod projects;
 mod queries;
 mod transport;
