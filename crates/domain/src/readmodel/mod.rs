@@ -3,6 +3,7 @@
 //! back what [`apply`] returns, in the same transaction as the append, so a
 //! read after a successful write always sees it.
 
+pub mod auth_request;
 pub mod directory;
 pub mod hosted_login;
 pub mod login_policy;
@@ -44,6 +45,7 @@ pub enum Collection {
     Project,
     App,
     HostedLoginTranslation,
+    AuthRequest,
 }
 
 impl Collection {
@@ -66,6 +68,7 @@ impl Collection {
             Collection::Project => "project",
             Collection::App => "app",
             Collection::HostedLoginTranslation => "hosted_login_translation",
+            Collection::AuthRequest => "auth_request",
         }
     }
 }
@@ -106,6 +109,7 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     keys.extend(providers::affected(ev));
     keys.extend(projects::affected(ev));
     keys.extend(hosted_login::affected(ev));
+    keys.extend(auth_request::affected(ev));
     keys
 }
 
@@ -172,6 +176,12 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
             |p: &projects::ProjectView| Some(p.org_id.as_str().to_owned()),
         ),
         Collection::App => typed(key, prior, |p| projects::app(ev, p), projects::app_lookup),
+        Collection::AuthRequest => typed(
+            key,
+            prior,
+            |p| auth_request::apply(ev, p),
+            |a: &auth_request::AuthRequestView| a.code_hash.clone(),
+        ),
         Collection::Member => typed(
             key,
             prior,
