@@ -60,13 +60,16 @@ fn direct(d: &str) -> Refusal {
 
 /// The client's OIDC config, if it may start a sign-in at `redirect_uri`.
 /// An inactive app or project is refused like an unknown client.
-pub fn check_client<'a>(client: Option<&Client<'a>>, p: &AuthorizeParams) -> Result<&'a OidcConfig, Refusal> {
+pub fn check_client<'c, 'a>(
+    client: Option<&'c Client<'a>>,
+    p: &AuthorizeParams,
+) -> Result<(&'c Client<'a>, &'a OidcConfig), Refusal> {
     if p.client_id.is_empty() {
         return Err(direct("client_id is missing"));
     }
-    let config = client
+    let (client, config) = client
         .filter(|c| c.project_active && c.app.state == Activity::Active)
-        .and_then(|c| c.app.oidc())
+        .and_then(|c| Some((c, c.app.oidc()?)))
         .ok_or_else(|| direct("unknown client_id (no active OIDC application has it)"))?;
     if p.redirect_uri.is_empty() {
         return Err(direct("redirect_uri is missing"));
@@ -74,7 +77,7 @@ pub fn check_client<'a>(client: Option<&Client<'a>>, p: &AuthorizeParams) -> Res
     if !config.redirect_uris.iter().any(|u| *u == p.redirect_uri) {
         return Err(direct("redirect_uri is not registered for this client"));
     }
-    Ok(config)
+    Ok((client, config))
 }
 
 fn response_type(s: &str) -> Option<ResponseType> {
@@ -245,8 +248,8 @@ mod tests {
             project_active,
             project_client_ids: vec!["c@p".into()],
         };
-        let config = check_client(Some(&client), p)?;
-        decide(&client, config, p, "http://localhost:8080", Timestamp(0))
+        let (client, config) = check_client(Some(&client), p)?;
+        decide(client, config, p, "http://localhost:8080", Timestamp(0))
     }
 
     #[test]
