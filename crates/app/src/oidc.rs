@@ -30,7 +30,10 @@ pub struct OidcSettings {
 
 /// How the login finishes an auth request.
 pub enum Callback {
-    Session { session_id: SessionId, session_token: String },
+    Session {
+        session_id: SessionId,
+        session_token: String,
+    },
     Error {
         /// The proto `ErrorReason` number.
         reason: i32,
@@ -131,7 +134,11 @@ impl App {
         Ok(Ok(id))
     }
 
-    async fn authorize_client<'a>(&self, instance_id: &InstanceId, app: &'a AppView) -> Result<Client<'a>, DomainError> {
+    async fn authorize_client<'a>(
+        &self,
+        instance_id: &InstanceId,
+        app: &'a AppView,
+    ) -> Result<Client<'a>, DomainError> {
         let project: Option<ProjectView> = self
             .typed_doc(instance_id, Collection::Project, app.project_id.as_str())
             .await?;
@@ -182,7 +189,10 @@ impl App {
             return Err(auth_request::not_found());
         }
         if state.linked || state.failed {
-            return Err(DomainError::precondition(handled, "Auth Request has already been handled"));
+            return Err(DomainError::precondition(
+                handled,
+                "Auth Request has already been handled",
+            ));
         }
         self.require_on_instance(ctx).await?;
         let now = self.now();
@@ -216,14 +226,17 @@ impl App {
                 session_id,
                 session_token,
             } => {
-                let linked = self
-                    .admit_session(ctx, &request, &session_id, &session_token)
-                    .await?;
+                let linked = self.admit_session(ctx, &request, &session_id, &session_token).await?;
                 let code = secrets::random_token(32);
                 let code_hash = self.keys.token_hash(&code);
                 let details = self
                     .execute(&ctx.instance_id, creator, agg, |events| {
-                        auth_request::decide_link(&AuthRequestState::fold(events), now, linked.clone(), code_hash.clone())
+                        auth_request::decide_link(
+                            &AuthRequestState::fold(events),
+                            now,
+                            linked.clone(),
+                            code_hash.clone(),
+                        )
                     })
                     .await?;
                 let url = callback_url(
@@ -284,7 +297,9 @@ impl App {
             ));
         }
         session.forget_password_checked_before(user.human().and_then(|h| h.password_changed_at));
-        let policy = self.org_login_policy(&ctx.instance_id, &OrgId::from(org_id.as_str())).await?;
+        let policy = self
+            .org_login_policy(&ctx.instance_id, &OrgId::from(org_id.as_str()))
+            .await?;
         let amr = door::admit(&Door {
             session: &session,
             user_state: user.state,
@@ -323,7 +338,11 @@ mod tests {
             &[("code", "a b"), ("state", "s&t")],
         );
         assert_eq!(q, "https://app.example/cb?x=1&code=a+b&state=s%26t");
-        let f = callback_url("https://app.example/cb", ResponseMode::Fragment, &[("code", "c"), ("state", "")]);
+        let f = callback_url(
+            "https://app.example/cb",
+            ResponseMode::Fragment,
+            &[("code", "c"), ("state", "")],
+        );
         assert_eq!(f, "https://app.example/cb#code=c");
         assert_eq!(error_name(0), "server_error");
         assert_eq!(error_name(3), "access_denied");

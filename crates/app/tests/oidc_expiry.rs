@@ -177,5 +177,8 @@ async fn an_auth_request_expires_after_30_minutes() {
     let err = app.get_auth_request(&read, &second).await.unwrap_err();
     assert_eq!(err.id, "QUERY-Thee9");
     let err = link(second).await.unwrap_err();
-    assert_eq!((err.id.as_ref(), err.message.as_ref()), ("OIDC-AuRqX", "Auth Request has expired"));
+    assert_eq!(
+        (err.id.as_ref(), err.message.as_ref()),
+        ("OIDC-AuRqX", "Auth Request has expired")
+    );
 }

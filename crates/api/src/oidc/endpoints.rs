@@ -54,7 +54,11 @@ fn domain_error(e: &DomainError) -> Response {
         ErrorKind::Unavailable => oauth_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", &e.message),
         _ => {
             tracing::error!(error = %e, "authorize failed");
-            oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "An internal error occurred")
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "An internal error occurred",
+            )
         }
     }
 }
@@ -62,7 +66,11 @@ fn domain_error(e: &DomainError) -> Response {
 fn found(location: &str) -> Response {
     match HeaderValue::from_str(location) {
         Ok(v) => (StatusCode::FOUND, [(LOCATION, v)]).into_response(),
-        Err(_) => oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "redirect target is not a valid header"),
+        Err(_) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "redirect target is not a valid header",
+        ),
     }
 }
 

@@ -39,7 +39,13 @@ impl OidcService for Oidc {
         req: Request<GetAuthRequestRequest>,
     ) -> Result<Response<GetAuthRequestResponse>, Status> {
         let ctx = ctx(&req)?;
-        let id = validate::text("GetAuthRequestRequest", "AuthRequestId", &req.get_ref().auth_request_id, 1, 200)?;
+        let id = validate::text(
+            "GetAuthRequestRequest",
+            "AuthRequestId",
+            &req.get_ref().auth_request_id,
+            1,
+            200,
+        )?;
         let view = self.app.get_auth_request(&ctx, id).await.map_err(to_status)?;
         Ok(Response::new(GetAuthRequestResponse {
             auth_request: Some(auth_request(view)),

@@ -190,7 +190,10 @@ pub fn require_open<'s>(
 ) -> Result<&'s AuthRequestAdded, DomainError> {
     let added = s.added.as_ref().ok_or_else(not_found)?;
     if s.linked || s.failed {
-        return Err(DomainError::precondition(handled_id, "Auth Request has already been handled"));
+        return Err(DomainError::precondition(
+            handled_id,
+            "Auth Request has already been handled",
+        ));
     }
     if added.expires_at <= now {
         return Err(DomainError::precondition("OIDC-AuRqX", "Auth Request has expired"));

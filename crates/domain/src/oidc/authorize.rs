@@ -74,7 +74,7 @@ pub fn check_client<'c, 'a>(
     if p.redirect_uri.is_empty() {
         return Err(direct("redirect_uri is missing"));
     }
-    if !config.redirect_uris.iter().any(|u| *u == p.redirect_uri) {
+    if !config.redirect_uris.contains(&p.redirect_uri) {
         return Err(direct("redirect_uri is not registered for this client"));
     }
     Ok((client, config))
@@ -137,17 +137,33 @@ pub fn decide(
     }
     let code_challenge = match (p.code_challenge.as_str(), p.code_challenge_method.as_str()) {
         ("", "") if config.auth_method == AuthMethod::None => {
-            return Err(refuse("invalid_request", "code_challenge is required (PKCE S256) for public clients"));
+            return Err(refuse(
+                "invalid_request",
+                "code_challenge is required (PKCE S256) for public clients",
+            ));
         }
         ("", "") => None,
-        ("", _) => return Err(refuse("invalid_request", "code_challenge_method without code_challenge")),
+        ("", _) => {
+            return Err(refuse(
+                "invalid_request",
+                "code_challenge_method without code_challenge",
+            ));
+        }
         (c, "S256") if is_s256_challenge(c) => Some(CodeChallenge {
             challenge: c.to_owned(),
             method: 1,
         }),
-        (_, "S256") => return Err(refuse("invalid_request", "code_challenge is not a base64url SHA-256 digest")),
+        (_, "S256") => {
+            return Err(refuse(
+                "invalid_request",
+                "code_challenge is not a base64url SHA-256 digest",
+            ));
+        }
         (_, "" | "plain") => {
-            return Err(refuse("invalid_request", "code_challenge_method plain is not allowed, use S256"));
+            return Err(refuse(
+                "invalid_request",
+                "code_challenge_method plain is not allowed, use S256",
+            ));
         }
         _ => return Err(refuse("invalid_request", "code_challenge_method must be S256")),
     };
@@ -159,7 +175,10 @@ pub fn decide(
         }
     }
     if prompt.contains(&1) && prompt.len() > 1 {
-        return Err(refuse("invalid_request", "prompt none cannot be combined with other values"));
+        return Err(refuse(
+            "invalid_request",
+            "prompt none cannot be combined with other values",
+        ));
     }
     let mut max_age = match p.max_age.as_str() {
         "" => None,
@@ -173,7 +192,12 @@ pub fn decide(
         max_age = Some(0);
     }
     let mut audience = vec![client.app.project_id.as_str().to_owned()];
-    for id in client.project_client_ids.iter().cloned().chain(scopes::audience_projects(&scope)) {
+    for id in client
+        .project_client_ids
+        .iter()
+        .cloned()
+        .chain(scopes::audience_projects(&scope))
+    {
         if !audience.contains(&id) {
             audience.push(id);
         }
@@ -265,7 +289,12 @@ mod tests {
             (&inactive, true, params(|_| {}), "unknown client_id"),
             (&public, false, params(|_| {}), "unknown client_id"),
             (&api, true, params(|_| {}), "unknown client_id"),
-            (&public, true, params(|p| p.redirect_uri.clear()), "redirect_uri is missing"),
+            (
+                &public,
+                true,
+                params(|p| p.redirect_uri.clear()),
+                "redirect_uri is missing",
+            ),
             (
                 &public,
                 true,
@@ -293,7 +322,12 @@ mod tests {
         };
         // given app, params; then error and description
         let cases: Vec<(&AppView, AuthorizeParams, &str, &str)> = vec![
-            (&public, params(no_pkce), "invalid_request", "code_challenge is required"),
+            (
+                &public,
+                params(no_pkce),
+                "invalid_request",
+                "code_challenge is required",
+            ),
             (
                 &public,
                 params(|p| p.code_challenge_method = "plain".into()),
@@ -306,15 +340,55 @@ mod tests {
                 "invalid_request",
                 "code_challenge_method plain",
             ),
-            (&public, params(|p| p.code_challenge = "short".into()), "invalid_request", "code_challenge is not"),
-            (&public, params(|p| p.response_type = "token".into()), "unsupported_response_type", ""),
-            (&public, params(|p| p.response_type = "id_token".into()), "unsupported_response_type", "the client"),
+            (
+                &public,
+                params(|p| p.code_challenge = "short".into()),
+                "invalid_request",
+                "code_challenge is not",
+            ),
+            (
+                &public,
+                params(|p| p.response_type = "token".into()),
+                "unsupported_response_type",
+                "",
+            ),
+            (
+                &public,
+                params(|p| p.response_type = "id_token".into()),
+                "unsupported_response_type",
+                "the client",
+            ),
             (&public, params(|p| p.scope = "profile".into()), "invalid_scope", ""),
-            (&public, params(|p| p.scope = "custom".into()), "invalid_request", "The scope"),
-            (&public, params(|p| p.prompt = "none login".into()), "invalid_request", "prompt none"),
-            (&public, params(|p| p.prompt = "later".into()), "invalid_request", "prompt has"),
-            (&public, params(|p| p.max_age = "-1".into()), "invalid_request", "max_age"),
-            (&public, params(|p| p.response_mode = "web".into()), "invalid_request", "response_mode"),
+            (
+                &public,
+                params(|p| p.scope = "custom".into()),
+                "invalid_request",
+                "The scope",
+            ),
+            (
+                &public,
+                params(|p| p.prompt = "none login".into()),
+                "invalid_request",
+                "prompt none",
+            ),
+            (
+                &public,
+                params(|p| p.prompt = "later".into()),
+                "invalid_request",
+                "prompt has",
+            ),
+            (
+                &public,
+                params(|p| p.max_age = "-1".into()),
+                "invalid_request",
+                "max_age",
+            ),
+            (
+                &public,
+                params(|p| p.response_mode = "web".into()),
+                "invalid_request",
+                "response_mode",
+            ),
         ];
         for (a, p, want_error, want_desc) in cases {
             match run(a, true, &p) {

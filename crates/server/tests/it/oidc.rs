@@ -129,7 +129,10 @@ fn with_session(session: &str, token: &str) -> Value {
 /// The `code` of a callback URL that also carries `state`.
 fn code_of(url: &str, state: &str) -> String {
     let u = url::Url::parse(url).unwrap();
-    assert_eq!(format!("{}://{}{}", u.scheme(), u.host_str().unwrap(), u.path()), REDIRECT);
+    assert_eq!(
+        format!("{}://{}{}", u.scheme(), u.host_str().unwrap(), u.path()),
+        REDIRECT
+    );
     let pairs: Vec<(String, String)> = u.query_pairs().into_owned().collect();
     assert_eq!(pairs.len(), 2, "{url}");
     assert_eq!(pairs[0].0, "code");
@@ -158,7 +161,10 @@ async fn discovery_document(b: Backend) {
         assert_eq!(got[key], json!(format!("{iss}{path}")), "{key}");
     }
     assert_eq!(got["code_challenge_methods_supported"], json!(["S256"]));
-    assert_eq!(got["response_types_supported"], json!(["code", "id_token", "id_token token"]));
+    assert_eq!(
+        got["response_types_supported"],
+        json!(["code", "id_token", "id_token token"])
+    );
     assert_eq!(
         got["scopes_supported"],
         json!(["openid", "profile", "email", "phone", "address", "offline_access"])
@@ -168,7 +174,12 @@ async fn discovery_document(b: Backend) {
     // --external-url overrides the request's origin, and --login-url the login.
     let s = Server::start_args(
         b,
-        &["--external-url", "https://id.example.com/", "--login-url", "https://login.example/app"],
+        &[
+            "--external-url",
+            "https://id.example.com/",
+            "--login-url",
+            "https://login.example/app",
+        ],
     )
     .await;
     let got: Value = reqwest::get(s.url("/.well-known/openid-configuration"))
@@ -257,7 +268,10 @@ async fn authorize_hands_over_to_the_login_and_callback_issues_a_code(b: Backend
     // Each request links once; one session may link several requests.
     assert_eq!(
         callback(&s, &client, &id, with_session(&session, &token)).await,
-        (400, rest_error(9, "COMMAND-Sx208nt", "Auth Request has already been handled"))
+        (
+            400,
+            rest_error(9, "COMMAND-Sx208nt", "Auth Request has already been handled")
+        )
     );
     let second = auth_request(&s, &client_id, "st-2").await;
     let (status, got) = callback(&s, &client, &second, with_session(&session, &token)).await;
@@ -332,7 +346,11 @@ async fn the_door_follows_the_login_policy_now(b: Backend) {
 
     // OTP removed from the policy: the same session no longer passes.
     let (status, got) = s
-        .call("DELETE", "/admin/v1/policies/login/second_factors/SECOND_FACTOR_TYPE_OTP", None)
+        .call(
+            "DELETE",
+            "/admin/v1/policies/login/second_factors/SECOND_FACTOR_TYPE_OTP",
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{got}");
     let id = auth_request(&s, &client_id, "st").await;
@@ -376,12 +394,18 @@ async fn authorize_refusals(b: Backend) {
     params[7] = ("code_challenge_method", "plain");
     assert_eq!(
         authorize(&s, &params).await,
-        back("invalid_request", "code_challenge_method plain is not allowed, use S256")
+        back(
+            "invalid_request",
+            "code_challenge_method plain is not allowed, use S256"
+        )
     );
     params.truncate(6);
     assert_eq!(
         authorize(&s, &params).await,
-        back("invalid_request", "code_challenge is required (PKCE S256) for public clients")
+        back(
+            "invalid_request",
+            "code_challenge is required (PKCE S256) for public clients"
+        )
     );
     params = pkce(&client_id, "st");
     params[3] = ("scope", "profile");
@@ -446,7 +470,10 @@ async fn callback_errors_and_grpc(b: Backend) {
         got["callbackUrl"],
         format!("{REDIRECT}?error=access_denied&error_description=user+said+no&state=st")
     );
-    assert_eq!(s.event_payloads("auth_request.failed").await, vec![json!({"reason": 3})]);
+    assert_eq!(
+        s.event_payloads("auth_request.failed").await,
+        vec![json!({"reason": 3})]
+    );
     // A failed request is gone.
     let (status, _) = s
         .call_as(&client, None, "GET", &format!("/v2/oidc/auth_requests/{id}"), None)
@@ -454,7 +481,10 @@ async fn callback_errors_and_grpc(b: Backend) {
     assert_eq!(status, 404);
     assert_eq!(
         callback(&s, &client, &id, json!({"error": {"error": 3}})).await,
-        (400, rest_error(9, "COMMAND-Sx202nt", "Auth Request has already been handled"))
+        (
+            400,
+            rest_error(9, "COMMAND-Sx202nt", "Auth Request has already been handled")
+        )
     );
     let (status, got) = callback(&s, &client, &id, json!({})).await;
     assert_eq!(status, 400, "{got}");
