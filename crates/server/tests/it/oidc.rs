@@ -231,6 +231,26 @@ async fn authorize_hands_over_to_the_login_and_callback_issues_a_code(b: Backend
     assert_eq!(r["scope"], json!(["openid", "profile"]));
     assert_eq!(r["redirectUri"], REDIRECT);
     assert!(r["creationDate"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(r.get("prompt"), None);
+    // Prompt, hints and locales as asked; `login` forces max_age 0.
+    let mut params = pkce(&client_id, "st-0");
+    params.extend([
+        ("prompt", "login"),
+        ("login_hint", "alice"),
+        ("ui_locales", "de en"),
+        ("max_age", "600"),
+    ]);
+    let (status, location, _) = authorize(&s, &params).await;
+    assert_eq!(status, 302);
+    let other = location.rsplit_once("authRequest=").unwrap().1;
+    let (status, got) = s
+        .call_as(&client, None, "GET", &format!("/v2/oidc/auth_requests/{other}"), None)
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let r = &got["authRequest"];
+    assert_eq!(r["prompt"], json!(["PROMPT_LOGIN"]));
+    assert_eq!((&r["loginHint"], &r["maxAge"]), (&json!("alice"), &json!("0s")));
+    assert_eq!(r["uiLocales"], json!(["de", "en"]));
     // An unknown request is not found.
     let (status, got) = s
         .call_as(&client, None, "GET", "/v2/oidc/auth_requests/V2_1", None)
