@@ -13,7 +13,7 @@ use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::readmodel::projects::{Activity, AppView, ProjectView};
 use twofold_domain::readmodel::session::SessionView;
 use twofold_domain::session::SessionState;
-use twofold_domain::{AggregateRef, ClientId, DomainError, InstanceId, OrgId, SessionId};
+use twofold_domain::{AggregateRef, ClientId, DomainError, InstanceId, OrgId, SessionId, Timestamp};
 
 use crate::auth::RequestCtx;
 use crate::command::store_error;
@@ -226,7 +226,10 @@ impl App {
                 session_id,
                 session_token,
             } => {
-                let linked = self.admit_session(ctx, &request, &session_id, &session_token).await?;
+                let requested_at = events.first().map(|e| e.created_at).unwrap_or_default();
+                let linked = self
+                    .admit_session(ctx, &request, requested_at, &session_id, &session_token)
+                    .await?;
                 let code = secrets::random_token(32);
                 let code_hash = self.keys.token_hash(&code);
                 let details = self
@@ -255,6 +258,7 @@ impl App {
         &self,
         ctx: &RequestCtx,
         request: &auth_request::AuthRequestAdded,
+        requested_at: Timestamp,
         session_id: &SessionId,
         token: &str,
     ) -> Result<SessionLinked, DomainError> {
@@ -305,6 +309,7 @@ impl App {
             user_state: user.state,
             enrolled: &user.factors,
             policy: &policy,
+            authenticated_since: door::authenticated_since(request.max_age, requested_at, now),
             now,
         })?;
         let auth_time = [

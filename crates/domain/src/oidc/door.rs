@@ -50,7 +50,17 @@ pub struct Door<'a> {
     pub enrolled: &'a FactorsView,
     /// The effective login policy of the user's org, now.
     pub policy: &'a LoginPolicyView,
+    /// What the auth request's `max_age` (or `prompt=login`, max_age 0)
+    /// asks for: a first factor checked at or after this time.
+    pub authenticated_since: Option<Timestamp>,
     pub now: Timestamp,
+}
+
+/// The time from which a first factor satisfies `max_age` (nanoseconds)
+/// of a request created at `requested_at`: a check made for this request
+/// always does, so `max_age=0` means "sign in again now".
+pub fn authenticated_since(max_age_ns: Option<i64>, requested_at: Timestamp, now: Timestamp) -> Option<Timestamp> {
+    max_age_ns.map(|ns| Timestamp((now.0 - ns / 1_000).min(requested_at.0)))
 }
 
 fn refused(message: String) -> DomainError {
@@ -165,6 +175,21 @@ pub fn admit(d: &Door<'_>) -> Result<Vec<Amr>, DomainError> {
             format!("the login policy requires a passkey check, which session {session_id} lacks")
         }));
     }
+    if let Some(since) = d.authenticated_since {
+        let s = d.session;
+        let latest = [
+            s.password_checked_at.filter(|_| password),
+            s.webauthn_checked_at.filter(|_| passkey),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        if latest.is_none_or(|t| t < since) {
+            return Err(refused(format!(
+                "the auth request asks for a sign-in again (max_age or prompt=login): session {session_id} was not checked since"
+            )));
+        }
+    }
     let second = d.second_factors_used();
     let allowed: Vec<SecondFactor> = d.policy.second_factors.clone();
     let set_up = enrolled_second_factors(d.enrolled)
@@ -263,6 +288,7 @@ mod tests {
             user_state: state,
             enrolled,
             policy: p,
+            authenticated_since: None,
             now: NOW,
         })
         .map_err(|e| {
@@ -364,6 +390,40 @@ mod tests {
         ];
         for (name, s, enrolled, p, want) in cases {
             assert_eq!(run(&s, UserState::Active, &enrolled, &p), Ok(want), "{name}");
+        }
+    }
+
+    #[test]
+    fn max_age_asks_for_a_recent_first_factor() {
+        let p = policy(false, &[]);
+        let none = FactorsView::default();
+        let s = session(|s| s.password_checked_at = ago(2));
+        // given max_age (h), requested (h ago); then admitted
+        let cases = [
+            (None, 1, true),
+            (Some(3), 1, true),
+            (Some(1), 1, false),
+            (Some(0), 3, true),
+            (Some(0), 1, false),
+        ];
+        for (max_age_h, requested_h, want) in cases {
+            let since = authenticated_since(
+                max_age_h.map(|h: i64| h * HOUR_US * 1_000),
+                ago(requested_h).unwrap(),
+                NOW,
+            );
+            let got = admit(&Door {
+                session: &s,
+                user_state: UserState::Active,
+                enrolled: &none,
+                policy: &p,
+                authenticated_since: since,
+                now: NOW,
+            });
+            assert_eq!(got.is_ok(), want, "{max_age_h:?} {requested_h}: {got:?}");
+            if let Err(e) = got {
+                assert!(e.message.contains("asks for a sign-in again"), "{}", e.message);
+            }
         }
     }
 

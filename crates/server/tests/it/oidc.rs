@@ -242,7 +242,7 @@ async fn authorize_hands_over_to_the_login_and_callback_issues_a_code(b: Backend
     ]);
     let (status, location, _) = authorize(&s, &params).await;
     assert_eq!(status, 302);
-    let other = location.rsplit_once("authRequest=").unwrap().1;
+    let other = location.rsplit_once("authRequest=").unwrap().1.to_owned();
     let (status, got) = s
         .call_as(&client, None, "GET", &format!("/v2/oidc/auth_requests/{other}"), None)
         .await;
@@ -297,6 +297,16 @@ async fn authorize_hands_over_to_the_login_and_callback_issues_a_code(b: Backend
     let (status, got) = callback(&s, &client, &second, with_session(&session, &token)).await;
     assert_eq!(status, 200, "{got}");
     assert_ne!(code_of(got["callbackUrl"].as_str().unwrap(), "st-2"), code);
+
+    // prompt=login (max_age 0): only a check made after the request counts.
+    let mut params = pkce(&client_id, "st-3");
+    params.push(("prompt", "login"));
+    let (_, location, _) = authorize(&s, &params).await;
+    let fresh = location.rsplit_once("authRequest=").unwrap().1.to_owned();
+    let (status, got) = callback(&s, &client, &fresh, with_session(&session, &token)).await;
+    assert_eq!((status, &got["details"][0]["id"]), (400, &json!("OIDC-D00r1")), "{got}");
+    let (status, got) = callback(&s, &client, &other, with_session(&session, &token)).await;
+    assert_eq!(status, 200, "the session was checked after that request: {got}");
 }
 
 async fn the_door_follows_the_login_policy_now(b: Backend) {
