@@ -185,15 +185,7 @@ impl App {
             Callback::Error { .. } => "COMMAND-Sx202nt",
         };
         // Existence and state first, then the caller (ZITADEL's order).
-        if state.added.is_none() {
-            return Err(auth_request::not_found());
-        }
-        if state.linked || state.failed {
-            return Err(DomainError::precondition(
-                handled,
-                "Auth Request has already been handled",
-            ));
-        }
+        auth_request::require_unhandled(&state, handled)?;
         self.require_on_instance(ctx).await?;
         let now = self.now();
         let request = auth_request::require_open(&state, now, handled)?.clone();

@@ -181,11 +181,10 @@ pub fn not_found() -> DomainError {
     DomainError::not_found("COMMAND-jae5P", "Auth Request does not exist")
 }
 
-/// The request, if it still waits for its one callback. `handled_id`
-/// differs between the session and the error callback, as in ZITADEL.
-pub fn require_open<'s>(
+/// The request, if no callback has handled it yet. `handled_id` differs
+/// between the session and the error callback, as in ZITADEL.
+pub fn require_unhandled<'s>(
     s: &'s AuthRequestState,
-    now: Timestamp,
     handled_id: &'static str,
 ) -> Result<&'s AuthRequestAdded, DomainError> {
     let added = s.added.as_ref().ok_or_else(not_found)?;
@@ -195,6 +194,17 @@ pub fn require_open<'s>(
             "Auth Request has already been handled",
         ));
     }
+    Ok(added)
+}
+
+/// The request, if it still waits for its one callback (unhandled and
+/// not expired).
+pub fn require_open<'s>(
+    s: &'s AuthRequestState,
+    now: Timestamp,
+    handled_id: &'static str,
+) -> Result<&'s AuthRequestAdded, DomainError> {
+    let added = require_unhandled(s, handled_id)?;
     if added.expires_at <= now {
         return Err(DomainError::precondition("OIDC-AuRqX", "Auth Request has expired"));
     }
