@@ -15,6 +15,7 @@ const FILES: &[&str] = &[
     "zitadel/user/v2/user_service.proto",
     "zitadel/org/v2/org_service.proto",
     "twofold/policy/v1/policy_service.proto",
+    "zitadel/oidc/v2/oidc_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

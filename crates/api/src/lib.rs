@@ -16,6 +16,7 @@ mod management;
 pub mod methods;
 mod nul_strings;
 mod observe;
+mod oidc;
 mod org_service;
 mod passwords;
 mod policies;
@@ -49,6 +50,7 @@ use twofold_proto::twofold::policy::v1::policy_service_server::PolicyServiceServ
 use twofold_proto::zitadel::admin::v1::admin_service_server::AdminServiceServer;
 use twofold_proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
 use twofold_proto::zitadel::management::v1::management_service_server::ManagementServiceServer;
+use twofold_proto::zitadel::oidc::v2::oidc_service_server::OidcServiceServer;
 use twofold_proto::zitadel::org::v2::organization_service_server::OrganizationServiceServer;
 use twofold_proto::zitadel::session::v2::session_service_server::SessionServiceServer;
 use twofold_proto::zitadel::settings::v2::settings_service_server::SettingsServiceServer;
@@ -88,6 +90,7 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, m
     health
         .set_serving::<OrganizationServiceServer<org_service::Orgs>>()
         .await;
+    health.set_serving::<OidcServiceServer<oidc::service::Oidc>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(twofold_proto::DESCRIPTOR_SET)
         .build_v1()
@@ -107,6 +110,7 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, m
     )
     .add_service(OrganizationServiceServer::new(org_service::Orgs { app: app.clone() }).max_decoding_message_size(max))
     .add_service(PolicyServiceServer::new(policy_preview::Policies { app: app.clone() }).max_decoding_message_size(max))
+    .add_service(OidcServiceServer::new(oidc::service::Oidc { app: app.clone() }).max_decoding_message_size(max))
     .add_service(health_service)
     .add_service(reflection)
     .prepare()
@@ -122,7 +126,17 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, m
     let rest = rest::Rest::new(&methods, grpc.clone(), max)?;
     let connect = connect::Connect::new(methods.clone(), grpc.clone(), max);
 
+    let (a1, a2, a3) = (app.clone(), app.clone(), app.clone());
     let routes = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move |req| oidc::endpoints::discovery(a1.clone(), req)),
+        )
+        .route(
+            "/oauth/v2/authorize",
+            get(move |req| oidc::endpoints::authorize_get(a2.clone(), req))
+                .post(move |req| oidc::endpoints::authorize_post(a3.clone(), req)),
+        )
         .route("/debug/healthz", get(|| async { "ok" }))
         .route("/debug/ready", get(move || ready(app.clone())))
         .route("/debug/metrics", get(metrics))

@@ -20,6 +20,7 @@ pub mod members;
 pub mod metrics;
 pub mod mfa;
 pub mod notify;
+pub mod oidc;
 pub mod org_setup;
 pub mod orgs;
 pub mod password_reset;
@@ -57,6 +58,8 @@ pub struct AppConfig {
     pub hash_queue: usize,
     /// One-time-code messages that may wait for sending; more are dropped.
     pub delivery_queue: usize,
+    /// Where the OIDC endpoints and the login UI are.
+    pub oidc: oidc::OidcSettings,
 }
 
 impl Default for AppConfig {
@@ -67,6 +70,7 @@ impl Default for AppConfig {
             otp_throttle_secs: 30,
             hash_queue: passwords::DEFAULT_QUEUE,
             delivery_queue: notify::DEFAULT_QUEUE,
+            oidc: oidc::OidcSettings::default(),
         }
     }
 }

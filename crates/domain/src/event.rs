@@ -31,6 +31,7 @@ pub enum AggregateType {
     User,
     Session,
     Project,
+    AuthRequest,
 }
 
 impl AggregateType {
@@ -41,6 +42,7 @@ impl AggregateType {
             Self::User => "user",
             Self::Session => "session",
             Self::Project => "project",
+            Self::AuthRequest => "auth_request",
         }
     }
 
@@ -51,6 +53,7 @@ impl AggregateType {
             "user" => Some(Self::User),
             "session" => Some(Self::Session),
             "project" => Some(Self::Project),
+            "auth_request" => Some(Self::AuthRequest),
             _ => None,
         }
     }
@@ -92,6 +95,14 @@ impl AggregateRef {
             kind: AggregateType::User,
             id: user_id.as_str().to_owned(),
             owner: org_id.as_str().to_owned(),
+        }
+    }
+    /// An OIDC auth request (id `V2_…`), owned by the instance.
+    pub fn auth_request(id: &str, instance_id: &InstanceId) -> Self {
+        Self {
+            kind: AggregateType::AuthRequest,
+            id: id.to_owned(),
+            owner: instance_id.as_str().to_owned(),
         }
     }
     /// A project and its applications, owned by the project's org.
@@ -698,6 +709,15 @@ pub enum EventPayload {
     InviteCheckSucceeded,
     #[serde(rename = "user.human.invite.check.failed")]
     InviteCheckFailed,
+
+    #[serde(rename = "auth_request.added")]
+    AuthRequestAdded(Box<crate::oidc::auth_request::AuthRequestAdded>),
+    #[serde(rename = "auth_request.session.linked")]
+    AuthRequestSessionLinked(crate::oidc::auth_request::SessionLinked),
+    #[serde(rename = "auth_request.code.added")]
+    AuthRequestCodeAdded(crate::oidc::auth_request::CodeAdded),
+    #[serde(rename = "auth_request.failed")]
+    AuthRequestFailed(crate::oidc::auth_request::Failed),
 }
 
 impl EventPayload {

@@ -21,6 +21,7 @@ pub mod member;
 pub mod mfa;
 pub mod names;
 pub mod notify;
+pub mod oidc;
 pub mod oidc_config;
 pub mod org;
 pub mod password_age;

@@ -68,6 +68,11 @@ pub mod zitadel {
             tonic::include_proto!("zitadel.member.v1");
         }
     }
+    pub mod oidc {
+        pub mod v2 {
+            tonic::include_proto!("zitadel.oidc.v2");
+        }
+    }
     pub mod session {
         pub mod v2 {
             tonic::include_proto!("zitadel.session.v2");

@@ -126,6 +126,12 @@ pub struct StartArgs {
     /// Host name of the instance; requests are matched to it by Host without the port.
     #[arg(long, env = "TWOFOLD_EXTERNAL_DOMAIN", default_value = "localhost")]
     pub external_domain: String,
+    /// The OIDC issuer, e.g. https://id.example.com [default: the scheme, host and port of each request]
+    #[arg(long, env = "TWOFOLD_EXTERNAL_URL")]
+    pub external_url: Option<String>,
+    /// Base URL of the login UI that OIDC sign-ins are sent to ({login-url}/login?authRequest=…) [default: {issuer}/ui/v2/login]
+    #[arg(long, env = "TWOFOLD_LOGIN_URL")]
+    pub login_url: Option<String>,
     /// 32-byte key that encrypts secrets at rest [default: generated into <data-dir>/masterkey]
     #[arg(long, env = "TWOFOLD_MASTERKEY", hide_env_values = true)]
     pub masterkey: Option<String>,
@@ -185,6 +191,10 @@ impl StartArgs {
             otp_throttle_secs: i64::from(self.otp_throttle_seconds.max(1)),
             hash_queue: self.argon2_queue,
             delivery_queue: self.delivery_queue,
+            oidc: twofold_app::oidc::OidcSettings {
+                external_url: self.external_url.clone(),
+                login_url: self.login_url.clone(),
+            },
         })
     }
 

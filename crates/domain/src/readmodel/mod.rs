@@ -3,6 +3,7 @@
 //! back what [`apply`] returns, in the same transaction as the append, so a
 //! read after a successful write always sees it.
 
+pub mod auth_request;
 pub mod directory;
 pub mod hosted_login;
 pub mod login_policy;
@@ -47,6 +48,7 @@ pub enum Collection {
     HostedLoginTranslation,
     /// Per human user: org and ready factor kinds ([`user_factors`]).
     UserFactors,
+    AuthRequest,
 }
 
 impl Collection {
@@ -70,6 +72,7 @@ impl Collection {
             Collection::App => "app",
             Collection::HostedLoginTranslation => "hosted_login_translation",
             Collection::UserFactors => "user_factors",
+            Collection::AuthRequest => "auth_request",
         }
     }
 }
@@ -110,6 +113,7 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     keys.extend(providers::affected(ev));
     keys.extend(projects::affected(ev));
     keys.extend(hosted_login::affected(ev));
+    keys.extend(auth_request::affected(ev));
     keys
 }
 
@@ -182,6 +186,12 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
             |p: &projects::ProjectView| Some(p.org_id.as_str().to_owned()),
         ),
         Collection::App => typed(key, prior, |p| projects::app(ev, p), projects::app_lookup),
+        Collection::AuthRequest => typed(
+            key,
+            prior,
+            |p| auth_request::apply(ev, p),
+            |a: &auth_request::AuthRequestView| a.code_hash.clone(),
+        ),
         Collection::Member => typed(
             key,
             prior,

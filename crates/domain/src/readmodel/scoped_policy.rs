@@ -21,7 +21,9 @@ fn step<P: ScopedPolicy>(ev: &StoredEvent) -> Option<(Scope, Step<'_, P>)> {
     let scope = match ev.aggregate.kind {
         AggregateType::Instance => Scope::Instance,
         AggregateType::Org => Scope::Org,
-        AggregateType::User | AggregateType::Session | AggregateType::Project => return None,
+        AggregateType::User | AggregateType::Session | AggregateType::Project | AggregateType::AuthRequest => {
+            return None;
+        }
     };
     P::step(scope, &ev.payload).map(|s| (scope, s))
 }

@@ -22,7 +22,7 @@ pub fn require_sign_in(
     let Some(policy) = policy.filter(|p| p.force_mfa) else {
         return Ok(());
     };
-    let within = |at: Option<Timestamp>, lifetime_ns: i64| at.is_some_and(|t| now.0 - t.0 <= lifetime_ns / 1_000);
+    let within = |at, lifetime_ns| checked_within(at, lifetime_ns, now);
     let second = within(s.second_factor_at(), policy.second_factor_check_lifetime);
     // A user-verified security key (a passkey) is multi-factor on its own.
     let passkey = s.webauthn_user_verified && within(s.webauthn_checked_at, policy.multi_factor_check_lifetime);
@@ -31,4 +31,10 @@ pub fn require_sign_in(
     } else {
         Err(DomainError::permission_denied("AUTHZ-Kl3p0", "mfa required"))
     }
+}
+
+/// Whether a check made `at` still counts at `now` under a policy lifetime
+/// (nanoseconds; the sign-in rules and the OIDC door share it).
+pub fn checked_within(at: Option<Timestamp>, lifetime_ns: i64, now: Timestamp) -> bool {
+    at.is_some_and(|t| now.0 - t.0 <= lifetime_ns / 1_000)
 }

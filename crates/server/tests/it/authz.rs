@@ -270,6 +270,7 @@ fn body_for(grpc_path: &str) -> Value {
         "SetHumanPassword" => json!({"password": "N3w!password-Twofold"}),
         "PasswordReset" => json!({"returnCode": {}}),
         "UpdateProject" | "AddOIDCApp" | "AddAPIApp" | "UpdateApp" => json!({"name": "x"}),
+        "CreateCallback" => json!({"error": {"error": "ERROR_REASON_ACCESS_DENIED"}}),
         _ => json!({}),
     }
 }

@@ -39,6 +39,7 @@ mod login_client;
 mod management;
 mod multinode;
 mod observability;
+mod oidc;
 mod org_policy;
 mod orgs_v2;
 mod passwords;

@@ -1,0 +1,5 @@
+//! The OIDC provider: its HTTP endpoints ([`endpoints`]) and the
+//! OIDCService v2 the login UI calls ([`service`]).
+
+pub mod endpoints;
+pub mod service;
