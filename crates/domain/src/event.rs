@@ -282,6 +282,9 @@ pub struct WebAuthnChallenged {
     pub state: String,
     #[serde(rename = "rpid")]
     pub rp_id: String,
+    /// "required" for a passkey challenge; empty for security keys.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub user_verification: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -698,6 +701,22 @@ pub enum EventPayload {
     InviteCheckSucceeded,
     #[serde(rename = "user.human.invite.check.failed")]
     InviteCheckFailed,
+    #[serde(rename = "user.human.passwordless.token.added")]
+    PasskeyAdded(crate::passkey::PasskeyAdded),
+    #[serde(rename = "user.human.passwordless.token.verified")]
+    PasskeyVerified(crate::passkey::PasskeyVerified),
+    #[serde(rename = "user.human.passwordless.token.signcount.changed")]
+    PasskeySignCountChanged(crate::passkey::PasskeySignCount),
+    #[serde(rename = "user.human.passwordless.token.removed")]
+    PasskeyRemoved(crate::passkey::PasskeyRemoved),
+    #[serde(rename = "user.human.passwordless.initialization.code.requested")]
+    PasskeyCodeRequested(crate::passkey::PasskeyCodeRequested),
+    #[serde(rename = "user.human.passwordless.initialization.code.sent")]
+    PasskeyCodeSent(ProviderId),
+    #[serde(rename = "user.human.passwordless.initialization.code.check.succeeded")]
+    PasskeyCodeCheckSucceeded(crate::passkey::PasskeyCodeId),
+    #[serde(rename = "user.human.passwordless.initialization.code.check.failed")]
+    PasskeyCodeCheckFailed(crate::passkey::PasskeyCodeId),
 }
 
 impl EventPayload {

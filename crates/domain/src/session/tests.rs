@@ -178,6 +178,7 @@ fn webauthn_challenge() -> WebAuthnChallenged {
     WebAuthnChallenged {
         state: "{}".into(),
         rp_id: "example.com".into(),
+        user_verification: String::new(),
     }
 }
 
@@ -962,6 +963,7 @@ fn all_challenges() -> ChallengeRequest {
         otp_sms: true,
         otp_email: true,
         webauthn: true,
+        passkey: false,
     }
 }
 
