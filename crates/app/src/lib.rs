@@ -22,6 +22,7 @@ pub mod mfa;
 pub mod notify;
 pub mod org_setup;
 pub mod orgs;
+pub mod passkeys;
 pub mod password_reset;
 pub mod passwords;
 pub mod ports;
