@@ -17,6 +17,8 @@ pub mod methods;
 mod nul_strings;
 mod observe;
 mod org_service;
+mod passkeys;
+mod passwordless_v1;
 mod passwords;
 mod policies;
 mod projects;

@@ -5,6 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::json;
 use twofold_domain::notify::Channel;
 use twofold_domain::passkey::{
     self, GivenCode, PasskeyAssertion, PasskeyCodeRequested, PasskeyEvidence, RegisterRefusal, RegisteredPasskey,
@@ -16,7 +17,6 @@ use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::url_template::{self, LinkData};
 use twofold_domain::user::UserState;
 use twofold_domain::{AggregateRef, DomainError, Timestamp, UserId};
-use serde_json::json;
 use webauthn_rs::prelude::{
     Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
     WebauthnError,
@@ -59,7 +59,10 @@ pub enum CodeDelivery {
     Return,
     /// By email, with the link rendered from the template (empty: the
     /// default login link under `origin`).
-    Send { url_template: String, origin: String },
+    Send {
+        url_template: String,
+        origin: String,
+    },
 }
 
 /// A passkey as listed.
@@ -473,7 +476,10 @@ mod tests {
 
     #[test]
     fn code_id_in_link_templates() {
-        assert_eq!(with_code_id("https://x/{{.CodeID}}?c={{ .Code }}", "42"), "https://x/42?c={{ .Code }}");
+        assert_eq!(
+            with_code_id("https://x/{{.CodeID}}?c={{ .Code }}", "42"),
+            "https://x/42?c={{ .Code }}"
+        );
         assert_eq!(with_code_id("https://x/{{ .CodeID }}", "42"), "https://x/42");
         assert_eq!(with_code_id("https://x/{{.UserID", "42"), "https://x/{{.UserID");
     }
@@ -485,7 +491,14 @@ mod tests {
         assert_eq!(sel["requireResidentKey"], true);
         assert_eq!(sel["userVerification"], "required");
         assert_eq!(sel["authenticatorAttachment"], "platform");
-        assert!(passkey_selection(Attachment::Unspecified).get("authenticatorAttachment").is_none());
-        assert_eq!(passkey_selection(Attachment::CrossPlatform)["authenticatorAttachment"], "cross-platform");
+        assert!(
+            passkey_selection(Attachment::Unspecified)
+                .get("authenticatorAttachment")
+                .is_none()
+        );
+        assert_eq!(
+            passkey_selection(Attachment::CrossPlatform)["authenticatorAttachment"],
+            "cross-platform"
+        );
     }
 }

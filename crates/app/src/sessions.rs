@@ -426,15 +426,18 @@ impl App {
             }
         }
         if let Some(rp_id) = &requests.web_auth_n {
-            let begin_failed = |e: WebauthnError| {
-                DomainError::internal("WEBAU-Int02", format!("WebAuthN begin login failed: {e}"))
-            };
+            let begin_failed =
+                |e: WebauthnError| DomainError::internal("WEBAU-Int02", format!("WebAuthN begin login failed: {e}"));
             let rp = u2f::relying_party(rp_id)?;
             let (options, state, user_verification) = if requests.passkey {
                 let keys: Vec<_> = user_passkeys.into_iter().map(|(_, k)| k).collect();
                 let (options, state) = rp.start_passkey_authentication(&keys).map_err(begin_failed)?;
                 let state = serde_json::to_string(&state);
-                (serde_json::to_value(options), state, challenges::PASSKEY_USER_VERIFICATION)
+                (
+                    serde_json::to_value(options),
+                    state,
+                    challenges::PASSKEY_USER_VERIFICATION,
+                )
             } else {
                 let (options, state) = rp.start_securitykey_authentication(&keys).map_err(begin_failed)?;
                 (serde_json::to_value(options), serde_json::to_string(&state), "")

@@ -41,6 +41,7 @@ mod multinode;
 mod observability;
 mod org_policy;
 mod orgs_v2;
+mod passkeys;
 mod passwords;
 mod pats_v2;
 mod permissions;
