@@ -91,20 +91,24 @@ fn begin_failed(e: impl std::fmt::Display) -> DomainError {
 /// The creation options a passkey needs, whatever the library defaults:
 /// a resident (discoverable) key and user verification.
 fn passkey_selection(attachment: Attachment) -> serde_json::Value {
-    let mut sel = json!({
-        "residentKey": "required",
-        "requireResidentKey": true,
-        "userVerification": "required",
-    });
     let attach = match attachment {
         Attachment::Unspecified => None,
         Attachment::Platform => Some("platform"),
         Attachment::CrossPlatform => Some("cross-platform"),
     };
-    if let Some(a) = attach {
-        sel["authenticatorAttachment"] = a.into();
+    match attach {
+        Some(a) => json!({
+            "authenticatorAttachment": a,
+            "residentKey": "required",
+            "requireResidentKey": true,
+            "userVerification": "required",
+        }),
+        None => json!({
+            "residentKey": "required",
+            "requireResidentKey": true,
+            "userVerification": "required",
+        }),
     }
-    sel
 }
 
 /// The user's verified passkeys, as webauthn-rs reads them.
@@ -192,7 +196,11 @@ impl App {
             .map_err(begin_failed)?;
         let reg_state = serde_json::to_string(&reg_state).map_err(begin_failed)?;
         let mut options = serde_json::to_value(options).map_err(begin_failed)?;
-        options["publicKey"]["authenticatorSelection"] = passkey_selection(attachment);
+        options
+            .get_mut("publicKey")
+            .and_then(serde_json::Value::as_object_mut)
+            .ok_or_else(|| begin_failed("creation options without publicKey"))?
+            .insert("authenticatorSelection".into(), passkey_selection(attachment));
         let given = code.map(|c| GivenCode {
             id: c.id,
             code_hash: self.keys.token_hash(c.code.trim()),
@@ -460,7 +468,7 @@ fn finish_registration(
     // The counter the authenticator started at, from the credential itself.
     let sign_count = serde_json::from_str::<serde_json::Value>(&credential)
         .ok()
-        .and_then(|v| v["cred"]["counter"].as_u64())
+        .and_then(|v| v.pointer("/cred/counter").and_then(serde_json::Value::as_u64))
         .and_then(|c| u32::try_from(c).ok())
         .unwrap_or(0);
     Ok(RegisteredPasskey {

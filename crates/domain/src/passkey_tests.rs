@@ -82,7 +82,8 @@ fn register_with_and_without_a_code() {
         )
     };
     let valid = code("c1", "h1", NOW.0 + 1);
-    let cases: Vec<(&str, Vec<E>, Option<GivenCode>, Result<Vec<E>, RegisterRefusal>)> = vec![
+    type Case = (&'static str, Vec<E>, Option<GivenCode>, Result<Vec<E>, RegisterRefusal>);
+    let cases: Vec<Case> = vec![
         ("no code", vec![], None, Ok(vec![added("t1")])),
         (
             "valid code",
@@ -149,7 +150,13 @@ fn verify_takes_the_first_pending_registration() {
         credential: "{}".into(),
         sign_count: 0,
     };
-    let cases: Vec<(&str, Vec<E>, Result<RegisteredPasskey, RegistrationRefused>, &str)> = vec![
+    type Case = (
+        &'static str,
+        Vec<E>,
+        Result<RegisteredPasskey, RegistrationRefused>,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
         ("nothing pending", vec![], Ok(key("k")), "WEBAU-5M9so"),
         (
             "unparsable",
