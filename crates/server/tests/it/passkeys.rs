@@ -14,7 +14,8 @@ backend_tests!(
     passkey_register_sign_in_remove,
     passkey_policy_and_counters,
     passkey_registration_codes_and_reach,
-    passkey_v1_passwordless
+    passkey_v1_passwordless,
+    passkey_self_service_and_force_mfa
 );
 
 const MULTI: &str = "/admin/v1/policies/login/multi_factors";
@@ -436,6 +437,89 @@ async fn passkey_v1_passwordless(b: Backend) {
             &format!("/management/v1/users/{user}/passwordless/_search"),
             None,
         )
+        .await;
+    assert_eq!(got, json!({}));
+}
+
+/// The caller's own passkeys (Auth v1) under force-MFA: enrolment stays
+/// reachable with a password session, and a passkey alone satisfies MFA.
+async fn passkey_self_service_and_force_mfa(b: Backend) {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    let s = Server::start(b).await;
+    let (_, policy) = s.call("GET", "/admin/v1/policies/login", None).await;
+    let mut p = policy["policy"].clone();
+    for k in ["details", "isDefault", "secondFactors", "multiFactors", "idps"] {
+        p.as_object_mut().unwrap().remove(k);
+    }
+    p["forceMfa"] = json!(true);
+    let (status, got) = s.call("PUT", "/admin/v1/policies/login", Some(p)).await;
+    assert_eq!(status, 200, "{got}");
+    s.create_human(None, "tara").await;
+    let (_, password_token) = crate::sessions::create(&s, "tara").await;
+    let local = format!("http://localhost:{}", s.addr.port());
+    let http = reqwest::Client::new();
+    let call = |token: &str, method: &str, path: &str, body: Value| {
+        http.request(method.parse().unwrap(), format!("{local}{path}"))
+            .bearer_auth(token)
+            .json(&body)
+    };
+    let t = password_token.as_str();
+    let (status, got) = s
+        .send(call(t, "POST", "/auth/v1/users/me/passwordless/_search", json!({})))
+        .await;
+    assert_eq!(status, 403, "a password alone is not enough under force-MFA: {got}");
+
+    let (status, got) = s
+        .send(call(t, "POST", "/auth/v1/users/me/passwordless", json!({})))
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let options: Value =
+        serde_json::from_slice(&STANDARD.decode(got["key"]["publicKey"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(options["publicKey"]["rp"]["id"], "localhost");
+    assert_eq!(
+        options["publicKey"]["authenticatorSelection"]["userVerification"],
+        "required"
+    );
+    let (mut key, _) = SoftToken::new(true).unwrap();
+    let cred = attest(&mut key, &s, &options);
+    let verification =
+        json!({"publicKeyCredential": STANDARD.encode(serde_json::to_vec(&cred).unwrap()), "tokenName": "mine"});
+    let (status, got) = s
+        .send(call(
+            t,
+            "POST",
+            "/auth/v1/users/me/passwordless/_verify",
+            json!({"verification": verification}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{got}");
+
+    // Signed in with the passkey alone, the caller passes force-MFA.
+    let (status, session, request) = passkey_session(&s, "tara").await;
+    assert_eq!(status, 201, "{request}");
+    let (status, got) = check(&s, &mut key, &session, &request).await;
+    assert_eq!(status, 200, "{got}");
+    let passkey_token = got["sessionToken"].as_str().unwrap().to_owned();
+    let t = passkey_token.as_str();
+    let (status, got) = s
+        .send(call(t, "POST", "/auth/v1/users/me/passwordless/_search", json!({})))
+        .await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["result"][0]["name"], "mine", "{got}");
+    assert_eq!(got["result"][0]["state"], "AUTH_FACTOR_STATE_READY");
+    let id = got["result"][0]["id"].as_str().unwrap().to_owned();
+    let (status, got) = s
+        .send(call(
+            t,
+            "DELETE",
+            &format!("/auth/v1/users/me/passwordless/{id}"),
+            json!({}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let (_, got) = s
+        .send(call(t, "POST", "/auth/v1/users/me/passwordless/_search", json!({})))
         .await;
     assert_eq!(got, json!({}));
 }
