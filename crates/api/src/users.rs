@@ -486,6 +486,9 @@ impl UserService for Users {
             if f.u2f.iter().any(|t| t.readiness == Readiness::Ready) {
                 types.push(AuthenticationMethodType::U2f);
             }
+            if !f.passkeys.is_empty() {
+                types.push(AuthenticationMethodType::Passkey);
+            }
             if f.otp_sms {
                 types.push(AuthenticationMethodType::OtpSms);
             }

@@ -429,10 +429,7 @@ pub(crate) fn finish_assertion(
     };
     let result = match rp.finish_passkey_authentication(&cred, &auth) {
         Ok(r) => r,
-        Err(WebauthnError::CredentialPossibleCompromise) => {
-            tracing::warn!("passkey signature counter did not advance: possible cloned authenticator");
-            return PasskeyEvidence::CounterRegressed;
-        }
+        Err(WebauthnError::CredentialPossibleCompromise) => return PasskeyEvidence::CounterRegressed,
         Err(e) => return refused(e.to_string()),
     };
     for (token_id, mut key) in passkeys_of(state) {

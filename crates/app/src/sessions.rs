@@ -125,6 +125,14 @@ fn security_keys(user: Option<&UserState>) -> Vec<SecurityKey> {
         .collect()
 }
 
+/// A passkey whose counter did not advance may have been copied: worth an
+/// operator's attention, not only the caller's error.
+fn log_possible_clone(e: &DomainError) {
+    if e.id == twofold_domain::passkey::POSSIBLE_CLONE {
+        tracing::warn!("passkey signature counter did not advance: possible cloned authenticator");
+    }
+}
+
 impl App {
     async fn find_user(&self, ctx: &RequestCtx, r: &UserRef) -> Result<UserView, DomainError> {
         let missing = twofold_domain::human::user_not_found;
@@ -283,7 +291,8 @@ impl App {
                     now,
                     token_hash: &token_hash,
                 },
-            )?;
+            )
+            .inspect_err(log_possible_clone)?;
             let mut events = vec![out.session_events];
             // Without a user there is no user aggregate to append to.
             if user_state.is_some() {

@@ -147,6 +147,16 @@ async fn passkey_register_sign_in_remove(b: Backend) {
         assert_eq!(got["details"]["totalResult"], "1");
         got["result"][0]["id"].as_str().unwrap().to_owned()
     };
+    let (_, got) = s
+        .call("GET", &format!("/v2/users/{user}/authentication_methods"), None)
+        .await;
+    assert_eq!(
+        got["authMethodTypes"],
+        json!([
+            "AUTHENTICATION_METHOD_TYPE_PASSKEY",
+            "AUTHENTICATION_METHOD_TYPE_PASSWORD"
+        ])
+    );
     // Nothing pending: verifying again fails as ZITADEL does.
     let cred = attest(&mut token, &s, &options);
     let (status, got) = s
@@ -213,6 +223,10 @@ async fn passkey_register_sign_in_remove(b: Backend) {
     assert_eq!(got.get("result"), None, "{got}");
     let (status, _, got) = passkey_session(&s, "pia").await;
     assert_eq!((status, error_id(&got)), (400, "WEBAU-4G8sw"), "{got}");
+    let (_, got) = s
+        .call("GET", &format!("/v2/users/{user}/authentication_methods"), None)
+        .await;
+    assert_eq!(got["authMethodTypes"], json!(["AUTHENTICATION_METHOD_TYPE_PASSWORD"]));
     assert_eq!(s.count_events("user.human.passwordless.token.removed").await, 1);
 }
 
