@@ -215,7 +215,7 @@ pub fn pending(state: &UserState) -> Result<&PasskeyToken, DomainError> {
         .tokens
         .iter()
         .find(|t| t.pending.is_some())
-        .ok_or_else(|| DomainError::internal("WEBAU-5M9so", "WebAuthN Token could not be found"))
+        .ok_or_else(|| DomainError::not_found("WEBAU-5M9so", "WebAuthN Token could not be found"))
 }
 
 /// A registration response the relying party accepted.
@@ -239,17 +239,18 @@ pub fn decide_verify(
     name: &str,
 ) -> Result<Vec<E>, DomainError> {
     let pending = pending(state)?;
+    // The client's mistakes are 400 (ZITADEL answers 500).
     let key = checked.map_err(|why| match why {
         RegistrationRefused::Unparsable(w) => {
-            DomainError::internal("WEBAU-sEr8c", format!("Error on parse credential data: {w}"))
+            DomainError::invalid("WEBAU-sEr8c", format!("Error on parse credential data: {w}"))
         }
         RegistrationRefused::Rejected(w) => {
-            DomainError::internal("WEBAU-3Vb9s", format!("Error on create credentials: {w}"))
+            DomainError::invalid("WEBAU-3Vb9s", format!("Error on create credentials: {w}"))
         }
     })?;
     // A credential registered as another passkey of the user is not added twice.
     if state.passkeys.ready().any(|t| t.key_id == key.key_id) {
-        return Err(DomainError::internal(
+        return Err(DomainError::invalid(
             "WEBAU-3Vb9s",
             "Error on create credentials: already registered",
         ));

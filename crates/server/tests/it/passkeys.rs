@@ -130,6 +130,28 @@ async fn passkey_register_sign_in_remove(b: Backend) {
             .await;
         assert_eq!(status, 200, "{got}");
         assert_eq!(got.get("result"), None, "pending passkeys are not listed: {got}");
+        // A malformed response, or one to another challenge, is refused; nothing stored.
+        let (status, got) = s
+            .call(
+                "POST",
+                &format!("/v2/users/{user}/passkeys/x"),
+                Some(json!({"publicKeyCredential": {"id": "x"}, "passkeyName": "laptop"})),
+            )
+            .await;
+        assert_eq!((status, error_id(&got)), (400, "WEBAU-sEr8c"), "{got}");
+        let mut wrong = options.clone();
+        wrong["publicKey"]["challenge"] = json!("A".repeat(43));
+        let mut other_token = SoftToken::new(true).unwrap().0;
+        let cred = attest(&mut other_token, &s, &wrong);
+        let (status, got) = s
+            .call(
+                "POST",
+                &format!("/v2/users/{user}/passkeys/x"),
+                Some(json!({"publicKeyCredential": cred, "passkeyName": "laptop"})),
+            )
+            .await;
+        assert_eq!((status, error_id(&got)), (400, "WEBAU-3Vb9s"), "{got}");
+        assert_eq!(s.count_events("user.human.passwordless.token.verified").await, 0);
         let cred = attest(&mut token, &s, &options);
         let (status, got) = s
             .call(
@@ -157,7 +179,7 @@ async fn passkey_register_sign_in_remove(b: Backend) {
             "AUTHENTICATION_METHOD_TYPE_PASSWORD"
         ])
     );
-    // Nothing pending: verifying again fails as ZITADEL does.
+    // Nothing pending: verifying again is refused (ZITADEL: 500).
     let cred = attest(&mut token, &s, &options);
     let (status, got) = s
         .call(
@@ -166,7 +188,7 @@ async fn passkey_register_sign_in_remove(b: Backend) {
             Some(json!({"publicKeyCredential": cred, "passkeyName": "again"})),
         )
         .await;
-    assert_eq!((status, error_id(&got)), (500, "WEBAU-5M9so"), "{got}");
+    assert_eq!((status, error_id(&got)), (404, "WEBAU-5M9so"), "{got}");
     // A second registration excludes the passkey already registered.
     let (_, options) = register(&s, &user, json!({"domain": "localhost"})).await;
     assert_eq!(
