@@ -358,3 +358,83 @@ fn sign_in_with_a_passkey() {
     assert_eq!(id_of(decide_check(&s, Some(&allowed), &ok(7, true))), POSSIBLE_CLONE);
     assert!(decide_check(&s, Some(&allowed), &ok(8, true)).is_ok());
 }
+
+#[test]
+fn challenges_of_each_family_follow_the_policy() {
+    use crate::event::WebAuthnChallenged;
+    use crate::factors::SecondFactor;
+    use crate::session::SessionState;
+    use crate::session::challenges::{
+        ChallengeRequest, PASSKEY_USER_VERIFICATION, require_challenges, require_webauthn_check,
+    };
+    let us = given(vec![]);
+    let with_u2f = |mut p: LoginPolicyView| {
+        p.second_factors = vec![SecondFactor::U2f];
+        p
+    };
+    let passkey = ChallengeRequest {
+        webauthn: true,
+        passkey: true,
+        ..ChallengeRequest::default()
+    };
+    let security_key = ChallengeRequest {
+        webauthn: true,
+        ..ChallengeRequest::default()
+    };
+    let cases: Vec<(&str, ChallengeRequest, LoginPolicyView, usize, &str)> = vec![
+        ("passkey allowed", passkey, policy(true, 1), 1, "ok"),
+        ("passkey, no passkeys", passkey, policy(true, 1), 0, "WEBAU-4G8sw"),
+        (
+            "passkey not in the policy",
+            passkey,
+            with_u2f(policy(false, 1)),
+            1,
+            FACTOR_NOT_ALLOWED,
+        ),
+        (
+            "passwordless not allowed",
+            passkey,
+            policy(true, 0),
+            1,
+            FACTOR_NOT_ALLOWED,
+        ),
+        (
+            "security key without U2F",
+            security_key,
+            policy(true, 1),
+            1,
+            FACTOR_NOT_ALLOWED,
+        ),
+        (
+            "security key with U2F",
+            security_key,
+            with_u2f(policy(false, 0)),
+            1,
+            "ok",
+        ),
+    ];
+    for (name, req, p, keys, want) in cases {
+        let got = match require_challenges(Some(&us), Some(&p), req, keys) {
+            Ok(()) => "ok".to_owned(),
+            Err(e) => e.id.into_owned(),
+        };
+        assert_eq!(got, want, "{name}");
+    }
+    // A check against a pending challenge is decided by the policy as it is now.
+    let session = |uv: &str| SessionState {
+        webauthn_challenge: Some(WebAuthnChallenged {
+            state: "{}".into(),
+            rp_id: "localhost".into(),
+            user_verification: uv.into(),
+        }),
+        ..SessionState::default()
+    };
+    let passkey_challenge = session(PASSKEY_USER_VERIFICATION);
+    assert!(require_webauthn_check(&passkey_challenge, Some(&us), Some(&policy(true, 1))).is_ok());
+    let refused = require_webauthn_check(&passkey_challenge, Some(&us), Some(&with_u2f(policy(false, 1))));
+    assert_eq!(refused.map(|_| ()).unwrap_err().id, FACTOR_NOT_ALLOWED);
+    let key_challenge = session("");
+    let refused = require_webauthn_check(&key_challenge, Some(&us), Some(&policy(true, 1)));
+    assert_eq!(refused.map(|_| ()).unwrap_err().id, FACTOR_NOT_ALLOWED);
+    assert!(require_webauthn_check(&key_challenge, Some(&us), Some(&with_u2f(policy(false, 0)))).is_ok());
+}
