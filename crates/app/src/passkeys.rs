@@ -12,7 +12,6 @@ use twofold_domain::passkey::{
     RegistrationRefused,
 };
 use twofold_domain::permissions::Permission;
-use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::url_template::{self, LinkData};
 use twofold_domain::user::UserState;
@@ -169,15 +168,9 @@ impl App {
         domain: &str,
         request_host: &str,
     ) -> Result<NewPasskey, DomainError> {
-        let user: UserView = match &code {
-            None => self
-                .user_to_act_on(ctx, user_id, register_target_missing())
-                .await?
-                .into_inner(),
-            Some(_) => self
-                .typed_doc(&ctx.instance_id, Collection::User, user_id.as_str())
-                .await?
-                .ok_or_else(user_missing)?,
+        let user = match &code {
+            None => self.user_to_act_on(ctx, user_id, register_target_missing()).await?,
+            Some(_) => self.user_for_code(ctx, user_id, user_missing()).await?,
         };
         let rp_id = if domain.is_empty() { request_host } else { domain };
         let rp = relying_party(rp_id)?;
