@@ -672,6 +672,13 @@ impl ManagementService for Management {
         passwordless_v1::list_human_passwordless(&self.app, req).await
     }
 
+    async fn add_passwordless_registration(
+        &self,
+        req: Request<AddPasswordlessRegistrationRequest>,
+    ) -> Result<Response<AddPasswordlessRegistrationResponse>, Status> {
+        passwordless_v1::add_passwordless_registration(&self.app, req).await
+    }
+
     async fn send_passwordless_registration(
         &self,
         req: Request<SendPasswordlessRegistrationRequest>,

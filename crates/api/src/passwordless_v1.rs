@@ -6,6 +6,8 @@ use twofold_app::App;
 use twofold_app::mfa::Via;
 use twofold_app::passkeys::{Attachment, PasskeyInfo};
 use twofold_domain::UserId;
+use twofold_domain::passkey;
+use twofold_domain::permissions::Permission;
 use twofold_proto::zitadel::auth::v1 as auth;
 use twofold_proto::zitadel::management::v1 as mgmt;
 use twofold_proto::zitadel::user::v1::{AuthFactorState, WebAuthNKey, WebAuthNToken};
@@ -55,11 +57,76 @@ pub(crate) async fn send_passwordless_registration(
         "UserId",
         &req.get_ref().user_id,
     )?);
-    let d = app
-        .send_passkey_registration(&ctx, &id, &origin)
+    let (d, _) = app
+        .passkey_registration_link(&ctx, &id, Via::Management, Permission::UserWrite, &origin, true)
         .await
         .map_err(to_status)?;
     Ok(Response::new(mgmt::SendPasswordlessRegistrationResponse {
+        details: convert::added(d),
+    }))
+}
+
+/// How long a registration link works.
+fn expiration() -> Option<prost_types::Duration> {
+    Some(prost_types::Duration {
+        seconds: passkey::CODE_LIFETIME_MICROS / 1_000_000,
+        nanos: 0,
+    })
+}
+
+pub(crate) async fn add_passwordless_registration(
+    app: &App,
+    req: Request<mgmt::AddPasswordlessRegistrationRequest>,
+) -> Result<Response<mgmt::AddPasswordlessRegistrationResponse>, Status> {
+    let ctx = ctx(&req)?;
+    let origin = format!("https://{}", host(&req));
+    let id = UserId::from(validate::id(
+        "AddPasswordlessRegistrationRequest",
+        "UserId",
+        &req.get_ref().user_id,
+    )?);
+    let permission = Permission::UserCredentialWrite;
+    let (d, link) = app
+        .passkey_registration_link(&ctx, &id, Via::Management, permission, &origin, false)
+        .await
+        .map_err(to_status)?;
+    Ok(Response::new(mgmt::AddPasswordlessRegistrationResponse {
+        details: convert::added(d),
+        link: link.unwrap_or_default(),
+        expiration: expiration(),
+    }))
+}
+
+pub(crate) async fn add_my_passwordless_link(
+    app: &App,
+    req: Request<auth::AddMyPasswordlessLinkRequest>,
+) -> Result<Response<auth::AddMyPasswordlessLinkResponse>, Status> {
+    let ctx = ctx(&req)?;
+    let origin = format!("https://{}", host(&req));
+    let permission = Permission::UserCredentialWrite;
+    let (d, link) = app
+        .passkey_registration_link(&ctx, &ctx.caller.user_id, Via::UserApi, permission, &origin, false)
+        .await
+        .map_err(to_status)?;
+    Ok(Response::new(auth::AddMyPasswordlessLinkResponse {
+        details: convert::added(d),
+        link: link.unwrap_or_default(),
+        expiration: expiration(),
+    }))
+}
+
+pub(crate) async fn send_my_passwordless_link(
+    app: &App,
+    req: Request<auth::SendMyPasswordlessLinkRequest>,
+) -> Result<Response<auth::SendMyPasswordlessLinkResponse>, Status> {
+    let ctx = ctx(&req)?;
+    let origin = format!("https://{}", host(&req));
+    let permission = Permission::UserCredentialWrite;
+    let (d, _) = app
+        .passkey_registration_link(&ctx, &ctx.caller.user_id, Via::UserApi, permission, &origin, true)
+        .await
+        .map_err(to_status)?;
+    Ok(Response::new(auth::SendMyPasswordlessLinkResponse {
         details: convert::added(d),
     }))
 }

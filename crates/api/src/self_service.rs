@@ -234,6 +234,20 @@ impl AuthService for SelfService {
         passwordless_v1::verify_my_passwordless(&self.app, req).await
     }
 
+    async fn add_my_passwordless_link(
+        &self,
+        req: Request<AddMyPasswordlessLinkRequest>,
+    ) -> Result<Response<AddMyPasswordlessLinkResponse>, Status> {
+        passwordless_v1::add_my_passwordless_link(&self.app, req).await
+    }
+
+    async fn send_my_passwordless_link(
+        &self,
+        req: Request<SendMyPasswordlessLinkRequest>,
+    ) -> Result<Response<SendMyPasswordlessLinkResponse>, Status> {
+        passwordless_v1::send_my_passwordless_link(&self.app, req).await
+    }
+
     async fn remove_my_passwordless(
         &self,
         req: Request<RemoveMyPasswordlessRequest>,

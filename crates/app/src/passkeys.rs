@@ -301,11 +301,7 @@ impl App {
             CodeDelivery::Send { url_template, origin } => (url_template, origin),
         };
         let link = if url_template.is_empty() {
-            format!(
-                "{origin}/ui/login/login/passwordless/init?userID={}&orgID={}&codeID={id}&code={code}",
-                user.id.as_str(),
-                user.org_id.as_str()
-            )
+            default_link(&origin, user, &id, &code)
         } else {
             let data = LinkData {
                 user_id: user.id.as_str(),
@@ -329,23 +325,35 @@ impl App {
         Ok((d, None))
     }
 
-    /// Management v1 `SendPasswordlessRegistration`: a code by email with
-    /// the default link, for a user of the context org (`user.write`).
+    /// The v1 registration links: a code by email with the default link
+    /// (`send`), or the link returned. Management acts on a user of the
+    /// context org with `permission`; Auth on the caller.
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
-    pub async fn send_passkey_registration(
+    pub async fn passkey_registration_link(
         &self,
         ctx: &RequestCtx,
         user_id: &UserId,
+        via: Via,
+        permission: Permission,
         origin: &str,
-    ) -> Result<WriteDetails, DomainError> {
-        let user = self
-            .visible_user(ctx, user_id, Reach::ContextOrg(Permission::UserWrite), user_missing())
-            .await?;
-        let delivery = CodeDelivery::Send {
-            url_template: String::new(),
-            origin: origin.to_owned(),
+        send: bool,
+    ) -> Result<(WriteDetails, Option<String>), DomainError> {
+        let user = match via {
+            Via::UserApi => self.user_to_act_on(ctx, user_id, user_missing()).await?,
+            Via::Management => {
+                self.visible_user(ctx, user_id, Reach::ContextOrg(permission), user_missing())
+                    .await?
+            }
         };
-        Ok(self.new_passkey_code(ctx, &user, delivery).await?.0)
+        if send {
+            let delivery = CodeDelivery::Send {
+                url_template: String::new(),
+                origin: origin.to_owned(),
+            };
+            return Ok((self.new_passkey_code(ctx, &user, delivery).await?.0, None));
+        }
+        let (d, code) = self.new_passkey_code(ctx, &user, CodeDelivery::Return).await?;
+        Ok((d, code.map(|c| default_link(origin, &user, &c.id, &c.code))))
     }
 
     /// The user's passkeys (`ready_only`: verified ones only).
@@ -397,6 +405,15 @@ impl App {
         };
         self.on_user(ctx, &user, |s| passkey::decide_remove(s, token_id)).await
     }
+}
+
+/// ZITADEL's default registration link (its v1 login's page).
+fn default_link(origin: &str, user: &UserView, code_id: &str, code: &str) -> String {
+    format!(
+        "{origin}/ui/login/login/passwordless/init?userID={}&orgID={}&codeID={code_id}&code={code}",
+        user.id.as_str(),
+        user.org_id.as_str()
+    )
 }
 
 /// Checks a passkey assertion against the session's challenge state; the

@@ -441,6 +441,29 @@ async fn passkey_v1_passwordless(b: Backend) {
         )
         .await;
     assert_eq!(status, 404, "{got}");
+    // A link to hand out: the default v1 login page with the code.
+    let (status, got) = s
+        .call("POST", &format!("/management/v1/users/{user}/passwordless/_link"), None)
+        .await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["expiration"], "3600s");
+    let link = Url::parse(got["link"].as_str().unwrap()).unwrap();
+    assert_eq!(link.path(), "/ui/login/login/passwordless/init");
+    let q: std::collections::HashMap<String, String> = link.query_pairs().into_owned().collect();
+    assert_eq!(q["userID"], user);
+    let (status, got) = s
+        .call_in(
+            &other,
+            "POST",
+            &format!("/management/v1/users/{user}/passwordless/_link"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "{got}");
+    let body = json!({"domain": "localhost", "code": {"id": q["codeID"], "code": q["code"]}});
+    let (status, got) = s.call("POST", &format!("/v2/users/{user}/passkeys"), Some(body)).await;
+    assert_eq!(status, 200, "the link's code registers: {got}");
+
     let (status, got) = s
         .call(
             "POST",
@@ -530,6 +553,19 @@ async fn passkey_self_service_and_force_mfa(b: Backend) {
         ))
         .await;
     assert_eq!(status, 200, "{got}");
+
+    for path in [
+        "/auth/v1/users/me/passwordless/_link",
+        "/auth/v1/users/me/passwordless/_send_link",
+    ] {
+        let (status, got) = s.send(call(t, "POST", path, json!({}))).await;
+        assert_eq!(status, 200, "{path}: {got}");
+    }
+    assert_eq!(
+        s.count_events("user.human.passwordless.initialization.code.requested")
+            .await,
+        2
+    );
 
     // Signed in with the passkey alone, the caller passes force-MFA.
     let (status, session, request) = passkey_session(&s, "tara").await;
