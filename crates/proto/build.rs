@@ -14,6 +14,7 @@ const FILES: &[&str] = &[
     "zitadel/settings/v2/settings_service.proto",
     "zitadel/user/v2/user_service.proto",
     "zitadel/org/v2/org_service.proto",
+    "twofold/policy/v1/policy_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

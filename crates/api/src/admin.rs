@@ -273,7 +273,7 @@ impl AdminService for Admin {
         let settings = crate::settings_from_request!(req.get_ref(), "UpdateLoginPolicyRequest");
         let d = self
             .app
-            .update_login_policy(&ctx, Scope::Instance, settings)
+            .update_login_policy(&ctx, Scope::Instance, settings, crate::policy_preview::force(&req))
             .await
             .map_err(to_status)?;
         Ok(Response::new(UpdateLoginPolicyResponse {

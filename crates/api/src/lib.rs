@@ -21,6 +21,7 @@ mod passkeys;
 mod passwordless_v1;
 mod passwords;
 mod policies;
+mod policy_preview;
 mod projects;
 mod queries;
 mod rest;
@@ -46,6 +47,7 @@ use tonic_web::GrpcWebLayer;
 use tower::ServiceExt;
 use tower_http::cors::{Any, CorsLayer};
 use twofold_app::App;
+use twofold_proto::twofold::policy::v1::policy_service_server::PolicyServiceServer;
 use twofold_proto::zitadel::admin::v1::admin_service_server::AdminServiceServer;
 use twofold_proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
 use twofold_proto::zitadel::management::v1::management_service_server::ManagementServiceServer;
@@ -106,6 +108,7 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, m
         SettingsServiceServer::new(settings_service::Settings { app: app.clone() }).max_decoding_message_size(max),
     )
     .add_service(OrganizationServiceServer::new(org_service::Orgs { app: app.clone() }).max_decoding_message_size(max))
+    .add_service(PolicyServiceServer::new(policy_preview::Policies { app: app.clone() }).max_decoding_message_size(max))
     .add_service(health_service)
     .add_service(reflection)
     .prepare()

@@ -244,7 +244,14 @@ impl ManagementService for Management {
         let settings = crate::settings_from_request!(r, "AddCustomLoginPolicyRequest");
         let d = self
             .app
-            .add_custom_login_policy(&ctx, settings, &r.second_factors, &r.multi_factors, r.idps.len())
+            .add_custom_login_policy(
+                &ctx,
+                settings,
+                &r.second_factors,
+                &r.multi_factors,
+                r.idps.len(),
+                crate::policy_preview::force(&req),
+            )
             .await
             .map_err(to_status)?;
         Ok(Response::new(AddCustomLoginPolicyResponse {
@@ -260,7 +267,7 @@ impl ManagementService for Management {
         let settings = crate::settings_from_request!(req.get_ref(), "UpdateCustomLoginPolicyRequest");
         let d = self
             .app
-            .update_login_policy(&ctx, Scope::Org, settings)
+            .update_login_policy(&ctx, Scope::Org, settings, crate::policy_preview::force(&req))
             .await
             .map_err(to_status)?;
         Ok(Response::new(UpdateCustomLoginPolicyResponse {
@@ -273,7 +280,11 @@ impl ManagementService for Management {
         req: Request<ResetLoginPolicyToDefaultRequest>,
     ) -> Result<Response<ResetLoginPolicyToDefaultResponse>, Status> {
         let ctx = ctx(&req)?;
-        let d = self.app.reset_login_policy(&ctx).await.map_err(to_status)?;
+        let d = self
+            .app
+            .reset_login_policy(&ctx, crate::policy_preview::force(&req))
+            .await
+            .map_err(to_status)?;
         Ok(Response::new(ResetLoginPolicyToDefaultResponse {
             details: convert::changed(d),
         }))

@@ -317,7 +317,12 @@ fn grpc_request(grpc_path: &str, parts: &http::request::Parts, message: &[u8]) -
     h.insert(http::header::TE, HeaderValue::from_static("trailers"));
     for (name, value) in &parts.headers {
         let n = name.as_str();
-        if n == "authorization" || n == "host" || n == "accept-language" || n.starts_with("x-zitadel-") {
+        if n == "authorization"
+            || n == "host"
+            || n == "accept-language"
+            || n.starts_with("x-zitadel-")
+            || n == crate::policy_preview::FORCE_HEADER
+        {
             h.append(name.clone(), value.clone());
         }
     }

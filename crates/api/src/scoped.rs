@@ -28,7 +28,12 @@ macro_rules! scoped_rpc {
         let ctx = $crate::auth::ctx(&$req)?;
         let f = $crate::validate::$validate(stringify!($Req), $req.get_ref().r#type)?;
         let d = $app
-            .change_factor(&ctx, $scope, twofold_app::login_policy::FactorChange::$change(f))
+            .change_factor(
+                &ctx,
+                $scope,
+                twofold_app::login_policy::FactorChange::$change(f),
+                $crate::policy_preview::force(&$req),
+            )
             .await
             .map_err($crate::error::to_status)?;
         Ok(tonic::Response::new($Resp {

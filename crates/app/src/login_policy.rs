@@ -8,6 +8,7 @@ use twofold_domain::scope::Scope;
 use twofold_domain::{AggregateRef, DomainError, EventPayload, InstanceId, OrgId, StoredEvent};
 
 use crate::auth::RequestCtx;
+use crate::policy_preview::{Force, PolicyChange};
 use crate::{App, WriteDetails};
 
 /// A change to one of a policy's factor lists.
@@ -65,7 +66,10 @@ impl App {
         ctx: &RequestCtx,
         scope: Scope,
         change: FactorChange,
+        force: Force,
     ) -> Result<WriteDetails, DomainError> {
+        self.guard_owners(ctx, scope, &PolicyChange::Factor(change), force)
+            .await?;
         self.execute(
             &ctx.instance_id,
             ctx.caller.user_id.as_str(),
@@ -89,7 +93,10 @@ impl App {
         ctx: &RequestCtx,
         scope: Scope,
         settings: LoginPolicySettings,
+        force: Force,
     ) -> Result<WriteDetails, DomainError> {
+        self.guard_owners(ctx, scope, &PolicyChange::Settings(settings.clone()), force)
+            .await?;
         self.execute(
             &ctx.instance_id,
             ctx.caller.user_id.as_str(),
@@ -113,7 +120,11 @@ impl App {
         second_factors: &[i32],
         multi_factors: &[i32],
         idp_count: usize,
+        force: Force,
     ) -> Result<WriteDetails, DomainError> {
+        // Factor lists decide no lock-out: the settings alone are checked.
+        self.guard_owners(ctx, Scope::Org, &PolicyChange::Settings(settings.clone()), force)
+            .await?;
         self.execute(
             &ctx.instance_id,
             ctx.caller.user_id.as_str(),
@@ -127,7 +138,8 @@ impl App {
     }
 
     /// The context org goes back to the instance default.
-    pub async fn reset_login_policy(&self, ctx: &RequestCtx) -> Result<WriteDetails, DomainError> {
+    pub async fn reset_login_policy(&self, ctx: &RequestCtx, force: Force) -> Result<WriteDetails, DomainError> {
+        self.guard_owners(ctx, Scope::Org, &PolicyChange::Reset, force).await?;
         self.execute(
             &ctx.instance_id,
             ctx.caller.user_id.as_str(),

@@ -92,6 +92,18 @@ pub trait EventStore: Send + Sync + 'static {
     /// Documents of an instance whose id starts with `prefix`, ordered by id.
     async fn docs_by_prefix(&self, instance_id: &str, collection: &str, prefix: &str) -> Result<Vec<Doc>, StoreError>;
 
+    /// How many documents of a collection share each secondary key.
+    async fn count_by_lookup(&self, instance_id: &str, collection: &str) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// The first `limit` documents (by id) whose secondary key equals `lookup`.
+    async fn first_docs_by_lookup(
+        &self,
+        instance_id: &str,
+        collection: &str,
+        lookup: &str,
+        limit: usize,
+    ) -> Result<Vec<Doc>, StoreError>;
+
     /// Whether the database answers and its writer can commit (after a
     /// failed commit, a small probe write decides).
     async fn ping(&self) -> Result<(), StoreError>;

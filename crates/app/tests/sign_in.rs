@@ -154,7 +154,7 @@ impl World {
     async fn allow(&self, factor: SecondFactor) {
         let change = FactorChange::AddSecond(factor);
         self.app
-            .change_factor(&self.ctx, Scope::Instance, change)
+            .change_factor(&self.ctx, Scope::Instance, change, Default::default())
             .await
             .unwrap();
     }

@@ -28,6 +28,7 @@ pub mod password_age;
 pub mod password_code;
 pub mod password_complexity;
 pub mod permissions;
+pub mod policy_preview;
 pub mod project;
 pub mod readmodel;
 pub mod scope;

@@ -11,6 +11,11 @@ pub mod twofold {
             tonic::include_proto!("twofold.api.v1");
         }
     }
+    pub mod policy {
+        pub mod v1 {
+            tonic::include_proto!("twofold.policy.v1");
+        }
+    }
 }
 
 pub mod zitadel {

@@ -34,6 +34,12 @@ enum Command {
     Check(config::DatabaseArgs),
 }
 
+/// mimalloc instead of the system allocator: with glibc's malloc,
+/// allocating and freeing were a quarter of the instructions of a small REST
+/// call (`docs/benchmarks.md`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());

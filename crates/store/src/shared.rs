@@ -16,6 +16,9 @@ pub(crate) const SELECT_DOC: &str = "SELECT body FROM docs WHERE instance_id = $
 pub(crate) const SELECT_DOC_ANY_INSTANCE: &str = "SELECT body FROM docs WHERE collection = $1 AND id = $2 LIMIT 1";
 pub(crate) const SELECT_DOCS_BY_LOOKUP: &str =
     "SELECT body FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup = $3 ORDER BY id";
+pub(crate) const COUNT_BY_LOOKUP: &str = "SELECT lookup, COUNT(*) FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup IS NOT NULL GROUP BY lookup";
+pub(crate) const SELECT_FIRST_DOCS_BY_LOOKUP: &str =
+    "SELECT body FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup = $3 ORDER BY id LIMIT $4";
 pub(crate) const SELECT_DOCS_BY_PREFIX: &str =
     "SELECT body FROM docs WHERE instance_id = $1 AND collection = $2 AND substr(id, 1, length($3)) = $3 ORDER BY id";
 pub(crate) const DELETE_CLAIM: &str = "DELETE FROM unique_constraints WHERE scope = $1 AND kind = $2 AND value = $3";
@@ -193,6 +196,12 @@ macro_rules! impl_event_store {
                             }
                         };
                         let next = readmodel::apply(ev, &key, prior);
+                        if let Some(d) = readmodel::derived(&next) {
+                            if !docs.contains_key(&d.key) {
+                                order.push(d.key.clone());
+                            }
+                            docs.insert(d.key.clone(), d);
+                        }
                         docs.insert(key, next);
                     }
                 }
@@ -386,6 +395,41 @@ macro_rules! impl_event_store {
                     .fetch_all(&self.read)
                     .await
                     .map_err($crate::shared::db_error)?;
+                rows.into_iter()
+                    .map(|(b,)| $crate::shared::parse_doc(&b))
+                    .collect()
+            }
+
+            async fn count_by_lookup(
+                &self,
+                instance_id: &str,
+                collection: &str,
+            ) -> Result<Vec<(String, u64)>, twofold_app::StoreError> {
+                let rows: Vec<(String, i64)> = sqlx::query_as::<$db, (String, i64)>($crate::shared::COUNT_BY_LOOKUP)
+                    .bind(instance_id)
+                    .bind(collection)
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err($crate::shared::db_error)?;
+                Ok(rows.into_iter().map(|(l, n)| (l, n.max(0) as u64)).collect())
+            }
+
+            async fn first_docs_by_lookup(
+                &self,
+                instance_id: &str,
+                collection: &str,
+                lookup: &str,
+                limit: usize,
+            ) -> Result<Vec<twofold_app::ports::Doc>, twofold_app::StoreError> {
+                let rows: Vec<(String,)> =
+                    sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_FIRST_DOCS_BY_LOOKUP)
+                        .bind(instance_id)
+                        .bind(collection)
+                        .bind(lookup)
+                        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                        .fetch_all(&self.read)
+                        .await
+                        .map_err($crate::shared::db_error)?;
                 rows.into_iter()
                     .map(|(b,)| $crate::shared::parse_doc(&b))
                     .collect()

@@ -13,6 +13,7 @@ pub mod scoped_policy;
 pub mod security;
 pub mod session;
 pub mod token_query;
+pub mod user_factors;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -44,6 +45,8 @@ pub enum Collection {
     Project,
     App,
     HostedLoginTranslation,
+    /// Per human user: org and ready factor kinds ([`user_factors`]).
+    UserFactors,
 }
 
 impl Collection {
@@ -66,6 +69,7 @@ impl Collection {
             Collection::Project => "project",
             Collection::App => "app",
             Collection::HostedLoginTranslation => "hosted_login_translation",
+            Collection::UserFactors => "user_factors",
         }
     }
 }
@@ -115,6 +119,12 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
     match key.collection {
         Collection::LoginPolicy => typed(key, prior, |p| login_policy::apply(ev, p), no_lookup),
         Collection::Provider => providers::apply(ev, key, prior),
+        // Written only as derived from the user document (see `derived`).
+        Collection::UserFactors => DocWrite {
+            key: key.clone(),
+            lookup: None,
+            doc: prior,
+        },
         Collection::LockoutPolicy => typed(
             key,
             prior,
@@ -179,6 +189,11 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
             |m: &MemberView| Some(m.user_id.as_str().to_owned()),
         ),
     }
+}
+
+/// A document kept in step with the written document `w` (its summary).
+pub fn derived(w: &DocWrite) -> Option<DocWrite> {
+    user_factors::derived(w)
 }
 
 /// Runs a reducer over a typed document. A prior document that no longer

@@ -45,6 +45,7 @@ mod passkeys;
 mod passwords;
 mod pats_v2;
 mod permissions;
+mod policy_preview;
 mod projects;
 mod queries;
 mod transport;

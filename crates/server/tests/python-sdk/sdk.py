@@ -76,6 +76,7 @@ with zitadel.Zitadel.with_access_token(URL, PAT) as client:
                 username=username,
                 profile=m.UserServiceSetHumanProfile(given_name="Guido", family_name="Rossum"),
                 email=m.UserServiceSetHumanEmail(email=f"{username}@example.com", is_verified=True),
+                phone=m.UserServiceSetHumanPhone(phone="+41790000077", is_verified=True),
                 password=m.UserServicePassword(password=PASSWORD),
             )
         )
@@ -144,6 +145,23 @@ with zitadel.Zitadel.with_access_token(URL, PAT) as client:
     secret = check("RegisterTOTP + VerifyTOTPRegistration", register_totp)
 
     check("AddOTPEmail", lambda: client.users.add_otp_email(m.UserServiceAddOTPEmailRequest(user_id=user_id)))
+    check("AddOTPSMS", lambda: client.users.add_otpsms(m.UserServiceAddOTPSMSRequest(user_id=user_id)))
+
+    def set_password(password, current):
+        return client.users.set_password(
+            m.UserServiceSetPasswordRequest(
+                user_id=user_id,
+                new_password=m.UserServicePassword(password=password, change_required=False),
+                current_password=current,
+            )
+        )
+
+    check(
+        "SetPassword with a password the complexity policy refuses",
+        lambda: refused(lambda: set_password("nouppercase1!", PASSWORD), 400, "DOMAIN-VoaRj"),
+    )
+    check("SetPassword", lambda: set_password(PASSWORD + "2", PASSWORD))
+    check("SetPassword back", lambda: set_password(PASSWORD, PASSWORD + "2"))
 
     def method_types():
         res = client.users.list_authentication_method_types(
@@ -152,6 +170,7 @@ with zitadel.Zitadel.with_access_token(URL, PAT) as client:
         got = sorted(res.auth_method_types or [])
         want = [
             "AUTHENTICATION_METHOD_TYPE_OTP_EMAIL",
+            "AUTHENTICATION_METHOD_TYPE_OTP_SMS",
             "AUTHENTICATION_METHOD_TYPE_PASSWORD",
             "AUTHENTICATION_METHOD_TYPE_TOTP",
         ]
