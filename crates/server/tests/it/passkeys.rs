@@ -15,7 +15,8 @@ backend_tests!(
     passkey_policy_and_counters,
     passkey_registration_codes_and_reach,
     passkey_v1_passwordless,
-    passkey_self_service_and_force_mfa
+    passkey_self_service_and_force_mfa,
+    passkey_counts_in_the_policy_preview
 );
 
 const MULTI: &str = "/admin/v1/policies/login/multi_factors";
@@ -594,4 +595,24 @@ async fn passkey_self_service_and_force_mfa(b: Backend) {
         .send(call(t, "POST", "/auth/v1/users/me/passwordless/_search", json!({})))
         .await;
     assert_eq!(got, json!({}));
+}
+
+/// The login-policy preview counts a verified passkey as a way in.
+async fn passkey_counts_in_the_policy_preview(b: Backend) {
+    let s = Server::start(b).await;
+    let una = s.create_human(None, "una").await;
+    let (mut token, _) = SoftToken::new(true).unwrap();
+    enrol(&s, &una, &mut token).await;
+    s.create_human(None, "vic").await;
+    let (status, got) = s
+        .call(
+            "POST",
+            "/admin/v1/policies/login/_preview",
+            Some(json!({"removeMultiFactor": "MULTI_FACTOR_TYPE_U2F_WITH_VERIFICATION"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["losesAFactor"]["count"], 1, "{got}");
+    assert!(got["losesAFactor"]["examples"].to_string().contains(&una), "{got}");
+    assert_eq!(got["lockedOut"]["count"], 0, "{got}");
 }
