@@ -18,6 +18,8 @@ mod nul_strings;
 mod observe;
 mod oidc;
 mod org_service;
+mod passkeys;
+mod passwordless_v1;
 mod passwords;
 mod policies;
 mod policy_preview;

@@ -16,7 +16,7 @@ use twofold_domain::scope::Scope;
 
 use crate::auth::ctx;
 use crate::error::to_status;
-use crate::{convert, policies, projects, queries, validate};
+use crate::{convert, passwordless_v1, policies, projects, queries, validate};
 
 pub struct Management {
     pub app: App,
@@ -674,5 +674,33 @@ impl ManagementService for Management {
         req: Request<RemoveMachineSecretRequest>,
     ) -> Result<Response<RemoveMachineSecretResponse>, Status> {
         projects::remove_machine_secret(&self.app, req).await
+    }
+
+    async fn list_human_passwordless(
+        &self,
+        req: Request<ListHumanPasswordlessRequest>,
+    ) -> Result<Response<ListHumanPasswordlessResponse>, Status> {
+        passwordless_v1::list_human_passwordless(&self.app, req).await
+    }
+
+    async fn add_passwordless_registration(
+        &self,
+        req: Request<AddPasswordlessRegistrationRequest>,
+    ) -> Result<Response<AddPasswordlessRegistrationResponse>, Status> {
+        passwordless_v1::add_passwordless_registration(&self.app, req).await
+    }
+
+    async fn send_passwordless_registration(
+        &self,
+        req: Request<SendPasswordlessRegistrationRequest>,
+    ) -> Result<Response<SendPasswordlessRegistrationResponse>, Status> {
+        passwordless_v1::send_passwordless_registration(&self.app, req).await
+    }
+
+    async fn remove_human_passwordless(
+        &self,
+        req: Request<RemoveHumanPasswordlessRequest>,
+    ) -> Result<Response<RemoveHumanPasswordlessResponse>, Status> {
+        passwordless_v1::remove_human_passwordless(&self.app, req).await
     }
 }

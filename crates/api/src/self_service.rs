@@ -11,7 +11,7 @@ use twofold_proto::zitadel::user::v1::WebAuthNKey;
 
 use crate::auth::{ctx, host};
 use crate::error::to_status;
-use crate::{convert, policies, validate};
+use crate::{convert, passwordless_v1, policies, validate};
 
 pub struct SelfService {
     pub app: App,
@@ -211,5 +211,47 @@ impl AuthService for SelfService {
         req: Request<UpdateMyPasswordRequest>,
     ) -> Result<Response<UpdateMyPasswordResponse>, Status> {
         crate::passwords::update_my_password(&self.app, req).await
+    }
+
+    async fn list_my_passwordless(
+        &self,
+        req: Request<ListMyPasswordlessRequest>,
+    ) -> Result<Response<ListMyPasswordlessResponse>, Status> {
+        passwordless_v1::list_my_passwordless(&self.app, req).await
+    }
+
+    async fn add_my_passwordless(
+        &self,
+        req: Request<AddMyPasswordlessRequest>,
+    ) -> Result<Response<AddMyPasswordlessResponse>, Status> {
+        passwordless_v1::add_my_passwordless(&self.app, req).await
+    }
+
+    async fn verify_my_passwordless(
+        &self,
+        req: Request<VerifyMyPasswordlessRequest>,
+    ) -> Result<Response<VerifyMyPasswordlessResponse>, Status> {
+        passwordless_v1::verify_my_passwordless(&self.app, req).await
+    }
+
+    async fn add_my_passwordless_link(
+        &self,
+        req: Request<AddMyPasswordlessLinkRequest>,
+    ) -> Result<Response<AddMyPasswordlessLinkResponse>, Status> {
+        passwordless_v1::add_my_passwordless_link(&self.app, req).await
+    }
+
+    async fn send_my_passwordless_link(
+        &self,
+        req: Request<SendMyPasswordlessLinkRequest>,
+    ) -> Result<Response<SendMyPasswordlessLinkResponse>, Status> {
+        passwordless_v1::send_my_passwordless_link(&self.app, req).await
+    }
+
+    async fn remove_my_passwordless(
+        &self,
+        req: Request<RemoveMyPasswordlessRequest>,
+    ) -> Result<Response<RemoveMyPasswordlessResponse>, Status> {
+        passwordless_v1::remove_my_passwordless(&self.app, req).await
     }
 }

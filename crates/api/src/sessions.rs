@@ -80,17 +80,19 @@ fn challenge_requests(r: Option<RequestChallenges>) -> Result<ChallengeRequests,
     let Some(r) = r else {
         return Ok(ChallengeRequests::default());
     };
+    // REQUIRED user verification asks for a passkey; PREFERRED and
+    // DISCOURAGED for a security key.
+    let passkey = r
+        .web_auth_n
+        .as_ref()
+        .is_some_and(|w| w.user_verification_requirement == UserVerificationRequirement::Required as i32);
     let web_auth_n = match r.web_auth_n {
-        Some(w) if w.user_verification_requirement == UserVerificationRequirement::Required as i32 => {
-            return Err(Status::invalid_argument(
-                "passkey (user verification required) challenges are not supported by Twofold yet",
-            ));
-        }
         Some(w) => Some(validate::id("RequestChallenges.WebAuthN", "Domain", &w.domain)?.to_owned()),
         None => None,
     };
     Ok(ChallengeRequests {
         web_auth_n,
+        passkey,
         otp_sms: r.otp_sms.map(|o| o.return_code),
         otp_email: r.otp_email.map(|o| {
             matches!(

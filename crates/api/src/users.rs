@@ -14,7 +14,7 @@ use twofold_proto::zitadel::user::v2::*;
 
 use crate::auth::{ctx, host};
 use crate::error::to_status;
-use crate::{convert, queries, users_v2_admin, validate};
+use crate::{convert, passkeys, queries, users_v2_admin, validate};
 
 pub struct Users {
     pub app: App,
@@ -486,6 +486,9 @@ impl UserService for Users {
             if f.u2f.iter().any(|t| t.readiness == Readiness::Ready) {
                 types.push(AuthenticationMethodType::U2f);
             }
+            if !f.passkeys.is_empty() {
+                types.push(AuthenticationMethodType::Passkey);
+            }
             if f.otp_sms {
                 types.push(AuthenticationMethodType::OtpSms);
             }
@@ -672,5 +675,37 @@ impl UserService for Users {
         req: Request<VerifyInviteCodeRequest>,
     ) -> Result<Response<VerifyInviteCodeResponse>, Status> {
         users_v2_admin::verify_invite_code(&self.app, req).await
+    }
+
+    async fn register_passkey(
+        &self,
+        req: Request<RegisterPasskeyRequest>,
+    ) -> Result<Response<RegisterPasskeyResponse>, Status> {
+        passkeys::register_passkey(&self.app, req).await
+    }
+
+    async fn verify_passkey_registration(
+        &self,
+        req: Request<VerifyPasskeyRegistrationRequest>,
+    ) -> Result<Response<VerifyPasskeyRegistrationResponse>, Status> {
+        passkeys::verify_passkey_registration(&self.app, req).await
+    }
+
+    async fn create_passkey_registration_link(
+        &self,
+        req: Request<CreatePasskeyRegistrationLinkRequest>,
+    ) -> Result<Response<CreatePasskeyRegistrationLinkResponse>, Status> {
+        passkeys::create_passkey_registration_link(&self.app, req).await
+    }
+
+    async fn list_passkeys(&self, req: Request<ListPasskeysRequest>) -> Result<Response<ListPasskeysResponse>, Status> {
+        passkeys::list_passkeys(&self.app, req).await
+    }
+
+    async fn remove_passkey(
+        &self,
+        req: Request<RemovePasskeyRequest>,
+    ) -> Result<Response<RemovePasskeyResponse>, Status> {
+        passkeys::remove_passkey(&self.app, req).await
     }
 }

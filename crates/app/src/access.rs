@@ -172,6 +172,21 @@ impl App {
         }
     }
 
+    /// A user for a call that a code authorises instead of a permission
+    /// (passkey registration with a registration code): the use case's
+    /// decision must check the code on the user's aggregate first.
+    pub(crate) async fn user_for_code(
+        &self,
+        ctx: &RequestCtx,
+        user_id: &UserId,
+        missing: DomainError,
+    ) -> Result<Authorized<UserView>, DomainError> {
+        let user: Option<UserView> = self
+            .typed_doc(&ctx.instance_id, Collection::User, user_id.as_str())
+            .await?;
+        user.map(Authorized).ok_or(missing)
+    }
+
     /// A user of the v2 APIs the caller sees and passes the RPC's declared
     /// check on. One it does not see is `missing`; one it sees without the
     /// permission is refused.

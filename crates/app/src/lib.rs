@@ -23,6 +23,7 @@ pub mod notify;
 pub mod oidc;
 pub mod org_setup;
 pub mod orgs;
+pub mod passkeys;
 pub mod password_reset;
 pub mod passwords;
 pub mod policy_preview;

@@ -81,6 +81,11 @@ pub(crate) enum Purpose {
         application_name: String,
         link: Option<String>,
     },
+    /// A passkey registration link (by email), recorded on the user.
+    PasskeyRegistration {
+        user: AggregateRef,
+        link: String,
+    },
 }
 
 /// The line a mail adds for a rendered link.
@@ -248,6 +253,7 @@ impl App {
                         (Purpose::Verify { .. }, Channel::Sms) => E::PhoneCodeSent(p),
                         (Purpose::PasswordReset { .. }, _) => E::PasswordCodeSent(p),
                         (Purpose::Invite { .. }, _) => E::InviteCodeSent(p),
+                        (Purpose::PasskeyRegistration { .. }, _) => E::PasskeyCodeSent(p),
                     };
                     self.record_delivery(&d, event).await;
                     return;
@@ -263,9 +269,10 @@ impl App {
         };
         let event = match d.purpose {
             Purpose::SignIn { .. } => E::SessionOtpDeliveryFailed(failed),
-            Purpose::Verify { .. } | Purpose::PasswordReset { .. } | Purpose::Invite { .. } => {
-                E::CodeDeliveryFailed(failed)
-            }
+            Purpose::Verify { .. }
+            | Purpose::PasswordReset { .. }
+            | Purpose::Invite { .. }
+            | Purpose::PasskeyRegistration { .. } => E::CodeDeliveryFailed(failed),
         };
         self.record_delivery(&d, event).await;
     }
@@ -273,9 +280,10 @@ impl App {
     async fn record_delivery(&self, d: &Delivery, event: E) {
         let agg = match &d.purpose {
             Purpose::SignIn { session_id } => AggregateRef::session(session_id, &d.instance_id),
-            Purpose::Verify { user, .. } | Purpose::PasswordReset { user, .. } | Purpose::Invite { user, .. } => {
-                user.clone()
-            }
+            Purpose::Verify { user, .. }
+            | Purpose::PasswordReset { user, .. }
+            | Purpose::Invite { user, .. }
+            | Purpose::PasskeyRegistration { user, .. } => user.clone(),
         };
         let result = self
             .execute(&d.instance_id, "system", agg, |_| Ok(vec![event.clone()]))
@@ -347,6 +355,13 @@ impl App {
                     link_line(link.as_ref())
                 ),
             ),
+            Purpose::PasskeyRegistration { link, .. } => (
+                "Add Passkey",
+                format!(
+                    "Hello {},\n\nPlease follow this link within the next hour to add a passkey to your account:\n{link}\n",
+                    d.display_name
+                ),
+            ),
             Purpose::PasswordReset { link, .. } => (
                 "Reset password",
                 format!(
@@ -402,6 +417,10 @@ impl App {
             Purpose::Verify { .. } | Purpose::Invite { .. } => (
                 format!("{} is your verification code for {domain}.", d.code),
                 "user.human.phone.code.added",
+            ),
+            Purpose::PasskeyRegistration { link, .. } => (
+                format!("Add a passkey for {domain}: {link}"),
+                "user.human.passwordless.initialization.code.requested",
             ),
             Purpose::PasswordReset { link, .. } => (
                 format!("{} is your password reset code for {domain}: {link}", d.code),

@@ -27,13 +27,13 @@ use twofold_domain::session::checks::{
 use twofold_domain::session::{self, SessionState, SessionUser};
 use twofold_domain::user::{TotpState, UserState};
 use twofold_domain::{AggregateRef, DomainError, SessionId, StoredEvent, Timestamp, UserId};
-use webauthn_rs::prelude::{PublicKeyCredential, SecurityKey, SecurityKeyAuthentication};
+use webauthn_rs::prelude::{PublicKeyCredential, SecurityKey, SecurityKeyAuthentication, WebauthnError};
 
 use crate::access::{SessionAccess, not_permitted, session_token};
 use crate::auth::RequestCtx;
 use crate::command::{Decision, history};
 use crate::notify::{Delivery, Purpose};
-use crate::{App, WriteDetails, passwords, secrets, totp, u2f};
+use crate::{App, WriteDetails, passkeys, passwords, secrets, totp, u2f};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UserRef {
@@ -54,8 +54,11 @@ pub struct Checks {
 
 #[derive(Clone, Debug, Default)]
 pub struct ChallengeRequests {
-    /// Relying party ID of a WebAuthn (security key) challenge.
+    /// Relying party ID of a WebAuthn challenge.
     pub web_auth_n: Option<String>,
+    /// The WebAuthn challenge requires user verification: passkeys, not
+    /// security keys.
+    pub passkey: bool,
     /// `Some(return_code)`
     pub otp_sms: Option<bool>,
     pub otp_email: Option<bool>,
@@ -120,6 +123,14 @@ fn security_keys(user: Option<&UserState>) -> Vec<SecurityKey> {
         .filter_map(|t| t.credential.as_deref())
         .filter_map(|c| serde_json::from_str(c).ok())
         .collect()
+}
+
+/// A passkey whose counter did not advance may have been copied: worth an
+/// operator's attention, not only the caller's error.
+fn log_possible_clone(e: &DomainError) {
+    if e.id == twofold_domain::passkey::POSSIBLE_CLONE {
+        tracing::warn!("passkey signature counter did not advance: possible cloned authenticator");
+    }
 }
 
 impl App {
@@ -280,7 +291,8 @@ impl App {
                     now,
                     token_hash: &token_hash,
                 },
-            )?;
+            )
+            .inspect_err(log_possible_clone)?;
             let mut events = vec![out.session_events];
             // Without a user there is no user aggregate to append to.
             if user_state.is_some() {
@@ -357,15 +369,20 @@ impl App {
             None => None,
         };
         let keys = match requests.web_auth_n {
-            Some(_) => security_keys(us),
-            None => vec![],
+            Some(_) if !requests.passkey => security_keys(us),
+            _ => vec![],
+        };
+        let user_passkeys = match (&requests.web_auth_n, us) {
+            (Some(_), Some(us)) if requests.passkey => passkeys::passkeys_of(us),
+            _ => vec![],
         };
         let asked = ChallengeRequest {
             otp_sms: requests.otp_sms.is_some(),
             otp_email: requests.otp_email.is_some(),
             webauthn: requests.web_auth_n.is_some(),
+            passkey: requests.passkey,
         };
-        challenges::require_challenges(us, policy, asked, keys.len())?;
+        challenges::require_challenges(us, policy, asked, keys.len() + user_passkeys.len())?;
 
         let mut p = Prepared::default();
         if let Some(password) = &checks.password {
@@ -390,7 +407,16 @@ impl App {
             p.evidence.recovery_code = Some(RecoveryEvidence { matched_hash });
         }
         if let (Some(assertion), Some(challenge), Some(us)) = (&checks.web_auth_n, assertion_challenge, us) {
-            p.evidence.webauthn = Some(self.finish_assertion(us, challenge, assertion.clone()));
+            if challenges::is_passkey_challenge(challenge) {
+                p.evidence.passkey = Some(passkeys::finish_assertion(
+                    us,
+                    &challenge.state,
+                    &challenge.rp_id,
+                    assertion.clone(),
+                ));
+            } else {
+                p.evidence.webauthn = Some(self.finish_assertion(us, challenge, assertion.clone()));
+            }
         }
         p.evidence.otp_sms = checks.otp_sms.as_ref().map(|c| self.keys.token_hash(c));
         p.evidence.otp_email = checks.otp_email.as_ref().map(|c| self.keys.token_hash(c));
@@ -409,15 +435,28 @@ impl App {
             }
         }
         if let Some(rp_id) = &requests.web_auth_n {
-            let (options, state) = u2f::relying_party(rp_id)?
-                .start_securitykey_authentication(&keys)
-                .map_err(|e| DomainError::internal("WEBAU-Int02", format!("WebAuthN begin login failed: {e}")))?;
+            let begin_failed =
+                |e: WebauthnError| DomainError::internal("WEBAU-Int02", format!("WebAuthN begin login failed: {e}"));
+            let rp = u2f::relying_party(rp_id)?;
+            let (options, state, user_verification) = if requests.passkey {
+                let keys: Vec<_> = user_passkeys.into_iter().map(|(_, k)| k).collect();
+                let (options, state) = rp.start_passkey_authentication(&keys).map_err(begin_failed)?;
+                let state = serde_json::to_string(&state);
+                (
+                    serde_json::to_value(options),
+                    state,
+                    challenges::PASSKEY_USER_VERIFICATION,
+                )
+            } else {
+                let (options, state) = rp.start_securitykey_authentication(&keys).map_err(begin_failed)?;
+                (serde_json::to_value(options), serde_json::to_string(&state), "")
+            };
             p.new.webauthn = Some(WebAuthnChallenged {
-                state: serde_json::to_string(&state)
-                    .map_err(|e| DomainError::internal("WEBAU-Int03", e.to_string()))?,
+                state: state.map_err(|e| DomainError::internal("WEBAU-Int03", e.to_string()))?,
                 rp_id: rp_id.clone(),
+                user_verification: user_verification.to_owned(),
             });
-            p.challenges.web_auth_n = Some(serde_json::to_value(options).unwrap_or_default());
+            p.challenges.web_auth_n = Some(options.unwrap_or_default());
         }
         Ok(p)
     }

@@ -46,7 +46,7 @@ pub(crate) fn relying_party(rp_id: &str) -> Result<Webauthn, DomainError> {
 }
 
 /// WebAuthn's user handle: a stable UUID derived from the user ID.
-fn user_handle(user_id: &str) -> Uuid {
+pub(crate) fn user_handle(user_id: &str) -> Uuid {
     let digest = Sha256::digest(user_id.as_bytes());
     let mut b = [0u8; 16];
     b.iter_mut().zip(digest).for_each(|(b, d)| *b = d);

@@ -293,6 +293,9 @@ pub struct WebAuthnChallenged {
     pub state: String,
     #[serde(rename = "rpid")]
     pub rp_id: String,
+    /// "required" for a passkey challenge; empty for security keys.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub user_verification: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -718,6 +721,22 @@ pub enum EventPayload {
     AuthRequestCodeAdded(crate::oidc::auth_request::CodeAdded),
     #[serde(rename = "auth_request.failed")]
     AuthRequestFailed(crate::oidc::auth_request::Failed),
+    #[serde(rename = "user.human.passwordless.token.added")]
+    PasskeyAdded(crate::passkey::PasskeyAdded),
+    #[serde(rename = "user.human.passwordless.token.verified")]
+    PasskeyVerified(crate::passkey::PasskeyVerified),
+    #[serde(rename = "user.human.passwordless.token.signcount.changed")]
+    PasskeySignCountChanged(crate::passkey::PasskeySignCount),
+    #[serde(rename = "user.human.passwordless.token.removed")]
+    PasskeyRemoved(crate::passkey::PasskeyRemoved),
+    #[serde(rename = "user.human.passwordless.initialization.code.requested")]
+    PasskeyCodeRequested(crate::passkey::PasskeyCodeRequested),
+    #[serde(rename = "user.human.passwordless.initialization.code.sent")]
+    PasskeyCodeSent(ProviderId),
+    #[serde(rename = "user.human.passwordless.initialization.code.check.succeeded")]
+    PasskeyCodeCheckSucceeded(crate::passkey::PasskeyCodeId),
+    #[serde(rename = "user.human.passwordless.initialization.code.check.failed")]
+    PasskeyCodeCheckFailed(crate::passkey::PasskeyCodeId),
 }
 
 impl EventPayload {

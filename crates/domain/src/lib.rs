@@ -24,6 +24,7 @@ pub mod notify;
 pub mod oidc;
 pub mod oidc_config;
 pub mod org;
+pub mod passkey;
 pub mod password_age;
 pub mod password_code;
 pub mod password_complexity;

@@ -26,8 +26,7 @@ impl FactorMask {
     pub const OTP_EMAIL: u8 = 1 << 3;
     pub const OTP_SMS: u8 = 1 << 4;
     pub const RECOVERY_CODES: u8 = 1 << 5;
-    /// Passwordless sign-in with a passkey. No enrolment sets it yet; the
-    /// rules below already treat it as ZITADEL does.
+    /// Passwordless sign-in with a passkey.
     pub const PASSKEY: u8 = 1 << 6;
     /// The kinds used as a second factor after a password.
     const SECOND: [(u8, SecondFactor); 5] = [
@@ -60,6 +59,7 @@ impl FactorMask {
             (f.otp_email, Self::OTP_EMAIL),
             (f.otp_sms, Self::OTP_SMS),
             (f.recovery_codes > 0, Self::RECOVERY_CODES),
+            (!f.passkeys.is_empty(), Self::PASSKEY),
         ];
         Self(bits.iter().filter(|(on, _)| *on).fold(0, |m, (_, b)| m | b))
     }
@@ -73,8 +73,12 @@ impl FactorMask {
 fn allows(policy: &LoginPolicyState, kind: u8) -> bool {
     match kind {
         FactorMask::PASSWORD => policy.settings.allow_username_password,
-        // PASSWORDLESS_TYPE_ALLOWED
-        FactorMask::PASSKEY => policy.settings.passwordless_type == 1,
+        // As the session checks decide (crate::passkey::passkey_allowed):
+        // the multi factor listed and passwordless sign-in allowed.
+        FactorMask::PASSKEY => {
+            policy.multi_factors.contains(&MultiFactor::U2fWithVerification)
+                && policy.settings.passwordless_type == crate::passkey::PASSWORDLESS_ALLOWED
+        }
         _ => FactorMask::SECOND
             .iter()
             .any(|(k, f)| *k == kind && policy.second_factors.contains(f)),
@@ -123,8 +127,7 @@ pub fn classify(before: &LoginPolicyState, after: &LoginPolicyState, mask: Facto
         .iter()
         .any(|(k, _)| mask.has(*k) && allows(after, *k));
     let passkey = mask.has(FactorMask::PASSKEY);
-    let multi_allowed = passkey
-        && (after.multi_factors.contains(&MultiFactor::U2fWithVerification) || allows(after, FactorMask::PASSKEY));
+    let multi_allowed = passkey && allows(after, FactorMask::PASSKEY);
     if after.settings.force_mfa && !second_allowed && !multi_allowed {
         return Category::MustEnroll;
     }
@@ -290,7 +293,11 @@ mod tests {
                 ..LoginPolicySettings::default()
             },
             second_factors: second.to_vec(),
-            multi_factors: vec![],
+            multi_factors: if passkey {
+                vec![MultiFactor::U2fWithVerification]
+            } else {
+                vec![]
+            },
         }
     }
 

@@ -76,6 +76,7 @@ pub struct UserState {
     /// A machine user's name and description.
     pub machine_name: String,
     pub machine_description: String,
+    pub passkeys: crate::passkey::Passkeys,
 }
 
 /// A human user's profile as last set.
@@ -99,6 +100,7 @@ impl UserState {
     }
 
     fn apply(&mut self, ev: &StoredEvent) {
+        self.passkeys.apply(&ev.payload);
         match &ev.payload {
             E::MachineUserAdded(p) => {
                 self.exists = true;

@@ -107,6 +107,9 @@ pub struct FactorsView {
     pub recovery_codes: usize,
     #[serde(default)]
     pub u2f: Vec<U2fView>,
+    /// IDs of the verified passkeys.
+    #[serde(default)]
+    pub passkeys: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -321,6 +324,8 @@ pub(super) fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView
             }
         }
         E::U2fRemoved(p) => f.u2f.retain(|t| t.id != p.token_id),
+        E::PasskeyVerified(p) => f.passkeys.push(p.token_id.clone()),
+        E::PasskeyRemoved(p) => f.passkeys.retain(|id| *id != p.token_id),
         E::RecoveryCodesAdded(p) => f.recovery_codes = p.code_hashes.len(),
         E::RecoveryCodesRemoved => f.recovery_codes = 0,
         _ => {}

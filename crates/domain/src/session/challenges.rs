@@ -6,6 +6,7 @@
 use crate::error::DomainError;
 use crate::event::{CodeAdded, Timestamp, WebAuthnChallenged};
 use crate::factors::SecondFactor;
+use crate::passkey;
 use crate::readmodel::login_policy::LoginPolicyView;
 use crate::user::UserState;
 
@@ -21,6 +22,8 @@ pub struct ChallengeRequest {
     pub otp_sms: bool,
     pub otp_email: bool,
     pub webauthn: bool,
+    /// The WebAuthn challenge requires user verification: a passkey one.
+    pub passkey: bool,
 }
 
 /// Challenges to store with the session.
@@ -35,23 +38,37 @@ fn no_user() -> DomainError {
     DomainError::invalid("COMMAND-Df4b3", "User could not be found")
 }
 
-/// A WebAuthn check needs a user, security keys allowed by the policy, and
-/// the session's pending challenge, which it returns.
+/// A WebAuthn check needs a user, the session's pending challenge (which
+/// it returns), and its family allowed by the policy: security keys, or
+/// passkeys for a challenge that required user verification.
 pub fn require_webauthn_check<'s>(
     session: &'s SessionState,
     user: Option<&UserState>,
     policy: Option<&LoginPolicyView>,
 ) -> Result<&'s WebAuthnChallenged, DomainError> {
     user.ok_or_else(no_user)?;
-    require_allowed_if(policy, SecondFactor::U2f)?;
-    session
+    let challenge = session
         .webauthn_challenge
         .as_ref()
-        .ok_or_else(|| DomainError::precondition("COMMAND-Ioqu5", "Session without WebAuthN challenge"))
+        .ok_or_else(|| DomainError::precondition("COMMAND-Ioqu5", "Session without WebAuthN challenge"))?;
+    if is_passkey_challenge(challenge) {
+        passkey::require_passkey_allowed(policy)?;
+    } else {
+        require_allowed_if(policy, SecondFactor::U2f)?;
+    }
+    Ok(challenge)
+}
+
+/// The `userVerification` a passkey challenge stores.
+pub const PASSKEY_USER_VERIFICATION: &str = "required";
+
+pub fn is_passkey_challenge(c: &WebAuthnChallenged) -> bool {
+    c.user_verification == PASSKEY_USER_VERIFICATION
 }
 
 /// Each requested challenge needs a user with the factor added (OTP) or a
-/// usable security key (`security_keys` counts them), allowed by the policy.
+/// usable key of the WebAuthn family asked for (`security_keys` counts the
+/// user's security keys, or passkeys), allowed by the policy.
 /// Decided in this order: SMS, email, WebAuthn.
 pub fn require_challenges(
     user: Option<&UserState>,
@@ -75,7 +92,11 @@ pub fn require_challenges(
     }
     if req.webauthn {
         user.ok_or_else(no_user)?;
-        require_allowed_if(policy, SecondFactor::U2f)?;
+        if req.passkey {
+            passkey::require_passkey_allowed(policy)?;
+        } else {
+            require_allowed_if(policy, SecondFactor::U2f)?;
+        }
         if security_keys == 0 {
             return Err(DomainError::precondition("WEBAU-4G8sw", "The user has no security key"));
         }

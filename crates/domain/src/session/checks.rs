@@ -12,6 +12,10 @@
 //!   `COMMAND-3M0fs` (wrong; stored), `SESSION-PwRace` (password changed
 //!   while it was compared);
 //! - WebAuthn: `WEBAU-ADgv4` (assertion refused);
+//! - passkeys: `COMMAND-Df4b3` (no user), `SESSION-F4ct0` (not allowed),
+//!   `WEBAU-ADgv4` (refused), `COMMAND-Aej7i` (not the user's passkey),
+//!   `WEBAU-3M9si` (no user verification), `SESSION-Cl0ne` (counter did
+//!   not advance: a possible clone);
 //! - shared by the one-time codes: `SESSION-F4ct0` (factor not allowed),
 //!   `SESSION-Thr0t` (throttled), `COMMAND-SF3fg` (locked);
 //! - TOTP: `COMMAND-8N9ds` (no user), `COMMAND-3Mif9s` (not ready),
@@ -37,6 +41,7 @@ use crate::user::{TotpState, UserState};
 use super::challenges::NewChallenges;
 use super::{SessionState, SessionUser, decide_totp_check, require_allowed_if, throttle};
 use crate::mfa::totp_not_ready;
+use crate::passkey::{self, PasskeyEvidence};
 
 /// A factor a check proves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +108,8 @@ pub struct Evidence {
     /// The keyed hash of the code given for OTP by email.
     pub otp_email: Option<String>,
     pub recovery_code: Option<RecoveryEvidence>,
+    /// A passkey assertion (a WebAuthn check against a passkey challenge).
+    pub passkey: Option<PasskeyEvidence>,
 }
 
 /// One request's input besides the loaded session and user.
@@ -256,6 +263,9 @@ fn run_checks(
                 format!("The security key's assertion was refused: {why}"),
             )
         })?;
+        // A security key that verified the user counts as a passkey (multi
+        // factor) only where the policy allows passkeys.
+        let user_verified = a.user_verified && req.policy.is_none_or(passkey::passkey_allowed);
         verified(
             out,
             Factor::WebAuthn,
@@ -265,7 +275,20 @@ fn run_checks(
             }),
             E::SessionWebAuthnChecked(WebAuthnChecked {
                 checked_at: req.now,
-                user_verified: a.user_verified,
+                user_verified,
+            }),
+        );
+    }
+    if let Some(p) = &ev.passkey {
+        let us = user.ok_or_else(|| needs_user("COMMAND-Df4b3"))?;
+        let counted = passkey::decide_check(us, req.policy, p)?;
+        verified(
+            out,
+            Factor::WebAuthn,
+            counted,
+            E::SessionWebAuthnChecked(WebAuthnChecked {
+                checked_at: req.now,
+                user_verified: true,
             }),
         );
     }

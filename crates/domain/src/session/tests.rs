@@ -178,6 +178,7 @@ fn webauthn_challenge() -> WebAuthnChallenged {
     WebAuthnChallenged {
         state: "{}".into(),
         rp_id: "example.com".into(),
+        user_verification: String::new(),
     }
 }
 
@@ -373,6 +374,9 @@ fn check_cases() -> Vec<Case> {
         (
             "accepted assertion",
             |w| {
+                if let Some(p) = &mut w.policy {
+                    p.multi_factors = vec![crate::factors::MultiFactor::U2fWithVerification];
+                }
                 w.evidence.webauthn = Some(Ok(AssertionVerified {
                     token_id: "k1".into(),
                     credential: "cred".into(),
@@ -383,6 +387,26 @@ fn check_cases() -> Vec<Case> {
                 vec![E::SessionWebAuthnChecked(WebAuthnChecked {
                     checked_at: NOW,
                     user_verified: true,
+                })],
+                vec![E::U2fSignCountChanged(U2fSignCount {
+                    token_id: "k1".into(),
+                    credential: "cred".into(),
+                })],
+            ),
+        ),
+        (
+            "a user-verified security key is no passkey where the policy has no passkeys",
+            |w| {
+                w.evidence.webauthn = Some(Ok(AssertionVerified {
+                    token_id: "k1".into(),
+                    credential: "cred".into(),
+                    user_verified: true,
+                }))
+            },
+            Stored(
+                vec![E::SessionWebAuthnChecked(WebAuthnChecked {
+                    checked_at: NOW,
+                    user_verified: false,
                 })],
                 vec![E::U2fSignCountChanged(U2fSignCount {
                     token_id: "k1".into(),
@@ -962,6 +986,7 @@ fn all_challenges() -> ChallengeRequest {
         otp_sms: true,
         otp_email: true,
         webauthn: true,
+        passkey: false,
     }
 }
 

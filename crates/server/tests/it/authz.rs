@@ -263,6 +263,8 @@ fn body_for(grpc_path: &str) -> Value {
         "UpdateUser" => json!({"human": {}}),
         "VerifyTOTPRegistration" => json!({"code": "123456"}),
         "VerifyU2FRegistration" => json!({"publicKeyCredential": {"id": "x"}, "tokenName": "key"}),
+        "VerifyPasskeyRegistration" => json!({"publicKeyCredential": {"id": "x"}, "passkeyName": "key"}),
+        "CreatePasskeyRegistrationLink" => json!({"returnCode": {}}),
         "AddOrgMember" | "UpdateOrgMember" => json!({"roles": ["ORG_OWNER"]}),
         "AddPersonalAccessToken" => json!({"expirationDate": "2999-01-01T00:00:00Z"}),
         "AddIAMMember" | "UpdateIAMMember" => json!({"roles": ["IAM_OWNER"]}),

@@ -42,6 +42,7 @@ mod observability;
 mod oidc;
 mod org_policy;
 mod orgs_v2;
+mod passkeys;
 mod passwords;
 mod pats_v2;
 mod permissions;
