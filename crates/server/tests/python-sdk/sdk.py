@@ -129,6 +129,10 @@ with zitadel.Zitadel.with_access_token(URL, PAT) as client:
         list_users(m.UserServiceSearchQuery(user_name_query=m.UserServiceUserNameQuery(user_name=username))),
     )
     check(
+        "ListUsers by login name",
+        list_users(m.UserServiceSearchQuery(login_name_query=m.UserServiceLoginNameQuery(login_name=username))),
+    )
+    check(
         "ListUsers by user id",
         list_users(m.UserServiceSearchQuery(in_user_ids_query=m.UserServiceInUserIDQuery(user_ids=[user_id]))),
     )
@@ -283,6 +287,14 @@ with zitadel.Zitadel.with_access_token(URL, PAT) as client:
         assert not res.identity_providers, res
 
     check("GetActiveIdentityProviders", active_idps)
+
+    def hosted_login_translation():
+        res = client.settings.get_hosted_login_translation(
+            m.SettingsServiceGetHostedLoginTranslationRequest(locale="en", instance=True)
+        )
+        assert res.etag and res.translations, res
+
+    check("GetHostedLoginTranslation", hosted_login_translation)
 
 print(f"{failures} check(s) failed" if failures else "all checks passed")
 sys.exit(1 if failures else 0)
