@@ -291,8 +291,12 @@ impl App {
                     now,
                     token_hash: &token_hash,
                 },
-            )
-            .inspect_err(log_possible_clone)?;
+            )?;
+            // A refused passkey is stored as a failed attempt, the error
+            // coming back after the append.
+            if let Some(e) = &out.error {
+                log_possible_clone(e);
+            }
             let mut events = vec![out.session_events];
             // Without a user there is no user aggregate to append to.
             if user_state.is_some() {

@@ -596,6 +596,12 @@ pub enum EventPayload {
     RecoveryCodeCheckSucceeded(RecoveryCodeUsed),
     #[serde(rename = "user.human.recovery.code.check.failed")]
     RecoveryCodeCheckFailed,
+    /// A security key's assertion refused (counted like an OTP failure).
+    #[serde(rename = "user.human.mfa.u2f.token.check.failed")]
+    U2fCheckFailed,
+    /// A passkey's assertion refused (counted like an OTP failure).
+    #[serde(rename = "user.human.passwordless.token.check.failed")]
+    PasskeyCheckFailed,
     #[serde(rename = "user.human.mfa.u2f.token.signcount.changed")]
     U2fSignCountChanged(U2fSignCount),
 

@@ -204,7 +204,14 @@ impl UserState {
                 self.otp_failures = 0;
             }
             E::OtpSmsCheckSucceeded | E::OtpEmailCheckSucceeded => self.otp_failures = 0,
-            E::TotpCheckFailed | E::OtpSmsCheckFailed | E::OtpEmailCheckFailed | E::RecoveryCodeCheckFailed => {
+            // A refused security-key or passkey assertion is a failed
+            // second factor like a wrong code: the same throttle and limit.
+            E::TotpCheckFailed
+            | E::OtpSmsCheckFailed
+            | E::OtpEmailCheckFailed
+            | E::RecoveryCodeCheckFailed
+            | E::U2fCheckFailed
+            | E::PasskeyCheckFailed => {
                 self.otp_failures += 1;
                 self.last_otp_failure = ev.created_at;
             }
@@ -219,7 +226,9 @@ impl UserState {
                 if let Some(t) = self.u2f.iter_mut().find(|t| t.id == p.token_id) {
                     t.credential = Some(p.credential.clone());
                 }
+                self.otp_failures = 0;
             }
+            E::PasskeySignCountChanged(_) => self.otp_failures = 0,
             E::RecoveryCodesAdded(p) => self.recovery_code_hashes = p.code_hashes.clone(),
             E::RecoveryCodesRemoved => self.recovery_code_hashes.clear(),
             E::PasswordCodeAdded(p) => self.password_code = Some(PendingPasswordCode::new(p)),

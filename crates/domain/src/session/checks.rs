@@ -11,11 +11,14 @@
 //!   the policy), `COMMAND-JLK35` (locked), `COMMAND-3nJ4t` (no password),
 //!   `COMMAND-3M0fs` (wrong; stored), `SESSION-PwRace` (password changed
 //!   while it was compared);
-//! - WebAuthn: `WEBAU-ADgv4` (assertion refused);
+//! - WebAuthn: `SESSION-Thr0t` (throttled), `WEBAU-ADgv4` (assertion
+//!   refused; stored when the user is known);
 //! - passkeys: `COMMAND-Df4b3` (no user), `SESSION-F4ct0` (not allowed),
-//!   `WEBAU-ADgv4` (refused), `COMMAND-Aej7i` (not the user's passkey),
-//!   `WEBAU-3M9si` (no user verification), `SESSION-Cl0ne` (counter did
-//!   not advance: a possible clone);
+//!   `SESSION-Thr0t` (throttled), and stored as failures: `WEBAU-ADgv4`
+//!   (refused), `COMMAND-Aej7i` (not the user's passkey), `WEBAU-3M9si`
+//!   (no user verification), `SESSION-Cl0ne` (counter did not advance: a
+//!   possible clone). Refused assertions count toward the OTP throttle and
+//!   the lockout policy's OTP limit;
 //! - shared by the one-time codes: `SESSION-F4ct0` (factor not allowed),
 //!   `SESSION-Thr0t` (throttled), `COMMAND-SF3fg` (locked);
 //! - TOTP: `COMMAND-8N9ds` (no user), `COMMAND-3Mif9s` (not ready),
@@ -257,11 +260,18 @@ fn run_checks(
         );
     }
     if let Some(result) = &ev.webauthn {
+        if let Some(us) = user {
+            throttle::require_not_throttled(us, req.otp_throttle_secs, req.now)?;
+        }
         let a = result.as_ref().map_err(|why| {
-            DomainError::invalid(
+            let error = DomainError::invalid(
                 "WEBAU-ADgv4",
                 format!("The security key's assertion was refused: {why}"),
-            )
+            );
+            match user {
+                Some(us) => failed(us, req.lockout, E::U2fCheckFailed, error),
+                None => Refusal::Error(error),
+            }
         })?;
         // A security key that verified the user counts as a passkey (multi
         // factor) only where the policy allows passkeys.
@@ -281,7 +291,11 @@ fn run_checks(
     }
     if let Some(p) = &ev.passkey {
         let us = user.ok_or_else(|| needs_user("COMMAND-Df4b3"))?;
-        let counted = passkey::decide_check(us, req.policy, p)?;
+        // Refused by the policy is no failed attempt; a refused assertion is.
+        passkey::require_passkey_allowed(req.policy)?;
+        throttle::require_not_throttled(us, req.otp_throttle_secs, req.now)?;
+        let counted =
+            passkey::decide_check(us, req.policy, p).map_err(|e| failed(us, req.lockout, E::PasskeyCheckFailed, e))?;
         verified(
             out,
             Factor::WebAuthn,

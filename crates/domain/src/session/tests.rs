@@ -18,6 +18,7 @@ use crate::event::{
 use crate::factors::SecondFactor;
 use crate::lockout::LockoutSettings;
 use crate::login_policy::LoginPolicySettings;
+use crate::passkey::PasskeyEvidence;
 use crate::readmodel::DocDetails;
 use crate::readmodel::directory::{UserKind, UserState as UserDocState, UserView};
 use crate::readmodel::login_policy::LoginPolicyView;
@@ -48,6 +49,7 @@ const SIGN_IN_ERROR_IDS: &[&str] = &[
     "COMMAND-3M0fs",
     "SESSION-PwRace",
     "WEBAU-ADgv4",
+    "SESSION-Cl0ne",
     "SESSION-F4ct0",
     "SESSION-Thr0t",
     "COMMAND-SF3fg",
@@ -208,6 +210,13 @@ impl World {
         let u = self.user();
         u.otp_failures = failures;
         u.last_otp_failure = ago(last_failure_secs_ago);
+    }
+}
+
+fn allow_passkeys(w: &mut World) {
+    if let Some(p) = &mut w.policy {
+        p.multi_factors = vec![crate::factors::MultiFactor::U2fWithVerification];
+        p.settings.passwordless_type = crate::passkey::PASSWORDLESS_ALLOWED;
     }
 }
 
@@ -417,7 +426,62 @@ fn check_cases() -> Vec<Case> {
         (
             "refused assertion",
             |w| w.evidence.webauthn = Some(Err("bad signature".into())),
+            Failed(vec![E::U2fCheckFailed], "WEBAU-ADgv4"),
+        ),
+        (
+            "refused assertion reaching the OTP lockout limit",
+            |w| {
+                w.lockout.max_otp_attempts = 3;
+                w.user().otp_failures = 2;
+                w.evidence.webauthn = Some(Err("bad signature".into()));
+            },
+            Failed(vec![E::U2fCheckFailed, E::UserLocked], "WEBAU-ADgv4"),
+        ),
+        (
+            "refused assertion of no known user",
+            |w| {
+                w.user = None;
+                w.evidence.webauthn = Some(Err("bad signature".into()));
+            },
             Refused("WEBAU-ADgv4"),
+        ),
+        (
+            "security key within the throttle window",
+            |w| {
+                w.throttled(5, 1);
+                w.evidence.webauthn = Some(Err("bad signature".into()));
+            },
+            Refused("SESSION-Thr0t"),
+        ),
+        (
+            "refused passkey assertion",
+            |w| {
+                allow_passkeys(w);
+                w.evidence.passkey = Some(PasskeyEvidence::Refused("bad signature".into()));
+            },
+            Failed(vec![E::PasskeyCheckFailed], "WEBAU-ADgv4"),
+        ),
+        (
+            "a cloned passkey is a failed attempt",
+            |w| {
+                allow_passkeys(w);
+                w.evidence.passkey = Some(PasskeyEvidence::CounterRegressed);
+            },
+            Failed(vec![E::PasskeyCheckFailed], "SESSION-Cl0ne"),
+        ),
+        (
+            "passkey within the throttle window",
+            |w| {
+                allow_passkeys(w);
+                w.throttled(5, 1);
+                w.evidence.passkey = Some(PasskeyEvidence::Refused("bad signature".into()));
+            },
+            Refused("SESSION-Thr0t"),
+        ),
+        (
+            "passkey refused by the policy is no failed attempt",
+            |w| w.evidence.passkey = Some(PasskeyEvidence::Refused("bad signature".into())),
+            Refused("SESSION-F4ct0"),
         ),
         // TOTP.
         (
@@ -832,7 +896,7 @@ fn checks_report_the_factors_they_verified() {
 fn error_details() {
     let mut w = world();
     w.evidence.webauthn = Some(Err("bad signature".into()));
-    let e = w.decide().unwrap_err();
+    let e = w.decide().unwrap().error.unwrap();
     assert_eq!(e.kind, ErrorKind::InvalidArgument);
     assert_eq!(e.message, "The security key's assertion was refused: bad signature");
 
