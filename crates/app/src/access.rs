@@ -10,7 +10,7 @@
 
 use std::ops::Deref;
 
-use twofold_domain::permissions::{self, CheckedOn, Membership, Permission, ResourceCheck, SESSION_READ};
+use twofold_domain::permissions::{self, CheckedOn, Membership, On, Permission, ResourceCheck, SESSION_READ};
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::readmodel::session::SessionView;
@@ -44,19 +44,24 @@ pub(crate) struct Grants<'a> {
 }
 
 impl Grants<'_> {
-    pub(crate) fn has(&self, org_id: &str, permission: Permission) -> bool {
-        permissions::check(&self.memberships, org_id, permission).is_ok()
+    pub(crate) fn has(&self, on: On<'_>, permission: Permission) -> bool {
+        permissions::check(&self.memberships, on, permission).is_ok()
     }
 
-    /// `permission` on `org_id`, reported as an in-command check.
-    pub(crate) fn require(&self, org_id: &str, permission: Permission) -> Result<(), DomainError> {
-        permissions::check(&self.memberships, org_id, permission).map_err(in_command)
+    /// `permission` `on` the instance or an org, reported as an in-command check.
+    pub(crate) fn require(&self, on: On<'_>, permission: Permission) -> Result<(), DomainError> {
+        permissions::check(&self.memberships, on, permission).map_err(in_command)
     }
 
     /// The declared `check` on `user`, reported as an in-command check.
     fn require_on_user(&self, check: &ResourceCheck, user: &UserView) -> Result<(), DomainError> {
-        permissions::check_resource(&self.memberships, check, user.org_id.as_str(), self.is_caller(&user.id))
-            .map_err(in_command)
+        permissions::check_resource(
+            &self.memberships,
+            check,
+            On::Org(&user.org_id),
+            self.is_caller(&user.id),
+        )
+        .map_err(in_command)
     }
 
     fn is_caller(&self, user_id: &UserId) -> bool {
@@ -67,7 +72,7 @@ impl Grants<'_> {
     pub(crate) fn sees_user(&self, user: &UserView, reach: Reach) -> bool {
         match reach {
             Reach::ContextOrg(permission) => {
-                user.org_id == self.ctx.org_id && self.has(user.org_id.as_str(), permission)
+                user.org_id == self.ctx.org_id && self.has(On::Org(&user.org_id), permission)
             }
             Reach::Readable => {
                 permissions::sees_user(&self.memberships, &self.ctx.caller.user_id, &user.id, &user.org_id)
@@ -281,7 +286,7 @@ impl App {
     /// The RPC's declared check on the instance.
     pub(crate) async fn require_on_instance(&self, ctx: &RequestCtx) -> Result<(), DomainError> {
         let check = declared(ctx, CheckedOn::Instance)?;
-        self.require_in_org(ctx, "", check.permission).await
+        self.require_permission(ctx, On::Instance, check.permission).await
     }
 
     /// The org whose policies the caller asked for (None: the instance), as
@@ -292,26 +297,29 @@ impl App {
         ctx: &RequestCtx,
         org_id: Option<&str>,
     ) -> Result<Option<OrgId>, DomainError> {
-        let Some(org) = org_id else { return Ok(None) };
+        let Some(org) = org_id.map(OrgId::from) else {
+            return Ok(None);
+        };
         let grants = self.grants(ctx).await?;
-        Ok(grants.has(org, Permission::PolicyRead).then(|| OrgId::from(org)))
+        Ok(grants.has(On::Org(&org), Permission::PolicyRead).then_some(org))
     }
 
-    /// `permission` on `org_id`.
-    pub(crate) async fn require_in_org(
+    /// `permission` `on` the instance or an org.
+    pub(crate) async fn require_permission(
         &self,
         ctx: &RequestCtx,
-        org_id: &str,
+        on: On<'_>,
         permission: Permission,
     ) -> Result<(), DomainError> {
-        self.grants(ctx).await?.require(org_id, permission)
+        self.grants(ctx).await?.require(on, permission)
     }
 
     /// The RPC's declared check on the org the request names (e.g. where a
     /// user is to be created).
     pub(crate) async fn require_on_requested_org(&self, ctx: &RequestCtx, org_id: &str) -> Result<(), DomainError> {
         let check = declared(ctx, CheckedOn::RequestedOrg)?;
-        self.require_in_org(ctx, org_id, check.permission).await
+        self.require_permission(ctx, On::Org(&OrgId::from(org_id)), check.permission)
+            .await
     }
 }
 
@@ -326,7 +334,7 @@ impl RowCheck<'_> {
     /// A row owned by `org_id`, about `user_id` (for the self rule).
     pub(crate) fn allows(&self, org_id: &OrgId, user_id: Option<&UserId>) -> bool {
         let is_self = user_id.is_some_and(|u| self.grants.is_caller(u));
-        permissions::check_resource(&self.grants.memberships, &self.check, org_id.as_str(), is_self).is_ok()
+        permissions::check_resource(&self.grants.memberships, &self.check, On::Org(org_id), is_self).is_ok()
     }
 }
 

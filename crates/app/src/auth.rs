@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use crate::docs::internal_doc_error;
-use twofold_domain::permissions::{self, Membership, Permission, ResourceCheck};
+use twofold_domain::permissions::{self, Membership, On, Permission, ResourceCheck};
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{
     InstanceDomainView, InstanceView, MemberView, OrgView, PatView, UserState, UserView,
@@ -203,7 +203,7 @@ impl App {
         };
         if let Some(permission) = method.permission {
             let memberships = self.memberships(instance_id, &caller.user_id).await?;
-            permissions::check(&memberships, org_id.as_str(), permission)?;
+            permissions::check(&memberships, On::Org(&org_id), permission)?;
         }
         Ok(RequestCtx {
             instance_id: instance_id.clone(),

@@ -6,7 +6,7 @@
 use twofold_domain::contact_codes::{self, Refused};
 use twofold_domain::human;
 use twofold_domain::notify::Channel;
-use twofold_domain::permissions::Permission;
+use twofold_domain::permissions::{On, Permission};
 use twofold_domain::url_template;
 use twofold_domain::{AggregateRef, DomainError, EventPayload, UserId};
 
@@ -45,7 +45,7 @@ impl App {
         modes: &[Option<ContactMode>],
     ) -> Result<(), DomainError> {
         if ctx.caller.user_id == user.id && modes.contains(&Some(ContactMode::Verified)) {
-            self.require_in_org(ctx, user.org_id.as_str(), Permission::UserWrite)
+            self.require_permission(ctx, On::Org(&user.org_id), Permission::UserWrite)
                 .await?;
         }
         Ok(())

@@ -10,10 +10,11 @@
     reason = "benchmark code: a panic is a failed run"
 )]
 
+use twofold_domain::OrgId;
 use twofold_domain::event::{EventPayload, MfaTypePayload};
 use twofold_domain::factors::SecondFactor;
 use twofold_domain::login_policy::{LoginPolicySettings, LoginPolicyState};
-use twofold_domain::permissions::{self, Membership, Permission};
+use twofold_domain::permissions::{self, Membership, On, Permission};
 use twofold_domain::scope::Scope;
 
 fn main() {
@@ -56,5 +57,12 @@ fn permission_check(bencher: divan::Bencher) {
             roles: vec!["IAM_OWNER".into()],
         },
     ];
-    bencher.bench(|| permissions::check(divan::black_box(&memberships), "2", Permission::IamPolicyWrite));
+    let org = OrgId::from("2");
+    bencher.bench(|| {
+        permissions::check(
+            divan::black_box(&memberships),
+            On::Org(&org),
+            Permission::IamPolicyWrite,
+        )
+    });
 }

@@ -358,18 +358,32 @@ pub struct Membership {
     pub roles: Vec<String>,
 }
 
+/// Where a permission is asked for: the instance, which only instance
+/// memberships grant, or one org, which its members' roles grant as well.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum On<'a> {
+    Instance,
+    Org(&'a OrgId),
+}
+
+impl On<'_> {
+    fn is_org(self, id: &str) -> bool {
+        matches!(self, On::Org(org) if org.as_str() == id)
+    }
+}
+
 /// Checks `permission` in the context of `org_id` against all of the
 /// caller's memberships. Instance roles count everywhere, org roles only in
 /// their org. A caller without any membership gets NotFound (ZITADEL's
 /// answer); one whose roles do not grant the permission there gets
 /// PermissionDenied.
-pub fn check(memberships: &[Membership], org_id: &str, permission: Permission) -> Result<(), DomainError> {
+pub fn check(memberships: &[Membership], on: On<'_>, permission: Permission) -> Result<(), DomainError> {
     if memberships.is_empty() {
         return Err(DomainError::not_found("AUTHZ-cdgFk", "membership not found"));
     }
     let granted = memberships
         .iter()
-        .filter(|m| m.org_id.as_deref().is_none_or(|o| o == org_id))
+        .filter(|m| m.org_id.as_deref().is_none_or(|o| on.is_org(o)))
         .any(|m| m.roles.iter().any(|r| role_grants(r, permission)));
     if granted {
         Ok(())
@@ -426,26 +440,26 @@ pub const SESSION_READ: ResourceCheck = ResourceCheck {
     session_token: false,
 };
 
-/// `required` on a resource of `org_id`; `is_self`: the caller acts on itself.
+/// `required` on a resource owned `on`; `is_self`: the caller acts on itself.
 pub fn check_resource(
     memberships: &[Membership],
     required: &ResourceCheck,
-    org_id: &str,
+    on: On<'_>,
     is_self: bool,
 ) -> Result<(), DomainError> {
     if is_self {
         match required.on_self {
             OnSelf::Allowed => return Ok(()),
-            OnSelf::Or(p) if check(memberships, org_id, p).is_ok() => return Ok(()),
+            OnSelf::Or(p) if check(memberships, on, p).is_ok() => return Ok(()),
             OnSelf::Same | OnSelf::Or(_) => {}
         }
     }
-    check(memberships, org_id, required.permission)
+    check(memberships, on, required.permission)
 }
 
 /// Whether a caller sees a user: itself, or `user.read` in the user's org.
 pub fn sees_user(memberships: &[Membership], caller_id: &UserId, user_id: &UserId, user_org: &OrgId) -> bool {
-    caller_id == user_id || check(memberships, user_org.as_str(), UserRead).is_ok()
+    caller_id == user_id || check(memberships, On::Org(user_org), UserRead).is_ok()
 }
 
 /// `required` (checked on a session user) on a session whose checked user
@@ -457,7 +471,12 @@ pub fn check_session(
     user: Option<(&UserId, &OrgId)>,
 ) -> Result<(), DomainError> {
     let is_self = user.is_some_and(|(id, _)| id == caller_id);
-    check_resource(memberships, required, user.map_or("", |(_, org)| org.as_str()), is_self)
+    check_resource(
+        memberships,
+        required,
+        user.map_or(On::Instance, |(_, org)| On::Org(org)),
+        is_self,
+    )
 }
 
 /// Whether a caller sees a session: one it created, or one passing `read`
@@ -620,7 +639,7 @@ mod tests {
             (vec![], PolicyRead, "own", Some(NotFound)),
         ];
         for (ms, perm, org, expected) in cases {
-            let got = check(&ms, org, perm).err().map(|e| e.kind);
+            let got = check(&ms, On::Org(&OrgId::from(org)), perm).err().map(|e| e.kind);
             assert_eq!(got, expected, "{ms:?} {perm} in {org}");
         }
     }
@@ -648,7 +667,7 @@ mod tests {
         ];
         for (ms, required, org, is_self, granted) in cases {
             assert_eq!(
-                check_resource(ms, &required, org, is_self).is_ok(),
+                check_resource(ms, &required, On::Org(&OrgId::from(org)), is_self).is_ok(),
                 granted,
                 "{ms:?} {required:?} {org} {is_self}"
             );
@@ -673,10 +692,14 @@ mod tests {
         // Only the login client completes auth requests (part 3 §34.2).
         assert!(!role_grants("IAM_OWNER", SessionLink));
         let client = [m(None, "IAM_LOGIN_CLIENT")];
-        assert!(check(&client, "any org", SessionWrite).is_ok());
-        assert!(check(&client, "any org", UserRead).is_ok());
+        assert!(check(&client, On::Org(&"any org".into()), SessionWrite).is_ok());
+        assert!(check(&client, On::Org(&"any org".into()), UserRead).is_ok());
         for denied in [PolicyWrite, IamPolicyWrite, OrgCreate, UserDelete] {
-            assert_eq!(check(&client, "o", denied).unwrap_err().id, "AUTH-5mWD2", "{denied}");
+            assert_eq!(
+                check(&client, On::Org(&"o".into()), denied).unwrap_err().id,
+                "AUTH-5mWD2",
+                "{denied}"
+            );
         }
     }
 
@@ -690,9 +713,27 @@ mod tests {
     }
 
     #[test]
+    fn the_instance_is_granted_only_by_instance_memberships() {
+        let org_owner = [m(Some("a"), "ORG_OWNER")];
+        let iam_owner = [m(None, "IAM_OWNER")];
+        assert_eq!(
+            check(&org_owner, On::Instance, PolicyRead).unwrap_err().id,
+            "AUTH-5mWD2"
+        );
+        assert!(check(&org_owner, On::Org(&"a".into()), PolicyRead).is_ok());
+        assert!(check(&iam_owner, On::Instance, PolicyRead).is_ok());
+    }
+
+    #[test]
     fn error_ids() {
-        assert_eq!(check(&[], "o", PolicyRead).unwrap_err().id, "AUTHZ-cdgFk");
+        assert_eq!(
+            check(&[], On::Org(&"o".into()), PolicyRead).unwrap_err().id,
+            "AUTHZ-cdgFk"
+        );
         let viewer = [m(None, "IAM_OWNER_VIEWER")];
-        assert_eq!(check(&viewer, "o", IamPolicyWrite).unwrap_err().id, "AUTH-5mWD2");
+        assert_eq!(
+            check(&viewer, On::Org(&"o".into()), IamPolicyWrite).unwrap_err().id,
+            "AUTH-5mWD2"
+        );
     }
 }
