@@ -268,7 +268,7 @@ impl App {
     ) -> Result<Option<AppView>, DomainError> {
         let doc = self
             .store
-            .app_by_client_id(instance_id.as_str(), client_id.as_str())
+            .app_by_client_id(instance_id, client_id.as_str())
             .await
             .map_err(store_error)?;
         doc.map(|d| AppView::deserialize(&*d).map_err(|e| internal_doc_error(Collection::App, e)))

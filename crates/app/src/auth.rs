@@ -119,7 +119,7 @@ impl App {
         };
         let Some(d) = self
             .store
-            .doc_any_instance(Collection::InstanceDomain.as_str(), &domain)
+            .doc_any_instance(Collection::InstanceDomain, &domain)
             .await
             .map_err(store_error)?
         else {

@@ -56,7 +56,7 @@ impl App {
         for domain in domains {
             let known = self
                 .store
-                .doc_any_instance(Collection::InstanceDomain.as_str(), domain)
+                .doc_any_instance(Collection::InstanceDomain, domain)
                 .await
                 .map_err(store_error)?;
             if known.is_some() {
@@ -113,7 +113,7 @@ impl App {
     pub async fn instance_exists(&self) -> Result<bool, DomainError> {
         let existing = self
             .store
-            .doc_any_instance(Collection::DefaultInstance.as_str(), DEFAULT_INSTANCE_ID)
+            .doc_any_instance(Collection::DefaultInstance, DEFAULT_INSTANCE_ID)
             .await
             .map_err(store_error)?;
         Ok(existing.is_some())
@@ -128,7 +128,7 @@ impl App {
             .ok_or_else(|| DomainError::invalid("SETUP-NoDom", "an external domain is required"))?;
         let existing = self
             .store
-            .doc_any_instance(Collection::DefaultInstance.as_str(), DEFAULT_INSTANCE_ID)
+            .doc_any_instance(Collection::DefaultInstance, DEFAULT_INSTANCE_ID)
             .await
             .map_err(store_error)?;
         if let Some(existing) = existing {

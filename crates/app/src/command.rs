@@ -140,7 +140,7 @@ impl App {
         for _ in 0..MAX_ATTEMPTS {
             let mut loaded = Vec::with_capacity(aggregates.len());
             for a in &aggregates {
-                loaded.push(self.store.events(instance_id.as_str(), a).await.map_err(store_error)?);
+                loaded.push(self.store.events(instance_id, a).await.map_err(store_error)?);
             }
             let (decision, output) = decide(&loaded)?;
             let unchanged = || {

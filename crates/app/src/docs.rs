@@ -14,11 +14,7 @@ impl App {
         collection: Collection,
         id: &str,
     ) -> Result<Option<T>, DomainError> {
-        let doc = self
-            .store
-            .doc(instance_id.as_str(), collection.as_str(), id)
-            .await
-            .map_err(store_error)?;
+        let doc = self.store.doc(instance_id, collection, id).await.map_err(store_error)?;
         doc.map(|d| T::deserialize(&*d).map_err(|e| internal_doc_error(collection, e)))
             .transpose()
     }
@@ -31,7 +27,7 @@ impl App {
     ) -> Result<Vec<T>, DomainError> {
         let docs = self
             .store
-            .docs_by_prefix(instance_id.as_str(), collection.as_str(), prefix)
+            .docs_by_prefix(instance_id, collection, prefix)
             .await
             .map_err(store_error)?;
         docs.into_iter()
@@ -47,7 +43,7 @@ impl App {
     ) -> Result<Vec<T>, DomainError> {
         let docs = self
             .store
-            .docs_by_lookup(instance_id.as_str(), collection.as_str(), lookup)
+            .docs_by_lookup(instance_id, collection, lookup)
             .await
             .map_err(store_error)?;
         docs.into_iter()

@@ -78,7 +78,7 @@ impl App {
             Some(u) => {
                 let events = self
                     .store
-                    .events(instance_id.as_str(), &AggregateRef::user(&u.id, &u.org_id))
+                    .events(instance_id, &AggregateRef::user(&u.id, &u.org_id))
                     .await
                     .map_err(store_error)?;
                 UserState::fold(&events).machine_secret

@@ -297,7 +297,7 @@ impl App {
     async fn send_once(&self, http: &reqwest::Client, d: &Delivery) -> Result<String, String> {
         let doc = |id: String| async move {
             self.store
-                .doc(d.instance_id.as_str(), Collection::Provider.as_str(), &id)
+                .doc(&d.instance_id, Collection::Provider, &id)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| "no active provider".to_owned())

@@ -174,11 +174,7 @@ impl App {
         callback: Callback,
     ) -> Result<(WriteDetails, String), DomainError> {
         let agg = AggregateRef::auth_request(id, &ctx.instance_id);
-        let events = self
-            .store
-            .events(ctx.instance_id.as_str(), &agg)
-            .await
-            .map_err(store_error)?;
+        let events = self.store.events(&ctx.instance_id, &agg).await.map_err(store_error)?;
         let state = AuthRequestState::fold(&events);
         let handled = match callback {
             Callback::Session { .. } => "COMMAND-Sx208nt",
@@ -257,10 +253,7 @@ impl App {
         let missing = || DomainError::precondition("COMMAND-Flk38", "Session does not exist");
         let events = self
             .store
-            .events(
-                ctx.instance_id.as_str(),
-                &AggregateRef::session(session_id, &ctx.instance_id),
-            )
+            .events(&ctx.instance_id, &AggregateRef::session(session_id, &ctx.instance_id))
             .await
             .map_err(store_error)?;
         let state = SessionState::fold(&events);

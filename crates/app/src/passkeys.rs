@@ -149,7 +149,7 @@ impl App {
         let aggregate = AggregateRef::user(&user.id, &user.org_id);
         let events = self
             .store
-            .events(ctx.instance_id.as_str(), &aggregate)
+            .events(&ctx.instance_id, &aggregate)
             .await
             .map_err(crate::command::store_error)?;
         Ok(UserState::fold(&events))

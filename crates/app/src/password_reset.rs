@@ -196,11 +196,7 @@ impl App {
             .settings
             .check(new_password, PasswordSet::Change)?;
         let agg = AggregateRef::user(&user.id, &user.org_id);
-        let events = self
-            .store
-            .events(ctx.instance_id.as_str(), &agg)
-            .await
-            .map_err(store_error)?;
+        let events = self.store.events(&ctx.instance_id, &agg).await.map_err(store_error)?;
         let state = UserState::fold(&events);
         let proof = match by {
             SetPasswordBy::Permission => Proof::Permission,

@@ -81,7 +81,7 @@ impl App {
     ) -> Result<Transition, DomainError> {
         let events = self
             .store
-            .events(ctx.instance_id.as_str(), &ctx.scope_aggregate(scope))
+            .events(&ctx.instance_id, &ctx.scope_aggregate(scope))
             .await
             .map_err(store_error)?;
         let own = LoginPolicyState::fold(scope, events.iter().map(|e| &e.payload));
@@ -125,10 +125,10 @@ impl App {
         change: &PolicyChange,
     ) -> Result<Impact, DomainError> {
         let t = self.transition(ctx, scope, change).await?;
-        let coll = Collection::UserFactors.as_str();
+        let coll = Collection::UserFactors;
         let mut groups = self
             .store
-            .count_by_lookup(ctx.instance_id.as_str(), coll)
+            .count_by_lookup(&ctx.instance_id, coll)
             .await
             .map_err(store_error)?;
         groups.sort();
@@ -152,7 +152,7 @@ impl App {
             }
             let docs = self
                 .store
-                .first_docs_by_lookup(ctx.instance_id.as_str(), coll, &lookup, room)
+                .first_docs_by_lookup(&ctx.instance_id, coll, &lookup, room)
                 .await
                 .map_err(store_error)?;
             for d in docs {

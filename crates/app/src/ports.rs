@@ -10,7 +10,7 @@ use serde_json::Value;
 /// copying them.
 pub type Doc = Arc<Value>;
 use twofold_domain::readmodel::Collection;
-use twofold_domain::{AggregateRef, EventPayload, StoredEvent, Timestamp};
+use twofold_domain::{AggregateRef, EventPayload, InstanceId, StoredEvent, Timestamp};
 
 /// Where use cases read the time: the system clock in production, a
 /// settable one in tests (see [`crate::clock`]).
@@ -65,41 +65,57 @@ pub enum StoreError {
 pub trait EventStore: Send + Sync + 'static {
     /// All events of one aggregate, oldest first. Shared, so a cached
     /// history is handed out without copying it.
-    async fn events(&self, instance_id: &str, aggregate: &AggregateRef) -> Result<Arc<Vec<StoredEvent>>, StoreError>;
+    async fn events(
+        &self,
+        instance_id: &InstanceId,
+        aggregate: &AggregateRef,
+    ) -> Result<Arc<Vec<StoredEvent>>, StoreError>;
 
     /// Appends atomically (all aggregates and claims or nothing) and updates
     /// the read models in the same transaction. Returns the stored events.
     async fn push(&self, req: PushRequest) -> Result<Vec<StoredEvent>, StoreError>;
 
     /// One read-model document of an instance.
-    async fn doc(&self, instance_id: &str, collection: &str, id: &str) -> Result<Option<Doc>, StoreError>;
+    async fn doc(&self, instance_id: &InstanceId, collection: Collection, id: &str) -> Result<Option<Doc>, StoreError>;
 
     /// A document looked up by id in any instance (e.g. an instance by domain).
-    async fn doc_any_instance(&self, collection: &str, id: &str) -> Result<Option<Doc>, StoreError>;
+    async fn doc_any_instance(&self, collection: Collection, id: &str) -> Result<Option<Doc>, StoreError>;
 
     /// Documents of an instance whose secondary key equals `lookup`.
-    async fn docs_by_lookup(&self, instance_id: &str, collection: &str, lookup: &str) -> Result<Vec<Doc>, StoreError>;
+    async fn docs_by_lookup(
+        &self,
+        instance_id: &InstanceId,
+        collection: Collection,
+        lookup: &str,
+    ) -> Result<Vec<Doc>, StoreError>;
 
     /// The application whose client ID is `client_id`: one indexed read,
     /// what the authorize and token endpoints resolve a client with.
-    async fn app_by_client_id(&self, instance_id: &str, client_id: &str) -> Result<Option<Doc>, StoreError> {
-        let docs = self
-            .docs_by_lookup(instance_id, Collection::App.as_str(), client_id)
-            .await?;
+    async fn app_by_client_id(&self, instance_id: &InstanceId, client_id: &str) -> Result<Option<Doc>, StoreError> {
+        let docs = self.docs_by_lookup(instance_id, Collection::App, client_id).await?;
         Ok(docs.into_iter().next())
     }
 
     /// Documents of an instance whose id starts with `prefix`, ordered by id.
-    async fn docs_by_prefix(&self, instance_id: &str, collection: &str, prefix: &str) -> Result<Vec<Doc>, StoreError>;
+    async fn docs_by_prefix(
+        &self,
+        instance_id: &InstanceId,
+        collection: Collection,
+        prefix: &str,
+    ) -> Result<Vec<Doc>, StoreError>;
 
     /// How many documents of a collection share each secondary key.
-    async fn count_by_lookup(&self, instance_id: &str, collection: &str) -> Result<Vec<(String, u64)>, StoreError>;
+    async fn count_by_lookup(
+        &self,
+        instance_id: &InstanceId,
+        collection: Collection,
+    ) -> Result<Vec<(String, u64)>, StoreError>;
 
     /// The first `limit` documents (by id) whose secondary key equals `lookup`.
     async fn first_docs_by_lookup(
         &self,
-        instance_id: &str,
-        collection: &str,
+        instance_id: &InstanceId,
+        collection: Collection,
         lookup: &str,
         limit: usize,
     ) -> Result<Vec<Doc>, StoreError>;

@@ -151,7 +151,7 @@ impl App {
 
     async fn user_events(&self, ctx: &RequestCtx, user: &UserView) -> Result<Arc<Vec<StoredEvent>>, DomainError> {
         self.store
-            .events(ctx.instance_id.as_str(), &AggregateRef::user(&user.id, &user.org_id))
+            .events(&ctx.instance_id, &AggregateRef::user(&user.id, &user.org_id))
             .await
             .map_err(crate::command::store_error)
     }
@@ -183,10 +183,7 @@ impl App {
     ) -> Result<SessionChange, DomainError> {
         let events = self
             .store
-            .events(
-                ctx.instance_id.as_str(),
-                &AggregateRef::session(session_id, &ctx.instance_id),
-            )
+            .events(&ctx.instance_id, &AggregateRef::session(session_id, &ctx.instance_id))
             .await
             .map_err(crate::command::store_error)?;
         let state = SessionState::fold(&events);
@@ -568,7 +565,7 @@ impl App {
         let state = SessionState::fold(
             &self
                 .store
-                .events(ctx.instance_id.as_str(), &agg)
+                .events(&ctx.instance_id, &agg)
                 .await
                 .map_err(crate::command::store_error)?,
         );

@@ -79,7 +79,7 @@ impl App {
         let rp_id = if domain.is_empty() { request_host } else { domain };
         let rp = relying_party(rp_id)?;
         let aggregate = twofold_domain::AggregateRef::user(&user.id, &user.org_id);
-        let events = self.store.events(ctx.instance_id.as_str(), &aggregate).await;
+        let events = self.store.events(&ctx.instance_id, &aggregate).await;
         let state = UserState::fold(&events.map_err(crate::command::store_error)?);
         // Keys already registered may not register again.
         let exclude = state

@@ -205,7 +205,7 @@ impl World {
         let org = self.ctx.caller.org_id.clone();
         let events = self
             .store
-            .events(self.ctx.instance_id.as_str(), &AggregateRef::user(user_id, &org))
+            .events(&self.ctx.instance_id, &AggregateRef::user(user_id, &org))
             .await
             .unwrap();
         events.iter().filter(|e| wanted(&e.payload)).count()

@@ -236,9 +236,10 @@ macro_rules! impl_event_store {
         impl twofold_app::EventStore for $store {
             async fn events(
                 &self,
-                instance_id: &str,
+                instance_id: &twofold_domain::InstanceId,
                 aggregate: &twofold_domain::AggregateRef,
             ) -> Result<std::sync::Arc<Vec<twofold_domain::StoredEvent>>, twofold_app::StoreError> {
+                let instance_id = instance_id.as_str();
                 use sqlx::Row;
                 let key = (
                     instance_id.to_owned(),
@@ -301,10 +302,12 @@ macro_rules! impl_event_store {
 
             async fn doc(
                 &self,
-                instance_id: &str,
-                collection: &str,
+                instance_id: &twofold_domain::InstanceId,
+                collection: twofold_domain::readmodel::Collection,
                 id: &str,
             ) -> Result<Option<twofold_app::ports::Doc>, twofold_app::StoreError> {
+                let instance_id = instance_id.as_str();
+                let collection = collection.as_str();
                 let key = (instance_id.to_owned(), collection.to_owned(), id.to_owned());
                 let load = async {
                     let row: Option<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOC)
@@ -328,9 +331,10 @@ macro_rules! impl_event_store {
 
             async fn doc_any_instance(
                 &self,
-                collection: &str,
+                collection: twofold_domain::readmodel::Collection,
                 id: &str,
             ) -> Result<Option<twofold_app::ports::Doc>, twofold_app::StoreError> {
+                let collection = collection.as_str();
                 let key = (collection.to_owned(), id.to_owned());
                 let load = async {
                     let row: Option<(String,)> =
@@ -354,10 +358,12 @@ macro_rules! impl_event_store {
 
             async fn docs_by_lookup(
                 &self,
-                instance_id: &str,
-                collection: &str,
+                instance_id: &twofold_domain::InstanceId,
+                collection: twofold_domain::readmodel::Collection,
                 lookup: &str,
             ) -> Result<Vec<twofold_app::ports::Doc>, twofold_app::StoreError> {
+                let instance_id = instance_id.as_str();
+                let collection = collection.as_str();
                 let key = (instance_id.to_owned(), collection.to_owned(), lookup.to_owned());
                 let load = async {
                     let rows: Vec<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOCS_BY_LOOKUP)
@@ -384,10 +390,12 @@ macro_rules! impl_event_store {
 
             async fn docs_by_prefix(
                 &self,
-                instance_id: &str,
-                collection: &str,
+                instance_id: &twofold_domain::InstanceId,
+                collection: twofold_domain::readmodel::Collection,
                 prefix: &str,
             ) -> Result<Vec<twofold_app::ports::Doc>, twofold_app::StoreError> {
+                let instance_id = instance_id.as_str();
+                let collection = collection.as_str();
                 let rows: Vec<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOCS_BY_PREFIX)
                     .bind(instance_id)
                     .bind(collection)
@@ -402,9 +410,11 @@ macro_rules! impl_event_store {
 
             async fn count_by_lookup(
                 &self,
-                instance_id: &str,
-                collection: &str,
+                instance_id: &twofold_domain::InstanceId,
+                collection: twofold_domain::readmodel::Collection,
             ) -> Result<Vec<(String, u64)>, twofold_app::StoreError> {
+                let instance_id = instance_id.as_str();
+                let collection = collection.as_str();
                 let rows: Vec<(String, i64)> = sqlx::query_as::<$db, (String, i64)>($crate::shared::COUNT_BY_LOOKUP)
                     .bind(instance_id)
                     .bind(collection)
@@ -416,11 +426,13 @@ macro_rules! impl_event_store {
 
             async fn first_docs_by_lookup(
                 &self,
-                instance_id: &str,
-                collection: &str,
+                instance_id: &twofold_domain::InstanceId,
+                collection: twofold_domain::readmodel::Collection,
                 lookup: &str,
                 limit: usize,
             ) -> Result<Vec<twofold_app::ports::Doc>, twofold_app::StoreError> {
+                let instance_id = instance_id.as_str();
+                let collection = collection.as_str();
                 let rows: Vec<(String,)> =
                     sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_FIRST_DOCS_BY_LOOKUP)
                         .bind(instance_id)
