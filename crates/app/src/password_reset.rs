@@ -7,21 +7,19 @@
 
 use twofold_domain::lockout::LockoutSettings;
 use twofold_domain::notify::Channel;
-use twofold_domain::password_code::{
-    self as code, CODE_LEN, CODE_LIFETIME_MICROS, PasswordCodeAdded, Proof, ResetMedium,
-};
+use twofold_domain::password_code::{self as code, CODE_LIFETIME_MICROS, PasswordCodeAdded, Proof, ResetMedium};
 use twofold_domain::password_complexity::{PasswordComplexitySettings, PasswordSet};
 use twofold_domain::permissions::Permission;
 use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::session::checks::HashComparison;
 use twofold_domain::user::UserState;
-use twofold_domain::{AggregateRef, DomainError, Timestamp, UserId};
+use twofold_domain::{AggregateRef, DomainError, UserId};
 
 use crate::access::{Authorized, Reach};
 use crate::auth::RequestCtx;
 use crate::command::{Decision, store_error};
 use crate::notify::{Delivery, Purpose};
-use crate::{App, WriteDetails, passwords, secrets};
+use crate::{App, WriteDetails, passwords};
 
 /// What authorises a `SetPassword`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,7 +83,8 @@ impl App {
         host: &str,
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
         let human = user.human().ok_or_else(code::reset_target_missing)?;
-        let code = secrets::random_code(CODE_LEN, secrets::UPPER_DIGITS);
+        // The same 6-character, keyed-hash, one-hour code as e-mail codes.
+        let (code, stored) = self.fresh_code(CODE_LIFETIME_MICROS);
         let template = match medium {
             ResetMedium::Returned => String::new(),
             ResetMedium::Email | ResetMedium::Sms => {
@@ -94,8 +93,8 @@ impl App {
         };
         let link = code::render_url_template(&template, user.id.as_str(), &code, user.org_id.as_str())?;
         let added = PasswordCodeAdded {
-            code_hash: self.keys.token_hash(&code),
-            expiry: Timestamp(self.now().0 + CODE_LIFETIME_MICROS),
+            code_hash: stored.code_hash,
+            expiry: stored.expiry,
             notification_type: if medium == ResetMedium::Sms { 2 } else { 0 },
             url_template: template,
             code_returned: medium == ResetMedium::Returned,

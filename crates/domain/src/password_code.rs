@@ -16,8 +16,8 @@ use crate::lockout::LockoutSettings;
 use crate::session::checks::HashComparison;
 use crate::user::UserState;
 
-/// ZITADEL's `PasswordVerificationCode` generator: 6 characters, one hour.
-pub const CODE_LEN: usize = 6;
+/// ZITADEL's `PasswordVerificationCode` lifetime: one hour (6 characters,
+/// drawn like the e-mail codes).
 pub const CODE_LIFETIME_MICROS: i64 = 3_600 * 1_000_000;
 /// Wrong guesses after which a pending code no longer works.
 pub const MAX_CODE_FAILURES: u32 = 5;
