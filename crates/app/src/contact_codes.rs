@@ -79,7 +79,7 @@ impl App {
         resend: bool,
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
         if let Some(t) = link_template {
-            url_template::check(t)?;
+            url_template::check(t, false)?;
         }
         let user = self
             .user_to_act_on(ctx, user_id, contact_codes::contact_missing(false))

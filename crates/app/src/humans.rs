@@ -73,7 +73,7 @@ pub(crate) struct Contacts {
 impl Contacts {
     pub(crate) fn of(input: &HumanInput) -> Result<Self, DomainError> {
         if let Some(t) = &input.email_url_template {
-            url_template::check(t)?;
+            url_template::check(t, false)?;
         }
         Ok(Self {
             email: human::validate_email(&input.email)?,
@@ -125,6 +125,7 @@ impl Recipient<'_> {
             user_id: &user.id,
             code,
             org_id: &user.owner,
+            code_id: None,
         };
         self.link_template
             .filter(|t| !t.is_empty())
@@ -417,7 +418,7 @@ impl App {
     ) -> Result<(WriteDetails, Option<String>), DomainError> {
         let email = human::validate_email(email)?;
         if let Some(t) = link_template {
-            url_template::check(t)?;
+            url_template::check(t, false)?;
         }
         let user = self.user_to_act_on(ctx, user_id, human::user_not_found()).await?;
         self.require_vouching(ctx, &user, &[Some(mode)]).await?;

@@ -43,7 +43,7 @@ impl App {
         if let InviteDelivery::Send { url_template, .. } = &delivery
             && !url_template.is_empty()
         {
-            url_template::check(url_template)?;
+            url_template::check(url_template, false)?;
         }
         let missing = DomainError::precondition("COMMAND-Wgvn4", "User could not be found");
         let user = self.user_to_act_on(ctx, user_id, missing).await?;

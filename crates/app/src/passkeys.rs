@@ -122,28 +122,6 @@ pub(crate) fn passkeys_of(state: &UserState) -> Vec<(String, Passkey)> {
         .collect()
 }
 
-/// `{{.CodeID}}` in a link template, replaced before the shared renderer
-/// (which knows the user, org and code) sees it.
-fn with_code_id(template: &str, code_id: &str) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some((text, action)) = rest.split_once("{{") {
-        out.push_str(text);
-        match action.split_once("}}") {
-            Some((field, tail)) if field.trim() == ".CodeID" => {
-                out.push_str(code_id);
-                rest = tail;
-            }
-            _ => {
-                out.push_str("{{");
-                rest = action;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 impl App {
     async fn user_state(&self, ctx: &RequestCtx, user: &UserView) -> Result<UserState, DomainError> {
         let aggregate = AggregateRef::user(&user.id, &user.org_id);
@@ -261,7 +239,7 @@ impl App {
         if let CodeDelivery::Send { url_template, .. } = &delivery
             && !url_template.is_empty()
         {
-            url_template::check(&with_code_id(url_template, "codeID"))?;
+            url_template::check(url_template, true)?;
         }
         let user = self.user_to_act_on(ctx, user_id, user_missing()).await?;
         self.new_passkey_code(ctx, &user, delivery).await
@@ -307,8 +285,9 @@ impl App {
                 user_id: user.id.as_str(),
                 code: &code,
                 org_id: user.org_id.as_str(),
+                code_id: Some(&id),
             };
-            url_template::render(&with_code_id(&url_template, &id), data)?
+            url_template::render(&url_template, data)?
         };
         let (email, name) = user
             .human()
@@ -488,16 +467,6 @@ fn finish_registration(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn code_id_in_link_templates() {
-        assert_eq!(
-            with_code_id("https://x/{{.CodeID}}?c={{ .Code }}", "42"),
-            "https://x/42?c={{ .Code }}"
-        );
-        assert_eq!(with_code_id("https://x/{{ .CodeID }}", "42"), "https://x/42");
-        assert_eq!(with_code_id("https://x/{{.UserID", "42"), "https://x/{{.UserID");
-    }
 
     #[test]
     fn creation_options_require_a_resident_key_and_user_verification() {

@@ -60,7 +60,7 @@ impl App {
             UpdateKind::Machine { .. } => None,
         };
         if let Some(t) = &email_link {
-            url_template::check(t)?;
+            url_template::check(t, false)?;
         }
         let (email_mode, phone_mode) = match &u.kind {
             UpdateKind::Human { email, phone, .. } => (

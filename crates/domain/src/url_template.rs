@@ -1,7 +1,8 @@
-//! Link templates of verification and invite mails. ZITADEL takes Go
-//! templates; Twofold knows their field references (`{{.Code}}`,
-//! `{{ .UserID }}`, `{{.OrgID}}`), which is what link templates use. A
-//! template is checked when it is given, by rendering it with sample data.
+//! Link templates of verification, invite and passkey-registration mails.
+//! ZITADEL takes Go templates; Twofold knows their field references
+//! (`{{.Code}}`, `{{ .UserID }}`, `{{.OrgID}}`, and `{{.CodeID}}` where the
+//! code has an id), which is what link templates use. A template is checked
+//! when it is given, by rendering it with sample data.
 
 use crate::error::DomainError;
 
@@ -11,6 +12,8 @@ pub struct LinkData<'a> {
     pub user_id: &'a str,
     pub code: &'a str,
     pub org_id: &'a str,
+    /// The code's id, for codes that have one (passkey registration).
+    pub code_id: Option<&'a str>,
 }
 
 fn unparsable() -> DomainError {
@@ -35,6 +38,7 @@ pub fn render(template: &str, d: LinkData<'_>) -> Result<String, DomainError> {
             "UserID" => d.user_id,
             "Code" => d.code,
             "OrgID" => d.org_id,
+            "CodeID" => d.code_id.ok_or_else(unrenderable)?,
             _ => return Err(unrenderable()),
         });
         rest = tail;
@@ -43,12 +47,14 @@ pub fn render(template: &str, d: LinkData<'_>) -> Result<String, DomainError> {
     Ok(out)
 }
 
-/// A template as given with a request: it must render.
-pub fn check(template: &str) -> Result<(), DomainError> {
+/// A template as given with a request: it must render (with a code id
+/// when the code will have one).
+pub fn check(template: &str, with_code_id: bool) -> Result<(), DomainError> {
     let sample = LinkData {
         user_id: "userID",
         code: "code",
         org_id: "orgID",
+        code_id: with_code_id.then_some("codeID"),
     };
     render(template, sample).map(|_| ())
 }
@@ -63,6 +69,7 @@ mod tests {
             user_id: "u1",
             code: "ABC123",
             org_id: "o1",
+            code_id: None,
         };
         let cases = [
             (
@@ -80,6 +87,16 @@ mod tests {
             let got = render(template, d).map_err(|e| e.id.into_owned());
             assert_eq!(got, then.map(str::to_owned).map_err(str::to_owned), "{template}");
         }
-        assert!(check("https://x/{{.UserID}}").is_ok());
+        assert!(check("https://x/{{.UserID}}", false).is_ok());
+        // A code id only where the code has one (passkey registration).
+        let with_id = "https://x/{{.CodeID}}/{{.Code}}";
+        assert_eq!(check(with_id, false).unwrap_err().id, "DOMAIN-ieYa7");
+        assert!(check(with_id, true).is_ok());
+        let d = LinkData {
+            code_id: Some("c7"),
+            ..d
+        };
+        assert_eq!(render(with_id, d).unwrap(), "https://x/c7/ABC123");
+        assert_eq!(render("https://x/{{ .CodeID }}", d).unwrap(), "https://x/c7");
     }
 }
