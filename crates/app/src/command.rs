@@ -1,9 +1,18 @@
 //! The write path shared by every command: load → decide → append, retried
 //! when another writer got to an aggregate first.
+//!
+//! Users are loaded from their snapshot and the events after it (see
+//! `twofold_domain::snapshot`): every sign-in appends to the user's history,
+//! which is never read whole again once a snapshot exists. A command that
+//! folded [`SNAPSHOT_EVERY`] or more events stores a new snapshot of the
+//! state it loaded with its events; the push's sequence check makes that
+//! state the aggregate's state at the snapshot's sequence.
 
 use std::sync::Arc;
 
-use twofold_domain::{AggregateRef, DomainError, EventPayload, InstanceId, StoredEvent, Timestamp};
+use twofold_domain::snapshot::{History, SNAPSHOT_EVERY, Snapshot, USER_SNAPSHOT_VERSION};
+use twofold_domain::user::UserState;
+use twofold_domain::{AggregateRef, AggregateType, DomainError, EventPayload, InstanceId, StoredEvent, Timestamp};
 
 use crate::App;
 use crate::ports::{AggregatePush, PushRequest, StoreError, UniqueClaim};
@@ -86,13 +95,120 @@ pub(crate) fn store_error(e: StoreError) -> DomainError {
     }
 }
 
+/// An aggregate as a command loaded it.
+pub(crate) struct Loaded {
+    /// Its events; a user's only after its snapshot (read [`Self::user`]).
+    events: Arc<Vec<StoredEvent>>,
+    /// A user's state.
+    user: Option<UserState>,
+    /// The aggregate as it stands (its last event's details).
+    last: Option<WriteDetails>,
+    /// Enough events were folded to make a new snapshot worth storing.
+    snapshot_due: bool,
+}
+
+impl Loaded {
+    fn sequence(&self) -> u64 {
+        self.last.as_ref().map_or(0, |d| d.sequence)
+    }
+
+    /// The snapshot to store with a push to this aggregate, if one is due.
+    fn snapshot(&self) -> Option<Snapshot> {
+        let (user, last) = (self.user.as_ref()?, self.last.as_ref()?);
+        self.snapshot_due
+            .then(|| user.to_snapshot(last.sequence, last.date))
+            .flatten()
+    }
+}
+
 /// The history of the `i`-th aggregate a command loaded (empty if none).
-pub(crate) fn history(loaded: &[Arc<Vec<StoredEvent>>], i: usize) -> &[StoredEvent] {
-    loaded.get(i).map_or(&[], |h| h.as_slice())
+/// Not for users (whose history starts at their snapshot): see [`user_state`].
+pub(crate) fn history(loaded: &[Loaded], i: usize) -> &[StoredEvent] {
+    loaded.get(i).map_or(&[], |l| l.events.as_slice())
+}
+
+/// The state of the `i`-th aggregate a command loaded, a user.
+pub(crate) fn user_state(loaded: &[Loaded], i: usize) -> UserState {
+    loaded.get(i).and_then(|l| l.user.clone()).unwrap_or_default()
 }
 
 impl App {
+    /// Runs `decide` against a user's state and appends the result.
+    pub(crate) async fn execute_on_user(
+        &self,
+        instance_id: &InstanceId,
+        creator: &str,
+        aggregate: AggregateRef,
+        decide: impl Fn(&UserState) -> Result<Vec<EventPayload>, DomainError>,
+    ) -> Result<WriteDetails, DomainError> {
+        self.execute_many(instance_id, creator, vec![aggregate], |loaded| {
+            decide(&user_state(loaded, 0)).map(Decision::one)
+        })
+        .await
+    }
+
+    /// A user's current state, for a use case that reads before it decides.
+    pub(crate) async fn load_user(
+        &self,
+        instance_id: &InstanceId,
+        aggregate: &AggregateRef,
+    ) -> Result<UserState, DomainError> {
+        let loaded = self.load(instance_id, aggregate).await.map_err(store_error)?;
+        Ok(loaded.user.unwrap_or_default())
+    }
+
+    /// Loads an aggregate: a user from its snapshot and the events after it
+    /// (its whole history when it has no snapshot this code can read), any
+    /// other aggregate whole.
+    async fn load(&self, instance_id: &InstanceId, aggregate: &AggregateRef) -> Result<Loaded, StoreError> {
+        if aggregate.kind != AggregateType::User {
+            let events = self.store.events(instance_id, aggregate).await?;
+            crate::metrics::events_loaded(events.len());
+            let last = events.last().map(WriteDetails::of);
+            return Ok(Loaded {
+                events,
+                user: None,
+                last,
+                snapshot_due: false,
+            });
+        }
+        let History { snapshot, events } = self
+            .store
+            .history(instance_id, aggregate, USER_SNAPSHOT_VERSION)
+            .await?;
+        let base = match &snapshot {
+            None => Some(UserState::default()),
+            Some(s) => UserState::from_snapshot(s),
+        };
+        let (user, events) = match base {
+            Some(base) => (base.fold_more(&events), events),
+            None => {
+                // Of this version, yet unreadable: the events are the truth.
+                tracing::warn!(user_id = %aggregate.id, "unreadable user snapshot, folding the whole history");
+                let all = self.store.events(instance_id, aggregate).await?;
+                (UserState::fold(&all), all)
+            }
+        };
+        crate::metrics::events_loaded(events.len());
+        let last = match (events.last(), &snapshot) {
+            (Some(ev), _) => Some(WriteDetails::of(ev)),
+            (None, Some(s)) => Some(WriteDetails {
+                sequence: s.sequence,
+                date: s.created_at,
+                resource_owner: aggregate.owner.clone(),
+            }),
+            (None, None) => None,
+        };
+        Ok(Loaded {
+            snapshot_due: events.len() >= SNAPSHOT_EVERY,
+            events,
+            user: Some(user),
+            last,
+        })
+    }
+
     /// Runs `decide` against one aggregate's events and appends the result.
+    /// Not for users: see [`Self::execute_on_user`].
     pub(crate) async fn execute(
         &self,
         instance_id: &InstanceId,
@@ -116,7 +232,7 @@ impl App {
         instance_id: &InstanceId,
         creator: &str,
         aggregates: Vec<AggregateRef>,
-        decide: impl Fn(&[Arc<Vec<StoredEvent>>]) -> Result<Decision, DomainError>,
+        decide: impl Fn(&[Loaded]) -> Result<Decision, DomainError>,
     ) -> Result<WriteDetails, DomainError> {
         let (details, ()) = self
             .execute_many_with(instance_id, creator, aggregates, |loaded| Ok((decide(loaded)?, ())))
@@ -132,7 +248,7 @@ impl App {
         instance_id: &InstanceId,
         creator: &str,
         aggregates: Vec<AggregateRef>,
-        decide: impl Fn(&[Arc<Vec<StoredEvent>>]) -> Result<(Decision, T), DomainError>,
+        decide: impl Fn(&[Loaded]) -> Result<(Decision, T), DomainError>,
     ) -> Result<(WriteDetails, T), DomainError> {
         let Some(primary_ref) = aggregates.first() else {
             return Err(DomainError::internal("COMMAND-NoAgg", "An internal error occurred"));
@@ -140,14 +256,13 @@ impl App {
         for _ in 0..MAX_ATTEMPTS {
             let mut loaded = Vec::with_capacity(aggregates.len());
             for a in &aggregates {
-                loaded.push(self.store.events(instance_id, a).await.map_err(store_error)?);
+                loaded.push(self.load(instance_id, a).await.map_err(store_error)?);
             }
             let (decision, output) = decide(&loaded)?;
             let unchanged = || {
                 loaded
                     .first()
-                    .and_then(|h| h.last())
-                    .map(WriteDetails::of)
+                    .and_then(|l| l.last.clone())
                     .unwrap_or_else(|| WriteDetails {
                         sequence: 0,
                         date: Timestamp::default(),
@@ -167,10 +282,11 @@ impl App {
                     .zip(&loaded)
                     .zip(decision.events)
                     .filter(|(_, events)| !events.is_empty())
-                    .map(|((aggregate, history), events)| AggregatePush {
+                    .map(|((aggregate, loaded), events)| AggregatePush {
                         aggregate: aggregate.clone(),
-                        expected_sequence: history.last().map_or(0, |e| e.sequence),
+                        expected_sequence: loaded.sequence(),
                         events,
+                        snapshot: loaded.snapshot(),
                     })
                     .collect(),
                 claims: decision.claims,
@@ -211,6 +327,7 @@ impl App {
                     aggregate,
                     expected_sequence: 0,
                     events,
+                    snapshot: None,
                 })
                 .collect(),
             claims,

@@ -62,7 +62,7 @@ impl App {
             &ctx.instance_id,
             ctx.caller.user_id.as_str(),
             vec![AggregateRef::user(&user.id, &user.org_id)],
-            |loaded| recorded(decide(&UserState::fold(crate::command::history(loaded, 0)))),
+            |loaded| recorded(decide(&crate::command::user_state(loaded, 0))),
         )
         .await
     }

@@ -230,7 +230,7 @@ impl App {
                 ctx.caller.user_id.as_str(),
                 vec![human.aggregate()],
                 |loaded| {
-                    let state = UserState::fold(crate::command::history(loaded, 0));
+                    let state = crate::command::user_state(loaded, 0);
                     Ok(Decision {
                         events: vec![human.decide(&state)?],
                         claims: vec![human.claim.clone()],
@@ -382,11 +382,11 @@ impl App {
         user: &Authorized<UserView>,
         decide: impl Fn(&UserState) -> Result<Vec<twofold_domain::EventPayload>, DomainError>,
     ) -> Result<WriteDetails, DomainError> {
-        self.execute(
+        self.execute_on_user(
             &ctx.instance_id,
             ctx.caller.user_id.as_str(),
             AggregateRef::user(&user.id, &user.org_id),
-            |events| decide(&UserState::fold(events)),
+            decide,
         )
         .await
     }

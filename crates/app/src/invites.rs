@@ -6,7 +6,6 @@ use twofold_domain::event::InviteCodeAdded;
 use twofold_domain::invite;
 use twofold_domain::notify::Channel;
 use twofold_domain::url_template;
-use twofold_domain::user::UserState;
 use twofold_domain::{AggregateRef, DomainError, EventPayload, UserId};
 
 use crate::auth::RequestCtx;
@@ -69,7 +68,7 @@ impl App {
                 ctx.caller.user_id.as_str(),
                 vec![AggregateRef::user(&user.id, &user.org_id)],
                 |loaded| {
-                    let s = UserState::fold(crate::command::history(loaded, 0));
+                    let s = crate::command::user_state(loaded, 0);
                     let events = if resend {
                         invite::decide_resend_invite(&s, added.clone())?
                     } else {

@@ -4,11 +4,10 @@
 use twofold_domain::machine_secret;
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{UserKind, UserState as UserViewState, UserView};
-use twofold_domain::user::UserState;
 use twofold_domain::{AggregateRef, DomainError, InstanceId, UserId};
 
 use crate::auth::RequestCtx;
-use crate::command::{Decision, history, store_error};
+use crate::command::Decision;
 use crate::{App, WriteDetails};
 
 /// A machine secret as generated: shown this once.
@@ -35,7 +34,7 @@ impl App {
                 ctx.caller.user_id.as_str(),
                 vec![AggregateRef::user(user_id, &ctx.org_id)],
                 |loaded| {
-                    let state = UserState::fold(history(loaded, 0));
+                    let state = crate::command::user_state(loaded, 0);
                     let events = machine_secret::decide_set(&state, &ctx.org_id, &hash)?;
                     Ok((Decision::one(events), state.user_name))
                 },
@@ -51,11 +50,11 @@ impl App {
     /// RemoveMachineSecret.
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn remove_machine_secret(&self, ctx: &RequestCtx, user_id: &UserId) -> Result<WriteDetails, DomainError> {
-        self.execute(
+        self.execute_on_user(
             &ctx.instance_id,
             ctx.caller.user_id.as_str(),
             AggregateRef::user(user_id, &ctx.org_id),
-            |events| machine_secret::decide_remove(&UserState::fold(events), &ctx.org_id),
+            |s| machine_secret::decide_remove(s, &ctx.org_id),
         )
         .await
     }
@@ -76,12 +75,9 @@ impl App {
             .find(|u| matches!(u.kind, UserKind::Machine { .. }) && u.state == UserViewState::Active);
         let hash = match &user {
             Some(u) => {
-                let events = self
-                    .store
-                    .events(instance_id, &AggregateRef::user(&u.id, &u.org_id))
-                    .await
-                    .map_err(store_error)?;
-                UserState::fold(&events).machine_secret
+                self.load_user(instance_id, &AggregateRef::user(&u.id, &u.org_id))
+                    .await?
+                    .machine_secret
             }
             None => None,
         };

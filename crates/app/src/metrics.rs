@@ -47,6 +47,7 @@ struct Metrics {
     user_locks: Counter,
     commit_seconds: Histogram,
     commit_batch: Histogram,
+    events_loaded: Counter,
     deliveries: Family<DeliveryLabels, Counter>,
     hash_queue_full: Counter,
 }
@@ -68,6 +69,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
         // 1 … 128 (the SQLite writer's largest batch)
         commit_batch: Histogram::new(exponential_buckets(1.0, 2.0, 8)),
+        events_loaded: Counter::default(),
         deliveries: Family::default(),
         hash_queue_full: Counter::default(),
         registry: Registry::default(),
@@ -106,6 +108,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "store_commit_batch_size",
         "Appends committed together in one transaction",
         m.commit_batch.clone(),
+    );
+    registry.register(
+        "events_loaded",
+        "Events read to rebuild an aggregate's state (users: only those after their snapshot)",
+        m.events_loaded.clone(),
     );
     registry.register(
         "deliveries",
@@ -208,6 +215,11 @@ pub(crate) fn appended(stored: &[StoredEvent]) {
 pub fn commit(batch: usize, elapsed: Duration) {
     METRICS.commit_seconds.observe(elapsed.as_secs_f64());
     METRICS.commit_batch.observe(batch as f64);
+}
+
+/// `n` events read to rebuild one aggregate's state.
+pub(crate) fn events_loaded(n: usize) {
+    METRICS.events_loaded.inc_by(n as u64);
 }
 
 /// What became of a one-time-code message.

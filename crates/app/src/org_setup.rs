@@ -6,7 +6,6 @@ use twofold_domain::permissions::CheckedOn;
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{InstanceView, UserView};
 use twofold_domain::readmodel::query::{ListRequest, OrgQuery};
-use twofold_domain::user::UserState;
 use twofold_domain::{AggregateRef, DomainError, OrgId, UserId};
 
 use crate::auth::RequestCtx;
@@ -99,7 +98,7 @@ impl App {
                     unique(&ctx.instance_id, "org_domain", &domain),
                 ];
                 for (i, human) in humans.iter().enumerate() {
-                    events.push(human.decide(&UserState::fold(history(loaded, i + 1)))?);
+                    events.push(human.decide(&crate::command::user_state(loaded, i + 1))?);
                     claims.push(human.claim.clone());
                 }
                 Ok(Decision {

@@ -23,7 +23,7 @@ use webauthn_rs::prelude::{
 
 use crate::access::Reach;
 use crate::auth::RequestCtx;
-use crate::command::{Decision, history};
+use crate::command::Decision;
 use crate::mfa::Via;
 use crate::notify::{Delivery, Purpose};
 use crate::u2f::{relying_party, user_handle};
@@ -123,14 +123,10 @@ pub(crate) fn passkeys_of(state: &UserState) -> Vec<(String, Passkey)> {
 }
 
 impl App {
-    async fn user_state(&self, ctx: &RequestCtx, user: &UserView) -> Result<UserState, DomainError> {
-        let aggregate = AggregateRef::user(&user.id, &user.org_id);
-        let events = self
-            .store
-            .events(&ctx.instance_id, &aggregate)
+    /// The current state of a user read through its view.
+    pub(crate) async fn user_state(&self, ctx: &RequestCtx, user: &UserView) -> Result<UserState, DomainError> {
+        self.load_user(&ctx.instance_id, &AggregateRef::user(&user.id, &user.org_id))
             .await
-            .map_err(crate::command::store_error)?;
-        Ok(UserState::fold(&events))
     }
 
     /// Starts a passkey registration. With a code the code authorises it;
@@ -184,7 +180,7 @@ impl App {
                 ctx.caller.user_id.as_str(),
                 vec![AggregateRef::user(&user.id, &user.org_id)],
                 |loaded| {
-                    let s = UserState::fold(history(loaded, 0));
+                    let s = crate::command::user_state(loaded, 0);
                     match passkey::decide_register(&s, &token_id, reg_state.clone(), rp_id, given.as_ref(), now) {
                         Ok(events) => Ok(Decision::one(events)),
                         Err(RegisterRefusal::Error(e)) => Err(e),
@@ -261,18 +257,12 @@ impl App {
         };
         let user_ref = AggregateRef::user(&user.id, &user.org_id);
         let d = self
-            .execute(
-                &ctx.instance_id,
-                ctx.caller.user_id.as_str(),
-                user_ref.clone(),
-                |events| {
-                    let s = UserState::fold(events);
-                    if !s.exists || !s.human {
-                        return Err(user_missing());
-                    }
-                    Ok(passkey::decide_request_code(requested.clone()))
-                },
-            )
+            .execute_on_user(&ctx.instance_id, ctx.caller.user_id.as_str(), user_ref.clone(), |s| {
+                if !s.exists || !s.human {
+                    return Err(user_missing());
+                }
+                Ok(passkey::decide_request_code(requested.clone()))
+            })
             .await?;
         let (url_template, origin) = match delivery {
             CodeDelivery::Return => return Ok((d, Some(RegistrationCode { id, code }))),

@@ -12,12 +12,11 @@ use twofold_domain::password_complexity::{PasswordComplexitySettings, PasswordSe
 use twofold_domain::permissions::Permission;
 use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::session::checks::HashComparison;
-use twofold_domain::user::UserState;
 use twofold_domain::{AggregateRef, DomainError, UserId};
 
 use crate::access::{Authorized, Reach};
 use crate::auth::RequestCtx;
-use crate::command::{Decision, store_error};
+use crate::command::Decision;
 use crate::notify::{Delivery, Purpose};
 use crate::{App, WriteDetails, passwords};
 
@@ -195,8 +194,7 @@ impl App {
             .settings
             .check(new_password, PasswordSet::Change)?;
         let agg = AggregateRef::user(&user.id, &user.org_id);
-        let events = self.store.events(&ctx.instance_id, &agg).await.map_err(store_error)?;
-        let state = UserState::fold(&events);
+        let state = self.load_user(&ctx.instance_id, &agg).await?;
         let proof = match by {
             SetPasswordBy::Permission => Proof::Permission,
             SetPasswordBy::Code(c) => Proof::Code(self.keys.token_hash(c.trim())),
@@ -234,7 +232,7 @@ impl App {
             None
         };
         self.execute_many(&ctx.instance_id, ctx.caller.user_id.as_str(), vec![agg], |loaded| {
-            let state = UserState::fold(crate::command::history(loaded, 0));
+            let state = crate::command::user_state(loaded, 0);
             let new_hash = hash.as_deref().unwrap_or_default();
             let out = code::decide_set_password(&state, lockout, &proof, new_hash, change_required, now)?;
             if out.error.is_none() && hash.is_none() {

@@ -10,6 +10,7 @@ use serde_json::Value;
 /// copying them.
 pub type Doc = Arc<Value>;
 use twofold_domain::readmodel::Collection;
+use twofold_domain::snapshot::{History, Snapshot};
 use twofold_domain::{AggregateRef, EventPayload, InstanceId, StoredEvent, Timestamp};
 
 /// Where use cases read the time: the system clock in production, a
@@ -25,6 +26,9 @@ pub struct AggregatePush {
     pub aggregate: AggregateRef,
     pub expected_sequence: u64,
     pub events: Vec<EventPayload>,
+    /// The aggregate's state at `expected_sequence`, to store (replacing an
+    /// older snapshot) with the events.
+    pub snapshot: Option<Snapshot>,
 }
 
 /// A value that must be unique within `scope` (an instance ID, or "" for the
@@ -70,6 +74,15 @@ pub trait EventStore: Send + Sync + 'static {
         instance_id: &InstanceId,
         aggregate: &AggregateRef,
     ) -> Result<Arc<Vec<StoredEvent>>, StoreError>;
+
+    /// The aggregate's snapshot of `version`, if one is stored, and the
+    /// events after it; all its events without one.
+    async fn history(
+        &self,
+        instance_id: &InstanceId,
+        aggregate: &AggregateRef,
+        version: i64,
+    ) -> Result<History, StoreError>;
 
     /// Appends atomically (all aggregates and claims or nothing) and updates
     /// the read models in the same transaction. Returns the stored events.

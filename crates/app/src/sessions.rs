@@ -7,8 +7,6 @@
 //! code each work once, across sessions and nodes, because every check
 //! appends to the user's aggregate under optimistic concurrency.
 
-use std::sync::Arc;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use twofold_domain::event::WebAuthnChallenged;
@@ -26,12 +24,12 @@ use twofold_domain::session::checks::{
 };
 use twofold_domain::session::{self, SessionState, SessionUser};
 use twofold_domain::user::{TotpState, UserState};
-use twofold_domain::{AggregateRef, DomainError, SessionId, StoredEvent, Timestamp, UserId};
+use twofold_domain::{AggregateRef, DomainError, SessionId, Timestamp, UserId};
 use webauthn_rs::prelude::{PublicKeyCredential, SecurityKey, SecurityKeyAuthentication, WebauthnError};
 
 use crate::access::{SessionAccess, not_permitted, session_token};
 use crate::auth::RequestCtx;
-use crate::command::{Decision, history};
+use crate::command::{Decision, Loaded, history, user_state};
 use crate::notify::{Delivery, Purpose};
 use crate::{App, WriteDetails, passkeys, passwords, secrets, totp, u2f};
 
@@ -149,13 +147,6 @@ impl App {
         Ok(user)
     }
 
-    async fn user_events(&self, ctx: &RequestCtx, user: &UserView) -> Result<Arc<Vec<StoredEvent>>, DomainError> {
-        self.store
-            .events(&ctx.instance_id, &AggregateRef::user(&user.id, &user.org_id))
-            .await
-            .map_err(crate::command::store_error)
-    }
-
     /// The declared check on the instance (`session.write`, as ZITADEL's CreateSession).
     #[tracing::instrument(skip_all)]
     pub async fn create_session(
@@ -263,9 +254,9 @@ impl App {
         if let Some(u) = &user {
             aggregates.push(AggregateRef::user(&u.id, &u.org_id));
         }
-        let decide = |loaded: &[Arc<Vec<StoredEvent>>]| -> Result<(Decision, bool), DomainError> {
+        let decide = |loaded: &[Loaded]| -> Result<(Decision, bool), DomainError> {
             let state = SessionState::fold(history(loaded, 0));
-            let user_state = loaded.get(1).map(|e| UserState::fold(e));
+            let user_state = (loaded.len() > 1).then(|| user_state(loaded, 1));
             let evidence = Evidence {
                 totp: checks
                     .totp
@@ -361,7 +352,7 @@ impl App {
         requests: &ChallengeRequests,
     ) -> Result<Prepared, DomainError> {
         let user_state = match user {
-            Some(u) => Some(UserState::fold(&self.user_events(ctx, u).await?)),
+            Some(u) => Some(self.user_state(ctx, u).await?),
             None => None,
         };
         let us = user_state.as_ref();

@@ -6,7 +6,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use twofold_domain::mfa;
-use twofold_domain::user::UserState;
 use twofold_domain::{DomainError, ErrorKind, UserId};
 use url::Url;
 use webauthn_rs::prelude::{RegisterPublicKeyCredential, SecurityKey, SecurityKeyRegistration, Uuid};
@@ -79,8 +78,7 @@ impl App {
         let rp_id = if domain.is_empty() { request_host } else { domain };
         let rp = relying_party(rp_id)?;
         let aggregate = twofold_domain::AggregateRef::user(&user.id, &user.org_id);
-        let events = self.store.events(&ctx.instance_id, &aggregate).await;
-        let state = UserState::fold(&events.map_err(crate::command::store_error)?);
+        let state = self.load_user(&ctx.instance_id, &aggregate).await?;
         // Keys already registered may not register again.
         let exclude = state
             .u2f

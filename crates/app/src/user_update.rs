@@ -6,7 +6,6 @@ use twofold_domain::event::UsernameChanged;
 use twofold_domain::human;
 use twofold_domain::notify::Channel;
 use twofold_domain::url_template;
-use twofold_domain::user::UserState;
 use twofold_domain::user_update::{self, HumanUpdate, PhoneUpdate, ProfileUpdate};
 use twofold_domain::{AggregateRef, DomainError, EventPayload, UserId};
 
@@ -114,7 +113,7 @@ impl App {
                 ctx.caller.user_id.as_str(),
                 vec![AggregateRef::user(&user.id, &user.org_id)],
                 |loaded| {
-                    let state = UserState::fold(crate::command::history(loaded, 0));
+                    let state = crate::command::user_state(loaded, 0);
                     let events = match (&human_update, &u.kind) {
                         (Some(h), _) => user_update::decide_update_human(&state, h)?,
                         (None, UpdateKind::Machine { name, description }) => user_update::decide_update_machine(

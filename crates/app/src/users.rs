@@ -8,12 +8,12 @@ use twofold_domain::permissions::Permission;
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{MemberView, PatView, UserView, pat_doc_id};
 use twofold_domain::setup::PAT_SCOPES;
-use twofold_domain::user::{self, UserState};
+use twofold_domain::user;
 use twofold_domain::{AggregateRef, DomainError, OrgId, Timestamp, UserId};
 
 use crate::access::{Authorized, Reach};
 use crate::auth::RequestCtx;
-use crate::command::{Decision, unique};
+use crate::command::{Decision, history, unique};
 use crate::{App, WriteDetails, secrets};
 
 /// Tokens without an expiration date expire at 9999-12-31T23:59:59Z.
@@ -95,7 +95,7 @@ impl App {
                 ctx.caller.user_id.as_str(),
                 vec![AggregateRef::user(&user_id, org_id)],
                 |loaded| {
-                    user::decide_add_machine(&UserState::fold(crate::command::history(loaded, 0)))?;
+                    user::decide_add_machine(&crate::command::user_state(loaded, 0))?;
                     Ok(Decision {
                         events: vec![vec![event.clone()]],
                         claims: vec![claim.clone()],
@@ -144,10 +144,10 @@ impl App {
             ctx.caller.user_id.as_str(),
             aggregates.clone(),
             |loaded| {
-                let state = UserState::fold(crate::command::history(loaded, 0));
+                let state = crate::command::user_state(loaded, 0);
                 let mut events = vec![user::decide_remove_user(&state, org_id)?];
-                for (aggregate, history) in aggregates.iter().zip(loaded).skip(1) {
-                    let members = Members::fold(history.iter().map(|e| &e.payload));
+                for (i, aggregate) in aggregates.iter().enumerate().skip(1) {
+                    let members = Members::fold(history(loaded, i).iter().map(|e| &e.payload));
                     events.push(if members.contains(user_id.as_str()) {
                         vec![twofold_domain::member::cascade_removed(
                             aggregate.kind,
@@ -196,11 +196,11 @@ impl App {
         };
         let now = self.now();
         let details = self
-            .execute(
+            .execute_on_user(
                 &ctx.instance_id,
                 ctx.caller.user_id.as_str(),
                 AggregateRef::user(user_id, org_id),
-                |events| user::decide_add_pat(&UserState::fold(events), org_id, pat.clone(), now),
+                |s| user::decide_add_pat(s, org_id, pat.clone(), now),
             )
             .await?;
         Ok(NewToken {
@@ -236,11 +236,11 @@ impl App {
         user_id: &UserId,
         token_id: &str,
     ) -> Result<WriteDetails, DomainError> {
-        self.execute(
+        self.execute_on_user(
             &ctx.instance_id,
             ctx.caller.user_id.as_str(),
             AggregateRef::user(user_id, org_id),
-            |events| user::decide_remove_pat(&UserState::fold(events), org_id, token_id),
+            |s| user::decide_remove_pat(s, org_id, token_id),
         )
         .await
     }

@@ -37,6 +37,7 @@ pub mod scoped_policy;
 pub mod security;
 pub mod session;
 pub mod setup;
+pub mod snapshot;
 pub mod url_template;
 pub mod user;
 pub mod user_lifecycle;

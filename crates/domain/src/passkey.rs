@@ -79,7 +79,7 @@ pub struct PasskeyCodeId {
 }
 
 /// A passkey: pending (registration state) until verified.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasskeyToken {
     pub id: String,
     pub rp_id: String,
@@ -98,7 +98,7 @@ impl PasskeyToken {
 }
 
 /// A user's passkeys and unused registration codes.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Passkeys {
     pub tokens: Vec<PasskeyToken>,
     pub codes: Vec<PasskeyCodeRequested>,

@@ -62,7 +62,7 @@ pub struct PasswordChanged {
 }
 
 /// A reset code waiting to be used, with the wrong guesses made so far.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingPasswordCode {
     pub code: CodeAdded,
     pub failures: u32,

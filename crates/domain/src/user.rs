@@ -1,6 +1,8 @@
 //! Users (machine and human) and their personal access tokens. Second
 //! factors of human users are decided in [`crate::mfa`].
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::DomainError;
 use crate::event::{
     CodeAdded, EventPayload as E, InviteCodeAdded, PatAdded, PatRemoved, StoredEvent, Timestamp, UserRemoved,
@@ -9,7 +11,7 @@ use crate::ids::OrgId;
 use crate::password_code::{MAX_CODE_FAILURES, PendingPasswordCode};
 
 /// Where a user's TOTP enrolment stands.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TotpState {
     #[default]
     None,
@@ -20,7 +22,7 @@ pub enum TotpState {
 }
 
 /// A security key: pending (registration state) until verified.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct U2fToken {
     pub id: String,
     pub rp_id: String,
@@ -31,8 +33,9 @@ pub struct U2fToken {
     pub credential: Option<String>,
 }
 
-/// A user folded from its aggregate's events.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A user folded from its aggregate's events. Serialisable: it is what a
+/// user's snapshot stores (see [`crate::snapshot`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserState {
     pub exists: bool,
     pub org_id: OrgId,
@@ -80,7 +83,7 @@ pub struct UserState {
 }
 
 /// A human user's profile as last set.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Profile {
     pub given_name: String,
     pub family_name: String,
@@ -92,11 +95,15 @@ pub struct Profile {
 
 impl UserState {
     pub fn fold(events: &[StoredEvent]) -> Self {
-        let mut s = Self::default();
+        Self::default().fold_more(events)
+    }
+
+    /// This state with `events` (the ones after it) applied.
+    pub fn fold_more(mut self, events: &[StoredEvent]) -> Self {
         for ev in events {
-            s.apply(ev);
+            self.apply(ev);
         }
-        s
+        self
     }
 
     fn apply(&mut self, ev: &StoredEvent) {

@@ -2,6 +2,13 @@
 //! its own writes. Only a store that is the sole writer of its database may
 //! use it (SQLite); PostgreSQL nodes share a database and read through.
 //!
+//! Bounded: each kind of entry lives in a least-recently-used map of at
+//! most [`Limits`] entries, the entry unused longest making room. A commit
+//! changes exactly the entries it made stale: the documents it wrote (now
+//! their new bodies), the lookups that held one of them or are keyed by a
+//! written document's new secondary key (dropped), and the histories of the
+//! aggregates it appended to (extended).
+//!
 //! A read that misses notes the write generation first and fills the cache
 //! only if no write committed meanwhile, so a slow reader can never put back
 //! a value an interleaved write replaced.
@@ -9,27 +16,102 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use serde_json::Value;
+use hashlink::LruCache;
 use twofold_app::StoreError;
-use twofold_app::ports::Doc;
-use twofold_domain::StoredEvent;
+use twofold_app::ports::{Doc, PushRequest};
+use twofold_domain::snapshot::History;
+use twofold_domain::{AggregateRef, StoredEvent};
 
-/// Beyond this many entries per map the cache starts over.
-const MAX_ENTRIES: usize = 100_000;
+use crate::shared::Applied;
 
-type DocKey = (String, String, String);
+/// (instance, collection, id or secondary key) of documents and lookups,
+/// (instance, aggregate type, aggregate id) of histories.
+pub(crate) type Key = (String, String, String);
 
-#[derive(Default)]
-struct Maps {
-    generation: u64,
-    docs: HashMap<DocKey, Option<Doc>>,
-    any_instance: HashMap<(String, String), Option<Doc>>,
-    lookups: HashMap<DocKey, Vec<Doc>>,
-    events: HashMap<DocKey, Arc<Vec<StoredEvent>>>,
+/// The documents a lookup found, each with its id.
+pub(crate) type Lookup = Arc<Vec<(String, Doc)>>;
+
+/// How many entries each map holds at most.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub docs: usize,
+    pub any_instance: usize,
+    pub lookups: usize,
+    /// Whole histories (aggregates without snapshots: orgs, projects,
+    /// sessions…).
+    pub events: usize,
+    /// Users' snapshots with the events after them (at most about
+    /// `SNAPSHOT_EVERY` each).
+    pub histories: usize,
 }
 
-#[derive(Default)]
+impl Default for Limits {
+    /// About 100–200 MB at worst with typical documents of 1–2 KB.
+    fn default() -> Self {
+        Self {
+            docs: 50_000,
+            any_instance: 10_000,
+            lookups: 20_000,
+            events: 2_000,
+            histories: 20_000,
+        }
+    }
+}
+
+struct Maps {
+    limits: Limits,
+    generation: u64,
+    docs: LruCache<Key, Option<Doc>>,
+    any_instance: LruCache<(String, String), Option<Doc>>,
+    lookups: LruCache<Key, Lookup>,
+    /// (instance, collection, document id) → the secondary keys of the
+    /// cached lookups that hold the document.
+    holders: HashMap<Key, Vec<String>>,
+    events: LruCache<Key, Arc<Vec<StoredEvent>>>,
+    /// With the snapshot version they were read for.
+    histories: LruCache<Key, (i64, History)>,
+}
+
+impl Maps {
+    fn new(limits: Limits, generation: u64) -> Self {
+        Self {
+            limits,
+            generation,
+            docs: LruCache::new(limits.docs),
+            any_instance: LruCache::new(limits.any_instance),
+            lookups: LruCache::new(limits.lookups),
+            holders: HashMap::new(),
+            events: LruCache::new(limits.events),
+            histories: LruCache::new(limits.histories),
+        }
+    }
+
+    fn drop_lookup(&mut self, key: &Key) {
+        if let Some(found) = self.lookups.remove(key) {
+            self.unhold(key, &found);
+        }
+    }
+
+    fn unhold(&mut self, key: &Key, found: &Lookup) {
+        for (id, _) in found.iter() {
+            let doc = (key.0.clone(), key.1.clone(), id.clone());
+            if let Some(lookups) = self.holders.get_mut(&doc) {
+                lookups.retain(|l| *l != key.2);
+                if lookups.is_empty() {
+                    self.holders.remove(&doc);
+                }
+            }
+        }
+    }
+}
+
 pub(crate) struct Cache(Mutex<Maps>);
+
+impl Default for Cache {
+    fn default() -> Self {
+        Self::with_limits(Limits::default())
+    }
+}
 
 /// Read-through: the cached value if `get` finds one, else `load`'s result,
 /// which `put` caches unless a write committed while it was loading.
@@ -49,14 +131,20 @@ pub(crate) async fn read_through<V: Clone>(
     Ok(v)
 }
 
-fn bounded<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
-    if map.len() >= MAX_ENTRIES {
-        map.clear();
-    }
-    map.insert(key, value);
+/// The key of an aggregate's history.
+pub(crate) fn aggregate_key(instance_id: &str, aggregate: &AggregateRef) -> Key {
+    (
+        instance_id.to_owned(),
+        aggregate.kind.as_str().to_owned(),
+        aggregate.id.clone(),
+    )
 }
 
 impl Cache {
+    pub fn with_limits(limits: Limits) -> Self {
+        Self(Mutex::new(Maps::new(limits, 0)))
+    }
+
     /// The maps. A panic while the lock was held may have left them
     /// half-updated, so a poisoned cache starts over empty.
     fn maps(&self) -> MutexGuard<'_, Maps> {
@@ -64,11 +152,7 @@ impl Cache {
             Ok(m) => m,
             Err(poisoned) => {
                 let mut m = poisoned.into_inner();
-                let generation = m.generation + 1;
-                *m = Maps {
-                    generation,
-                    ..Maps::default()
-                };
+                *m = Maps::new(m.limits, m.generation + 1);
                 self.0.clear_poison();
                 m
             }
@@ -79,14 +163,14 @@ impl Cache {
         self.maps().generation
     }
 
-    pub fn doc(&self, key: &DocKey) -> Option<Option<Doc>> {
+    pub fn doc(&self, key: &Key) -> Option<Option<Doc>> {
         self.maps().docs.get(key).cloned()
     }
 
-    pub fn put_doc(&self, seen: u64, key: DocKey, doc: Option<Doc>) {
+    pub fn put_doc(&self, seen: u64, key: Key, doc: Option<Doc>) {
         let mut m = self.maps();
         if m.generation == seen {
-            bounded(&mut m.docs, key, doc);
+            m.docs.insert(key, doc);
         }
     }
 
@@ -97,29 +181,55 @@ impl Cache {
     pub fn put_any_instance(&self, seen: u64, key: (String, String), doc: Option<Doc>) {
         let mut m = self.maps();
         if m.generation == seen {
-            bounded(&mut m.any_instance, key, doc);
+            m.any_instance.insert(key, doc);
         }
     }
 
-    pub fn lookup(&self, key: &DocKey) -> Option<Vec<Doc>> {
+    pub fn lookup(&self, key: &Key) -> Option<Lookup> {
         self.maps().lookups.get(key).cloned()
     }
 
-    pub fn put_lookup(&self, seen: u64, key: DocKey, docs: Vec<Doc>) {
+    pub fn put_lookup(&self, seen: u64, key: Key, found: Lookup) {
         let mut m = self.maps();
-        if m.generation == seen {
-            bounded(&mut m.lookups, key, docs);
+        if m.generation != seen {
+            return;
         }
+        m.drop_lookup(&key);
+        while m.lookups.len() >= m.limits.lookups.max(1) {
+            let Some((old, lost)) = m.lookups.remove_lru() else {
+                break;
+            };
+            m.unhold(&old, &lost);
+        }
+        for (id, _) in found.iter() {
+            let doc = (key.0.clone(), key.1.clone(), id.clone());
+            m.holders.entry(doc).or_default().push(key.2.clone());
+        }
+        m.lookups.insert(key, found);
     }
 
-    pub fn events(&self, key: &DocKey) -> Option<Arc<Vec<StoredEvent>>> {
+    pub fn events(&self, key: &Key) -> Option<Arc<Vec<StoredEvent>>> {
         self.maps().events.get(key).cloned()
     }
 
-    pub fn put_events(&self, seen: u64, key: DocKey, events: Arc<Vec<StoredEvent>>) {
+    pub fn put_events(&self, seen: u64, key: Key, events: Arc<Vec<StoredEvent>>) {
         let mut m = self.maps();
         if m.generation == seen {
-            bounded(&mut m.events, key, events);
+            m.events.insert(key, events);
+        }
+    }
+
+    pub fn history(&self, key: &Key, version: i64) -> Option<History> {
+        match self.maps().histories.get(key) {
+            Some((v, h)) if *v == version => Some(h.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn put_history(&self, seen: u64, key: Key, version: i64, history: History) {
+        let mut m = self.maps();
+        if m.generation == seen {
+            m.histories.insert(key, (version, history));
         }
     }
 
@@ -127,37 +237,227 @@ impl Cache {
     /// already loading do not fill it, their generation is gone.
     pub fn clear(&self) {
         let mut m = self.maps();
-        let generation = m.generation + 1;
-        *m = Maps {
-            generation,
-            ..Maps::default()
-        };
+        *m = Maps::new(m.limits, m.generation + 1);
     }
 
-    /// After a commit: the written documents and appended events replace
-    /// what was cached; lookups of the touched collections are dropped.
-    pub fn committed(&self, instance_id: &str, docs: &[(String, String, Option<Value>)], stored: &[StoredEvent]) {
+    /// After `req` committed as `applied`: the written documents replace
+    /// what was cached, lookups they left or joined are dropped, appended
+    /// events extend the cached histories, and a history whose aggregate got
+    /// a new snapshot is dropped (the next read starts at the snapshot).
+    pub fn committed(&self, req: &PushRequest, applied: &Applied) {
         let mut m = self.maps();
         m.generation += 1;
-        for (collection, id, doc) in docs {
-            m.docs.insert(
-                (instance_id.to_owned(), collection.clone(), id.clone()),
-                doc.clone().map(Arc::new),
-            );
-            m.any_instance.remove(&(collection.clone(), id.clone()));
-            m.lookups.retain(|(_, c, _), _| c != collection);
+        let instance_id = &req.instance_id;
+        for w in &applied.docs {
+            let key = (instance_id.clone(), w.collection.clone(), w.id.clone());
+            if let Some(lookups) = m.holders.get(&key).cloned() {
+                for lookup in lookups {
+                    m.drop_lookup(&(instance_id.clone(), w.collection.clone(), lookup));
+                }
+            }
+            if let Some(lookup) = &w.lookup {
+                m.drop_lookup(&(instance_id.clone(), w.collection.clone(), lookup.clone()));
+            }
+            m.any_instance.remove(&(w.collection.clone(), w.id.clone()));
+            m.docs.insert(key, w.body.clone().map(Arc::new));
         }
-        for ev in stored {
-            let key = (
-                instance_id.to_owned(),
-                ev.aggregate.kind.as_str().to_owned(),
-                ev.aggregate.id.clone(),
-            );
-            // Not cached: the next read loads it whole.
-            // Copies the history only if a reader still holds it.
-            if let Some(list) = m.events.get_mut(&key) {
+        for ev in &applied.stored {
+            let key = aggregate_key(instance_id, &ev.aggregate);
+            // Not cached: the next read loads it. Copies a history only
+            // if a reader still holds it.
+            if let Some(list) = m.events.peek_mut(&key) {
                 Arc::make_mut(list).push(ev.clone());
             }
+            if let Some((_, h)) = m.histories.peek_mut(&key) {
+                Arc::make_mut(&mut h.events).push(ev.clone());
+            }
         }
+        for p in req.aggregates.iter().filter(|p| p.snapshot.is_some()) {
+            m.histories.remove(&aggregate_key(instance_id, &p.aggregate));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use twofold_app::ports::AggregatePush;
+    use twofold_domain::snapshot::Snapshot;
+    use twofold_domain::{AggregateType, EventPayload, Timestamp};
+
+    use super::*;
+    use crate::shared::Written;
+
+    fn key(collection: &str, id: &str) -> Key {
+        ("i".into(), collection.into(), id.into())
+    }
+
+    fn doc(v: serde_json::Value) -> Doc {
+        Arc::new(v)
+    }
+
+    fn lookup(ids: &[&str]) -> Lookup {
+        Arc::new(
+            ids.iter()
+                .map(|id| (id.to_string(), doc(json!({ "id": id }))))
+                .collect(),
+        )
+    }
+
+    fn push(aggregates: Vec<AggregatePush>) -> PushRequest {
+        PushRequest {
+            instance_id: "i".into(),
+            creator: "c".into(),
+            created_at: Timestamp(1),
+            aggregates,
+            claims: vec![],
+            releases: vec![],
+        }
+    }
+
+    fn wrote(collection: &str, id: &str, lookup: Option<&str>, body: Option<serde_json::Value>) -> Applied {
+        Applied {
+            stored: vec![],
+            docs: vec![Written {
+                collection: collection.into(),
+                id: id.into(),
+                lookup: lookup.map(str::to_owned),
+                body,
+            }],
+        }
+    }
+
+    fn user() -> AggregateRef {
+        AggregateRef {
+            kind: AggregateType::User,
+            id: "u1".into(),
+            owner: "o".into(),
+        }
+    }
+
+    fn event(sequence: u64) -> StoredEvent {
+        StoredEvent {
+            instance_id: "i".into(),
+            aggregate: user(),
+            sequence,
+            position: sequence as i64,
+            created_at: Timestamp(1),
+            creator: "c".into(),
+            payload: EventPayload::UserLocked,
+        }
+    }
+
+    #[test]
+    fn each_map_keeps_at_most_its_limit_dropping_the_least_recently_used() {
+        let cache = Cache::with_limits(Limits {
+            docs: 2,
+            lookups: 2,
+            ..Limits::default()
+        });
+        let g = cache.generation();
+        cache.put_doc(g, key("user", "a"), Some(doc(json!(1))));
+        cache.put_doc(g, key("user", "b"), Some(doc(json!(2))));
+        assert!(cache.doc(&key("user", "a")).is_some()); // a is now the most recent
+        cache.put_doc(g, key("user", "c"), Some(doc(json!(3))));
+        assert!(cache.doc(&key("user", "a")).is_some());
+        assert_eq!(cache.doc(&key("user", "b")), None);
+        assert!(cache.doc(&key("user", "c")).is_some());
+
+        for (i, l) in ["x", "y", "z"].into_iter().enumerate() {
+            cache.put_lookup(g, key("member", l), lookup(&[&format!("d{i}"), "shared"]));
+        }
+        let m = cache.maps();
+        assert_eq!(m.lookups.len(), 2);
+        assert!(m.lookups.peek(&key("member", "x")).is_none());
+        // The evicted lookup no longer holds its documents.
+        assert!(!m.holders.contains_key(&key("member", "d0")));
+        assert_eq!(m.holders[&key("member", "shared")].len(), 2);
+    }
+
+    #[test]
+    fn a_write_drops_only_the_lookups_its_document_left_or_joined() {
+        let cache = Cache::default();
+        let g = cache.generation();
+        cache.put_lookup(g, key("user_factors", "org:1"), lookup(&["a", "b"]));
+        cache.put_lookup(g, key("user_factors", "org:3"), lookup(&["c"]));
+        cache.put_lookup(g, key("user_factors", "org:5"), lookup(&["d"]));
+        cache.put_lookup(g, key("member", "org:1"), lookup(&["a"]));
+        cache.put_doc(g, key("user_factors", "d"), Some(doc(json!("d"))));
+
+        // Document a moves from org:1 to org:3.
+        let body = json!({ "id": "a", "mask": 3 });
+        cache.committed(
+            &push(vec![]),
+            &wrote("user_factors", "a", Some("org:3"), Some(body.clone())),
+        );
+
+        assert_eq!(cache.lookup(&key("user_factors", "org:1")), None);
+        assert_eq!(cache.lookup(&key("user_factors", "org:3")), None);
+        assert!(cache.lookup(&key("user_factors", "org:5")).is_some());
+        assert!(cache.lookup(&key("member", "org:1")).is_some());
+        assert!(cache.doc(&key("user_factors", "d")).is_some());
+        // Read-your-writes: the new body is served.
+        assert_eq!(cache.doc(&key("user_factors", "a")), Some(Some(doc(body))));
+
+        // Deleting d drops the lookup that held it.
+        cache.committed(&push(vec![]), &wrote("user_factors", "d", None, None));
+        assert_eq!(cache.lookup(&key("user_factors", "org:5")), None);
+        assert_eq!(cache.doc(&key("user_factors", "d")), Some(None));
+        assert!(cache.maps().holders.keys().all(|k| k.1 == "member"));
+    }
+
+    #[test]
+    fn a_read_that_raced_a_commit_is_not_cached() {
+        let cache = Cache::default();
+        let seen = cache.generation();
+        cache.committed(&push(vec![]), &wrote("user", "a", None, Some(json!("new"))));
+        cache.put_doc(seen, key("user", "b"), Some(doc(json!("old"))));
+        cache.put_lookup(seen, key("user", "l"), lookup(&["a"]));
+        assert_eq!(cache.doc(&key("user", "b")), None);
+        assert_eq!(cache.lookup(&key("user", "l")), None);
+    }
+
+    #[test]
+    fn histories_grow_with_appends_and_restart_at_a_new_snapshot() {
+        let cache = Cache::default();
+        let k = aggregate_key("i", &user());
+        cache.put_history(
+            cache.generation(),
+            k.clone(),
+            7,
+            History::full(Arc::new(vec![event(1)])),
+        );
+        assert_eq!(cache.history(&k, 8).map(|h| h.events.len()), None);
+
+        let applied = Applied {
+            stored: vec![event(2)],
+            docs: vec![],
+        };
+        let plain = AggregatePush {
+            aggregate: user(),
+            expected_sequence: 1,
+            events: vec![EventPayload::UserLocked],
+            snapshot: None,
+        };
+        cache.committed(&push(vec![plain.clone()]), &applied);
+        assert_eq!(cache.history(&k, 7).map(|h| h.events.len()), Some(2));
+
+        let with_snapshot = AggregatePush {
+            snapshot: Some(Snapshot {
+                version: 7,
+                sequence: 2,
+                created_at: Timestamp(1),
+                state: "{}".into(),
+            }),
+            ..plain
+        };
+        cache.committed(
+            &push(vec![with_snapshot]),
+            &Applied {
+                stored: vec![event(3)],
+                docs: vec![],
+            },
+        );
+        assert_eq!(cache.history(&k, 7).map(|h| h.events.len()), None);
     }
 }

@@ -80,7 +80,7 @@ pub async fn check(url: &str, opts: &StoreOptions) -> Result<Vec<String>, OpenEr
         let mut conn = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(url)?
             .connect()
             .await?;
-        for table in ["events", "unique_constraints", "docs", "server_meta"] {
+        for table in ["events", "unique_constraints", "docs", "server_meta", "snapshots"] {
             let sql = format!("SELECT count(*) FROM {table}");
             sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
         }

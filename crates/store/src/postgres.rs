@@ -48,10 +48,10 @@ impl PgStore {
     ) -> Result<Vec<twofold_domain::StoredEvent>, twofold_app::StoreError> {
         let started = std::time::Instant::now();
         let mut tx = self.begin_write(&req.instance_id).await.map_err(shared::db_error)?;
-        let (stored, _) = Self::apply_push(&mut tx, &req).await?;
+        let applied = Self::apply_push(&mut tx, &req).await?;
         tx.commit().await.map_err(shared::db_error)?;
         twofold_app::metrics::commit(1, started.elapsed());
-        Ok(stored)
+        Ok(applied.stored)
     }
 
     /// A failed transaction is rolled back when sqlx returns its connection

@@ -6,7 +6,16 @@ use twofold_app::StoreError;
 
 pub(crate) const SELECT_EVENTS: &str = "SELECT instance_id, aggregate_type, aggregate_id, sequence, position, \
      event_type, payload, creator, owner, created_at FROM events \
-     WHERE instance_id = $1 AND aggregate_type = $2 AND aggregate_id = $3 ORDER BY sequence";
+     WHERE instance_id = $1 AND aggregate_type = $2 AND aggregate_id = $3 AND sequence > $4 ORDER BY sequence";
+pub(crate) const SELECT_SNAPSHOT: &str = "SELECT sequence, created_at, state FROM snapshots \
+     WHERE instance_id = $1 AND aggregate_type = $2 AND aggregate_id = $3 AND version = $4";
+/// Replaces the aggregate's snapshot by a later one, or by one of another
+/// version (the code that reads it changed).
+pub(crate) const UPSERT_SNAPSHOT: &str = "INSERT INTO snapshots (instance_id, aggregate_type, aggregate_id, \
+     version, sequence, created_at, state) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (instance_id, aggregate_type, aggregate_id) DO UPDATE SET version = excluded.version, \
+     sequence = excluded.sequence, created_at = excluded.created_at, state = excluded.state \
+     WHERE excluded.sequence > snapshots.sequence OR excluded.version <> snapshots.version";
 pub(crate) const LAST_SEQUENCE: &str = "SELECT COALESCE(MAX(sequence), 0) FROM events \
      WHERE instance_id = $1 AND aggregate_type = $2 AND aggregate_id = $3";
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (instance_id, aggregate_type, aggregate_id, sequence, \
@@ -15,7 +24,7 @@ pub(crate) const INSERT_CLAIM: &str = "INSERT INTO unique_constraints (scope, ki
 pub(crate) const SELECT_DOC: &str = "SELECT body FROM docs WHERE instance_id = $1 AND collection = $2 AND id = $3";
 pub(crate) const SELECT_DOC_ANY_INSTANCE: &str = "SELECT body FROM docs WHERE collection = $1 AND id = $2 LIMIT 1";
 pub(crate) const SELECT_DOCS_BY_LOOKUP: &str =
-    "SELECT body FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup = $3 ORDER BY id";
+    "SELECT id, body FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup = $3 ORDER BY id";
 pub(crate) const COUNT_BY_LOOKUP: &str = "SELECT lookup, COUNT(*) FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup IS NOT NULL GROUP BY lookup";
 pub(crate) const SELECT_FIRST_DOCS_BY_LOOKUP: &str =
     "SELECT body FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup = $3 ORDER BY id LIMIT $4";
@@ -32,12 +41,22 @@ pub(crate) const INSERT_META: &str =
 /// `server_meta` name of the master key check.
 pub(crate) const KEY_CHECK: &str = "key_check";
 
-/// What one push appended: its events, and the documents it wrote as
-/// (collection, id, new body or None when deleted).
-pub(crate) type Applied = (
-    Vec<twofold_domain::StoredEvent>,
-    Vec<(String, String, Option<serde_json::Value>)>,
-);
+/// What one push changed (for the cache).
+pub(crate) struct Applied {
+    pub stored: Vec<twofold_domain::StoredEvent>,
+    /// The documents written.
+    pub docs: Vec<Written>,
+}
+
+/// A document a push wrote.
+pub(crate) struct Written {
+    pub collection: String,
+    pub id: String,
+    /// Its secondary key now.
+    pub lookup: Option<String>,
+    /// Its new body; None when deleted.
+    pub body: Option<serde_json::Value>,
+}
 
 pub(crate) fn db_error(e: sqlx::Error) -> StoreError {
     match e {
@@ -86,6 +105,51 @@ pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
 macro_rules! impl_event_store {
     ($store:ty, $db:ty) => {
         impl $store {
+            /// The events of one aggregate after sequence `after`, oldest first.
+            async fn events_after(
+                &self,
+                instance_id: &str,
+                aggregate: &twofold_domain::AggregateRef,
+                after: u64,
+            ) -> Result<Vec<twofold_domain::StoredEvent>, twofold_app::StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query::<$db>($crate::shared::SELECT_EVENTS)
+                    .bind(instance_id)
+                    .bind(aggregate.kind.as_str())
+                    .bind(aggregate.id.as_str())
+                    .bind(after as i64)
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err($crate::shared::db_error)?;
+                rows.iter()
+                    .map(|r| {
+                        let get = |e: sqlx::Error| $crate::shared::corrupt("event row", e);
+                        let ty: String = r.try_get("event_type").map_err(get)?;
+                        let payload: Option<String> = r.try_get("payload").map_err(get)?;
+                        let payload = payload
+                            .map(|p| serde_json::from_str(&p))
+                            .transpose()
+                            .map_err(|e| $crate::shared::corrupt("event payload", e))?;
+                        let agg_type: String = r.try_get("aggregate_type").map_err(get)?;
+                        Ok(twofold_domain::StoredEvent {
+                            instance_id: r.try_get("instance_id").map_err(get)?,
+                            aggregate: twofold_domain::AggregateRef {
+                                kind: twofold_domain::AggregateType::parse(&agg_type)
+                                    .ok_or_else(|| $crate::shared::corrupt("aggregate type", &agg_type))?,
+                                id: r.try_get("aggregate_id").map_err(get)?,
+                                owner: r.try_get("owner").map_err(get)?,
+                            },
+                            sequence: r.try_get::<i64, _>("sequence").map_err(get)? as u64,
+                            position: r.try_get("position").map_err(get)?,
+                            created_at: twofold_domain::Timestamp(r.try_get("created_at").map_err(get)?),
+                            creator: r.try_get("creator").map_err(get)?,
+                            payload: twofold_domain::EventPayload::from_parts(&ty, payload)
+                                .map_err(|e| $crate::shared::corrupt(&ty, e))?,
+                        })
+                    })
+                    .collect()
+            }
+
             /// Appends `req` inside an open write transaction: checks the
             /// expected sequences, claims and releases unique values, inserts
             /// the events and updates the read models. Returns the stored
@@ -139,6 +203,19 @@ macro_rules! impl_event_store {
 
                 let mut stored = Vec::new();
                 for p in &req.aggregates {
+                    if let Some(s) = &p.snapshot {
+                        sqlx::query::<$db>($crate::shared::UPSERT_SNAPSHOT)
+                            .bind(req.instance_id.as_str())
+                            .bind(p.aggregate.kind.as_str())
+                            .bind(p.aggregate.id.as_str())
+                            .bind(s.version)
+                            .bind(s.sequence as i64)
+                            .bind(s.created_at.0)
+                            .bind(s.state.as_str())
+                            .execute(&mut *conn)
+                            .await
+                            .map_err(err)?;
+                    }
                     for (i, payload) in p.events.iter().enumerate() {
                         let sequence = p.expected_sequence + 1 + i as u64;
                         let (ty, json) = payload.to_parts();
@@ -222,14 +299,18 @@ macro_rules! impl_event_store {
                     q.execute(&mut *conn).await.map_err(err)?;
                 }
 
-                let written = order
+                let docs = order
                     .iter()
                     .filter_map(|k| {
-                        docs.get(k)
-                            .map(|w| (k.collection.as_str().to_owned(), k.id.clone(), w.doc.clone()))
+                        docs.get(k).map(|w| $crate::shared::Written {
+                            collection: k.collection.as_str().to_owned(),
+                            id: k.id.clone(),
+                            lookup: w.lookup.clone(),
+                            body: w.doc.clone(),
+                        })
                     })
                     .collect();
-                Ok((stored, written))
+                Ok($crate::shared::Applied { stored, docs })
             }
         }
         #[async_trait::async_trait]
@@ -239,55 +320,60 @@ macro_rules! impl_event_store {
                 instance_id: &twofold_domain::InstanceId,
                 aggregate: &twofold_domain::AggregateRef,
             ) -> Result<std::sync::Arc<Vec<twofold_domain::StoredEvent>>, twofold_app::StoreError> {
-                let instance_id = instance_id.as_str();
-                use sqlx::Row;
-                let key = (
-                    instance_id.to_owned(),
-                    aggregate.kind.as_str().to_owned(),
-                    aggregate.id.clone(),
-                );
+                let key = $crate::cache::aggregate_key(instance_id.as_str(), aggregate);
                 let load = async {
-                    let rows = sqlx::query::<$db>($crate::shared::SELECT_EVENTS)
-                        .bind(instance_id)
-                        .bind(aggregate.kind.as_str())
-                        .bind(aggregate.id.as_str())
-                        .fetch_all(&self.read)
-                        .await
-                        .map_err($crate::shared::db_error)?;
-                    let events: Vec<twofold_domain::StoredEvent> = rows
-                        .iter()
-                        .map(|r| {
-                            let get = |e: sqlx::Error| $crate::shared::corrupt("event row", e);
-                            let ty: String = r.try_get("event_type").map_err(get)?;
-                            let payload: Option<String> = r.try_get("payload").map_err(get)?;
-                            let payload = payload
-                                .map(|p| serde_json::from_str(&p))
-                                .transpose()
-                                .map_err(|e| $crate::shared::corrupt("event payload", e))?;
-                            let agg_type: String = r.try_get("aggregate_type").map_err(get)?;
-                            Ok(twofold_domain::StoredEvent {
-                                instance_id: r.try_get("instance_id").map_err(get)?,
-                                aggregate: twofold_domain::AggregateRef {
-                                    kind: twofold_domain::AggregateType::parse(&agg_type)
-                                        .ok_or_else(|| $crate::shared::corrupt("aggregate type", &agg_type))?,
-                                    id: r.try_get("aggregate_id").map_err(get)?,
-                                    owner: r.try_get("owner").map_err(get)?,
-                                },
-                                sequence: r.try_get::<i64, _>("sequence").map_err(get)? as u64,
-                                position: r.try_get("position").map_err(get)?,
-                                created_at: twofold_domain::Timestamp(r.try_get("created_at").map_err(get)?),
-                                creator: r.try_get("creator").map_err(get)?,
-                                payload: twofold_domain::EventPayload::from_parts(&ty, payload)
-                                    .map_err(|e| $crate::shared::corrupt(&ty, e))?,
-                            })
-                        })
-                        .collect::<Result<_, twofold_app::StoreError>>()?;
+                    let events = self.events_after(instance_id.as_str(), aggregate, 0).await?;
                     Ok(std::sync::Arc::new(events))
                 };
                 $crate::cache::read_through(
                     self.cache.as_deref(),
                     |c| c.events(&key),
                     |c, seen, v| c.put_events(seen, key.clone(), v),
+                    load,
+                )
+                .await
+            }
+
+            async fn history(
+                &self,
+                instance_id: &twofold_domain::InstanceId,
+                aggregate: &twofold_domain::AggregateRef,
+                version: i64,
+            ) -> Result<twofold_domain::snapshot::History, twofold_app::StoreError> {
+                let instance_id = instance_id.as_str();
+                let key = $crate::cache::aggregate_key(instance_id, aggregate);
+                let load = async {
+                    // Events are never changed and a snapshot is exact for
+                    // the events up to its sequence, so the two reads need
+                    // no common transaction.
+                    let row: Option<(i64, i64, String)> =
+                        sqlx::query_as::<$db, (i64, i64, String)>($crate::shared::SELECT_SNAPSHOT)
+                            .bind(instance_id)
+                            .bind(aggregate.kind.as_str())
+                            .bind(aggregate.id.as_str())
+                            .bind(version)
+                            .fetch_optional(&self.read)
+                            .await
+                            .map_err($crate::shared::db_error)?;
+                    let snapshot = row.map(|(sequence, created_at, state)| {
+                        std::sync::Arc::new(twofold_domain::snapshot::Snapshot {
+                            version,
+                            sequence: sequence.max(0) as u64,
+                            created_at: twofold_domain::Timestamp(created_at),
+                            state,
+                        })
+                    });
+                    let after = snapshot.as_ref().map_or(0, |s| s.sequence);
+                    let events = self.events_after(instance_id, aggregate, after).await?;
+                    Ok(twofold_domain::snapshot::History {
+                        snapshot,
+                        events: std::sync::Arc::new(events),
+                    })
+                };
+                $crate::cache::read_through(
+                    self.cache.as_deref(),
+                    |c| c.history(&key, version),
+                    |c, seen, v| c.put_history(seen, key.clone(), version, v),
                     load,
                 )
                 .await
@@ -366,26 +452,26 @@ macro_rules! impl_event_store {
                 let collection = collection.as_str();
                 let key = (instance_id.to_owned(), collection.to_owned(), lookup.to_owned());
                 let load = async {
-                    let rows: Vec<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOCS_BY_LOOKUP)
-                        .bind(instance_id)
-                        .bind(collection)
-                        .bind(lookup)
-                        .fetch_all(&self.read)
-                        .await
-                        .map_err($crate::shared::db_error)?;
-                    let docs = rows
-                        .into_iter()
-                        .map(|(b,)| $crate::shared::parse_doc(&b))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Ok(docs)
+                    let rows: Vec<(String, String)> =
+                        sqlx::query_as::<$db, (String, String)>($crate::shared::SELECT_DOCS_BY_LOOKUP)
+                            .bind(instance_id)
+                            .bind(collection)
+                            .bind(lookup)
+                            .fetch_all(&self.read)
+                            .await
+                            .map_err($crate::shared::db_error)?;
+                    rows.into_iter()
+                        .map(|(id, b)| Ok((id, $crate::shared::parse_doc(&b)?)))
+                        .collect::<Result<Vec<_>, twofold_app::StoreError>>()
                 };
-                $crate::cache::read_through(
+                let found = $crate::cache::read_through(
                     self.cache.as_deref(),
                     |c| c.lookup(&key),
                     |c, seen, v| c.put_lookup(seen, key.clone(), v),
-                    load,
+                    async { load.await.map(std::sync::Arc::new) },
                 )
-                .await
+                .await?;
+                Ok(found.iter().map(|(_, doc)| doc.clone()).collect())
             }
 
             async fn docs_by_prefix(

@@ -193,10 +193,10 @@ async fn writer(pool: SqlitePool, mut queue: mpsc::Receiver<Job>, cache: Arc<Cac
         match outcome {
             Ok(results) => {
                 for ((req, reply), result) in pushes.into_iter().zip(results) {
-                    if let Ok((stored, written)) = &result {
-                        cache.committed(&req.instance_id, written, stored);
+                    if let Ok(applied) = &result {
+                        cache.committed(&req, applied);
                     }
-                    let _ = reply.send(result.map(|(stored, _)| stored));
+                    let _ = reply.send(result.map(|applied| applied.stored));
                 }
                 for reply in probes {
                     let _ = reply.send(Ok(()));
