@@ -13,6 +13,7 @@
 
 mod fixtures;
 mod harness;
+mod history;
 mod hosted_login;
 mod proxy;
 mod python_sdk;
