@@ -6,16 +6,34 @@
 //! never later find a committed event below N (the usual out-of-order
 //! sequence pitfall). Read models are written in the same transaction, so a
 //! write acknowledged by one node is visible to every node's next read.
+//!
+//! Group commit: as the lock makes an instance's commits (and their WAL
+//! flushes) strictly sequential, each node's writer task takes every push
+//! waiting in its queue (up to [`MAX_BATCH`]) and applies them in one
+//! transaction, each in its own savepoint so one push's failure (a lost
+//! race, a taken name) leaves the others intact, then commits once. No push
+//! is acknowledged before that commit; a batch that cannot commit fails
+//! every push in it.
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
+use tokio::sync::{mpsc, oneshot};
+use twofold_app::StoreError;
+use twofold_app::ports::PushRequest;
+use twofold_domain::StoredEvent;
 
 use crate::{StoreOptions, shared};
+
+/// Most pushes one commit covers.
+const MAX_BATCH: usize = 128;
+
+type Reply = oneshot::Sender<Result<Vec<StoredEvent>, StoreError>>;
 
 pub struct PgStore {
     read: PgPool,
     /// Several nodes write the database: nothing is cached.
     cache: Option<std::sync::Arc<crate::cache::Cache>>,
+    jobs: mpsc::Sender<(PushRequest, Reply)>,
 }
 
 impl PgStore {
@@ -28,30 +46,20 @@ impl PgStore {
         // sqlx holds an advisory lock while migrating, so nodes starting
         // together apply each migration once.
         sqlx::migrate!("../../migrations/postgres").run(&read).await?;
-        Ok(Self { read, cache: None })
+        let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(writer(read.clone(), queue));
+        Ok(Self {
+            read,
+            cache: None,
+            jobs,
+        })
     }
 
-    async fn begin_write(&self, instance_id: &str) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        let mut tx = self.read.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('twofold-append:' || $1))")
-            .bind(instance_id)
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx)
-    }
-
-    /// One transaction per push; concurrent commits are grouped by
-    /// PostgreSQL itself (so each commit is a batch of one).
-    async fn submit(
-        &self,
-        req: twofold_app::ports::PushRequest,
-    ) -> Result<Vec<twofold_domain::StoredEvent>, twofold_app::StoreError> {
-        let started = std::time::Instant::now();
-        let mut tx = self.begin_write(&req.instance_id).await.map_err(shared::db_error)?;
-        let applied = Self::apply_push(&mut tx, &req).await?;
-        tx.commit().await.map_err(shared::db_error)?;
-        twofold_app::metrics::commit(1, started.elapsed());
-        Ok(applied.stored)
+    async fn submit(&self, req: PushRequest) -> Result<Vec<StoredEvent>, StoreError> {
+        let gone = || StoreError::Unavailable("the database writer has stopped".into());
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send((req, reply)).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 
     /// A failed transaction is rolled back when sqlx returns its connection
@@ -71,3 +79,72 @@ impl PgStore {
 }
 
 shared::impl_event_store!(PgStore, Postgres);
+
+async fn writer(pool: PgPool, mut queue: mpsc::Receiver<(PushRequest, Reply)>) {
+    while let Some(first) = queue.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let batch: Vec<&PushRequest> = jobs.iter().map(|(req, _)| req).collect();
+        let started = std::time::Instant::now();
+        let outcome = write_batch(&pool, &batch).await;
+        twofold_app::metrics::commit(batch.len(), started.elapsed());
+        match outcome {
+            Ok(results) => {
+                for ((_, reply), result) in jobs.into_iter().zip(results) {
+                    let _ = reply.send(result.map(|applied| applied.stored));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a write batch could not commit and was rolled back");
+                for (_, reply) in jobs {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Applies each push in its own savepoint and commits them together. An
+/// error outside a push rolls the whole transaction back (sqlx does when the
+/// transaction is dropped).
+async fn write_batch(
+    pool: &PgPool,
+    batch: &[&PushRequest],
+) -> Result<Vec<Result<shared::Applied, StoreError>>, StoreError> {
+    let err = shared::db_error;
+    let mut tx: Transaction<'static, Postgres> = pool.begin().await.map_err(err)?;
+    // Always in the same order, so two nodes' batches cannot deadlock.
+    let mut instances: Vec<&str> = batch.iter().map(|req| req.instance_id.as_str()).collect();
+    instances.sort_unstable();
+    instances.dedup();
+    for instance_id in instances {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('twofold-append:' || $1))")
+            .bind(instance_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+    }
+    let mut results = Vec::with_capacity(batch.len());
+    for req in batch {
+        sqlx::query("SAVEPOINT push").execute(&mut *tx).await.map_err(err)?;
+        let result = PgStore::apply_push(&mut tx, req).await;
+        if result.is_err() {
+            sqlx::query("ROLLBACK TO SAVEPOINT push")
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+        }
+        sqlx::query("RELEASE SAVEPOINT push")
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        results.push(result);
+    }
+    tx.commit().await.map_err(err)?;
+    Ok(results)
+}
