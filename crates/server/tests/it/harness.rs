@@ -200,7 +200,9 @@ impl Server {
     pub fn another_node(&self) -> Node {
         let dir = std::env::temp_dir().join(unique_name());
         let key = std::fs::read_to_string(self.dir.join("masterkey")).unwrap();
-        let (child, addr) = spawn_twofold(&dir, &self.server_db_url, &["--masterkey", key.trim()]);
+        // `=`: a key that starts with `-` must not read as a flag.
+        let key_arg = format!("--masterkey={}", key.trim());
+        let (child, addr) = spawn_twofold(&dir, &self.server_db_url, &[&key_arg]);
         Node {
             addr,
             child: Some(child),
