@@ -12,6 +12,7 @@ use twofold_domain::password_complexity::{PasswordComplexitySettings, PasswordSe
 use twofold_domain::permissions::Permission;
 use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::session::checks::HashComparison;
+use twofold_domain::url_template::{self, LinkData};
 use twofold_domain::user::UserState;
 use twofold_domain::{AggregateRef, DomainError, UserId};
 
@@ -91,7 +92,15 @@ impl App {
                 url_template.map_or_else(|| default_url_template(host), str::to_owned)
             }
         };
-        let link = code::render_url_template(&template, user.id.as_str(), &code, user.org_id.as_str())?;
+        let link = url_template::render(
+            &template,
+            LinkData {
+                user_id: user.id.as_str(),
+                code: &code,
+                org_id: user.org_id.as_str(),
+                code_id: None,
+            },
+        )?;
         let added = PasswordCodeAdded {
             code_hash: stored.code_hash,
             expiry: stored.expiry,
