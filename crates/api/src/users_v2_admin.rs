@@ -8,7 +8,8 @@ use tonic::{Request, Response, Status};
 use twofold_app::App;
 use twofold_app::humans::{ContactMode, HumanInput};
 use twofold_app::invites::InviteDelivery;
-use twofold_app::user_update::{PhoneChange, UpdateKind, UserUpdate};
+use twofold_app::password_reset::SetPasswordBy;
+use twofold_app::user_update::{PasswordChange, PhoneChange, UpdateKind, UserUpdate};
 use twofold_app::users::NewMachineUser;
 use twofold_domain::readmodel::directory::Readiness;
 use twofold_domain::user_update::ProfileUpdate;
@@ -248,6 +249,35 @@ pub async fn create_user(app: &App, req: Request<CreateUserRequest>) -> Result<R
     }
 }
 
+/// The password of an update, with its proof as SetPassword takes it
+/// (none: the caller's `user.write`).
+fn password_change(p: Option<SetPassword>) -> Result<Option<Box<PasswordChange>>, Status> {
+    const M: &str = "SetPassword";
+    let Some(p) = p else { return Ok(None) };
+    let (password, change_required) = match p.password_type {
+        Some(set_password::PasswordType::Password(p)) => (
+            validate::id("Password", "Password", &p.password)?.to_owned(),
+            p.change_required,
+        ),
+        Some(set_password::PasswordType::HashedPassword(_)) => return Err(unsupported("hashed passwords")),
+        None => return Err(validate::invalid_field(M, "PasswordType", "value is required")),
+    };
+    let by = match p.verification {
+        Some(set_password::Verification::CurrentPassword(c)) => {
+            SetPasswordBy::CurrentPassword(validate::id(M, "CurrentPassword", &c)?.to_owned())
+        }
+        Some(set_password::Verification::VerificationCode(c)) => {
+            SetPasswordBy::Code(validate::text(M, "VerificationCode", &c, 1, 20)?.to_owned())
+        }
+        None => SetPasswordBy::Permission,
+    };
+    Ok(Some(Box::new(PasswordChange {
+        password,
+        change_required,
+        by,
+    })))
+}
+
 /// A profile field of UpdateHumanUser: empty means unchanged.
 fn unless_empty(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.is_empty())
@@ -262,10 +292,7 @@ pub async fn update_human_user(
     let r = req.into_inner();
     let id = user_id(M, &r.user_id)?;
     optional(M, "Username", r.username.as_ref(), 200)?;
-    if r.password.is_some() {
-        // Password changes go through SetPassword (complexity, history, sessions).
-        return Err(unsupported("password changes in UpdateHumanUser"));
-    }
+    let password = password_change(r.password)?;
     let profile = match r.profile {
         Some(p) => {
             validate::id("SetHumanProfile", "GivenName", &p.given_name)?;
@@ -298,6 +325,7 @@ pub async fn update_human_user(
                 let mode = phone_mode(p.verification.as_ref());
                 PhoneChange::Set(p.phone, mode)
             }),
+            password,
         },
     };
     let u = app.update_user(&ctx, &id, update).await.map_err(to_status)?;
@@ -316,9 +344,7 @@ pub async fn update_user(app: &App, req: Request<UpdateUserRequest>) -> Result<R
     optional(M, "Username", r.username.as_ref(), 200)?;
     let kind = match r.user_type {
         Some(update_user_request::UserType::Human(h)) => {
-            if h.password.is_some() {
-                return Err(unsupported("password changes in UpdateUser"));
-            }
+            let password = password_change(h.password)?;
             let profile = match h.profile {
                 Some(p) => {
                     const P: &str = "UpdateUserRequest_Human_Profile";
@@ -368,6 +394,7 @@ pub async fn update_user(app: &App, req: Request<UpdateUserRequest>) -> Result<R
                     (e.email, mode)
                 }),
                 phone,
+                password,
             }
         }
         Some(update_user_request::UserType::Machine(m)) => {

@@ -6,19 +6,21 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
+use twofold_domain::event::WebAuthnChallenged;
 use twofold_domain::notify::Channel;
 use twofold_domain::passkey::{
     self, GivenCode, PasskeyAssertion, PasskeyCodeRequested, PasskeyEvidence, RegisterRefusal, RegisteredPasskey,
     RegistrationRefused,
 };
 use twofold_domain::permissions::Permission;
-use twofold_domain::readmodel::directory::UserView;
+use twofold_domain::readmodel::Collection;
+use twofold_domain::readmodel::directory::{PasskeyCredentialView, UserView};
 use twofold_domain::url_template::{self, LinkData};
 use twofold_domain::user::UserState;
 use twofold_domain::{AggregateRef, DomainError, Timestamp, UserId};
 use webauthn_rs::prelude::{
-    Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
-    WebauthnError,
+    DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, WebauthnError,
 };
 
 use crate::access::Reach;
@@ -325,6 +327,48 @@ impl App {
         Ok((d, code.map(|c| default_link(origin, &user, &c.id, &c.code))))
     }
 
+    /// The user a discoverable passkey assertion names: the holder of the
+    /// credential, found by its ID, whose user handle it carries; an active
+    /// user. Anything else is refused like a bad assertion. Whether the
+    /// assertion is genuine is checked afterwards, as the user's.
+    pub(crate) async fn passkey_holder(
+        &self,
+        ctx: &RequestCtx,
+        challenge: &WebAuthnChallenged,
+        assertion: &serde_json::Value,
+    ) -> Result<UserView, DomainError> {
+        let refused =
+            |why: String| DomainError::invalid("WEBAU-ADgv4", format!("The passkey's assertion was refused: {why}"));
+        let cred: PublicKeyCredential = serde_json::from_value(assertion.clone())
+            .map_err(|e| refused(format!("not a WebAuthn assertion ({e})")))?;
+        let rp = relying_party(&challenge.rp_id)?;
+        let (handle, cred_id) = rp
+            .identify_discoverable_authentication(&cred)
+            .map_err(|e| refused(e.to_string()))?;
+        let key_id = URL_SAFE_NO_PAD.encode(cred_id);
+        let holder: Option<PasskeyCredentialView> = self
+            .typed_lookup(&ctx.instance_id, Collection::PasskeyCredential, &key_id)
+            .await?
+            .into_iter()
+            .next();
+        let user: Option<UserView> = match &holder {
+            Some(h) => {
+                self.typed_doc(&ctx.instance_id, Collection::User, h.user_id.as_str())
+                    .await?
+            }
+            None => None,
+        };
+        let state = match &user {
+            Some(u) => Some(self.user_state(ctx, u).await?),
+            None => None,
+        };
+        let handle_matches = user.as_ref().is_some_and(|u| user_handle(u.id.as_str()) == handle);
+        passkey::decide_identified(state.as_ref(), &key_id, handle_matches)?;
+        let user = user.ok_or_else(twofold_domain::human::user_not_found)?;
+        twofold_domain::session::require_active_user(&user)?;
+        Ok(user)
+    }
+
     /// The user's passkeys (`ready_only`: verified ones only).
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn list_passkeys(
@@ -385,12 +429,12 @@ fn default_link(origin: &str, user: &UserView, code_id: &str, code: &str) -> Str
     )
 }
 
-/// Checks a passkey assertion against the session's challenge state; the
-/// counter comparison with the stored one is the domain's.
+/// Checks a passkey assertion of the user `user_id` against the session's
+/// challenge; the counter comparison with the stored one is the domain's.
 pub(crate) fn finish_assertion(
     state: &UserState,
-    challenge_state: &str,
-    rp_id: &str,
+    user_id: &UserId,
+    challenge: &WebAuthnChallenged,
     assertion: serde_json::Value,
 ) -> PasskeyEvidence {
     let refused = |e: String| PasskeyEvidence::Refused(e);
@@ -398,20 +442,42 @@ pub(crate) fn finish_assertion(
         Ok(c) => c,
         Err(e) => return refused(format!("not a WebAuthn assertion ({e})")),
     };
-    let auth: PasskeyAuthentication = match serde_json::from_str(challenge_state) {
-        Ok(a) => a,
-        Err(e) => return refused(e.to_string()),
-    };
-    let rp = match relying_party(rp_id) {
+    // A user handle, required for a discoverable credential, is the user's.
+    match cred.get_user_unique_id() {
+        Some(h) if h != user_handle(user_id.as_str()).as_bytes() => {
+            return refused("the user handle is not the user's".into());
+        }
+        None if challenge.discoverable => return refused("no user handle".into()),
+        _ => {}
+    }
+    let rp = match relying_party(&challenge.rp_id) {
         Ok(rp) => rp,
         Err(e) => return refused(e.message.into_owned()),
     };
-    let result = match rp.finish_passkey_authentication(&cred, &auth) {
+    let keys = passkeys_of(state);
+    let result = if challenge.discoverable {
+        let Some((_, key)) = keys
+            .iter()
+            .find(|(_, k)| k.cred_id().as_slice() == cred.get_credential_id())
+        else {
+            return refused(NOT_THE_USERS.into());
+        };
+        match serde_json::from_str::<DiscoverableAuthentication>(&challenge.state) {
+            Ok(auth) => rp.finish_discoverable_authentication_v2(&cred, auth, key),
+            Err(e) => return refused(e.to_string()),
+        }
+    } else {
+        match serde_json::from_str::<PasskeyAuthentication>(&challenge.state) {
+            Ok(auth) => rp.finish_passkey_authentication(&cred, &auth),
+            Err(e) => return refused(e.to_string()),
+        }
+    };
+    let result = match result {
         Ok(r) => r,
         Err(WebauthnError::CredentialPossibleCompromise) => return PasskeyEvidence::CounterRegressed,
         Err(e) => return refused(e.to_string()),
     };
-    for (token_id, mut key) in passkeys_of(state) {
+    for (token_id, mut key) in keys {
         if key.cred_id() == result.cred_id() {
             key.update_credential(&result);
             return match serde_json::to_string(&key) {
@@ -425,8 +491,10 @@ pub(crate) fn finish_assertion(
             };
         }
     }
-    refused("the credential is not one of the user's passkeys".into())
+    refused(NOT_THE_USERS.into())
 }
+
+const NOT_THE_USERS: &str = "the credential is not one of the user's passkeys";
 
 /// The relying party's verdict on a registration response.
 fn finish_registration(
@@ -441,16 +509,22 @@ fn finish_registration(
         .finish_passkey_registration(reg, &state)
         .map_err(|e| RegistrationRefused::Rejected(e.to_string()))?;
     let credential = serde_json::to_string(&key).map_err(|e| RegistrationRefused::Rejected(e.to_string()))?;
-    // The counter the authenticator started at, from the credential itself.
-    let sign_count = serde_json::from_str::<serde_json::Value>(&credential)
-        .ok()
-        .and_then(|v| v.pointer("/cred/counter").and_then(serde_json::Value::as_u64))
+    // The counter the authenticator started at, and the client's credProps
+    // report (`rk`), from the credential as the library keeps them.
+    let stored = serde_json::from_str::<serde_json::Value>(&credential).unwrap_or_default();
+    let sign_count = stored
+        .pointer("/cred/counter")
+        .and_then(serde_json::Value::as_u64)
         .and_then(|c| u32::try_from(c).ok())
         .unwrap_or(0);
+    let resident_key = stored
+        .pointer("/cred/extensions/cred_props/Unsigned/rk")
+        .and_then(serde_json::Value::as_bool);
     Ok(RegisteredPasskey {
         key_id: URL_SAFE_NO_PAD.encode(key.cred_id().as_slice()),
         credential,
         sign_count,
+        resident_key,
     })
 }
 

@@ -7,12 +7,16 @@
 
 use twofold_domain::lockout::LockoutSettings;
 use twofold_domain::notify::Channel;
-use twofold_domain::password_code::{self as code, CODE_LIFETIME_MICROS, PasswordCodeAdded, Proof, ResetMedium};
+use twofold_domain::password_code::{
+    self as code, CODE_LIFETIME_MICROS, PasswordCodeAdded, Proof, ResetMedium, SetOutcome,
+};
 use twofold_domain::password_complexity::{PasswordComplexitySettings, PasswordSet};
 use twofold_domain::permissions::Permission;
 use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::session::checks::HashComparison;
-use twofold_domain::{AggregateRef, DomainError, UserId};
+use twofold_domain::url_template::{self, LinkData};
+use twofold_domain::user::UserState;
+use twofold_domain::{AggregateRef, DomainError, Timestamp, UserId};
 
 use crate::access::{Authorized, Reach};
 use crate::auth::RequestCtx;
@@ -29,6 +33,41 @@ pub enum SetPasswordBy {
     Code(String),
     /// The user's current password.
     CurrentPassword(String),
+}
+
+/// A password set ready for the decision (see `App::prepare_password_set`).
+pub(crate) struct PreparedPasswordSet {
+    proof: Proof,
+    lockout: LockoutSettings,
+    /// The new password's hash; None when the proof did not allow it.
+    hash: Option<String>,
+    change_required: bool,
+    now: Timestamp,
+}
+
+impl PreparedPasswordSet {
+    /// The domain's decision on the user as loaded for the write: the
+    /// events, and the error to return once they are stored (a refused
+    /// proof records its failure).
+    pub(crate) fn decide(&self, state: &UserState) -> Result<SetOutcome, DomainError> {
+        let new_hash = self.hash.as_deref().unwrap_or_default();
+        let out = code::decide_set_password(
+            state,
+            self.lockout,
+            &self.proof,
+            new_hash,
+            self.change_required,
+            self.now,
+        )?;
+        if out.error.is_none() && self.hash.is_none() {
+            // Allowed only after a concurrent change: decide again from the start.
+            return Err(DomainError::unavailable(
+                "SESSION-PwRace",
+                "The password changed; try again",
+            ));
+        }
+        Ok(out)
+    }
 }
 
 /// The link a reset code is sent with when the caller gives no template:
@@ -90,7 +129,15 @@ impl App {
                 url_template.map_or_else(|| default_url_template(host), str::to_owned)
             }
         };
-        let link = code::render_url_template(&template, user.id.as_str(), &code, user.org_id.as_str())?;
+        let link = url_template::render(
+            &template,
+            LinkData {
+                user_id: user.id.as_str(),
+                code: &code,
+                org_id: user.org_id.as_str(),
+                code_id: None,
+            },
+        )?;
         let added = PasswordCodeAdded {
             code_hash: stored.code_hash,
             expiry: stored.expiry,
@@ -186,6 +233,32 @@ impl App {
         change_required: bool,
         by: SetPasswordBy,
     ) -> Result<WriteDetails, DomainError> {
+        let set = self
+            .prepare_password_set(ctx, user, new_password, change_required, by)
+            .await?;
+        let agg = AggregateRef::user(&user.id, &user.org_id);
+        self.execute_many(&ctx.instance_id, ctx.caller.user_id.as_str(), vec![agg], |loaded| {
+            let out = set.decide(&crate::command::user_state(loaded, 0))?;
+            Ok(Decision {
+                error_after_push: out.error,
+                ..Decision::one(out.events)
+            })
+        })
+        .await
+    }
+
+    /// Everything a password set needs before the decision: the new
+    /// password checked against the complexity policy of the user's org,
+    /// the proof prepared (the current password compared), and the new
+    /// password hashed if the proof allows it as the state now is.
+    pub(crate) async fn prepare_password_set(
+        &self,
+        ctx: &RequestCtx,
+        user: &UserView,
+        new_password: &str,
+        change_required: bool,
+        by: SetPasswordBy,
+    ) -> Result<PreparedPasswordSet, DomainError> {
         if user.human().is_none() {
             return Err(code::set_target_missing());
         }
@@ -231,22 +304,12 @@ impl App {
         } else {
             None
         };
-        self.execute_many(&ctx.instance_id, ctx.caller.user_id.as_str(), vec![agg], |loaded| {
-            let state = crate::command::user_state(loaded, 0);
-            let new_hash = hash.as_deref().unwrap_or_default();
-            let out = code::decide_set_password(&state, lockout, &proof, new_hash, change_required, now)?;
-            if out.error.is_none() && hash.is_none() {
-                // Allowed only after a concurrent change: decide again from the start.
-                return Err(DomainError::unavailable(
-                    "SESSION-PwRace",
-                    "The password changed; try again",
-                ));
-            }
-            Ok(Decision {
-                error_after_push: out.error,
-                ..Decision::one(out.events)
-            })
+        Ok(PreparedPasswordSet {
+            proof,
+            lockout,
+            hash,
+            change_required,
+            now,
         })
-        .await
     }
 }

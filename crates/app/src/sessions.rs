@@ -207,12 +207,20 @@ impl App {
     ) -> Result<SessionChange, DomainError> {
         let is_new = existing.is_none();
         let existing = existing.unwrap_or_default();
-        let checked_user = match &checks.user {
+        let mut checked_user = match &checks.user {
             Some(r) => Some(self.find_user(ctx, r).await?),
             None => None,
         };
         if let Some(u) = &checked_user {
             existing.require_same_user(&u.id)?;
+        }
+        // A discoverable passkey challenge answered in a session without a
+        // user: the assertion names the user, checked with it.
+        let discoverable = existing.webauthn_challenge.as_ref().filter(|c| c.discoverable);
+        if let (None, None, Some(challenge), Some(assertion)) =
+            (&checked_user, &existing.user, discoverable, &checks.web_auth_n)
+        {
+            checked_user = Some(self.passkey_holder(ctx, challenge, assertion).await?);
         }
         let user: Option<UserView> = match (&checked_user, &existing.user) {
             (Some(u), _) => Some(u.clone()),
@@ -398,14 +406,11 @@ impl App {
             let matched_hash = hashes.into_iter().zip(matches).find(|(_, m)| *m).map(|(h, _)| h);
             p.evidence.recovery_code = Some(RecoveryEvidence { matched_hash });
         }
-        if let (Some(assertion), Some(challenge), Some(us)) = (&checks.web_auth_n, assertion_challenge, us) {
+        if let (Some(assertion), Some(challenge), Some(us), Some(u)) =
+            (&checks.web_auth_n, assertion_challenge, us, user)
+        {
             if challenges::is_passkey_challenge(challenge) {
-                p.evidence.passkey = Some(passkeys::finish_assertion(
-                    us,
-                    &challenge.state,
-                    &challenge.rp_id,
-                    assertion.clone(),
-                ));
+                p.evidence.passkey = Some(passkeys::finish_assertion(us, &u.id, challenge, assertion.clone()));
             } else {
                 p.evidence.webauthn = Some(self.finish_assertion(us, challenge, assertion.clone()));
             }
@@ -430,7 +435,18 @@ impl App {
             let begin_failed =
                 |e: WebauthnError| DomainError::internal("WEBAU-Int02", format!("WebAuthN begin login failed: {e}"));
             let rp = u2f::relying_party(rp_id)?;
-            let (options, state, user_verification) = if requests.passkey {
+            let discoverable = challenges::is_discoverable(us, asked);
+            let (options, state, user_verification) = if discoverable {
+                let (mut options, state) = rp.start_discoverable_authentication().map_err(begin_failed)?;
+                // The library asks for conditional mediation (autofill); the
+                // login UI decides how to ask, given ZITADEL's `{"publicKey":…}`.
+                options.mediation = None;
+                (
+                    serde_json::to_value(options),
+                    serde_json::to_string(&state),
+                    challenges::PASSKEY_USER_VERIFICATION,
+                )
+            } else if requests.passkey {
                 let keys: Vec<_> = user_passkeys.into_iter().map(|(_, k)| k).collect();
                 let (options, state) = rp.start_passkey_authentication(&keys).map_err(begin_failed)?;
                 let state = serde_json::to_string(&state);
@@ -447,6 +463,7 @@ impl App {
                 state: state.map_err(|e| DomainError::internal("WEBAU-Int03", e.to_string()))?,
                 rp_id: rp_id.clone(),
                 user_verification: user_verification.to_owned(),
+                discoverable,
             });
             p.challenges.web_auth_n = Some(options.unwrap_or_default());
         }

@@ -1,10 +1,12 @@
 //! Changing a user (UserService v2 UpdateUser/UpdateHumanUser): user name,
-//! profile, email and phone (with their codes), a machine's name and
-//! description. Only what was sent and differs is stored.
+//! profile, email and phone (with their codes), a human's password (the
+//! rules of SetPassword), a machine's name and description. Only what was
+//! sent and differs is stored, all of it in one append.
 
 use twofold_domain::event::UsernameChanged;
 use twofold_domain::human;
 use twofold_domain::notify::Channel;
+use twofold_domain::permissions::{On, Permission};
 use twofold_domain::url_template;
 use twofold_domain::user_update::{self, HumanUpdate, PhoneUpdate, ProfileUpdate};
 use twofold_domain::{AggregateRef, DomainError, EventPayload, UserId};
@@ -12,6 +14,7 @@ use twofold_domain::{AggregateRef, DomainError, EventPayload, UserId};
 use crate::auth::RequestCtx;
 use crate::command::{Decision, unique};
 use crate::humans::{ContactMode, Recipient};
+use crate::password_reset::SetPasswordBy;
 use crate::{App, WriteDetails};
 
 pub enum PhoneChange {
@@ -26,11 +29,19 @@ pub enum UpdateKind {
         /// Template of the link a verification mail carries (checked here).
         email_link: Option<String>,
         phone: Option<PhoneChange>,
+        password: Option<Box<PasswordChange>>,
     },
     Machine {
         name: Option<String>,
         description: Option<String>,
     },
+}
+
+/// A new password with what authorises it, as `SetPassword` takes them.
+pub struct PasswordChange {
+    pub password: String,
+    pub change_required: bool,
+    pub by: SetPasswordBy,
 }
 
 pub struct UserUpdate {
@@ -107,6 +118,22 @@ impl App {
             .user_to_act_on(ctx, user_id, user_update::update_target_missing())
             .await?;
         self.require_vouching(ctx, &user, &[email_mode, phone_mode]).await?;
+        // The password is checked (complexity, proof) and hashed before
+        // anything is written; it is stored with the rest or not at all.
+        let password = match &u.kind {
+            UpdateKind::Human { password: Some(p), .. } => {
+                // Without a proof, as SetPassword: user.write even on oneself.
+                if p.by == SetPasswordBy::Permission && ctx.caller.user_id == user.id {
+                    self.require_permission(ctx, On::Org(&user.org_id), Permission::UserWrite)
+                        .await?;
+                }
+                Some(
+                    self.prepare_password_set(ctx, &user, &p.password, p.change_required, p.by.clone())
+                        .await?,
+                )
+            }
+            _ => None,
+        };
         let (details, (email_issued, phone_issued)) = self
             .execute_many_with(
                 &ctx.instance_id,
@@ -114,7 +141,7 @@ impl App {
                 vec![AggregateRef::user(&user.id, &user.org_id)],
                 |loaded| {
                     let state = crate::command::user_state(loaded, 0);
-                    let events = match (&human_update, &u.kind) {
+                    let mut events = match (&human_update, &u.kind) {
                         (Some(h), _) => user_update::decide_update_human(&state, h)?,
                         (None, UpdateKind::Machine { name, description }) => user_update::decide_update_machine(
                             &state,
@@ -124,6 +151,18 @@ impl App {
                         )?,
                         (None, UpdateKind::Human { .. }) => vec![],
                     };
+                    if let Some(set) = &password {
+                        let out = set.decide(&state)?;
+                        if out.error.is_some() {
+                            // A refused proof: its failure alone is stored.
+                            let refused = Decision {
+                                error_after_push: out.error,
+                                ..Decision::one(out.events)
+                            };
+                            return Ok((refused, (false, false)));
+                        }
+                        events.extend(out.events);
+                    }
                     let mut decision = Decision::one(events.clone());
                     for e in &events {
                         if let EventPayload::UsernameChanged(UsernameChanged {

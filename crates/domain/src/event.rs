@@ -296,6 +296,10 @@ pub struct WebAuthnChallenged {
     /// "required" for a passkey challenge; empty for security keys.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub user_verification: String,
+    /// A passkey challenge of a session without a user: any discoverable
+    /// credential may answer, and its user handle names the user.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub discoverable: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

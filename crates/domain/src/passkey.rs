@@ -16,6 +16,8 @@ use crate::user::UserState;
 
 /// `passwordlessType` ALLOWED.
 pub const PASSWORDLESS_ALLOWED: i32 = 1;
+/// Error id of a registration whose credential is not discoverable.
+pub const NOT_RESIDENT: &str = "WEBAU-Rk3y0";
 /// Error id of a passkey whose sign counter did not advance.
 pub const POSSIBLE_CLONE: &str = "SESSION-Cl0ne";
 /// Registration codes: 12 characters, valid one hour.
@@ -224,6 +226,11 @@ pub struct RegisteredPasskey {
     pub key_id: String,
     pub credential: String,
     pub sign_count: u32,
+    /// Whether the credential is discoverable (a resident key), as the
+    /// client reported it in the `credProps` extension; None when it did
+    /// not say. The authenticator data carries no such flag, so nothing
+    /// signed tells.
+    pub resident_key: Option<bool>,
 }
 
 /// Why the relying party refused a registration response.
@@ -248,6 +255,16 @@ pub fn decide_verify(
             DomainError::invalid("WEBAU-3Vb9s", format!("Error on create credentials: {w}"))
         }
     })?;
+    // A passkey signs in without a user name, so it must be discoverable.
+    // Only a client that says it is not can be refused: one that does not
+    // report `credProps` is taken at its word that it honoured
+    // `residentKey: "required"`.
+    if key.resident_key == Some(false) {
+        return Err(DomainError::invalid(
+            NOT_RESIDENT,
+            "Error on create credentials: the authenticator did not store a discoverable credential (resident key), which a passkey needs",
+        ));
+    }
     // A credential registered as another passkey of the user is not added twice.
     if state.passkeys.ready().any(|t| t.key_id == key.key_id) {
         return Err(DomainError::invalid(
@@ -300,6 +317,25 @@ pub fn require_passkey_allowed(policy: Option<&LoginPolicyView>) -> Result<(), D
         }
         _ => Ok(()),
     }
+}
+
+/// A discoverable assertion names its user by the credential and the user
+/// handle: the user found as the credential's owner must hold it as a
+/// ready passkey, and its user handle must be the assertion's. Anything
+/// else is refused like a bad assertion (no user, so nothing is counted).
+pub fn decide_identified(
+    owner: Option<&UserState>,
+    credential_id: &str,
+    user_handle_matches: bool,
+) -> Result<(), DomainError> {
+    let holds = owner.is_some_and(|us| us.exists && us.passkeys.ready().any(|t| t.key_id == credential_id));
+    if holds && user_handle_matches {
+        return Ok(());
+    }
+    Err(DomainError::invalid(
+        "WEBAU-ADgv4",
+        "The passkey's assertion was refused: it names no user holding this passkey",
+    ))
 }
 
 /// A passkey assertion as the relying party judged it.

@@ -149,6 +149,7 @@ fn verify_takes_the_first_pending_registration() {
         key_id: id.into(),
         credential: "{}".into(),
         sign_count: 0,
+        resident_key: None,
     };
     type Case = (
         &'static str,
@@ -171,6 +172,15 @@ fn verify_takes_the_first_pending_registration() {
             "WEBAU-3Vb9s",
         ),
         (
+            "the client says the credential is not discoverable",
+            vec![added("t1")],
+            Ok(RegisteredPasskey {
+                resident_key: Some(false),
+                ..key("k")
+            }),
+            NOT_RESIDENT,
+        ),
+        (
             "same credential twice",
             vec![added("t0"), verified("t0", 0), added("t1")],
             Ok(key("key-t0")),
@@ -182,6 +192,11 @@ fn verify_takes_the_first_pending_registration() {
     }
     let got = decide_verify(&given(vec![added("t1"), added("t2")]), Ok(key("k")), "n").unwrap();
     assert!(matches!(&got[..], [E::PasskeyVerified(v)] if v.token_id == "t1"));
+    let resident = RegisteredPasskey {
+        resident_key: Some(true),
+        ..key("k")
+    };
+    assert!(decide_verify(&given(vec![added("t1")]), Ok(resident), "n").is_ok());
     let s = given(vec![
         added("t1"),
         E::PasskeyVerified(PasskeyVerified {
@@ -426,6 +441,7 @@ fn challenges_of_each_family_follow_the_policy() {
             state: "{}".into(),
             rp_id: "localhost".into(),
             user_verification: uv.into(),
+            discoverable: false,
         }),
         ..SessionState::default()
     };
@@ -437,4 +453,42 @@ fn challenges_of_each_family_follow_the_policy() {
     let refused = require_webauthn_check(&key_challenge, Some(&us), Some(&policy(true, 1)));
     assert_eq!(refused.map(|_| ()).unwrap_err().id, FACTOR_NOT_ALLOWED);
     assert!(require_webauthn_check(&key_challenge, Some(&us), Some(&with_u2f(policy(false, 0)))).is_ok());
+}
+
+#[test]
+fn a_discoverable_assertion_names_the_user_holding_the_passkey() {
+    let holder = given(vec![added("t1"), verified("t1", 0)]);
+    let pending = given(vec![added("t1")]);
+    let removed = given(vec![
+        added("t1"),
+        verified("t1", 0),
+        E::PasskeyRemoved(PasskeyRemoved { token_id: "t1".into() }),
+    ]);
+    let cases: Vec<(&str, Option<&UserState>, &str, bool, &str)> = vec![
+        ("the holder, its user handle", Some(&holder), "key-t1", true, "ok ()"),
+        ("no user has the credential", None, "key-t1", true, "WEBAU-ADgv4"),
+        ("another user's handle", Some(&holder), "key-t1", false, "WEBAU-ADgv4"),
+        (
+            "not one of the user's passkeys",
+            Some(&holder),
+            "key-t2",
+            true,
+            "WEBAU-ADgv4",
+        ),
+        (
+            "registration not finished",
+            Some(&pending),
+            "key-t1",
+            true,
+            "WEBAU-ADgv4",
+        ),
+        ("passkey removed", Some(&removed), "key-t1", true, "WEBAU-ADgv4"),
+    ];
+    for (name, owner, credential, handle_matches, want) in cases {
+        assert_eq!(
+            id_of(decide_identified(owner, credential, handle_matches)),
+            want,
+            "{name}"
+        );
+    }
 }

@@ -201,37 +201,6 @@ pub fn decide_set_password(
     })
 }
 
-/// Renders a reset link template: Go template actions `{{.UserID}}`,
-/// `{{.Code}}` and `{{.OrgID}}` (spaces inside the braces allowed), text
-/// kept as is. Anything else in braces, or unbalanced braces, is refused.
-pub fn render_url_template(template: &str, user_id: &str, code: &str, org_id: &str) -> Result<String, DomainError> {
-    let invalid = || DomainError::invalid("DOMAIN-oGh5e", "URL Template is invalid");
-    let mut out = String::with_capacity(template.len() + 32);
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        let (text, after) = rest.split_at(start);
-        if text.contains("}}") {
-            return Err(invalid());
-        }
-        out.push_str(text);
-        let after = after.get(2..).ok_or_else(invalid)?;
-        let end = after.find("}}").ok_or_else(invalid)?;
-        let (action, tail) = after.split_at(end);
-        out.push_str(match action.trim() {
-            ".UserID" => user_id,
-            ".Code" => code,
-            ".OrgID" => org_id,
-            _ => return Err(invalid()),
-        });
-        rest = tail.get(2..).ok_or_else(invalid)?;
-    }
-    if rest.contains("}}") {
-        return Err(invalid());
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,19 +450,6 @@ mod tests {
             decide_add_code(&UserState::fold(&[human()]), c.clone()).unwrap(),
             vec![E::PasswordCodeAdded(c)]
         );
-    }
-
-    #[test]
-    fn url_templates() {
-        let r = |t: &str| render_url_template(t, "u1", "ABC123", "o1").map_err(|e| e.id.to_string());
-        assert_eq!(
-            r("https://x/set?code={{.Code}}&userId={{ .UserID }}&org={{.OrgID}}").unwrap(),
-            "https://x/set?code=ABC123&userId=u1&org=o1"
-        );
-        assert_eq!(r("https://x/plain").unwrap(), "https://x/plain");
-        for bad in ["{{.Secret}}", "{{.Code", "x}}", "{{.Code}}}}", "{{}}"] {
-            assert_eq!(r(bad).unwrap_err(), "DOMAIN-oGh5e", "{bad}");
-        }
     }
 
     #[test]

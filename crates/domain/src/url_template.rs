@@ -1,8 +1,10 @@
-//! Link templates of verification, invite and passkey-registration mails.
-//! ZITADEL takes Go templates; Twofold knows their field references
-//! (`{{.Code}}`, `{{ .UserID }}`, `{{.OrgID}}`, and `{{.CodeID}}` where the
-//! code has an id), which is what link templates use. A template is checked
-//! when it is given, by rendering it with sample data.
+//! Link templates of verification, invite, password-reset and passkey-
+//! registration mails. ZITADEL takes Go templates; Twofold knows their
+//! field references (`{{.Code}}`, `{{ .UserID }}`, `{{.OrgID}}`, and
+//! `{{.CodeID}}` where the code has an id), which is what link templates
+//! use. A template that does not parse is `DOMAIN-oGh5e`, one naming an
+//! unknown field `DOMAIN-ieYa7`, as ZITADEL's parse and execute steps. A
+//! template is checked when it is given, by rendering it with sample data.
 
 use crate::error::DomainError;
 

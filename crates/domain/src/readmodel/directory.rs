@@ -1,5 +1,5 @@
 //! Read models of the directory: instances and their domains, orgs, users,
-//! personal access tokens and memberships.
+//! personal access tokens, passkey credentials and memberships.
 
 use serde::{Deserialize, Serialize};
 
@@ -144,6 +144,17 @@ pub struct PatView {
     pub details: DocDetails,
 }
 
+/// A verified passkey, found by its credential ID (the lookup): who holds
+/// it, for a sign-in by discoverable credential.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyCredentialView {
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    pub token_id: String,
+    /// The credential ID, base64url.
+    pub key_id: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberView {
     /// None for an instance membership, the org ID for an org membership.
@@ -207,6 +218,12 @@ pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
         E::PatAdded(PatAdded { token_id, .. }) | E::PatRemoved(PatRemoved { token_id }) => {
             vec![DocKey::new(Collection::Pat, pat_doc_id(agg, token_id))]
         }
+        // A user's passkeys are listed in the user document too.
+        E::PasskeyVerified(crate::passkey::PasskeyVerified { token_id, .. })
+        | E::PasskeyRemoved(crate::passkey::PasskeyRemoved { token_id }) => vec![
+            DocKey::new(Collection::User, agg),
+            DocKey::new(Collection::PasskeyCredential, format!("{agg}:{token_id}")),
+        ],
         // Every other event of a user aggregate changes the user document.
         _ if ev.aggregate.kind == crate::event::AggregateType::User => vec![DocKey::new(Collection::User, agg)],
         _ => vec![],
@@ -382,6 +399,24 @@ pub(super) fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView
         }
     }
     Some(v)
+}
+
+/// The credential of a passkey from its verification to its removal (a
+/// removed user's stay: the user they name is gone, which refuses them).
+pub(super) fn passkey_credential(
+    ev: &StoredEvent,
+    prior: Option<PasskeyCredentialView>,
+) -> Option<PasskeyCredentialView> {
+    match &ev.payload {
+        E::PasskeyVerified(p) => Some(PasskeyCredentialView {
+            user_id: UserId::from(ev.aggregate.id.as_str()),
+            org_id: OrgId::from(ev.aggregate.owner.as_str()),
+            token_id: p.token_id.clone(),
+            key_id: p.key_id.clone(),
+        }),
+        E::PasskeyRemoved(_) => None,
+        _ => prior,
+    }
 }
 
 pub(super) fn pat(ev: &StoredEvent, prior: Option<PatView>) -> Option<PatView> {

@@ -36,6 +36,8 @@ pub enum Collection {
     Org,
     User,
     Pat,
+    /// Verified passkeys by credential ID ([`directory::PasskeyCredentialView`]).
+    PasskeyCredential,
     Member,
     Session,
     LockoutPolicy,
@@ -61,6 +63,7 @@ impl Collection {
             Collection::Org => "org",
             Collection::User => "user",
             Collection::Pat => "pat",
+            Collection::PasskeyCredential => "passkey_credential",
             Collection::Member => "member",
             Collection::Session => "session",
             Collection::LockoutPolicy => "lockout_policy",
@@ -178,6 +181,12 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
             prior,
             |p| directory::pat(ev, p),
             |p: &PatView| Some(p.token_hash.clone()),
+        ),
+        Collection::PasskeyCredential => typed(
+            key,
+            prior,
+            |p| directory::passkey_credential(ev, p),
+            |p: &directory::PasskeyCredentialView| Some(p.key_id.clone()),
         ),
         Collection::Project => typed(
             key,

@@ -66,9 +66,17 @@ pub fn is_passkey_challenge(c: &WebAuthnChallenged) -> bool {
     c.user_verification == PASSKEY_USER_VERIFICATION
 }
 
+/// A passkey challenge asked for without a user: any discoverable
+/// credential may answer it, the assertion's user handle naming the user,
+/// whose policy decides at the check.
+pub fn is_discoverable(user: Option<&UserState>, req: ChallengeRequest) -> bool {
+    req.webauthn && req.passkey && user.is_none()
+}
+
 /// Each requested challenge needs a user with the factor added (OTP) or a
 /// usable key of the WebAuthn family asked for (`security_keys` counts the
-/// user's security keys, or passkeys), allowed by the policy.
+/// user's security keys, or passkeys), allowed by the policy; a passkey
+/// challenge may do without a user ([`is_discoverable`]).
 /// Decided in this order: SMS, email, WebAuthn.
 pub fn require_challenges(
     user: Option<&UserState>,
@@ -90,7 +98,7 @@ pub fn require_challenges(
         }
         require_allowed_if(policy, SecondFactor::OtpEmail)?;
     }
-    if req.webauthn {
+    if req.webauthn && !is_discoverable(user, req) {
         user.ok_or_else(no_user)?;
         if req.passkey {
             passkey::require_passkey_allowed(policy)?;

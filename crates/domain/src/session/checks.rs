@@ -14,7 +14,8 @@
 //! - WebAuthn: `SESSION-Thr0t` (throttled), `WEBAU-ADgv4` (assertion
 //!   refused; stored when the user is known);
 //! - passkeys: `COMMAND-Df4b3` (no user), `SESSION-F4ct0` (not allowed),
-//!   `SESSION-Thr0t` (throttled), and stored as failures: `WEBAU-ADgv4`
+//!   `SESSION-Thr0t` (throttled), `COMMAND-SF3fg` (locked), and stored as
+//!   failures: `WEBAU-ADgv4`
 //!   (refused), `COMMAND-Aej7i` (not the user's passkey), `WEBAU-3M9si`
 //!   (no user verification), `SESSION-Cl0ne` (counter did not advance: a
 //!   possible clone). Refused assertions count toward the OTP throttle and
@@ -294,6 +295,10 @@ fn run_checks(
         // Refused by the policy is no failed attempt; a refused assertion is.
         passkey::require_passkey_allowed(req.policy)?;
         throttle::require_not_throttled(us, req.otp_throttle_secs, req.now)?;
+        // Locked by failed attempts: a passkey is no way around the lockout.
+        if us.locked {
+            return Err(DomainError::precondition("COMMAND-SF3fg", "Errors.User.Locked").into());
+        }
         let counted =
             passkey::decide_check(us, req.policy, p).map_err(|e| failed(us, req.lockout, E::PasskeyCheckFailed, e))?;
         verified(

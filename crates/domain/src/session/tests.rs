@@ -181,6 +181,7 @@ fn webauthn_challenge() -> WebAuthnChallenged {
         state: "{}".into(),
         rp_id: "example.com".into(),
         user_verification: String::new(),
+        discoverable: false,
     }
 }
 
@@ -477,6 +478,15 @@ fn check_cases() -> Vec<Case> {
                 w.evidence.passkey = Some(PasskeyEvidence::Refused("bad signature".into()));
             },
             Refused("SESSION-Thr0t"),
+        ),
+        (
+            "passkey of a locked user",
+            |w| {
+                allow_passkeys(w);
+                w.user().locked = true;
+                w.evidence.passkey = Some(PasskeyEvidence::Refused("bad signature".into()));
+            },
+            Refused("COMMAND-SF3fg"),
         ),
         (
             "passkey refused by the policy is no failed attempt",
@@ -1025,6 +1035,17 @@ fn challenge_cases() -> Vec<ChallengeCase> {
                 r.webauthn = true;
             },
             Err("COMMAND-Df4b3"),
+        ),
+        (
+            "passkey challenge without a user: discoverable credentials",
+            |w, r, keys, _| {
+                w.user = None;
+                w.policy = None;
+                *keys = 0;
+                r.webauthn = true;
+                r.passkey = true;
+            },
+            Ok(()),
         ),
         (
             "WebAuthn challenge not allowed",

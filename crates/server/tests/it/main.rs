@@ -20,6 +20,7 @@ mod python_sdk;
 mod sessions;
 mod settings;
 mod sinks;
+mod soft_passkey;
 mod storage_faults;
 
 mod admin_policy;

@@ -1,14 +1,13 @@
 //! Passkeys: registration with a software authenticator that verifies the
-//! user, sign-in with the passkey alone, the login policy's say, sign
-//! counters, removal, and the v1 passwordless RPCs.
+//! user and stores resident keys, sign-in with the passkey alone (with a
+//! user name, or by discoverable credential without one), the login
+//! policy's say, sign counters, removal, and the v1 passwordless RPCs.
 
 use serde_json::{Value, json};
-use webauthn_authenticator_rs::prelude::{
-    CreationChallengeResponse, RequestChallengeResponse, Url, WebauthnAuthenticator,
-};
-use webauthn_authenticator_rs::softtoken::SoftToken;
+use url::Url;
 
 use crate::harness::{Backend, Server, backend_tests};
+use crate::soft_passkey::SoftPasskey;
 
 backend_tests!(
     passkey_register_sign_in_remove,
@@ -16,13 +15,16 @@ backend_tests!(
     passkey_registration_codes_and_reach,
     passkey_v1_passwordless,
     passkey_self_service_and_force_mfa,
-    passkey_counts_in_the_policy_preview
+    passkey_counts_in_the_policy_preview,
+    passkey_discoverable_sign_in,
+    passkey_discoverable_policy_and_removal,
+    passkey_registration_needs_a_resident_key
 );
 
 const MULTI: &str = "/admin/v1/policies/login/multi_factors";
 
-fn origin(s: &Server) -> Url {
-    Url::parse(&format!("http://localhost:{}", s.addr.port())).unwrap()
+fn origin(s: &Server) -> String {
+    format!("http://localhost:{}", s.addr.port())
 }
 
 /// Starts a registration; returns the passkey ID and the creation options.
@@ -35,23 +37,13 @@ async fn register(s: &Server, user: &str, body: Value) -> (String, Value) {
     )
 }
 
-/// The soft token's attestation. It cannot store resident keys, which the
-/// server cannot tell anyway, so it is shown options without that demand.
-fn attest(token: &mut SoftToken, s: &Server, options: &Value) -> Value {
-    let mut options = options.clone();
-    let sel = &mut options["publicKey"]["authenticatorSelection"];
-    sel["requireResidentKey"] = json!(false);
-    sel["residentKey"] = json!("discouraged");
-    // Nor is it a platform authenticator.
-    if let Some(sel) = sel.as_object_mut() {
-        sel.remove("authenticatorAttachment");
-    }
-    let ccr: CreationChallengeResponse = serde_json::from_value(options).unwrap();
-    serde_json::to_value(token.do_registration(origin(s), ccr).expect("the soft token registers")).unwrap()
+/// The passkey's answer to the creation options.
+fn attest(token: &mut SoftPasskey, s: &Server, options: &Value) -> Value {
+    token.register(&origin(s), options)
 }
 
 /// Registers and verifies a passkey of `user` held by `token`.
-async fn enrol(s: &Server, user: &str, token: &mut SoftToken) -> String {
+async fn enrol(s: &Server, user: &str, token: &mut SoftPasskey) -> String {
     let (id, options) = register(s, user, json!({"domain": "localhost"})).await;
     let cred = attest(token, s, &options);
     let (status, got) = s
@@ -89,9 +81,8 @@ async fn passkey_session(s: &Server, login: &str) -> (u16, String, Value) {
     )
 }
 
-async fn check(s: &Server, token: &mut SoftToken, session: &str, options: &Value) -> (u16, Value) {
-    let rcr: RequestChallengeResponse = serde_json::from_value(options.clone()).unwrap();
-    let assertion = token.do_authentication(origin(s), rcr).expect("the soft token signs");
+async fn check(s: &Server, token: &mut SoftPasskey, session: &str, options: &Value) -> (u16, Value) {
+    let assertion = token.sign(&origin(s), options);
     s.call(
         "PATCH",
         &format!("/v2/sessions/{session}"),
@@ -107,7 +98,7 @@ fn error_id(got: &Value) -> &str {
 async fn passkey_register_sign_in_remove(b: Backend) {
     let s = Server::start(b).await;
     let user = s.create_human(None, "pia").await;
-    let (mut token, _) = SoftToken::new(true).unwrap();
+    let mut token = SoftPasskey::new();
 
     let (_, options) = register(
         &s,
@@ -142,7 +133,7 @@ async fn passkey_register_sign_in_remove(b: Backend) {
         assert_eq!((status, error_id(&got)), (400, "WEBAU-sEr8c"), "{got}");
         let mut wrong = options.clone();
         wrong["publicKey"]["challenge"] = json!("A".repeat(43));
-        let mut other_token = SoftToken::new(true).unwrap().0;
+        let mut other_token = SoftPasskey::new();
         let cred = attest(&mut other_token, &s, &wrong);
         let (status, got) = s
             .call(
@@ -256,7 +247,7 @@ async fn passkey_register_sign_in_remove(b: Backend) {
 async fn passkey_policy_and_counters(b: Backend) {
     let s = Server::start(b).await;
     let user = s.create_human(None, "quinn").await;
-    let (mut token, _) = SoftToken::new(true).unwrap();
+    let mut token = SoftPasskey::new();
     enrol(&s, &user, &mut token).await;
 
     // A first sign-in advances the counter.
@@ -264,7 +255,7 @@ async fn passkey_policy_and_counters(b: Backend) {
     let (status, got) = check(&s, &mut token, &session, &request).await;
     assert_eq!(status, 200, "{got}");
     // A copy of the key as it is now, then the original signs once more.
-    let mut clone = SoftToken::from_cbor(&token.to_cbor().unwrap()).unwrap();
+    let mut clone = token.clone();
     let (_, session, request) = passkey_session(&s, "quinn").await;
     let (status, got) = check(&s, &mut token, &session, &request).await;
     assert_eq!(status, 200, "{got}");
@@ -416,7 +407,7 @@ async fn passkey_registration_codes_and_reach(b: Backend) {
 async fn passkey_v1_passwordless(b: Backend) {
     let s = Server::start(b).await;
     let user = s.create_human(None, "sam").await;
-    let (mut token, _) = SoftToken::new(true).unwrap();
+    let mut token = SoftPasskey::new();
     let id = enrol(&s, &user, &mut token).await;
 
     let (status, got) = s
@@ -541,7 +532,7 @@ async fn passkey_self_service_and_force_mfa(b: Backend) {
         options["publicKey"]["authenticatorSelection"]["userVerification"],
         "required"
     );
-    let (mut key, _) = SoftToken::new(true).unwrap();
+    let mut key = SoftPasskey::new();
     let cred = attest(&mut key, &s, &options);
     let verification =
         json!({"publicKeyCredential": STANDARD.encode(serde_json::to_vec(&cred).unwrap()), "tokenName": "mine"});
@@ -601,7 +592,7 @@ async fn passkey_self_service_and_force_mfa(b: Backend) {
 async fn passkey_counts_in_the_policy_preview(b: Backend) {
     let s = Server::start(b).await;
     let una = s.create_human(None, "una").await;
-    let (mut token, _) = SoftToken::new(true).unwrap();
+    let mut token = SoftPasskey::new();
     enrol(&s, &una, &mut token).await;
     s.create_human(None, "vic").await;
     let (status, got) = s
@@ -615,4 +606,285 @@ async fn passkey_counts_in_the_policy_preview(b: Backend) {
     assert_eq!(got["losesAFactor"]["count"], 1, "{got}");
     assert!(got["losesAFactor"]["examples"].to_string().contains(&una), "{got}");
     assert_eq!(got["lockedOut"]["count"], 0, "{got}");
+}
+
+/// A new session with only a passkey challenge (no user): the status, the
+/// session ID and the request options, or the error body.
+async fn discoverable_session(s: &Server) -> (u16, String, Value) {
+    let (status, got) = s
+        .call(
+            "POST",
+            "/v2/sessions",
+            Some(json!({
+                "challenges": {"webAuthN": {"domain": "localhost", "userVerificationRequirement": "USER_VERIFICATION_REQUIREMENT_REQUIRED"}}
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{got}");
+    (
+        status,
+        got["sessionId"].as_str().unwrap().to_owned(),
+        got["challenges"]["webAuthN"]["publicKeyCredentialRequestOptions"].clone(),
+    )
+}
+
+/// Signs in without a user name: a discoverable challenge answered by
+/// `token` (its assertion changed by `tamper`); the SetSession answer.
+async fn sign_in_discoverable(
+    s: &Server,
+    token: &mut SoftPasskey,
+    tamper: impl FnOnce(&mut Value),
+) -> (u16, String, Value) {
+    let (_, session, request) = discoverable_session(s).await;
+    let mut assertion = token.sign(&origin(s), &request);
+    tamper(&mut assertion);
+    let (status, got) = s
+        .call(
+            "PATCH",
+            &format!("/v2/sessions/{session}"),
+            Some(json!({"checks": {"webAuthN": {"credentialAssertionData": assertion}}})),
+        )
+        .await;
+    (status, session, got)
+}
+
+async fn passkey_discoverable_sign_in(b: Backend) {
+    let s = Server::start(b).await;
+    let wes = s.create_human(None, "wes").await;
+    let mut token = SoftPasskey::new();
+    enrol(&s, &wes, &mut token).await;
+    let (_, got) = s
+        .call("POST", &format!("/v2/users/{wes}/passkeys/_search"), Some(json!({})))
+        .await;
+    assert_eq!(got["result"][0]["state"], "AUTH_FACTOR_STATE_READY", "{got}");
+
+    // A passkey challenge without a user: any discoverable credential may answer.
+    let (_, session, request) = discoverable_session(&s).await;
+    let pk = &request["publicKey"];
+    assert_eq!(pk["userVerification"], "required", "{request}");
+    assert_eq!(pk["rpId"], "localhost");
+    assert!(pk["allowCredentials"].as_array().is_none_or(Vec::is_empty), "{request}");
+    assert!(request.get("mediation").is_none(), "{request}");
+    let (_, got) = s.call("GET", &format!("/v2/sessions/{session}"), None).await;
+    assert!(got["session"]["factors"].get("user").is_none(), "{got}");
+
+    // The assertion's user handle names the user: signed in without a password.
+    let assertion = token.sign(&origin(&s), &request);
+    let (status, got) = s
+        .call(
+            "PATCH",
+            &format!("/v2/sessions/{session}"),
+            Some(json!({"checks": {"webAuthN": {"credentialAssertionData": assertion}}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let (_, got) = s.call("GET", &format!("/v2/sessions/{session}"), None).await;
+    let f = &got["session"]["factors"];
+    assert_eq!(f["user"]["id"], wes, "{f}");
+    assert_eq!(f["user"]["loginName"], "wes", "{f}");
+    assert_eq!(f["webAuthN"]["userVerified"], true, "{f}");
+    assert!(f.get("password").is_none(), "{f}");
+
+    // With a user name first, the same passkey signs in as well.
+    let (status, session, request) = passkey_session(&s, "wes").await;
+    assert_eq!(status, 201, "{request}");
+    let (status, got) = check(&s, &mut token, &session, &request).await;
+    assert_eq!(status, 200, "{got}");
+
+    // Refused like a bad assertion, without a user to count it against:
+    // a credential nobody registered, another user's handle.
+    let zoe = s.create_human(None, "zoe").await;
+    let (_, zoe_options) = register(&s, &zoe, json!({"domain": "localhost"})).await;
+    let mut unregistered = SoftPasskey::new();
+    attest(&mut unregistered, &s, &zoe_options);
+    let failures = "user.human.passwordless.token.check.failed";
+    let (status, session, got) = sign_in_discoverable(&s, &mut unregistered, |_| {}).await;
+    assert_eq!((status, error_id(&got)), (400, "WEBAU-ADgv4"), "{got}");
+    let (_, got) = s.call("GET", &format!("/v2/sessions/{session}"), None).await;
+    assert!(got["session"]["factors"].get("user").is_none(), "{got}");
+    let zoe_handle = zoe_options["publicKey"]["user"]["id"].clone();
+    let (status, _, got) = sign_in_discoverable(&s, &mut token, |a| a["response"]["userHandle"] = zoe_handle).await;
+    assert_eq!((status, error_id(&got)), (400, "WEBAU-ADgv4"), "{got}");
+    assert_eq!(s.count_events(failures).await, 0);
+
+    // A named user's refused assertion counts as the user's failed attempt.
+    let (status, _, got) = sign_in_discoverable(&s, &mut token, |a| {
+        a["response"]["signature"] = json!("MEUCIQ");
+    })
+    .await;
+    assert_eq!((status, error_id(&got)), (400, "WEBAU-ADgv4"), "{got}");
+    assert_eq!(s.count_events(failures).await, 1);
+
+    // Without user verification (a plain security key's answer): refused.
+    token.verifies_user = false;
+    let (status, _, got) = sign_in_discoverable(&s, &mut token, |_| {}).await;
+    assert_eq!((status, error_id(&got)), (400, "WEBAU-ADgv4"), "{got}");
+    token.verifies_user = true;
+
+    // A copy of the key whose counter falls behind: a possible clone.
+    let mut copy = token.clone();
+    let (status, _, got) = sign_in_discoverable(&s, &mut token, |_| {}).await;
+    assert_eq!(status, 200, "{got}");
+    let (status, session, got) = sign_in_discoverable(&s, &mut copy, |_| {}).await;
+    assert_eq!((status, error_id(&got)), (400, "SESSION-Cl0ne"), "{got}");
+    let (_, got) = s.call("GET", &format!("/v2/sessions/{session}"), None).await;
+    assert!(got["session"]["factors"].get("user").is_none(), "{got}");
+
+    // Locked by failed attempts (lockout policy: 2 OTP attempts, one failed
+    // since the last success): the passkey is no way in either.
+    let (status, got) = s
+        .call(
+            "PUT",
+            "/admin/v1/policies/password/lockout",
+            Some(json!({"maxOtpAttempts": 2})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let (status, _, got) = sign_in_discoverable(&s, &mut token, |a| {
+        a["response"]["signature"] = json!("MEUCIQ");
+    })
+    .await;
+    assert_eq!((status, error_id(&got)), (400, "WEBAU-ADgv4"), "{got}");
+    assert_eq!(s.count_events("user.locked").await, 1);
+    let (status, _, got) = sign_in_discoverable(&s, &mut token, |_| {}).await;
+    assert_eq!((status, error_id(&got)), (400, "SESSION-Gj4ko"), "{got}");
+}
+
+/// The policy of the named user's org decides, as it is at the check;
+/// removed passkeys no longer sign in.
+async fn passkey_discoverable_policy_and_removal(b: Backend) {
+    let s = Server::start(b).await;
+    let ada = s.create_human(None, "ada").await;
+    let mut ada_key = SoftPasskey::new();
+    enrol(&s, &ada, &mut ada_key).await;
+    // An org with its own policy that keeps passkeys.
+    let keeps = s.create_org("keeps-passkeys").await;
+    let (status, got) = s
+        .call_in(
+            &keeps,
+            "POST",
+            "/management/v1/policies/login",
+            Some(json!({
+                "allowUsernamePassword": true,
+                "passwordlessType": "PASSWORDLESS_TYPE_ALLOWED",
+                "multiFactors": ["MULTI_FACTOR_TYPE_U2F_WITH_VERIFICATION"],
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let bo = s.create_human(Some(&keeps), "bo").await;
+    let mut bo_key = SoftPasskey::new();
+    enrol(&s, &bo, &mut bo_key).await;
+
+    // The instance policy drops passkeys: the inheriting org's user is
+    // refused (no failed attempt), the custom policy's user is not.
+    let mf = "MULTI_FACTOR_TYPE_U2F_WITH_VERIFICATION";
+    let (status, _) = s.call("DELETE", &format!("{MULTI}/{mf}"), None).await;
+    assert_eq!(status, 200);
+    let (status, _, got) = sign_in_discoverable(&s, &mut ada_key, |_| {}).await;
+    assert_eq!((status, error_id(&got)), (400, "SESSION-F4ct0"), "{got}");
+    assert!(got["message"].as_str().unwrap_or_default().contains(mf), "{got}");
+    let (status, _, got) = sign_in_discoverable(&s, &mut bo_key, |_| {}).await;
+    assert_eq!(status, 200, "{got}");
+    // Back in the instance policy: signs in again.
+    let (status, _) = s.call("POST", MULTI, Some(json!({"type": mf}))).await;
+    assert_eq!(status, 200);
+    let (status, _, got) = sign_in_discoverable(&s, &mut ada_key, |_| {}).await;
+    assert_eq!(status, 200, "{got}");
+    // Passwordless sign-in not allowed: refused too.
+    let (status, got) = s
+        .call(
+            "PUT",
+            "/admin/v1/policies/login",
+            Some(json!({"allowUsernamePassword": true, "passwordlessType": "PASSWORDLESS_TYPE_NOT_ALLOWED"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let (status, _, got) = sign_in_discoverable(&s, &mut ada_key, |_| {}).await;
+    assert_eq!((status, error_id(&got)), (400, "SESSION-F4ct0"), "{got}");
+    assert_eq!(s.count_events("user.human.passwordless.token.check.failed").await, 0);
+
+    // Removed by an administrator (Management v1) and by the user itself
+    // (v2 with the user's own session): neither signs in any more.
+    let (_, got) = s
+        .call_in(
+            &keeps,
+            "POST",
+            &format!("/management/v1/users/{bo}/passwordless/_search"),
+            None,
+        )
+        .await;
+    let bo_passkey = got["result"][0]["id"].as_str().unwrap().to_owned();
+    let (status, got) = s
+        .call_in(
+            &keeps,
+            "DELETE",
+            &format!("/management/v1/users/{bo}/passwordless/{bo_passkey}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let (status, _, got) = sign_in_discoverable(&s, &mut bo_key, |_| {}).await;
+    assert_eq!((status, error_id(&got)), (400, "WEBAU-ADgv4"), "{got}");
+
+    let (status, got) = s
+        .call(
+            "PUT",
+            "/admin/v1/policies/login",
+            Some(json!({"allowUsernamePassword": true, "passwordlessType": "PASSWORDLESS_TYPE_ALLOWED"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let (_, ada_token) = crate::sessions::create(&s, "ada").await;
+    let http = reqwest::Client::new();
+    let (status, got) = s
+        .send(
+            http.post(s.url(&format!("/v2/users/{ada}/passkeys/_search")))
+                .bearer_auth(&ada_token)
+                .json(&json!({})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let ada_passkey = got["result"][0]["id"].as_str().unwrap().to_owned();
+    let (status, got) = s
+        .send(
+            http.delete(s.url(&format!("/v2/users/{ada}/passkeys/{ada_passkey}")))
+                .bearer_auth(&ada_token),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let (status, _, got) = sign_in_discoverable(&s, &mut ada_key, |_| {}).await;
+    assert_eq!((status, error_id(&got)), (400, "WEBAU-ADgv4"), "{got}");
+}
+
+/// A passkey must be discoverable: a client reporting (credProps) that
+/// the authenticator made no resident key is refused, nothing stored.
+async fn passkey_registration_needs_a_resident_key(b: Backend) {
+    let s = Server::start(b).await;
+    let cy = s.create_human(None, "cy").await;
+    let mut token = SoftPasskey::new();
+    token.reports_resident_key = Some(false);
+    let (id, options) = register(&s, &cy, json!({"domain": "localhost"})).await;
+    let cred = attest(&mut token, &s, &options);
+    let (status, got) = s
+        .call(
+            "POST",
+            &format!("/v2/users/{cy}/passkeys/{id}"),
+            Some(json!({"publicKeyCredential": cred, "passkeyName": "old key"})),
+        )
+        .await;
+    assert_eq!((status, error_id(&got)), (400, "WEBAU-Rk3y0"), "{got}");
+    assert!(got["message"].as_str().unwrap().contains("resident key"), "{got}");
+    assert_eq!(s.count_events("user.human.passwordless.token.verified").await, 0);
+    // A client that does not report credProps is taken at its word.
+    token.reports_resident_key = None;
+    let cred = attest(&mut token, &s, &options);
+    let (status, got) = s
+        .call(
+            "POST",
+            &format!("/v2/users/{cy}/passkeys/{id}"),
+            Some(json!({"publicKeyCredential": cred, "passkeyName": "new key"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
 }

@@ -191,7 +191,7 @@ async fn reset_by_code(b: Backend) {
         .await;
     assert_eq!(
         (status, got),
-        (400, rest_error(3, "DOMAIN-oGh5e", "URL Template is invalid"))
+        (400, rest_error(3, "DOMAIN-ieYa7", "URL Template is invalid"))
     );
     let (status, got) = s
         .call(

@@ -14,6 +14,7 @@ backend_tests!(
     create_user,
     update_human_user,
     update_user,
+    update_with_a_password,
     factors_and_mfa_skip,
     invite_codes,
     self_service_contacts,
@@ -464,15 +465,17 @@ async fn update_human_user(b: Backend) {
             json!({"code": 3, "message": "invalid SetHumanProfile.GivenName: value length must be between 1 and 200 runes, inclusive"}),
         ),
         (
-            json!({"password": {"password": {"password": PASSWORD}}}),
+            // A weak password refuses the whole update.
+            json!({"username": "grace-h", "password": {"password": {"password": "weak"}}}),
             400,
-            json!({"code": 3, "message": "password changes in UpdateHumanUser are not supported by Twofold yet"}),
+            rest_error(3, "DOMAIN-HuJf6", "Password is too short"),
         ),
     ];
     let kinds = [
         "user.username.changed",
         "user.human.email.changed",
         "user.human.profile.changed",
+        "user.human.password.changed",
     ];
     let mut before = Vec::new();
     for kind in kinds {
@@ -910,4 +913,101 @@ async fn codes_are_delivered(b: Backend) {
         }
         assert_eq!(s.count_events(kind).await, 1, "{kind}");
     }
+}
+
+/// UpdateHumanUser and UpdateUser set a password as SetPassword does
+/// (complexity, proof, `user.write` without a proof even on oneself),
+/// together with the other changes or not at all.
+async fn update_with_a_password(b: Backend) {
+    const NEW: &str = "N3w!password-Twofold";
+    const NEWER: &str = "N3wer!password-Twofold";
+    let s = Server::start(b).await;
+    let id = s.create_human(None, "ida").await;
+    let path = format!("/v2/users/human/{id}");
+    let signs_in = |name: &'static str, password: &'static str| {
+        let s = &s;
+        async move {
+            let body = json!({"checks": {"user": {"loginName": name}, "password": {"password": password}}});
+            post(s, "/v2/sessions", body).await.0 == 201
+        }
+    };
+
+    // An administrator: the password and the user name in one update.
+    let (status, got) = s
+        .call(
+            "PUT",
+            &path,
+            Some(json!({"username": "ida-b", "password": {"password": {"password": NEW}}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    assert!(signs_in("ida-b", NEW).await);
+    assert!(!signs_in("ida-b", PASSWORD).await);
+    assert_eq!(s.count_events("user.human.password.changed").await, 1);
+
+    // A wrong current password: its failure alone is stored.
+    let failed = s.count_events("user.human.password.check.failed").await;
+    let (status, got) = s
+        .call(
+            "PUT",
+            &path,
+            Some(json!({
+                "username": "ida-c",
+                "password": {"password": {"password": NEWER}, "currentPassword": "Wr0ng!password"},
+            })),
+        )
+        .await;
+    assert_eq!((status, id_of(&got)), (400, json!("COMMAND-3M0fs")), "{got}");
+    assert_eq!(s.count_events("user.human.password.check.failed").await, failed + 1);
+    assert_eq!(s.count_events("user.username.changed").await, 1);
+    assert!(signs_in("ida-b", NEW).await);
+
+    // The user itself: with the current password, but not without a proof.
+    let body = json!({"checks": {"user": {"loginName": "ida-b"}, "password": {"password": NEW}}});
+    let (_, session) = post(&s, "/v2/sessions", body).await;
+    let token = session["sessionToken"].as_str().unwrap().to_owned();
+    let (status, got) = s
+        .call_as(
+            &token,
+            None,
+            "PUT",
+            &path,
+            Some(json!({"password": {"password": {"password": NEWER}}})),
+        )
+        .await;
+    assert_eq!(status, 404, "{got}");
+    assert_eq!(id_of(&got), json!("AUTHZ-cdgFk"), "{got}");
+    let (status, got) = s
+        .call_as(
+            &token,
+            None,
+            "PUT",
+            &path,
+            Some(json!({"password": {"password": {"password": NEWER}, "currentPassword": NEW}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    assert!(signs_in("ida-b", NEWER).await);
+
+    // UpdateUser takes it the same way; a hashed password is not taken.
+    let (status, got) = s
+        .call(
+            "PATCH",
+            &format!("/v2/users/{id}"),
+            Some(json!({"human": {"password": {"password": {"password": NEW, "changeRequired": true}}}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    assert!(signs_in("ida-b", NEW).await);
+    let (_, got) = s.call("GET", &format!("/v2/users/{id}"), None).await;
+    assert_eq!(got["user"]["human"]["passwordChangeRequired"], true, "{got}");
+    let (status, got) = s
+        .call(
+            "PATCH",
+            &format!("/v2/users/{id}"),
+            Some(json!({"human": {"password": {"hashedPassword": {"hash": "$2a$10$x"}}}})),
+        )
+        .await;
+    assert_eq!(status, 400, "{got}");
+    assert_eq!(s.count_events("user.human.password.changed").await, 3);
 }
