@@ -87,7 +87,7 @@ fn pkce<'a>(client_id: &'a str, state: &'a str) -> Vec<(&'a str, &'a str)> {
 async fn auth_request(s: &Server, client_id: &str, state: &str) -> String {
     let (status, location, body) = authorize(s, &pkce(client_id, state)).await;
     assert_eq!(status, 302, "{body}");
-    let prefix = format!("{}/ui/v2/login/login?authRequest=", s.url(""));
+    let prefix = format!("{}/ui/login/login?authRequest=", s.url(""));
     let id = location.strip_prefix(&prefix).unwrap_or_else(|| panic!("{location}"));
     assert!(id.starts_with("V2_"), "{id}");
     id.to_owned()
@@ -459,7 +459,7 @@ async fn authorize_refusals(b: Backend) {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 302);
     let location = resp.headers()["location"].to_str().unwrap();
-    assert!(location.contains("/ui/v2/login/login?authRequest=V2_"), "{location}");
+    assert!(location.contains("/ui/login/login?authRequest=V2_"), "{location}");
 
     // A deactivated app, then a deactivated project: like an unknown client.
     let unknown = direct("unknown client_id (no active OIDC application has it)");
