@@ -544,5 +544,17 @@ pub async fn done(State(web): State<Arc<Web>>, visit: Visit) -> Early<Response> 
         auth_request: None,
         ..c.cookie
     };
-    Ok(redirect_with(&web, &url, &cookie))
+    // A page that moves on by itself rather than a redirect: this answer
+    // ends a chain of redirects after a form post, which the pages' CSP
+    // (`form-action 'self'`) would not let leave the origin.
+    let mut resp = render(StatusCode::OK, &ToClient { t: visit.t, url });
+    set_login_cookie(&web, &mut resp, &cookie);
+    Ok(resp)
+}
+
+#[derive(Template)]
+#[template(path = "redirect.html")]
+struct ToClient<'a> {
+    t: &'a Catalog,
+    url: String,
 }

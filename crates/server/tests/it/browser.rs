@@ -26,6 +26,7 @@ backend_tests!(
     forced_set_up_then_recovery_code,
     throttled_after_five_wrong_codes,
     factor_removed_from_the_policy,
+    oidc_sign_in_ends_at_the_client,
     pages_are_secured_and_translated,
 );
 
@@ -141,7 +142,18 @@ impl Browser {
 
     /// Presses Enter in `css`: the form's first submit button is the primary action.
     async fn enter(&self, css: &str) {
+        let page = self.el("html").await;
         self.el(css).await.send_keys("\u{E007}").await.unwrap();
+        self.left(page).await;
+    }
+
+    /// Waits until `page` (an element of the page before) is gone: the next page is there.
+    async fn left(&self, page: fantoccini::elements::Element) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while page.tag_name().await.is_ok() {
+            assert!(tokio::time::Instant::now() < deadline, "the page did not change");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn text(&self, css: &str) -> String {
@@ -217,7 +229,9 @@ impl Browser {
 
     async fn submit_code(&self, code: &str) {
         self.fill("#code", code).await;
+        let page = self.el("html").await;
         self.el("form button[type=submit]").await.click().await.unwrap();
+        self.left(page).await;
     }
 }
 
@@ -390,6 +404,40 @@ async fn factor_removed_from_the_policy(b: Backend) {
     if b == Backend::Sqlite {
         br.page("factor-not-allowed").await;
     }
+    br.close().await;
+}
+
+/// Opened for an OIDC auth request, the login ends with the callback to
+/// the client's registered redirect URI, with a code and the client's state.
+async fn oidc_sign_in_ends_at_the_client(b: Backend) {
+    let s = Server::start(b).await;
+    let Some(br) = Browser::start(&s).await else { return };
+    let org = s.my_org_id().await;
+    let (_, _, client_id) = crate::oidc::public_app(&s, &org).await;
+    let id = crate::oidc::auth_request(&s, &client_id, "st-42").await;
+    let t = fresh_step().await;
+    let (_, seed) = enrolled(&s, None, "erin", t).await;
+    br.goto(&format!("/ui/login/login?authRequest={id}")).await;
+    br.fill("#login_name", "erin").await;
+    br.enter("#login_name").await;
+    br.fill("#password", PASSWORD).await;
+    br.enter("#password").await;
+    br.submit_code(&totp(&seed, t)).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let landed = loop {
+        let url = br.c.current_url().await.unwrap();
+        if url.host_str() == Some("app.example") {
+            break url;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("still at {url}: {}", br.c.source().await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(landed.path(), "/cb");
+    let q: std::collections::HashMap<_, _> = landed.query_pairs().into_owned().collect();
+    assert_eq!(q.get("state").map(String::as_str), Some("st-42"), "{landed}");
+    assert!(q.get("code").is_some_and(|c| !c.is_empty()), "{landed}");
     br.close().await;
 }
 

@@ -21,7 +21,7 @@ const REDIRECT: &str = "https://app.example/cb";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// A public (PKCE) OIDC app in a new project of `org`: (project, app id, client id).
-async fn public_app(s: &Server, org: &str) -> (String, String, String) {
+pub(crate) async fn public_app(s: &Server, org: &str) -> (String, String, String) {
     let (status, got) = s
         .call_in(org, "POST", "/management/v1/projects", Some(json!({"name": "Shop"})))
         .await;
@@ -84,7 +84,7 @@ fn pkce<'a>(client_id: &'a str, state: &'a str) -> Vec<(&'a str, &'a str)> {
 }
 
 /// Authorizes with PKCE; the ID of the auth request the login is sent to.
-async fn auth_request(s: &Server, client_id: &str, state: &str) -> String {
+pub(crate) async fn auth_request(s: &Server, client_id: &str, state: &str) -> String {
     let (status, location, body) = authorize(s, &pkce(client_id, state)).await;
     assert_eq!(status, 302, "{body}");
     let prefix = format!("{}/ui/login/login?authRequest=", s.url(""));
