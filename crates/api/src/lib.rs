@@ -37,6 +37,7 @@ mod validate;
 
 use std::sync::Arc;
 
+pub use auth::request_host;
 use axum::Router;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
@@ -157,6 +158,7 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, m
         logging,
         connect,
         routes,
+        methods,
     })
 }
 
@@ -168,9 +170,23 @@ pub struct Api {
     logging: Logging,
     connect: connect::Connect,
     routes: Router,
+    methods: Arc<methods::Methods>,
 }
 
 impl Api {
+    /// The served RPCs and the auth each declares: the hosted login calls
+    /// the same use cases under the same checks.
+    pub fn methods(&self) -> Arc<methods::Methods> {
+        self.methods.clone()
+    }
+
+    /// `pages` served beside the API, outside its CORS layer (browser
+    /// pages with cookies are never answered to other origins).
+    pub fn with_pages(mut self, pages: Router) -> Self {
+        self.routes = pages.merge(self.routes);
+        self
+    }
+
     pub async fn handle(self: Arc<Self>, req: Request) -> Response {
         guard::guard(self.logging, req, |req| async {
             connect::route(&self.connect, req, |req| async {

@@ -143,10 +143,12 @@ pub(crate) enum Reach {
 
 impl App {
     pub(crate) async fn grants<'a>(&self, ctx: &'a RequestCtx) -> Result<Grants<'a>, DomainError> {
-        Ok(Grants {
-            ctx,
-            memberships: self.memberships(&ctx.instance_id, &ctx.caller.user_id).await?,
-        })
+        let memberships = if ctx.caller.hosted_login {
+            crate::login_ui::memberships()
+        } else {
+            self.memberships(&ctx.instance_id, &ctx.caller.user_id).await?
+        };
+        Ok(Grants { ctx, memberships })
     }
 
     /// The user `user_id` if the request reaches it, else `missing`.

@@ -27,6 +27,9 @@ pub struct Caller {
     pub org_id: OrgId,
     /// The sign-in session, when the token is a session token.
     pub session: Option<Box<SessionView>>,
+    /// The server's own hosted login (see [`crate::login_ui`]): granted the
+    /// instance role IAM_LOGIN_CLIENT, with no stored user behind it.
+    pub hosted_login: bool,
 }
 
 /// Everything a handler knows about the request's origin once it is allowed.
@@ -171,6 +174,7 @@ impl App {
             user_id: user.id,
             org_id: user.org_id,
             session,
+            hosted_login: false,
         })
     }
 

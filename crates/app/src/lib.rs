@@ -15,6 +15,7 @@ pub mod humans;
 pub mod ids;
 pub mod invites;
 pub mod login_policy;
+pub mod login_ui;
 pub mod machine_secrets;
 pub mod members;
 pub mod metrics;

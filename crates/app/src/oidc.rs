@@ -24,7 +24,7 @@ use crate::{App, WriteDetails, secrets};
 pub struct OidcSettings {
     /// The issuer; None: the scheme, host and port of each request.
     pub external_url: Option<String>,
-    /// Base URL of the login UI; None: `{issuer}/ui/v2/login`.
+    /// Base URL of the login UI; None: `{issuer}/ui/login` (the hosted login).
     pub login_url: Option<String>,
 }
 

@@ -15,6 +15,7 @@ pub mod human;
 pub mod ids;
 pub mod invite;
 pub mod lockout;
+pub mod login_flow;
 pub mod login_policy;
 pub mod machine_secret;
 pub mod member;

@@ -129,7 +129,7 @@ pub struct StartArgs {
     /// The OIDC issuer, e.g. https://id.example.com [default: the scheme, host and port of each request]
     #[arg(long, env = "TWOFOLD_EXTERNAL_URL")]
     pub external_url: Option<String>,
-    /// Base URL of the login UI that OIDC sign-ins are sent to ({login-url}/login?authRequest=…) [default: {issuer}/ui/v2/login]
+    /// Base URL of the login UI that OIDC sign-ins are sent to ({login-url}/login?authRequest=…) [default: {issuer}/ui/login]
     #[arg(long, env = "TWOFOLD_LOGIN_URL")]
     pub login_url: Option<String>,
     /// 32-byte key that encrypts secrets at rest [default: generated into <data-dir>/masterkey]

@@ -116,7 +116,9 @@ async fn start(args: config::StartArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr: SocketAddr = listener.local_addr()?;
-    let router = twofold_api::router(app, args.api_limits(), args.logging()).await?;
+    let api = twofold_api::router(app.clone(), args.api_limits(), args.logging()).await?;
+    let pages = twofold_web::router(app, api.methods());
+    let router = api.with_pages(pages);
     let stop = shutdown::signal().context("installing the SIGTERM/SIGINT handlers")?;
     tracing::info!("listening on {addr}");
     serve::serve(listener, router, args.connections.limits(), stop).await;

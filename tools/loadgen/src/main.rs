@@ -15,6 +15,7 @@
 
 mod baselines;
 mod drive;
+mod login_page;
 mod scenarios;
 
 use std::path::PathBuf;

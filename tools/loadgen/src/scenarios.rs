@@ -83,7 +83,7 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-fn http_client() -> reqwest::Client {
+pub(crate) fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .http1_only()
         .pool_max_idle_per_host(1)
@@ -109,7 +109,8 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
     let tonic_addr = baselines::tonic_server().await;
     // The Connect scenario is measured against the REST one, which needs hyper's.
     let rest_list = args.wants("rest-list") || args.wants("connect-list");
-    if args.wants("baselines") || rest_list {
+    let needs_hyper = rest_list || args.wants("login-page");
+    if args.wants("baselines") || needs_hyper {
         let url = format!("http://{hyper_addr}/");
         let clients: Vec<_> = (0..n).map(|_| http_client()).collect();
         out.push(
@@ -301,6 +302,9 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
             })
             .await,
         );
+    }
+    if args.wants("login-page") {
+        out.push(crate::login_page::scenario(&tf.url, n, d).await);
     }
     eprintln!("twofold RSS after the run {} KiB", rss_kib(tf.child.id()).unwrap_or(0));
     Ok(out)

@@ -158,7 +158,7 @@ async fn authorize(app: &App, host: &str, iss: &str, p: AuthorizeParams) -> Resp
         Ok(Ok(id)) => {
             let login = match &app.oidc_settings().login_url {
                 Some(url) => url.trim_end_matches('/').to_owned(),
-                None => format!("{iss}/ui/v2/login"),
+                None => format!("{iss}/ui/login"),
             };
             let query = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("authRequest", &id)

@@ -345,6 +345,8 @@ pub(super) fn user(ev: &StoredEvent, prior: Option<UserView>) -> Option<UserView
         E::PasskeyRemoved(p) => f.passkeys.retain(|id| *id != p.token_id),
         E::RecoveryCodesAdded(p) => f.recovery_codes = p.code_hashes.len(),
         E::RecoveryCodesRemoved => f.recovery_codes = 0,
+        // Each code works once: the count is of those left.
+        E::RecoveryCodeCheckSucceeded(_) => f.recovery_codes = f.recovery_codes.saturating_sub(1),
         _ => {}
     }
     if let (UserKind::Machine { name, description, .. }, E::MachineChanged(p)) = (&mut v.kind, &ev.payload) {

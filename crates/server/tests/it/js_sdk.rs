@@ -69,7 +69,7 @@ fn stamp(dir: &Path) -> Vec<u8> {
 
 /// Installs the pinned packages unless `node_modules` already matches the
 /// lockfile. `false` when the registry cannot be reached (the test is skipped).
-async fn npm_ci(dir: &Path) -> bool {
+pub(crate) async fn npm_ci(dir: &Path) -> bool {
     let want = stamp(dir);
     let stamp_file = dir.join("node_modules").join(STAMP);
     if std::fs::read(&stamp_file).is_ok_and(|have| have == want) {

@@ -27,6 +27,7 @@ mod admin_policy;
 mod auth;
 mod authz;
 mod bad_input;
+mod browser;
 mod connect;
 mod connections;
 mod data_dir;

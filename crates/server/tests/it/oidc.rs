@@ -21,7 +21,7 @@ const REDIRECT: &str = "https://app.example/cb";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// A public (PKCE) OIDC app in a new project of `org`: (project, app id, client id).
-async fn public_app(s: &Server, org: &str) -> (String, String, String) {
+pub(crate) async fn public_app(s: &Server, org: &str) -> (String, String, String) {
     let (status, got) = s
         .call_in(org, "POST", "/management/v1/projects", Some(json!({"name": "Shop"})))
         .await;
@@ -84,10 +84,10 @@ fn pkce<'a>(client_id: &'a str, state: &'a str) -> Vec<(&'a str, &'a str)> {
 }
 
 /// Authorizes with PKCE; the ID of the auth request the login is sent to.
-async fn auth_request(s: &Server, client_id: &str, state: &str) -> String {
+pub(crate) async fn auth_request(s: &Server, client_id: &str, state: &str) -> String {
     let (status, location, body) = authorize(s, &pkce(client_id, state)).await;
     assert_eq!(status, 302, "{body}");
-    let prefix = format!("{}/ui/v2/login/login?authRequest=", s.url(""));
+    let prefix = format!("{}/ui/login/login?authRequest=", s.url(""));
     let id = location.strip_prefix(&prefix).unwrap_or_else(|| panic!("{location}"));
     assert!(id.starts_with("V2_"), "{id}");
     id.to_owned()
@@ -459,7 +459,7 @@ async fn authorize_refusals(b: Backend) {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 302);
     let location = resp.headers()["location"].to_str().unwrap();
-    assert!(location.contains("/ui/v2/login/login?authRequest=V2_"), "{location}");
+    assert!(location.contains("/ui/login/login?authRequest=V2_"), "{location}");
 
     // A deactivated app, then a deactivated project: like an unknown client.
     let unknown = direct("unknown client_id (no active OIDC application has it)");

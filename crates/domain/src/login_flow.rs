@@ -1,0 +1,216 @@
+//! The hosted login's next step after the first factor: which second
+//! factors to ask for, whether to set one up, or done. Which factors a
+//! check accepts stays the session rules' (`session::require_allowed`);
+//! this only decides what to offer.
+
+use crate::event::Timestamp;
+use crate::factors::SecondFactor;
+use crate::readmodel::directory::{FactorsView, Readiness};
+use crate::readmodel::login_policy::LoginPolicyView;
+use crate::readmodel::session::SessionView;
+use crate::session::access::checked_within;
+
+/// Second factors in the order a chooser lists them.
+const ORDER: [SecondFactor; 5] = [
+    SecondFactor::Otp,
+    SecondFactor::U2f,
+    SecondFactor::OtpSms,
+    SecondFactor::OtpEmail,
+    SecondFactor::RecoveryCodes,
+];
+
+/// Second factors a user can set up in the hosted login.
+const SET_UP: [SecondFactor; 1] = [SecondFactor::Otp];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Ask for one of these (never empty; one means no chooser).
+    SecondFactor(Vec<SecondFactor>),
+    /// Set up one of these (never empty); `skippable` when the policy only
+    /// offers it (its `mfaInitSkipLifetime`), not when it forces MFA.
+    SetUp {
+        factors: Vec<SecondFactor>,
+        skippable: bool,
+    },
+    /// Signed in.
+    Done,
+}
+
+/// Whether the user has `f` ready for a check.
+pub fn enrolled(factors: &FactorsView, f: SecondFactor) -> bool {
+    match f {
+        SecondFactor::Otp => factors.totp == Some(Readiness::Ready),
+        SecondFactor::U2f => !factors.u2f.is_empty(),
+        SecondFactor::OtpSms => factors.otp_sms,
+        SecondFactor::OtpEmail => factors.otp_email,
+        SecondFactor::RecoveryCodes => factors.recovery_codes > 0,
+    }
+}
+
+/// The factors of `factors` the policy allows now, in chooser order.
+pub fn allowed_enrolled(policy: &LoginPolicyView, factors: &FactorsView) -> Vec<SecondFactor> {
+    ORDER
+        .into_iter()
+        .filter(|f| policy.second_factors.contains(f) && enrolled(factors, *f))
+        .collect()
+}
+
+/// The step after a first factor (password or passkey) was proved on
+/// `session`: a user-verified security key is multi-factor on its own; a
+/// recent second factor is enough; a user with allowed factors is asked
+/// for one; one without is sent to set one up when the policy forces MFA,
+/// or offered to when its skip lifetime is set and the last skip is older.
+pub fn next_step(
+    policy: &LoginPolicyView,
+    factors: &FactorsView,
+    session: &SessionView,
+    mfa_init_skipped: Option<Timestamp>,
+    now: Timestamp,
+) -> Next {
+    let p = &policy.settings;
+    let passkey = session.webauthn_user_verified
+        && checked_within(session.webauthn_checked_at, p.multi_factor_check_lifetime, now);
+    if passkey || checked_within(session.second_factor_at(), p.second_factor_check_lifetime, now) {
+        return Next::Done;
+    }
+    let allowed = allowed_enrolled(policy, factors);
+    if !allowed.is_empty() {
+        return Next::SecondFactor(allowed);
+    }
+    let set_up: Vec<SecondFactor> = SET_UP
+        .into_iter()
+        .filter(|f| policy.second_factors.contains(f))
+        .collect();
+    if set_up.is_empty() {
+        return Next::Done;
+    }
+    if p.force_mfa {
+        return Next::SetUp {
+            factors: set_up,
+            skippable: false,
+        };
+    }
+    let offer = p.mfa_init_skip_lifetime > 0 && !checked_within(mfa_init_skipped, p.mfa_init_skip_lifetime, now);
+    if offer {
+        Next::SetUp {
+            factors: set_up,
+            skippable: true,
+        }
+    } else {
+        Next::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR_NS: i64 = 3_600_000_000_000;
+    const NOW: Timestamp = Timestamp(10 * 3_600_000_000);
+
+    fn policy(factors: &[SecondFactor], force_mfa: bool, skip_ns: i64) -> LoginPolicyView {
+        let mut p = LoginPolicyView {
+            details: Default::default(),
+            settings: Default::default(),
+            second_factors: factors.to_vec(),
+            multi_factors: vec![],
+            is_default: true,
+        };
+        p.settings.force_mfa = force_mfa;
+        p.settings.mfa_init_skip_lifetime = skip_ns;
+        p.settings.second_factor_check_lifetime = HOUR_NS;
+        p.settings.multi_factor_check_lifetime = HOUR_NS;
+        p
+    }
+
+    fn totp_and_codes() -> FactorsView {
+        FactorsView {
+            totp: Some(Readiness::Ready),
+            recovery_codes: 3,
+            ..FactorsView::default()
+        }
+    }
+
+    fn password_only() -> SessionView {
+        SessionView {
+            password_checked_at: Some(NOW),
+            ..SessionView::default()
+        }
+    }
+
+    #[test]
+    fn asks_for_the_allowed_enrolled_factors_only() {
+        let all = [SecondFactor::Otp, SecondFactor::RecoveryCodes, SecondFactor::OtpSms];
+        let next = next_step(&policy(&all, false, 0), &totp_and_codes(), &password_only(), None, NOW);
+        assert_eq!(
+            next,
+            Next::SecondFactor(vec![SecondFactor::Otp, SecondFactor::RecoveryCodes])
+        );
+        // TOTP removed from the policy: only recovery codes remain.
+        let next = next_step(
+            &policy(&[SecondFactor::RecoveryCodes], true, 0),
+            &totp_and_codes(),
+            &password_only(),
+            None,
+            NOW,
+        );
+        assert_eq!(next, Next::SecondFactor(vec![SecondFactor::RecoveryCodes]));
+    }
+
+    #[test]
+    fn a_recent_second_factor_or_passkey_is_done() {
+        let p = policy(&[SecondFactor::Otp], true, 0);
+        let s = SessionView {
+            totp_checked_at: Some(NOW),
+            ..password_only()
+        };
+        assert_eq!(next_step(&p, &totp_and_codes(), &s, None, NOW), Next::Done);
+        let old = SessionView {
+            totp_checked_at: Some(Timestamp(0)),
+            ..password_only()
+        };
+        assert_eq!(
+            next_step(&p, &totp_and_codes(), &old, None, NOW),
+            Next::SecondFactor(vec![SecondFactor::Otp])
+        );
+        let passkey = SessionView {
+            webauthn_checked_at: Some(NOW),
+            webauthn_user_verified: true,
+            ..SessionView::default()
+        };
+        assert_eq!(next_step(&p, &FactorsView::default(), &passkey, None, NOW), Next::Done);
+    }
+
+    #[test]
+    fn forced_mfa_without_a_factor_sets_one_up() {
+        let p = policy(&[SecondFactor::Otp], true, 0);
+        assert_eq!(
+            next_step(&p, &FactorsView::default(), &password_only(), None, NOW),
+            Next::SetUp {
+                factors: vec![SecondFactor::Otp],
+                skippable: false
+            }
+        );
+        // Nothing the login can set up: no step to offer.
+        let p = policy(&[SecondFactor::OtpSms], true, 0);
+        assert_eq!(
+            next_step(&p, &FactorsView::default(), &password_only(), None, NOW),
+            Next::Done
+        );
+    }
+
+    #[test]
+    fn set_up_is_offered_until_skipped_within_the_lifetime() {
+        let p = policy(&[SecondFactor::Otp], false, HOUR_NS);
+        let offered = Next::SetUp {
+            factors: vec![SecondFactor::Otp],
+            skippable: true,
+        };
+        let none = FactorsView::default();
+        assert_eq!(next_step(&p, &none, &password_only(), None, NOW), offered);
+        assert_eq!(next_step(&p, &none, &password_only(), Some(NOW), NOW), Next::Done);
+        assert_eq!(next_step(&p, &none, &password_only(), Some(Timestamp(0)), NOW), offered);
+        let never = policy(&[SecondFactor::Otp], false, 0);
+        assert_eq!(next_step(&never, &none, &password_only(), None, NOW), Next::Done);
+    }
+}
