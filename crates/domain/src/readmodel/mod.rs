@@ -49,6 +49,8 @@ pub enum Collection {
     /// Per human user: org and ready factor kinds ([`user_factors`]).
     UserFactors,
     AuthRequest,
+    /// The tokens of a grant ([`crate::oidc::session::OidcSession`]).
+    OidcSession,
 }
 
 impl Collection {
@@ -73,6 +75,7 @@ impl Collection {
             Collection::HostedLoginTranslation => "hosted_login_translation",
             Collection::UserFactors => "user_factors",
             Collection::AuthRequest => "auth_request",
+            Collection::OidcSession => "oidc_session",
         }
     }
 }
@@ -114,6 +117,9 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     keys.extend(projects::affected(ev));
     keys.extend(hosted_login::affected(ev));
     keys.extend(auth_request::affected(ev));
+    if ev.aggregate.kind == crate::event::AggregateType::OidcSession {
+        keys.push(DocKey::new(Collection::OidcSession, ev.aggregate.id.clone()));
+    }
     keys
 }
 
@@ -191,6 +197,16 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
             prior,
             |p| auth_request::apply(ev, p),
             |a: &auth_request::AuthRequestView| a.code_hash.clone(),
+        ),
+        Collection::OidcSession => typed(
+            key,
+            prior,
+            |p: Option<crate::oidc::session::OidcSession>| {
+                let mut s = p.unwrap_or_default();
+                s.apply(ev);
+                Some(s)
+            },
+            no_lookup,
         ),
         Collection::Member => typed(
             key,
