@@ -243,6 +243,7 @@ mod tests {
                 user_id: UserId::new("user-9"),
                 org_id: OrgId::new("org-2"),
                 session: None,
+                oidc_amr: None,
             },
             org_id: OrgId::new("org-2"),
             check: None,
