@@ -15,6 +15,7 @@
 
 mod baselines;
 mod drive;
+mod oidc_scenarios;
 mod scenarios;
 
 use std::path::PathBuf;
