@@ -41,7 +41,7 @@ pub use auth::request_host;
 use axum::Router;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 pub use guard::Logging;
 use http::StatusCode;
 pub use observe::EventFormat;
@@ -129,7 +129,15 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, m
     let rest = rest::Rest::new(&methods, grpc.clone(), max)?;
     let connect = connect::Connect::new(methods.clone(), grpc.clone(), max);
 
-    let (a1, a2, a3) = (app.clone(), app.clone(), app.clone());
+    let (a1, a2, a3, a4, a5) = (app.clone(), app.clone(), app.clone(), app.clone(), app.clone());
+    let (a6, a7, a8, a9, a10, a11) = (
+        app.clone(),
+        app.clone(),
+        app.clone(),
+        app.clone(),
+        app.clone(),
+        app.clone(),
+    );
     let routes = Router::new()
         .route(
             "/.well-known/openid-configuration",
@@ -139,6 +147,26 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, m
             "/oauth/v2/authorize",
             get(move |req| oidc::endpoints::authorize_get(a2.clone(), req))
                 .post(move |req| oidc::endpoints::authorize_post(a3.clone(), req)),
+        )
+        .route("/oauth/v2/token", post(move |req| oidc::tokens::token(a4.clone(), req)))
+        .route("/oauth/v2/keys", get(move |req| oidc::tokens::keys(a5.clone(), req)))
+        .route(
+            "/oidc/v1/userinfo",
+            get(move |req| oidc::tokens::userinfo(a6.clone(), req))
+                .post(move |req| oidc::tokens::userinfo(a7.clone(), req)),
+        )
+        .route(
+            "/oauth/v2/introspect",
+            post(move |req| oidc::tokens::introspect(a8.clone(), req)),
+        )
+        .route(
+            "/oauth/v2/revoke",
+            post(move |req| oidc::tokens::revoke(a9.clone(), req)),
+        )
+        .route(
+            "/oidc/v1/end_session",
+            get(move |req| oidc::tokens::end_session(a10.clone(), req))
+                .post(move |req| oidc::tokens::end_session(a11.clone(), req)),
         )
         .route("/debug/healthz", get(|| async { "ok" }))
         .route("/debug/ready", get(move || ready(app.clone())))

@@ -244,6 +244,7 @@ mod tests {
                 org_id: OrgId::new("org-2"),
                 session: None,
                 hosted_login: false,
+                oidc_amr: None,
             },
             org_id: OrgId::new("org-2"),
             check: None,

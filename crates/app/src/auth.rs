@@ -30,6 +30,9 @@ pub struct Caller {
     /// The server's own hosted login (see [`crate::login_ui`]): granted the
     /// instance role IAM_LOGIN_CLIENT, with no stored user behind it.
     pub hosted_login: bool,
+    /// How the user signed in, when the token is an OIDC access token of a
+    /// sign-in (not of client credentials).
+    pub oidc_amr: Option<Vec<String>>,
 }
 
 /// Everything a handler knows about the request's origin once it is allowed.
@@ -141,6 +144,59 @@ impl App {
         if token.is_empty() {
             return Err(token_invalid());
         }
+        let mut oidc_amr = None;
+        let (user_id, session) = match self.oidc_bearer(instance_id, token).await? {
+            Some((user_id, amr)) => {
+                oidc_amr = amr;
+                (user_id, None)
+            }
+            None => self.pat_or_session(instance_id, token).await?,
+        };
+        let user: UserView = self
+            .typed_doc(instance_id, Collection::User, user_id.as_str())
+            .await?
+            .filter(|u: &UserView| u.state == UserState::Active)
+            .ok_or_else(token_invalid)?;
+        Ok(Caller {
+            user_id: user.id,
+            org_id: user.org_id,
+            session,
+            hosted_login: false,
+            oidc_amr,
+        })
+    }
+
+    /// The user of an OIDC access token meant for Twofold's APIs (its
+    /// audience names them), and its `amr` when it comes from a sign-in.
+    /// None when the token is no active OIDC access token.
+    async fn oidc_bearer(
+        &self,
+        instance_id: &InstanceId,
+        token: &str,
+    ) -> Result<Option<(UserId, Option<Vec<String>>)>, DomainError> {
+        let shaped = twofold_domain::oidc::session::session_id_of(token).is_some() || token.split('.').count() == 3;
+        if !shaped {
+            return Ok(None);
+        }
+        let Some(t) = self.active_access_token(instance_id, token).await? else {
+            return Ok(None);
+        };
+        let for_us = twofold_domain::oidc::claims::audience(&t.grant)
+            .iter()
+            .any(|a| a == crate::token_use::OWN_API_AUDIENCE);
+        if !for_us {
+            return Err(token_invalid());
+        }
+        let amr = (!t.grant.session_id.is_empty()).then_some(t.grant.amr);
+        Ok(Some((UserId::from(t.grant.user_id.as_str()), amr)))
+    }
+
+    /// The user (and session) of a personal access token or session token.
+    async fn pat_or_session(
+        &self,
+        instance_id: &InstanceId,
+        token: &str,
+    ) -> Result<(UserId, Option<Box<SessionView>>), DomainError> {
         let hash = self.keys.token_hash(token);
         let now = self.now();
         let pat: Option<PatView> = self
@@ -165,17 +221,7 @@ impl App {
                 (user_id, Some(Box::new(session)))
             }
         };
-        let user: UserView = self
-            .typed_doc(instance_id, Collection::User, user_id.as_str())
-            .await?
-            .filter(|u: &UserView| u.state == UserState::Active)
-            .ok_or_else(token_invalid)?;
-        Ok(Caller {
-            user_id: user.id,
-            org_id: user.org_id,
-            session,
-            hosted_login: false,
-        })
+        Ok((user_id, session))
     }
 
     /// Settles the org context and checks the method's permission there. A
@@ -191,6 +237,10 @@ impl App {
         if let Some(session) = &caller.session {
             self.require_sign_in(instance_id, &caller, session, method.enrolment)
                 .await?;
+        }
+        if let Some(amr) = caller.oidc_amr.as_ref().filter(|_| !method.enrolment) {
+            let policy = self.org_login_policy(instance_id, &caller.org_id).await?.settings;
+            session::access::require_grant_mfa(amr, Some(&policy))?;
         }
         let org_id = match org_header.map(str::trim).filter(|h| !h.is_empty()) {
             Some(org) => {

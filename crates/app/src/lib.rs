@@ -35,6 +35,9 @@ pub mod scoped_policy;
 pub mod secrets;
 pub mod security;
 pub mod sessions;
+pub mod signing_keys;
+pub mod token_use;
+pub mod tokens;
 pub mod totp;
 pub mod u2f;
 pub mod user_state;
@@ -86,6 +89,7 @@ pub struct App {
     pub(crate) config: Arc<AppConfig>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) deliveries: Arc<notify::Deliveries>,
+    pub(crate) signing: Arc<signing_keys::KeyCache>,
 }
 
 impl App {
@@ -96,6 +100,7 @@ impl App {
             ids: Arc::new(ids::IdGenerator::new()),
             keys: Arc::new(keys),
             deliveries: Arc::new(notify::Deliveries::new(config.delivery_queue)),
+            signing: Arc::new(signing_keys::KeyCache::default()),
             config: Arc::new(config),
             clock: Arc::new(clock::SystemClock),
         }

@@ -38,6 +38,7 @@ impl App {
                 org_id: OrgId::default(),
                 session: None,
                 hosted_login: true,
+                oidc_amr: None,
             },
             org_id: OrgId::default(),
             check,

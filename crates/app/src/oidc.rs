@@ -159,7 +159,7 @@ impl App {
             .typed_doc(&ctx.instance_id, Collection::AuthRequest, id)
             .await?
             .ok_or_else(auth_request_missing)?;
-        if view.request.expires_at <= self.now() {
+        if view.exchanged || view.request.expires_at <= self.now() {
             return Err(auth_request_missing());
         }
         Ok(view)

@@ -32,6 +32,8 @@ pub enum AggregateType {
     Session,
     Project,
     AuthRequest,
+    KeyPair,
+    OidcSession,
 }
 
 impl AggregateType {
@@ -43,6 +45,8 @@ impl AggregateType {
             Self::Session => "session",
             Self::Project => "project",
             Self::AuthRequest => "auth_request",
+            Self::KeyPair => "key_pair",
+            Self::OidcSession => "oidc_session",
         }
     }
 
@@ -54,6 +58,8 @@ impl AggregateType {
             "session" => Some(Self::Session),
             "project" => Some(Self::Project),
             "auth_request" => Some(Self::AuthRequest),
+            "key_pair" => Some(Self::KeyPair),
+            "oidc_session" => Some(Self::OidcSession),
             _ => None,
         }
     }
@@ -101,6 +107,22 @@ impl AggregateRef {
     pub fn auth_request(id: &str, instance_id: &InstanceId) -> Self {
         Self {
             kind: AggregateType::AuthRequest,
+            id: id.to_owned(),
+            owner: instance_id.as_str().to_owned(),
+        }
+    }
+    /// The signing keys of an instance (one aggregate per instance).
+    pub fn key_pair(instance_id: &InstanceId) -> Self {
+        Self {
+            kind: AggregateType::KeyPair,
+            id: instance_id.as_str().to_owned(),
+            owner: instance_id.as_str().to_owned(),
+        }
+    }
+    /// The tokens of one grant (id `V2_…`), owned by the instance.
+    pub fn oidc_session(id: &str, instance_id: &InstanceId) -> Self {
+        Self {
+            kind: AggregateType::OidcSession,
             id: id.to_owned(),
             owner: instance_id.as_str().to_owned(),
         }
@@ -731,6 +753,26 @@ pub enum EventPayload {
     AuthRequestCodeAdded(crate::oidc::auth_request::CodeAdded),
     #[serde(rename = "auth_request.failed")]
     AuthRequestFailed(crate::oidc::auth_request::Failed),
+    #[serde(rename = "auth_request.code.exchanged")]
+    AuthRequestCodeExchanged(crate::oidc::auth_request::CodeExchanged),
+    #[serde(rename = "auth_request.succeeded")]
+    AuthRequestSucceeded,
+    #[serde(rename = "key_pair.added")]
+    KeyAdded(Box<crate::oidc::keys::KeyAdded>),
+    #[serde(rename = "key_pair.rotated")]
+    KeyRotated(crate::oidc::keys::KeyRotated),
+    #[serde(rename = "oidc_session.added")]
+    OidcSessionAdded(Box<crate::oidc::session::OidcSessionAdded>),
+    #[serde(rename = "oidc_session.access_token.added")]
+    AccessTokenAdded(crate::oidc::session::AccessTokenAdded),
+    #[serde(rename = "oidc_session.access_token.revoked")]
+    AccessTokenRevoked(crate::oidc::session::TokenId),
+    #[serde(rename = "oidc_session.refresh_token.added")]
+    RefreshTokenAdded(crate::oidc::session::RefreshTokenAdded),
+    #[serde(rename = "oidc_session.refresh_token.renewed")]
+    RefreshTokenRenewed(crate::oidc::session::RefreshTokenRenewed),
+    #[serde(rename = "oidc_session.revoked")]
+    OidcSessionRevoked(crate::oidc::session::SessionRevoked),
     #[serde(rename = "user.human.passwordless.token.added")]
     PasskeyAdded(crate::passkey::PasskeyAdded),
     #[serde(rename = "user.human.passwordless.token.verified")]

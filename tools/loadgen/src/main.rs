@@ -16,6 +16,7 @@
 mod baselines;
 mod drive;
 mod login_page;
+mod oidc_scenarios;
 mod scenarios;
 
 use std::path::PathBuf;

@@ -109,7 +109,8 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
     let tonic_addr = baselines::tonic_server().await;
     // The Connect scenario is measured against the REST one, which needs hyper's.
     let rest_list = args.wants("rest-list") || args.wants("connect-list");
-    let needs_hyper = rest_list || args.wants("login-page");
+    let oidc = args.wants("cc-token") || args.wants("userinfo");
+    let needs_hyper = rest_list || oidc || args.wants("login-page");
     if args.wants("baselines") || needs_hyper {
         let url = format!("http://{hyper_addr}/");
         let clients: Vec<_> = (0..n).map(|_| http_client()).collect();
@@ -306,6 +307,7 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
     if args.wants("login-page") {
         out.push(crate::login_page::scenario(&tf.url, n, d).await);
     }
+    crate::oidc_scenarios::run_oidc(args, &tf.url, &tf.token, &mut out).await?;
     eprintln!("twofold RSS after the run {} KiB", rss_kib(tf.child.id()).unwrap_or(0));
     Ok(out)
 }

@@ -1,5 +1,5 @@
-//! The OAuth 2.0 / OpenID Connect endpoints served so far: discovery and
-//! authorize. The issuer is `--external-url`, else the scheme, host and
+//! Discovery and authorize (the token-side endpoints are in
+//! [`super::tokens`]). The issuer is `--external-url`, else the scheme, host and
 //! port each request came in on.
 
 use axum::Form;
@@ -16,8 +16,7 @@ use twofold_domain::{DomainError, ErrorKind};
 
 use crate::auth::request_host;
 
-/// The endpoints at ZITADEL's default paths (spec §28.1). Only discovery
-/// and authorize are served yet; the others are advertised already.
+/// The endpoints at ZITADEL's default paths (spec §28.1).
 const AUTHORIZE: &str = "/oauth/v2/authorize";
 const TOKEN: &str = "/oauth/v2/token";
 const INTROSPECT: &str = "/oauth/v2/introspect";
@@ -28,7 +27,7 @@ const DEVICE: &str = "/oauth/v2/device_authorization";
 const KEYS: &str = "/oauth/v2/keys";
 
 /// The issuer for a request (no trailing slash).
-fn issuer(app: &App, parts: &http::request::Parts) -> String {
+pub(super) fn issuer(app: &App, parts: &http::request::Parts) -> String {
     if let Some(url) = &app.oidc_settings().external_url {
         return url.trim_end_matches('/').to_owned();
     }
@@ -48,12 +47,12 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     resp
 }
 
-fn domain_error(e: &DomainError) -> Response {
+pub(super) fn domain_error(e: &DomainError) -> Response {
     match e.kind {
         ErrorKind::NotFound => oauth_error(StatusCode::NOT_FOUND, "invalid_request", &e.message),
         ErrorKind::Unavailable => oauth_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", &e.message),
         _ => {
-            tracing::error!(error = %e, "authorize failed");
+            tracing::error!(error = %e, "OIDC endpoint failed");
             oauth_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",

@@ -1,5 +1,6 @@
-//! The OIDC provider: its HTTP endpoints ([`endpoints`]) and the
-//! OIDCService v2 the login UI calls ([`service`]).
+//! The OIDC provider: its HTTP endpoints ([`endpoints`], [`tokens`]) and
+//! the OIDCService v2 the login UI calls ([`service`]).
 
 pub mod endpoints;
 pub mod service;
+pub mod tokens;

@@ -154,11 +154,22 @@ pub struct Failed {
     pub reason: i32,
 }
 
+/// `auth_request.code.exchanged`: Twofold names the grant the code started
+/// (a second use of the code revokes it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CodeExchanged {
+    pub oidc_session_id: String,
+}
+
 /// An auth request folded from its events.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuthRequestState {
     pub added: Option<AuthRequestAdded>,
-    pub linked: bool,
+    pub linked: Option<SessionLinked>,
+    pub code_expires_at: Option<Timestamp>,
+    /// The grant the code started, once exchanged.
+    pub exchanged: Option<String>,
     pub failed: bool,
 }
 
@@ -168,7 +179,9 @@ impl AuthRequestState {
         for ev in events {
             match &ev.payload {
                 E::AuthRequestAdded(a) => s.added = Some((**a).clone()),
-                E::AuthRequestSessionLinked(_) => s.linked = true,
+                E::AuthRequestSessionLinked(l) => s.linked = Some(l.clone()),
+                E::AuthRequestCodeAdded(c) => s.code_expires_at = Some(c.expires_at),
+                E::AuthRequestCodeExchanged(x) => s.exchanged = Some(x.oidc_session_id.clone()),
                 E::AuthRequestFailed(_) => s.failed = true,
                 _ => {}
             }
@@ -188,7 +201,7 @@ pub fn require_unhandled<'s>(
     handled_id: &'static str,
 ) -> Result<&'s AuthRequestAdded, DomainError> {
     let added = s.added.as_ref().ok_or_else(not_found)?;
-    if s.linked || s.failed {
+    if s.linked.is_some() || s.failed {
         return Err(DomainError::precondition(
             handled_id,
             "Auth Request has already been handled",

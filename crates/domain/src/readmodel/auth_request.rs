@@ -17,6 +17,9 @@ pub struct AuthRequestView {
     pub linked: Option<SessionLinked>,
     pub code_hash: Option<String>,
     pub code_expires_at: Option<Timestamp>,
+    /// Kept after the exchange, so a second use of the code is recognised.
+    #[serde(default)]
+    pub exchanged: bool,
 }
 
 pub(super) fn affected(ev: &StoredEvent) -> Vec<DocKey> {
@@ -36,6 +39,7 @@ pub(super) fn apply(ev: &StoredEvent, prior: Option<AuthRequestView>) -> Option<
             linked: None,
             code_hash: None,
             code_expires_at: None,
+            exchanged: false,
         },
         (E::AuthRequestFailed(_), _) | (_, None) => return None,
         (_, Some(v)) => v,
@@ -47,6 +51,7 @@ pub(super) fn apply(ev: &StoredEvent, prior: Option<AuthRequestView>) -> Option<
             v.code_hash = Some(c.code_hash.clone());
             v.code_expires_at = Some(c.expires_at);
         }
+        E::AuthRequestCodeExchanged(_) => v.exchanged = true,
         _ => {}
     }
     Some(v)

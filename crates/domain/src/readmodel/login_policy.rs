@@ -23,7 +23,12 @@ fn scope(ev: &StoredEvent) -> Option<Scope> {
     match ev.aggregate.kind {
         AggregateType::Instance => Some(Scope::Instance),
         AggregateType::Org => Some(Scope::Org),
-        AggregateType::User | AggregateType::Session | AggregateType::Project | AggregateType::AuthRequest => None,
+        AggregateType::User
+        | AggregateType::Session
+        | AggregateType::Project
+        | AggregateType::AuthRequest
+        | AggregateType::KeyPair
+        | AggregateType::OidcSession => None,
     }
 }
 

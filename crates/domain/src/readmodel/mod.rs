@@ -51,6 +51,8 @@ pub enum Collection {
     /// Per human user: org and ready factor kinds ([`user_factors`]).
     UserFactors,
     AuthRequest,
+    /// The tokens of a grant ([`crate::oidc::session::OidcSession`]).
+    OidcSession,
 }
 
 impl Collection {
@@ -76,6 +78,7 @@ impl Collection {
             Collection::HostedLoginTranslation => "hosted_login_translation",
             Collection::UserFactors => "user_factors",
             Collection::AuthRequest => "auth_request",
+            Collection::OidcSession => "oidc_session",
         }
     }
 }
@@ -117,6 +120,9 @@ pub fn affected(ev: &StoredEvent) -> Vec<DocKey> {
     keys.extend(projects::affected(ev));
     keys.extend(hosted_login::affected(ev));
     keys.extend(auth_request::affected(ev));
+    if ev.aggregate.kind == crate::event::AggregateType::OidcSession {
+        keys.push(DocKey::new(Collection::OidcSession, ev.aggregate.id.clone()));
+    }
     keys
 }
 
@@ -200,6 +206,16 @@ pub fn apply(ev: &StoredEvent, key: &DocKey, prior: Option<Value>) -> DocWrite {
             prior,
             |p| auth_request::apply(ev, p),
             |a: &auth_request::AuthRequestView| a.code_hash.clone(),
+        ),
+        Collection::OidcSession => typed(
+            key,
+            prior,
+            |p: Option<crate::oidc::session::OidcSession>| {
+                let mut s = p.unwrap_or_default();
+                s.apply(ev);
+                Some(s)
+            },
+            no_lookup,
         ),
         Collection::Member => typed(
             key,

@@ -21,7 +21,12 @@ fn step<P: ScopedPolicy>(ev: &StoredEvent) -> Option<(Scope, Step<'_, P>)> {
     let scope = match ev.aggregate.kind {
         AggregateType::Instance => Scope::Instance,
         AggregateType::Org => Scope::Org,
-        AggregateType::User | AggregateType::Session | AggregateType::Project | AggregateType::AuthRequest => {
+        AggregateType::User
+        | AggregateType::Session
+        | AggregateType::Project
+        | AggregateType::AuthRequest
+        | AggregateType::KeyPair
+        | AggregateType::OidcSession => {
             return None;
         }
     };

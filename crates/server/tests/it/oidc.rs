@@ -16,7 +16,7 @@ backend_tests!(
     callback_errors_and_grpc
 );
 
-const REDIRECT: &str = "https://app.example/cb";
+pub(crate) const REDIRECT: &str = "https://app.example/cb";
 /// RFC 7636 appendix B.
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
@@ -44,7 +44,7 @@ pub(crate) async fn public_app(s: &Server, org: &str) -> (String, String, String
 }
 
 /// A client that shows redirects instead of following them.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -94,7 +94,7 @@ pub(crate) async fn auth_request(s: &Server, client_id: &str, state: &str) -> St
 }
 
 /// A machine user with the instance role IAM_LOGIN_CLIENT: its token.
-async fn login_client(s: &Server) -> String {
+pub(crate) async fn login_client(s: &Server) -> String {
     let my_org = s.my_org_id().await;
     let client = s.create_machine(&my_org, "login-client").await;
     s.add_iam_member(&client, &["IAM_LOGIN_CLIENT"]).await;
@@ -102,7 +102,7 @@ async fn login_client(s: &Server) -> String {
 }
 
 /// A session of `name` checked with its password: (id, token).
-async fn password_session(s: &Server, client: &str, name: &str) -> (String, String) {
+pub(crate) async fn password_session(s: &Server, client: &str, name: &str) -> (String, String) {
     let (status, got) = s
         .call_as(
             client,
@@ -117,12 +117,12 @@ async fn password_session(s: &Server, client: &str, name: &str) -> (String, Stri
     (field("sessionId"), field("sessionToken"))
 }
 
-async fn callback(s: &Server, token: &str, id: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn callback(s: &Server, token: &str, id: &str, body: Value) -> (u16, Value) {
     s.call_as(token, None, "POST", &format!("/v2/oidc/auth_requests/{id}"), Some(body))
         .await
 }
 
-fn with_session(session: &str, token: &str) -> Value {
+pub(crate) fn with_session(session: &str, token: &str) -> Value {
     json!({"session": {"sessionId": session, "sessionToken": token}})
 }
 
