@@ -33,6 +33,7 @@ pub mod random;
 pub mod scoped_policy;
 pub mod secrets;
 pub mod security;
+pub mod seed;
 pub mod sessions;
 pub mod totp;
 pub mod u2f;
