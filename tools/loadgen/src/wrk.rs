@@ -11,10 +11,6 @@ use crate::drive::Outcome;
 /// Runs `wrk -t threads -c connections --latency` for `duration` with
 /// `method`, `path`, `headers` (a Lua script sets method and body).
 /// None when `wrk` is not installed or failed.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call site per scenario, each argument named there"
-)]
 pub fn run(
     name: &str,
     baseline: Option<&str>,
