@@ -34,7 +34,7 @@ impl Outcome {
         hist: &Histogram<u64>,
         usage: Usage,
     ) -> Self {
-        let ms = |q| (hist.len() > 0).then(|| hist.value_at_quantile(q) as f64 / 1000.0);
+        let ms = |q| (!hist.is_empty()).then(|| hist.value_at_quantile(q) as f64 / 1000.0);
         let o = Self {
             name: name.to_owned(),
             baseline: baseline.map(str::to_owned),
