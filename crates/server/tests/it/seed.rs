@@ -98,10 +98,10 @@ async fn seeded_users_sign_in_and_rebuild_restores_read_models(b: Backend) {
     assert_eq!(listed["details"]["totalResult"], "1", "{listed}");
     assert_eq!(listed["result"][0]["username"], "seed7");
     assert_eq!(listed["result"][0]["human"]["email"]["isVerified"], true);
-    assert_eq!(
-        users_named(&s, "SEED7").await["details"]["totalResult"],
-        "0",
-        "exact match is case-sensitive"
+    let none = users_named(&s, "SEED7").await;
+    assert!(
+        none["result"].as_array().is_none_or(Vec::is_empty),
+        "exact match is case-sensitive: {none}"
     );
     let (_, all) = s.call("POST", "/v2/users", Some(json!({"query": {"limit": 5}}))).await;
     assert_eq!(all["details"]["totalResult"], "31", "{all}");
