@@ -361,7 +361,10 @@ impl App {
         sort: UserSort,
         list: ListRequest,
     ) -> Result<UserList, DomainError> {
-        let all: Vec<UserView> = self.typed_prefix(&ctx.instance_id, Collection::User, "").await?;
+        let all: Vec<UserView> = match q.exact_user_name() {
+            Some(name) => self.typed_lookup(&ctx.instance_id, Collection::User, &name).await?,
+            None => self.typed_prefix(&ctx.instance_id, Collection::User, "").await?,
+        };
         let matching = all.into_iter().filter(|u| q.matches(u)).collect();
         let visible = self.users_to_act_on(ctx, matching).await?;
         let (total, users) = users_page(visible, sort, list);

@@ -34,6 +34,7 @@ pub mod random;
 pub mod scoped_policy;
 pub mod secrets;
 pub mod security;
+pub mod seed;
 pub mod sessions;
 pub mod signing_keys;
 pub mod token_use;

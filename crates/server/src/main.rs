@@ -2,6 +2,7 @@
 
 mod config;
 mod data_dir;
+mod seed;
 mod serve;
 mod shutdown;
 
@@ -32,6 +33,10 @@ enum Command {
     /// Check the database for corruption without changing it; exits
     /// non-zero when it finds any.
     Check(config::DatabaseArgs),
+    /// Create many human users quickly, for load tests (see docs/benchmarks.md).
+    Seed(Box<seed::SeedArgs>),
+    /// Rebuild every read model from the event log (servers stopped).
+    Rebuild(config::DatabaseArgs),
 }
 
 /// mimalloc instead of the system allocator: with glibc's malloc,
@@ -56,6 +61,13 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Start(args) => start(*args).await,
+        Command::Seed(args) => {
+            let (app, store) = open_app(&args.start).await?;
+            let seeded = seed::run(&app, &args).await;
+            store.close().await;
+            seeded
+        }
+        Command::Rebuild(args) => seed::rebuild(&args).await,
         Command::Migrate(args) => {
             let markers = data_dir::earlier_use(&[args.data_dir.join("masterkey"), args.data_dir.join("admin.pat")]);
             let store = args.open(&markers).await?;
@@ -79,6 +91,25 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn start(args: config::StartArgs) -> anyhow::Result<()> {
+    let (app, store) = open_app(&args).await?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr: SocketAddr = listener.local_addr()?;
+    let api = twofold_api::router(app.clone(), args.api_limits(), args.logging()).await?;
+    let pages = twofold_web::router(app, api.methods());
+    let router = api.with_pages(pages);
+    let stop = shutdown::signal().context("installing the SIGTERM/SIGINT handlers")?;
+    tracing::info!("listening on {addr}");
+    serve::serve(listener, router, args.connections.limits(), stop).await;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Opens the data dir and the database, settles the master key and creates
+/// the instance on the first start.
+async fn open_app(args: &config::StartArgs) -> anyhow::Result<(App, std::sync::Arc<dyn twofold_app::EventStore>)> {
     let dir = &args.db.data_dir;
     data_dir::prepare(dir)?;
     let pat_file = args.admin_pat_file();
@@ -99,7 +130,7 @@ async fn start(args: config::StartArgs) -> anyhow::Result<()> {
             pat_file.display()
         );
     }
-    settle_master_key(&app, &args, generated.as_deref()).await?;
+    settle_master_key(&app, args, generated.as_deref()).await?;
     let boot = BootstrapConfig {
         domains: args.instance_domains(),
         org_name: "Twofold".into(),
@@ -111,20 +142,7 @@ async fn start(args: config::StartArgs) -> anyhow::Result<()> {
         tracing::info!(instance_id = %created.instance_id, pat_file = %pat_file.display(),
             "first start: instance created; the admin personal access token is in the PAT file");
     }
-
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
-    let addr: SocketAddr = listener.local_addr()?;
-    let api = twofold_api::router(app.clone(), args.api_limits(), args.logging()).await?;
-    let pages = twofold_web::router(app, api.methods());
-    let router = api.with_pages(pages);
-    let stop = shutdown::signal().context("installing the SIGTERM/SIGINT handlers")?;
-    tracing::info!("listening on {addr}");
-    serve::serve(listener, router, args.connections.limits(), stop).await;
-    store.close().await;
-    tracing::info!("stopped");
-    Ok(())
+    Ok((app, store))
 }
 
 /// Refuses a master key other than the one the database recorded (or a new

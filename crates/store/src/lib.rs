@@ -4,6 +4,7 @@
 
 mod cache;
 mod postgres;
+mod rebuild;
 mod shared;
 mod sqlite;
 
@@ -13,6 +14,7 @@ use std::time::Duration;
 use twofold_app::EventStore;
 
 pub use postgres::PgStore;
+pub use rebuild::{Rebuilt, rebuild};
 pub use sqlite::SqliteStore;
 
 /// Connection settings that apply to either backend.

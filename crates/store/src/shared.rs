@@ -23,8 +23,12 @@ pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (instance_id, aggregat
 pub(crate) const INSERT_CLAIM: &str = "INSERT INTO unique_constraints (scope, kind, value) VALUES ($1, $2, $3)";
 pub(crate) const SELECT_DOC: &str = "SELECT body FROM docs WHERE instance_id = $1 AND collection = $2 AND id = $3";
 pub(crate) const SELECT_DOC_ANY_INSTANCE: &str = "SELECT body FROM docs WHERE collection = $1 AND id = $2 LIMIT 1";
+/// Ordered by an expression, not by `id`: with `ORDER BY id` SQLite (no
+/// statistics) walks the primary key to skip the sort and filters `lookup`
+/// row by row, i.e. reads every user to find one login name
+/// (docs/benchmarks.md, issue 17); this way it uses `docs_by_lookup`.
 pub(crate) const SELECT_DOCS_BY_LOOKUP: &str =
-    "SELECT id, body FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup = $3 ORDER BY id";
+    "SELECT id, body FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup = $3 ORDER BY id || ''";
 pub(crate) const COUNT_BY_LOOKUP: &str = "SELECT lookup, COUNT(*) FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup IS NOT NULL GROUP BY lookup";
 pub(crate) const SELECT_FIRST_DOCS_BY_LOOKUP: &str =
     "SELECT body FROM docs WHERE instance_id = $1 AND collection = $2 AND lookup = $3 ORDER BY id LIMIT $4";

@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -13,13 +14,31 @@ use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use tokio::net::TcpListener;
 
+use crate::cpu;
 use crate::drive::Outcome;
+
+/// The runtime of the in-process baseline servers: threads of their own
+/// (named [`cpu::SERVER_THREAD`]), so their CPU time is told apart from the
+/// client's, as many as the machine has cores (like the server's).
+fn servers() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cpu::cores() as usize)
+            .thread_name(cpu::SERVER_THREAD)
+            .enable_all()
+            .build()
+            .expect("baseline server runtime")
+    })
+}
 
 /// A bare hyper HTTP/1.1 server answering a fixed small JSON body.
 pub async fn hyper_server() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
+    listener.set_nonblocking(true).expect("nonblocking");
+    servers().spawn(async move {
+        let listener = TcpListener::from_std(listener).expect("listener");
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
@@ -41,13 +60,15 @@ pub async fn hyper_server() -> SocketAddr {
 
 /// A bare tonic server: the standard health service, always SERVING.
 pub async fn tonic_server() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
+    listener.set_nonblocking(true).expect("nonblocking");
     let (reporter, service) = tonic_health::server::health_reporter();
     reporter
         .set_service_status("", tonic_health::ServingStatus::Serving)
         .await;
-    tokio::spawn(async move {
+    servers().spawn(async move {
+        let listener = TcpListener::from_std(listener).expect("listener");
         let _ = tonic::transport::Server::builder()
             .add_service(service)
             .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
@@ -74,6 +95,7 @@ pub async fn sqlite_fsync(duration: Duration) -> Outcome {
         .await
         .expect("create");
     let mut hist = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+    let meter = cpu::Meter::start(cpu::Server::None);
     let started = Instant::now();
     let mut n = 0u64;
     while started.elapsed() < duration {
@@ -87,14 +109,13 @@ pub async fn sqlite_fsync(duration: Duration) -> Outcome {
         n += 1;
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let o = Outcome {
-        name: "baseline: sqlite fsync/insert".into(),
-        baseline: None,
-        requests: n,
-        errors: 0,
-        seconds: started.elapsed().as_secs_f64(),
-        hist,
-    };
-    eprintln!("{:<28} {:>10.0} inserts/s", o.name, o.rps());
-    o
+    let seconds = started.elapsed().as_secs_f64();
+    Outcome::new(
+        "baseline: sqlite fsync/insert",
+        None,
+        (n, 0),
+        seconds,
+        &hist,
+        meter.finish(),
+    )
 }

@@ -2,27 +2,28 @@
 //! host, language, CSRF seed and token, template. Measured beside the bare
 //! hyper baseline; the acceptance bar is p99 < 5 ms on loopback.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::drive::{Outcome, run};
+use crate::cpu::Server;
+use crate::drive::{Outcome, run_raw};
+use crate::raw;
 
-pub async fn scenario(base_url: &str, workers: usize, duration: Duration) -> Outcome {
-    let url = format!("{base_url}/ui/login/login");
-    let clients: Vec<_> = (0..workers).map(|_| crate::scenarios::http_client()).collect();
-    run(
+pub fn scenario(addr: SocketAddr, server: Server, conns: (usize, usize), duration: Duration) -> Outcome {
+    let req = raw::request(
+        "GET",
+        addr,
+        "/ui/login/login",
+        &[("Accept-Language", "de-CH,de;q=0.9")],
+        b"",
+    );
+    run_raw(
         "twofold: login page GET",
         Some("baseline: bare hyper"),
-        workers,
+        server,
+        addr,
+        raw::Requests::Fixed(req.into()),
+        conns,
         duration,
-        move |w| {
-            let (c, url) = (clients[w].clone(), url.clone());
-            async move {
-                match c.get(&url).header("accept-language", "de-CH,de;q=0.9").send().await {
-                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
-                    _ => false,
-                }
-            }
-        },
     )
-    .await
 }

@@ -14,10 +14,14 @@
 )]
 
 mod baselines;
+mod cpu;
 mod drive;
 mod login_page;
 mod oidc_scenarios;
+mod raw;
 mod scenarios;
+mod signin;
+mod wrk;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -39,7 +43,29 @@ pub struct Args {
     /// Connections for the write and sign-in scenarios (each gets its own org or user).
     #[arg(long, default_value_t = 16)]
     pub write_connections: usize,
-    /// Scenarios to run (default: all).
+    /// Threads of the raw HTTP/1.1 client [default: one per core].
+    #[arg(long)]
+    pub client_threads: Option<usize>,
+    /// Seed this many users (password and TOTP) with `twofold seed` before
+    /// starting Twofold: needed by sign-in-totp, totp-only and list-users.
+    #[arg(long, default_value_t = 0)]
+    pub seed_users: u64,
+    /// Use (and keep) this data dir instead of a fresh temporary one; it is
+    /// seeded only when it holds no database yet.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Connections of the ListUsers scenarios.
+    #[arg(long, default_value_t = 8)]
+    pub list_connections: usize,
+    /// argon2id memory cost given to the server and the hash baseline, KiB.
+    #[arg(long, default_value_t = 19_456)]
+    pub argon2_memory_kib: u32,
+    /// argon2id passes given to the server and the hash baseline.
+    #[arg(long, default_value_t = 2)]
+    pub argon2_iterations: u32,
+    /// Scenarios to run (default: all): baselines, wrk, rest-list,
+    /// connect-list, grpc-list, writes, sign-in, hash-only, sign-in-totp,
+    /// totp-only, list-users.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Where to write the JSON report.
@@ -51,8 +77,18 @@ impl Args {
     pub fn duration(&self) -> Duration {
         Duration::from_secs(self.seconds)
     }
+    pub fn client_threads(&self) -> usize {
+        self.client_threads.unwrap_or(cpu::cores() as usize)
+    }
+    /// Whether to run scenario `name`: listed in `--only`, or by default
+    /// every scenario but those that need seeded users (run by default only
+    /// with `--seed-users`).
     pub fn wants(&self, name: &str) -> bool {
-        self.only.is_empty() || self.only.iter().any(|o| o == name)
+        const SEEDED: [&str; 4] = ["hash-only", "sign-in-totp", "totp-only", "list-users"];
+        match self.only.is_empty() {
+            true => self.seed_users > 0 || !SEEDED.contains(&name),
+            false => self.only.iter().any(|o| o == name),
+        }
     }
 }
 

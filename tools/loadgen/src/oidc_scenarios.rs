@@ -2,10 +2,15 @@
 //! userinfo, each beside the bare-hyper baseline. A machine user with a
 //! secret is the client; its access token is what userinfo reads.
 
+use std::net::SocketAddr;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::Args;
-use crate::drive::{Outcome, run};
+use crate::cpu::Server;
+use crate::drive::{Outcome, run_raw};
+use crate::{Args, raw};
 
 const BASELINE: &str = "baseline: bare hyper";
 
@@ -63,43 +68,51 @@ async fn issue(c: &reqwest::Client, url: &str, id: &str, secret: &str) -> Option
     v["access_token"].as_str().map(str::to_owned)
 }
 
-/// `cc-token` and `userinfo` against Twofold at `url` (admin `token`).
-pub async fn run_oidc(args: &Args, url: &str, token: &str, out: &mut Vec<Outcome>) -> anyhow::Result<()> {
+/// `cc-token` and `userinfo` against Twofold at `url` (admin `token`),
+/// on the raw client like the other HTTP scenarios.
+pub async fn run_oidc(
+    args: &Args,
+    (url, addr, server): (&str, SocketAddr, Server),
+    token: &str,
+    out: &mut Vec<Outcome>,
+) -> anyhow::Result<()> {
     if !args.wants("cc-token") && !args.wants("userinfo") {
         return Ok(());
     }
-    let (n, d) = (args.connections, args.duration());
+    let (conns, d) = ((args.connections, args.client_threads()), args.duration());
     let (id, secret) = machine_client(url, token).await?;
     if args.wants("cc-token") {
-        let clients: Vec<_> = (0..n).map(|_| client()).collect();
-        let (url, id, secret) = (url.to_owned(), id.clone(), secret.clone());
-        out.push(
-            run("twofold: client-credentials token", Some(BASELINE), n, d, move |w| {
-                let (c, url, id, secret) = (clients[w].clone(), url.clone(), id.clone(), secret.clone());
-                async move { issue(&c, &url, &id, &secret).await.is_some() }
-            })
-            .await,
-        );
+        let basic = format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")));
+        let headers = [
+            ("Authorization", basic.as_str()),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ];
+        let req = raw::request("POST", addr, "/oauth/v2/token", &headers, FORM.as_bytes());
+        out.push(run_raw(
+            "twofold: client-credentials token",
+            Some(BASELINE),
+            server,
+            addr,
+            raw::Requests::Fixed(req.into()),
+            conns,
+            d,
+        ));
     }
     if args.wants("userinfo") {
         let access = issue(&client(), url, &id, &secret)
             .await
             .ok_or_else(|| anyhow::anyhow!("issuing the userinfo token"))?;
-        let clients: Vec<_> = (0..n).map(|_| client()).collect();
-        let target = format!("{url}/oidc/v1/userinfo");
-        out.push(
-            run("twofold: userinfo", Some(BASELINE), n, d, move |w| {
-                let (c, target, access) = (clients[w].clone(), target.clone(), access.clone());
-                async move {
-                    c.get(&target)
-                        .bearer_auth(&access)
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status().is_success())
-                }
-            })
-            .await,
-        );
+        let bearer = format!("Bearer {access}");
+        let req = raw::request("GET", addr, "/oidc/v1/userinfo", &[("Authorization", &bearer)], b"");
+        out.push(run_raw(
+            "twofold: userinfo",
+            Some(BASELINE),
+            server,
+            addr,
+            raw::Requests::Fixed(req.into()),
+            conns,
+            d,
+        ));
     }
     Ok(())
 }

@@ -2,7 +2,10 @@
 //! baselines beside it, each driven for the same time.
 
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -10,16 +13,20 @@ use tonic::transport::Channel;
 use twofold_proto::zitadel::admin::v1::ListLoginPolicySecondFactorsRequest;
 use twofold_proto::zitadel::admin::v1::admin_service_client::AdminServiceClient;
 
-use crate::drive::{Outcome, run};
-use crate::{Args, baselines};
+use crate::cpu::Server;
+use crate::drive::{Outcome, run, run_raw};
+use crate::{Args, baselines, raw, signin, wrk};
 
 const PASSWORD: &str = "Secr3t!pass-Load";
 
 struct Twofold {
     child: Child,
     url: String,
+    addr: SocketAddr,
     token: String,
     dir: std::path::PathBuf,
+    /// Kept for the next run (`--data-dir`).
+    keep: bool,
     /// Time from process start to its first successful /debug/ready.
     ready_after: Duration,
 }
@@ -28,17 +35,73 @@ impl Drop for Twofold {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+            let _ = std::fs::remove_file(secrets_file(&self.dir));
+        }
     }
 }
 
+/// Where `twofold seed` writes the seeded users' TOTP secrets.
+fn secrets_file(dir: &Path) -> PathBuf {
+    dir.with_extension("totp")
+}
+
+/// The server's argon2 flags as loadgen was given them.
+fn argon2_flags(args: &Args) -> [String; 4] {
+    [
+        "--argon2-memory-kib".into(),
+        args.argon2_memory_kib.to_string(),
+        "--argon2-iterations".into(),
+        args.argon2_iterations.to_string(),
+    ]
+}
+
+/// `twofold seed` into `dir` (`--seed-users` users with the load password
+/// and TOTP), unless `dir` holds a database already.
+fn seed(args: &Args, dir: &Path) -> anyhow::Result<()> {
+    if args.seed_users == 0 || dir.join("twofold.db").exists() {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let status = Command::new(&args.twofold)
+        .args(["seed", "--data-dir"])
+        .arg(dir)
+        .args(argon2_flags(args))
+        .args([
+            "--users",
+            &args.seed_users.to_string(),
+            "--password",
+            PASSWORD,
+            "--totp-secrets",
+        ])
+        .arg(secrets_file(dir))
+        .env("RUST_LOG", "warn,twofold=info")
+        .status()?;
+    anyhow::ensure!(status.success(), "twofold seed failed");
+    eprintln!(
+        "seeded {} users in {:.1} s",
+        args.seed_users,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 async fn start(args: &Args) -> anyhow::Result<Twofold> {
-    let dir = std::env::temp_dir().join(format!("loadgen-twofold-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let (dir, keep) = match &args.data_dir {
+        Some(d) => (d.clone(), true),
+        None => {
+            let d = std::env::temp_dir().join(format!("loadgen-twofold-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&d);
+            (d, false)
+        }
+    };
+    seed(args, &dir)?;
     let started = Instant::now();
     let mut child = Command::new(&args.twofold)
         .args(["start", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&dir)
+        .args(argon2_flags(args))
         .env("RUST_LOG", "warn,twofold=info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -52,7 +115,7 @@ async fn start(args: &Args) -> anyhow::Result<Twofold> {
             }
         }
     });
-    let addr = rx.recv_timeout(Duration::from_secs(30))?;
+    let addr: SocketAddr = rx.recv_timeout(Duration::from_secs(60))?.parse()?;
     let url = format!("http://{addr}");
     let http = reqwest::Client::new();
     while !http
@@ -68,8 +131,10 @@ async fn start(args: &Args) -> anyhow::Result<Twofold> {
     Ok(Twofold {
         child,
         url,
+        addr,
         token,
         dir,
+        keep,
         ready_after,
     })
 }
@@ -109,18 +174,31 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
     let tonic_addr = baselines::tonic_server().await;
     // The Connect scenario is measured against the REST one, which needs hyper's.
     let rest_list = args.wants("rest-list") || args.wants("connect-list");
+    let conns = (n, args.client_threads());
     let oidc = args.wants("cc-token") || args.wants("userinfo");
-    let needs_hyper = rest_list || oidc || args.wants("login-page");
-    if args.wants("baselines") || needs_hyper {
-        let url = format!("http://{hyper_addr}/");
-        let clients: Vec<_> = (0..n).map(|_| http_client()).collect();
-        out.push(
-            run("baseline: bare hyper", None, n, d, move |w| {
-                let (c, url) = (clients[w].clone(), url.clone());
-                async move { c.get(&url).send().await.is_ok_and(|r| r.status().is_success()) }
-            })
-            .await,
-        );
+    if args.wants("baselines") || rest_list || oidc || args.wants("login-page") || args.wants("wrk") {
+        let req = raw::Requests::Fixed(raw::request("GET", hyper_addr, "/", &[], b"").into());
+        out.push(run_raw(
+            "baseline: bare hyper",
+            None,
+            Server::InProcess,
+            hyper_addr,
+            req,
+            conns,
+            d,
+        ));
+    }
+    if args.wants("wrk") {
+        let get = ("GET", "/", &[][..], "");
+        out.extend(wrk::run(
+            "wrk: bare hyper",
+            Some("baseline: bare hyper"),
+            Server::InProcess,
+            hyper_addr,
+            get,
+            conns,
+            d,
+        ));
     }
     if args.wants("baselines") || args.wants("grpc-list") {
         let ch = Channel::from_shared(format!("http://{tonic_addr}"))?.connect().await?;
@@ -128,7 +206,7 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
             .map(|_| tonic_health::pb::health_client::HealthClient::new(ch.clone()))
             .collect();
         out.push(
-            run("baseline: bare tonic", None, n, d, move |w| {
+            run("baseline: bare tonic", None, Server::InProcess, n, d, move |w| {
                 let mut c = clients[w].clone();
                 async move {
                     c.check(tonic_health::pb::HealthCheckRequest { service: String::new() })
@@ -142,6 +220,13 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
     if args.wants("baselines") || args.wants("writes") {
         out.push(baselines::sqlite_fsync(d).await);
     }
+    let signs_in = args.wants("sign-in-totp") || args.wants("hash-only");
+    if signs_in {
+        out.push(signin::hash_only(
+            (args.argon2_memory_kib, args.argon2_iterations, 1),
+            d,
+        ));
+    }
 
     let tf = start(args).await?;
     eprintln!(
@@ -150,66 +235,119 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
     );
     let idle_rss = rss_kib(tf.child.id());
     eprintln!("twofold idle RSS {} KiB", idle_rss.unwrap_or(0));
+    let server = Server::Child(tf.child.id());
+    let bearer = format!("Bearer {}", tf.token);
 
-    if rest_list {
-        let url = format!("{}/admin/v1/policies/login/second_factors/_search", tf.url);
-        let clients: Vec<_> = (0..n).map(|_| http_client()).collect();
-        let token = tf.token.clone();
-        out.push(
-            run("twofold: REST list 2FA", Some("baseline: bare hyper"), n, d, move |w| {
-                let (c, url, token) = (clients[w].clone(), url.clone(), token.clone());
-                async move {
-                    c.post(&url)
-                        .bearer_auth(&token)
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status().is_success())
-                }
-            })
-            .await,
-        );
+    if rest_list || args.wants("wrk") {
+        let path = "/admin/v1/policies/login/second_factors/_search";
+        let req = raw::request("POST", tf.addr, path, &[("Authorization", &bearer)], b"");
+        let req = raw::Requests::Fixed(req.into());
+        out.push(run_raw(
+            "twofold: REST list 2FA",
+            Some("baseline: bare hyper"),
+            server,
+            tf.addr,
+            req,
+            conns,
+            d,
+        ));
+        if args.wants("wrk") {
+            let post = ("POST", path, &[("Authorization", bearer.as_str())][..], "");
+            out.extend(wrk::run(
+                "wrk: REST list 2FA",
+                Some("wrk: bare hyper"),
+                server,
+                tf.addr,
+                post,
+                conns,
+                d,
+            ));
+        }
     }
     if args.wants("connect-list") {
         // The same read over the Connect protocol (JSON), on the gRPC path.
-        let url = format!("{}/zitadel.admin.v1.AdminService/ListLoginPolicySecondFactors", tf.url);
-        let clients: Vec<_> = (0..n).map(|_| http_client()).collect();
-        let token = tf.token.clone();
-        out.push(
-            run(
-                "twofold: Connect list 2FA",
-                Some("twofold: REST list 2FA"),
-                n,
-                d,
-                move |w| {
-                    let (c, url, token) = (clients[w].clone(), url.clone(), token.clone());
-                    async move {
-                        c.post(&url)
-                            .bearer_auth(&token)
-                            .header("content-type", "application/json")
-                            .body("{}")
-                            .send()
-                            .await
-                            .is_ok_and(|r| r.status().is_success())
-                    }
-                },
-            )
-            .await,
-        );
+        let path = "/zitadel.admin.v1.AdminService/ListLoginPolicySecondFactors";
+        let headers = [("Authorization", bearer.as_str()), ("Content-Type", "application/json")];
+        let req = raw::Requests::Fixed(raw::request("POST", tf.addr, path, &headers, b"{}").into());
+        out.push(run_raw(
+            "twofold: Connect list 2FA",
+            Some("twofold: REST list 2FA"),
+            server,
+            tf.addr,
+            req,
+            conns,
+            d,
+        ));
+    }
+    let seeded = if signs_in || args.wants("totp-only") {
+        let file = secrets_file(&tf.dir);
+        Some(Arc::new(signin::Seeded::load(&file).map_err(|e| {
+            anyhow::anyhow!("{e}: the sign-in scenarios need --seed-users (users with TOTP)")
+        })?))
+    } else {
+        None
+    };
+    if let (true, Some(seeded)) = (args.wants("sign-in-totp"), &seeded) {
+        let req = signin::sessions(tf.addr, &tf.token, seeded.clone(), Some(PASSWORD));
+        let conns = (args.write_connections, args.client_threads());
+        out.push(run_raw(
+            "twofold: password + TOTP sign-in",
+            Some(signin::HASH_ONLY),
+            server,
+            tf.addr,
+            req,
+            conns,
+            d,
+        ));
+    }
+    if let (true, Some(seeded)) = (args.wants("totp-only"), &seeded) {
+        eprintln!("TOTP-only sign-ins over {} enrolled users", seeded.len());
+        let req = signin::sessions(tf.addr, &tf.token, seeded.clone(), None);
+        out.push(run_raw(
+            "twofold: TOTP-only sign-in",
+            None,
+            server,
+            tf.addr,
+            req,
+            conns,
+            d,
+        ));
+    }
+    if args.wants("list-users") {
+        let users = args.seed_users.max(1) as usize;
+        // A page is computed from every user document (see
+        // docs/benchmarks.md), so one connection: several at once would
+        // each hold the whole directory in memory.
+        let scenarios = [
+            ("twofold: ListUsers by user name", true, args.list_connections),
+            ("twofold: ListUsers page of 100", false, 1),
+        ];
+        for (name, by_name, connections) in scenarios {
+            let req = signin::list_users(tf.addr, &tf.token, users, by_name);
+            out.push(run_raw(name, None, server, tf.addr, req, (connections, 1), d));
+        }
     }
     if args.wants("grpc-list") {
         let ch = Channel::from_shared(tf.url.clone())?.connect().await?;
         let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", tf.token).parse()?;
         let clients: Vec<_> = (0..n).map(|_| AdminServiceClient::new(ch.clone())).collect();
         out.push(
-            run("twofold: gRPC list 2FA", Some("baseline: bare tonic"), n, d, move |w| {
-                let mut c = clients[w].clone();
-                let bearer = bearer.clone();
-                async move {
-                    let mut req = tonic::Request::new(ListLoginPolicySecondFactorsRequest {});
-                    req.metadata_mut().insert("authorization", bearer);
-                    c.list_login_policy_second_factors(req).await.is_ok()
-                }
-            })
+            run(
+                "twofold: gRPC list 2FA",
+                Some("baseline: bare tonic"),
+                server,
+                n,
+                d,
+                move |w| {
+                    let mut c = clients[w].clone();
+                    let bearer = bearer.clone();
+                    async move {
+                        let mut req = tonic::Request::new(ListLoginPolicySecondFactorsRequest {});
+                        req.metadata_mut().insert("authorization", bearer);
+                        c.list_login_policy_second_factors(req).await.is_ok()
+                    }
+                },
+            )
             .await,
         );
     }
@@ -247,6 +385,7 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
             run(
                 "twofold: durable writes",
                 Some("baseline: sqlite fsync/insert"),
+                server,
                 w,
                 d,
                 move |i| {
@@ -288,7 +427,7 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
         let clients: Vec<_> = (0..w).map(|_| http_client()).collect();
         let (url, token) = (tf.url.clone(), tf.token.clone());
         out.push(
-            run("twofold: session + password", None, w, d, move |i| {
+            run("twofold: session + password", None, server, w, d, move |i| {
                 let (c, url, token) = (clients[i].clone(), url.clone(), token.clone());
                 async move {
                     post(
@@ -305,9 +444,9 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
         );
     }
     if args.wants("login-page") {
-        out.push(crate::login_page::scenario(&tf.url, n, d).await);
+        out.push(crate::login_page::scenario(tf.addr, server, conns, d));
     }
-    crate::oidc_scenarios::run_oidc(args, &tf.url, &tf.token, &mut out).await?;
+    crate::oidc_scenarios::run_oidc(args, (&tf.url, tf.addr, server), &tf.token, &mut out).await?;
     eprintln!("twofold RSS after the run {} KiB", rss_kib(tf.child.id()).unwrap_or(0));
     Ok(out)
 }

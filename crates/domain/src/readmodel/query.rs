@@ -143,6 +143,22 @@ pub enum UserQuery {
 pub const MAX_QUERY_DEPTH: usize = 20;
 
 impl UserQuery {
+    /// The lower-cased user name every match has, when the query requires
+    /// an exact (or case-insensitively exact) user or login name at its top
+    /// level: the users with that name are then all the candidates, found
+    /// by the user documents' lookup key instead of a scan of every user.
+    pub fn exact_user_name(&self) -> Option<String> {
+        match self {
+            Self::UserName(t) | Self::LoginName(t)
+                if matches!(t.method, TextMethod::Equals | TextMethod::EqualsIgnoreCase) =>
+            {
+                Some(t.value.to_lowercase())
+            }
+            Self::And(all) => all.iter().find_map(Self::exact_user_name),
+            _ => None,
+        }
+    }
+
     pub fn matches(&self, u: &UserView) -> bool {
         let human = u.human();
         let human_text =
@@ -428,6 +444,26 @@ mod tests {
         }
         assert_eq!(TextMethod::from_i32(7), Some(EndsWithIgnoreCase));
         assert_eq!(TextMethod::from_i32(8), None);
+    }
+
+    #[test]
+    fn exact_user_name_only_when_every_match_has_it() {
+        use TextMethod::*;
+        let name = |m| UserQuery::UserName(text("Alice", m));
+        assert_eq!(name(Equals).exact_user_name().as_deref(), Some("alice"));
+        assert_eq!(
+            UserQuery::LoginName(text("ALICE", EqualsIgnoreCase))
+                .exact_user_name()
+                .as_deref(),
+            Some("alice")
+        );
+        assert_eq!(name(StartsWith).exact_user_name(), None);
+        let and = UserQuery::And(vec![UserQuery::Human(true), name(Equals)]);
+        assert_eq!(and.exact_user_name().as_deref(), Some("alice"));
+        // Under Or or Not, other users may match too.
+        assert_eq!(UserQuery::Or(vec![name(Equals)]).exact_user_name(), None);
+        assert_eq!(UserQuery::Not(Box::new(name(Equals))).exact_user_name(), None);
+        assert_eq!(UserQuery::And(vec![]).exact_user_name(), None);
     }
 
     fn human(id: &str, org: &str, user_name: &str, given: &str, email: &str, created: i64) -> UserView {

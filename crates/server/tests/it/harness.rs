@@ -231,10 +231,16 @@ impl Server {
     /// Runs another `twofold` command (e.g. `check`) on this server's
     /// database: its exit status and output (stdout, then stderr).
     pub fn command(&self, command: &str) -> (ExitStatus, String) {
+        self.command_with(command, &[])
+    }
+
+    /// [`Self::command`] with further flags.
+    pub fn command_with(&self, command: &str, extra: &[&str]) -> (ExitStatus, String) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_twofold"));
         cmd.args([command, "--data-dir"])
             .arg(&self.dir)
-            .args(["--database", self.server_db_url.as_str()]);
+            .args(["--database", self.server_db_url.as_str()])
+            .args(extra);
         run_to_end(cmd)
     }
 

@@ -53,6 +53,7 @@ mod permissions;
 mod policy_preview;
 mod projects;
 mod queries;
+mod seed;
 mod transport;
 mod u2f;
 mod users_v2;

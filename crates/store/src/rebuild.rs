@@ -1,0 +1,194 @@
+//! `twofold rebuild`: the read models (`docs`) derived again from the
+//! event log, in one transaction. Events are read in pages by global
+//! position and folded by the same reducers the appends use
+//! (`twofold_domain::readmodel`); the documents a page touched are written
+//! back at the end of the page, so memory holds one page's documents, not
+//! the whole directory. Run it with every server stopped: a running SQLite
+//! server keeps its own cache of the old documents.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, Row};
+use twofold_app::StoreError;
+use twofold_domain::readmodel::{self, DocKey, DocWrite};
+use twofold_domain::{AggregateRef, AggregateType, EventPayload, StoredEvent, Timestamp};
+
+use crate::{OpenError, shared};
+
+/// Events read and folded per page.
+const PAGE: i64 = 50_000;
+
+const SELECT_PAGE: &str = "SELECT instance_id, aggregate_type, aggregate_id, sequence, position, \
+     event_type, payload, creator, owner, created_at FROM events WHERE position > $1 ORDER BY position LIMIT $2";
+
+/// What a rebuild did.
+#[derive(Debug)]
+pub struct Rebuilt {
+    pub events: u64,
+    pub docs: u64,
+    pub took: Duration,
+}
+
+/// A page's touched documents, in first-touched order, keyed by instance.
+#[derive(Default)]
+struct Page {
+    docs: HashMap<(String, DocKey), DocWrite>,
+    order: Vec<(String, DocKey)>,
+}
+
+fn event_of(
+    (instance_id, agg_type, aggregate_id, sequence, position): (String, String, String, i64, i64),
+    (ty, payload, creator, owner, created_at): (String, Option<String>, String, String, i64),
+) -> Result<StoredEvent, StoreError> {
+    let payload = payload
+        .map(|p| serde_json::from_str(&p))
+        .transpose()
+        .map_err(|e| shared::corrupt("event payload", e))?;
+    Ok(StoredEvent {
+        instance_id,
+        aggregate: AggregateRef {
+            kind: AggregateType::parse(&agg_type).ok_or_else(|| shared::corrupt("aggregate type", &agg_type))?,
+            id: aggregate_id,
+            owner,
+        },
+        sequence: sequence as u64,
+        position,
+        created_at: Timestamp(created_at),
+        creator,
+        payload: EventPayload::from_parts(&ty, payload).map_err(|e| shared::corrupt(&ty, e))?,
+    })
+}
+
+/// Rebuilds on the given backend; `$conn` is a connection of `$db`.
+macro_rules! rebuild_on {
+    ($conn:expr, $db:ty, $begin:literal) => {
+        async {
+            let conn = $conn;
+            let started = Instant::now();
+            let err = shared::db_error;
+            sqlx::query::<$db>($begin).execute(&mut *conn).await.map_err(err)?;
+            sqlx::query::<$db>("DELETE FROM docs")
+                .execute(&mut *conn)
+                .await
+                .map_err(err)?;
+            let (mut after, mut events, mut written) = (0i64, 0u64, 0u64);
+            loop {
+                let rows = sqlx::query::<$db>(SELECT_PAGE)
+                    .bind(after)
+                    .bind(PAGE)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(err)?;
+                let Some(last) = rows.last() else { break };
+                after = last.try_get("position").map_err(err)?;
+                let mut page = Page::default();
+                for r in &rows {
+                    let ev = event_of(
+                        (
+                            r.try_get(0).map_err(err)?,
+                            r.try_get(1).map_err(err)?,
+                            r.try_get(2).map_err(err)?,
+                            r.try_get(3).map_err(err)?,
+                            r.try_get(4).map_err(err)?,
+                        ),
+                        (
+                            r.try_get(5).map_err(err)?,
+                            r.try_get(6).map_err(err)?,
+                            r.try_get(7).map_err(err)?,
+                            r.try_get(8).map_err(err)?,
+                            r.try_get(9).map_err(err)?,
+                        ),
+                    )?;
+                    for key in readmodel::affected(&ev) {
+                        let k = (ev.instance_id.clone(), key);
+                        let prior = match page.docs.get(&k) {
+                            Some(w) => w.doc.clone(),
+                            None => {
+                                page.order.push(k.clone());
+                                let body: Option<(String,)> = sqlx::query_as::<$db, (String,)>(shared::SELECT_DOC)
+                                    .bind(k.0.as_str())
+                                    .bind(k.1.collection.as_str())
+                                    .bind(k.1.id.as_str())
+                                    .fetch_optional(&mut *conn)
+                                    .await
+                                    .map_err(err)?;
+                                body.map(|(b,)| serde_json::from_str(&b))
+                                    .transpose()
+                                    .map_err(|e| shared::corrupt("document", e))?
+                            }
+                        };
+                        let next = readmodel::apply(&ev, &k.1, prior);
+                        if let Some(d) = readmodel::derived(&next) {
+                            let dk = (ev.instance_id.clone(), d.key.clone());
+                            if !page.docs.contains_key(&dk) {
+                                page.order.push(dk.clone());
+                            }
+                            page.docs.insert(dk, d);
+                        }
+                        page.docs.insert(k, next);
+                    }
+                    events += 1;
+                }
+                for k in &page.order {
+                    let Some(w) = page.docs.get(k) else { continue };
+                    let q = match &w.doc {
+                        Some(body) => sqlx::query::<$db>(shared::UPSERT_DOC)
+                            .bind(k.0.as_str())
+                            .bind(k.1.collection.as_str())
+                            .bind(k.1.id.as_str())
+                            .bind(w.lookup.clone())
+                            .bind(body.to_string()),
+                        None => sqlx::query::<$db>(shared::DELETE_DOC)
+                            .bind(k.0.as_str())
+                            .bind(k.1.collection.as_str())
+                            .bind(k.1.id.as_str()),
+                    };
+                    q.execute(&mut *conn).await.map_err(err)?;
+                    written += 1;
+                }
+                tracing::info!(events, "rebuilding read models");
+            }
+            sqlx::query::<$db>("COMMIT").execute(&mut *conn).await.map_err(err)?;
+            let (docs,): (i64,) = sqlx::query_as::<$db, (i64,)>("SELECT COUNT(*) FROM docs")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(err)?;
+            tracing::debug!(written, "document writes");
+            Ok::<_, StoreError>(Rebuilt {
+                events,
+                docs: docs.max(0) as u64,
+                took: started.elapsed(),
+            })
+        }
+        .await
+    };
+}
+
+/// Rebuilds every read model of the database named by `url` from its
+/// events, atomically: on any error nothing changes.
+pub async fn rebuild(url: &str) -> Result<Result<Rebuilt, StoreError>, OpenError> {
+    if url.starts_with("sqlite:") {
+        let opts = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(url)?
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
+        let mut conn = sqlx::SqliteConnection::connect_with(&opts).await?;
+        let done = rebuild_on!(&mut conn, sqlx::Sqlite, "BEGIN IMMEDIATE");
+        if done.is_ok() {
+            // The whole rebuild went through the WAL; fold it back now
+            // rather than on the server's first writes.
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut conn)
+                .await?;
+        }
+        conn.close().await?;
+        Ok(done)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        let done = rebuild_on!(&mut conn, sqlx::Postgres, "BEGIN");
+        conn.close().await?;
+        Ok(done)
+    } else {
+        Err(OpenError::Scheme(url.to_owned()))
+    }
+}
