@@ -116,7 +116,7 @@ async fn start(s: &Server, rp: &Rp, scopes: &[&str]) -> Pending {
     assert_eq!(resp.status().as_u16(), 302);
     let location = resp.headers()["location"].to_str().unwrap().to_owned();
     let auth_request = location.rsplit_once("authRequest=").unwrap().1.to_owned();
-    assert!(location.starts_with(&s.url("/ui/v2/login/login?")), "{location}");
+    assert!(location.starts_with(&s.url("/ui/login/login?")), "{location}");
     Pending {
         verifier,
         nonce,
