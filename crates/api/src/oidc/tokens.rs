@@ -14,6 +14,7 @@ use serde_json::json;
 use twofold_app::App;
 use twofold_app::token_use::SignedOut;
 use twofold_app::tokens::TokenRequest;
+use twofold_domain::InstanceId;
 use twofold_domain::oidc::token::{self, OAuthCode, OAuthError, invalid_request};
 
 use super::endpoints::{domain_error, issuer};
@@ -111,19 +112,41 @@ pub(super) fn presented(
     )
 }
 
+/// What a token, introspection or revocation request brings: its form,
+/// the instance it is for and the client it presents.
+struct ClientForm {
+    parts: http::request::Parts,
+    p: HashMap<String, String>,
+    instance: InstanceId,
+    client: token::Presented,
+}
+
+async fn client_form(app: &App, req: Request) -> Result<ClientForm, Response> {
+    let (parts, mut p) = form(req).await.map_err(|e| oauth_refusal(&e))?;
+    let instance = app
+        .resolve_instance(&request_host(&parts))
+        .await
+        .map_err(|e| domain_error(&e))?
+        .id;
+    let client = presented(&parts, &mut p).map_err(|e| oauth_refusal(&e))?;
+    Ok(ClientForm {
+        parts,
+        p,
+        instance,
+        client,
+    })
+}
+
 /// `POST /oauth/v2/token`.
 pub async fn token(app: App, req: Request) -> Response {
-    let (parts, mut p) = match form(req).await {
+    let ClientForm {
+        parts,
+        mut p,
+        instance,
+        client,
+    } = match client_form(&app, req).await {
         Ok(f) => f,
-        Err(e) => return oauth_refusal(&e),
-    };
-    let instance = match app.resolve_instance(&request_host(&parts)).await {
-        Ok(i) => i,
-        Err(e) => return domain_error(&e),
-    };
-    let client = match presented(&parts, &mut p) {
-        Ok(c) => c,
-        Err(e) => return oauth_refusal(&e),
+        Err(resp) => return resp,
     };
     let request = TokenRequest {
         grant_type: p.remove("grant_type").unwrap_or_default(),
@@ -134,7 +157,7 @@ pub async fn token(app: App, req: Request) -> Response {
         refresh_token: p.remove("refresh_token"),
         scope: p.remove("scope"),
     };
-    match app.token(&instance.id, &issuer(&app, &parts), request).await {
+    match app.token(&instance, &issuer(&app, &parts), request).await {
         Ok(Ok(t)) => {
             let mut body = serde_json::Map::new();
             body.insert("access_token".into(), json!(t.access_token));
@@ -211,23 +234,17 @@ pub async fn userinfo(app: App, req: Request) -> Response {
 
 /// `POST /oauth/v2/introspect` (RFC 7662).
 pub async fn introspect(app: App, req: Request) -> Response {
-    let (parts, mut p) = match form(req).await {
+    let ClientForm {
+        parts,
+        mut p,
+        instance,
+        client: caller,
+    } = match client_form(&app, req).await {
         Ok(f) => f,
-        Err(e) => return oauth_refusal(&e),
-    };
-    let instance = match app.resolve_instance(&request_host(&parts)).await {
-        Ok(i) => i,
-        Err(e) => return domain_error(&e),
-    };
-    let caller = match presented(&parts, &mut p) {
-        Ok(c) => c,
-        Err(e) => return oauth_refusal(&e),
+        Err(resp) => return resp,
     };
     let token = p.remove("token").unwrap_or_default();
-    match app
-        .introspect(&instance.id, &issuer(&app, &parts), &caller, &token)
-        .await
-    {
+    match app.introspect(&instance, &issuer(&app, &parts), &caller, &token).await {
         Ok(Ok(v)) => no_store(axum::Json(v).into_response()),
         Ok(Err(e)) => oauth_refusal(&e),
         Err(e) => domain_error(&e),
@@ -236,20 +253,17 @@ pub async fn introspect(app: App, req: Request) -> Response {
 
 /// `POST /oauth/v2/revoke` (RFC 7009).
 pub async fn revoke(app: App, req: Request) -> Response {
-    let (parts, mut p) = match form(req).await {
+    let ClientForm {
+        parts: _,
+        mut p,
+        instance,
+        client: caller,
+    } = match client_form(&app, req).await {
         Ok(f) => f,
-        Err(e) => return oauth_refusal(&e),
-    };
-    let instance = match app.resolve_instance(&request_host(&parts)).await {
-        Ok(i) => i,
-        Err(e) => return domain_error(&e),
-    };
-    let caller = match presented(&parts, &mut p) {
-        Ok(c) => c,
-        Err(e) => return oauth_refusal(&e),
+        Err(resp) => return resp,
     };
     let token = p.remove("token").unwrap_or_default();
-    match app.revoke_token(&instance.id, &caller, &token).await {
+    match app.revoke_token(&instance, &caller, &token).await {
         Ok(Ok(())) => no_store(StatusCode::OK.into_response()),
         Ok(Err(e)) => oauth_refusal(&e),
         Err(e) => domain_error(&e),
