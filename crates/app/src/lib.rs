@@ -27,6 +27,7 @@ pub mod orgs;
 pub mod passkeys;
 pub mod password_reset;
 pub mod passwords;
+pub mod policy_history;
 pub mod policy_preview;
 pub mod ports;
 pub mod projects;

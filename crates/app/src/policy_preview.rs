@@ -28,6 +28,9 @@ pub enum PolicyChange {
     Settings(LoginPolicySettings),
     /// An org goes back to the instance default.
     Reset,
+    /// Several changes made one after the other (a form changing more
+    /// than one thing), previewed and guarded as one.
+    Steps(Vec<PolicyChange>),
 }
 
 /// Whether the caller asked to skip the guard rail (`x-twofold-force: true`).
@@ -49,6 +52,17 @@ impl PolicyChange {
                 "POLICY-Reset",
                 "The instance's default policy cannot be reset",
             )),
+            (Self::Steps(steps), _) => {
+                let mut state = state.clone();
+                let mut events = Vec::new();
+                for step in steps {
+                    for e in step.decide(scope, &state)? {
+                        state.apply(scope, &e);
+                        events.push(e);
+                    }
+                }
+                Ok(events)
+            }
         }
     }
 }
@@ -162,6 +176,18 @@ impl App {
             }
         }
         Ok(impact)
+    }
+
+    /// The guard rail alone, for a caller that makes `change` in several
+    /// steps and wants it refused (or allowed) as a whole before the first.
+    pub async fn check_login_policy_change(
+        &self,
+        ctx: &RequestCtx,
+        scope: Scope,
+        change: &PolicyChange,
+        force: Force,
+    ) -> Result<(), DomainError> {
+        self.guard_owners(ctx, scope, change, force).await
     }
 
     /// The guard rail: refuses `change` when it would leave every active

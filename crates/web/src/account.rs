@@ -48,7 +48,7 @@ struct AccountPage<'a> {
 }
 
 /// `YYYY-MM-DD HH:MM UTC`.
-fn when(t: Timestamp) -> String {
+pub(crate) fn when(t: Timestamp) -> String {
     let ts = prost_types::Timestamp {
         seconds: t.0.div_euclid(1_000_000),
         nanos: 0,

@@ -11,6 +11,7 @@
 
 mod account;
 mod catalog;
+mod console;
 mod csrf;
 mod errors;
 mod headers;
@@ -64,6 +65,7 @@ pub fn router(app: App, methods: Arc<Methods>) -> Router {
             axum::routing::post(account::end_session_post),
         )
         .route("/ui/account/logout", axum::routing::post(account::logout_post))
+        .merge(console::routes())
         .route(
             "/ui/static/style.css",
             get(|| async { static_file("text/css; charset=utf-8", STYLE) }),

@@ -66,12 +66,23 @@ impl Web {
     /// Acting as the user whose session `token` is, as a request to `rpc`
     /// bearing that token would (force-MFA rules included).
     pub async fn user_ctx(&self, instance: &InstanceId, token: &str, rpc: &str) -> Result<RequestCtx, DomainError> {
+        self.user_ctx_in(instance, token, rpc, None).await
+    }
+
+    /// As [`Web::user_ctx`], acting on `org` as `x-zitadel-orgid` would.
+    pub async fn user_ctx_in(
+        &self,
+        instance: &InstanceId,
+        token: &str,
+        rpc: &str,
+        org: Option<&str>,
+    ) -> Result<RequestCtx, DomainError> {
         let auth = self.auth(rpc)?;
         let caller = self
             .app
             .authenticate(instance, Some(&format!("Bearer {token}")))
             .await?;
-        self.app.authorize(instance, caller, None, &auth).await
+        self.app.authorize(instance, caller, org, &auth).await
     }
 
     /// A `Set-Cookie` value: only for the pages, never for scripts.

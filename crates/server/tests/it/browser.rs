@@ -62,7 +62,7 @@ async fn axe_source() -> Option<String> {
 }
 
 /// A headless Chromium with its own chromedriver.
-struct Browser {
+pub(crate) struct Browser {
     c: Client,
     driver: Child,
     base: String,
@@ -71,7 +71,7 @@ struct Browser {
 
 impl Browser {
     /// None (with a message) where Chromium or chromedriver is missing.
-    async fn start(s: &Server) -> Option<Self> {
+    pub(crate) async fn start(s: &Server) -> Option<Self> {
         for bin in [CHROMIUM, CHROMEDRIVER] {
             if !Path::new(bin).exists() {
                 eprintln!("SKIPPED browser test: {bin} not found (apt-get install chromium chromium-driver)");
@@ -118,12 +118,12 @@ impl Browser {
         })
     }
 
-    async fn goto(&self, path: &str) {
+    pub(crate) async fn goto(&self, path: &str) {
         self.c.goto(&format!("{}{path}", self.base)).await.unwrap();
     }
 
     /// Waits for `css` to be on the page.
-    async fn el(&self, css: &str) -> fantoccini::elements::Element {
+    pub(crate) async fn el(&self, css: &str) -> fantoccini::elements::Element {
         match self.c.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
             Ok(e) => e,
             Err(e) => {
@@ -148,7 +148,7 @@ impl Browser {
     }
 
     /// Waits until `page` (an element of the page before) is gone: the next page is there.
-    async fn left(&self, page: fantoccini::elements::Element) {
+    pub(crate) async fn left(&self, page: fantoccini::elements::Element) {
         let deadline = tokio::time::Instant::now() + WAIT;
         while page.tag_name().await.is_ok() {
             assert!(tokio::time::Instant::now() < deadline, "the page did not change");
@@ -156,11 +156,11 @@ impl Browser {
         }
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         self.el(css).await.text().await.unwrap()
     }
 
-    async fn path(&self) -> String {
+    pub(crate) async fn path(&self) -> String {
         let u = self.c.current_url().await.unwrap();
         match u.query() {
             Some(q) => format!("{}?{q}", u.path()),
@@ -169,7 +169,7 @@ impl Browser {
     }
 
     /// The page checked (axe-core, 320 px) and photographed as `name`.
-    async fn page(&self, name: &str) {
+    pub(crate) async fn page(&self, name: &str) {
         self.el("main h1").await;
         if let Some(axe) = &self.axe {
             self.c.execute(axe, vec![]).await.unwrap();
@@ -206,13 +206,13 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         self.c.close().await.unwrap();
         let _ = self.driver.kill().await;
     }
 
     /// Login name (Enter) and password up to the page after them.
-    async fn sign_in(&self, name: &str, shots: bool) {
+    pub(crate) async fn sign_in(&self, name: &str, shots: bool) {
         self.goto("/ui/login/login").await;
         if shots {
             self.page("login-name").await;

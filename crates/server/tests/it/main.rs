@@ -30,6 +30,7 @@ mod bad_input;
 mod browser;
 mod connect;
 mod connections;
+mod console_browser;
 mod data_dir;
 mod delivery;
 mod directory;
