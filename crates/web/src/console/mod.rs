@@ -24,6 +24,9 @@ use crate::login::{Early, START};
 use crate::visit::Visit;
 use crate::web::Web;
 
+/// `permissions::check`'s refusal of a caller without any membership.
+const NO_MEMBERSHIP: &str = "AUTHZ-cdgFk";
+
 const STYLE: &str = include_str!("../../static/console.css");
 
 /// The RPCs whose use cases and auth the console pages use.
@@ -110,6 +113,8 @@ fn refused(t: &'static Catalog, e: &DomainError) -> Response {
     match e.kind {
         ErrorKind::Unauthenticated => Redirect::to(START).into_response(),
         ErrorKind::PermissionDenied => not_allowed(t),
+        // No membership at all: ZITADEL answers "membership not found".
+        _ if e.id.as_ref() == NO_MEMBERSHIP => not_allowed(t),
         _ => errors::page(t, e),
     }
 }
