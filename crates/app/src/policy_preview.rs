@@ -237,3 +237,33 @@ impl App {
         pp::check_owners(&refs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use twofold_domain::factors::SecondFactor;
+
+    use super::*;
+
+    #[test]
+    fn steps_are_decided_one_after_the_other_and_refused_as_a_whole() {
+        let state = LoginPolicyState {
+            exists: true,
+            settings: LoginPolicySettings::instance_default(),
+            second_factors: vec![SecondFactor::Otp],
+            multi_factors: vec![],
+        };
+        let step = |c| PolicyChange::Factor(c);
+        let swap = PolicyChange::Steps(vec![
+            step(FactorChange::AddSecond(SecondFactor::U2f)),
+            step(FactorChange::RemoveSecond(SecondFactor::Otp)),
+        ]);
+        let after = pp::after_change(Scope::Instance, &state, |s| swap.decide(Scope::Instance, s)).unwrap();
+        assert_eq!(after.second_factors, vec![SecondFactor::U2f]);
+        // The second removal sees the first: refused, and with it the whole change.
+        let twice = PolicyChange::Steps(vec![
+            step(FactorChange::RemoveSecond(SecondFactor::Otp)),
+            step(FactorChange::RemoveSecond(SecondFactor::Otp)),
+        ]);
+        assert!(twice.decide(Scope::Instance, &state).is_err());
+    }
+}

@@ -119,10 +119,33 @@ async fn owner_previews_saves_and_removes_a_factor(b: Backend) {
     assert_eq!(status, 200, "{got}");
     assert_eq!(got["result"], json!(null), "{got}");
 
-    // An org's policy page, on the instance default.
+    // An org on the instance default gets a policy of its own forcing MFA:
+    // carol's app is not allowed there (OTP is off in the default it starts from).
     br.goto(&format!("/ui/console/orgs/{bank}/policy")).await;
     assert!(br.el("#policy-default").await.is_selected().await.unwrap());
     page(&br, b, "org-policy").await;
+    br.el("#policy-custom").await.click().await.unwrap();
+    br.el("#force_mfa").await.click().await.unwrap();
+    click(&br, "#preview-button").await;
+    assert_eq!(br.text("#count-must_enroll").await, "1");
+    assert_eq!(br.text("#examples-must_enroll").await, "carol");
+    click(&br, "#save").await;
+    assert!(br.text("#history").await.contains("Policy created"));
+    let (_, got) = s.call_in(&bank, "GET", "/management/v1/policies/login", None).await;
+    assert_eq!(got["policy"]["forceMfa"], json!(true), "{got}");
+    assert_eq!(got["policy"]["isDefault"], json!(null), "{got}");
+    // And back to the default, where her app is not allowed either and MFA is not forced.
+    br.el("#policy-default").await.click().await.unwrap();
+    click(&br, "#preview-button").await;
+    assert_eq!(br.text("#count-mfa_downgraded").await, "1");
+    click(&br, "#save").await;
+    assert!(
+        br.text("#history")
+            .await
+            .contains("Back to the instance's default policy")
+    );
+    let (_, got) = s.call_in(&bank, "GET", "/management/v1/policies/login", None).await;
+    assert_eq!(got["policy"]["isDefault"], json!(true), "{got}");
     br.close().await;
 }
 
