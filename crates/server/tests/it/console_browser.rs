@@ -15,7 +15,8 @@ use crate::sessions::{enrolled, fresh_step};
 
 backend_tests!(
     owner_previews_saves_and_removes_a_factor,
-    a_user_without_a_role_is_not_allowed
+    a_user_without_a_role_is_not_allowed,
+    signed_out_and_forged_requests_change_nothing,
 );
 
 /// A console page checked and, on SQLite, photographed as `docs/console/{name}.png`.
@@ -160,4 +161,34 @@ async fn a_user_without_a_role_is_not_allowed(b: Backend) {
         assert!(main.contains("not allowed"), "{path}: {main}");
     }
     br.close().await;
+}
+
+/// Without a browser: signed out, the console sends to the login; a post
+/// without the form's CSRF token is refused and changes nothing.
+async fn signed_out_and_forged_requests_change_nothing(b: Backend) {
+    let s = Server::start(b).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in ["/ui/console", "/ui/console/policy"] {
+        let resp = http.get(s.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 303, "{path}");
+        assert_eq!(resp.headers()["location"], "/ui/login/login", "{path}");
+    }
+    let resp = http
+        .post(s.url("/ui/console/policy"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("step=force&second=u2f&allow_password=on")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let (_, got) = s
+        .call("POST", "/admin/v1/policies/login/second_factors/_search", None)
+        .await;
+    assert_eq!(
+        got["result"],
+        json!(["SECOND_FACTOR_TYPE_OTP", "SECOND_FACTOR_TYPE_U2F"])
+    );
 }
