@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 use twofold_domain::oidc::claims;
 use twofold_domain::oidc::session::{self as grant, OidcSession, OidcSessionAdded, REVOKED_BY_CLIENT, SIGNED_OUT};
-use twofold_domain::oidc::token::{OAuthError, Presented, invalid_request};
+use twofold_domain::oidc::token::{self, OAuthError, Presented, invalid_request};
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{UserState, UserView};
 use twofold_domain::session::{self, SessionState};
@@ -107,7 +107,10 @@ impl App {
         caller: &Presented,
         token: &str,
     ) -> Result<Result<Value, OAuthError>, DomainError> {
-        let app = match self.authenticate_app(instance_id, caller).await? {
+        let app = match self
+            .authenticate_app(instance_id, caller, issuer, token::INTROSPECT_PATH)
+            .await?
+        {
             Ok(a) => a,
             Err(e) => return Ok(Err(e)),
         };
@@ -148,10 +151,14 @@ impl App {
     pub async fn revoke_token(
         &self,
         instance_id: &InstanceId,
+        issuer: &str,
         caller: &Presented,
         token: &str,
     ) -> Result<Result<(), OAuthError>, DomainError> {
-        let app = match self.authenticate_app(instance_id, caller).await? {
+        let app = match self
+            .authenticate_app(instance_id, caller, issuer, token::REVOKE_PATH)
+            .await?
+        {
             Ok(a) => a,
             Err(e) => return Ok(Err(e)),
         };

@@ -31,10 +31,11 @@ backend_tests!(
 
 const BYE: &str = "https://app.example/bye";
 
-type Rp = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+pub(crate) type Rp =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
 /// The relying party's HTTP, through reqwest (no redirects followed).
-async fn http(req: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
+pub(crate) async fn http(req: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
     let (parts, body) = req.into_parts();
     let resp = browser()
         .request(parts.method, parts.uri.to_string())
@@ -49,7 +50,7 @@ async fn http(req: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
     Ok(out.body(resp.bytes().await?.to_vec()).unwrap())
 }
 
-async fn discover(s: &Server) -> CoreProviderMetadata {
+pub(crate) async fn discover(s: &Server) -> CoreProviderMetadata {
     CoreProviderMetadata::discover_async(IssuerUrl::new(s.url("")).unwrap(), &http)
         .await
         .unwrap()
@@ -90,16 +91,16 @@ fn rp(meta: CoreProviderMetadata, client_id: &str, secret: &str) -> Rp {
 }
 
 /// What the relying party keeps between authorize and the callback.
-struct Pending {
-    verifier: PkceCodeVerifier,
-    nonce: Nonce,
-    state: CsrfToken,
-    auth_request: String,
+pub(crate) struct Pending {
+    pub verifier: PkceCodeVerifier,
+    pub nonce: Nonce,
+    pub state: CsrfToken,
+    pub auth_request: String,
 }
 
 /// The relying party sends the browser to authorize; the ID of the auth
 /// request the login is handed.
-async fn start(s: &Server, rp: &Rp, scopes: &[&str]) -> Pending {
+pub(crate) async fn start(s: &Server, rp: &Rp, scopes: &[&str]) -> Pending {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut req = rp
         .authorize_url(
@@ -126,7 +127,7 @@ async fn start(s: &Server, rp: &Rp, scopes: &[&str]) -> Pending {
 }
 
 /// The login links the session; the code the browser brings back.
-async fn finish(s: &Server, login: &str, p: &Pending, session: &(String, String)) -> String {
+pub(crate) async fn finish(s: &Server, login: &str, p: &Pending, session: &(String, String)) -> String {
     let (status, got) = callback(s, login, &p.auth_request, with_session(&session.0, &session.1)).await;
     assert_eq!(status, 200, "{got}");
     let url = url::Url::parse(got["callbackUrl"].as_str().unwrap()).unwrap();
@@ -279,19 +280,23 @@ async fn code_flow_with_a_relying_party(b: Backend) {
 }
 
 /// The claims of a JWT, unverified (the relying party verified it).
-fn payload(jwt: &str) -> Value {
+pub(crate) fn payload(jwt: &str) -> Value {
     use base64::Engine;
     let part = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
 /// POST /oauth/v2/token with `form` and optional basic credentials.
-async fn token_call(s: &Server, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> (u16, Option<String>, Value) {
+pub(crate) async fn token_call(
+    s: &Server,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> (u16, Option<String>, Value) {
     form_call(s, "/oauth/v2/token", basic, form).await
 }
 
 /// POST a form to `path` with optional basic credentials.
-async fn form_call(
+pub(crate) async fn form_call(
     s: &Server,
     path: &str,
     basic: Option<(&str, &str)>,
@@ -328,7 +333,7 @@ async fn userinfo(s: &Server, token: &str) -> (u16, Value) {
     (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
-fn error(code: &str, description: &str) -> Value {
+pub(crate) fn error(code: &str, description: &str) -> Value {
     json!({"error": code, "error_description": description})
 }
 
