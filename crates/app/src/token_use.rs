@@ -95,7 +95,7 @@ impl App {
         if !active {
             return Ok(None);
         }
-        self.user_claims(instance_id, &t.grant).await
+        self.user_claims(instance_id, &t.grant, &t.scope).await
     }
 
     /// `POST /oauth/v2/introspect`: the caller is an app (the token's own
@@ -137,7 +137,7 @@ impl App {
         out.insert("aud".into(), json!(aud));
         out.insert("iss".into(), json!(issuer));
         out.insert("jti".into(), json!(t.token_id));
-        if let Some(user) = self.user_claims(instance_id, &t.grant).await? {
+        if let Some(user) = self.user_claims(instance_id, &t.grant, &t.scope).await? {
             for (k, v) in user {
                 out.entry(k).or_insert(v);
             }

@@ -329,7 +329,7 @@ impl App {
             return Ok(None);
         }
         let user = match app.oidc().is_some_and(|c| c.id_token_userinfo_assertion) {
-            true => self.user_claims(instance_id, g).await?,
+            true => self.user_claims(instance_id, g, &g.scope).await?,
             false => None,
         };
         let c = claims::id_token(IdToken {
@@ -343,11 +343,13 @@ impl App {
         Ok(Some(self.sign_jwt(instance_id, Signs::IdToken, &c).await?))
     }
 
-    /// The claims of the grant's user for its scopes (None: no such user).
+    /// The claims of the grant's user for `scope` (the token's, which a
+    /// refresh may have narrowed; None: no such user).
     pub(crate) async fn user_claims(
         &self,
         instance_id: &InstanceId,
         g: &OidcSessionAdded,
+        scope: &[String],
     ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, DomainError> {
         let Some(user) = self
             .typed_doc::<UserView>(instance_id, Collection::User, &g.user_id)
@@ -358,7 +360,7 @@ impl App {
         let org: Option<OrgView> = self
             .typed_doc(instance_id, Collection::Org, user.org_id.as_str())
             .await?;
-        Ok(Some(claims::user_claims(&user, org.as_ref(), &g.scope)))
+        Ok(Some(claims::user_claims(&user, org.as_ref(), scope)))
     }
 
     async fn refresh_grant(

@@ -213,6 +213,7 @@ async fn code_flow_with_a_relying_party(b: Backend) {
     assert_eq!(raw["azp"], json!(client_id));
     assert!(raw["sid"].as_str().unwrap().starts_with("V2_"), "{raw}");
     assert_eq!(raw["preferred_username"], "alice");
+    assert_eq!(raw["acr"], "urn:twofold:acr:single-factor");
     // Tokens are stored as keyed hashes only.
     let stored = s.stored_text().await;
     assert!(!stored.contains(tokens.access_token().secret()));
@@ -241,6 +242,40 @@ async fn code_flow_with_a_relying_party(b: Backend) {
     let r2 = rotated.refresh_token().unwrap().clone();
     assert_ne!(r2.secret(), r1.secret());
     assert!(rotated.id_token().is_some());
+    // A narrower scope on refresh (RFC 6749 §6): the new tokens carry it,
+    // a scope never granted is refused, and the grant keeps its own.
+    let narrowed = rp
+        .exchange_refresh_token(&r2)
+        .unwrap()
+        .add_scope(Scope::new("openid".into()))
+        .add_scope(Scope::new("email".into()))
+        .request_async(&http)
+        .await
+        .unwrap();
+    let raw = payload(&narrowed.id_token().unwrap().to_string());
+    assert_eq!(
+        (&raw["email"], raw.get("preferred_username")),
+        (&json!("alice@example.com"), None)
+    );
+    let (status, info) = userinfo(&s, narrowed.access_token().secret()).await;
+    assert_eq!((status, info.get("preferred_username")), (200, None), "{info}");
+    let r3 = narrowed.refresh_token().unwrap().clone();
+    let wider = rp
+        .exchange_refresh_token(&r3)
+        .unwrap()
+        .add_scope(Scope::new("phone".into()))
+        .request_async(&http)
+        .await
+        .map_err(oauth_error);
+    assert_eq!(
+        wider.unwrap_err(),
+        ("invalid_scope".to_owned(), "scope \"phone\" was not granted".to_owned())
+    );
+    let full = refresh(&rp, &r3).await.unwrap();
+    assert_eq!(
+        payload(&full.id_token().unwrap().to_string())["preferred_username"],
+        "alice"
+    );
     assert_eq!(
         refresh(&rp, &r1).await.unwrap_err(),
         refused("refresh token reused: the grant is revoked")
@@ -491,6 +526,10 @@ async fn forced_mfa_shows_in_the_id_token(b: Backend) {
         .unwrap();
     let amr: Vec<&str> = claims.auth_method_refs().unwrap().iter().map(|a| a.as_str()).collect();
     assert_eq!(amr, ["pwd", "otp", "mfa"]);
+    assert_eq!(
+        claims.auth_context_ref().map(|a| a.as_str()),
+        Some("urn:twofold:acr:multi-factor")
+    );
 }
 
 async fn client_credentials_for_a_machine_user(b: Backend) {
