@@ -144,7 +144,8 @@ mod tests {
         let basic = api_app(ApiAuthMethod::Basic);
         let org = OrgId::new("org1");
         // (given, org, app, key expiry, then: Ok or Err(id)); now = 10
-        let cases: Vec<(&[E], &str, &str, i64, Result<(), &str>)> = vec![
+        type Case<'a> = (&'a [E], &'a str, &'a str, i64, Result<(), &'a str>);
+        let cases: Vec<Case> = vec![
             (&jwt, "org1", "a1", 11, Ok(())),
             (&jwt, "org1", "a1", 10, Err("DOMAIN-dv3t5")),
             (&jwt, "org1", "a9", 11, Err("COMMAND-sak25")),

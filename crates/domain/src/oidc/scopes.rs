@@ -73,7 +73,8 @@ mod tests {
     fn refresh_scope_narrows_only() {
         let granted: Vec<String> = ["openid", "email", "offline_access"].map(String::from).to_vec();
         // given requested; then the scope of the new tokens, or the refusal
-        let cases: Vec<(Option<&str>, Result<Vec<&str>, &str>)> = vec![
+        type Case<'a> = (Option<&'a str>, Result<Vec<&'a str>, &'a str>);
+        let cases: Vec<Case> = vec![
             (None, Ok(vec!["openid", "email", "offline_access"])),
             (Some(" "), Ok(vec!["openid", "email", "offline_access"])),
             (Some("openid openid"), Ok(vec!["openid"])),
