@@ -641,6 +641,25 @@ impl ManagementService for Management {
         projects::remove_app(&self.app, req).await
     }
 
+    async fn add_app_key(&self, req: Request<AddAppKeyRequest>) -> Result<Response<AddAppKeyResponse>, Status> {
+        projects::add_app_key(&self.app, req).await
+    }
+
+    async fn get_app_key(&self, req: Request<GetAppKeyRequest>) -> Result<Response<GetAppKeyResponse>, Status> {
+        projects::get_app_key(&self.app, req).await
+    }
+
+    async fn list_app_keys(&self, req: Request<ListAppKeysRequest>) -> Result<Response<ListAppKeysResponse>, Status> {
+        projects::list_app_keys(&self.app, req).await
+    }
+
+    async fn remove_app_key(
+        &self,
+        req: Request<RemoveAppKeyRequest>,
+    ) -> Result<Response<RemoveAppKeyResponse>, Status> {
+        projects::remove_app_key(&self.app, req).await
+    }
+
     async fn regenerate_oidc_client_secret(
         &self,
         req: Request<RegenerateOidcClientSecretRequest>,

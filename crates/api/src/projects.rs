@@ -11,9 +11,12 @@ use twofold_domain::oidc_config::{
     self, ApiAuthMethod, AppType, AuthMethod, Compliance, GrantType, LoginVersion, OidcConfig, ResponseType, TokenType,
 };
 use twofold_domain::project::ProjectSettings;
-use twofold_domain::readmodel::projects::{Activity, AppConfigView, AppQuery, AppView, ProjectQuery, ProjectView};
+use twofold_domain::readmodel::projects::{
+    Activity, AppConfigView, AppKeyView, AppQuery, AppView, ProjectQuery, ProjectView,
+};
 use twofold_domain::{AppId, ProjectId, UserId};
 use twofold_proto::zitadel::app::v1 as app;
+use twofold_proto::zitadel::authn::v1 as authn;
 use twofold_proto::zitadel::management::v1::*;
 use twofold_proto::zitadel::project::v1 as project;
 use twofold_proto::zitadel::v1::LocalizedMessage;
@@ -21,7 +24,7 @@ use twofold_proto::zitadel::v1::LocalizedMessage;
 use crate::auth::ctx;
 use crate::error::to_status;
 use crate::validate::{defined_enum, id, invalid_field, text};
-use crate::{convert, queries};
+use crate::{convert, queries, validate};
 
 type Answer<T> = Result<Response<T>, Status>;
 
@@ -513,6 +516,75 @@ pub async fn regenerate_oidc_client_secret(
         .map_err(to_status)?;
     Ok(Response::new(RegenerateOidcClientSecretResponse {
         client_secret: secret,
+        details: convert::changed(d),
+    }))
+}
+
+fn key_view(k: AppKeyView) -> authn::Key {
+    authn::Key {
+        id: k.id,
+        details: convert::read(&k.details),
+        r#type: authn::KeyType::Json as i32,
+        expiration_date: Some(convert::timestamp(k.expiration_date)),
+    }
+}
+
+pub async fn add_app_key(a: &App, req: Request<AddAppKeyRequest>) -> Answer<AddAppKeyResponse> {
+    const M: &str = "AddAppKeyRequest";
+    let ctx = ctx(&req)?;
+    let r = req.get_ref();
+    let (project, app_id) = app_ids(M, &r.project_id, &r.app_id)?;
+    validate::key_type(M, r.r#type)?;
+    let expiration = r.expiration_date.as_ref().map(convert::from_timestamp);
+    let added = a
+        .add_app_key(&ctx, &project, &app_id, expiration)
+        .await
+        .map_err(to_status)?;
+    Ok(Response::new(AddAppKeyResponse {
+        id: added.key_id,
+        details: convert::added(added.details),
+        key_details: added.key_details,
+    }))
+}
+
+pub async fn get_app_key(a: &App, req: Request<GetAppKeyRequest>) -> Answer<GetAppKeyResponse> {
+    const M: &str = "GetAppKeyRequest";
+    let ctx = ctx(&req)?;
+    let r = req.get_ref();
+    let (project, app_id) = app_ids(M, &r.project_id, &r.app_id)?;
+    let key_id = id(M, "KeyId", &r.key_id)?;
+    let key = a.app_key(&ctx, &project, &app_id, key_id).await.map_err(to_status)?;
+    Ok(Response::new(GetAppKeyResponse {
+        key: Some(key_view(key)),
+    }))
+}
+
+pub async fn list_app_keys(a: &App, req: Request<ListAppKeysRequest>) -> Answer<ListAppKeysResponse> {
+    let ctx = ctx(&req)?;
+    let r = req.get_ref();
+    let (project, app_id) = app_ids("ListAppKeysRequest", &r.project_id, &r.app_id)?;
+    let list = queries::list_v1(r.query.as_ref())?;
+    let found = a
+        .list_app_keys(&ctx, &project, &app_id, list)
+        .await
+        .map_err(to_status)?;
+    Ok(Response::new(ListAppKeysResponse {
+        details: convert::list(found.total),
+        result: found.keys.into_iter().map(key_view).collect(),
+    }))
+}
+
+pub async fn remove_app_key(a: &App, req: Request<RemoveAppKeyRequest>) -> Answer<RemoveAppKeyResponse> {
+    const M: &str = "RemoveAppKeyRequest";
+    let ctx = ctx(&req)?;
+    let r = req.get_ref();
+    let (project, app_id) = app_ids(M, &r.project_id, &r.app_id)?;
+    let key_id = id(M, "KeyId", &r.key_id)?;
+    let d = a
+        .remove_app_key(&ctx, &project, &app_id, key_id)
+        .await
+        .map_err(to_status)?;
+    Ok(Response::new(RemoveAppKeyResponse {
         details: convert::changed(d),
     }))
 }

@@ -26,6 +26,13 @@ pub fn second_factor(message: &str, value: i32) -> Result<SecondFactor, Status> 
     required_enum(message, "Type", value, SecondFactor::from_i32)
 }
 
+/// `zitadel.authn.v1.KeyType`: only `KEY_TYPE_JSON`.
+pub fn key_type(message: &str, value: i32) -> Result<i32, Status> {
+    required_enum(message, "Type", value, |v| {
+        (v == twofold_domain::app_key::KEY_TYPE_JSON).then_some(v)
+    })
+}
+
 pub fn multi_factor(message: &str, value: i32) -> Result<MultiFactor, Status> {
     required_enum(message, "Type", value, MultiFactor::from_i32)
 }

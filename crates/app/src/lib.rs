@@ -3,6 +3,7 @@
 //! query reads a read model. Storage is reached through [`ports::EventStore`].
 
 pub mod access;
+pub mod app_keys;
 pub mod apps;
 pub mod auth;
 pub mod bootstrap;

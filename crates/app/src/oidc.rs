@@ -19,13 +19,26 @@ use crate::auth::RequestCtx;
 use crate::command::store_error;
 use crate::{App, WriteDetails, secrets};
 
-/// Where the OIDC endpoints live (flags `--external-url`, `--login-url`).
-#[derive(Clone, Debug, Default)]
+/// Where the OIDC endpoints live (flags `--external-url`, `--login-url`)
+/// and how long an auth request waits (`--auth-request-lifetime`).
+#[derive(Clone, Debug)]
 pub struct OidcSettings {
     /// The issuer; None: the scheme, host and port of each request.
     pub external_url: Option<String>,
     /// Base URL of the login UI; None: `{issuer}/ui/login` (the hosted login).
     pub login_url: Option<String>,
+    /// How long an auth request accepts its callback, in µs.
+    pub auth_request_lifetime_us: i64,
+}
+
+impl Default for OidcSettings {
+    fn default() -> Self {
+        Self {
+            external_url: None,
+            login_url: None,
+            auth_request_lifetime_us: twofold_domain::oidc::auth_request::DEFAULT_LIFETIME_US,
+        }
+    }
 }
 
 /// How the login finishes an auth request.
@@ -115,7 +128,14 @@ impl App {
             Ok(c) => c,
             Err(r) => return Ok(Err(r)),
         };
-        let added = match authorize::decide(client, config, params, issuer, self.now()) {
+        let added = match authorize::decide(
+            client,
+            config,
+            params,
+            issuer,
+            self.now(),
+            self.oidc_settings().auth_request_lifetime_us,
+        ) {
             Ok(a) => a,
             Err(r) => return Ok(Err(r)),
         };

@@ -26,7 +26,7 @@ fn internal() -> DomainError {
 }
 
 /// The OS random source for the `rsa` crate's key generation.
-struct OsRandom;
+pub(crate) struct OsRandom;
 
 impl rand_core::TryRng for OsRandom {
     type Error = Infallible;

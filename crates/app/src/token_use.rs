@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 use twofold_domain::oidc::claims;
 use twofold_domain::oidc::session::{self as grant, OidcSession, OidcSessionAdded, REVOKED_BY_CLIENT, SIGNED_OUT};
-use twofold_domain::oidc::token::{OAuthError, Presented, invalid_request};
+use twofold_domain::oidc::token::{self, OAuthError, Presented, invalid_request};
 use twofold_domain::readmodel::Collection;
 use twofold_domain::readmodel::directory::{UserState, UserView};
 use twofold_domain::session::{self, SessionState};
@@ -95,7 +95,7 @@ impl App {
         if !active {
             return Ok(None);
         }
-        self.user_claims(instance_id, &t.grant).await
+        self.user_claims(instance_id, &t.grant, &t.scope).await
     }
 
     /// `POST /oauth/v2/introspect`: the caller is an app (the token's own
@@ -107,7 +107,10 @@ impl App {
         caller: &Presented,
         token: &str,
     ) -> Result<Result<Value, OAuthError>, DomainError> {
-        let app = match self.authenticate_app(instance_id, caller).await? {
+        let app = match self
+            .authenticate_app(instance_id, caller, issuer, token::INTROSPECT_PATH)
+            .await?
+        {
             Ok(a) => a,
             Err(e) => return Ok(Err(e)),
         };
@@ -134,7 +137,7 @@ impl App {
         out.insert("aud".into(), json!(aud));
         out.insert("iss".into(), json!(issuer));
         out.insert("jti".into(), json!(t.token_id));
-        if let Some(user) = self.user_claims(instance_id, &t.grant).await? {
+        if let Some(user) = self.user_claims(instance_id, &t.grant, &t.scope).await? {
             for (k, v) in user {
                 out.entry(k).or_insert(v);
             }
@@ -148,10 +151,14 @@ impl App {
     pub async fn revoke_token(
         &self,
         instance_id: &InstanceId,
+        issuer: &str,
         caller: &Presented,
         token: &str,
     ) -> Result<Result<(), OAuthError>, DomainError> {
-        let app = match self.authenticate_app(instance_id, caller).await? {
+        let app = match self
+            .authenticate_app(instance_id, caller, issuer, token::REVOKE_PATH)
+            .await?
+        {
             Ok(a) => a,
             Err(e) => return Ok(Err(e)),
         };

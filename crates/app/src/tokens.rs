@@ -93,18 +93,26 @@ impl App {
     }
 
     /// The app a request presents, if it proves itself the way it
-    /// registered and may be used (active, in an active project).
+    /// registered and may be used (active, in an active project). A client
+    /// assertion names its client in `sub` and must be meant for `issuer`
+    /// or the URL of `endpoint` (a path under it).
     pub(crate) async fn authenticate_app(
         &self,
         instance_id: &InstanceId,
         presented: &Presented,
+        issuer: &str,
+        endpoint: &str,
     ) -> Result<Answered<AppView>, DomainError> {
-        let Some(client_id) = presented.client_id() else {
-            return Ok(Err(invalid_client(
-                "private_key_jwt client authentication is not supported",
-            )));
+        let client_id = match presented {
+            Presented::Assertion { assertion } => crate::app_keys::assertion_subject(assertion),
+            other => other.client_id().map(str::to_owned),
         };
-        let app = self.app_by_client_id(instance_id, &ClientId::from(client_id)).await?;
+        let Some(client_id) = client_id else {
+            return Ok(Err(invalid_client("client assertion invalid")));
+        };
+        let app = self
+            .app_by_client_id(instance_id, &ClientId::from(client_id.as_str()))
+            .await?;
         let Some(app) = app else {
             // Hashed anyway: the time taken does not tell whether it exists.
             self.keys.verify_client_secret("", "");
@@ -123,6 +131,14 @@ impl App {
                     .verify_client_secret(secret, app.hashed_secret.as_deref().unwrap_or(""))
                 {
                     return Ok(Err(invalid_client("invalid secret")));
+                }
+            }
+            Ok(Proof::Assertion(assertion)) => {
+                if let Err(e) = self
+                    .check_client_assertion(instance_id, issuer, endpoint, &app, assertion)
+                    .await?
+                {
+                    return Ok(Err(e));
                 }
             }
             Ok(Proof::Nothing) => {}
@@ -159,11 +175,15 @@ impl App {
     async fn oidc_app(
         &self,
         instance_id: &InstanceId,
+        issuer: &str,
         presented: &Presented,
         grant_type: GrantType,
         name: &str,
     ) -> Result<Answered<AppView>, DomainError> {
-        let app = match self.authenticate_app(instance_id, presented).await? {
+        let app = match self
+            .authenticate_app(instance_id, presented, issuer, token::TOKEN_PATH)
+            .await?
+        {
             Ok(a) => a,
             Err(e) => return Ok(Err(e)),
         };
@@ -185,6 +205,7 @@ impl App {
         let app = match self
             .oidc_app(
                 instance_id,
+                issuer,
                 &req.client,
                 GrantType::AuthorizationCode,
                 "authorization_code",
@@ -308,7 +329,7 @@ impl App {
             return Ok(None);
         }
         let user = match app.oidc().is_some_and(|c| c.id_token_userinfo_assertion) {
-            true => self.user_claims(instance_id, g).await?,
+            true => self.user_claims(instance_id, g, &g.scope).await?,
             false => None,
         };
         let c = claims::id_token(IdToken {
@@ -322,11 +343,13 @@ impl App {
         Ok(Some(self.sign_jwt(instance_id, Signs::IdToken, &c).await?))
     }
 
-    /// The claims of the grant's user for its scopes (None: no such user).
+    /// The claims of the grant's user for `scope` (the token's, which a
+    /// refresh may have narrowed; None: no such user).
     pub(crate) async fn user_claims(
         &self,
         instance_id: &InstanceId,
         g: &OidcSessionAdded,
+        scope: &[String],
     ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, DomainError> {
         let Some(user) = self
             .typed_doc::<UserView>(instance_id, Collection::User, &g.user_id)
@@ -337,7 +360,7 @@ impl App {
         let org: Option<OrgView> = self
             .typed_doc(instance_id, Collection::Org, user.org_id.as_str())
             .await?;
-        Ok(Some(claims::user_claims(&user, org.as_ref(), &g.scope)))
+        Ok(Some(claims::user_claims(&user, org.as_ref(), scope)))
     }
 
     async fn refresh_grant(
@@ -347,7 +370,13 @@ impl App {
         req: &TokenRequest,
     ) -> Result<Answer, DomainError> {
         let app = match self
-            .oidc_app(instance_id, &req.client, GrantType::RefreshToken, "refresh_token")
+            .oidc_app(
+                instance_id,
+                issuer,
+                &req.client,
+                GrantType::RefreshToken,
+                "refresh_token",
+            )
             .await?
         {
             Ok(a) => a,
@@ -359,8 +388,16 @@ impl App {
         };
         let agg = AggregateRef::oidc_session(sid, instance_id);
         let events = self.store.events(instance_id, &agg).await.map_err(store_error)?;
-        let Some(g) = OidcSession::fold(&events).added else {
+        let Some(mut g) = OidcSession::fold(&events).added else {
             return Ok(Err(invalid_grant("invalid refresh token")));
+        };
+        if g.client_id != app.client_id.as_str() {
+            return Ok(Err(invalid_grant("invalid refresh token")));
+        }
+        // The new tokens carry the narrowed scope; the grant keeps its own.
+        g.scope = match scopes::narrowed(&g.scope, req.scope.as_deref()) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e)),
         };
         let client_id = app.client_id.as_str();
         let jwt = app.oidc().is_some_and(|c| c.access_token_type == TokenType::Jwt);
@@ -414,22 +451,40 @@ impl App {
         issuer: &str,
         req: &TokenRequest,
     ) -> Result<Answer, DomainError> {
+        let scope = scopes::filter(req.scope.as_deref().unwrap_or(""));
         let (id, secret) = match &req.client {
             Presented::Basic { id, secret } | Presented::Post { id, secret } => (id.as_str(), secret.as_str()),
             Presented::Public { .. } => return Ok(Err(invalid_client("empty client secret"))),
+            // Only apps have keys: an API app with private_key_jwt.
             Presented::Assertion { .. } => {
-                return Ok(Err(invalid_client(
-                    "private_key_jwt client authentication is not supported",
-                )));
+                let app = match self
+                    .authenticate_app(instance_id, &req.client, issuer, token::TOKEN_PATH)
+                    .await?
+                {
+                    Ok(a) if matches!(a.config, Some(AppConfigView::Api(_))) => a,
+                    Ok(_) => {
+                        return Ok(Err(OAuthError::new(
+                            OAuthCode::UnauthorizedClient,
+                            "grant_type \"client_credentials\" not allowed",
+                        )));
+                    }
+                    Err(e) => return Ok(Err(e)),
+                };
+                let id = app.client_id.as_str();
+                return Ok(Ok(self
+                    .issue_client_credentials(instance_id, issuer, id, id.to_owned(), &app.org_id, scope, false)
+                    .await?));
             }
         };
-        let scope = scopes::filter(req.scope.as_deref().unwrap_or(""));
         let app = self.app_by_client_id(instance_id, &ClientId::from(id)).await?;
         let (user_id, org_id, jwt) = if app
             .as_ref()
             .is_some_and(|a| matches!(a.config, Some(AppConfigView::Api(_))))
         {
-            match self.authenticate_app(instance_id, &req.client).await? {
+            match self
+                .authenticate_app(instance_id, &req.client, issuer, token::TOKEN_PATH)
+                .await?
+            {
                 Ok(a) => (a.client_id.as_str().to_owned(), a.org_id, false),
                 Err(e) => return Ok(Err(e)),
             }

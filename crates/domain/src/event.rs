@@ -34,6 +34,7 @@ pub enum AggregateType {
     AuthRequest,
     KeyPair,
     OidcSession,
+    ClientAssertion,
 }
 
 impl AggregateType {
@@ -47,6 +48,7 @@ impl AggregateType {
             Self::AuthRequest => "auth_request",
             Self::KeyPair => "key_pair",
             Self::OidcSession => "oidc_session",
+            Self::ClientAssertion => "client_assertion",
         }
     }
 
@@ -60,6 +62,7 @@ impl AggregateType {
             "auth_request" => Some(Self::AuthRequest),
             "key_pair" => Some(Self::KeyPair),
             "oidc_session" => Some(Self::OidcSession),
+            "client_assertion" => Some(Self::ClientAssertion),
             _ => None,
         }
     }
@@ -124,6 +127,15 @@ impl AggregateRef {
         Self {
             kind: AggregateType::OidcSession,
             id: id.to_owned(),
+            owner: instance_id.as_str().to_owned(),
+        }
+    }
+    /// The use of a client assertion's `jti` (id `<client_id>:<jti>`),
+    /// owned by the instance.
+    pub fn client_assertion(client_id: &str, jti: &str, instance_id: &InstanceId) -> Self {
+        Self {
+            kind: AggregateType::ClientAssertion,
+            id: format!("{client_id}:{jti}"),
             owner: instance_id.as_str().to_owned(),
         }
     }
@@ -718,6 +730,10 @@ pub enum EventPayload {
     ApiConfigChanged(ApiConfigChanged),
     #[serde(rename = "project.application.config.api.secret.changed")]
     ApiSecretChanged(SecretChanged),
+    #[serde(rename = "project.application.oidc.key.added")]
+    AppKeyAdded(crate::app_key::AppKeyAdded),
+    #[serde(rename = "project.application.oidc.key.removed")]
+    AppKeyRemoved(crate::app_key::AppKeyRemoved),
     #[serde(rename = "user.deactivated")]
     UserDeactivated,
     #[serde(rename = "user.reactivated")]
@@ -761,6 +777,8 @@ pub enum EventPayload {
     KeyAdded(Box<crate::oidc::keys::KeyAdded>),
     #[serde(rename = "key_pair.rotated")]
     KeyRotated(crate::oidc::keys::KeyRotated),
+    #[serde(rename = "client_assertion.used")]
+    ClientAssertionUsed(crate::oidc::client_assertion::AssertionUsed),
     #[serde(rename = "oidc_session.added")]
     OidcSessionAdded(Box<crate::oidc::session::OidcSessionAdded>),
     #[serde(rename = "oidc_session.access_token.added")]

@@ -5,6 +5,7 @@
 //! reduced from stored events by [`readmodel`]. Storage and transports live in
 //! other crates and call into this one.
 
+pub mod app_key;
 pub mod application;
 pub mod contact_codes;
 pub mod error;

@@ -89,6 +89,8 @@ pub struct AppState {
     pub hashed_secret: Option<String>,
     /// None until the app's config event (pushed with its added event).
     pub kind: Option<AppKind>,
+    /// The ids of its keys (`private_key_jwt`).
+    pub key_ids: Vec<String>,
 }
 
 impl AppState {
@@ -145,6 +147,7 @@ impl ProjectState {
                 client_id: ClientId::default(),
                 hashed_secret: None,
                 kind: None,
+                key_ids: vec![],
             }),
             E::AppChanged(AppAdded { app_id, name }) => {
                 if let Some(a) = self.app_mut(app_id) {
@@ -205,6 +208,16 @@ impl ProjectState {
                 }
             }
             E::AppRemoved(AppIdPayload { app_id }) => self.apps.retain(|a| a.id != *app_id),
+            E::AppKeyAdded(k) => {
+                if let Some(a) = self.app_mut(&k.application_id) {
+                    a.key_ids.push(k.key_id.clone());
+                }
+            }
+            E::AppKeyRemoved(k) => {
+                if let Some(a) = self.app_mut(&k.application_id) {
+                    a.key_ids.retain(|id| *id != k.key_id);
+                }
+            }
             _ => {}
         }
     }

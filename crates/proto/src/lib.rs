@@ -22,6 +22,11 @@ pub mod zitadel {
     pub mod v1 {
         tonic::include_proto!("zitadel.v1");
     }
+    pub mod authn {
+        pub mod v1 {
+            tonic::include_proto!("zitadel.authn.v1");
+        }
+    }
     pub mod idp {
         pub mod v1 {
             tonic::include_proto!("zitadel.idp.v1");

@@ -132,6 +132,10 @@ pub struct StartArgs {
     /// Base URL of the login UI that OIDC sign-ins are sent to ({login-url}/login?authRequest=…) [default: {issuer}/ui/login]
     #[arg(long, env = "TWOFOLD_LOGIN_URL")]
     pub login_url: Option<String>,
+    /// Seconds an OIDC auth request waits for the login to finish it
+    /// (CreateCallback); later it is refused as expired.
+    #[arg(long, env = "TWOFOLD_AUTH_REQUEST_LIFETIME", default_value_t = 1800)]
+    pub auth_request_lifetime: u32,
     /// 32-byte key that encrypts secrets at rest [default: generated into <data-dir>/masterkey]
     #[arg(long, env = "TWOFOLD_MASTERKEY", hide_env_values = true)]
     pub masterkey: Option<String>,
@@ -194,6 +198,7 @@ impl StartArgs {
             oidc: twofold_app::oidc::OidcSettings {
                 external_url: self.external_url.clone(),
                 login_url: self.login_url.clone(),
+                auth_request_lifetime_us: i64::from(self.auth_request_lifetime.max(1)) * 1_000_000,
             },
         })
     }

@@ -18,10 +18,8 @@ use crate::auth::request_host;
 
 /// The endpoints at ZITADEL's default paths (spec §28.1).
 const AUTHORIZE: &str = "/oauth/v2/authorize";
-const TOKEN: &str = "/oauth/v2/token";
-const INTROSPECT: &str = "/oauth/v2/introspect";
+use twofold_domain::oidc::token::{INTROSPECT_PATH as INTROSPECT, REVOKE_PATH as REVOKE, TOKEN_PATH as TOKEN};
 const USERINFO: &str = "/oidc/v1/userinfo";
-const REVOKE: &str = "/oauth/v2/revoke";
 const END_SESSION: &str = "/oidc/v1/end_session";
 const DEVICE: &str = "/oauth/v2/device_authorization";
 const KEYS: &str = "/oauth/v2/keys";

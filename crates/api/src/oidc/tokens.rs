@@ -254,7 +254,7 @@ pub async fn introspect(app: App, req: Request) -> Response {
 /// `POST /oauth/v2/revoke` (RFC 7009).
 pub async fn revoke(app: App, req: Request) -> Response {
     let ClientForm {
-        parts: _,
+        parts,
         mut p,
         instance,
         client: caller,
@@ -263,7 +263,10 @@ pub async fn revoke(app: App, req: Request) -> Response {
         Err(resp) => return resp,
     };
     let token = p.remove("token").unwrap_or_default();
-    match app.revoke_token(&instance, &caller, &token).await {
+    match app
+        .revoke_token(&instance, &issuer(&app, &parts), &caller, &token)
+        .await
+    {
         Ok(Ok(())) => no_store(StatusCode::OK.into_response()),
         Ok(Err(e)) => oauth_refusal(&e),
         Err(e) => domain_error(&e),

@@ -10,8 +10,9 @@ use crate::error::DomainError;
 use crate::event::{EventPayload as E, StoredEvent, Timestamp};
 use crate::oidc_config::ResponseType;
 
-/// How long an auth request waits for its callback (ZITADEL's never expire).
-pub const LIFETIME_US: i64 = 30 * 60 * 1_000_000;
+/// How long an auth request waits for its callback by default (ZITADEL's
+/// never expire; the operator sets it with `--auth-request-lifetime`).
+pub const DEFAULT_LIFETIME_US: i64 = 30 * 60 * 1_000_000;
 /// How long a code may wait to be exchanged (RFC 6749 §4.1.2: at most 10 min).
 pub const CODE_LIFETIME_US: i64 = 10 * 60 * 1_000_000;
 

@@ -5,7 +5,7 @@
 //! (`Refusal::Redirect`).
 
 use crate::event::Timestamp;
-use crate::oidc::auth_request::{AuthRequestAdded, CodeChallenge, LIFETIME_US, ResponseMode, prompt_number};
+use crate::oidc::auth_request::{AuthRequestAdded, CodeChallenge, ResponseMode, prompt_number};
 use crate::oidc::scopes;
 use crate::oidc_config::{AuthMethod, OidcConfig, ResponseType};
 use crate::readmodel::projects::{Activity, AppView};
@@ -104,6 +104,7 @@ pub fn decide(
     p: &AuthorizeParams,
     issuer: &str,
     now: Timestamp,
+    lifetime_us: i64,
 ) -> Result<AuthRequestAdded, Refusal> {
     let mode = ResponseMode::parse(&p.response_mode);
     let refuse = |error: &'static str, description: &str| Refusal::Redirect {
@@ -220,7 +221,7 @@ pub fn decide(
         login_hint: Some(p.login_hint.clone()).filter(|h| !h.is_empty()),
         hint_user_id: None,
         issuer: issuer.to_owned(),
-        expires_at: Timestamp(now.0 + LIFETIME_US),
+        expires_at: Timestamp(now.0.saturating_add(lifetime_us)),
     })
 }
 
@@ -248,6 +249,7 @@ mod tests {
                 ..OidcConfig::default()
             })),
             details: DocDetails::default(),
+            keys: vec![],
         }
     }
 
@@ -273,7 +275,7 @@ mod tests {
             project_client_ids: vec!["c@p".into()],
         };
         let (client, config) = check_client(Some(&client), p)?;
-        decide(client, config, p, "http://localhost:8080", Timestamp(0))
+        decide(client, config, p, "http://localhost:8080", Timestamp(0), 5)
     }
 
     #[test]
@@ -428,7 +430,7 @@ mod tests {
         assert_eq!(got.response_mode, 3);
         assert_eq!(got.audience, ["p", "c@p"]);
         assert_eq!(got.login_hint.as_deref(), Some("alice"));
-        assert_eq!(got.expires_at, Timestamp(LIFETIME_US));
+        assert_eq!(got.expires_at, Timestamp(5), "the operator's lifetime");
         // A confidential client may leave PKCE out.
         let p = params(|p| {
             p.code_challenge.clear();

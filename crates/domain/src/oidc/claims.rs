@@ -96,6 +96,20 @@ pub fn at_hash(access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(digest.get(..16).unwrap_or_default())
 }
 
+/// `acr` of a sign-in that verified two or more factors (`amr` has `mfa`).
+pub const ACR_MULTI_FACTOR: &str = "urn:twofold:acr:multi-factor";
+/// `acr` of a sign-in with one factor.
+pub const ACR_SINGLE_FACTOR: &str = "urn:twofold:acr:single-factor";
+
+/// The `acr` of a grant: whether its sign-in satisfied MFA.
+pub fn acr(amr: &[String]) -> &'static str {
+    if amr.iter().any(|m| m == "mfa") {
+        ACR_MULTI_FACTOR
+    } else {
+        ACR_SINGLE_FACTOR
+    }
+}
+
 /// What an ID token is made of.
 pub struct IdToken<'a> {
     pub issuer: &'a str,
@@ -123,6 +137,7 @@ pub fn id_token(t: IdToken<'_>) -> Map<String, Value> {
     if !g.amr.is_empty() {
         c.insert("amr".into(), json!(g.amr));
     }
+    c.insert("acr".into(), json!(acr(&g.amr)));
     c.insert("azp".into(), json!(g.client_id));
     c.insert("client_id".into(), json!(g.client_id));
     if let Some(at) = t.access_token {
@@ -276,7 +291,8 @@ mod tests {
             Value::Object(got),
             json!({
                 "iss": "http://localhost:8080", "sub": "u1", "aud": ["p", "c@p"], "exp": 10 + 12 * 3600,
-                "iat": 10, "auth_time": 3, "nonce": "n", "amr": ["pwd", "otp", "mfa"], "azp": "c@p",
+                "iat": 10, "auth_time": 3, "nonce": "n", "amr": ["pwd", "otp", "mfa"],
+                "acr": ACR_MULTI_FACTOR, "azp": "c@p",
                 "client_id": "c@p", "at_hash": at_hash("token"), "sid": "V2_1",
                 "email": "ada@example.com", "email_verified": true
             })
@@ -289,6 +305,15 @@ mod tests {
             }),
             ["c"]
         );
+    }
+
+    #[test]
+    fn acr_tells_whether_mfa_was_satisfied() {
+        let amr = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(acr(&amr(&["pwd", "otp", "mfa"])), ACR_MULTI_FACTOR);
+        assert_eq!(acr(&amr(&["pwd"])), ACR_SINGLE_FACTOR);
+        assert_eq!(acr(&amr(&["user"])), ACR_SINGLE_FACTOR);
+        assert_eq!(acr(&[]), ACR_SINGLE_FACTOR);
     }
 
     #[test]

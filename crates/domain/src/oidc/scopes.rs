@@ -1,6 +1,8 @@
 //! Which requested scopes an auth request keeps (spec §28.4): the standard
 //! ones and ZITADEL's reserved prefixes; any other scope is dropped silently.
 
+use super::token::{OAuthCode, OAuthError};
+
 pub const ORG_ID_PREFIX: &str = "urn:zitadel:iam:org:id:";
 pub const OFFLINE_ACCESS: &str = "offline_access";
 const PROJECT_AUD_PREFIX: &str = "urn:zitadel:iam:org:project:id:";
@@ -30,6 +32,28 @@ pub fn filter(scope: &str) -> Vec<String> {
     out
 }
 
+/// The scope of tokens issued on refresh (RFC 6749 §6): the grant's when
+/// none is requested, else the requested one, which must be a subset of it.
+/// The grant keeps its scope, so a later refresh may ask for all of it again.
+pub fn narrowed(granted: &[String], requested: Option<&str>) -> Result<Vec<String>, OAuthError> {
+    let Some(requested) = requested.filter(|r| !r.trim().is_empty()) else {
+        return Ok(granted.to_vec());
+    };
+    let mut out: Vec<String> = vec![];
+    for s in requested.split_whitespace() {
+        if !granted.iter().any(|g| g == s) {
+            return Err(OAuthError::new(
+                OAuthCode::InvalidScope,
+                format!("scope {s:?} was not granted"),
+            ));
+        }
+        if !out.iter().any(|o| o == s) {
+            out.push(s.to_owned());
+        }
+    }
+    Ok(out)
+}
+
 /// Project IDs that `urn:zitadel:iam:org:project:id:{id}:aud` scopes add to
 /// the audience (`zitadel` stands for the instance's own API).
 pub fn audience_projects(scopes: &[String]) -> Vec<String> {
@@ -44,6 +68,30 @@ pub fn audience_projects(scopes: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refresh_scope_narrows_only() {
+        let granted: Vec<String> = ["openid", "email", "offline_access"].map(String::from).to_vec();
+        // given requested; then the scope of the new tokens, or the refusal
+        type Case<'a> = (Option<&'a str>, Result<Vec<&'a str>, &'a str>);
+        let cases: Vec<Case> = vec![
+            (None, Ok(vec!["openid", "email", "offline_access"])),
+            (Some(" "), Ok(vec!["openid", "email", "offline_access"])),
+            (Some("openid openid"), Ok(vec!["openid"])),
+            (Some("email openid"), Ok(vec!["email", "openid"])),
+            (Some("openid profile"), Err("scope \"profile\" was not granted")),
+        ];
+        for (requested, then) in cases {
+            let got = narrowed(&granted, requested).map_err(|e| {
+                assert_eq!(e.code, OAuthCode::InvalidScope);
+                e.description.into_owned()
+            });
+            let want = then
+                .map(|v| v.into_iter().map(str::to_owned).collect::<Vec<_>>())
+                .map_err(str::to_owned);
+            assert_eq!(got, want, "{requested:?}");
+        }
+    }
 
     #[test]
     fn unknown_scopes_are_dropped() {

@@ -12,6 +12,12 @@ use super::auth_request::{AuthRequestAdded, AuthRequestState, CodeExchanged, Ses
 use crate::event::{EventPayload as E, Timestamp};
 use crate::oidc_config::{ApiAuthMethod, AuthMethod};
 
+/// The paths of the endpoints a client authenticates at (spec §28.1); a
+/// client assertion may name their URL as its audience.
+pub const TOKEN_PATH: &str = "/oauth/v2/token";
+pub const INTROSPECT_PATH: &str = "/oauth/v2/introspect";
+pub const REVOKE_PATH: &str = "/oauth/v2/revoke";
+
 /// The `error` of RFC 6749 §5.2 (and RFC 7009 / 7662).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OAuthCode {
@@ -121,6 +127,9 @@ pub enum Proof<'a> {
     Secret(&'a str),
     /// Nothing: a public client (PKCE protects its codes).
     Nothing,
+    /// A client assertion, to verify with the app's keys
+    /// ([`super::client_assertion`]).
+    Assertion(&'a str),
 }
 
 /// The registered way an app authenticates at the token endpoint.
@@ -138,8 +147,12 @@ pub fn proof<'a>(registered: Registered, presented: &'a Presented) -> Result<Pro
         (Registered::Oidc(AuthMethod::Basic) | Registered::Api(ApiAuthMethod::Basic), P::Basic { secret, .. })
         | (Registered::Oidc(AuthMethod::Post), P::Post { secret, .. }) => Ok(Proof::Secret(secret)),
         (Registered::Oidc(AuthMethod::None), P::Public { .. }) => Ok(Proof::Nothing),
+        (
+            Registered::Oidc(AuthMethod::PrivateKeyJwt) | Registered::Api(ApiAuthMethod::PrivateKeyJwt),
+            P::Assertion { assertion },
+        ) => Ok(Proof::Assertion(assertion)),
         (Registered::Oidc(AuthMethod::PrivateKeyJwt) | Registered::Api(ApiAuthMethod::PrivateKeyJwt), _) => {
-            Err(invalid_client("private_key_jwt client authentication is not supported"))
+            Err(invalid_client("client assertion missing"))
         }
         (_, P::Public { .. }) => Err(invalid_client("empty client secret")),
         (Registered::Oidc(AuthMethod::None), _) => Err(invalid_client("a public client has no secret")),
@@ -362,6 +375,9 @@ mod tests {
         let basic = p(true, None, None).unwrap();
         let post = p(false, Some("c"), Some("s")).unwrap();
         let public = p(false, Some("c"), None).unwrap();
+        let assertion = Presented::Assertion {
+            assertion: "jwt".into(),
+        };
         assert_eq!(p(true, Some("c"), None).unwrap(), basic);
         assert_eq!(p(true, Some("d"), None).unwrap_err().code, OAuthCode::InvalidRequest);
         assert_eq!(p(true, None, Some("s")).unwrap_err().code, OAuthCode::InvalidRequest);
@@ -390,7 +406,27 @@ mod tests {
             (
                 Registered::Oidc(M::PrivateKeyJwt),
                 &basic,
-                Err("private_key_jwt client authentication is not supported"),
+                Err("client assertion missing"),
+            ),
+            (
+                Registered::Api(ApiAuthMethod::PrivateKeyJwt),
+                &public,
+                Err("client assertion missing"),
+            ),
+            (
+                Registered::Oidc(M::PrivateKeyJwt),
+                &assertion,
+                Ok(Proof::Assertion("jwt")),
+            ),
+            (
+                Registered::Api(ApiAuthMethod::PrivateKeyJwt),
+                &assertion,
+                Ok(Proof::Assertion("jwt")),
+            ),
+            (
+                Registered::Oidc(M::Basic),
+                &assertion,
+                Err("the client authenticates in another way than it registered"),
             ),
         ];
         for (registered, presented, want) in cases {

@@ -28,7 +28,8 @@ fn scope(ev: &StoredEvent) -> Option<Scope> {
         | AggregateType::Project
         | AggregateType::AuthRequest
         | AggregateType::KeyPair
-        | AggregateType::OidcSession => None,
+        | AggregateType::OidcSession
+        | AggregateType::ClientAssertion => None,
     }
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::query::Text;
 use super::{Collection, DocDetails, DocKey};
 use crate::application::{ApiConfigAdded, ApiConfigChanged, AppAdded, AppIdPayload, OidcConfigChanged, SecretChanged};
-use crate::event::{AggregateType, EventPayload as E, StoredEvent};
+use crate::event::{AggregateType, EventPayload as E, StoredEvent, Timestamp};
 use crate::ids::{AppId, ClientId, OrgId, ProjectId};
 use crate::oidc_config::{ApiAuthMethod, OidcConfig};
 use crate::project::ProjectSettings;
@@ -48,6 +48,19 @@ pub struct AppView {
     pub hashed_secret: Option<String>,
     /// None only between the app's added event and its config event.
     pub config: Option<AppConfigView>,
+    pub details: DocDetails,
+    /// Its keys (`private_key_jwt`), oldest first.
+    #[serde(default)]
+    pub keys: Vec<AppKeyView>,
+}
+
+/// A public key of an app.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppKeyView {
+    pub id: String,
+    pub expiration_date: Timestamp,
+    /// PEM `PUBLIC KEY` (SPKI).
+    pub public_key: String,
     pub details: DocDetails,
 }
 
@@ -108,6 +121,8 @@ fn app_of(ev: &StoredEvent) -> Option<&AppId> {
         | E::ApiConfigChanged(ApiConfigChanged { app_id, .. })
         | E::ApiConfigAdded(ApiConfigAdded { app_id, .. }) => Some(app_id),
         E::OidcConfigAdded(c) => Some(&c.app_id),
+        E::AppKeyAdded(k) => Some(&k.application_id),
+        E::AppKeyRemoved(k) => Some(&k.application_id),
         _ => None,
     }
 }
@@ -162,6 +177,7 @@ pub(super) fn app(ev: &StoredEvent, prior: Option<AppView>) -> Option<AppView> {
                 hashed_secret: None,
                 config: None,
                 details: DocDetails::created(ev),
+                keys: vec![],
             });
         }
         (E::AppRemoved(_), _) | (_, None) => return None,
@@ -189,6 +205,13 @@ pub(super) fn app(ev: &StoredEvent, prior: Option<AppView>) -> Option<AppView> {
             v.hashed_secret = c.hashed_secret.clone();
             v.config = Some(AppConfigView::Api(c.auth_method));
         }
+        E::AppKeyAdded(k) => v.keys.push(AppKeyView {
+            id: k.key_id.clone(),
+            expiration_date: k.expiration_date,
+            public_key: k.public_key.clone(),
+            details: DocDetails::created(ev),
+        }),
+        E::AppKeyRemoved(k) => v.keys.retain(|key| key.id != k.key_id),
         _ => {}
     }
     Some(v)

@@ -26,7 +26,8 @@ fn step<P: ScopedPolicy>(ev: &StoredEvent) -> Option<(Scope, Step<'_, P>)> {
         | AggregateType::Project
         | AggregateType::AuthRequest
         | AggregateType::KeyPair
-        | AggregateType::OidcSession => {
+        | AggregateType::OidcSession
+        | AggregateType::ClientAssertion => {
             return None;
         }
     };

@@ -44,6 +44,7 @@ mod management;
 mod multinode;
 mod observability;
 mod oidc;
+mod oidc_keys;
 mod oidc_tokens;
 mod org_policy;
 mod orgs_v2;

@@ -13,7 +13,8 @@ backend_tests!(
     authorize_hands_over_to_the_login_and_callback_issues_a_code,
     the_door_follows_the_login_policy_now,
     authorize_refusals,
-    callback_errors_and_grpc
+    callback_errors_and_grpc,
+    an_expired_auth_request_is_refused
 );
 
 pub(crate) const REDIRECT: &str = "https://app.example/cb";
@@ -549,4 +550,32 @@ async fn callback_errors_and_grpc(b: Backend) {
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::FailedPrecondition);
     assert_eq!(crate::harness::error_id(&err), "COMMAND-Flk38");
+}
+
+/// An auth request that waited longer than the operator's
+/// `--auth-request-lifetime` is refused, even with a valid session.
+async fn an_expired_auth_request_is_refused(b: Backend) {
+    let s = Server::start_args(b, &["--auth-request-lifetime", "1"]).await;
+    let bank = s.create_org("Bank").await;
+    let (_, _, client_id) = public_app(&s, &bank).await;
+    s.create_human(Some(&bank), "alice").await;
+    let client = login_client(&s).await;
+    let session = password_session(&s, &client, "alice").await;
+    let id = auth_request(&s, &client_id, "st").await;
+    let (status, got) = s
+        .call_as(&client, None, "GET", &format!("/v2/oidc/auth_requests/{id}"), None)
+        .await;
+    assert_eq!(status, 200, "{got}");
+    // Past its one-second lifetime.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        s.call_as(&client, None, "GET", &format!("/v2/oidc/auth_requests/{id}"), None)
+            .await,
+        (404, rest_error(5, "QUERY-Thee9", "Auth Request does not exist"))
+    );
+    assert_eq!(
+        callback(&s, &client, &id, with_session(&session.0, &session.1)).await,
+        (400, rest_error(9, "OIDC-AuRqX", "Auth Request has expired"))
+    );
+    assert_eq!(s.count_events("auth_request.session.linked").await, 0);
 }

@@ -31,10 +31,11 @@ backend_tests!(
 
 const BYE: &str = "https://app.example/bye";
 
-type Rp = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+pub(crate) type Rp =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
 /// The relying party's HTTP, through reqwest (no redirects followed).
-async fn http(req: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
+pub(crate) async fn http(req: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
     let (parts, body) = req.into_parts();
     let resp = browser()
         .request(parts.method, parts.uri.to_string())
@@ -49,7 +50,7 @@ async fn http(req: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
     Ok(out.body(resp.bytes().await?.to_vec()).unwrap())
 }
 
-async fn discover(s: &Server) -> CoreProviderMetadata {
+pub(crate) async fn discover(s: &Server) -> CoreProviderMetadata {
     CoreProviderMetadata::discover_async(IssuerUrl::new(s.url("")).unwrap(), &http)
         .await
         .unwrap()
@@ -90,16 +91,16 @@ fn rp(meta: CoreProviderMetadata, client_id: &str, secret: &str) -> Rp {
 }
 
 /// What the relying party keeps between authorize and the callback.
-struct Pending {
-    verifier: PkceCodeVerifier,
-    nonce: Nonce,
-    state: CsrfToken,
-    auth_request: String,
+pub(crate) struct Pending {
+    pub verifier: PkceCodeVerifier,
+    pub nonce: Nonce,
+    pub state: CsrfToken,
+    pub auth_request: String,
 }
 
 /// The relying party sends the browser to authorize; the ID of the auth
 /// request the login is handed.
-async fn start(s: &Server, rp: &Rp, scopes: &[&str]) -> Pending {
+pub(crate) async fn start(s: &Server, rp: &Rp, scopes: &[&str]) -> Pending {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut req = rp
         .authorize_url(
@@ -126,7 +127,7 @@ async fn start(s: &Server, rp: &Rp, scopes: &[&str]) -> Pending {
 }
 
 /// The login links the session; the code the browser brings back.
-async fn finish(s: &Server, login: &str, p: &Pending, session: &(String, String)) -> String {
+pub(crate) async fn finish(s: &Server, login: &str, p: &Pending, session: &(String, String)) -> String {
     let (status, got) = callback(s, login, &p.auth_request, with_session(&session.0, &session.1)).await;
     assert_eq!(status, 200, "{got}");
     let url = url::Url::parse(got["callbackUrl"].as_str().unwrap()).unwrap();
@@ -212,6 +213,7 @@ async fn code_flow_with_a_relying_party(b: Backend) {
     assert_eq!(raw["azp"], json!(client_id));
     assert!(raw["sid"].as_str().unwrap().starts_with("V2_"), "{raw}");
     assert_eq!(raw["preferred_username"], "alice");
+    assert_eq!(raw["acr"], "urn:twofold:acr:single-factor");
     // Tokens are stored as keyed hashes only.
     let stored = s.stored_text().await;
     assert!(!stored.contains(tokens.access_token().secret()));
@@ -240,6 +242,40 @@ async fn code_flow_with_a_relying_party(b: Backend) {
     let r2 = rotated.refresh_token().unwrap().clone();
     assert_ne!(r2.secret(), r1.secret());
     assert!(rotated.id_token().is_some());
+    // A narrower scope on refresh (RFC 6749 §6): the new tokens carry it,
+    // a scope never granted is refused, and the grant keeps its own.
+    let narrowed = rp
+        .exchange_refresh_token(&r2)
+        .unwrap()
+        .add_scope(Scope::new("openid".into()))
+        .add_scope(Scope::new("email".into()))
+        .request_async(&http)
+        .await
+        .unwrap();
+    let raw = payload(&narrowed.id_token().unwrap().to_string());
+    assert_eq!(
+        (&raw["email"], raw.get("preferred_username")),
+        (&json!("alice@example.com"), None)
+    );
+    let (status, info) = userinfo(&s, narrowed.access_token().secret()).await;
+    assert_eq!((status, info.get("preferred_username")), (200, None), "{info}");
+    let r3 = narrowed.refresh_token().unwrap().clone();
+    let wider = rp
+        .exchange_refresh_token(&r3)
+        .unwrap()
+        .add_scope(Scope::new("phone".into()))
+        .request_async(&http)
+        .await
+        .map_err(oauth_error);
+    assert_eq!(
+        wider.unwrap_err(),
+        ("invalid_scope".to_owned(), "scope \"phone\" was not granted".to_owned())
+    );
+    let full = refresh(&rp, &r3).await.unwrap();
+    assert_eq!(
+        payload(&full.id_token().unwrap().to_string())["preferred_username"],
+        "alice"
+    );
     assert_eq!(
         refresh(&rp, &r1).await.unwrap_err(),
         refused("refresh token reused: the grant is revoked")
@@ -279,19 +315,23 @@ async fn code_flow_with_a_relying_party(b: Backend) {
 }
 
 /// The claims of a JWT, unverified (the relying party verified it).
-fn payload(jwt: &str) -> Value {
+pub(crate) fn payload(jwt: &str) -> Value {
     use base64::Engine;
     let part = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
 /// POST /oauth/v2/token with `form` and optional basic credentials.
-async fn token_call(s: &Server, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> (u16, Option<String>, Value) {
+pub(crate) async fn token_call(
+    s: &Server,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> (u16, Option<String>, Value) {
     form_call(s, "/oauth/v2/token", basic, form).await
 }
 
 /// POST a form to `path` with optional basic credentials.
-async fn form_call(
+pub(crate) async fn form_call(
     s: &Server,
     path: &str,
     basic: Option<(&str, &str)>,
@@ -328,7 +368,7 @@ async fn userinfo(s: &Server, token: &str) -> (u16, Value) {
     (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
-fn error(code: &str, description: &str) -> Value {
+pub(crate) fn error(code: &str, description: &str) -> Value {
     json!({"error": code, "error_description": description})
 }
 
@@ -486,6 +526,10 @@ async fn forced_mfa_shows_in_the_id_token(b: Backend) {
         .unwrap();
     let amr: Vec<&str> = claims.auth_method_refs().unwrap().iter().map(|a| a.as_str()).collect();
     assert_eq!(amr, ["pwd", "otp", "mfa"]);
+    assert_eq!(
+        claims.auth_context_ref().map(|a| a.as_str()),
+        Some("urn:twofold:acr:multi-factor")
+    );
 }
 
 async fn client_credentials_for_a_machine_user(b: Backend) {
