@@ -76,6 +76,8 @@ struct Fence {
     started: u64,
     /// The last commit number applied.
     seq: i64,
+    /// The ticket of the last failed fence query, with its error.
+    failed: Option<(u64, StoreError)>,
 }
 
 impl PgStore {
@@ -101,7 +103,11 @@ impl PgStore {
             cache: Some(cache),
             jobs,
             tickets: AtomicU64::new(1),
-            fence: Mutex::new(Fence { started: 0, seq }),
+            fence: Mutex::new(Fence {
+                started: 0,
+                seq,
+                failed: None,
+            }),
             node,
         })
     }
@@ -120,12 +126,25 @@ impl PgStore {
         if fence.started > arrived {
             return Ok(());
         }
+        // Waiters do not queue one timeout each behind a database outage.
+        if let Some((started, e)) = &fence.failed
+            && *started > arrived
+        {
+            return Err(e.clone());
+        }
         let started = self.tickets.fetch_add(1, Ordering::SeqCst);
-        let rows: Vec<(i64, String, String)> = sqlx::query_as(SELECT_CHANGES)
+        let rows: Vec<(i64, String, String)> = match sqlx::query_as(SELECT_CHANGES)
             .bind(fence.seq)
             .fetch_all(&self.read)
             .await
-            .map_err(shared::db_error)?;
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                let e = shared::db_error(e);
+                fence.failed = Some((started, e.clone()));
+                return Err(e);
+            }
+        };
         if let Some(cache) = &self.cache {
             catch_up(cache, &self.node, fence.seq, &rows);
         }
