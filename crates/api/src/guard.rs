@@ -1,7 +1,8 @@
 //! The outermost layer, around every transport: each request gets an id
 //! (the client's `x-request-id`, else a new one; returned as `x-request-id`)
-//! and metrics and, if asked, an access-log line (`observe`; the span opens in the auth layer); oversize URIs and header blocks
-//! are refused; a handler that panics answers 500 instead of dropping the
+//! and one scope of fresh reads (`twofold_app::freshness`), metrics and, if
+//! asked, an access-log line (`observe`; the span opens in the auth layer);
+//! oversize URIs and header blocks are refused; a handler that panics answers 500 instead of dropping the
 //! connection; error answers that lower layers leave without a body
 //! (tonic-web's 400/405) get the contract's JSON body; and an HTTP/1
 //! answer given before the request body was read says `connection: close`,
@@ -58,8 +59,9 @@ where
         .access_log
         .then(|| (req.method().clone(), req.uri().path().to_owned()));
     // Boxed: the request's state is large, and the layers around would
-    // each copy it.
-    let inner = Box::pin(guarded(req, next, grpc, &id));
+    // each copy it. One scope of fresh reads per request: a caching store
+    // catches up with other nodes' writes once, at its first read.
+    let inner = Box::pin(twofold_app::freshness::request(guarded(req, next, grpc, &id)));
     let (mut resp, learnt) = observe::scope(id.clone(), inner).await;
     let code = learnt.code.unwrap_or_else(|| answer_code(&resp, grpc));
     let code = observe::code_name(code);

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod command;
 pub mod contact_codes;
 mod docs;
+pub mod freshness;
 pub mod hosted_login;
 pub mod humans;
 pub mod ids;

@@ -1,6 +1,7 @@
-//! An in-memory copy of what the one SQLite process has read, kept exact by
-//! its own writes. Only a store that is the sole writer of its database may
-//! use it (SQLite); PostgreSQL nodes share a database and read through.
+//! An in-memory copy of what this process has read, kept exact by its own
+//! writes and, where other processes write the same database (PostgreSQL
+//! nodes), by what their commits changed ([`Changed`], applied by the
+//! store's fence before a request's first read, see `postgres.rs`).
 //!
 //! Bounded: each kind of entry lives in a least-recently-used map of at
 //! most [`Limits`] entries, the entry unused longest making room. A commit
@@ -84,6 +85,21 @@ impl Maps {
             events: LruCache::new(limits.events),
             histories: LruCache::new(limits.histories),
         }
+    }
+
+    /// The document `key` changed and now has secondary key `lookup`: the
+    /// lookups it left or joined and its copy by id in any instance are stale.
+    fn doc_changed(&mut self, key: &Key, lookup: Option<&String>) {
+        let (instance_id, collection, id) = key;
+        if let Some(lookups) = self.holders.get(key).cloned() {
+            for l in lookups {
+                self.drop_lookup(&(instance_id.clone(), collection.clone(), l));
+            }
+        }
+        if let Some(l) = lookup {
+            self.drop_lookup(&(instance_id.clone(), collection.clone(), l.clone()));
+        }
+        self.any_instance.remove(&(collection.clone(), id.clone()));
     }
 
     fn drop_lookup(&mut self, key: &Key) {
@@ -250,31 +266,92 @@ impl Cache {
         let instance_id = &req.instance_id;
         for w in &applied.docs {
             let key = (instance_id.clone(), w.collection.clone(), w.id.clone());
-            if let Some(lookups) = m.holders.get(&key).cloned() {
-                for lookup in lookups {
-                    m.drop_lookup(&(instance_id.clone(), w.collection.clone(), lookup));
-                }
-            }
-            if let Some(lookup) = &w.lookup {
-                m.drop_lookup(&(instance_id.clone(), w.collection.clone(), lookup.clone()));
-            }
-            m.any_instance.remove(&(w.collection.clone(), w.id.clone()));
+            m.doc_changed(&key, w.lookup.as_ref());
             m.docs.insert(key, w.body.clone().map(Arc::new));
         }
         for ev in &applied.stored {
             let key = aggregate_key(instance_id, &ev.aggregate);
             // Not cached: the next read loads it. Copies a history only
-            // if a reader still holds it.
-            if let Some(list) = m.events.peek_mut(&key) {
-                Arc::make_mut(list).push(ev.clone());
+            // if a reader still holds it. A cached list that does not end
+            // just before the event (a reader loaded it after the commit)
+            // is dropped rather than extended.
+            if let Some(list) = m.events.peek_mut(&key)
+                && !extend(list, 0, ev)
+            {
+                m.events.remove(&key);
             }
             if let Some((_, h)) = m.histories.peek_mut(&key) {
-                Arc::make_mut(&mut h.events).push(ev.clone());
+                let base = h.snapshot.as_ref().map_or(0, |s| s.sequence);
+                if !extend(&mut h.events, base, ev) {
+                    m.histories.remove(&key);
+                }
             }
         }
         for p in req.aggregates.iter().filter(|p| p.snapshot.is_some()) {
             m.histories.remove(&aggregate_key(instance_id, &p.aggregate));
         }
+    }
+
+    /// After another process committed `changed`: what it touched is
+    /// forgotten, and reads already loading do not fill it.
+    pub fn forget(&self, changed: &Changed) {
+        let mut m = self.maps();
+        m.generation += 1;
+        for (key, lookup) in &changed.docs {
+            m.doc_changed(key, lookup.as_ref());
+            m.docs.remove(key);
+        }
+        for key in &changed.aggregates {
+            m.events.remove(key);
+            m.histories.remove(key);
+        }
+    }
+}
+
+/// Appends `ev` to `events` (which follow sequence `base`) if it is the
+/// next one; false if not.
+fn extend(events: &mut Arc<Vec<StoredEvent>>, base: u64, ev: &StoredEvent) -> bool {
+    let last = events.last().map_or(base, |e| e.sequence);
+    if ev.sequence != last + 1 {
+        return false;
+    }
+    Arc::make_mut(events).push(ev.clone());
+    true
+}
+
+/// What commits changed, as other processes learn it: the documents written
+/// (by key, with their secondary key now) and the aggregates appended to.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Changed {
+    pub docs: Vec<(Key, Option<String>)>,
+    pub aggregates: Vec<Key>,
+}
+
+impl Changed {
+    /// Adds what `req` changed when it committed as `applied`.
+    pub fn add(&mut self, req: &PushRequest, applied: &Applied) {
+        let instance_id = &req.instance_id;
+        for w in &applied.docs {
+            let key = (instance_id.clone(), w.collection.clone(), w.id.clone());
+            self.docs.push((key, w.lookup.clone()));
+        }
+        for p in &req.aggregates {
+            self.aggregates.push(aggregate_key(instance_id, &p.aggregate));
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty() && self.aggregates.is_empty()
+    }
+
+    /// As stored in the `changes` table.
+    pub fn to_json(&self) -> String {
+        serde_json::json!([self.docs, self.aggregates]).to_string()
+    }
+
+    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        let (docs, aggregates) = serde_json::from_str(json)?;
+        Ok(Self { docs, aggregates })
     }
 }
 
@@ -415,6 +492,60 @@ mod tests {
         cache.put_lookup(seen, key("user", "l"), lookup(&["a"]));
         assert_eq!(cache.doc(&key("user", "b")), None);
         assert_eq!(cache.lookup(&key("user", "l")), None);
+    }
+
+    #[test]
+    fn another_processs_commit_forgets_exactly_what_it_changed() {
+        let cache = Cache::default();
+        let g = cache.generation();
+        cache.put_doc(g, key("user", "a"), Some(doc(json!("a"))));
+        cache.put_doc(g, key("user", "b"), Some(doc(json!("b"))));
+        cache.put_lookup(g, key("user_factors", "org:1"), lookup(&["a"]));
+        cache.put_lookup(g, key("user_factors", "org:3"), lookup(&["c"]));
+        cache.put_lookup(g, key("user_factors", "org:5"), lookup(&["d"]));
+        cache.put_any_instance(g, ("user".into(), "a".into()), Some(doc(json!("a"))));
+        let k = aggregate_key("i", &user());
+        cache.put_events(g, k.clone(), Arc::new(vec![event(1)]));
+        cache.put_history(g, k.clone(), 7, History::full(Arc::new(vec![event(1)])));
+        let seen = cache.generation();
+
+        let changed = Changed {
+            docs: vec![
+                (key("user", "a"), None),
+                (key("user_factors", "a"), None),
+                (key("user_factors", "x"), Some("org:3".into())),
+            ],
+            aggregates: vec![k.clone()],
+        };
+        let stored = Changed::from_json(&changed.to_json()).unwrap();
+        assert_eq!(stored, changed);
+        cache.forget(&stored);
+
+        assert_eq!(cache.doc(&key("user", "a")), None);
+        assert!(cache.doc(&key("user", "b")).is_some());
+        assert_eq!(cache.any_instance(&("user".into(), "a".into())), None);
+        assert_eq!(cache.lookup(&key("user_factors", "org:1")), None);
+        assert_eq!(cache.lookup(&key("user_factors", "org:3")), None);
+        assert!(cache.lookup(&key("user_factors", "org:5")).is_some());
+        assert!(cache.events(&k).is_none());
+        assert!(cache.history(&k, 7).is_none());
+        // A read that loaded before the change does not fill the cache.
+        cache.put_doc(seen, key("user", "a"), Some(doc(json!("old"))));
+        assert_eq!(cache.doc(&key("user", "a")), None);
+    }
+
+    #[test]
+    fn a_cached_history_that_already_holds_the_appended_events_is_dropped() {
+        let cache = Cache::default();
+        let k = aggregate_key("i", &user());
+        // Loaded after the commit, cached before the writer reported it.
+        cache.put_events(cache.generation(), k.clone(), Arc::new(vec![event(1), event(2)]));
+        let applied = Applied {
+            stored: vec![event(2)],
+            docs: vec![],
+        };
+        cache.committed(&push(vec![]), &applied);
+        assert!(cache.events(&k).is_none());
     }
 
     #[test]

@@ -14,26 +14,70 @@
 //! race, a taken name) leaves the others intact, then commits once. No push
 //! is acknowledged before that commit; a batch that cannot commit fails
 //! every push in it.
+//!
+//! Cache: each node caches reads like SQLite does (`cache.rs`), its own
+//! commits updating the cache, and stays exact across nodes with a fence:
+//! each batch also records what it changed in `changes` under the next
+//! commit number (gapless, in commit order, see migration 0008); before a
+//! request's first read (`twofold_app::freshness`) the node reads the
+//! `changes` rows after the last one it applied, by a query that began
+//! after the request did, and forgets what other nodes changed. Concurrent
+//! requests share one such query: a request waits for the next query to
+//! complete that started after it arrived, so under load a node makes about
+//! one small indexed query per round trip, not one per request, and a
+//! write acknowledged anywhere before a request began is seen by it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 use twofold_app::StoreError;
 use twofold_app::ports::PushRequest;
 use twofold_domain::StoredEvent;
 
+use crate::cache::{Cache, Changed};
 use crate::{StoreOptions, shared};
 
 /// Most pushes one commit covers.
 const MAX_BATCH: usize = 128;
 
+/// Rows of `changes` kept: a node that has not looked for this many
+/// commits forgets everything.
+const CHANGES_KEPT: i64 = 10_000;
+/// Every this many commits, the older rows of `changes` are deleted.
+const PRUNE_EVERY: i64 = 1_000;
+
+/// Takes the next commit number (holding its row lock until the commit) and
+/// records what the commit changed under it.
+pub(crate) const RECORD_CHANGES: &str = "WITH head AS (UPDATE change_head SET seq = seq + 1 RETURNING seq) \
+     INSERT INTO changes (seq, node, keys) SELECT seq, $1, $2 FROM head RETURNING seq";
+const PRUNE_CHANGES: &str = "DELETE FROM changes WHERE seq <= $1";
+const SELECT_HEAD: &str = "SELECT seq FROM change_head";
+const SELECT_CHANGES: &str = "SELECT seq, node, keys FROM changes WHERE seq > $1 ORDER BY seq";
+
 type Reply = oneshot::Sender<Result<Vec<StoredEvent>, StoreError>>;
 
 pub struct PgStore {
     read: PgPool,
-    /// Several nodes write the database: nothing is cached.
-    cache: Option<std::sync::Arc<crate::cache::Cache>>,
+    cache: Option<Arc<Cache>>,
     jobs: mpsc::Sender<(PushRequest, Reply)>,
+    /// Tickets ordering requests' arrivals and fence queries' starts.
+    tickets: AtomicU64,
+    fence: Mutex<Fence>,
+    /// This process, in `changes.node`.
+    node: Arc<str>,
+}
+
+/// What the cache has caught up with.
+struct Fence {
+    /// The ticket taken when the last successful fence query started.
+    started: u64,
+    /// The last commit number applied.
+    seq: i64,
+    /// The ticket of the last failed fence query, with its error.
+    failed: Option<(u64, StoreError)>,
 }
 
 impl PgStore {
@@ -46,13 +90,69 @@ impl PgStore {
         // sqlx holds an advisory lock while migrating, so nodes starting
         // together apply each migration once.
         sqlx::migrate!("../../migrations/postgres").run(&read).await?;
+        // Before anything is cached: every later commit is a change to see.
+        let (seq,): (i64,) = sqlx::query_as(SELECT_HEAD).fetch_one(&read).await?;
+        let mut id = [0u8; 8];
+        twofold_app::random::fill(&mut id);
+        let node: Arc<str> = id.iter().map(|b| format!("{b:02x}")).collect::<String>().into();
+        let cache = Arc::new(Cache::default());
         let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(writer(read.clone(), queue));
+        tokio::spawn(writer(read.clone(), queue, cache.clone(), node.clone()));
         Ok(Self {
             read,
-            cache: None,
+            cache: Some(cache),
             jobs,
+            tickets: AtomicU64::new(1),
+            fence: Mutex::new(Fence {
+                started: 0,
+                seq,
+                failed: None,
+            }),
+            node,
         })
+    }
+
+    /// Before the first cached read of a request: the cache has caught up
+    /// with every commit acknowledged before the request began.
+    async fn fresh(&self) -> Result<(), StoreError> {
+        twofold_app::freshness::once_per_request(|| self.fence()).await
+    }
+
+    /// Waits for a fence query that started after this call, running it
+    /// unless another caller does.
+    async fn fence(&self) -> Result<(), StoreError> {
+        let arrived = self.tickets.fetch_add(1, Ordering::SeqCst);
+        let mut fence = self.fence.lock().await;
+        if fence.started > arrived {
+            return Ok(());
+        }
+        // Waiters do not queue one timeout each behind a database outage.
+        if let Some((started, e)) = &fence.failed
+            && *started > arrived
+        {
+            return Err(e.clone());
+        }
+        let started = self.tickets.fetch_add(1, Ordering::SeqCst);
+        let rows: Vec<(i64, String, String)> = match sqlx::query_as(SELECT_CHANGES)
+            .bind(fence.seq)
+            .fetch_all(&self.read)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                let e = shared::db_error(e);
+                fence.failed = Some((started, e.clone()));
+                return Err(e);
+            }
+        };
+        if let Some(cache) = &self.cache {
+            catch_up(cache, &self.node, fence.seq, &rows);
+        }
+        if let Some((last, _, _)) = rows.last() {
+            fence.seq = *last;
+        }
+        fence.started = started;
+        Ok(())
     }
 
     async fn submit(&self, req: PushRequest) -> Result<Vec<StoredEvent>, StoreError> {
@@ -80,7 +180,29 @@ impl PgStore {
 
 shared::impl_event_store!(PgStore, Postgres);
 
-async fn writer(pool: PgPool, mut queue: mpsc::Receiver<(PushRequest, Reply)>) {
+/// Forgets what other nodes' commits `rows` (after commit number `seq`)
+/// changed; everything when some rows are gone (pruned) or unreadable.
+fn catch_up(cache: &Cache, node: &str, seq: i64, rows: &[(i64, String, String)]) {
+    let gapless = rows.iter().zip(seq + 1..).all(|((n, _, _), expected)| *n == expected);
+    if !gapless {
+        cache.clear();
+        return;
+    }
+    for (_, by, keys) in rows {
+        if by.as_str() == node {
+            continue; // applied when it committed
+        }
+        match Changed::from_json(keys) {
+            Ok(changed) => cache.forget(&changed),
+            Err(_) => {
+                cache.clear();
+                return;
+            }
+        }
+    }
+}
+
+async fn writer(pool: PgPool, mut queue: mpsc::Receiver<(PushRequest, Reply)>, cache: Arc<Cache>, node: Arc<str>) {
     while let Some(first) = queue.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -91,16 +213,29 @@ async fn writer(pool: PgPool, mut queue: mpsc::Receiver<(PushRequest, Reply)>) {
         }
         let batch: Vec<&PushRequest> = jobs.iter().map(|(req, _)| req).collect();
         let started = std::time::Instant::now();
-        let outcome = write_batch(&pool, &batch).await;
+        let outcome = write_batch(&pool, &batch, &node).await;
         twofold_app::metrics::commit(batch.len(), started.elapsed());
         match outcome {
             Ok(results) => {
-                for ((_, reply), result) in jobs.into_iter().zip(results) {
+                for ((req, reply), result) in jobs.into_iter().zip(results) {
+                    match &result {
+                        Ok(applied) => cache.committed(&req, applied),
+                        // The cached history it was decided on is behind:
+                        // the retry reads the database.
+                        Err(StoreError::Conflict) => {
+                            let mut stale = Changed::default();
+                            stale.add(&req, &shared::Applied::default());
+                            cache.forget(&stale);
+                        }
+                        Err(_) => {}
+                    }
                     let _ = reply.send(result.map(|applied| applied.stored));
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "a write batch could not commit and was rolled back");
+                // It may have committed all the same.
+                cache.clear();
                 for (_, reply) in jobs {
                     let _ = reply.send(Err(e.clone()));
                 }
@@ -115,6 +250,7 @@ async fn writer(pool: PgPool, mut queue: mpsc::Receiver<(PushRequest, Reply)>) {
 async fn write_batch(
     pool: &PgPool,
     batch: &[&PushRequest],
+    node: &str,
 ) -> Result<Vec<Result<shared::Applied, StoreError>>, StoreError> {
     let err = shared::db_error;
     let mut tx: Transaction<'static, Postgres> = pool.begin().await.map_err(err)?;
@@ -144,6 +280,28 @@ async fn write_batch(
             .await
             .map_err(err)?;
         results.push(result);
+    }
+    let mut changed = Changed::default();
+    for (req, result) in batch.iter().zip(&results) {
+        if let Ok(applied) = result {
+            changed.add(req, applied);
+        }
+    }
+    // Last: the commit number's row lock orders commits of all nodes.
+    if !changed.is_empty() {
+        let (seq,): (i64,) = sqlx::query_as(RECORD_CHANGES)
+            .bind(node)
+            .bind(changed.to_json())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(err)?;
+        if seq % PRUNE_EVERY == 0 {
+            sqlx::query(PRUNE_CHANGES)
+                .bind(seq - CHANGES_KEPT)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+        }
     }
     tx.commit().await.map_err(err)?;
     Ok(results)

@@ -186,6 +186,15 @@ pub async fn rebuild(url: &str) -> Result<Result<Rebuilt, StoreError>, OpenError
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let mut conn = sqlx::PgConnection::connect(url).await?;
         let done = rebuild_on!(&mut conn, sqlx::Postgres, "BEGIN");
+        if done.is_ok() {
+            // A commit that changed everything: running nodes forget their
+            // caches (see postgres.rs).
+            sqlx::query(crate::postgres::RECORD_CHANGES)
+                .bind("rebuild")
+                .bind("*")
+                .execute(&mut conn)
+                .await?;
+        }
         conn.close().await?;
         Ok(done)
     } else {

@@ -46,6 +46,7 @@ pub(crate) const INSERT_META: &str =
 pub(crate) const KEY_CHECK: &str = "key_check";
 
 /// What one push changed (for the cache).
+#[derive(Default)]
 pub(crate) struct Applied {
     pub stored: Vec<twofold_domain::StoredEvent>,
     /// The documents written.
@@ -101,7 +102,8 @@ pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
 }
 
 /// Implements `twofold_app::EventStore` for `$store`, whose `read` field is a
-/// pool, whose `cache` field is an optional [`crate::cache::Cache`], whose
+/// pool, whose `cache` field is an optional [`crate::cache::Cache`] that
+/// `fresh()` brings up to date with other processes' commits, whose
 /// `submit(req)` runs [`apply_push`] in a durable transaction on backend
 /// `$db` (each backend has its own way to serialise writes), whose
 /// `writer_ready()` says whether writes can commit, and whose
@@ -109,6 +111,12 @@ pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
 macro_rules! impl_event_store {
     ($store:ty, $db:ty) => {
         impl $store {
+            /// The cache, if any, caught up for this request (`fresh()`).
+            async fn cached(&self) -> Result<Option<&$crate::cache::Cache>, twofold_app::StoreError> {
+                self.fresh().await?;
+                Ok(self.cache.as_deref())
+            }
+
             /// The events of one aggregate after sequence `after`, oldest first.
             async fn events_after(
                 &self,
@@ -330,7 +338,7 @@ macro_rules! impl_event_store {
                     Ok(std::sync::Arc::new(events))
                 };
                 $crate::cache::read_through(
-                    self.cache.as_deref(),
+                    self.cached().await?,
                     |c| c.events(&key),
                     |c, seen, v| c.put_events(seen, key.clone(), v),
                     load,
@@ -375,7 +383,7 @@ macro_rules! impl_event_store {
                     })
                 };
                 $crate::cache::read_through(
-                    self.cache.as_deref(),
+                    self.cached().await?,
                     |c| c.history(&key, version),
                     |c, seen, v| c.put_history(seen, key.clone(), version, v),
                     load,
@@ -411,7 +419,7 @@ macro_rules! impl_event_store {
                     Ok(doc)
                 };
                 $crate::cache::read_through(
-                    self.cache.as_deref(),
+                    self.cached().await?,
                     |c| c.doc(&key),
                     |c, seen, v| c.put_doc(seen, key.clone(), v),
                     load,
@@ -438,7 +446,7 @@ macro_rules! impl_event_store {
                     Ok(doc)
                 };
                 $crate::cache::read_through(
-                    self.cache.as_deref(),
+                    self.cached().await?,
                     |c| c.any_instance(&key),
                     |c, seen, v| c.put_any_instance(seen, key.clone(), v),
                     load,
@@ -469,7 +477,7 @@ macro_rules! impl_event_store {
                         .collect::<Result<Vec<_>, twofold_app::StoreError>>()
                 };
                 let found = $crate::cache::read_through(
-                    self.cache.as_deref(),
+                    self.cached().await?,
                     |c| c.lookup(&key),
                     |c, seen, v| c.put_lookup(seen, key.clone(), v),
                     async { load.await.map(std::sync::Arc::new) },

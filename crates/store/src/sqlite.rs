@@ -112,6 +112,11 @@ impl SqliteStore {
         answer.await.map_err(|_| gone())?
     }
 
+    /// The only writer: its cache is always exact.
+    async fn fresh(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     fn meta_writer(&self) -> &SqlitePool {
         &self.write
     }

@@ -326,3 +326,115 @@ async fn totp_code_is_single_use_across_nodes() {
         "one code, one sign-in, whichever node"
     );
 }
+
+/// A REST call with `token` to the node at `base`.
+async fn call_at(base: &str, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut rb = reqwest::Client::new()
+        .request(method.parse().unwrap(), format!("{base}{path}"))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(twofold_pg_tests),
+    ignore = "TWOFOLD_TEST_DATABASE_URL is not set (see README: PostgreSQL suite)"
+)]
+async fn a_node_never_serves_a_cached_read_another_node_changed() {
+    use crate::fixtures::{base32_decode, now, totp};
+    if !postgres_available() {
+        return;
+    }
+    let a = Server::start(Backend::Postgres).await;
+    let b = a.another_node();
+    let (on_a, on_b) = (a.url(""), b.url(""));
+    let token = a.token.clone();
+    let factors = "/admin/v1/policies/login/second_factors/_search";
+
+    // A policy: each read on A (cached from the second on) follows B.
+    for (change, want) in [("POST", true), ("DELETE", false), ("POST", true)] {
+        for _ in 0..2 {
+            let (status, _) = call_at(&on_a, &token, "POST", factors, None).await;
+            assert_eq!(status, 200);
+        }
+        let (status, got) = match change {
+            "POST" => {
+                let body = json!({"type": "SECOND_FACTOR_TYPE_OTP_SMS"});
+                call_at(&on_b, &token, "POST", SECOND, Some(body)).await
+            }
+            _ => {
+                let path = format!("{SECOND}/SECOND_FACTOR_TYPE_OTP_SMS");
+                call_at(&on_b, &token, "DELETE", &path, None).await
+            }
+        };
+        assert_eq!(status, 200, "{got}");
+        let (_, list) = call_at(&on_a, &token, "POST", factors, None).await;
+        assert_eq!(
+            list["result"].to_string().contains("SECOND_FACTOR_TYPE_OTP_SMS"),
+            want,
+            "A after B's {change}: {list}"
+        );
+    }
+
+    // A user's factors: TOTP added and removed on B, listed on A.
+    let user = a.create_human(None, "cached").await;
+    let methods = format!("/v2/users/{user}/authentication_methods");
+    let (_, got) = call_at(&on_a, &token, "GET", &methods, None).await;
+    assert_eq!(got["authMethodTypes"], json!(["AUTHENTICATION_METHOD_TYPE_PASSWORD"]));
+    let (_, reg) = call_at(
+        &on_b,
+        &token,
+        "POST",
+        &format!("/v2/users/{user}/totp"),
+        Some(json!({})),
+    )
+    .await;
+    let code = totp(&base32_decode(reg["secret"].as_str().unwrap()), now());
+    let verify = format!("/v2/users/{user}/totp/verify");
+    let (status, got) = call_at(&on_b, &token, "POST", &verify, Some(json!({"code": code}))).await;
+    assert_eq!(status, 200, "{got}");
+    let (_, got) = call_at(&on_a, &token, "GET", &methods, None).await;
+    assert_eq!(
+        got["authMethodTypes"],
+        json!(["AUTHENTICATION_METHOD_TYPE_TOTP", "AUTHENTICATION_METHOD_TYPE_PASSWORD"])
+    );
+    let (status, _) = call_at(&on_b, &token, "DELETE", &format!("/v2/users/{user}/totp"), None).await;
+    assert_eq!(status, 200);
+    let (_, got) = call_at(&on_a, &token, "GET", &methods, None).await;
+    assert_eq!(got["authMethodTypes"], json!(["AUTHENTICATION_METHOD_TYPE_PASSWORD"]));
+
+    // A token revoked on B is refused by A at once.
+    let org = a.my_org_id().await;
+    let bot = a.create_machine(&org, "cached-bot").await;
+    a.add_org_member(&org, &bot, &["ORG_OWNER"]).await;
+    let pats = format!("/management/v1/users/{bot}/pats");
+    let (status, pat) = a.call_in(&org, "POST", &pats, Some(json!({}))).await;
+    assert_eq!(status, 200, "{pat}");
+    let bot_token = pat["token"].as_str().unwrap();
+    for _ in 0..2 {
+        let (status, got) = call_at(&on_a, bot_token, "GET", "/management/v1/policies/login", None).await;
+        assert_eq!(status, 200, "{got}");
+    }
+    let revoke = format!("{on_b}{pats}/{}", pat["tokenId"].as_str().unwrap());
+    let resp = reqwest::Client::new()
+        .delete(revoke)
+        .bearer_auth(&token)
+        .header(crate::fixtures::ORG, &org)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (status, got) = call_at(&on_a, bot_token, "GET", "/management/v1/policies/login", None).await;
+    assert_eq!(
+        (status, got),
+        (
+            401,
+            crate::harness::rest_error(16, "AUTH-7fs1e", "Errors.Token.Invalid")
+        )
+    );
+}
