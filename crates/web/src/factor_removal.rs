@@ -174,6 +174,8 @@ struct RemovePage<'a> {
     proof: Option<String>,
     /// The check's WebAuthn request options (empty: a code).
     webauthn: String,
+    /// What the check asks for.
+    intro: &'static str,
     code_label: &'static str,
     numeric: bool,
 }
@@ -238,6 +240,7 @@ async fn check_page(
         id: id.to_owned(),
         proof: None,
         webauthn: String::new(),
+        intro: t.get("remove.check_totp"),
         code_label: t.get("mfa.code"),
         numeric: true,
     };
@@ -253,6 +256,7 @@ async fn check_page(
         }
         Some(Checker::Totp) => Ok(render(status, &page)),
         Some(Checker::RecoveryCode) => {
+            page.intro = t.get("remove.check_recovery");
             page.code_label = t.get("mfa.recovery.label");
             page.numeric = false;
             Ok(render(status, &page))
@@ -272,6 +276,7 @@ async fn check_page(
                 .as_ref()
                 .map(|o| o.to_string())
                 .unwrap_or_default();
+            page.intro = t.get("remove.check_key");
             let mut resp = render(status, &page);
             set_login_cookie(web, &mut resp, &rotated(&a.cookie, &change));
             Ok(resp)
@@ -329,6 +334,7 @@ async fn check(web: &Web, visit: &Visit, a: &Account, target: &Target, what: Str
                 id: id.to_owned(),
                 proof: Some(web.app.seal_for_ui(proof_text(&cookie, target).as_bytes())),
                 webauthn: String::new(),
+                intro: "",
                 code_label: "",
                 numeric: false,
             };
