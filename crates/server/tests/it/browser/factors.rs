@@ -133,6 +133,13 @@ async fn security_key_added_on_the_account_page_then_signs_in(b: Backend) {
             .await
             .is_err()
     );
+    // Nor can one be registered by opening its page.
+    br.goto("/ui/account/keys/passkey").await;
+    assert_eq!(
+        br.text("p.error").await,
+        "This sign-in method is not allowed for your account any more. Choose another one."
+    );
+    br.goto("/ui/account").await;
     br.el("a[href='/ui/account/keys/security-key']")
         .await
         .click()
