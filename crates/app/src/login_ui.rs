@@ -88,4 +88,10 @@ impl App {
         let skipped = user.human().and_then(|h| h.mfa_init_skipped);
         login_flow::next_step(policy, &user.factors, session, skipped, self.now())
     }
+
+    /// Whether `session` proved a second factor recently enough to remove
+    /// one (see [`login_flow::recently_checked`]).
+    pub fn recently_checked(&self, session: &SessionView) -> bool {
+        login_flow::recently_checked(session, self.now())
+    }
 }

@@ -39,6 +39,9 @@ pub(crate) fn relying_party(rp_id: &str) -> Result<Webauthn, DomainError> {
         .map_err(|_| invalid())?
         .append_allowed_origin(&http)
         .allow_any_port(true)
+        // A second factor proves possession: user presence only (see the
+        // workspace Cargo.toml).
+        .danger_set_user_presence_only_security_keys(true)
         .rp_name("Twofold")
         .build()
         .map_err(|_| invalid())

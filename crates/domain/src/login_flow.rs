@@ -20,7 +20,7 @@ const ORDER: [SecondFactor; 5] = [
 ];
 
 /// Second factors a user can set up in the hosted login.
-const SET_UP: [SecondFactor; 1] = [SecondFactor::Otp];
+const SET_UP: [SecondFactor; 2] = [SecondFactor::Otp, SecondFactor::U2f];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Next {
@@ -36,11 +36,22 @@ pub enum Next {
     Done,
 }
 
+/// How recent a second-factor check must be to remove a factor on the
+/// account page: five minutes (the page asks for the check first).
+pub const RECENT_CHECK_NS: i64 = 5 * 60 * 1_000_000_000;
+
+/// Whether `session` proved a second factor (a security key or passkey
+/// included) within [`RECENT_CHECK_NS`] of `now`.
+pub fn recently_checked(session: &SessionView, now: Timestamp) -> bool {
+    checked_within(session.second_factor_at(), RECENT_CHECK_NS, now)
+}
+
 /// Whether the user has `f` ready for a check.
 pub fn enrolled(factors: &FactorsView, f: SecondFactor) -> bool {
     match f {
         SecondFactor::Otp => factors.totp == Some(Readiness::Ready),
-        SecondFactor::U2f => !factors.u2f.is_empty(),
+        // A registration not yet verified is no key yet.
+        SecondFactor::U2f => factors.u2f.iter().any(|k| k.readiness == Readiness::Ready),
         SecondFactor::OtpSms => factors.otp_sms,
         SecondFactor::OtpEmail => factors.otp_email,
         SecondFactor::RecoveryCodes => factors.recovery_codes > 0,
@@ -104,6 +115,41 @@ pub fn next_step(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_security_key_being_registered_is_not_enrolled() {
+        // Given a security key whose registration is pending
+        let mut f = FactorsView::default();
+        f.u2f.push(crate::readmodel::directory::U2fView {
+            id: "k".into(),
+            name: String::new(),
+            readiness: Readiness::NotReady,
+        });
+        // Then it is not a factor to ask for, until verified
+        assert!(!enrolled(&f, SecondFactor::U2f));
+        f.u2f[0].readiness = Readiness::Ready;
+        assert!(enrolled(&f, SecondFactor::U2f));
+    }
+
+    #[test]
+    fn a_check_is_recent_for_five_minutes() {
+        // Given a session whose TOTP was checked at NOW
+        let s = SessionView {
+            password_checked_at: Some(Timestamp(0)),
+            totp_checked_at: Some(NOW),
+            ..SessionView::default()
+        };
+        // Then it is recent up to five minutes later, not after
+        let minute = 60_000_000;
+        assert!(recently_checked(&s, Timestamp(NOW.0 + 5 * minute)));
+        assert!(!recently_checked(&s, Timestamp(NOW.0 + 5 * minute + 1)));
+        // And a password alone never is
+        let password = SessionView {
+            password_checked_at: Some(NOW),
+            ..SessionView::default()
+        };
+        assert!(!recently_checked(&password, NOW));
+    }
 
     const HOUR_NS: i64 = 3_600_000_000_000;
     const NOW: Timestamp = Timestamp(10 * 3_600_000_000);

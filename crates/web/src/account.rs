@@ -14,7 +14,7 @@ use http::{HeaderValue, StatusCode};
 use serde::Deserialize;
 use twofold_app::auth::RequestCtx;
 use twofold_app::mfa::DEFAULT_RECOVERY_CODES;
-use twofold_domain::readmodel::directory::{Readiness, UserView};
+use twofold_domain::readmodel::directory::UserView;
 use twofold_domain::readmodel::query::{ListRequest, SessionQuery};
 use twofold_domain::{SessionId, Timestamp};
 
@@ -43,7 +43,9 @@ struct AccountPage<'a> {
     login_name: String,
     display_name: String,
     email: String,
-    factors: Vec<String>,
+    factors: Vec<crate::factor_removal::FactorRow>,
+    /// Links to register the WebAuthn credentials the policy allows.
+    add_keys: Vec<(String, &'static str)>,
     sessions: Vec<SessionRow>,
 }
 
@@ -58,7 +60,7 @@ pub(crate) fn when(t: Timestamp) -> String {
 }
 
 /// The signed-in user (the session must sign them in for `rpc`), else the login.
-async fn signed_in(web: &Web, visit: &Visit, rpc: &str) -> Early<(LoginCookie, RequestCtx)> {
+pub(crate) async fn signed_in(web: &Web, visit: &Visit, rpc: &str) -> Early<(LoginCookie, RequestCtx)> {
     let to_login = || Redirect::to(START).into_response();
     let cookie = visit.login.clone().ok_or_else(to_login)?;
     let ctx = web
@@ -66,27 +68,6 @@ async fn signed_in(web: &Web, visit: &Visit, rpc: &str) -> Early<(LoginCookie, R
         .await
         .map_err(|_| to_login())?;
     Ok((cookie, ctx))
-}
-
-fn factor_lines(t: &Catalog, user: &UserView) -> Vec<String> {
-    let f = &user.factors;
-    let mut out = vec![];
-    if f.totp == Some(Readiness::Ready) {
-        out.push(t.get("account.factor.totp").to_owned());
-    }
-    if !f.u2f.is_empty() {
-        out.push(t.with("account.factor.u2f", f.u2f.len()));
-    }
-    if f.otp_sms {
-        out.push(t.get("account.factor.otp_sms").to_owned());
-    }
-    if f.otp_email {
-        out.push(t.get("account.factor.otp_email").to_owned());
-    }
-    if f.recovery_codes > 0 {
-        out.push(t.with("account.factor.recovery", f.recovery_codes));
-    }
-    out
 }
 
 async fn show(web: &Web, visit: &Visit, error: Option<String>, notice: Option<String>) -> Early<Response> {
@@ -120,6 +101,11 @@ async fn show(web: &Web, visit: &Visit, error: Option<String>, notice: Option<St
             id: s.id.as_str().to_owned(),
         })
         .collect();
+    let policy = web
+        .app
+        .org_login_policy(&visit.instance, &user.org_id)
+        .await
+        .map_err(fail)?;
     let human = user.human();
     let page = AccountPage {
         t: visit.t,
@@ -129,7 +115,8 @@ async fn show(web: &Web, visit: &Visit, error: Option<String>, notice: Option<St
         login_name: user.user_name.clone(),
         display_name: human.map(|h| h.display_name.clone()).unwrap_or_default(),
         email: human.map(|h| h.email.clone()).unwrap_or_default(),
-        factors: factor_lines(visit.t, &user),
+        factors: crate::factor_removal::rows(visit.t, &user),
+        add_keys: crate::keys::offered(visit.t, &policy),
         sessions,
     };
     Ok(render(StatusCode::OK, &page))

@@ -14,8 +14,11 @@ mod catalog;
 mod console;
 mod csrf;
 mod errors;
+mod factor_removal;
 mod headers;
+mod keys;
 mod login;
+mod passkey_login;
 mod qr;
 mod setup;
 mod visit;
@@ -50,9 +53,18 @@ pub fn router(app: App, methods: Arc<Methods>) -> Router {
             "/ui/login/password",
             get(login::password_page).post(login::password_post),
         )
+        .route(
+            "/ui/login/passkey",
+            get(passkey_login::discoverable_page).post(passkey_login::post),
+        )
+        .route("/ui/login/passkey/user", get(passkey_login::user_page))
         .route("/ui/login/mfa", get(login::choose_page))
         .route("/ui/login/mfa/{factor}", get(login::code_page).post(login::code_post))
         .route("/ui/login/mfa-setup", get(setup::totp_page).post(setup::totp_post))
+        .route(
+            "/ui/login/mfa-setup/security-key",
+            get(keys::set_up_page).post(keys::set_up_post),
+        )
         .route("/ui/login/done", get(login::done))
         .route("/ui/account", get(account::page))
         .route("/ui/account/password", axum::routing::post(account::password_post))
@@ -63,6 +75,14 @@ pub fn router(app: App, methods: Arc<Methods>) -> Router {
         .route(
             "/ui/account/sessions/{id}/end",
             axum::routing::post(account::end_session_post),
+        )
+        .route(
+            "/ui/account/keys/{kind}",
+            get(keys::account_page).post(keys::account_post),
+        )
+        .route(
+            "/ui/account/factors/remove",
+            get(factor_removal::page).post(factor_removal::post),
         )
         .route("/ui/account/logout", axum::routing::post(account::logout_post))
         .merge(console::routes())

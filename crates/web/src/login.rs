@@ -27,13 +27,13 @@ use crate::visit::{LoginCookie, SESSION_COOKIE, Visit};
 use crate::web::{Web, rpc};
 
 pub const START: &str = "/ui/login/login";
-const NEXT: &str = "/ui/login/mfa";
+pub(crate) const NEXT: &str = "/ui/login/mfa";
 
 /// A handler's early answer (a redirect or an error page).
 pub type Early<T> = Result<T, Response>;
 
 /// An OIDC auth request ID as the authorize endpoint makes them.
-fn auth_request_id(s: &str) -> Option<String> {
+pub(crate) fn auth_request_id(s: &str) -> Option<String> {
     let ok = s.len() <= 128
         && s.starts_with("V2_")
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
@@ -87,7 +87,7 @@ pub fn set_login_cookie(web: &Web, resp: &mut Response, cookie: &LoginCookie) {
 }
 
 /// The cookie after a session change (its token rotates with each).
-fn rotated(cookie: &LoginCookie, change: &SessionChange) -> LoginCookie {
+pub(crate) fn rotated(cookie: &LoginCookie, change: &SessionChange) -> LoginCookie {
     LoginCookie {
         token: change.token.clone().unwrap_or_else(|| cookie.token.clone()),
         ..cookie.clone()
@@ -156,6 +156,8 @@ struct NamePage<'a> {
     error: Option<String>,
     login_name: String,
     auth_request: String,
+    /// "Sign in with a passkey" is offered.
+    passkey: bool,
 }
 
 #[derive(Deserialize)]
@@ -171,6 +173,7 @@ pub async fn name_page(State(web): State<Arc<Web>>, visit: Visit, Query(q): Quer
         error: None,
         login_name: String::new(),
         auth_request: q.auth_request.as_deref().and_then(auth_request_id).unwrap_or_default(),
+        passkey: crate::passkey_login::offered_first(&web, &visit).await,
     };
     render(StatusCode::OK, &page)
 }
@@ -215,6 +218,7 @@ pub async fn name_post(State(web): State<Arc<Web>>, visit: Visit, Form(f): Form<
                 error: Some(errors::sentence(visit.t, &e)),
                 login_name: f.login_name,
                 auth_request: auth_request_id(&f.auth_request).unwrap_or_default(),
+                passkey: crate::passkey_login::offered_first(&web, &visit).await,
             };
             render(refused_status(&e), &page)
         }
@@ -230,6 +234,8 @@ struct PasswordPage<'a> {
     csrf: String,
     error: Option<String>,
     login_name: String,
+    /// "Sign in with a passkey" is offered.
+    passkey: bool,
 }
 
 pub async fn password_page(State(web): State<Arc<Web>>, visit: Visit) -> Early<Response> {
@@ -238,6 +244,7 @@ pub async fn password_page(State(web): State<Arc<Web>>, visit: Visit) -> Early<R
         t: visit.t,
         csrf: web.csrf_token(&visit.seed),
         error: None,
+        passkey: crate::passkey_login::offered_to(&c),
         login_name: c.user.user_name,
     };
     Ok(render(StatusCode::OK, &page))
@@ -265,6 +272,7 @@ pub async fn password_post(State(web): State<Arc<Web>>, visit: Visit, Form(f): F
                 t: visit.t,
                 csrf: web.csrf_token(&visit.seed),
                 error: Some(errors::sentence(visit.t, &e)),
+                passkey: crate::passkey_login::offered_to(&c),
                 login_name: c.user.user_name,
             };
             Ok(render(refused_status(&e), &page))
@@ -272,7 +280,7 @@ pub async fn password_post(State(web): State<Arc<Web>>, visit: Visit, Form(f): F
     }
 }
 
-async fn set_session(
+pub(crate) async fn set_session(
     web: &Web,
     visit: &Visit,
     cookie: &LoginCookie,

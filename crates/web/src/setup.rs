@@ -37,6 +37,8 @@ struct SetupPage<'a> {
     secret: String,
     uri: String,
     skippable: bool,
+    /// A security key may be set up instead.
+    security_key: bool,
 }
 
 #[derive(Template)]
@@ -66,16 +68,30 @@ impl<'a> CodesPage<'a> {
     }
 }
 
-/// Whether the set-up step is the current one, and skippable.
-async fn set_up_step(web: &Web, visit: &Visit) -> Early<(Current, bool)> {
+/// Whether the set-up step is the current one with an authenticator app,
+/// skippable, and whether a security key may be set up instead (the only
+/// factor to set up: its page).
+async fn set_up_step(web: &Web, visit: &Visit) -> Early<(Current, bool, bool)> {
     let c = current(web, visit).await?;
     match c.next(web) {
-        Next::SetUp { factors, skippable } if factors.contains(&SecondFactor::Otp) => Ok((c, skippable)),
+        Next::SetUp { factors, skippable } if factors.contains(&SecondFactor::Otp) => {
+            let key = factors.contains(&SecondFactor::U2f);
+            Ok((c, skippable, key))
+        }
+        Next::SetUp { factors, .. } if factors.contains(&SecondFactor::U2f) => {
+            Err(Redirect::to("/ui/login/mfa-setup/security-key").into_response())
+        }
         _ => Err(Redirect::to("/ui/login/mfa").into_response()),
     }
 }
 
-fn page<'a>(web: &Web, visit: &'a Visit, uri: &str, skippable: bool, error: Option<String>) -> SetupPage<'a> {
+fn page<'a>(
+    web: &Web,
+    visit: &'a Visit,
+    uri: &str,
+    (skippable, security_key): (bool, bool),
+    error: Option<String>,
+) -> SetupPage<'a> {
     let secret = url::Url::parse(uri)
         .ok()
         .and_then(|u| {
@@ -92,16 +108,20 @@ fn page<'a>(web: &Web, visit: &'a Visit, uri: &str, skippable: bool, error: Opti
         secret,
         uri: uri.to_owned(),
         skippable,
+        security_key,
     }
 }
 
 /// A new secret (replacing one not yet activated) and its QR code.
 pub async fn totp_page(State(web): State<Arc<Web>>, visit: Visit) -> Early<Response> {
-    let (c, skippable) = set_up_step(&web, &visit).await?;
+    let (c, skippable, key) = set_up_step(&web, &visit).await?;
     let fail = |e| errors::page(visit.t, &e);
     let ctx = web.login_ctx(&visit.instance, rpc::REGISTER_TOTP).map_err(fail)?;
     let totp = web.app.register_totp(&ctx, &c.user.id).await.map_err(fail)?;
-    Ok(render(StatusCode::OK, &page(&web, &visit, &totp.uri, skippable, None)))
+    Ok(render(
+        StatusCode::OK,
+        &page(&web, &visit, &totp.uri, (skippable, key), None),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -119,7 +139,7 @@ pub async fn totp_post(State(web): State<Arc<Web>>, visit: Visit, Form(f): Form<
     if !web.csrf_ok(&visit.seed, &f.csrf) {
         return Ok(form_expired(visit.t));
     }
-    let (c, skippable) = set_up_step(&web, &visit).await?;
+    let (c, skippable, key) = set_up_step(&web, &visit).await?;
     let fail = |e| errors::page(visit.t, &e);
     if f.action == "skip" && skippable {
         let ctx = web.login_ctx(&visit.instance, rpc::MFA_INIT_SKIPPED).map_err(fail)?;
@@ -131,11 +151,18 @@ pub async fn totp_post(State(web): State<Arc<Web>>, visit: Visit, Form(f): Form<
         let error = Some(errors::sentence(visit.t, &e));
         return Ok(render(
             StatusCode::BAD_REQUEST,
-            &page(&web, &visit, &f.uri, skippable, error),
+            &page(&web, &visit, &f.uri, (skippable, key), error),
         ));
     }
+    after_set_up(&web, &visit, &c, AFTER).await
+}
+
+/// After a factor was set up: the recovery codes, once, where the policy
+/// allows them and the user has none; then `next`.
+pub async fn after_set_up(web: &Web, visit: &Visit, c: &Current, next: &str) -> Early<Response> {
+    let fail = |e| errors::page(visit.t, &e);
     if !c.policy.second_factors.contains(&SecondFactor::RecoveryCodes) || c.user.factors.recovery_codes > 0 {
-        return Ok(Redirect::to(AFTER).into_response());
+        return Ok(Redirect::to(next).into_response());
     }
     let ctx = web
         .login_ctx(&visit.instance, rpc::GENERATE_RECOVERY_CODES)
@@ -145,5 +172,5 @@ pub async fn totp_post(State(web): State<Arc<Web>>, visit: Visit, Form(f): Form<
         .generate_recovery_codes(&ctx, &c.user.id, DEFAULT_RECOVERY_CODES)
         .await
         .map_err(fail)?;
-    Ok(render(StatusCode::OK, &CodesPage::new(visit.t, codes, AFTER)))
+    Ok(render(StatusCode::OK, &CodesPage::new(visit.t, codes, next)))
 }

@@ -30,6 +30,15 @@ pub mod rpc {
     pub const MFA_INIT_SKIPPED: &str = "/zitadel.user.v2.UserService/HumanMFAInitSkipped";
     pub const GENERATE_RECOVERY_CODES: &str = "/zitadel.user.v2.UserService/GenerateRecoveryCodes";
     pub const UPDATE_MY_PASSWORD: &str = "/zitadel.auth.v1.AuthService/UpdateMyPassword";
+    pub const REGISTER_U2F: &str = "/zitadel.user.v2.UserService/RegisterU2F";
+    pub const VERIFY_U2F: &str = "/zitadel.user.v2.UserService/VerifyU2FRegistration";
+    pub const REGISTER_PASSKEY: &str = "/zitadel.user.v2.UserService/RegisterPasskey";
+    pub const VERIFY_PASSKEY: &str = "/zitadel.user.v2.UserService/VerifyPasskeyRegistration";
+    pub const REMOVE_TOTP: &str = "/zitadel.user.v2.UserService/RemoveTOTP";
+    pub const REMOVE_OTP_SMS: &str = "/zitadel.user.v2.UserService/RemoveOTPSMS";
+    pub const REMOVE_OTP_EMAIL: &str = "/zitadel.user.v2.UserService/RemoveOTPEmail";
+    pub const REMOVE_U2F: &str = "/zitadel.user.v2.UserService/RemoveU2F";
+    pub const REMOVE_PASSKEY: &str = "/zitadel.user.v2.UserService/RemovePasskey";
 }
 
 fn undeclared(rpc: &str) -> DomainError {
@@ -117,6 +126,15 @@ mod tests {
             MFA_INIT_SKIPPED,
             GENERATE_RECOVERY_CODES,
             UPDATE_MY_PASSWORD,
+            REGISTER_U2F,
+            VERIFY_U2F,
+            REGISTER_PASSKEY,
+            VERIFY_PASSKEY,
+            REMOVE_TOTP,
+            REMOVE_OTP_SMS,
+            REMOVE_OTP_EMAIL,
+            REMOVE_U2F,
+            REMOVE_PASSKEY,
         ] {
             assert!(methods.get(path).and_then(|m| m.auth.as_ref()).is_some(), "{path}");
         }

@@ -21,6 +21,8 @@ use crate::harness::{Backend, Server, backend_tests};
 use crate::js_sdk::available;
 use crate::sessions::{enrolled, fresh_step};
 
+mod factors;
+
 backend_tests!(
     password_and_totp_sign_in,
     forced_set_up_then_recovery_code,
