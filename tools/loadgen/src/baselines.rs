@@ -58,6 +58,37 @@ pub async fn hyper_server() -> SocketAddr {
     addr
 }
 
+/// The bare hyper server in a process of its own, as Twofold runs: a
+/// baseline inside loadgen's process is woken by the client without a
+/// switch between address spaces, which on a 2-vCPU VM made it look up to
+/// twice as fast per request as the same server in another process, and
+/// every ratio to it too low. Returns its address and the child (killed on
+/// drop), whose CPU time is measured like Twofold's.
+pub async fn hyper_process() -> anyhow::Result<(SocketAddr, tokio::process::Child)> {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .arg("--serve-hyper")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let mut line = String::new();
+    tokio::io::BufReader::new(stdout).read_line(&mut line).await?;
+    Ok((line.trim().parse()?, child))
+}
+
+/// `loadgen --serve-hyper`: the child side of [`hyper_process`].
+pub async fn serve_hyper_here() -> anyhow::Result<()> {
+    use tokio::io::AsyncReadExt;
+    let addr = hyper_server().await;
+    println!("{addr}");
+    // Until the parent closes stdin (or dies).
+    let mut sink = Vec::new();
+    tokio::io::stdin().read_to_end(&mut sink).await?;
+    Ok(())
+}
+
 /// A bare tonic server: the standard health service, always SERVING.
 pub async fn tonic_server() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -1,6 +1,7 @@
 //! `loadgen`: drives a running Twofold (started here from a built binary on
 //! a fresh data dir) and, in the same run, the baselines its figures are
-//! divided by: a bare hyper HTTP/1.1 server and a bare tonic gRPC server
+//! divided by: a bare hyper HTTP/1.1 server (in a process of its own, as
+//! Twofold runs) and a bare tonic gRPC server
 //! answering a fixed small response, and a raw SQLite loop of one durable
 //! insert per transaction. Prints a table and writes JSON.
 
@@ -71,6 +72,10 @@ pub struct Args {
     /// Where to write the JSON report.
     #[arg(long, default_value = "target/loadgen.json")]
     pub json: PathBuf,
+    /// Internal: serve the bare hyper baseline, print its address, and run
+    /// until stdin closes (the baseline's own process; see `baselines`).
+    #[arg(long, hide = true)]
+    pub serve_hyper: bool,
 }
 
 impl Args {
@@ -95,6 +100,9 @@ impl Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.serve_hyper {
+        return baselines::serve_hyper_here().await;
+    }
     let results = scenarios::run_all(&args).await?;
     println!("{}", drive::table(&results));
     std::fs::write(&args.json, serde_json::to_vec_pretty(&drive::json(&results))?)?;

@@ -170,7 +170,8 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
     let n = args.connections;
 
     // Baselines first, so they run on the same machine state.
-    let hyper_addr = baselines::hyper_server().await;
+    let (hyper_addr, hyper_child) = baselines::hyper_process().await?;
+    let hyper = Server::Child(hyper_child.id().unwrap_or(0));
     let tonic_addr = baselines::tonic_server().await;
     // The Connect scenario is measured against the REST one, which needs hyper's.
     let rest_list = args.wants("rest-list") || args.wants("connect-list");
@@ -178,22 +179,14 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
     let oidc = args.wants("cc-token") || args.wants("userinfo");
     if args.wants("baselines") || rest_list || oidc || args.wants("login-page") || args.wants("wrk") {
         let req = raw::Requests::Fixed(raw::request("GET", hyper_addr, "/", &[], b"").into());
-        out.push(run_raw(
-            "baseline: bare hyper",
-            None,
-            Server::InProcess,
-            hyper_addr,
-            req,
-            conns,
-            d,
-        ));
+        out.push(run_raw("baseline: bare hyper", None, hyper, hyper_addr, req, conns, d));
     }
     if args.wants("wrk") {
         let get = ("GET", "/", &[][..], "");
         out.extend(wrk::run(
             "wrk: bare hyper",
             Some("baseline: bare hyper"),
-            Server::InProcess,
+            hyper,
             hyper_addr,
             get,
             conns,
