@@ -175,7 +175,11 @@ macro_rules! impl_event_store {
                 use twofold_domain::readmodel::{self, DocKey};
                 let err = $crate::shared::db_error;
 
-                for p in &req.aggregates {
+                // A push that appends needs no read of the last sequence:
+                // events are never removed, so if another write got there
+                // first, sequence expected + 1 exists and the insert below
+                // breaks the unique (aggregate, sequence) key: a conflict.
+                for p in req.aggregates.iter().filter(|p| p.events.is_empty()) {
                     let (last,): (i64,) = sqlx::query_as::<$db, (i64,)>($crate::shared::LAST_SEQUENCE)
                         .bind(req.instance_id.as_str())
                         .bind(p.aggregate.kind.as_str())

@@ -267,11 +267,34 @@ async fn apply_batch(
     probe: bool,
 ) -> Result<Vec<Result<shared::Applied, StoreError>>, StoreError> {
     let run = |sql: &'static str| sqlx::query::<Sqlite>(sql);
+    // Nearly every batch applies whole, so first without a savepoint per
+    // push (two statements fewer each, and every statement is a round trip
+    // to SQLite's thread); a batch in which a push fails is rolled back and
+    // applied again below, push by push, so the others still land.
     run("BEGIN IMMEDIATE")
         .execute(&mut **conn)
         .await
         .map_err(shared::db_error)?;
     let mut results = Vec::with_capacity(batch.len());
+    for req in batch {
+        match SqliteStore::apply_push(conn, req).await {
+            Ok(applied) => results.push(Ok(applied)),
+            Err(_) => break,
+        }
+    }
+    if results.len() == batch.len() {
+        if probe {
+            run(PROBE).execute(&mut **conn).await.map_err(shared::db_error)?;
+        }
+        run("COMMIT").execute(&mut **conn).await.map_err(shared::db_error)?;
+        return Ok(results);
+    }
+    run("ROLLBACK").execute(&mut **conn).await.map_err(shared::db_error)?;
+    run("BEGIN IMMEDIATE")
+        .execute(&mut **conn)
+        .await
+        .map_err(shared::db_error)?;
+    results.clear();
     for req in batch {
         run("SAVEPOINT push")
             .execute(&mut **conn)
