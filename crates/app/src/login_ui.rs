@@ -85,8 +85,13 @@ impl App {
     /// The hosted login's step after the first factor, now (see
     /// [`login_flow::next_step`]).
     pub fn login_next_step(&self, policy: &LoginPolicyView, user: &UserView, session: &SessionView) -> Next {
-        let skipped = user.human().and_then(|h| h.mfa_init_skipped);
-        login_flow::next_step(policy, &user.factors, session, skipped, self.now())
+        let human = user.human();
+        let skipped = human.and_then(|h| h.mfa_init_skipped);
+        let contacts = login_flow::Contacts {
+            email: human.is_some_and(|h| h.email_verified),
+            phone: human.is_some_and(|h| h.phone_verified && !h.phone.is_empty()),
+        };
+        login_flow::next_step(policy, &user.factors, session, skipped, self.now(), contacts)
     }
 
     /// Whether `session` proved a second factor recently enough to remove

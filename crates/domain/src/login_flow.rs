@@ -19,8 +19,32 @@ const ORDER: [SecondFactor; 5] = [
     SecondFactor::RecoveryCodes,
 ];
 
-/// Second factors a user can set up in the hosted login.
-const SET_UP: [SecondFactor; 2] = [SecondFactor::Otp, SecondFactor::U2f];
+/// Second factors a user can set up in the hosted login, in the order
+/// offered; codes by e-mail or SMS only to a verified address or number.
+const SET_UP: [SecondFactor; 4] = [
+    SecondFactor::Otp,
+    SecondFactor::U2f,
+    SecondFactor::OtpEmail,
+    SecondFactor::OtpSms,
+];
+
+/// Which of the user's contacts are verified: where one-time codes may be
+/// sent once set up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Contacts {
+    pub email: bool,
+    pub phone: bool,
+}
+
+impl Contacts {
+    fn reach(self, f: SecondFactor) -> bool {
+        match f {
+            SecondFactor::OtpEmail => self.email,
+            SecondFactor::OtpSms => self.phone,
+            _ => true,
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Next {
@@ -77,6 +101,7 @@ pub fn next_step(
     session: &SessionView,
     mfa_init_skipped: Option<Timestamp>,
     now: Timestamp,
+    contacts: Contacts,
 ) -> Next {
     let p = &policy.settings;
     let passkey = session.webauthn_user_verified
@@ -90,7 +115,7 @@ pub fn next_step(
     }
     let set_up: Vec<SecondFactor> = SET_UP
         .into_iter()
-        .filter(|f| policy.second_factors.contains(f))
+        .filter(|f| policy.second_factors.contains(f) && contacts.reach(*f))
         .collect();
     if set_up.is_empty() {
         return Next::Done;
@@ -187,7 +212,14 @@ mod tests {
     #[test]
     fn asks_for_the_allowed_enrolled_factors_only() {
         let all = [SecondFactor::Otp, SecondFactor::RecoveryCodes, SecondFactor::OtpSms];
-        let next = next_step(&policy(&all, false, 0), &totp_and_codes(), &password_only(), None, NOW);
+        let next = next_step(
+            &policy(&all, false, 0),
+            &totp_and_codes(),
+            &password_only(),
+            None,
+            NOW,
+            Contacts::default(),
+        );
         assert_eq!(
             next,
             Next::SecondFactor(vec![SecondFactor::Otp, SecondFactor::RecoveryCodes])
@@ -199,8 +231,39 @@ mod tests {
             &password_only(),
             None,
             NOW,
+            Contacts::default(),
         );
         assert_eq!(next, Next::SecondFactor(vec![SecondFactor::RecoveryCodes]));
+    }
+
+    #[test]
+    fn codes_by_email_or_sms_are_set_up_only_to_a_verified_contact() {
+        // Given MFA forced with codes by e-mail and SMS, a user without factors
+        let p = policy(&[SecondFactor::OtpEmail, SecondFactor::OtpSms], true, 0);
+        let none = FactorsView::default();
+        let step = |contacts| next_step(&p, &none, &password_only(), None, NOW, contacts);
+        // When neither address nor number is verified, nothing can be set up
+        assert_eq!(step(Contacts::default()), Next::Done);
+        // When the e-mail address is verified, codes by e-mail are
+        let email = Contacts {
+            email: true,
+            phone: false,
+        };
+        let by_email = Next::SetUp {
+            factors: vec![SecondFactor::OtpEmail],
+            skippable: false,
+        };
+        assert_eq!(step(email), by_email);
+        // And with both verified, both, e-mail first
+        let both = Contacts {
+            email: true,
+            phone: true,
+        };
+        let by_both = Next::SetUp {
+            factors: vec![SecondFactor::OtpEmail, SecondFactor::OtpSms],
+            skippable: false,
+        };
+        assert_eq!(step(both), by_both);
     }
 
     #[test]
@@ -210,13 +273,16 @@ mod tests {
             totp_checked_at: Some(NOW),
             ..password_only()
         };
-        assert_eq!(next_step(&p, &totp_and_codes(), &s, None, NOW), Next::Done);
+        assert_eq!(
+            next_step(&p, &totp_and_codes(), &s, None, NOW, Contacts::default()),
+            Next::Done
+        );
         let old = SessionView {
             totp_checked_at: Some(Timestamp(0)),
             ..password_only()
         };
         assert_eq!(
-            next_step(&p, &totp_and_codes(), &old, None, NOW),
+            next_step(&p, &totp_and_codes(), &old, None, NOW, Contacts::default()),
             Next::SecondFactor(vec![SecondFactor::Otp])
         );
         let passkey = SessionView {
@@ -224,14 +290,24 @@ mod tests {
             webauthn_user_verified: true,
             ..SessionView::default()
         };
-        assert_eq!(next_step(&p, &FactorsView::default(), &passkey, None, NOW), Next::Done);
+        assert_eq!(
+            next_step(&p, &FactorsView::default(), &passkey, None, NOW, Contacts::default()),
+            Next::Done
+        );
     }
 
     #[test]
     fn forced_mfa_without_a_factor_sets_one_up() {
         let p = policy(&[SecondFactor::Otp], true, 0);
         assert_eq!(
-            next_step(&p, &FactorsView::default(), &password_only(), None, NOW),
+            next_step(
+                &p,
+                &FactorsView::default(),
+                &password_only(),
+                None,
+                NOW,
+                Contacts::default()
+            ),
             Next::SetUp {
                 factors: vec![SecondFactor::Otp],
                 skippable: false
@@ -240,7 +316,14 @@ mod tests {
         // Nothing the login can set up: no step to offer.
         let p = policy(&[SecondFactor::OtpSms], true, 0);
         assert_eq!(
-            next_step(&p, &FactorsView::default(), &password_only(), None, NOW),
+            next_step(
+                &p,
+                &FactorsView::default(),
+                &password_only(),
+                None,
+                NOW,
+                Contacts::default()
+            ),
             Next::Done
         );
     }
@@ -253,10 +336,29 @@ mod tests {
             skippable: true,
         };
         let none = FactorsView::default();
-        assert_eq!(next_step(&p, &none, &password_only(), None, NOW), offered);
-        assert_eq!(next_step(&p, &none, &password_only(), Some(NOW), NOW), Next::Done);
-        assert_eq!(next_step(&p, &none, &password_only(), Some(Timestamp(0)), NOW), offered);
+        assert_eq!(
+            next_step(&p, &none, &password_only(), None, NOW, Contacts::default()),
+            offered
+        );
+        assert_eq!(
+            next_step(&p, &none, &password_only(), Some(NOW), NOW, Contacts::default()),
+            Next::Done
+        );
+        assert_eq!(
+            next_step(
+                &p,
+                &none,
+                &password_only(),
+                Some(Timestamp(0)),
+                NOW,
+                Contacts::default()
+            ),
+            offered
+        );
         let never = policy(&[SecondFactor::Otp], false, 0);
-        assert_eq!(next_step(&never, &none, &password_only(), None, NOW), Next::Done);
+        assert_eq!(
+            next_step(&never, &none, &password_only(), None, NOW, Contacts::default()),
+            Next::Done
+        );
     }
 }

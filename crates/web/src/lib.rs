@@ -21,6 +21,7 @@ mod login;
 mod passkey_login;
 mod qr;
 mod setup;
+mod setup_codes;
 mod visit;
 mod web;
 
@@ -61,6 +62,10 @@ pub fn router(app: App, methods: Arc<Methods>) -> Router {
         .route("/ui/login/mfa", get(login::choose_page))
         .route("/ui/login/mfa/{factor}", get(login::code_page).post(login::code_post))
         .route("/ui/login/mfa-setup", get(setup::totp_page).post(setup::totp_post))
+        .route(
+            "/ui/login/mfa-setup/codes",
+            get(setup_codes::page).post(setup_codes::post),
+        )
         .route(
             "/ui/login/mfa-setup/security-key",
             get(keys::set_up_page).post(keys::set_up_post),

@@ -39,6 +39,8 @@ struct SetupPage<'a> {
     skippable: bool,
     /// A security key may be set up instead.
     security_key: bool,
+    /// Codes by e-mail or SMS may be set up instead.
+    codes: bool,
 }
 
 #[derive(Template)]
@@ -68,30 +70,38 @@ impl<'a> CodesPage<'a> {
     }
 }
 
+/// What a set-up page may offer besides an authenticator app.
+#[derive(Clone, Copy)]
+struct Also {
+    skippable: bool,
+    security_key: bool,
+    codes: bool,
+}
+
 /// Whether the set-up step is the current one with an authenticator app,
-/// skippable, and whether a security key may be set up instead (the only
-/// factor to set up: its page).
-async fn set_up_step(web: &Web, visit: &Visit) -> Early<(Current, bool, bool)> {
+/// and what else it offers (without an app: the page of the first other).
+async fn set_up_step(web: &Web, visit: &Visit) -> Early<(Current, Also)> {
     let c = current(web, visit).await?;
     match c.next(web) {
         Next::SetUp { factors, skippable } if factors.contains(&SecondFactor::Otp) => {
-            let key = factors.contains(&SecondFactor::U2f);
-            Ok((c, skippable, key))
+            let also = Also {
+                skippable,
+                security_key: factors.contains(&SecondFactor::U2f),
+                codes: crate::setup_codes::offers_codes(&factors),
+            };
+            Ok((c, also))
         }
         Next::SetUp { factors, .. } if factors.contains(&SecondFactor::U2f) => {
             Err(Redirect::to("/ui/login/mfa-setup/security-key").into_response())
+        }
+        Next::SetUp { factors, .. } if crate::setup_codes::offers_codes(&factors) => {
+            Err(Redirect::to("/ui/login/mfa-setup/codes").into_response())
         }
         _ => Err(Redirect::to("/ui/login/mfa").into_response()),
     }
 }
 
-fn page<'a>(
-    web: &Web,
-    visit: &'a Visit,
-    uri: &str,
-    (skippable, security_key): (bool, bool),
-    error: Option<String>,
-) -> SetupPage<'a> {
+fn page<'a>(web: &Web, visit: &'a Visit, uri: &str, also: Also, error: Option<String>) -> SetupPage<'a> {
     let secret = url::Url::parse(uri)
         .ok()
         .and_then(|u| {
@@ -107,21 +117,19 @@ fn page<'a>(
         qr: qr::data_uri(uri).unwrap_or_default(),
         secret,
         uri: uri.to_owned(),
-        skippable,
-        security_key,
+        skippable: also.skippable,
+        security_key: also.security_key,
+        codes: also.codes,
     }
 }
 
 /// A new secret (replacing one not yet activated) and its QR code.
 pub async fn totp_page(State(web): State<Arc<Web>>, visit: Visit) -> Early<Response> {
-    let (c, skippable, key) = set_up_step(&web, &visit).await?;
+    let (c, also) = set_up_step(&web, &visit).await?;
     let fail = |e| errors::page(visit.t, &e);
     let ctx = web.login_ctx(&visit.instance, rpc::REGISTER_TOTP).map_err(fail)?;
     let totp = web.app.register_totp(&ctx, &c.user.id).await.map_err(fail)?;
-    Ok(render(
-        StatusCode::OK,
-        &page(&web, &visit, &totp.uri, (skippable, key), None),
-    ))
+    Ok(render(StatusCode::OK, &page(&web, &visit, &totp.uri, also, None)))
 }
 
 #[derive(Deserialize)]
@@ -139,9 +147,9 @@ pub async fn totp_post(State(web): State<Arc<Web>>, visit: Visit, Form(f): Form<
     if !web.csrf_ok(&visit.seed, &f.csrf) {
         return Ok(form_expired(visit.t));
     }
-    let (c, skippable, key) = set_up_step(&web, &visit).await?;
+    let (c, also) = set_up_step(&web, &visit).await?;
     let fail = |e| errors::page(visit.t, &e);
-    if f.action == "skip" && skippable {
+    if f.action == "skip" && also.skippable {
         let ctx = web.login_ctx(&visit.instance, rpc::MFA_INIT_SKIPPED).map_err(fail)?;
         web.app.mfa_init_skipped(&ctx, &c.user.id).await.map_err(fail)?;
         return Ok(Redirect::to("/ui/login/mfa").into_response());
@@ -151,7 +159,7 @@ pub async fn totp_post(State(web): State<Arc<Web>>, visit: Visit, Form(f): Form<
         let error = Some(errors::sentence(visit.t, &e));
         return Ok(render(
             StatusCode::BAD_REQUEST,
-            &page(&web, &visit, &f.uri, (skippable, key), error),
+            &page(&web, &visit, &f.uri, also, error),
         ));
     }
     after_set_up(&web, &visit, &c, AFTER).await

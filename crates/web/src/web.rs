@@ -34,6 +34,8 @@ pub mod rpc {
     pub const VERIFY_U2F: &str = "/zitadel.user.v2.UserService/VerifyU2FRegistration";
     pub const REGISTER_PASSKEY: &str = "/zitadel.user.v2.UserService/RegisterPasskey";
     pub const VERIFY_PASSKEY: &str = "/zitadel.user.v2.UserService/VerifyPasskeyRegistration";
+    pub const ADD_OTP_EMAIL: &str = "/zitadel.user.v2.UserService/AddOTPEmail";
+    pub const ADD_OTP_SMS: &str = "/zitadel.user.v2.UserService/AddOTPSMS";
     pub const REMOVE_TOTP: &str = "/zitadel.user.v2.UserService/RemoveTOTP";
     pub const REMOVE_OTP_SMS: &str = "/zitadel.user.v2.UserService/RemoveOTPSMS";
     pub const REMOVE_OTP_EMAIL: &str = "/zitadel.user.v2.UserService/RemoveOTPEmail";
@@ -125,6 +127,8 @@ mod tests {
             VERIFY_TOTP,
             MFA_INIT_SKIPPED,
             GENERATE_RECOVERY_CODES,
+            ADD_OTP_EMAIL,
+            ADD_OTP_SMS,
             UPDATE_MY_PASSWORD,
             REGISTER_U2F,
             VERIFY_U2F,

@@ -18,6 +18,7 @@ backend_tests!(
     security_key_set_up_when_forced,
     passkey_signs_in_without_a_password,
     totp_removed_after_a_fresh_code,
+    codes_by_email_set_up_when_forced,
 );
 
 /// A command of the WebDriver WebAuthn extension
@@ -300,5 +301,53 @@ async fn totp_removed_after_a_fresh_code(b: Backend) {
     assert_eq!(br.path().await, "/ui/account");
     let main = br.text("main").await;
     assert!(main.contains("No second factor is set up."), "{main}");
+    br.close().await;
+}
+
+/// MFA forced with only codes by e-mail allowed, and the user's address
+/// verified: the set-up step offers them, adds them, and the first code
+/// sent there finishes the sign-in.
+async fn codes_by_email_set_up_when_forced(b: Backend) {
+    let s = Server::start(b).await;
+    let Some(br) = Browser::start(&s).await else { return };
+    let (smtp, mails) = crate::sinks::smtp_sink().await;
+    let config = json!({"senderAddress": "noreply@twofold.test", "senderName": "Twofold", "host": smtp.to_string()});
+    let (status, got) = s.call("POST", "/admin/v1/email/smtp", Some(config)).await;
+    assert_eq!(status, 200, "{got}");
+    let id = got["id"].as_str().unwrap().to_owned();
+    let activate = format!("/admin/v1/email/{id}/_activate");
+    assert_eq!(s.call("POST", &activate, Some(json!({}))).await.0, 200);
+    let org = org_with_policy(&s, &["OTP_EMAIL"], true).await;
+    let erin = s.create_human(Some(&org), "erin").await;
+
+    br.sign_in("erin", false).await;
+    br.el("#codes-email").await;
+    assert_eq!(br.path().await, "/ui/login/mfa-setup/codes");
+    if b == Backend::Sqlite {
+        br.page("mfa-setup-codes").await;
+    }
+    let page = br.el("html").await;
+    br.el("#codes-email").await.click().await.unwrap();
+    br.left(page).await;
+    assert_eq!(br.path().await, "/ui/login/mfa/otp-email");
+    let page = br.el("html").await;
+    br.el("button[value=send]").await.click().await.unwrap();
+    br.left(page).await;
+    let (_, mail) = mails.wait_for(1).await;
+    let (_, rest) = mail.split_once("one-time password ").expect("a code in the mail");
+    let code: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    br.submit_code(&code).await;
+    assert_eq!(br.text("#login-name").await, "erin");
+
+    let (status, got) = s
+        .call_in(
+            &org,
+            "POST",
+            &format!("/management/v1/users/{erin}/auth_factors/_search"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    assert!(got["result"][0].get("otpEmail").is_some(), "{got}");
     br.close().await;
 }
