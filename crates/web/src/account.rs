@@ -44,7 +44,8 @@ struct AccountPage<'a> {
     display_name: String,
     email: String,
     factors: Vec<crate::factor_removal::FactorRow>,
-    /// Links to register the WebAuthn credentials the policy allows.
+    /// Links to add the factors the policy allows (an authenticator app
+    /// when the user has none, security keys, passkeys).
     add_keys: Vec<(String, &'static str)>,
     sessions: Vec<SessionRow>,
 }
@@ -116,7 +117,11 @@ async fn show(web: &Web, visit: &Visit, error: Option<String>, notice: Option<St
         display_name: human.map(|h| h.display_name.clone()).unwrap_or_default(),
         email: human.map(|h| h.email.clone()).unwrap_or_default(),
         factors: crate::factor_removal::rows(visit.t, &user),
-        add_keys: crate::keys::offered(visit.t, &policy),
+        add_keys: crate::account_totp::offered(&policy, &user)
+            .then(|| (crate::account_totp::PATH.to_owned(), visit.t.get("account.totp.add")))
+            .into_iter()
+            .chain(crate::keys::offered(visit.t, &policy))
+            .collect(),
         sessions,
     };
     Ok(render(StatusCode::OK, &page))

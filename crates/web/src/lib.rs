@@ -10,6 +10,7 @@
 //! session cookie), [`csrf`], [`headers`] and `templates/base.html`.
 
 mod account;
+mod account_totp;
 mod catalog;
 mod console;
 mod csrf;
@@ -72,6 +73,7 @@ pub fn router(app: App, methods: Arc<Methods>) -> Router {
         )
         .route("/ui/login/done", get(login::done))
         .route("/ui/account", get(account::page))
+        .route(account_totp::PATH, get(account_totp::page).post(account_totp::post))
         .route("/ui/account/password", axum::routing::post(account::password_post))
         .route(
             "/ui/account/recovery-codes",

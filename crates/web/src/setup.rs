@@ -23,6 +23,9 @@ use crate::qr;
 use crate::visit::Visit;
 use crate::web::{Web, rpc};
 
+/// The login's set-up step.
+const STEP: &str = "/ui/login/mfa-setup";
+
 /// After set-up: the next TOTP code proves the factor on the session (the
 /// one just used to activate it cannot be used twice).
 const AFTER: &str = "/ui/login/mfa/totp?next=1";
@@ -41,6 +44,8 @@ struct SetupPage<'a> {
     security_key: bool,
     /// Codes by e-mail or SMS may be set up instead.
     codes: bool,
+    /// Where the form posts: the login's set-up step or the account page.
+    action: &'static str,
 }
 
 #[derive(Template)]
@@ -101,6 +106,24 @@ async fn set_up_step(web: &Web, visit: &Visit) -> Early<(Current, Also)> {
     }
 }
 
+/// The authenticator-app set-up for the account page (no alternatives, not
+/// skippable, posting to `action`).
+pub fn account_page(web: &Web, visit: &Visit, uri: &str, action: &'static str, error: Option<String>) -> Response {
+    let also = Also {
+        skippable: false,
+        security_key: false,
+        codes: false,
+    };
+    let mut page = page(web, visit, uri, also, error.clone());
+    page.action = action;
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    render(status, &page)
+}
+
 fn page<'a>(web: &Web, visit: &'a Visit, uri: &str, also: Also, error: Option<String>) -> SetupPage<'a> {
     let secret = url::Url::parse(uri)
         .ok()
@@ -120,6 +143,7 @@ fn page<'a>(web: &Web, visit: &'a Visit, uri: &str, also: Also, error: Option<St
         skippable: also.skippable,
         security_key: also.security_key,
         codes: also.codes,
+        action: STEP,
     }
 }
 

@@ -9,7 +9,7 @@ use fantoccini::wd::WebDriverCompatibleCommand;
 use serde_json::{Value, json};
 
 use super::{Browser, org_with_policy};
-use crate::fixtures::totp;
+use crate::fixtures::{base32_decode, totp};
 use crate::harness::{Backend, Server, backend_tests};
 use crate::sessions::{enrolled, fresh_step};
 
@@ -19,6 +19,7 @@ backend_tests!(
     passkey_signs_in_without_a_password,
     totp_removed_after_a_fresh_code,
     codes_by_email_set_up_when_forced,
+    totp_added_on_the_account_page,
 );
 
 /// A command of the WebDriver WebAuthn extension
@@ -349,5 +350,40 @@ async fn codes_by_email_set_up_when_forced(b: Backend) {
         .await;
     assert_eq!(status, 200, "{got}");
     assert!(got["result"][0].get("otpEmail").is_some(), "{got}");
+    br.close().await;
+}
+
+/// A user without an authenticator app adds one from the account page (the
+/// policy allows it, does not force MFA), then signs in with it.
+async fn totp_added_on_the_account_page(b: Backend) {
+    let s = Server::start(b).await;
+    let Some(br) = Browser::start(&s).await else { return };
+    let org = org_with_policy(&s, &["OTP"], false).await;
+    s.create_human(Some(&org), "finn").await;
+    br.sign_in("finn", false).await;
+    assert_eq!(br.text("#login-name").await, "finn");
+    let page = br.el("html").await;
+    br.el("a[href='/ui/account/totp']").await.click().await.unwrap();
+    br.left(page).await;
+    let secret = br.text("#totp-secret").await;
+    if b == Backend::Sqlite {
+        br.page("account-add-totp").await;
+    }
+    let seed = base32_decode(&secret);
+    let t = fresh_step().await;
+    br.submit_code(&totp(&seed, t)).await;
+    let factors = br.text("#factors").await;
+    assert!(factors.contains("Authenticator app"), "{factors}");
+    assert!(
+        br.c.find(fantoccini::Locator::Css("a[href='/ui/account/totp']"))
+            .await
+            .is_err()
+    );
+    br.el("#logout").await.click().await.unwrap();
+    // The next sign-in asks for it.
+    br.sign_in("finn", false).await;
+    br.el("form[action='/ui/login/mfa/totp'] #code").await;
+    br.submit_code(&totp(&seed, t + 30)).await;
+    assert_eq!(br.text("#login-name").await, "finn");
     br.close().await;
 }
