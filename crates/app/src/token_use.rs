@@ -88,14 +88,13 @@ impl App {
         let Some(t) = self.active_access_token(instance_id, token).await? else {
             return Ok(None);
         };
-        let active = self
+        let user = self
             .typed_doc::<UserView>(instance_id, Collection::User, &t.grant.user_id)
-            .await?
-            .is_some_and(|u| u.state == UserState::Active);
-        if !active {
-            return Ok(None);
+            .await?;
+        match user {
+            Some(u) if u.state == UserState::Active => Ok(Some(self.claims_of(instance_id, &u, &t.scope).await?)),
+            _ => Ok(None),
         }
-        self.user_claims(instance_id, &t.grant, &t.scope).await
     }
 
     /// `POST /oauth/v2/introspect`: the caller is an app (the token's own

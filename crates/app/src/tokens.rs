@@ -357,10 +357,20 @@ impl App {
         else {
             return Ok(None);
         };
+        Ok(Some(self.claims_of(instance_id, &user, scope).await?))
+    }
+
+    /// The claims of `user` that `scope` asks for.
+    pub(crate) async fn claims_of(
+        &self,
+        instance_id: &InstanceId,
+        user: &UserView,
+        scope: &[String],
+    ) -> Result<serde_json::Map<String, serde_json::Value>, DomainError> {
         let org: Option<OrgView> = self
             .typed_doc(instance_id, Collection::Org, user.org_id.as_str())
             .await?;
-        Ok(Some(claims::user_claims(&user, org.as_ref(), scope)))
+        Ok(claims::user_claims(user, org.as_ref(), scope))
     }
 
     async fn refresh_grant(

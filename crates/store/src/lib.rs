@@ -3,10 +3,13 @@
 //! database). Both run the same SQL (see `shared.rs`) and behave alike.
 
 mod cache;
+mod pg_push;
 mod postgres;
+mod push;
 mod rebuild;
 mod shared;
 mod sqlite;
+mod sqlite_writer;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -268,7 +268,7 @@ async fn write_batch(
     let mut results = Vec::with_capacity(batch.len());
     for req in batch {
         sqlx::query("SAVEPOINT push").execute(&mut *tx).await.map_err(err)?;
-        let result = PgStore::apply_push(&mut tx, req).await;
+        let result = crate::push::apply_push(&mut *tx, req).await;
         if result.is_err() {
             sqlx::query("ROLLBACK TO SAVEPOINT push")
                 .execute(&mut *tx)

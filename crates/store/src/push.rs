@@ -1,0 +1,160 @@
+//! Appending one push inside an open write transaction, written once over
+//! the few statements it needs ([`PushTx`]): sqlx on PostgreSQL, and on
+//! SQLite a synchronous connection owned by the writer thread
+//! (`sqlite_writer.rs`), where a statement costs no hop between threads.
+
+use std::collections::HashMap;
+
+use twofold_app::StoreError;
+use twofold_app::ports::{PushRequest, UniqueClaim};
+use twofold_domain::readmodel::{self, DocKey};
+use twofold_domain::snapshot::Snapshot;
+use twofold_domain::{AggregateRef, StoredEvent};
+
+use crate::shared::{Applied, Written, corrupt};
+
+/// An event row to insert.
+pub(crate) struct EventRow<'a> {
+    pub instance_id: &'a str,
+    pub aggregate: &'a AggregateRef,
+    pub sequence: i64,
+    pub event_type: &'a str,
+    pub payload: Option<String>,
+    pub creator: &'a str,
+    pub created_at: i64,
+}
+
+/// The statements of a push, inside a transaction the caller opened.
+pub(crate) trait PushTx {
+    /// The aggregate's last sequence (0 when it has no events).
+    async fn last_sequence(&mut self, instance_id: &str, aggregate: &AggregateRef) -> Result<i64, StoreError>;
+    async fn delete_claim(&mut self, claim: &UniqueClaim) -> Result<(), StoreError>;
+    /// False when the value is already held.
+    async fn insert_claim(&mut self, claim: &UniqueClaim) -> Result<bool, StoreError>;
+    async fn upsert_snapshot(
+        &mut self,
+        instance_id: &str,
+        aggregate: &AggregateRef,
+        snapshot: &Snapshot,
+    ) -> Result<(), StoreError>;
+    /// The event's position; None when the aggregate already has an event
+    /// at that sequence.
+    async fn insert_event(&mut self, row: EventRow<'_>) -> Result<Option<i64>, StoreError>;
+    async fn select_doc(&mut self, instance_id: &str, collection: &str, id: &str)
+    -> Result<Option<String>, StoreError>;
+    async fn upsert_doc(
+        &mut self,
+        instance_id: &str,
+        key: &DocKey,
+        lookup: Option<&str>,
+        body: &str,
+    ) -> Result<(), StoreError>;
+    async fn delete_doc(&mut self, instance_id: &str, key: &DocKey) -> Result<(), StoreError>;
+}
+
+/// Appends `req`: checks the expected sequences, claims and releases unique
+/// values, inserts the events and updates the read models. Returns the
+/// stored events and the documents written (for the cache).
+pub(crate) async fn apply_push(tx: &mut impl PushTx, req: &PushRequest) -> Result<Applied, StoreError> {
+    // A push that appends needs no read of the last sequence: events are
+    // never removed, so if another write got there first, sequence
+    // expected + 1 exists and the insert below breaks the unique
+    // (aggregate, sequence) key: a conflict.
+    for p in req.aggregates.iter().filter(|p| p.events.is_empty()) {
+        let last = tx.last_sequence(&req.instance_id, &p.aggregate).await?;
+        if last as u64 != p.expected_sequence {
+            return Err(StoreError::Conflict);
+        }
+    }
+    for c in &req.releases {
+        tx.delete_claim(c).await?;
+    }
+    for c in &req.claims {
+        if !tx.insert_claim(c).await? {
+            return Err(StoreError::Taken(c.clone()));
+        }
+    }
+
+    let mut stored = Vec::new();
+    for p in &req.aggregates {
+        if let Some(s) = &p.snapshot {
+            tx.upsert_snapshot(&req.instance_id, &p.aggregate, s).await?;
+        }
+        for (i, payload) in p.events.iter().enumerate() {
+            let sequence = p.expected_sequence + 1 + i as u64;
+            let (ty, json) = payload.to_parts();
+            let row = EventRow {
+                instance_id: &req.instance_id,
+                aggregate: &p.aggregate,
+                sequence: sequence as i64,
+                event_type: ty.as_str(),
+                payload: json.map(|j| j.to_string()),
+                creator: &req.creator,
+                created_at: req.created_at.0,
+            };
+            let Some(position) = tx.insert_event(row).await? else {
+                return Err(StoreError::Conflict);
+            };
+            stored.push(StoredEvent {
+                instance_id: req.instance_id.clone(),
+                aggregate: p.aggregate.clone(),
+                sequence,
+                position,
+                created_at: req.created_at,
+                creator: req.creator.clone(),
+                payload: payload.clone(),
+            });
+        }
+    }
+
+    // Read models: load each touched document once, fold every event into
+    // it, write the results back.
+    let mut docs: HashMap<DocKey, readmodel::DocWrite> = HashMap::new();
+    let mut order: Vec<DocKey> = Vec::new();
+    for ev in &stored {
+        for key in readmodel::affected(ev) {
+            let prior = match docs.get(&key) {
+                Some(w) => w.doc.clone(),
+                None => {
+                    order.push(key.clone());
+                    tx.select_doc(&req.instance_id, key.collection.as_str(), &key.id)
+                        .await?
+                        .map(|b| serde_json::from_str(&b))
+                        .transpose()
+                        .map_err(|e| corrupt("document", e))?
+                }
+            };
+            let next = readmodel::apply(ev, &key, prior);
+            if let Some(d) = readmodel::derived(&next) {
+                if !docs.contains_key(&d.key) {
+                    order.push(d.key.clone());
+                }
+                docs.insert(d.key.clone(), d);
+            }
+            docs.insert(key, next);
+        }
+    }
+    for key in &order {
+        let Some(w) = docs.get(key) else { continue };
+        match &w.doc {
+            Some(body) => {
+                tx.upsert_doc(&req.instance_id, key, w.lookup.as_deref(), &body.to_string())
+                    .await?
+            }
+            None => tx.delete_doc(&req.instance_id, key).await?,
+        }
+    }
+
+    let docs = order
+        .iter()
+        .filter_map(|k| {
+            docs.get(k).map(|w| Written {
+                collection: k.collection.as_str().to_owned(),
+                id: k.id.clone(),
+                lookup: w.lookup.clone(),
+                body: w.doc.clone(),
+            })
+        })
+        .collect();
+    Ok(Applied { stored, docs })
+}
