@@ -91,6 +91,15 @@ impl Grants<'_> {
     }
 }
 
+/// The users a v2 listing may show (see [`App::user_scope`]).
+#[derive(Debug)]
+pub(crate) struct UserScope {
+    /// None: every org.
+    pub orgs: Option<Vec<OrgId>>,
+    /// The caller and its org, when it is visible and not in `orgs`.
+    pub caller: Option<(UserId, OrgId)>,
+}
+
 /// How a request was allowed to act on a session.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum SessionAccess<'t> {
@@ -210,6 +219,46 @@ impl App {
             .await?;
         grants.require_on_user(&check, &user)?;
         Ok(user)
+    }
+
+    /// The users [`Self::users_to_act_on`] would keep, as orgs: every org
+    /// whose users the caller sees and passes the RPC's declared check on
+    /// (None: all of them, the instance's roles grant both), and the caller
+    /// itself with its org when it passes the check only as itself.
+    pub(crate) async fn user_scope(&self, ctx: &RequestCtx) -> Result<UserScope, DomainError> {
+        let check = declared(ctx, CheckedOn::TargetUser)?;
+        let grants = self.grants(ctx).await?;
+        let reaches = |org: &OrgId| {
+            grants.has(On::Org(org), Permission::UserRead)
+                && permissions::check_resource(&grants.memberships, &check, On::Org(org), false).is_ok()
+        };
+        // An org of no membership of the caller's: the instance's roles
+        // alone, and an org's roles only ever add to them.
+        if reaches(&OrgId::default()) {
+            return Ok(UserScope {
+                orgs: None,
+                caller: None,
+            });
+        }
+        let mut orgs: Vec<OrgId> = grants
+            .memberships
+            .iter()
+            .filter_map(|m| m.org_id.as_deref())
+            .map(OrgId::from)
+            .filter(|o| reaches(o))
+            .collect();
+        orgs.sort();
+        orgs.dedup();
+        let me: Option<UserView> = self
+            .typed_doc(&ctx.instance_id, Collection::User, ctx.caller.user_id.as_str())
+            .await?;
+        let caller = me
+            .filter(|u| !orgs.contains(&u.org_id) && grants.require_on_user(&check, u).is_ok())
+            .map(|u| (u.id, u.org_id));
+        Ok(UserScope {
+            orgs: Some(orgs),
+            caller,
+        })
     }
 
     /// The users of `candidates` the caller sees and passes the RPC's

@@ -14,8 +14,9 @@ use crate::access::Authorized;
 use crate::auth::RequestCtx;
 use crate::command::{Decision, unique};
 use crate::notify::{Delivery, Purpose};
-use crate::ports::UniqueClaim;
+use crate::ports::{UniqueClaim, UserOrder, UserPage, UserScope};
 use crate::{App, WriteDetails, passwords, secrets};
+use serde::Deserialize;
 use twofold_domain::notify::Channel;
 use twofold_domain::url_template::{self, LinkData};
 
@@ -361,6 +362,9 @@ impl App {
         sort: UserSort,
         list: ListRequest,
     ) -> Result<UserList, DomainError> {
+        if let Some(page) = self.user_page_in_store(ctx, q, sort, list).await? {
+            return Ok(page);
+        }
         let all: Vec<UserView> = match q.exact_user_name() {
             Some(name) => self.typed_lookup(&ctx.instance_id, Collection::User, &name).await?,
             None => self.typed_prefix(&ctx.instance_id, Collection::User, "").await?,
@@ -369,6 +373,72 @@ impl App {
         let visible = self.users_to_act_on(ctx, matching).await?;
         let (total, users) = users_page(visible, sort, list);
         Ok(UserList { total, users })
+    }
+
+    /// [`Self::list_users`] for a listing without filters (or filtered by
+    /// one org only) sorted by creation or user name: the page and the
+    /// total come from the store's indexes, restricted to the orgs the
+    /// caller reaches, instead of every user document. None for any other
+    /// listing.
+    async fn user_page_in_store(
+        &self,
+        ctx: &RequestCtx,
+        q: &UserQuery,
+        sort: UserSort,
+        list: ListRequest,
+    ) -> Result<Option<UserList>, DomainError> {
+        let (order, descending) = match sort {
+            UserSort::Unspecified => (UserOrder::Created, false),
+            UserSort::CreationDate => (UserOrder::Created, !list.asc),
+            UserSort::UserName => (UserOrder::UserName, !list.asc),
+            _ => return Ok(None),
+        };
+        let Some(only_org) = only_org_filter(q) else {
+            return Ok(None);
+        };
+        let reach = self.user_scope(ctx).await?;
+        let caller = reach
+            .caller
+            .filter(|(_, org)| only_org.is_none_or(|o| o == org.as_str()))
+            .map(|(id, _)| id.as_str().to_owned());
+        let scope = match (reach.orgs, only_org) {
+            (None, None) => UserScope::All,
+            (None, Some(o)) => UserScope::Orgs {
+                orgs: vec![o.to_owned()],
+                also: None,
+            },
+            (Some(orgs), only) => UserScope::Orgs {
+                orgs: orgs
+                    .into_iter()
+                    .map(|o| o.as_str().to_owned())
+                    .filter(|o| only.is_none_or(|only| only == o))
+                    .collect(),
+                also: caller,
+            },
+        };
+        if matches!(&scope, UserScope::Orgs { orgs, .. } if orgs.len() > MAX_SCOPE_ORGS) {
+            return Ok(None);
+        }
+        let page = UserPage {
+            scope,
+            order,
+            descending,
+            offset: list.offset,
+            limit: list.limit_or_default() as u64,
+        };
+        let (total, docs) = self
+            .store
+            .user_page(&ctx.instance_id, &page)
+            .await
+            .map_err(crate::command::store_error)?;
+        let users = docs
+            .into_iter()
+            .map(|d| UserView::deserialize(&*d).map_err(|e| crate::docs::internal_doc_error(Collection::User, e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(UserList {
+            total: usize::try_from(total).unwrap_or(usize::MAX),
+            users,
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user_id))]
@@ -480,5 +550,23 @@ impl App {
             )
             .await?;
         Ok((d, code))
+    }
+}
+
+/// Orgs a store-computed page takes as bound parameters at most; a caller
+/// reaching more is listed the general way.
+const MAX_SCOPE_ORGS: usize = 500;
+
+/// The org a listing is filtered by when that is its only condition
+/// (Some(None): no condition at all); None for any other filter.
+fn only_org_filter(q: &UserQuery) -> Option<Option<&str>> {
+    match q {
+        UserQuery::And(all) => match all.as_slice() {
+            [] => Some(None),
+            [one] => only_org_filter(one),
+            _ => None,
+        },
+        UserQuery::Organization(org) => Some(Some(org.as_str())),
+        _ => None,
     }
 }

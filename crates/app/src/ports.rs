@@ -51,6 +51,34 @@ pub struct PushRequest {
     pub releases: Vec<UniqueClaim>,
 }
 
+/// Which users a [`UserPage`] is taken from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserScope {
+    /// Every user of the instance.
+    All,
+    /// The users of these orgs, and the user `also` (by id) wherever it is.
+    Orgs { orgs: Vec<String>, also: Option<String> },
+}
+
+/// The sort keys the store pages users by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserOrder {
+    /// `details.creation_date`.
+    Created,
+    /// The lower-cased user name (the user document's secondary key).
+    UserName,
+}
+
+/// A page of users as the store computes it (v2 ListUsers without filters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserPage {
+    pub scope: UserScope,
+    pub order: UserOrder,
+    pub descending: bool,
+    pub offset: u64,
+    pub limit: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// Another writer appended to one of the aggregates first.
@@ -132,6 +160,10 @@ pub trait EventStore: Send + Sync + 'static {
         lookup: &str,
         limit: usize,
     ) -> Result<Vec<Doc>, StoreError>;
+
+    /// One page of the instance's users in `page.scope`, ordered by
+    /// `page.order` (ties by id ascending), and how many there are in all.
+    async fn user_page(&self, instance_id: &InstanceId, page: &UserPage) -> Result<(u64, Vec<Doc>), StoreError>;
 
     /// Whether the database answers and its writer can commit (after a
     /// failed commit, a small probe write decides).

@@ -13,7 +13,7 @@ use twofold_app::secrets::MasterKey;
 
 use crate::{data_dir, serve};
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct DatabaseArgs {
     /// Directory for the embedded database, the generated master key and the admin token.
     #[arg(long, env = "TWOFOLD_DATA_DIR", default_value = "./twofold-data")]
@@ -68,6 +68,14 @@ impl DatabaseArgs {
             data_dir::tighten_sqlite_files(file)?;
         }
         Ok(store)
+    }
+
+    /// SQLite's quick check of the whole file (None on PostgreSQL): what
+    /// `twofold start` runs once it serves, stopping on problems.
+    pub async fn quick_check(&self) -> Option<anyhow::Result<Vec<String>>> {
+        let url = self.url();
+        let found = twofold_store::quick_check(&url, &self.store_options()).await?;
+        Some(found.with_context(|| format!("checking the database {url}")))
     }
 
     /// `twofold check`: the problems the database's own check finds.

@@ -99,12 +99,55 @@ async fn start(args: config::StartArgs) -> anyhow::Result<()> {
     let api = twofold_api::router(app.clone(), args.api_limits(), args.logging()).await?;
     let pages = twofold_web::router(app, api.methods());
     let router = api.with_pages(pages);
-    let stop = shutdown::signal().context("installing the SIGTERM/SIGINT handlers")?;
+    let signal = shutdown::signal().context("installing the SIGTERM/SIGINT handlers")?;
+    let corrupt = std::sync::Arc::new(std::sync::OnceLock::new());
+    let stop = stop_on_corruption(&args, corrupt.clone(), signal);
     tracing::info!("listening on {addr}");
     serve::serve(listener, router, args.connections.limits(), stop).await;
     store.close().await;
+    if let Some(problem) = corrupt.get() {
+        anyhow::bail!(
+            "the database {} failed its integrity check: {problem}; the server stopped; \
+             restore it from a backup",
+            args.db.url()
+        );
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `signal`, or the end of a failed quick check of the whole SQLite file,
+/// which runs beside the serving server so that the time to ready does not
+/// grow with the database (docs/operations.md); its problem goes to `corrupt`.
+fn stop_on_corruption(
+    args: &config::StartArgs,
+    corrupt: std::sync::Arc<std::sync::OnceLock<String>>,
+    signal: impl std::future::Future<Output = ()>,
+) -> impl std::future::Future<Output = ()> {
+    let (found, problem) = tokio::sync::oneshot::channel::<String>();
+    let db = args.db.clone();
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let problems = match db.quick_check().await {
+            None => return,
+            Some(Ok(p)) if p.is_empty() => {
+                tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "integrity check: ok");
+                return;
+            }
+            Some(Ok(p)) => p.join("; "),
+            Some(Err(e)) => format!("{e:#}"),
+        };
+        tracing::error!(problems = %problems, "the database failed its integrity check: stopping");
+        let _ = found.send(problems);
+    });
+    async move {
+        tokio::select! {
+            () = signal => {}
+            Ok(p) = problem => {
+                let _ = corrupt.set(p);
+            }
+        }
+    }
 }
 
 /// Opens the data dir and the database, settles the master key and creates

@@ -65,22 +65,7 @@ pub async fn open(url: &str, opts: &StoreOptions) -> Result<Arc<dyn EventStore>,
 pub async fn check(url: &str, opts: &StoreOptions) -> Result<Vec<String>, OpenError> {
     use sqlx::ConnectOptions;
     if url.starts_with("sqlite:") {
-        let connect = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(url)?
-            .read_only(true)
-            .busy_timeout(opts.acquire_timeout);
-        let found = async {
-            let pool = sqlx::sqlite::SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(connect)
-                .await?;
-            let problems = sqlite::integrity(&pool, "integrity_check").await;
-            pool.close().await;
-            problems
-        };
-        match found.await.map_err(sqlite::corrupt_or) {
-            Err(OpenError::Corrupt(problem)) => Ok(vec![problem]),
-            other => other,
-        }
+        sqlite_check(url, opts, "integrity_check").await
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let mut conn = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(url)?
             .connect()
@@ -92,5 +77,36 @@ pub async fn check(url: &str, opts: &StoreOptions) -> Result<Vec<String>, OpenEr
         Ok(Vec::new())
     } else {
         Err(OpenError::Scheme(url.to_owned()))
+    }
+}
+
+/// SQLite's `PRAGMA quick_check` (every page and record, without the
+/// indexes' cross-check) on the database named by `url`, over a read-only
+/// connection of its own: `twofold start` runs it beside the serving server
+/// (it takes seconds per GB; see docs/operations.md). None on PostgreSQL.
+pub async fn quick_check(url: &str, opts: &StoreOptions) -> Option<Result<Vec<String>, OpenError>> {
+    if url.starts_with("sqlite:") {
+        Some(sqlite_check(url, opts, "quick_check").await)
+    } else {
+        None
+    }
+}
+
+async fn sqlite_check(url: &str, opts: &StoreOptions, pragma: &str) -> Result<Vec<String>, OpenError> {
+    let connect = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(url)?
+        .read_only(true)
+        .busy_timeout(opts.acquire_timeout);
+    let found = async {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect)
+            .await?;
+        let problems = sqlite::integrity(&pool, pragma).await;
+        pool.close().await;
+        problems
+    };
+    match found.await.map_err(sqlite::corrupt_or) {
+        Err(OpenError::Corrupt(problem)) => Ok(vec![problem]),
+        other => other,
     }
 }

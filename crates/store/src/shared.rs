@@ -45,6 +45,58 @@ pub(crate) const INSERT_META: &str =
 /// `server_meta` name of the master key check.
 pub(crate) const KEY_CHECK: &str = "key_check";
 
+/// The two statements of a page of users (see `EventStore::user_page`):
+/// the count, then the page. Both bind the instance ID, then the scope's
+/// org IDs and `also`; the page binds limit and offset after them. The
+/// page's ids come from the partial indexes of migration 0004 alone (an
+/// offset skips index entries, not documents); only the page's documents
+/// are read. Ties go by `id` as the unfiltered listing orders them.
+pub(crate) struct UserPageSql {
+    pub count: String,
+    pub page: String,
+}
+
+pub(crate) fn user_page_sql(page: &twofold_app::ports::UserPage, postgres: bool) -> UserPageSql {
+    use std::fmt::Write;
+    use twofold_app::ports::{UserOrder, UserScope};
+    let mut scope = String::new();
+    let mut n = 1;
+    if let UserScope::Orgs { orgs, also } = &page.scope {
+        let mut terms = Vec::new();
+        if !orgs.is_empty() {
+            let list: Vec<String> = (0..orgs.len()).map(|i| format!("${}", n + 1 + i)).collect();
+            n += orgs.len();
+            terms.push(format!("user_org IN ({})", list.join(", ")));
+        }
+        if also.is_some() {
+            n += 1;
+            terms.push(format!("id = ${n}"));
+        }
+        if terms.is_empty() {
+            terms.push("FALSE".to_owned());
+        }
+        let _ = write!(scope, " AND ({})", terms.join(" OR "));
+    }
+    // Rust compares the lower-cased names byte by byte: so does "C".
+    let key = match (page.order, postgres) {
+        (UserOrder::Created, _) => "user_created",
+        (UserOrder::UserName, false) => "lookup",
+        (UserOrder::UserName, true) => "lookup COLLATE \"C\"",
+    };
+    let dir = if page.descending { " DESC" } else { "" };
+    let filter = format!("instance_id = $1 AND collection = 'user'{scope}");
+    UserPageSql {
+        count: format!("SELECT COUNT(*) FROM docs WHERE {filter}"),
+        page: format!(
+            "SELECT d.body FROM (SELECT id, {key} AS k FROM docs WHERE {filter} ORDER BY {key}{dir}, id \
+             LIMIT ${} OFFSET ${}) p JOIN docs d ON d.instance_id = $1 AND d.collection = 'user' AND d.id = p.id \
+             ORDER BY p.k{dir}, p.id",
+            n + 1,
+            n + 2
+        ),
+    }
+}
+
 /// What one push changed (for the cache).
 #[derive(Default)]
 pub(crate) struct Applied {
@@ -380,6 +432,50 @@ macro_rules! impl_event_store {
                 rows.into_iter()
                     .map(|(b,)| $crate::shared::parse_doc(&b))
                     .collect()
+            }
+
+            async fn user_page(
+                &self,
+                instance_id: &twofold_domain::InstanceId,
+                page: &twofold_app::ports::UserPage,
+            ) -> Result<(u64, Vec<twofold_app::ports::Doc>), twofold_app::StoreError> {
+                use twofold_app::ports::UserScope;
+                let err = $crate::shared::db_error;
+                let sql = $crate::shared::user_page_sql(page, <$db as sqlx::Database>::NAME == "PostgreSQL");
+                let (orgs, also): (&[String], Option<&str>) = match &page.scope {
+                    UserScope::All => (&[], None),
+                    UserScope::Orgs { orgs, also } => (orgs, also.as_deref()),
+                };
+                let mut tx = self.read.begin().await.map_err(err)?;
+                let mut count =
+                    sqlx::query_as::<$db, (i64,)>(sqlx::AssertSqlSafe(sql.count)).bind(instance_id.as_str());
+                for o in orgs {
+                    count = count.bind(o.as_str());
+                }
+                if let Some(a) = also {
+                    count = count.bind(a);
+                }
+                let (total,) = count.fetch_one(&mut *tx).await.map_err(err)?;
+                let mut rows =
+                    sqlx::query_as::<$db, (String,)>(sqlx::AssertSqlSafe(sql.page)).bind(instance_id.as_str());
+                for o in orgs {
+                    rows = rows.bind(o.as_str());
+                }
+                if let Some(a) = also {
+                    rows = rows.bind(a);
+                }
+                let rows = rows
+                    .bind(i64::try_from(page.limit).unwrap_or(i64::MAX))
+                    .bind(i64::try_from(page.offset).unwrap_or(i64::MAX))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                tx.commit().await.map_err(err)?;
+                let docs = rows
+                    .into_iter()
+                    .map(|(b,)| $crate::shared::parse_doc(&b))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((total.max(0) as u64, docs))
             }
 
             async fn ping(&self) -> Result<(), twofold_app::StoreError> {

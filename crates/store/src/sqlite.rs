@@ -43,12 +43,17 @@ impl SqliteStore {
             .connect_with(connect.clone())
             .await
             .map_err(corrupt_or)?;
-        let problems = integrity(&write, "quick_check").await.map_err(corrupt_or)?;
-        if !problems.is_empty() {
-            write.close().await;
-            return Err(crate::OpenError::Corrupt(problems.join("; ")));
-        }
-        sqlx::migrate!("../../migrations/sqlite").run(&write).await?;
+        // The whole-file check runs beside the serving server
+        // (`crate::quick_check`): it grows with the file, the start must not.
+        sqlx::migrate!("../../migrations/sqlite")
+            .run(&write)
+            .await
+            .map_err(|e| match e {
+                sqlx::migrate::MigrateError::Execute(e) | sqlx::migrate::MigrateError::ExecuteMigration(e, _) => {
+                    corrupt_or(e)
+                }
+                other => crate::OpenError::Migrate(other),
+            })?;
         let read = SqlitePoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             .acquire_timeout(opts.acquire_timeout)

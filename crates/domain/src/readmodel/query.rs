@@ -284,12 +284,17 @@ impl ListRequest {
         Ok(Self { offset, limit, asc })
     }
 
-    /// The page `offset..offset+limit` of `items` (limit 0 = default).
-    pub fn page<T>(self, items: Vec<T>) -> Vec<T> {
-        let limit = match self.limit as usize {
+    /// The page size: the limit asked for, [`DEFAULT_LIMIT`] for none.
+    pub fn limit_or_default(self) -> usize {
+        match self.limit as usize {
             0 => DEFAULT_LIMIT,
             n => n.min(MAX_LIMIT),
-        };
+        }
+    }
+
+    /// The page `offset..offset+limit` of `items` (limit 0 = default).
+    pub fn page<T>(self, items: Vec<T>) -> Vec<T> {
+        let limit = self.limit_or_default();
         let offset = usize::try_from(self.offset).unwrap_or(usize::MAX);
         items.into_iter().skip(offset).take(limit).collect()
     }

@@ -58,4 +58,5 @@ mod queries;
 mod seed;
 mod transport;
 mod u2f;
+mod user_pages;
 mod users_v2;
