@@ -3,7 +3,8 @@
 //! access token, `x-zitadel-orgid` for the org context, memberships → roles
 //! → permissions (see `twofold_domain::permissions`).
 
-use serde::Deserialize;
+use std::sync::Arc;
+
 
 use crate::docs::internal_doc_error;
 use twofold_domain::permissions::{self, Membership, On, Permission, ResourceCheck};
@@ -108,7 +109,7 @@ pub fn host_without_port(host: &str) -> String {
 
 impl App {
     /// The instance a request is for, from its Host (or `:authority`).
-    pub async fn resolve_instance(&self, host: &str) -> Result<InstanceView, DomainError> {
+    pub async fn resolve_instance(&self, host: &str) -> Result<Arc<InstanceView>, DomainError> {
         let domain = host_without_port(host);
         if domain.is_empty() {
             return Err(DomainError::new(ErrorKind::NotFound, "", "no instanceHost specified"));
@@ -131,8 +132,11 @@ impl App {
         else {
             return Err(not_found());
         };
-        let d = InstanceDomainView::deserialize(&*d).map_err(|e| internal_doc_error(Collection::InstanceDomain, e))?;
-        self.typed_doc(&d.instance_id, Collection::Instance, d.instance_id.as_str())
+        let d: Arc<InstanceDomainView> = self
+            .parsed
+            .get(Collection::InstanceDomain, "", &domain, &d)
+            .map_err(|e| internal_doc_error(Collection::InstanceDomain, e))?;
+        self.shared_doc(&d.instance_id, Collection::Instance, d.instance_id.as_str())
             .await?
             .ok_or_else(not_found)
     }

@@ -1,5 +1,7 @@
 //! Typed access to read-model documents.
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use twofold_domain::readmodel::Collection;
 use twofold_domain::{DomainError, InstanceId};
@@ -17,6 +19,23 @@ impl App {
         let doc = self.store.doc(instance_id, collection, id).await.map_err(store_error)?;
         doc.map(|d| T::deserialize(&*d).map_err(|e| internal_doc_error(collection, e)))
             .transpose()
+    }
+
+    /// As [`Self::typed_doc`], shared and parsed once per stored version
+    /// (`parsed.rs`): for the documents nearly every request reads.
+    pub(crate) async fn shared_doc<T: DeserializeOwned + Send + Sync + 'static>(
+        &self,
+        instance_id: &InstanceId,
+        collection: Collection,
+        id: &str,
+    ) -> Result<Option<Arc<T>>, DomainError> {
+        let doc = self.store.doc(instance_id, collection, id).await.map_err(store_error)?;
+        doc.map(|d| {
+            self.parsed
+                .get(collection, instance_id.as_str(), id, &d)
+                .map_err(|e| internal_doc_error(collection, e))
+        })
+        .transpose()
     }
 
     pub(crate) async fn typed_prefix<T: DeserializeOwned>(

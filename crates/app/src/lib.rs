@@ -11,6 +11,7 @@ pub mod clock;
 pub mod command;
 pub mod contact_codes;
 mod docs;
+mod parsed;
 pub mod freshness;
 pub mod hosted_login;
 pub mod humans;
@@ -94,6 +95,7 @@ pub struct App {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) deliveries: Arc<notify::Deliveries>,
     pub(crate) signing: Arc<signing_keys::KeyCache>,
+    pub(crate) parsed: Arc<parsed::Parsed>,
 }
 
 impl App {
@@ -105,6 +107,7 @@ impl App {
             keys: Arc::new(keys),
             deliveries: Arc::new(notify::Deliveries::new(config.delivery_queue)),
             signing: Arc::new(signing_keys::KeyCache::default()),
+            parsed: Arc::new(parsed::Parsed::default()),
             config: Arc::new(config),
             clock: Arc::new(clock::SystemClock),
         }

@@ -5,6 +5,8 @@
 //! its grant's id and proven by its keyed hash, a JWT by its signature,
 //! `sid` and `jti`.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 use twofold_domain::oidc::claims;
 use twofold_domain::oidc::session::{self as grant, OidcSession, OidcSessionAdded, REVOKED_BY_CLIENT, SIGNED_OUT};
@@ -44,8 +46,8 @@ fn secs(t: Timestamp) -> i64 {
 
 impl App {
     /// The grant `sid` as its read model holds it.
-    async fn oidc_session(&self, instance_id: &InstanceId, sid: &str) -> Result<Option<OidcSession>, DomainError> {
-        self.typed_doc(instance_id, Collection::OidcSession, sid).await
+    async fn oidc_session(&self, instance_id: &InstanceId, sid: &str) -> Result<Option<Arc<OidcSession>>, DomainError> {
+        self.shared_doc(instance_id, Collection::OidcSession, sid).await
     }
 
     /// The access token `token` if it is active now.
@@ -89,7 +91,7 @@ impl App {
             return Ok(None);
         };
         let user = self
-            .typed_doc::<UserView>(instance_id, Collection::User, &t.grant.user_id)
+            .shared_doc::<UserView>(instance_id, Collection::User, &t.grant.user_id)
             .await?;
         match user {
             Some(u) if u.state == UserState::Active => Ok(Some(self.claims_of(instance_id, &u, &t.scope).await?)),

@@ -5,6 +5,8 @@
 //! `oidc_session`. Opaque tokens are stored as keyed hashes; ID tokens are
 //! signed RS256, JWT access tokens ES256.
 
+use std::sync::Arc;
+
 use twofold_domain::oidc::claims::{self, IdToken};
 use twofold_domain::oidc::keys::Signs;
 use twofold_domain::oidc::scopes;
@@ -367,10 +369,10 @@ impl App {
         user: &UserView,
         scope: &[String],
     ) -> Result<serde_json::Map<String, serde_json::Value>, DomainError> {
-        let org: Option<OrgView> = self
-            .typed_doc(instance_id, Collection::Org, user.org_id.as_str())
+        let org: Option<Arc<OrgView>> = self
+            .shared_doc(instance_id, Collection::Org, user.org_id.as_str())
             .await?;
-        Ok(claims::user_claims(user, org.as_ref(), scope))
+        Ok(claims::user_claims(user, org.as_deref(), scope))
     }
 
     async fn refresh_grant(

@@ -81,7 +81,7 @@ impl FromRequestParts<Arc<Web>> for Visit {
         );
         let host = twofold_api::request_host(parts);
         let instance = match web.app.resolve_instance(&host).await {
-            Ok(i) => i.id,
+            Ok(i) => i.id.clone(),
             Err(e) => return Err(errors::page(t, &e)),
         };
         let seed = parts

@@ -127,7 +127,8 @@ async fn client_form(app: &App, req: Request) -> Result<ClientForm, Response> {
         .resolve_instance(&request_host(&parts))
         .await
         .map_err(|e| domain_error(&e))?
-        .id;
+        .id
+        .clone();
     let client = presented(&parts, &mut p).map_err(|e| oauth_refusal(&e))?;
     Ok(ClientForm {
         parts,
