@@ -218,8 +218,7 @@ impl Connect {
         };
         match codec {
             Codec::Proto => Ok(out),
-            Codec::Json => serde_json::to_vec(&to_json(&info.output, &out)?)
-                .map_err(|e| Status::internal(format!("encoding JSON: {e}"))),
+            Codec::Json => to_json(info, &out),
         }
     }
 

@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
-use http::{Method, StatusCode};
+use http::{HeaderValue, Method, StatusCode};
 use http_body_util::BodyExt;
 use prost::Message;
 use prost_reflect::ReflectMessage;
@@ -198,19 +198,30 @@ impl Rest {
 
         let message = Bytes::from(msg.encode_to_vec());
         let out = self.direct.call(&route.info, &mut parts, message).await?;
-        let json = to_json(&route.info.output, &out)?;
-        Ok((route.success, axum::Json(json)).into_response())
+        let json = to_json(&route.info, &out)?;
+        let headers = [(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
+        Ok((route.success, headers, json).into_response())
     }
 }
 
-/// A response message as canonical protobuf JSON.
-pub(crate) fn to_json(desc: &MessageDescriptor, message: &[u8]) -> Result<serde_json::Value, Status> {
-    let out = DynamicMessage::decode(desc.clone(), message)
-        .map_err(|e| Status::internal(format!("decoding gRPC response: {e}")))?;
-    let mut json = out
-        .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new())
-        .map_err(|e| Status::internal(format!("encoding JSON: {e}")))?;
-    integral_floats_as_integers(&mut json);
+/// The answer of `method` as canonical protobuf JSON, written straight
+/// out; only an answer that can hold floating-point numbers goes through a
+/// `serde_json::Value` first, for protojson's whole-number form.
+pub(crate) fn to_json(method: &MethodInfo, message: &[u8]) -> Result<Vec<u8>, Status> {
+    let out = DynamicMessage::decode(method.output.clone(), message)
+        .map_err(|e| Status::internal(format!("decoding the answer: {e}")))?;
+    let encoding = |e: serde_json::Error| Status::internal(format!("encoding JSON: {e}"));
+    let options = SerializeOptions::new();
+    if method.output_has_floats {
+        let mut json = out
+            .serialize_with_options(serde_json::value::Serializer, &options)
+            .map_err(encoding)?;
+        integral_floats_as_integers(&mut json);
+        return serde_json::to_vec(&json).map_err(encoding);
+    }
+    let mut json = Vec::with_capacity(256);
+    out.serialize_with_options(&mut serde_json::Serializer::new(&mut json), &options)
+        .map_err(encoding)?;
     Ok(json)
 }
 
