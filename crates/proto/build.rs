@@ -1,7 +1,10 @@
 //! Compiles our own .proto files with protox (no system protoc) and generates
 //! prost messages plus tonic servers and clients. The encoded descriptor set is
 //! kept for gRPC reflection and for the REST transcoder, which reads the
-//! `twofold.api.v1` method options from it.
+//! `twofold.api.v1` method options from it. Beside tonic's servers, each
+//! service gets a table of direct calls (`<service>_direct`), through which
+//! the REST and Connect transports reach the same trait methods with the
+//! decoded message, without gRPC framing or the gRPC router.
 
 use std::path::PathBuf;
 
@@ -31,9 +34,76 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("descriptor.bin"), compiler.encode_file_descriptor_set())?;
 
-    tonic_prost_build::configure()
+    let tonic = tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        .compile_fds(compiler.file_descriptor_set())?;
+        .service_generator();
+    let mut config = prost_build::Config::new();
+    config.out_dir(&out).service_generator(Box::new(WithDirectCalls(tonic)));
+    config.compile_fds(compiler.file_descriptor_set())?;
     Ok(())
+}
+
+/// tonic's generator followed by the direct-call table of each service.
+struct WithDirectCalls(Box<dyn prost_build::ServiceGenerator>);
+
+impl prost_build::ServiceGenerator for WithDirectCalls {
+    fn generate(&mut self, service: prost_build::Service, buf: &mut String) {
+        direct_calls(&service, buf);
+        self.0.generate(service, buf);
+    }
+
+    fn finalize(&mut self, buf: &mut String) {
+        self.0.finalize(buf);
+    }
+
+    fn finalize_package(&mut self, package: &str, buf: &mut String) {
+        self.0.finalize_package(package, buf);
+    }
+}
+
+/// `pub fn <service>_direct(svc) -> Vec<(gRPC path, DirectCall)>` for the
+/// unary methods of `service` (it has no others).
+fn direct_calls(service: &prost_build::Service, buf: &mut String) {
+    use std::fmt::Write;
+    let snake = |s: &str| {
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    };
+    let module = format!("{}_server", snake(&service.name));
+    let service_trait = format!("{module}::{}", service.name);
+    let _ = writeln!(
+        buf,
+        "/// The unary methods of `{}` as direct calls, by gRPC path.\n\
+         pub fn {}_direct<T: {service_trait}>(svc: ::std::sync::Arc<T>) \
+         -> ::std::vec::Vec<(&'static str, crate::direct::DirectCall)> {{\n    ::std::vec![",
+        service.proto_name,
+        snake(&service.name),
+    );
+    for m in service
+        .methods
+        .iter()
+        .filter(|m| !m.client_streaming && !m.server_streaming)
+    {
+        let _ = writeln!(
+            buf,
+            "        (\"/{pkg}.{svc}/{proto}\", {{\n            let svc = svc.clone();\n            \
+             crate::direct::call(move |req| {{\n                let svc = svc.clone();\n                \
+             async move {{\n                    let req = crate::direct::decode::<{input}>(req)?;\n                    \
+             crate::direct::encode(<T as {service_trait}>::{name}(&svc, req).await)\n                }}\n            \
+             }})\n        }}),",
+            pkg = service.package,
+            svc = service.proto_name,
+            proto = m.proto_name,
+            input = m.input_type,
+            name = m.name,
+        );
+    }
+    buf.push_str("    ]\n}\n");
 }

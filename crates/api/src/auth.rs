@@ -1,7 +1,7 @@
 //! The gRPC auth layer: every call to a method with an auth option gets its
 //! instance (from the host), caller (from the bearer token) and org context
-//! settled here, before the handler runs. REST calls are dispatched through
-//! the same gRPC router, so they pass this layer too.
+//! settled here (`admit`), before the handler runs. REST and Connect calls
+//! skip the gRPC router but pass the same `admit` (`direct`).
 
 use std::sync::Arc;
 
@@ -61,28 +61,33 @@ pub async fn layer(State(s): State<AuthState>, req: Request, next: Next) -> Resp
 }
 
 async fn call(s: &AuthState, method: &MethodInfo, req: Request, next: Next) -> Response {
-    let req = match &method.auth {
-        Some(auth) => {
-            let (mut parts, body) = req.into_parts();
-            let host = request_host(&parts);
-            match settle(&s.app, &parts, &host, auth).await {
-                Ok(ctx) => {
-                    observe::caller(&tracing::Span::current(), &ctx);
-                    parts.extensions.insert(ctx);
-                    let host = twofold_app::auth::host_without_port(&host);
-                    parts.extensions.insert(RequestHost(host));
-                    Request::from_parts(parts, body)
-                }
-                Err(e) => return to_status(e).into_http(),
-            }
-        }
-        None => req,
-    };
-    let req = match nul_strings::refuse_nul(method, req, s.max_message_bytes).await {
+    let (mut parts, body) = req.into_parts();
+    if let Err(status) = admit(&s.app, method, &mut parts).await {
+        return status.into_http();
+    }
+    let req = match nul_strings::refuse_nul(method, Request::from_parts(parts, body), s.max_message_bytes).await {
         Ok(req) => req,
         Err(refusal) => return refusal,
     };
     grpc_decode::client_errors(next.run(req).await)
+}
+
+/// The check every RPC passes before its handler, whatever the transport:
+/// for a method with an auth option, the instance, caller and org context
+/// are settled and the declared permission checked; the result goes into
+/// the request's extensions, where handlers read it (`ctx`, `host`).
+pub async fn admit(app: &App, method: &MethodInfo, parts: &mut http::request::Parts) -> Result<(), tonic::Status> {
+    let Some(auth) = &method.auth else {
+        return Ok(());
+    };
+    let host = request_host(parts);
+    let ctx = settle(app, parts, &host, auth).await.map_err(to_status)?;
+    observe::caller(&tracing::Span::current(), &ctx);
+    parts.extensions.insert(ctx);
+    parts
+        .extensions
+        .insert(RequestHost(twofold_app::auth::host_without_port(&host)));
+    Ok(())
 }
 
 async fn settle(

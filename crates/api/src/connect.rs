@@ -4,9 +4,10 @@
 //! `message`/`encoding` query for methods declared
 //! `idempotency_level = NO_SIDE_EFFECTS`. The content type tells it apart
 //! from gRPC and gRPC-web on the same path. Like REST, the message is handed
-//! to the gRPC router in-process (`rest::dispatch`), so authentication,
-//! permission checks, validation and error ids are the gRPC ones; only the
-//! framing and the error shape (`error::connect_response`) are Connect's.
+//! in-process to the RPC after the admission gRPC calls pass too (`direct`),
+//! so authentication, permission checks, validation and error ids are the
+//! gRPC ones; only the framing and the error shape
+//! (`error::connect_response`) are Connect's.
 //!
 //! Written here rather than taken from a crate: the Rust Connect crates
 //! (`connectrpc`, `connectrpc-axum`, `axum-connect`) dispatch to typed
@@ -31,9 +32,10 @@ use http_body_util::{BodyExt, Limited};
 use prost::Message;
 use tonic::Status;
 
+use crate::direct::Direct;
 use crate::error::{connect_response, invalid};
 use crate::methods::{MethodInfo, Methods};
-use crate::rest::{dispatch, parse_body, to_json};
+use crate::rest::{parse_body, to_json};
 
 const JSON: &str = "application/json";
 const PROTO: &str = "application/proto";
@@ -61,15 +63,15 @@ impl Codec {
 #[derive(Clone)]
 pub struct Connect {
     methods: Arc<Methods>,
-    grpc: axum::Router,
+    direct: Arc<Direct>,
     max_body_bytes: usize,
 }
 
 impl Connect {
-    pub fn new(methods: Arc<Methods>, grpc: axum::Router, max_body_bytes: usize) -> Self {
+    pub fn new(methods: Arc<Methods>, direct: Arc<Direct>, max_body_bytes: usize) -> Self {
         Self {
             methods,
-            grpc,
+            direct,
             max_body_bytes,
         }
     }
@@ -139,7 +141,7 @@ where
 
 impl Connect {
     async fn post(&self, info: &MethodInfo, codec: Codec, req: Request) -> Response {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
         let result = async {
             if let Some(v) = parts.headers.get("connect-protocol-version")
                 && v != "1"
@@ -161,14 +163,14 @@ impl Connect {
                 .map_err(|e| read_error(&*e, self.max_body_bytes))?
                 .to_bytes();
             let body = self.decompress(encoding, body)?;
-            self.call(info, codec, &parts, body, timeout).await
+            self.call(info, codec, &mut parts, body, timeout).await
         }
         .await;
         respond(codec, &parts.headers, result)
     }
 
     async fn get(&self, info: &MethodInfo, req: Request) -> Response {
-        let (parts, _) = req.into_parts();
+        let (mut parts, _) = req.into_parts();
         let request = GetQuery::parse(parts.uri.query()).and_then(|q| {
             let (codec, message, compression) = q.into_message()?;
             Ok((codec, self.decompress(compression.as_deref(), message)?))
@@ -178,7 +180,7 @@ impl Connect {
             Err(status) => return connect_response(&status),
         };
         let result = match timeout(&parts.headers) {
-            Ok(timeout) => self.call(info, codec, &parts, body, timeout).await,
+            Ok(timeout) => self.call(info, codec, &mut parts, body, timeout).await,
             Err(status) => Err(status),
         };
         respond(codec, &parts.headers, result)
@@ -189,12 +191,12 @@ impl Connect {
         &self,
         info: &MethodInfo,
         codec: Codec,
-        parts: &http::request::Parts,
+        parts: &mut http::request::Parts,
         body: Bytes,
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>, Status> {
         let message = match codec {
-            // tonic decodes (and refuses) the bytes as for any gRPC call.
+            // Decoded (and refused) with the RPC's own message type.
             Codec::Proto => body,
             Codec::Json if body.is_empty() => {
                 return Err(invalid(
@@ -207,7 +209,7 @@ impl Connect {
                     .encode_to_vec(),
             ),
         };
-        let call = dispatch(&self.grpc, &info.grpc_path, parts, &message);
+        let call = self.direct.call(info, parts, message);
         let out = match timeout {
             Some(limit) => tokio::time::timeout(limit, call)
                 .await
@@ -215,9 +217,8 @@ impl Connect {
             None => call.await?,
         };
         match codec {
-            Codec::Proto => Ok(out.to_vec()),
-            Codec::Json => serde_json::to_vec(&to_json(&info.output, out)?)
-                .map_err(|e| Status::internal(format!("encoding JSON: {e}"))),
+            Codec::Proto => Ok(out),
+            Codec::Json => to_json(info, &out),
         }
     }
 

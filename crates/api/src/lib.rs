@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod connect;
 mod convert;
+mod direct;
 mod error;
 mod grpc_decode;
 mod guard;
@@ -49,14 +50,23 @@ use tonic_web::GrpcWebLayer;
 use tower::ServiceExt;
 use tower_http::cors::{Any, CorsLayer};
 use twofold_app::App;
+use twofold_proto::twofold::policy::v1 as policy_v1;
 use twofold_proto::twofold::policy::v1::policy_service_server::PolicyServiceServer;
+use twofold_proto::zitadel::admin::v1 as admin_v1;
 use twofold_proto::zitadel::admin::v1::admin_service_server::AdminServiceServer;
+use twofold_proto::zitadel::auth::v1 as auth_v1;
 use twofold_proto::zitadel::auth::v1::auth_service_server::AuthServiceServer;
+use twofold_proto::zitadel::management::v1 as management_v1;
 use twofold_proto::zitadel::management::v1::management_service_server::ManagementServiceServer;
+use twofold_proto::zitadel::oidc::v2 as oidc_v2;
 use twofold_proto::zitadel::oidc::v2::oidc_service_server::OidcServiceServer;
+use twofold_proto::zitadel::org::v2 as org_v2;
 use twofold_proto::zitadel::org::v2::organization_service_server::OrganizationServiceServer;
+use twofold_proto::zitadel::session::v2 as session_v2;
 use twofold_proto::zitadel::session::v2::session_service_server::SessionServiceServer;
+use twofold_proto::zitadel::settings::v2 as settings_v2;
 use twofold_proto::zitadel::settings::v2::settings_service_server::SettingsServiceServer;
+use twofold_proto::zitadel::user::v2 as user_v2;
 use twofold_proto::zitadel::user::v2::user_service_server::UserServiceServer;
 
 /// Limits on what a client may send.
@@ -99,35 +109,55 @@ pub async fn router(app: App, limits: Limits, logging: Logging) -> Result<Api, m
         .build_v1()
         .map_err(|e| methods::DescriptorError(e.to_string()))?;
 
-    let grpc = tonic::service::Routes::new(
-        AdminServiceServer::new(admin::Admin { app: app.clone() }).max_decoding_message_size(max),
-    )
-    .add_service(
-        ManagementServiceServer::new(management::Management { app: app.clone() }).max_decoding_message_size(max),
-    )
-    .add_service(UserServiceServer::new(users::Users { app: app.clone() }).max_decoding_message_size(max))
-    .add_service(SessionServiceServer::new(sessions::Sessions { app: app.clone() }).max_decoding_message_size(max))
-    .add_service(AuthServiceServer::new(self_service::SelfService { app: app.clone() }).max_decoding_message_size(max))
-    .add_service(
-        SettingsServiceServer::new(settings_service::Settings { app: app.clone() }).max_decoding_message_size(max),
-    )
-    .add_service(OrganizationServiceServer::new(org_service::Orgs { app: app.clone() }).max_decoding_message_size(max))
-    .add_service(PolicyServiceServer::new(policy_preview::Policies { app: app.clone() }).max_decoding_message_size(max))
-    .add_service(OidcServiceServer::new(oidc::service::Oidc { app: app.clone() }).max_decoding_message_size(max))
-    .add_service(health_service)
-    .add_service(reflection)
-    .prepare()
-    .into_axum_router()
-    .layer(axum::middleware::from_fn_with_state(
-        auth::AuthState {
-            app: app.clone(),
-            methods: methods.clone(),
-            max_message_bytes: max,
-        },
-        auth::layer,
-    ));
-    let rest = rest::Rest::new(&methods, grpc.clone(), max)?;
-    let connect = connect::Connect::new(methods.clone(), grpc.clone(), max);
+    // Each service once, behind both its tonic server and its direct calls.
+    let admin = Arc::new(admin::Admin { app: app.clone() });
+    let management = Arc::new(management::Management { app: app.clone() });
+    let users = Arc::new(users::Users { app: app.clone() });
+    let sessions = Arc::new(sessions::Sessions { app: app.clone() });
+    let self_service = Arc::new(self_service::SelfService { app: app.clone() });
+    let settings = Arc::new(settings_service::Settings { app: app.clone() });
+    let orgs = Arc::new(org_service::Orgs { app: app.clone() });
+    let policies = Arc::new(policy_preview::Policies { app: app.clone() });
+    let oidc = Arc::new(oidc::service::Oidc { app: app.clone() });
+    let direct = Arc::new(direct::Direct::new(
+        app.clone(),
+        &methods,
+        [
+            admin_v1::admin_service_direct(admin.clone()),
+            management_v1::management_service_direct(management.clone()),
+            user_v2::user_service_direct(users.clone()),
+            session_v2::session_service_direct(sessions.clone()),
+            auth_v1::auth_service_direct(self_service.clone()),
+            settings_v2::settings_service_direct(settings.clone()),
+            org_v2::organization_service_direct(orgs.clone()),
+            policy_v1::policy_service_direct(policies.clone()),
+            oidc_v2::oidc_service_direct(oidc.clone()),
+        ],
+    )?);
+
+    let grpc = tonic::service::Routes::new(AdminServiceServer::from_arc(admin).max_decoding_message_size(max))
+        .add_service(ManagementServiceServer::from_arc(management).max_decoding_message_size(max))
+        .add_service(UserServiceServer::from_arc(users).max_decoding_message_size(max))
+        .add_service(SessionServiceServer::from_arc(sessions).max_decoding_message_size(max))
+        .add_service(AuthServiceServer::from_arc(self_service).max_decoding_message_size(max))
+        .add_service(SettingsServiceServer::from_arc(settings).max_decoding_message_size(max))
+        .add_service(OrganizationServiceServer::from_arc(orgs).max_decoding_message_size(max))
+        .add_service(PolicyServiceServer::from_arc(policies).max_decoding_message_size(max))
+        .add_service(OidcServiceServer::from_arc(oidc).max_decoding_message_size(max))
+        .add_service(health_service)
+        .add_service(reflection)
+        .prepare()
+        .into_axum_router()
+        .layer(axum::middleware::from_fn_with_state(
+            auth::AuthState {
+                app: app.clone(),
+                methods: methods.clone(),
+                max_message_bytes: max,
+            },
+            auth::layer,
+        ));
+    let rest = rest::Rest::new(&methods, direct.clone(), max)?;
+    let connect = connect::Connect::new(methods.clone(), direct, max);
 
     let (a1, a2, a3, a4, a5) = (app.clone(), app.clone(), app.clone(), app.clone(), app.clone());
     let (a6, a7, a8, a9, a10, a11) = (

@@ -2,10 +2,10 @@
 //! route and required permission, read once from our `twofold.api.v1`
 //! method options. Auth and the REST transcoder both work from this table.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use prost_reflect::{DescriptorPool, MessageDescriptor};
+use prost_reflect::{DescriptorPool, Kind, MessageDescriptor};
 use prost_types::method_options::IdempotencyLevel;
 use twofold_app::auth::MethodAuth;
 use twofold_domain::permissions::{CheckedOn, OnSelf, Permission, ResourceCheck};
@@ -22,6 +22,9 @@ pub struct MethodInfo {
     pub no_side_effects: bool,
     pub input: MessageDescriptor,
     pub output: MessageDescriptor,
+    /// The answer can hold a double or float somewhere (its JSON then needs
+    /// protojson's whole-number rewrite, `rest::to_json`).
+    pub output_has_floats: bool,
 }
 
 pub struct Methods {
@@ -144,6 +147,7 @@ impl Methods {
                         http,
                         no_side_effects,
                         input: m.input(),
+                        output_has_floats: has_floats(&m.output()),
                         output: m.output(),
                     }),
                 );
@@ -159,6 +163,25 @@ impl Methods {
     pub fn iter(&self) -> impl Iterator<Item = &Arc<MethodInfo>> {
         self.by_path.values()
     }
+}
+
+/// Whether a double or float field is reachable from `message`.
+fn has_floats(message: &MessageDescriptor) -> bool {
+    let mut seen = HashSet::new();
+    let mut todo = vec![message.clone()];
+    while let Some(m) = todo.pop() {
+        if !seen.insert(m.full_name().to_owned()) {
+            continue;
+        }
+        for field in m.fields() {
+            match field.kind() {
+                Kind::Double | Kind::Float => return true,
+                Kind::Message(inner) => todo.push(inner),
+                _ => {}
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -179,6 +202,7 @@ mod tests {
             (http.post.as_str(), http.body.as_str()),
             ("/admin/v1/policies/login/second_factors", "*")
         );
+        assert!(!add.output_has_floats);
         let health = m.get("/zitadel.admin.v1.AdminService/Healthz").unwrap();
         assert_eq!(health.auth, None);
         assert!(health.no_side_effects && !add.no_side_effects);

@@ -1,8 +1,8 @@
 //! No string of a request may contain U+0000: PostgreSQL cannot store or
 //! compare it in text (every such lookup would fail as an internal error),
 //! and no identifier, name or secret needs it. Checked once for every RPC,
-//! on the decoded request message by the RPC layer (`auth::layer`; REST
-//! calls arrive there as gRPC too), so no handler can forget it.
+//! on the request message, by the gRPC layer (`auth::layer`) and by the
+//! direct path of REST and Connect (`direct`), so no handler can forget it.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -16,7 +16,6 @@ use crate::methods::MethodInfo;
 /// The request again when no string of its message holds U+0000, else the
 /// refusal. `max_message_bytes` is the gRPC message size limit.
 pub async fn refuse_nul(info: &MethodInfo, req: Request, max_message_bytes: usize) -> Result<Request, Response> {
-    let input = info.input.clone();
     let (parts, body) = req.into_parts();
     let bytes = match Limited::new(body, max_message_bytes.saturating_add(5)).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -28,19 +27,28 @@ pub async fn refuse_nul(info: &MethodInfo, req: Request, max_message_bytes: usiz
         }
         Err(e) => return Err(Status::invalid_argument(format!("invalid request message: {e}")).into_http()),
     };
-    // One uncompressed frame; anything else is tonic's to judge. A message
-    // without a zero byte holds no NUL character: most are not decoded here.
+    // One uncompressed frame; anything else is tonic's to judge.
     if let [0, l0, l1, l2, l3, message @ ..] = &bytes[..]
         && u32::from_be_bytes([*l0, *l1, *l2, *l3]) as usize == message.len()
-        && message.contains(&0)
-        && let Ok(msg) = DynamicMessage::decode(input, message)
-        && let Some(field) = nul_field(&msg)
     {
-        return Err(
-            Status::invalid_argument(format!("invalid {field}: must not contain the NUL character")).into_http(),
-        );
+        check(info, message).map_err(|status| status.into_http())?;
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The refusal when a string of the encoded request `message` holds U+0000.
+/// A message without a zero byte holds no NUL character: most are not
+/// decoded here. One that does not decode is left to the decoder to refuse.
+pub fn check(info: &MethodInfo, message: &[u8]) -> Result<(), Status> {
+    if message.contains(&0)
+        && let Ok(msg) = DynamicMessage::decode(info.input.clone(), message)
+        && let Some(field) = nul_field(&msg)
+    {
+        return Err(Status::invalid_argument(format!(
+            "invalid {field}: must not contain the NUL character"
+        )));
+    }
+    Ok(())
 }
 
 /// The path of the first string (or map key) that contains U+0000.

@@ -1,8 +1,8 @@
 //! REST/JSON for every RPC that declares a `twofold.api.v1.http` route,
 //! following grpc-gateway's rules: JSON body → request message, path
-//! parameters (enum names or numbers) → fields, then an in-process call to
-//! the gRPC router, so auth and validation run exactly as for gRPC (the
-//! Connect transport, `connect.rs`, shares that call and the JSON). Answers
+//! parameters (enum names or numbers) → fields, then the RPC called
+//! in-process after the same admission as gRPC (`direct`; the Connect
+//! transport, `connect.rs`, shares that call and the JSON). Answers
 //! are canonical protobuf JSON (zero values omitted, 64-bit integers as
 //! strings, enum names, RFC 3339 timestamps with `Z`, durations as "NNNs").
 
@@ -12,15 +12,15 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::{HeaderValue, Method, StatusCode, Version};
+use bytes::{Bytes, BytesMut};
+use http::{HeaderValue, Method, StatusCode};
 use http_body_util::BodyExt;
 use prost::Message;
 use prost_reflect::ReflectMessage;
 use prost_reflect::{DeserializeOptions, DynamicMessage, Kind, MessageDescriptor, SerializeOptions, Value};
 use tonic::Status;
-use tower::ServiceExt;
 
+use crate::direct::Direct;
 use crate::error::{invalid, protocol_error, rest_response};
 use crate::methods::{DescriptorError, MethodInfo, Methods};
 use crate::observe;
@@ -71,16 +71,16 @@ impl Route {
     }
 }
 
-/// The REST side of the server: routes plus the gRPC router they call.
+/// The REST side of the server: routes plus the RPCs they call.
 #[derive(Clone)]
 pub struct Rest {
     routes: Arc<Vec<Route>>,
-    grpc: axum::Router,
+    direct: Arc<Direct>,
     max_body_bytes: usize,
 }
 
 impl Rest {
-    pub fn new(methods: &Methods, grpc: axum::Router, max_body_bytes: usize) -> Result<Self, DescriptorError> {
+    pub fn new(methods: &Methods, direct: Arc<Direct>, max_body_bytes: usize) -> Result<Self, DescriptorError> {
         let mut routes = Vec::new();
         for info in methods.iter() {
             let Some(http) = &info.http else { continue };
@@ -121,7 +121,7 @@ impl Rest {
         routes.sort_by_key(|r| std::cmp::Reverse(r.literal_count()));
         Ok(Self {
             routes: Arc::new(routes),
-            grpc,
+            direct,
             max_body_bytes,
         })
     }
@@ -184,7 +184,7 @@ impl Rest {
         &self,
         route: &Route,
         params: Vec<(String, String)>,
-        parts: http::request::Parts,
+        mut parts: http::request::Parts,
         body: Bytes,
     ) -> Result<Response, Status> {
         let mut msg = DynamicMessage::new(route.info.input.clone());
@@ -196,56 +196,32 @@ impl Rest {
             set_path_param(&mut msg, &name, &raw)?;
         }
 
-        let out = dispatch(&self.grpc, &route.info.grpc_path, &parts, &msg.encode_to_vec()).await?;
-        let json = to_json(&route.info.output, out)?;
-        Ok((route.success, axum::Json(json)).into_response())
+        let message = Bytes::from(msg.encode_to_vec());
+        let out = self.direct.call(&route.info, &mut parts, message).await?;
+        let json = to_json(&route.info, &out)?;
+        let headers = [(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
+        Ok((route.success, headers, json).into_response())
     }
 }
 
-/// Calls `grpc_path` in-process through the gRPC router (so through the
-/// auth layer, validation and the handler, exactly as a gRPC client would)
-/// and returns the encoded response message. REST and Connect both call here.
-pub(crate) async fn dispatch(
-    grpc: &axum::Router,
-    grpc_path: &str,
-    parts: &http::request::Parts,
-    message: &[u8],
-) -> Result<Bytes, Status> {
-    let grpc_req = grpc_request(grpc_path, parts, message)?;
-    let resp = match grpc.clone().oneshot(grpc_req).await {
-        Ok(resp) => resp,
-        Err(never) => match never {},
-    };
-    let (head, body) = resp.into_parts();
-    let collected = body
-        .collect()
-        .await
-        .map_err(|e| Status::internal(format!("reading gRPC response: {e}")))?;
-    let trailers = collected.trailers().cloned();
-    let status = trailers
-        .as_ref()
-        .and_then(Status::from_header_map)
-        .or_else(|| Status::from_header_map(&head.headers))
-        .unwrap_or_else(|| Status::internal("gRPC response without status"));
-    if status.code() != tonic::Code::Ok {
-        return Err(status);
+/// The answer of `method` as canonical protobuf JSON, written straight
+/// out; only an answer that can hold floating-point numbers goes through a
+/// `serde_json::Value` first, for protojson's whole-number form.
+pub(crate) fn to_json(method: &MethodInfo, message: &[u8]) -> Result<Vec<u8>, Status> {
+    let out = DynamicMessage::decode(method.output.clone(), message)
+        .map_err(|e| Status::internal(format!("decoding the answer: {e}")))?;
+    let encoding = |e: serde_json::Error| Status::internal(format!("encoding JSON: {e}"));
+    let options = SerializeOptions::new();
+    if method.output_has_floats {
+        let mut json = out
+            .serialize_with_options(serde_json::value::Serializer, &options)
+            .map_err(encoding)?;
+        integral_floats_as_integers(&mut json);
+        return serde_json::to_vec(&json).map_err(encoding);
     }
-    let mut data = collected.to_bytes();
-    if data.len() < 5 {
-        return Err(Status::internal("gRPC response without message"));
-    }
-    data.advance(5);
-    Ok(data)
-}
-
-/// A response message as canonical protobuf JSON.
-pub(crate) fn to_json(desc: &MessageDescriptor, message: Bytes) -> Result<serde_json::Value, Status> {
-    let out = DynamicMessage::decode(desc.clone(), message)
-        .map_err(|e| Status::internal(format!("decoding gRPC response: {e}")))?;
-    let mut json = out
-        .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new())
-        .map_err(|e| Status::internal(format!("encoding JSON: {e}")))?;
-    integral_floats_as_integers(&mut json);
+    let mut json = Vec::with_capacity(256);
+    out.serialize_with_options(&mut serde_json::Serializer::new(&mut json), &options)
+        .map_err(encoding)?;
     Ok(json)
 }
 
@@ -295,44 +271,6 @@ async fn drain(mut body: Body) {
 fn is_empty_object(body: &[u8]) -> bool {
     let text: Vec<u8> = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
     text.is_empty() || text == b"{}"
-}
-
-/// A unary gRPC request for `grpc_path`, carrying over the headers the
-/// gRPC side reads (auth, instance host, org context, language).
-fn grpc_request(grpc_path: &str, parts: &http::request::Parts, message: &[u8]) -> Result<Request, Status> {
-    let uri = grpc_path
-        .parse()
-        .map_err(|e| Status::internal(format!("method path {grpc_path}: {e}")))?;
-    let len = u32::try_from(message.len()).map_err(|_| Status::resource_exhausted("request message too large"))?;
-    let mut frame = BytesMut::with_capacity(5 + message.len());
-    frame.put_u8(0);
-    frame.put_u32(len);
-    frame.put_slice(message);
-    let mut req = Request::new(Body::from(Bytes::from(frame)));
-    *req.method_mut() = Method::POST;
-    *req.uri_mut() = uri;
-    *req.version_mut() = Version::HTTP_2;
-    let h = req.headers_mut();
-    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-    h.insert(http::header::TE, HeaderValue::from_static("trailers"));
-    for (name, value) in &parts.headers {
-        let n = name.as_str();
-        if n == "authorization"
-            || n == "host"
-            || n == "accept-language"
-            || n.starts_with("x-zitadel-")
-            || n == crate::policy_preview::FORCE_HEADER
-        {
-            h.append(name.clone(), value.clone());
-        }
-    }
-    if !h.contains_key(http::header::HOST)
-        && let Some(a) = parts.uri.authority()
-        && let Ok(v) = HeaderValue::from_str(a.as_str())
-    {
-        h.insert(http::header::HOST, v);
-    }
-    Ok(req)
 }
 
 /// `a=1&b.c=x` → [("a","1"), ("b.c","x")], percent-decoded.

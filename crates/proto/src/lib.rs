@@ -5,6 +5,46 @@
 /// Encoded `FileDescriptorSet` of every served file (with imports and options).
 pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor.bin"));
 
+/// What the generated `<service>_direct` tables are made of (see build.rs):
+/// a service's trait method called in-process, the way the REST and Connect
+/// transports reach it without gRPC framing or the gRPC router.
+pub mod direct {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+
+    use prost::Message;
+    use prost::bytes::Bytes;
+    use tonic::{Request, Response, Status};
+
+    pub type DirectFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, Status>> + Send>>;
+
+    /// One RPC: the encoded request message, with the metadata and
+    /// extensions its handler reads, in; the encoded answer out.
+    pub type DirectCall = Arc<dyn Fn(Request<Bytes>) -> DirectFuture + Send + Sync>;
+
+    pub fn call<F, Fut>(f: F) -> DirectCall
+    where
+        F: Fn(Request<Bytes>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<u8>, Status>> + Send + 'static,
+    {
+        Arc::new(move |req| Box::pin(f(req)))
+    }
+
+    /// The typed request; bytes that are no such message are the client's
+    /// error, worded as the gRPC transport words it (`grpc_decode` in the API).
+    pub fn decode<M: Message + Default>(req: Request<Bytes>) -> Result<Request<M>, Status> {
+        let (metadata, extensions, message) = req.into_parts();
+        let message =
+            M::decode(message).map_err(|e| Status::invalid_argument(format!("invalid request message: {e}")))?;
+        Ok(Request::from_parts(metadata, extensions, message))
+    }
+
+    pub fn encode<M: Message>(resp: Result<Response<M>, Status>) -> Result<Vec<u8>, Status> {
+        resp.map(|r| r.into_inner().encode_to_vec())
+    }
+}
+
 pub mod twofold {
     pub mod api {
         pub mod v1 {
