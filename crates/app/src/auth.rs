@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-
 use crate::docs::internal_doc_error;
 use twofold_domain::permissions::{self, Membership, On, Permission, ResourceCheck};
 use twofold_domain::readmodel::Collection;

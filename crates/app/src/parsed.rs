@@ -7,7 +7,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
@@ -37,9 +37,9 @@ impl Parsed {
         id: &str,
         doc: &Doc,
     ) -> Result<Arc<T>, serde_json::Error> {
-        let mut h = self.hasher.build_hasher();
-        (TypeId::of::<T>(), collection.as_str(), scope, id).hash(&mut h);
-        let key = h.finish();
+        let key = self
+            .hasher
+            .hash_one((TypeId::of::<T>(), collection.as_str(), scope, id));
         if let Some(hit) = self.remembered::<T>(key, doc) {
             return Ok(hit);
         }
