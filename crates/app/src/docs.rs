@@ -8,6 +8,7 @@ use twofold_domain::{DomainError, InstanceId};
 
 use crate::App;
 use crate::command::store_error;
+use crate::ports::Doc;
 
 impl App {
     pub(crate) async fn typed_doc<T: DeserializeOwned>(
@@ -49,9 +50,7 @@ impl App {
             .docs_by_prefix(instance_id, collection, prefix)
             .await
             .map_err(store_error)?;
-        docs.into_iter()
-            .map(|d| T::deserialize(&*d).map_err(|e| internal_doc_error(collection, e)))
-            .collect()
+        parse_all(collection, docs)
     }
 
     pub(crate) async fn typed_lookup<T: DeserializeOwned>(
@@ -65,10 +64,15 @@ impl App {
             .docs_by_lookup(instance_id, collection, lookup)
             .await
             .map_err(store_error)?;
-        docs.into_iter()
-            .map(|d| T::deserialize(&*d).map_err(|e| internal_doc_error(collection, e)))
-            .collect()
+        parse_all(collection, docs)
     }
+}
+
+/// Documents of `collection` as `T`s.
+pub(crate) fn parse_all<T: DeserializeOwned>(collection: Collection, docs: Vec<Doc>) -> Result<Vec<T>, DomainError> {
+    docs.into_iter()
+        .map(|d| T::deserialize(&*d).map_err(|e| internal_doc_error(collection, e)))
+        .collect()
 }
 
 pub(crate) fn internal_doc_error(collection: Collection, e: serde_json::Error) -> DomainError {

@@ -16,7 +16,6 @@ use crate::command::{Decision, unique};
 use crate::notify::{Delivery, Purpose};
 use crate::ports::{UniqueClaim, UserOrder, UserPage, UserScope};
 use crate::{App, WriteDetails, passwords, secrets};
-use serde::Deserialize;
 use twofold_domain::notify::Channel;
 use twofold_domain::url_template::{self, LinkData};
 
@@ -431,10 +430,7 @@ impl App {
             .user_page(&ctx.instance_id, &page)
             .await
             .map_err(crate::command::store_error)?;
-        let users = docs
-            .into_iter()
-            .map(|d| UserView::deserialize(&*d).map_err(|e| crate::docs::internal_doc_error(Collection::User, e)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let users: Vec<UserView> = crate::docs::parse_all(Collection::User, docs)?;
         Ok(Some(UserList {
             total: usize::try_from(total).unwrap_or(usize::MAX),
             users,

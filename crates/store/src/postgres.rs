@@ -9,7 +9,7 @@
 //!
 //! Group commit: as the lock makes an instance's commits (and their WAL
 //! flushes) strictly sequential, each node's writer task takes every push
-//! waiting in its queue (up to [`MAX_BATCH`]) and applies them in one
+//! waiting in its queue (up to [`crate::push::MAX_BATCH`]) and applies them in one
 //! transaction, each in its own savepoint so one push's failure (a lost
 //! race, a taken name) leaves the others intact, then commits once. No push
 //! is acknowledged before that commit; a batch that cannot commit fails
@@ -39,9 +39,6 @@ use twofold_domain::StoredEvent;
 
 use crate::cache::{Cache, Changed};
 use crate::{StoreOptions, shared};
-
-/// Most pushes one commit covers.
-const MAX_BATCH: usize = 128;
 
 /// Rows of `changes` kept: a node that has not looked for this many
 /// commits forgets everything.
@@ -96,7 +93,7 @@ impl PgStore {
         twofold_app::random::fill(&mut id);
         let node: Arc<str> = id.iter().map(|b| format!("{b:02x}")).collect::<String>().into();
         let cache = Arc::new(Cache::default());
-        let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
+        let (jobs, queue) = crate::push::queue();
         tokio::spawn(writer(read.clone(), queue, cache.clone(), node.clone()));
         Ok(Self {
             read,
@@ -203,14 +200,7 @@ fn catch_up(cache: &Cache, node: &str, seq: i64, rows: &[(i64, String, String)])
 }
 
 async fn writer(pool: PgPool, mut queue: mpsc::Receiver<(PushRequest, Reply)>, cache: Arc<Cache>, node: Arc<str>) {
-    while let Some(first) = queue.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
+    while let Some(jobs) = crate::push::next_batch(&mut queue).await {
         let batch: Vec<&PushRequest> = jobs.iter().map(|(req, _)| req).collect();
         let started = std::time::Instant::now();
         let outcome = write_batch(&pool, &batch, &node).await;

@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use tokio::sync::mpsc;
+
 use twofold_app::StoreError;
 use twofold_app::ports::{PushRequest, UniqueClaim};
 use twofold_domain::readmodel::{self, DocKey};
@@ -12,6 +14,28 @@ use twofold_domain::snapshot::Snapshot;
 use twofold_domain::{AggregateRef, StoredEvent};
 
 use crate::shared::{Applied, Written, corrupt};
+
+/// Most pushes one commit covers (group commit, both backends).
+pub(crate) const MAX_BATCH: usize = 128;
+
+/// A writer's queue: room for a few batches before senders wait.
+pub(crate) fn queue<T>() -> (mpsc::Sender<T>, mpsc::Receiver<T>) {
+    mpsc::channel(4 * MAX_BATCH)
+}
+
+/// The next batch: waits for one job, then takes every job already
+/// waiting, up to [`MAX_BATCH`]. None once every sender is gone.
+pub(crate) async fn next_batch<T>(queue: &mut mpsc::Receiver<T>) -> Option<Vec<T>> {
+    let first = queue.recv().await?;
+    let mut jobs = vec![first];
+    while jobs.len() < MAX_BATCH {
+        match queue.try_recv() {
+            Ok(job) => jobs.push(job),
+            Err(_) => break,
+        }
+    }
+    Some(jobs)
+}
 
 /// An event row to insert.
 pub(crate) struct EventRow<'a> {

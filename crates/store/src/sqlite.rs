@@ -17,7 +17,7 @@ use twofold_app::ports::PushRequest;
 use twofold_domain::StoredEvent;
 
 use crate::cache::Cache;
-use crate::sqlite_writer::{self, Job, MAX_BATCH};
+use crate::sqlite_writer::{self, Job};
 use crate::{StoreOptions, shared};
 
 pub struct SqliteStore {
@@ -61,7 +61,7 @@ impl SqliteStore {
             .await?;
         let cache = Arc::new(Cache::default());
         let writable = Arc::new(AtomicBool::new(true));
-        let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
+        let (jobs, queue) = crate::push::queue();
         let target = sqlite_writer::Target {
             path: connect.get_filename().to_owned(),
             busy_timeout: opts.acquire_timeout,

@@ -6,7 +6,7 @@
 //! issue 13). Here a batch runs start to commit without leaving the thread.
 //!
 //! Group commit: the writer takes every push waiting in its queue (up to
-//! [`MAX_BATCH`]) and applies them in one transaction, then commits once,
+//! [`crate::push::MAX_BATCH`]) and applies them in one transaction, then commits once,
 //! so one fsync covers many writes and no push is acknowledged before that
 //! commit. A batch is applied whole first; when a push in it fails (a lost
 //! race, a taken name) the transaction is rolled back and applied again
@@ -32,11 +32,8 @@ use twofold_domain::snapshot::Snapshot;
 use twofold_domain::{AggregateRef, StoredEvent};
 
 use crate::cache::Cache;
-use crate::push::{EventRow, PushTx, apply_push};
+use crate::push::{EventRow, PushTx, apply_push, next_batch};
 use crate::shared::{self, Applied};
-
-/// Most pushes one commit covers.
-pub(crate) const MAX_BATCH: usize = 128;
 
 /// The probe write: 64 KiB of new random bytes (SQLite skips rewriting
 /// unchanged pages), more than a typical push needs, so a probe commits
@@ -111,14 +108,7 @@ struct Writer {
 
 impl Writer {
     async fn run(mut self, mut queue: mpsc::Receiver<Job>) {
-        while let Some(first) = queue.recv().await {
-            let mut jobs = vec![first];
-            while jobs.len() < MAX_BATCH {
-                match queue.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
-                }
-            }
+        while let Some(jobs) = next_batch(&mut queue).await {
             let mut pushes = Vec::new();
             let mut probes = Vec::new();
             let mut closes = Vec::new();
