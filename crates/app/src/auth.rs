@@ -133,7 +133,7 @@ impl App {
         };
         let d: Arc<InstanceDomainView> = self
             .parsed
-            .get(Collection::InstanceDomain, "", &domain, &d)
+            .get(&d)
             .map_err(|e| internal_doc_error(Collection::InstanceDomain, e))?;
         self.shared_doc(&d.instance_id, Collection::Instance, d.instance_id.as_str())
             .await?

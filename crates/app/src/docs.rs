@@ -33,7 +33,7 @@ impl App {
         let doc = self.store.doc(instance_id, collection, id).await.map_err(store_error)?;
         doc.map(|d| {
             self.parsed
-                .get(collection, instance_id.as_str(), id, &d)
+                .get(&d)
                 .map_err(|e| internal_doc_error(collection, e))
         })
         .transpose()

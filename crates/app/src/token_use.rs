@@ -12,7 +12,7 @@ use twofold_domain::oidc::claims;
 use twofold_domain::oidc::session::{self as grant, OidcSession, OidcSessionAdded, REVOKED_BY_CLIENT, SIGNED_OUT};
 use twofold_domain::oidc::token::{self, OAuthError, Presented, invalid_request};
 use twofold_domain::readmodel::Collection;
-use twofold_domain::readmodel::directory::{UserState, UserView};
+use twofold_domain::readmodel::directory::{OrgView, UserState, UserView};
 use twofold_domain::session::{self, SessionState};
 use twofold_domain::{AggregateRef, ClientId, DomainError, InstanceId, SessionId, Timestamp};
 
@@ -30,6 +30,25 @@ pub struct ActiveToken {
     pub token_id: String,
     pub scope: Vec<String>,
     pub expires_at: Timestamp,
+}
+
+/// What userinfo answers: the user's claims for the token's scope,
+/// serialised straight from the shared read models.
+pub struct UserInfo {
+    user: Arc<UserView>,
+    org: Option<Arc<OrgView>>,
+    scope: Vec<String>,
+}
+
+impl serde::Serialize for UserInfo {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        claims::UserClaims {
+            user: &self.user,
+            org: self.org.as_deref(),
+            scopes: &self.scope,
+        }
+        .serialize(s)
+    }
 }
 
 /// Where `end_session` sends the browser.
@@ -82,21 +101,22 @@ impl App {
     }
 
     /// `GET/POST /oidc/v1/userinfo`: the claims, or None (401).
-    pub async fn userinfo(
-        &self,
-        instance_id: &InstanceId,
-        token: &str,
-    ) -> Result<Option<Map<String, Value>>, DomainError> {
+    pub async fn userinfo(&self, instance_id: &InstanceId, token: &str) -> Result<Option<UserInfo>, DomainError> {
         let Some(t) = self.active_access_token(instance_id, token).await? else {
             return Ok(None);
         };
         let user = self
             .shared_doc::<UserView>(instance_id, Collection::User, &t.grant.user_id)
             .await?;
-        match user {
-            Some(u) if u.state == UserState::Active => Ok(Some(self.claims_of(instance_id, &u, &t.scope).await?)),
-            _ => Ok(None),
-        }
+        let Some(user) = user.filter(|u| u.state == UserState::Active) else {
+            return Ok(None);
+        };
+        let org = self.claims_org(instance_id, &user, &t.scope).await?;
+        Ok(Some(UserInfo {
+            user,
+            org,
+            scope: t.scope,
+        }))
     }
 
     /// `POST /oauth/v2/introspect`: the caller is an app (the token's own

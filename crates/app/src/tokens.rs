@@ -369,10 +369,22 @@ impl App {
         user: &UserView,
         scope: &[String],
     ) -> Result<serde_json::Map<String, serde_json::Value>, DomainError> {
-        let org: Option<Arc<OrgView>> = self
-            .shared_doc(instance_id, Collection::Org, user.org_id.as_str())
-            .await?;
+        let org = self.claims_org(instance_id, user, scope).await?;
         Ok(claims::user_claims(user, org.as_deref(), scope))
+    }
+
+    /// The user's org if `scope` asks for its claims.
+    pub(crate) async fn claims_org(
+        &self,
+        instance_id: &InstanceId,
+        user: &UserView,
+        scope: &[String],
+    ) -> Result<Option<Arc<OrgView>>, DomainError> {
+        if !claims::needs_org(scope) {
+            return Ok(None);
+        }
+        self.shared_doc(instance_id, Collection::Org, user.org_id.as_str())
+            .await
     }
 
     async fn refresh_grant(

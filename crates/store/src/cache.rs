@@ -14,7 +14,9 @@
 //! only if no write committed meanwhile, so a slow reader can never put back
 //! a value an interleaved write replaced.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use hashlink::LruCache;
@@ -28,6 +30,53 @@ use crate::shared::Applied;
 /// (instance, collection, id or secondary key) of documents and lookups,
 /// (instance, aggregate type, aggregate id) of histories.
 pub(crate) type Key = (String, String, String);
+
+/// A [`Key`] borrowed from a request: a hit builds no owned strings.
+pub(crate) type KeyRef<'a> = (&'a str, &'a str, &'a str);
+
+/// A key as its parts, owned or borrowed; the maps look up either.
+pub(crate) trait KeyParts {
+    fn parts(&self) -> KeyRef<'_>;
+}
+
+impl KeyParts for Key {
+    fn parts(&self) -> KeyRef<'_> {
+        (&self.0, &self.1, &self.2)
+    }
+}
+
+impl KeyParts for KeyRef<'_> {
+    fn parts(&self) -> KeyRef<'_> {
+        *self
+    }
+}
+
+impl<'a> Borrow<dyn KeyParts + 'a> for Key {
+    fn borrow(&self) -> &(dyn KeyParts + 'a) {
+        self
+    }
+}
+
+/// Hashes as the owned tuple does (a tuple of `&str` and of `String` hash
+/// alike), so either finds the same entry.
+impl Hash for dyn KeyParts + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl PartialEq for dyn KeyParts + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn KeyParts + '_ {}
+
+/// The owned key of `key`, to store under.
+pub(crate) fn owned((a, b, c): KeyRef<'_>) -> Key {
+    (a.to_owned(), b.to_owned(), c.to_owned())
+}
 
 /// The documents a lookup found, each with its id.
 pub(crate) type Lookup = Arc<Vec<(String, Doc)>>;
@@ -148,12 +197,8 @@ pub(crate) async fn read_through<V: Clone>(
 }
 
 /// The key of an aggregate's history.
-pub(crate) fn aggregate_key(instance_id: &str, aggregate: &AggregateRef) -> Key {
-    (
-        instance_id.to_owned(),
-        aggregate.kind.as_str().to_owned(),
-        aggregate.id.clone(),
-    )
+pub(crate) fn aggregate_key<'a>(instance_id: &'a str, aggregate: &'a AggregateRef) -> KeyRef<'a> {
+    (instance_id, aggregate.kind.as_str(), aggregate.id.as_str())
 }
 
 impl Cache {
@@ -179,7 +224,7 @@ impl Cache {
         self.maps().generation
     }
 
-    pub fn doc(&self, key: &Key) -> Option<Option<Doc>> {
+    pub fn doc(&self, key: &dyn KeyParts) -> Option<Option<Doc>> {
         self.maps().docs.get(key).cloned()
     }
 
@@ -201,7 +246,7 @@ impl Cache {
         }
     }
 
-    pub fn lookup(&self, key: &Key) -> Option<Lookup> {
+    pub fn lookup(&self, key: &dyn KeyParts) -> Option<Lookup> {
         self.maps().lookups.get(key).cloned()
     }
 
@@ -224,7 +269,7 @@ impl Cache {
         m.lookups.insert(key, found);
     }
 
-    pub fn events(&self, key: &Key) -> Option<Arc<Vec<StoredEvent>>> {
+    pub fn events(&self, key: &dyn KeyParts) -> Option<Arc<Vec<StoredEvent>>> {
         self.maps().events.get(key).cloned()
     }
 
@@ -235,7 +280,7 @@ impl Cache {
         }
     }
 
-    pub fn history(&self, key: &Key, version: i64) -> Option<History> {
+    pub fn history(&self, key: &dyn KeyParts, version: i64) -> Option<History> {
         match self.maps().histories.get(key) {
             Some((v, h)) if *v == version => Some(h.clone()),
             _ => None,
@@ -275,20 +320,22 @@ impl Cache {
             // if a reader still holds it. A cached list that does not end
             // just before the event (a reader loaded it after the commit)
             // is dropped rather than extended.
-            if let Some(list) = m.events.peek_mut(&key)
+            let key = &key as &dyn KeyParts;
+            if let Some(list) = m.events.peek_mut(key)
                 && !extend(list, 0, ev)
             {
-                m.events.remove(&key);
+                m.events.remove(key);
             }
-            if let Some((_, h)) = m.histories.peek_mut(&key) {
+            if let Some((_, h)) = m.histories.peek_mut(key) {
                 let base = h.snapshot.as_ref().map_or(0, |s| s.sequence);
                 if !extend(&mut h.events, base, ev) {
-                    m.histories.remove(&key);
+                    m.histories.remove(key);
                 }
             }
         }
         for p in req.aggregates.iter().filter(|p| p.snapshot.is_some()) {
-            m.histories.remove(&aggregate_key(instance_id, &p.aggregate));
+            m.histories
+                .remove(&aggregate_key(instance_id, &p.aggregate) as &dyn KeyParts);
         }
     }
 
@@ -336,7 +383,7 @@ impl Changed {
             self.docs.push((key, w.lookup.clone()));
         }
         for p in &req.aggregates {
-            self.aggregates.push(aggregate_key(instance_id, &p.aggregate));
+            self.aggregates.push(owned(aggregate_key(instance_id, &p.aggregate)));
         }
     }
 
@@ -504,7 +551,7 @@ mod tests {
         cache.put_lookup(g, key("user_factors", "org:3"), lookup(&["c"]));
         cache.put_lookup(g, key("user_factors", "org:5"), lookup(&["d"]));
         cache.put_any_instance(g, ("user".into(), "a".into()), Some(doc(json!("a"))));
-        let k = aggregate_key("i", &user());
+        let k = owned(aggregate_key("i", &user()));
         cache.put_events(g, k.clone(), Arc::new(vec![event(1)]));
         cache.put_history(g, k.clone(), 7, History::full(Arc::new(vec![event(1)])));
         let seen = cache.generation();
@@ -537,7 +584,7 @@ mod tests {
     #[test]
     fn a_cached_history_that_already_holds_the_appended_events_is_dropped() {
         let cache = Cache::default();
-        let k = aggregate_key("i", &user());
+        let k = owned(aggregate_key("i", &user()));
         // Loaded after the commit, cached before the writer reported it.
         cache.put_events(cache.generation(), k.clone(), Arc::new(vec![event(1), event(2)]));
         let applied = Applied {
@@ -551,7 +598,7 @@ mod tests {
     #[test]
     fn histories_grow_with_appends_and_restart_at_a_new_snapshot() {
         let cache = Cache::default();
-        let k = aggregate_key("i", &user());
+        let k = owned(aggregate_key("i", &user()));
         cache.put_history(
             cache.generation(),
             k.clone(),

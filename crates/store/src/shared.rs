@@ -229,7 +229,7 @@ macro_rules! impl_event_store {
                 $crate::cache::read_through(
                     self.cached().await?,
                     |c| c.events(&key),
-                    |c, seen, v| c.put_events(seen, key.clone(), v),
+                    |c, seen, v| c.put_events(seen, $crate::cache::owned(key), v),
                     load,
                 )
                 .await
@@ -274,7 +274,7 @@ macro_rules! impl_event_store {
                 $crate::cache::read_through(
                     self.cached().await?,
                     |c| c.history(&key, version),
-                    |c, seen, v| c.put_history(seen, key.clone(), version, v),
+                    |c, seen, v| c.put_history(seen, $crate::cache::owned(key), version, v),
                     load,
                 )
                 .await
@@ -295,7 +295,7 @@ macro_rules! impl_event_store {
             ) -> Result<Option<twofold_app::ports::Doc>, twofold_app::StoreError> {
                 let instance_id = instance_id.as_str();
                 let collection = collection.as_str();
-                let key = (instance_id.to_owned(), collection.to_owned(), id.to_owned());
+                let key = (instance_id, collection, id);
                 let load = async {
                     let row: Option<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOC)
                         .bind(instance_id)
@@ -310,7 +310,7 @@ macro_rules! impl_event_store {
                 $crate::cache::read_through(
                     self.cached().await?,
                     |c| c.doc(&key),
-                    |c, seen, v| c.put_doc(seen, key.clone(), v),
+                    |c, seen, v| c.put_doc(seen, $crate::cache::owned(key), v),
                     load,
                 )
                 .await
@@ -351,7 +351,7 @@ macro_rules! impl_event_store {
             ) -> Result<Vec<twofold_app::ports::Doc>, twofold_app::StoreError> {
                 let instance_id = instance_id.as_str();
                 let collection = collection.as_str();
-                let key = (instance_id.to_owned(), collection.to_owned(), lookup.to_owned());
+                let key = (instance_id, collection, lookup);
                 let load = async {
                     let rows: Vec<(String, String)> =
                         sqlx::query_as::<$db, (String, String)>($crate::shared::SELECT_DOCS_BY_LOOKUP)
@@ -368,7 +368,7 @@ macro_rules! impl_event_store {
                 let found = $crate::cache::read_through(
                     self.cached().await?,
                     |c| c.lookup(&key),
-                    |c, seen, v| c.put_lookup(seen, key.clone(), v),
+                    |c, seen, v| c.put_lookup(seen, $crate::cache::owned(key), v),
                     async { load.await.map(std::sync::Arc::new) },
                 )
                 .await?;

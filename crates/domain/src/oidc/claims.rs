@@ -3,6 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
@@ -11,7 +12,9 @@ use crate::event::Timestamp;
 use crate::readmodel::directory::{OrgView, UserKind, UserView};
 
 pub const RESOURCE_OWNER_SCOPE: &str = "urn:zitadel:iam:user:resourceowner";
-const RESOURCE_OWNER: &str = "urn:zitadel:iam:user:resourceowner:";
+const RESOURCE_OWNER_ID: &str = "urn:zitadel:iam:user:resourceowner:id";
+const RESOURCE_OWNER_NAME: &str = "urn:zitadel:iam:user:resourceowner:name";
+const RESOURCE_OWNER_PRIMARY_DOMAIN: &str = "urn:zitadel:iam:user:resourceowner:primary_domain";
 
 fn secs(t: Timestamp) -> i64 {
     t.0.div_euclid(1_000_000)
@@ -22,53 +25,83 @@ fn has(scopes: &[String], s: &str) -> bool {
 }
 
 /// The user's claims the scopes ask for (userinfo, and the ID token of
-/// apps with `id_token_userinfo_assertion`); `sub` always.
+/// apps with `id_token_userinfo_assertion`); `sub` always. Serialised
+/// straight to the answer (userinfo) or into a token's claims
+/// ([`user_claims`]).
+pub struct UserClaims<'a> {
+    pub user: &'a UserView,
+    /// The user's org: read only when [`needs_org`].
+    pub org: Option<&'a OrgView>,
+    pub scopes: &'a [String],
+}
+
+/// The org whose claims `scopes` ask for is pinned by a scope
+/// (`urn:zitadel:iam:org:id:{id}`).
+fn pinned_org(scopes: &[String]) -> Option<&str> {
+    scopes.iter().find_map(|s| s.strip_prefix(super::scopes::ORG_ID_PREFIX))
+}
+
+/// Whether the claims of `scopes` include the user's org.
+pub fn needs_org(scopes: &[String]) -> bool {
+    pinned_org(scopes).is_some() || has(scopes, RESOURCE_OWNER_SCOPE)
+}
+
+impl Serialize for UserClaims<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (user, scopes) = (self.user, self.scopes);
+        let mut c = s.serialize_map(None)?;
+        c.serialize_entry("sub", user.id.as_str())?;
+        if has(scopes, "profile") {
+            match &user.kind {
+                UserKind::Human(h) => {
+                    c.serialize_entry("name", &h.display_name)?;
+                    c.serialize_entry("given_name", &h.given_name)?;
+                    c.serialize_entry("family_name", &h.family_name)?;
+                    if !h.nick_name.is_empty() {
+                        c.serialize_entry("nickname", &h.nick_name)?;
+                    }
+                    if !h.preferred_language.is_empty() {
+                        c.serialize_entry("locale", &h.preferred_language)?;
+                    }
+                    if let Some(g) = gender(h.gender) {
+                        c.serialize_entry("gender", g)?;
+                    }
+                }
+                UserKind::Machine { name, .. } => c.serialize_entry("name", name)?,
+            }
+            c.serialize_entry("updated_at", &secs(user.details.change_date))?;
+            c.serialize_entry("preferred_username", &user.user_name)?;
+        }
+        if let Some(h) = user.human() {
+            if has(scopes, "email") && !h.email.is_empty() {
+                c.serialize_entry("email", &h.email)?;
+                c.serialize_entry("email_verified", &h.email_verified)?;
+            }
+            if has(scopes, "phone") && !h.phone.is_empty() {
+                c.serialize_entry("phone_number", &h.phone)?;
+                c.serialize_entry("phone_number_verified", &h.phone_verified)?;
+            }
+        }
+        let pinned = pinned_org(scopes);
+        if let Some(id) = pinned {
+            c.serialize_entry("urn:zitadel:iam:org:id", id)?;
+        }
+        if let Some(org) = self.org.filter(|_| needs_org(scopes)) {
+            c.serialize_entry(RESOURCE_OWNER_ID, org.id.as_str())?;
+            c.serialize_entry(RESOURCE_OWNER_NAME, &org.name)?;
+            c.serialize_entry(RESOURCE_OWNER_PRIMARY_DOMAIN, &org.primary_domain)?;
+        }
+        c.end()
+    }
+}
+
+/// [`UserClaims`] as a map, to merge into a token's claims.
 pub fn user_claims(user: &UserView, org: Option<&OrgView>, scopes: &[String]) -> Map<String, Value> {
-    let mut c = Map::new();
-    c.insert("sub".into(), json!(user.id.as_str()));
-    if has(scopes, "profile") {
-        match &user.kind {
-            UserKind::Human(h) => {
-                c.insert("name".into(), json!(h.display_name));
-                c.insert("given_name".into(), json!(h.given_name));
-                c.insert("family_name".into(), json!(h.family_name));
-                if !h.nick_name.is_empty() {
-                    c.insert("nickname".into(), json!(h.nick_name));
-                }
-                if !h.preferred_language.is_empty() {
-                    c.insert("locale".into(), json!(h.preferred_language));
-                }
-                if let Some(g) = gender(h.gender) {
-                    c.insert("gender".into(), json!(g));
-                }
-            }
-            UserKind::Machine { name, .. } => {
-                c.insert("name".into(), json!(name));
-            }
-        }
-        c.insert("updated_at".into(), json!(secs(user.details.change_date)));
-        c.insert("preferred_username".into(), json!(user.user_name));
+    match serde_json::to_value(UserClaims { user, org, scopes }) {
+        Ok(Value::Object(m)) => m,
+        // Unreachable: a map of strings, numbers and booleans.
+        _ => Map::new(),
     }
-    if let Some(h) = user.human() {
-        if has(scopes, "email") && !h.email.is_empty() {
-            c.insert("email".into(), json!(h.email));
-            c.insert("email_verified".into(), json!(h.email_verified));
-        }
-        if has(scopes, "phone") && !h.phone.is_empty() {
-            c.insert("phone_number".into(), json!(h.phone));
-            c.insert("phone_number_verified".into(), json!(h.phone_verified));
-        }
-    }
-    let pinned = scopes.iter().find_map(|s| s.strip_prefix(super::scopes::ORG_ID_PREFIX));
-    if let Some(id) = pinned {
-        c.insert("urn:zitadel:iam:org:id".into(), json!(id));
-    }
-    if let Some(org) = org.filter(|_| pinned.is_some() || has(scopes, RESOURCE_OWNER_SCOPE)) {
-        c.insert(format!("{RESOURCE_OWNER}id"), json!(org.id.as_str()));
-        c.insert(format!("{RESOURCE_OWNER}name"), json!(org.name));
-        c.insert(format!("{RESOURCE_OWNER}primary_domain"), json!(org.primary_domain));
-    }
-    c
 }
 
 fn gender(n: i32) -> Option<&'static str> {
