@@ -31,12 +31,8 @@ impl App {
         id: &str,
     ) -> Result<Option<Arc<T>>, DomainError> {
         let doc = self.store.doc(instance_id, collection, id).await.map_err(store_error)?;
-        doc.map(|d| {
-            self.parsed
-                .get(&d)
-                .map_err(|e| internal_doc_error(collection, e))
-        })
-        .transpose()
+        doc.map(|d| self.parsed.get(&d).map_err(|e| internal_doc_error(collection, e)))
+            .transpose()
     }
 
     pub(crate) async fn typed_prefix<T: DeserializeOwned>(

@@ -34,7 +34,10 @@ impl Default for Parsed {
 
 impl Parsed {
     /// `doc` as a `T`, parsed at most once while it is current.
-    pub(crate) fn get<T: DeserializeOwned + Send + Sync + 'static>(&self, doc: &Doc) -> Result<Arc<T>, serde_json::Error> {
+    pub(crate) fn get<T: DeserializeOwned + Send + Sync + 'static>(
+        &self,
+        doc: &Doc,
+    ) -> Result<Arc<T>, serde_json::Error> {
         let key = (Arc::as_ptr(doc) as usize, TypeId::of::<T>());
         if let Some(hit) = self.remembered::<T>(&key) {
             return Ok(hit);
@@ -100,7 +103,10 @@ mod tests {
             let _: Arc<Named> = parsed.get(&last).unwrap();
         }
         let memo = parsed.memo.lock().unwrap();
-        assert!(!memo.contains_key(&key(&kept)), "the least recently used parse made room");
+        assert!(
+            !memo.contains_key(&key(&kept)),
+            "the least recently used parse made room"
+        );
         assert!(memo.contains_key(&key(&last)));
     }
 }

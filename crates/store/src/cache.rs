@@ -19,12 +19,12 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use hashlink::LruCache;
 use twofold_app::StoreError;
 use twofold_app::ports::{Doc, PushRequest};
 use twofold_domain::snapshot::History;
 use twofold_domain::{AggregateRef, StoredEvent};
 
+use crate::bounded::Bounded;
 use crate::shared::Applied;
 
 /// (instance, collection, id or secondary key) of documents and lookups,
@@ -81,7 +81,7 @@ pub(crate) fn owned((a, b, c): KeyRef<'_>) -> Key {
 /// The documents a lookup found, each with its id.
 pub(crate) type Lookup = Arc<Vec<(String, Doc)>>;
 
-/// How many entries each map holds at most.
+/// How many bytes (estimated, see `bounded.rs`) each map holds at most.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Limits {
     pub docs: usize,
@@ -95,15 +95,18 @@ pub(crate) struct Limits {
     pub histories: usize,
 }
 
+const MIB: usize = 1 << 20;
+
 impl Default for Limits {
-    /// About 100–200 MB at worst with typical documents of 1–2 KB.
+    /// About 100 MB in all: the rest of a node at a million users is
+    /// SQLite's page cache and the requests in flight (docs/benchmarks.md).
     fn default() -> Self {
         Self {
-            docs: 50_000,
-            any_instance: 10_000,
-            lookups: 20_000,
-            events: 2_000,
-            histories: 20_000,
+            docs: 40 * MIB,
+            any_instance: 4 * MIB,
+            lookups: 24 * MIB,
+            events: 8 * MIB,
+            histories: 24 * MIB,
         }
     }
 }
@@ -111,15 +114,15 @@ impl Default for Limits {
 struct Maps {
     limits: Limits,
     generation: u64,
-    docs: LruCache<Key, Option<Doc>>,
-    any_instance: LruCache<(String, String), Option<Doc>>,
-    lookups: LruCache<Key, Lookup>,
+    docs: Bounded<Key, Option<Doc>>,
+    any_instance: Bounded<(String, String), Option<Doc>>,
+    lookups: Bounded<Key, Lookup>,
     /// (instance, collection, document id) → the secondary keys of the
     /// cached lookups that hold the document.
     holders: HashMap<Key, Vec<String>>,
-    events: LruCache<Key, Arc<Vec<StoredEvent>>>,
+    events: Bounded<Key, Arc<Vec<StoredEvent>>>,
     /// With the snapshot version they were read for.
-    histories: LruCache<Key, (i64, History)>,
+    histories: Bounded<Key, (i64, History)>,
 }
 
 impl Maps {
@@ -127,12 +130,12 @@ impl Maps {
         Self {
             limits,
             generation,
-            docs: LruCache::new(limits.docs),
-            any_instance: LruCache::new(limits.any_instance),
-            lookups: LruCache::new(limits.lookups),
+            docs: Bounded::new(limits.docs),
+            any_instance: Bounded::new(limits.any_instance),
+            lookups: Bounded::new(limits.lookups),
             holders: HashMap::new(),
-            events: LruCache::new(limits.events),
-            histories: LruCache::new(limits.histories),
+            events: Bounded::new(limits.events),
+            histories: Bounded::new(limits.histories),
         }
     }
 
@@ -256,17 +259,13 @@ impl Cache {
             return;
         }
         m.drop_lookup(&key);
-        while m.lookups.len() >= m.limits.lookups.max(1) {
-            let Some((old, lost)) = m.lookups.remove_lru() else {
-                break;
-            };
-            m.unhold(&old, &lost);
-        }
         for (id, _) in found.iter() {
             let doc = (key.0.clone(), key.1.clone(), id.clone());
             m.holders.entry(doc).or_default().push(key.2.clone());
         }
-        m.lookups.insert(key, found);
+        for (old, lost) in m.lookups.insert(key, found) {
+            m.unhold(&old, &lost);
+        }
     }
 
     pub fn events(&self, key: &dyn KeyParts) -> Option<Arc<Vec<StoredEvent>>> {
@@ -321,16 +320,19 @@ impl Cache {
             // just before the event (a reader loaded it after the commit)
             // is dropped rather than extended.
             let key = &key as &dyn KeyParts;
-            if let Some(list) = m.events.peek_mut(key)
-                && !extend(list, 0, ev)
-            {
-                m.events.remove(key);
+            match m.events.peek_mut(key).map(|list| extend(list, 0, ev)) {
+                Some(true) => m.events.reweigh(key),
+                Some(false) => drop(m.events.remove(key)),
+                None => {}
             }
-            if let Some((_, h)) = m.histories.peek_mut(key) {
+            let extended = m.histories.peek_mut(key).map(|(_, h)| {
                 let base = h.snapshot.as_ref().map_or(0, |s| s.sequence);
-                if !extend(&mut h.events, base, ev) {
-                    m.histories.remove(key);
-                }
+                extend(&mut h.events, base, ev)
+            });
+            match extended {
+                Some(true) => m.histories.reweigh(key),
+                Some(false) => drop(m.histories.remove(key)),
+                None => {}
             }
         }
         for p in req.aggregates.iter().filter(|p| p.snapshot.is_some()) {
@@ -472,10 +474,12 @@ mod tests {
     }
 
     #[test]
-    fn each_map_keeps_at_most_its_limit_dropping_the_least_recently_used() {
+    fn each_map_keeps_within_its_budget_dropping_the_least_recently_used() {
+        use crate::bounded::{ENTRY_BYTES, Weigh};
+        // Room for two documents and two lookups of these sizes.
         let cache = Cache::with_limits(Limits {
-            docs: 2,
-            lookups: 2,
+            docs: 2 * (Some(doc(json!(1))).weight() + ENTRY_BYTES),
+            lookups: 2 * (lookup(&["d0", "shared"]).weight() + ENTRY_BYTES),
             ..Limits::default()
         });
         let g = cache.generation();

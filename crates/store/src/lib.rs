@@ -2,6 +2,7 @@
 //! embedded default) and PostgreSQL (several server processes on one
 //! database). Both run the same SQL (see `shared.rs`) and behave alike.
 
+mod bounded;
 mod cache;
 mod pg_push;
 mod postgres;
