@@ -98,15 +98,16 @@ pub(crate) struct Limits {
 const MIB: usize = 1 << 20;
 
 impl Default for Limits {
-    /// About 100 MB in all: the rest of a node at a million users is
-    /// SQLite's page cache and the requests in flight (docs/benchmarks.md).
+    /// 64 MiB in all: with SQLite's page caches (2 MiB a connection), the
+    /// parse memo and the requests in flight a node stays within 300 MB
+    /// at 100 k users and more (docs/benchmarks.md).
     fn default() -> Self {
         Self {
-            docs: 40 * MIB,
-            any_instance: 4 * MIB,
-            lookups: 24 * MIB,
-            events: 8 * MIB,
-            histories: 24 * MIB,
+            docs: 24 * MIB,
+            any_instance: 2 * MIB,
+            lookups: 16 * MIB,
+            events: 6 * MIB,
+            histories: 16 * MIB,
         }
     }
 }
