@@ -58,6 +58,16 @@ pub fn message_page(t: &Catalog, status: StatusCode, message: String) -> Respons
     render(status, &ErrorPage { t, message })
 }
 
+/// The status of a form page: 400 when it shows why the last submission
+/// was refused, else 200.
+pub fn form_status<E>(error: &Option<E>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    }
+}
+
 /// A rendered template; a template that fails to render is a defect.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {

@@ -244,11 +244,7 @@ async fn check_page(
         code_label: t.get("mfa.code"),
         numeric: true,
     };
-    let status = if page.error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = errors::form_status(&page.error);
     match checker(&a.policy, &a.user) {
         None => {
             page.proof = Some(String::new());

@@ -161,11 +161,7 @@ async fn register_page(
         .await
         .map_err(|e| errors::page(visit.t, &e))?;
     let (title, intro, name) = kind.text(visit.t);
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = errors::form_status(&error);
     let page = RegisterPage {
         t: visit.t,
         csrf: web.csrf_token(&visit.seed),

@@ -438,11 +438,7 @@ async fn u2f_page(web: &Web, visit: &Visit, c: &Current, other: bool, error: Opt
         options,
         other,
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = errors::form_status(&error);
     let mut resp = render(status, &page);
     set_login_cookie(web, &mut resp, &rotated(&c.cookie, &change));
     Ok(resp)

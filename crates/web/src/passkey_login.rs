@@ -12,7 +12,6 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use http::StatusCode;
 use serde::Deserialize;
 use twofold_app::sessions::{ChallengeRequests, Checks};
 use twofold_domain::passkey;
@@ -60,11 +59,7 @@ pub fn offered_to(c: &Current) -> bool {
 }
 
 fn page(web: &Web, visit: &Visit, options: String, back: &'static str, error: Option<String>) -> Response {
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = errors::form_status(&error);
     let page = PasskeyPage {
         t: visit.t,
         csrf: web.csrf_token(&visit.seed),

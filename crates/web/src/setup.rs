@@ -116,11 +116,7 @@ pub fn account_page(web: &Web, visit: &Visit, uri: &str, action: &'static str, e
     };
     let mut page = page(web, visit, uri, also, error.clone());
     page.action = action;
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = errors::form_status(&error);
     render(status, &page)
 }
 

@@ -553,11 +553,7 @@ async fn show(
         Some((_, name)) => t.with("console.policy.org_title", name),
         None => t.get("console.policy.instance_title").to_owned(),
     };
-    let status = if x.error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = errors::form_status(&x.error);
     let page = PolicyPage {
         t,
         csrf: web.csrf_token(&visit.seed),
