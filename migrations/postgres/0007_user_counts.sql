@@ -54,50 +54,56 @@ FROM (SELECT instance_id, lookup, id,
       FROM docs WHERE collection = 'user' AND lookup IS NOT NULL) u
 WHERE r % 1000 = 0;
 
--- Counts `d` (+1 or -1) for user `uid` of org `org` created `k_created`
--- named `k_name`: in its org's count, and in the bucket of each order (the
--- last mark at or below it, the instance's first mark made if needed). A
--- user without a key (NULL) is in no bucket of that order: the reader then
--- sees the buckets' sum differ from the count and takes the plain query.
-CREATE FUNCTION user_marks_count(inst TEXT, uid TEXT, org TEXT, k_created BIGINT, k_name TEXT, d BIGINT)
-RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    bc BIGINT;
-    bn TEXT COLLATE "C";
-    bid TEXT;
+-- The triggers below run once per statement on `docs`, over the user
+-- documents it wrote (transition tables): a row updated by every insert
+-- of a transaction (an org's count, a bucket) would otherwise grow a
+-- chain of versions that each later update walks, quadratic in a rebuild
+-- or a large batch.
+CREATE TYPE user_key AS (instance_id TEXT, id TEXT, org TEXT, created BIGINT, name TEXT);
+
+-- Counts `d` (+1 or -1) for each user of `keys`: in its org's count, and in
+-- the bucket of each order (the last mark at or below it, the instance's
+-- first mark made if needed). A user without a key (NULL) is in no bucket
+-- of that order: the reader then sees the buckets' sum differ from the
+-- count and takes the plain query.
+CREATE FUNCTION user_marks_count(keys user_key[], d BIGINT) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+    IF COALESCE(cardinality(keys), 0) = 0 THEN
+        RETURN;
+    END IF;
     IF d > 0 THEN
-        INSERT INTO user_counts AS c (instance_id, org_id, n) VALUES (inst, COALESCE(org, ''), d)
-        ON CONFLICT (instance_id, org_id) DO UPDATE SET n = c.n + d;
+        INSERT INTO user_counts AS c (instance_id, org_id, n)
+        SELECT k.instance_id, COALESCE(k.org, ''), COUNT(*) FROM unnest(keys) k GROUP BY 1, 2
+        ON CONFLICT (instance_id, org_id) DO UPDATE SET n = c.n + excluded.n;
+        INSERT INTO user_marks_created (instance_id, created, id, n)
+        SELECT DISTINCT k.instance_id, (-9223372036854775808)::BIGINT, '', 0::BIGINT FROM unnest(keys) k
+        WHERE k.created IS NOT NULL ON CONFLICT DO NOTHING;
+        INSERT INTO user_marks_name (instance_id, name, id, n)
+        SELECT DISTINCT k.instance_id, '', '', 0::BIGINT FROM unnest(keys) k
+        WHERE k.name IS NOT NULL ON CONFLICT DO NOTHING;
     ELSE
-        UPDATE user_counts c SET n = c.n + d WHERE c.instance_id = inst AND c.org_id = COALESCE(org, '');
+        UPDATE user_counts c SET n = c.n - x.k
+        FROM (SELECT k.instance_id, COALESCE(k.org, '') AS org, COUNT(*) AS k FROM unnest(keys) k GROUP BY 1, 2) x
+        WHERE c.instance_id = x.instance_id AND c.org_id = x.org;
     END IF;
-    IF k_created IS NOT NULL THEN
-        IF d > 0 THEN
-            INSERT INTO user_marks_created (instance_id, created, id, n)
-            VALUES (inst, -9223372036854775808, '', 0) ON CONFLICT DO NOTHING;
-        END IF;
-        SELECT m.created, m.id INTO bc, bid FROM user_marks_created m
-        WHERE m.instance_id = inst AND (m.created, m.id) <= (k_created, uid)
-        ORDER BY m.created DESC, m.id DESC LIMIT 1;
-        UPDATE user_marks_created m SET n = m.n + d WHERE m.instance_id = inst AND m.created = bc AND m.id = bid;
-    END IF;
-    IF k_name IS NOT NULL THEN
-        IF d > 0 THEN
-            INSERT INTO user_marks_name (instance_id, name, id, n) VALUES (inst, '', '', 0) ON CONFLICT DO NOTHING;
-        END IF;
-        SELECT m.name, m.id INTO bn, bid FROM user_marks_name m
-        WHERE m.instance_id = inst AND (m.name, m.id) <= (k_name COLLATE "C", uid)
-        ORDER BY m.name DESC, m.id DESC LIMIT 1;
-        UPDATE user_marks_name m SET n = m.n + d WHERE m.instance_id = inst AND m.name = bn AND m.id = bid;
-    END IF;
+    UPDATE user_marks_created m SET n = m.n + d * x.k
+    FROM (SELECT b.instance_id, b.created, b.id, COUNT(*) AS k FROM unnest(keys) k
+          CROSS JOIN LATERAL (SELECT m2.instance_id, m2.created, m2.id FROM user_marks_created m2
+                              WHERE m2.instance_id = k.instance_id AND (m2.created, m2.id) <= (k.created, k.id)
+                              ORDER BY m2.created DESC, m2.id DESC LIMIT 1) b
+          WHERE k.created IS NOT NULL GROUP BY 1, 2, 3) x
+    WHERE m.instance_id = x.instance_id AND m.created = x.created AND m.id = x.id;
+    UPDATE user_marks_name m SET n = m.n + d * x.k
+    FROM (SELECT b.instance_id, b.name, b.id, COUNT(*) AS k FROM unnest(keys) k
+          CROSS JOIN LATERAL (SELECT m2.instance_id, m2.name, m2.id FROM user_marks_name m2
+                              WHERE m2.instance_id = k.instance_id AND (m2.name, m2.id) <= (k.name COLLATE "C", k.id)
+                              ORDER BY m2.name DESC, m2.id DESC LIMIT 1) b
+          WHERE k.name IS NOT NULL GROUP BY 1, 2, 3) x
+    WHERE m.instance_id = x.instance_id AND m.name = x.name AND m.id = x.id;
 END $$;
 
--- Splits the buckets grown past 2,000 users at their 1,000th. Once per
--- statement, after its row triggers: PostgreSQL runs those at the end of
--- the statement, when `docs` already holds every row it wrote, so a split
--- made by a row's trigger would count rows not counted yet.
-CREATE FUNCTION user_marks_split() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Splits the buckets grown past 2,000 users at their 1,000th.
+CREATE FUNCTION user_marks_split() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     b RECORD;
     s RECORD;
@@ -121,30 +127,45 @@ BEGIN
         UPDATE user_marks_name m SET n = 1000 WHERE m.instance_id = b.instance_id AND m.name = b.name AND m.id = b.id;
         INSERT INTO user_marks_name (instance_id, name, id, n) VALUES (b.instance_id, s.k, s.id, b.n - 1000);
     END LOOP;
-    RETURN NULL;
 END $$;
 CREATE INDEX user_marks_created_full ON user_marks_created (instance_id) WHERE n > 2000;
 CREATE INDEX user_marks_name_full ON user_marks_name (instance_id) WHERE n > 2000;
-CREATE TRIGGER user_marks_split AFTER INSERT OR UPDATE OR DELETE ON docs
-FOR EACH STATEMENT EXECUTE FUNCTION user_marks_split();
 
 -- A user document's instance, collection and id never change (upserts by
--- primary key); its org, creation date and name may.
-CREATE FUNCTION user_marks_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+-- primary key); its org, creation date and name may: an update of one of
+-- them uncounts the old version and counts the new one.
+CREATE FUNCTION user_marks_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        PERFORM user_marks_count(OLD.instance_id, OLD.id, OLD.user_org, OLD.user_created, OLD.lookup, -1);
-    END IF;
-    IF TG_OP IN ('UPDATE', 'INSERT') THEN
-        PERFORM user_marks_count(NEW.instance_id, NEW.id, NEW.user_org, NEW.user_created, NEW.lookup, 1);
-    END IF;
+    PERFORM user_marks_count(ARRAY(SELECT ROW(r.instance_id, r.id, r.user_org, r.user_created, r.lookup)::user_key
+                                   FROM new_rows r WHERE r.collection = 'user'), 1);
+    PERFORM user_marks_split();
     RETURN NULL;
 END $$;
-CREATE TRIGGER user_marks_insert AFTER INSERT ON docs
-FOR EACH ROW WHEN (NEW.collection = 'user') EXECUTE FUNCTION user_marks_trigger();
-CREATE TRIGGER user_marks_delete AFTER DELETE ON docs
-FOR EACH ROW WHEN (OLD.collection = 'user') EXECUTE FUNCTION user_marks_trigger();
-CREATE TRIGGER user_marks_update AFTER UPDATE ON docs
-FOR EACH ROW WHEN (NEW.collection = 'user' AND (OLD.user_org IS DISTINCT FROM NEW.user_org
-    OR OLD.user_created IS DISTINCT FROM NEW.user_created OR OLD.lookup IS DISTINCT FROM NEW.lookup))
-EXECUTE FUNCTION user_marks_trigger();
+CREATE FUNCTION user_marks_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM user_marks_count(ARRAY(SELECT ROW(r.instance_id, r.id, r.user_org, r.user_created, r.lookup)::user_key
+                                   FROM old_rows r WHERE r.collection = 'user'), -1);
+    RETURN NULL;
+END $$;
+CREATE FUNCTION user_marks_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    gone user_key[];
+    came user_key[];
+BEGIN
+    SELECT array_agg(ROW(o.instance_id, o.id, o.user_org, o.user_created, o.lookup)::user_key),
+           array_agg(ROW(n.instance_id, n.id, n.user_org, n.user_created, n.lookup)::user_key)
+    INTO gone, came
+    FROM old_rows o JOIN new_rows n ON n.instance_id = o.instance_id AND n.collection = o.collection AND n.id = o.id
+    WHERE o.collection = 'user' AND (o.user_org IS DISTINCT FROM n.user_org
+        OR o.user_created IS DISTINCT FROM n.user_created OR o.lookup IS DISTINCT FROM n.lookup);
+    PERFORM user_marks_count(gone, -1);
+    PERFORM user_marks_count(came, 1);
+    PERFORM user_marks_split();
+    RETURN NULL;
+END $$;
+CREATE TRIGGER user_marks_insert AFTER INSERT ON docs REFERENCING NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION user_marks_inserted();
+CREATE TRIGGER user_marks_delete AFTER DELETE ON docs REFERENCING OLD TABLE AS old_rows
+FOR EACH STATEMENT EXECUTE FUNCTION user_marks_deleted();
+CREATE TRIGGER user_marks_update AFTER UPDATE ON docs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION user_marks_updated();
