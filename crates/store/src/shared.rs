@@ -452,13 +452,17 @@ macro_rules! impl_event_store {
                 let mut marks: Vec<up::Mark> = Vec::new();
                 let plan = match &page.scope {
                     UserScope::All => {
-                        marks = sqlx::query_as::<$db, up::Mark>(up::marks_sql(page.order))
-                            .bind(inst)
-                            .fetch_all(&mut *tx)
-                            .await
-                            .map_err(err)?;
-                        let buckets: Vec<i64> = marks.iter().map(|m| m.2).collect();
-                        up::plan(&buckets, total, page.offset, page.limit, page.descending)
+                        let at = up::positions(total, page.offset, page.limit, page.descending);
+                        if let Some((first, last)) = at {
+                            marks = sqlx::query_as::<$db, up::Mark>(up::marks_sql(page.order))
+                                .bind(inst)
+                                .bind(up::int(first))
+                                .bind(up::int(last))
+                                .fetch_all(&mut *tx)
+                                .await
+                                .map_err(err)?;
+                        }
+                        up::plan(&marks, total, at, page.descending)
                     }
                     UserScope::Orgs { .. } => Plan::Plain,
                 };
@@ -479,7 +483,7 @@ macro_rules! impl_event_store {
                             .map_err(err)?
                     }
                     Plan::Up(mark, skip) => {
-                        let (key, id, _) = up::mark(&marks, mark)?;
+                        let (key, id, ..) = up::mark(&marks, mark)?;
                         let q =
                             sqlx::query_as::<$db, (String,)>(Sql(up::from_mark_sql(page.order, postgres))).bind(inst);
                         let q = match Key::parse(page.order, key.clone())? {

@@ -14,19 +14,30 @@
 
 use twofold_app::ports::{UserOrder, UserPage, UserScope};
 
-/// The instance's marks of the page's order, ascending: the key (as text),
-/// the id, the users in the bucket.
+/// The instance's marks of the page's order whose buckets hold position
+/// `$2` or `$3` (counted from the lowest user), with the users below them
+/// and in all buckets: computed in the database, as a million users' marks
+/// would each cost a hand-over between threads in sqlx's SQLite driver.
 pub(crate) fn marks_sql(order: UserOrder) -> &'static str {
     match order {
         UserOrder::Created => {
-            "SELECT CAST(created AS TEXT), id, n FROM user_marks_created WHERE instance_id = $1 ORDER BY created, id"
+            "SELECT k, id, n, below, every FROM (SELECT CAST(created AS TEXT) AS k, id, n, \
+             CAST(SUM(n) OVER (ORDER BY created, id ROWS UNBOUNDED PRECEDING) - n AS BIGINT) AS below, \
+             CAST(SUM(n) OVER () AS BIGINT) AS every FROM user_marks_created WHERE instance_id = $1) m \
+             WHERE (below <= $2 AND $2 < below + n) OR (below <= $3 AND $3 < below + n) ORDER BY below"
         }
-        UserOrder::UserName => "SELECT name, id, n FROM user_marks_name WHERE instance_id = $1 ORDER BY name, id",
+        UserOrder::UserName => {
+            "SELECT k, id, n, below, every FROM (SELECT name AS k, id, n, \
+             CAST(SUM(n) OVER (ORDER BY name, id ROWS UNBOUNDED PRECEDING) - n AS BIGINT) AS below, \
+             CAST(SUM(n) OVER () AS BIGINT) AS every FROM user_marks_name WHERE instance_id = $1) m \
+             WHERE (below <= $2 AND $2 < below + n) OR (below <= $3 AND $3 < below + n) ORDER BY below"
+        }
     }
 }
 
-/// A mark: its key (as text), its id, the users in its bucket.
-pub(crate) type Mark = (String, String, i64);
+/// A mark: its key (as text), its id, the users in its bucket, below it,
+/// and in all buckets.
+pub(crate) type Mark = (String, String, i64, i64, i64);
 
 pub(crate) fn mark(marks: &[Mark], i: usize) -> Result<&Mark, twofold_app::StoreError> {
     marks
@@ -161,9 +172,8 @@ pub(crate) fn int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// How to read a page of every user, given the users in each bucket (in
-/// the marks' order) and the count of users. A place is a mark and how many
-/// users after it.
+/// How to read a page of every user. A place is a mark and how many users
+/// after it.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Plan {
     /// The marks do not cover every user: the plain query.
@@ -177,29 +187,35 @@ pub(crate) enum Plan {
     Down((usize, u64), (usize, u64)),
 }
 
-pub(crate) fn plan(buckets: &[i64], total: u64, offset: u64, limit: u64, descending: bool) -> Plan {
-    if buckets.iter().any(|n| *n < 0) || buckets.iter().sum::<i64>() as u64 != total {
+/// The positions (from the lowest user) whose marks the page needs: its
+/// first user's and its last user's. None: the page is empty.
+pub(crate) fn positions(total: u64, offset: u64, limit: u64, descending: bool) -> Option<(u64, u64)> {
+    if offset >= total || limit == 0 {
+        return None;
+    }
+    Some(match descending {
+        false => (offset, offset),
+        true => (total - 1 - offset, (total - offset).saturating_sub(limit)),
+    })
+}
+
+/// The plan from the marks holding `positions` (see [`marks_sql`]).
+pub(crate) fn plan(marks: &[Mark], total: u64, positions: Option<(u64, u64)>, descending: bool) -> Plan {
+    let Some((first, last)) = positions else {
+        return Plan::Empty;
+    };
+    if marks.iter().any(|m| m.2 < 0 || m.3 < 0 || m.4 as u64 != total) {
         return Plan::Plain;
     }
-    if offset >= total || limit == 0 {
-        return Plan::Empty;
-    }
     let place = |position: u64| {
-        let mut below = 0u64;
-        for (mark, n) in buckets.iter().enumerate() {
-            let n = *n as u64;
-            if position < below + n {
-                return Some((mark, position - below));
-            }
-            below += n;
-        }
-        None
+        marks.iter().enumerate().find_map(|(i, (_, _, n, below, _))| {
+            let (n, below) = (*n as u64, *below as u64);
+            (below <= position && position < below + n).then(|| (i, position - below))
+        })
     };
     let found = match descending {
-        false => place(offset).map(|(m, s)| Plan::Up(m, s)),
-        true => place(total - 1 - offset)
-            .zip(place((total - offset).saturating_sub(limit)))
-            .map(|(first, last)| Plan::Down(first, last)),
+        false => place(first).map(|(m, s)| Plan::Up(m, s)),
+        true => place(first).zip(place(last)).map(|(f, l)| Plan::Down(f, l)),
     };
     found.unwrap_or(Plan::Plain)
 }
@@ -208,25 +224,44 @@ pub(crate) fn plan(buckets: &[i64], total: u64, offset: u64, limit: u64, descend
 mod tests {
     use super::*;
 
+    /// The marks of buckets `buckets` that hold the page's positions.
+    fn marks(buckets: &[i64], total: u64, offset: u64, limit: u64, descending: bool) -> Plan {
+        let every: i64 = buckets.iter().sum();
+        let mut below = 0;
+        let all: Vec<Mark> = buckets
+            .iter()
+            .map(|n| {
+                below += n;
+                (String::new(), String::new(), *n, below - n, every)
+            })
+            .collect();
+        let at = positions(total, offset, limit, descending);
+        let held: Vec<Mark> = all
+            .into_iter()
+            .filter(|m| at.is_some_and(|(a, b)| [a, b].iter().any(|p| (m.3 as u64) <= *p && *p < (m.3 + m.2) as u64)))
+            .collect();
+        plan(&held, total, at, descending)
+    }
+
     #[test]
     fn a_page_starts_in_the_bucket_of_its_first_user() {
         let buckets = [3, 0, 2, 4];
-        assert_eq!(plan(&buckets, 9, 0, 2, false), Plan::Up(0, 0));
-        assert_eq!(plan(&buckets, 9, 3, 2, false), Plan::Up(2, 0));
-        assert_eq!(plan(&buckets, 9, 6, 2, false), Plan::Up(3, 1));
+        assert_eq!(marks(&buckets, 9, 0, 2, false), Plan::Up(0, 0));
+        assert_eq!(marks(&buckets, 9, 3, 2, false), Plan::Up(0, 0));
+        assert_eq!(marks(&buckets, 9, 6, 2, false), Plan::Up(0, 1));
         // Descending: offset 0 is the highest user.
-        assert_eq!(plan(&buckets, 9, 0, 2, true), Plan::Down((3, 3), (3, 2)));
-        assert_eq!(plan(&buckets, 9, 4, 3, true), Plan::Down((2, 1), (0, 2)));
-        assert_eq!(plan(&buckets, 9, 8, 5, true), Plan::Down((0, 0), (0, 0)));
-        assert_eq!(plan(&buckets, 9, 9, 1, true), Plan::Empty);
-        assert_eq!(plan(&buckets, 9, 9, 1, false), Plan::Empty);
-        assert_eq!(plan(&buckets, 9, 0, 0, false), Plan::Empty);
+        assert_eq!(marks(&buckets, 9, 0, 2, true), Plan::Down((0, 3), (0, 2)));
+        assert_eq!(marks(&buckets, 9, 4, 3, true), Plan::Down((1, 1), (0, 2)));
+        assert_eq!(marks(&buckets, 9, 8, 5, true), Plan::Down((0, 0), (0, 0)));
+        assert_eq!(marks(&buckets, 9, 9, 1, true), Plan::Empty);
+        assert_eq!(marks(&buckets, 9, 9, 1, false), Plan::Empty);
+        assert_eq!(marks(&buckets, 9, 0, 0, false), Plan::Empty);
     }
 
     #[test]
     fn marks_that_miss_users_take_the_plain_query() {
-        assert_eq!(plan(&[3, 2], 6, 0, 1, false), Plan::Plain);
-        assert_eq!(plan(&[], 1, 0, 1, false), Plan::Plain);
-        assert_eq!(plan(&[], 0, 0, 1, false), Plan::Empty);
+        assert_eq!(marks(&[3, 2], 6, 0, 1, false), Plan::Plain);
+        assert_eq!(marks(&[], 1, 0, 1, false), Plan::Plain);
+        assert_eq!(marks(&[], 0, 0, 1, false), Plan::Empty);
     }
 }
