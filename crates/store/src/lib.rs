@@ -11,6 +11,7 @@ mod rebuild;
 mod shared;
 mod sqlite;
 mod sqlite_writer;
+mod user_page;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -99,10 +99,15 @@ macro_rules! rebuild_on {
             let started = Instant::now();
             let err = shared::db_error;
             sqlx::query::<$db>($begin).execute(&mut *conn).await.map_err(err)?;
-            sqlx::query::<$db>("DELETE FROM docs")
-                .execute(&mut *conn)
-                .await
-                .map_err(err)?;
+            // The users' counts and marks (migration 0007) first: the
+            // triggers of the documents' deletion then find nothing to
+            // uncount, and the writes below count every user again.
+            for table in ["user_counts", "user_marks_created", "user_marks_name", "docs"] {
+                sqlx::query::<$db>(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(err)?;
+            }
             let (mut after, mut events, mut written) = (0i64, 0u64, 0u64);
             // Hashes of the keys of every document written so far: after
             // the delete above only those exist, so a key not among them

@@ -45,58 +45,6 @@ pub(crate) const INSERT_META: &str =
 /// `server_meta` name of the master key check.
 pub(crate) const KEY_CHECK: &str = "key_check";
 
-/// The two statements of a page of users (see `EventStore::user_page`):
-/// the count, then the page. Both bind the instance ID, then the scope's
-/// org IDs and `also`; the page binds limit and offset after them. The
-/// page's ids come from the partial indexes of migration 0004 alone (an
-/// offset skips index entries, not documents); only the page's documents
-/// are read. Ties go by `id` as the unfiltered listing orders them.
-pub(crate) struct UserPageSql {
-    pub count: String,
-    pub page: String,
-}
-
-pub(crate) fn user_page_sql(page: &twofold_app::ports::UserPage, postgres: bool) -> UserPageSql {
-    use std::fmt::Write;
-    use twofold_app::ports::{UserOrder, UserScope};
-    let mut scope = String::new();
-    let mut n = 1;
-    if let UserScope::Orgs { orgs, also } = &page.scope {
-        let mut terms = Vec::new();
-        if !orgs.is_empty() {
-            let list: Vec<String> = (0..orgs.len()).map(|i| format!("${}", n + 1 + i)).collect();
-            n += orgs.len();
-            terms.push(format!("user_org IN ({})", list.join(", ")));
-        }
-        if also.is_some() {
-            n += 1;
-            terms.push(format!("id = ${n}"));
-        }
-        if terms.is_empty() {
-            terms.push("FALSE".to_owned());
-        }
-        let _ = write!(scope, " AND ({})", terms.join(" OR "));
-    }
-    // Rust compares the lower-cased names byte by byte: so does "C".
-    let key = match (page.order, postgres) {
-        (UserOrder::Created, _) => "user_created",
-        (UserOrder::UserName, false) => "lookup",
-        (UserOrder::UserName, true) => "lookup COLLATE \"C\"",
-    };
-    let dir = if page.descending { " DESC" } else { "" };
-    let filter = format!("instance_id = $1 AND collection = 'user'{scope}");
-    UserPageSql {
-        count: format!("SELECT COUNT(*) FROM docs WHERE {filter}"),
-        page: format!(
-            "SELECT d.body FROM (SELECT id, {key} AS k FROM docs WHERE {filter} ORDER BY {key}{dir}, id \
-             LIMIT ${} OFFSET ${}) p JOIN docs d ON d.instance_id = $1 AND d.collection = 'user' AND d.id = p.id \
-             ORDER BY p.k{dir}, p.id",
-            n + 1,
-            n + 2
-        ),
-    }
-}
-
 /// What one push changed (for the cache).
 #[derive(Default)]
 pub(crate) struct Applied {
@@ -212,6 +160,31 @@ macro_rules! impl_event_store {
                         })
                     })
                     .collect()
+            }
+            /// The key (as text) and id of the user `skip` places after
+            /// `mark` (a user page's, see `user_page.rs`).
+            async fn user_after_mark(
+                &self,
+                conn: &mut <$db as sqlx::Database>::Connection,
+                instance_id: &str,
+                order: twofold_app::ports::UserOrder,
+                mark: &$crate::user_page::Mark,
+                skip: u64,
+            ) -> Result<(String, String), twofold_app::StoreError> {
+                use $crate::user_page::{self as up, Key};
+                let postgres = <$db as sqlx::Database>::NAME == "PostgreSQL";
+                let q =
+                    sqlx::query_as::<$db, (String, String)>(sqlx::AssertSqlSafe(up::after_mark_sql(order, postgres)))
+                        .bind(instance_id);
+                let q = match Key::parse(order, mark.0.clone())? {
+                    Key::Created(k) => q.bind(k),
+                    Key::Name(k) => q.bind(k),
+                };
+                q.bind(mark.1.as_str())
+                    .bind(up::int(skip))
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err($crate::shared::db_error)
             }
         }
         #[async_trait::async_trait]
@@ -439,43 +412,129 @@ macro_rules! impl_event_store {
                 instance_id: &twofold_domain::InstanceId,
                 page: &twofold_app::ports::UserPage,
             ) -> Result<(u64, Vec<twofold_app::ports::Doc>), twofold_app::StoreError> {
+                use sqlx::AssertSqlSafe as Sql;
                 use twofold_app::ports::UserScope;
+                use $crate::user_page::{self as up, Key, Plan};
                 let err = $crate::shared::db_error;
-                let sql = $crate::shared::user_page_sql(page, <$db as sqlx::Database>::NAME == "PostgreSQL");
+                let postgres = <$db as sqlx::Database>::NAME == "PostgreSQL";
+                let inst = instance_id.as_str();
                 let (orgs, also): (&[String], Option<&str>) = match &page.scope {
                     UserScope::All => (&[], None),
                     UserScope::Orgs { orgs, also } => (orgs, also.as_deref()),
                 };
+                let limit = up::int(page.limit);
+                let offset = up::int(page.offset);
                 let mut tx = self.read.begin().await.map_err(err)?;
-                let mut count =
-                    sqlx::query_as::<$db, (i64,)>(sqlx::AssertSqlSafe(sql.count)).bind(instance_id.as_str());
+                if postgres {
+                    // One snapshot for the count, the marks and the page.
+                    sqlx::query::<$db>("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                }
+                let mut count = sqlx::query_as::<$db, (i64,)>(Sql(up::count_sql(&page.scope))).bind(inst);
                 for o in orgs {
                     count = count.bind(o.as_str());
                 }
+                let (mut total,) = count.fetch_one(&mut *tx).await.map_err(err)?;
                 if let Some(a) = also {
-                    count = count.bind(a);
+                    let org: Option<(Option<String>,)> = sqlx::query_as::<$db, (Option<String>,)>(up::USER_ORG)
+                        .bind(inst)
+                        .bind(a)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                    if org.is_some_and(|(o,)| !o.is_some_and(|o| orgs.contains(&o))) {
+                        total += 1;
+                    }
                 }
-                let (total,) = count.fetch_one(&mut *tx).await.map_err(err)?;
-                let mut rows =
-                    sqlx::query_as::<$db, (String,)>(sqlx::AssertSqlSafe(sql.page)).bind(instance_id.as_str());
-                for o in orgs {
-                    rows = rows.bind(o.as_str());
-                }
-                if let Some(a) = also {
-                    rows = rows.bind(a);
-                }
-                let rows = rows
-                    .bind(i64::try_from(page.limit).unwrap_or(i64::MAX))
-                    .bind(i64::try_from(page.offset).unwrap_or(i64::MAX))
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(err)?;
+                let total = total.max(0) as u64;
+                let mut marks: Vec<up::Mark> = Vec::new();
+                let plan = match &page.scope {
+                    UserScope::All => {
+                        let at = up::positions(total, page.offset, page.limit, page.descending);
+                        if let Some((first, last)) = at {
+                            marks = sqlx::query_as::<$db, up::Mark>(up::marks_sql(page.order))
+                                .bind(inst)
+                                .bind(up::int(first))
+                                .bind(up::int(last))
+                                .fetch_all(&mut *tx)
+                                .await
+                                .map_err(err)?;
+                        }
+                        up::plan(&marks, total, at, page.descending)
+                    }
+                    UserScope::Orgs { .. } => Plan::Plain,
+                };
+                let rows: Vec<(String,)> = match plan {
+                    Plan::Empty => Vec::new(),
+                    Plan::Plain => {
+                        let mut rows = sqlx::query_as::<$db, (String,)>(Sql(up::plain_sql(page, postgres))).bind(inst);
+                        for o in orgs {
+                            rows = rows.bind(o.as_str());
+                        }
+                        if let Some(a) = also {
+                            rows = rows.bind(a);
+                        }
+                        rows.bind(limit)
+                            .bind(offset)
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(err)?
+                    }
+                    Plan::Up(mark, skip) => {
+                        let (key, id, ..) = up::mark(&marks, mark)?;
+                        let q =
+                            sqlx::query_as::<$db, (String,)>(Sql(up::from_mark_sql(page.order, postgres))).bind(inst);
+                        let q = match Key::parse(page.order, key.clone())? {
+                            Key::Created(k) => q.bind(k),
+                            Key::Name(k) => q.bind(k),
+                        };
+                        q.bind(id.as_str())
+                            .bind(limit)
+                            .bind(up::int(skip))
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(err)?
+                    }
+                    Plan::Down(first, last) => {
+                        // The keys of the page's first and last users, then
+                        // how many users of the first one's key come before
+                        // it (ties go by ascending id).
+                        let (top, top_id) = self
+                            .user_after_mark(&mut *tx, inst, page.order, up::mark(&marks, first.0)?, first.1)
+                            .await?;
+                        let (bottom, _) = self
+                            .user_after_mark(&mut *tx, inst, page.order, up::mark(&marks, last.0)?, last.1)
+                            .await?;
+                        let top = Key::parse(page.order, top)?;
+                        let bottom = Key::parse(page.order, bottom)?;
+                        let q = sqlx::query_as::<$db, (i64,)>(Sql(up::ties_sql(page.order, postgres))).bind(inst);
+                        let q = match &top {
+                            Key::Created(k) => q.bind(*k),
+                            Key::Name(k) => q.bind(k.as_str()),
+                        };
+                        let (above,) = q.bind(top_id).fetch_one(&mut *tx).await.map_err(err)?;
+                        let q =
+                            sqlx::query_as::<$db, (String,)>(Sql(up::down_from_sql(page.order, postgres))).bind(inst);
+                        let q = match (top, bottom) {
+                            (Key::Created(t), Key::Created(b)) => q.bind(t).bind(b),
+                            (Key::Name(t), Key::Name(b)) => q.bind(t).bind(b),
+                            _ => {
+                                return Err(twofold_app::StoreError::Other(
+                                    "user page: keys of two orders".into(),
+                                ));
+                            }
+                        };
+                        q.bind(limit).bind(above).fetch_all(&mut *tx).await.map_err(err)?
+                    }
+                };
                 tx.commit().await.map_err(err)?;
                 let docs = rows
                     .into_iter()
                     .map(|(b,)| $crate::shared::parse_doc(&b))
                     .collect::<Result<Vec<_>, _>>()?;
-                Ok((total.max(0) as u64, docs))
+                Ok((total, docs))
             }
 
             async fn ping(&self) -> Result<(), twofold_app::StoreError> {

@@ -1,7 +1,9 @@
 //! v2 ListUsers pages computed by the store (no filter, or one org, sorted
-//! by creation or user name) show exactly the users, order and total of the
-//! general listing, for callers with different reach: the instance's owner,
-//! an org's viewer, a viewer of two orgs, a caller seeing only itself.
+//! by creation or user name, ascending or descending) show exactly the
+//! users, order and total of the general listing, for callers with
+//! different reach: the instance's owner, an org's viewer, a viewer of two
+//! orgs, a caller seeing only itself; before and after a removal and a
+//! rename. (Buckets and org moves: crates/store/tests/user_pages.rs.)
 
 use serde_json::{Value, json};
 
@@ -79,17 +81,20 @@ async fn store_pages_match_the_general_listing(b: Backend) {
         json!({"offset": "100"}),
     ];
     let filters = [vec![], vec![json!({"organizationIdQuery": {"organizationId": a}})]];
-    for (who, token) in callers {
-        for sort in sorts {
-            for list in &lists {
-                for filter in &filters {
-                    let fast = page(&s, token, filter.clone(), false, list.clone(), sort).await;
-                    let general = page(&s, token, filter.clone(), true, list.clone(), sort).await;
-                    assert_eq!(fast, general, "{who} {sort} {list} {filter:?}");
+    let compare = async |when: &str| {
+        for (who, token) in callers {
+            for sort in sorts {
+                for list in &lists {
+                    for filter in &filters {
+                        let fast = page(&s, token, filter.clone(), false, list.clone(), sort).await;
+                        let general = page(&s, token, filter.clone(), true, list.clone(), sort).await;
+                        assert_eq!(fast, general, "{when}: {who} {sort} {list} {filter:?}");
+                    }
                 }
             }
         }
-    }
+    };
+    compare("created").await;
 
     // And what they give: the admin sees every user (itself included),
     // org A's viewer A's five users (itself among them) by name, the
@@ -108,4 +113,25 @@ async fn store_pages_match_the_general_listing(b: Backend) {
     assert_eq!((total, ids.len()), (8, 8), "A's five (its viewer too), B's two, itself");
     let (total, ids) = page(&s, &alone, vec![], false, json!({}), sorts[0]).await;
     assert_eq!((total, ids.len()), (1, 1));
+
+    // A removal and a rename move users out of the counts and along the
+    // name order.
+    let (status, got) = s.call("DELETE", &format!("/v2/users/{}", in_a[0]), None).await;
+    assert_eq!(status, 200, "{got}");
+    let (status, got) = s
+        .call(
+            "PUT",
+            &format!("/v2/users/human/{}", in_a[3]),
+            Some(json!({"username": "Aaron"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{got}");
+    compare("changed").await;
+    let (total, names) = page(&s, &viewer_a, vec![], false, json!({"asc": true}), sorts[2]).await;
+    assert_eq!(total, 4);
+    assert_eq!(
+        names[..3],
+        [in_a[3].clone(), in_a[2].clone(), in_a[1].clone()],
+        "Aaron, adam, Mia"
+    );
 }

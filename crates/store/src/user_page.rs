@@ -1,0 +1,267 @@
+//! The SQL of a page of users (`EventStore::user_page`, v2 ListUsers),
+//! whose cost does not grow with the number of users (migration 0007):
+//!
+//! - the total is a sum of per-org counts (`user_counts`), plus the scope's
+//!   `also` user when it is not in those orgs;
+//! - a page of every user at offset k seeks to the mark of the bucket that
+//!   holds position k (`user_marks_*`, a few hundred rows per million
+//!   users, read whole) and skips fewer than 2,000 index entries from it.
+//!
+//! Pages of some orgs walk their offset in `docs_users_by_org` (migration
+//! 0004). When the marks do not add up to the count (a user document
+//! without the key, never written by Twofold), the page takes that plain
+//! query too. Ties go by `id` as the unfiltered listing orders them.
+
+use twofold_app::ports::{UserOrder, UserPage, UserScope};
+
+/// The instance's marks of the page's order whose buckets hold position
+/// `$2` or `$3` (counted from the lowest user), with the users below them
+/// and in all buckets: computed in the database, as a million users' marks
+/// would each cost a hand-over between threads in sqlx's SQLite driver.
+pub(crate) fn marks_sql(order: UserOrder) -> &'static str {
+    match order {
+        UserOrder::Created => {
+            "SELECT k, id, n, below, every FROM (SELECT CAST(created AS TEXT) AS k, id, n, \
+             CAST(SUM(n) OVER (ORDER BY created, id ROWS UNBOUNDED PRECEDING) - n AS BIGINT) AS below, \
+             CAST(SUM(n) OVER () AS BIGINT) AS every FROM user_marks_created WHERE instance_id = $1) m \
+             WHERE (below <= $2 AND $2 < below + n) OR (below <= $3 AND $3 < below + n) ORDER BY below"
+        }
+        UserOrder::UserName => {
+            "SELECT k, id, n, below, every FROM (SELECT name AS k, id, n, \
+             CAST(SUM(n) OVER (ORDER BY name, id ROWS UNBOUNDED PRECEDING) - n AS BIGINT) AS below, \
+             CAST(SUM(n) OVER () AS BIGINT) AS every FROM user_marks_name WHERE instance_id = $1) m \
+             WHERE (below <= $2 AND $2 < below + n) OR (below <= $3 AND $3 < below + n) ORDER BY below"
+        }
+    }
+}
+
+/// A mark: its key (as text), its id, the users in its bucket, below it,
+/// and in all buckets.
+pub(crate) type Mark = (String, String, i64, i64, i64);
+
+pub(crate) fn mark(marks: &[Mark], i: usize) -> Result<&Mark, twofold_app::StoreError> {
+    marks
+        .get(i)
+        .ok_or_else(|| twofold_app::StoreError::Other(format!("user page: no mark {i}")))
+}
+
+/// The scope's users without `also`: binds the instance ID, then the orgs.
+pub(crate) fn count_sql(scope: &UserScope) -> String {
+    let base = "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM user_counts WHERE instance_id = $1";
+    match scope {
+        UserScope::All => base.to_owned(),
+        UserScope::Orgs { orgs, .. } if orgs.is_empty() => format!("{base} AND FALSE"),
+        UserScope::Orgs { orgs, .. } => format!("{base} AND org_id IN ({})", params(2, orgs.len())),
+    }
+}
+
+/// The org of user `$2` (a row only if the user exists).
+pub(crate) const USER_ORG: &str =
+    "SELECT user_org FROM docs WHERE instance_id = $1 AND collection = 'user' AND id = $2";
+
+/// `$from, $from+1, …` (`count` of them).
+fn params(from: usize, count: usize) -> String {
+    let list: Vec<String> = (from..from + count).map(|i| format!("${i}")).collect();
+    list.join(", ")
+}
+
+/// The sort key's column, compared as Rust compares strings (bytes):
+/// SQLite's default, PostgreSQL's "C".
+fn key(order: UserOrder, postgres: bool) -> &'static str {
+    match (order, postgres) {
+        (UserOrder::Created, _) => "user_created",
+        (UserOrder::UserName, false) => "lookup",
+        (UserOrder::UserName, true) => "lookup COLLATE \"C\"",
+    }
+}
+
+/// A page's ids from the partial indexes of migration 0004 alone, ordered,
+/// then only the page's documents read. Descending pages order ties by
+/// ascending id, as the general listing does.
+fn page_of(order: UserOrder, descending: bool, postgres: bool, filter: &str, limit: usize) -> String {
+    let key = key(order, postgres);
+    let dir = if descending { " DESC" } else { "" };
+    format!(
+        "SELECT d.body FROM (SELECT id, {key} AS k FROM docs WHERE instance_id = $1 AND collection = 'user'{filter} \
+         ORDER BY {key}{dir}, id LIMIT ${limit} OFFSET ${}) p \
+         JOIN docs d ON d.instance_id = $1 AND d.collection = 'user' AND d.id = p.id ORDER BY p.k{dir}, p.id",
+        limit + 1
+    )
+}
+
+/// The plain page: binds the instance ID, the scope's orgs and `also`,
+/// then limit and offset. Its offset walks index entries.
+pub(crate) fn plain_sql(page: &UserPage, postgres: bool) -> String {
+    let mut filter = String::new();
+    let mut n = 1;
+    if let UserScope::Orgs { orgs, also } = &page.scope {
+        let mut terms = Vec::new();
+        if !orgs.is_empty() {
+            terms.push(format!("user_org IN ({})", params(n + 1, orgs.len())));
+            n += orgs.len();
+        }
+        if also.is_some() {
+            n += 1;
+            terms.push(format!("id = ${n}"));
+        }
+        if terms.is_empty() {
+            terms.push("FALSE".to_owned());
+        }
+        filter = format!(" AND ({})", terms.join(" OR "));
+    }
+    page_of(page.order, page.descending, postgres, &filter, n + 1)
+}
+
+/// The ascending page of every user from a mark: binds the instance ID,
+/// the mark's key and id, then limit and offset.
+pub(crate) fn from_mark_sql(order: UserOrder, postgres: bool) -> String {
+    let filter = format!(" AND ({}, id) >= ($2, $3)", key(order, postgres));
+    page_of(order, false, postgres, &filter, 4)
+}
+
+/// The key (as text) and id of the user `$4` places after mark (`$2`, `$3`).
+pub(crate) fn after_mark_sql(order: UserOrder, postgres: bool) -> String {
+    let key = key(order, postgres);
+    let text = match order {
+        UserOrder::Created => "CAST(user_created AS TEXT)",
+        UserOrder::UserName => "lookup",
+    };
+    format!(
+        "SELECT {text}, id FROM docs WHERE instance_id = $1 AND collection = 'user' AND ({key}, id) >= ($2, $3) \
+         ORDER BY {key}, id LIMIT 1 OFFSET $4"
+    )
+}
+
+/// The users of key `$2` with an id above `$3`.
+pub(crate) fn ties_sql(order: UserOrder, postgres: bool) -> String {
+    format!(
+        "SELECT COUNT(*) FROM docs WHERE instance_id = $1 AND collection = 'user' AND {} = $2 AND id > $3",
+        key(order, postgres)
+    )
+}
+
+/// The descending page of every user from key `$2` down to key `$3`:
+/// binds the instance ID, the keys, then limit and offset. (Its order,
+/// ascending ids within a key, is no index's: the bounds keep its sort to
+/// about a page.)
+pub(crate) fn down_from_sql(order: UserOrder, postgres: bool) -> String {
+    let key = key(order, postgres);
+    page_of(order, true, postgres, &format!(" AND {key} <= $2 AND {key} >= $3"), 4)
+}
+
+/// A mark's key as the page's order binds it.
+pub(crate) enum Key {
+    Created(i64),
+    Name(String),
+}
+
+impl Key {
+    pub fn parse(order: UserOrder, text: String) -> Result<Self, twofold_app::StoreError> {
+        match order {
+            UserOrder::Created => text
+                .parse()
+                .map(Key::Created)
+                .map_err(|e| crate::shared::corrupt("user mark", e)),
+            UserOrder::UserName => Ok(Key::Name(text)),
+        }
+    }
+}
+
+/// A count or place as SQL binds it.
+pub(crate) fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// How to read a page of every user. A place is a mark and how many users
+/// after it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// The marks do not cover every user: the plain query.
+    Plain,
+    /// Past the last user.
+    Empty,
+    /// Ascending: the page starts at this place.
+    Up(usize, u64),
+    /// Descending: the page's keys lie between those of these places (in
+    /// ascending order: its first user's, its last user's).
+    Down((usize, u64), (usize, u64)),
+}
+
+/// The positions (from the lowest user) whose marks the page needs: its
+/// first user's and its last user's. None: the page is empty.
+pub(crate) fn positions(total: u64, offset: u64, limit: u64, descending: bool) -> Option<(u64, u64)> {
+    if offset >= total || limit == 0 {
+        return None;
+    }
+    Some(match descending {
+        false => (offset, offset),
+        true => (total - 1 - offset, (total - offset).saturating_sub(limit)),
+    })
+}
+
+/// The plan from the marks holding `positions` (see [`marks_sql`]).
+pub(crate) fn plan(marks: &[Mark], total: u64, positions: Option<(u64, u64)>, descending: bool) -> Plan {
+    let Some((first, last)) = positions else {
+        return Plan::Empty;
+    };
+    if marks.iter().any(|m| m.2 < 0 || m.3 < 0 || m.4 as u64 != total) {
+        return Plan::Plain;
+    }
+    let place = |position: u64| {
+        marks.iter().enumerate().find_map(|(i, (_, _, n, below, _))| {
+            let (n, below) = (*n as u64, *below as u64);
+            (below <= position && position < below + n).then(|| (i, position - below))
+        })
+    };
+    let found = match descending {
+        false => place(first).map(|(m, s)| Plan::Up(m, s)),
+        true => place(first).zip(place(last)).map(|(f, l)| Plan::Down(f, l)),
+    };
+    found.unwrap_or(Plan::Plain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The marks of buckets `buckets` that hold the page's positions.
+    fn marks(buckets: &[i64], total: u64, offset: u64, limit: u64, descending: bool) -> Plan {
+        let every: i64 = buckets.iter().sum();
+        let mut below = 0;
+        let all: Vec<Mark> = buckets
+            .iter()
+            .map(|n| {
+                below += n;
+                (String::new(), String::new(), *n, below - n, every)
+            })
+            .collect();
+        let at = positions(total, offset, limit, descending);
+        let held: Vec<Mark> = all
+            .into_iter()
+            .filter(|m| at.is_some_and(|(a, b)| [a, b].iter().any(|p| (m.3 as u64) <= *p && *p < (m.3 + m.2) as u64)))
+            .collect();
+        plan(&held, total, at, descending)
+    }
+
+    #[test]
+    fn a_page_starts_in_the_bucket_of_its_first_user() {
+        let buckets = [3, 0, 2, 4];
+        assert_eq!(marks(&buckets, 9, 0, 2, false), Plan::Up(0, 0));
+        assert_eq!(marks(&buckets, 9, 3, 2, false), Plan::Up(0, 0));
+        assert_eq!(marks(&buckets, 9, 6, 2, false), Plan::Up(0, 1));
+        // Descending: offset 0 is the highest user.
+        assert_eq!(marks(&buckets, 9, 0, 2, true), Plan::Down((0, 3), (0, 2)));
+        assert_eq!(marks(&buckets, 9, 4, 3, true), Plan::Down((1, 1), (0, 2)));
+        assert_eq!(marks(&buckets, 9, 8, 5, true), Plan::Down((0, 0), (0, 0)));
+        assert_eq!(marks(&buckets, 9, 9, 1, true), Plan::Empty);
+        assert_eq!(marks(&buckets, 9, 9, 1, false), Plan::Empty);
+        assert_eq!(marks(&buckets, 9, 0, 0, false), Plan::Empty);
+    }
+
+    #[test]
+    fn marks_that_miss_users_take_the_plain_query() {
+        assert_eq!(marks(&[3, 2], 6, 0, 1, false), Plan::Plain);
+        assert_eq!(marks(&[], 1, 0, 1, false), Plan::Plain);
+        assert_eq!(marks(&[], 0, 0, 1, false), Plan::Empty);
+    }
+}
