@@ -4,11 +4,13 @@
 
 mod cache;
 mod pg_push;
+mod pg_reads;
 mod postgres;
 mod push;
 mod rebuild;
 mod shared;
 mod sqlite;
+mod sqlite_reads;
 mod sqlite_writer;
 
 use std::sync::Arc;
