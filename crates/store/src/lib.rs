@@ -5,11 +5,13 @@
 mod bounded;
 mod cache;
 mod pg_push;
+mod pg_reads;
 mod postgres;
 mod push;
 mod rebuild;
 mod shared;
 mod sqlite;
+mod sqlite_reads;
 mod sqlite_writer;
 mod user_page;
 

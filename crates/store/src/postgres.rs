@@ -38,6 +38,7 @@ use twofold_app::ports::PushRequest;
 use twofold_domain::StoredEvent;
 
 use crate::cache::{Cache, Changed};
+use crate::shared::PointReads;
 use crate::{StoreOptions, shared};
 
 /// Rows of `changes` kept: a node that has not looked for this many
@@ -164,6 +165,10 @@ impl PgStore {
     /// to block later writes: the database answering is enough.
     async fn writer_ready(&self) -> Result<(), twofold_app::StoreError> {
         Ok(())
+    }
+
+    fn reads(&self) -> &PgPool {
+        &self.read
     }
 
     fn meta_writer(&self) -> &PgPool {

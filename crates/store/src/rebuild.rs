@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use sqlx::{Connection, Row};
 use twofold_app::StoreError;
 use twofold_domain::readmodel::{self, DocKey, DocWrite};
-use twofold_domain::{AggregateRef, AggregateType, EventPayload, StoredEvent, Timestamp};
 
 use crate::{OpenError, shared};
 
@@ -68,29 +67,6 @@ struct Page {
     order: Vec<(String, DocKey)>,
 }
 
-fn event_of(
-    (instance_id, agg_type, aggregate_id, sequence, position): (String, String, String, i64, i64),
-    (ty, payload, creator, owner, created_at): (String, Option<String>, String, String, i64),
-) -> Result<StoredEvent, StoreError> {
-    let payload = payload
-        .map(|p| serde_json::from_str(&p))
-        .transpose()
-        .map_err(|e| shared::corrupt("event payload", e))?;
-    Ok(StoredEvent {
-        instance_id,
-        aggregate: AggregateRef {
-            kind: AggregateType::parse(&agg_type).ok_or_else(|| shared::corrupt("aggregate type", &agg_type))?,
-            id: aggregate_id,
-            owner,
-        },
-        sequence: sequence as u64,
-        position,
-        created_at: Timestamp(created_at),
-        creator,
-        payload: EventPayload::from_parts(&ty, payload).map_err(|e| shared::corrupt(&ty, e))?,
-    })
-}
-
 /// Rebuilds on the given backend; `$conn` is a connection of `$db`.
 macro_rules! rebuild_on {
     ($conn:expr, $db:ty, $begin:literal) => {
@@ -124,7 +100,7 @@ macro_rules! rebuild_on {
                 after = last.try_get("position").map_err(err)?;
                 let mut page = Page::default();
                 for r in &rows {
-                    let ev = event_of(
+                    let ev = shared::event_of(
                         (
                             r.try_get(0).map_err(err)?,
                             r.try_get(1).map_err(err)?,

@@ -2,7 +2,11 @@
 //! once for each concrete sqlx database type (sqlx's generic bounds are
 //! unwieldy, a macro keeps one copy of the logic).
 
+use std::sync::Arc;
+
 use twofold_app::StoreError;
+use twofold_domain::snapshot::Snapshot;
+use twofold_domain::{AggregateRef, AggregateType, EventPayload, StoredEvent, Timestamp};
 
 pub(crate) const SELECT_EVENTS: &str = "SELECT instance_id, aggregate_type, aggregate_id, sequence, position, \
      event_type, payload, creator, owner, created_at FROM events \
@@ -48,7 +52,7 @@ pub(crate) const KEY_CHECK: &str = "key_check";
 /// What one push changed (for the cache).
 #[derive(Default)]
 pub(crate) struct Applied {
-    pub stored: Vec<twofold_domain::StoredEvent>,
+    pub stored: Vec<StoredEvent>,
     /// The documents written.
     pub docs: Vec<Written>,
 }
@@ -101,13 +105,85 @@ pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Other(format!("unreadable {what}: {e}"))
 }
 
-/// Implements `twofold_app::EventStore` for `$store`, whose `read` field is a
-/// pool, whose `cache` field is an optional [`crate::cache::Cache`] that
-/// `fresh()` brings up to date with other processes' commits, whose
-/// `submit(req)` runs [`crate::push::apply_push`] in a durable transaction on backend
-/// `$db` (each backend has its own way to serialise writes), whose
-/// `writer_ready()` says whether writes can commit, and whose
-/// `meta_writer()` is the pool that writes `server_meta`.
+/// The point reads of a command (a document, a user's snapshot and events,
+/// a lookup), the ones nearly every request makes when the cache misses:
+/// each backend runs them its own way (`pg_reads.rs`, `sqlite_reads.rs`)
+/// with the SQL above. Documents come back as their stored bodies.
+pub(crate) trait PointReads {
+    async fn doc(&self, instance_id: &str, collection: &str, id: &str) -> Result<Option<String>, StoreError>;
+    async fn doc_any_instance(&self, collection: &str, id: &str) -> Result<Option<String>, StoreError>;
+    /// (id, body) of each document, ordered by id.
+    async fn docs_by_lookup(
+        &self,
+        instance_id: &str,
+        collection: &str,
+        lookup: &str,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+    async fn snapshot(
+        &self,
+        instance_id: &str,
+        aggregate: &AggregateRef,
+        version: i64,
+    ) -> Result<Option<Arc<Snapshot>>, StoreError>;
+    /// The events of one aggregate after sequence `after`, oldest first.
+    async fn events_after(
+        &self,
+        instance_id: &str,
+        aggregate: &AggregateRef,
+        after: u64,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+    async fn key_check(&self) -> Result<Option<String>, StoreError>;
+}
+
+/// A `snapshots` row (`SELECT_SNAPSHOT`) of the given version.
+pub(crate) fn snapshot_of(version: i64, (sequence, created_at, state): (i64, i64, String)) -> Arc<Snapshot> {
+    Arc::new(Snapshot {
+        version,
+        sequence: sequence.max(0) as u64,
+        created_at: Timestamp(created_at),
+        state,
+    })
+}
+
+/// The first five columns of an `events` row (`SELECT_EVENTS`): instance,
+/// aggregate type and id, sequence, position.
+pub(crate) type EventKey = (String, String, String, i64, i64);
+/// Its last five: event type, payload, creator, owner, created at.
+pub(crate) type EventBody = (String, Option<String>, String, String, i64);
+
+/// An `events` row as the event it stores.
+pub(crate) fn event_of(
+    (instance_id, agg_type, aggregate_id, sequence, position): EventKey,
+    (ty, payload, creator, owner, created_at): EventBody,
+) -> Result<StoredEvent, StoreError> {
+    let payload = payload
+        .map(|p| serde_json::from_str(&p))
+        .transpose()
+        .map_err(|e| corrupt("event payload", e))?;
+    Ok(StoredEvent {
+        instance_id,
+        aggregate: AggregateRef {
+            kind: AggregateType::parse(&agg_type).ok_or_else(|| corrupt("aggregate type", &agg_type))?,
+            id: aggregate_id,
+            owner,
+        },
+        sequence: sequence as u64,
+        position,
+        created_at: Timestamp(created_at),
+        creator,
+        payload: EventPayload::from_parts(&ty, payload).map_err(|e| corrupt(&ty, e))?,
+    })
+}
+
+/// Implements `twofold_app::EventStore` for `$store`, whose `reads()` are
+/// its [`PointReads`] (the trait in scope where the macro is used), whose
+/// `read` field is a pool of backend `$db` for the other reads, whose
+/// `cache` field is an optional [`crate::cache::Cache`] that `fresh()`
+/// brings up to date with other processes' commits, whose `submit(req)`
+/// runs [`crate::push::apply_push`] in a durable transaction (each backend
+/// has its own way to serialise writes), whose `writer_ready()` says
+/// whether writes can commit, and whose `meta_writer()` is the pool that
+/// writes `server_meta`.
 macro_rules! impl_event_store {
     ($store:ty, $db:ty) => {
         impl $store {
@@ -117,50 +193,6 @@ macro_rules! impl_event_store {
                 Ok(self.cache.as_deref())
             }
 
-            /// The events of one aggregate after sequence `after`, oldest first.
-            async fn events_after(
-                &self,
-                instance_id: &str,
-                aggregate: &twofold_domain::AggregateRef,
-                after: u64,
-            ) -> Result<Vec<twofold_domain::StoredEvent>, twofold_app::StoreError> {
-                use sqlx::Row;
-                let rows = sqlx::query::<$db>($crate::shared::SELECT_EVENTS)
-                    .bind(instance_id)
-                    .bind(aggregate.kind.as_str())
-                    .bind(aggregate.id.as_str())
-                    .bind(after as i64)
-                    .fetch_all(&self.read)
-                    .await
-                    .map_err($crate::shared::db_error)?;
-                rows.iter()
-                    .map(|r| {
-                        let get = |e: sqlx::Error| $crate::shared::corrupt("event row", e);
-                        let ty: String = r.try_get("event_type").map_err(get)?;
-                        let payload: Option<String> = r.try_get("payload").map_err(get)?;
-                        let payload = payload
-                            .map(|p| serde_json::from_str(&p))
-                            .transpose()
-                            .map_err(|e| $crate::shared::corrupt("event payload", e))?;
-                        let agg_type: String = r.try_get("aggregate_type").map_err(get)?;
-                        Ok(twofold_domain::StoredEvent {
-                            instance_id: r.try_get("instance_id").map_err(get)?,
-                            aggregate: twofold_domain::AggregateRef {
-                                kind: twofold_domain::AggregateType::parse(&agg_type)
-                                    .ok_or_else(|| $crate::shared::corrupt("aggregate type", &agg_type))?,
-                                id: r.try_get("aggregate_id").map_err(get)?,
-                                owner: r.try_get("owner").map_err(get)?,
-                            },
-                            sequence: r.try_get::<i64, _>("sequence").map_err(get)? as u64,
-                            position: r.try_get("position").map_err(get)?,
-                            created_at: twofold_domain::Timestamp(r.try_get("created_at").map_err(get)?),
-                            creator: r.try_get("creator").map_err(get)?,
-                            payload: twofold_domain::EventPayload::from_parts(&ty, payload)
-                                .map_err(|e| $crate::shared::corrupt(&ty, e))?,
-                        })
-                    })
-                    .collect()
-            }
             /// The key (as text) and id of the user `skip` places after
             /// `mark` (a user page's, see `user_page.rs`).
             async fn user_after_mark(
@@ -196,7 +228,10 @@ macro_rules! impl_event_store {
             ) -> Result<std::sync::Arc<Vec<twofold_domain::StoredEvent>>, twofold_app::StoreError> {
                 let key = $crate::cache::aggregate_key(instance_id.as_str(), aggregate);
                 let load = async {
-                    let events = self.events_after(instance_id.as_str(), aggregate, 0).await?;
+                    let events = self
+                        .reads()
+                        .events_after(instance_id.as_str(), aggregate, 0)
+                        .await?;
                     Ok(std::sync::Arc::new(events))
                 };
                 $crate::cache::read_through(
@@ -220,25 +255,9 @@ macro_rules! impl_event_store {
                     // Events are never changed and a snapshot is exact for
                     // the events up to its sequence, so the two reads need
                     // no common transaction.
-                    let row: Option<(i64, i64, String)> =
-                        sqlx::query_as::<$db, (i64, i64, String)>($crate::shared::SELECT_SNAPSHOT)
-                            .bind(instance_id)
-                            .bind(aggregate.kind.as_str())
-                            .bind(aggregate.id.as_str())
-                            .bind(version)
-                            .fetch_optional(&self.read)
-                            .await
-                            .map_err($crate::shared::db_error)?;
-                    let snapshot = row.map(|(sequence, created_at, state)| {
-                        std::sync::Arc::new(twofold_domain::snapshot::Snapshot {
-                            version,
-                            sequence: sequence.max(0) as u64,
-                            created_at: twofold_domain::Timestamp(created_at),
-                            state,
-                        })
-                    });
+                    let snapshot = self.reads().snapshot(instance_id, aggregate, version).await?;
                     let after = snapshot.as_ref().map_or(0, |s| s.sequence);
-                    let events = self.events_after(instance_id, aggregate, after).await?;
+                    let events = self.reads().events_after(instance_id, aggregate, after).await?;
                     Ok(twofold_domain::snapshot::History {
                         snapshot,
                         events: std::sync::Arc::new(events),
@@ -270,14 +289,8 @@ macro_rules! impl_event_store {
                 let collection = collection.as_str();
                 let key = (instance_id, collection, id);
                 let load = async {
-                    let row: Option<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOC)
-                        .bind(instance_id)
-                        .bind(collection)
-                        .bind(id)
-                        .fetch_optional(&self.read)
-                        .await
-                        .map_err($crate::shared::db_error)?;
-                    let doc = row.map(|(b,)| $crate::shared::parse_doc(&b)).transpose()?;
+                    let body = self.reads().doc(instance_id, collection, id).await?;
+                    let doc = body.map(|b| $crate::shared::parse_doc(&b)).transpose()?;
                     Ok(doc)
                 };
                 $crate::cache::read_through(
@@ -297,14 +310,8 @@ macro_rules! impl_event_store {
                 let collection = collection.as_str();
                 let key = (collection.to_owned(), id.to_owned());
                 let load = async {
-                    let row: Option<(String,)> =
-                        sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOC_ANY_INSTANCE)
-                            .bind(collection)
-                            .bind(id)
-                            .fetch_optional(&self.read)
-                            .await
-                            .map_err($crate::shared::db_error)?;
-                    let doc = row.map(|(b,)| $crate::shared::parse_doc(&b)).transpose()?;
+                    let body = self.reads().doc_any_instance(collection, id).await?;
+                    let doc = body.map(|b| $crate::shared::parse_doc(&b)).transpose()?;
                     Ok(doc)
                 };
                 $crate::cache::read_through(
@@ -326,14 +333,10 @@ macro_rules! impl_event_store {
                 let collection = collection.as_str();
                 let key = (instance_id, collection, lookup);
                 let load = async {
-                    let rows: Vec<(String, String)> =
-                        sqlx::query_as::<$db, (String, String)>($crate::shared::SELECT_DOCS_BY_LOOKUP)
-                            .bind(instance_id)
-                            .bind(collection)
-                            .bind(lookup)
-                            .fetch_all(&self.read)
-                            .await
-                            .map_err($crate::shared::db_error)?;
+                    let rows = self
+                        .reads()
+                        .docs_by_lookup(instance_id, collection, lookup)
+                        .await?;
                     rows.into_iter()
                         .map(|(id, b)| Ok((id, $crate::shared::parse_doc(&b)?)))
                         .collect::<Result<Vec<_>, twofold_app::StoreError>>()
@@ -546,12 +549,7 @@ macro_rules! impl_event_store {
             }
 
             async fn key_check(&self) -> Result<Option<String>, twofold_app::StoreError> {
-                let row: Option<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_META)
-                    .bind($crate::shared::KEY_CHECK)
-                    .fetch_optional(&self.read)
-                    .await
-                    .map_err($crate::shared::db_error)?;
-                Ok(row.map(|(v,)| v))
+                self.reads().key_check().await
             }
 
             async fn record_key_check(&self, check: &str) -> Result<(), twofold_app::StoreError> {

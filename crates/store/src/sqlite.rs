@@ -1,7 +1,8 @@
 //! SQLite: the embedded default. One writer thread owns the connection that
 //! appends (SQLite allows one writer at a time; `sqlite_writer.rs`, with
-//! its group commit and its recovery from failed commits) and a pool of
-//! readers shares the same WAL-mode file; a one-connection sqlx pool runs
+//! its group commit and its recovery from failed commits) and readers share
+//! the same WAL-mode file: the point reads on synchronous connections used
+//! inline (`sqlite_reads.rs`), the longer ones on a sqlx pool; a one-connection sqlx pool runs
 //! the migrations, the integrity check and the rare `server_meta` writes. `synchronous = FULL`: a write is acknowledged only
 //! once it is on disk.
 
@@ -17,12 +18,15 @@ use twofold_app::ports::PushRequest;
 use twofold_domain::StoredEvent;
 
 use crate::cache::Cache;
+use crate::shared::PointReads;
+use crate::sqlite_reads::Readers;
 use crate::sqlite_writer::{self, Job};
 use crate::{StoreOptions, shared};
 
 pub struct SqliteStore {
     write: SqlitePool,
     read: SqlitePool,
+    readers: Readers,
     jobs: mpsc::Sender<Job>,
     /// This process is the database's only writer, so it may cache.
     cache: Option<Arc<Cache>>,
@@ -66,11 +70,13 @@ impl SqliteStore {
             path: connect.get_filename().to_owned(),
             busy_timeout: opts.acquire_timeout,
         };
+        let readers = Readers::new(target.clone(), opts.max_connections as usize);
         sqlite_writer::spawn(target, queue, cache.clone(), writable.clone())
             .map_err(|e| crate::OpenError::Db(sqlx::Error::Io(e)))?;
         Ok(Self {
             write,
             read,
+            readers,
             jobs,
             cache: Some(cache),
             writable,
@@ -97,6 +103,10 @@ impl SqliteStore {
         Ok(())
     }
 
+    fn reads(&self) -> &Readers {
+        &self.readers
+    }
+
     fn meta_writer(&self) -> &SqlitePool {
         &self.write
     }
@@ -106,6 +116,7 @@ impl SqliteStore {
         if self.jobs.send(Job::Close { reply }).await.is_ok() {
             let _ = closed.await;
         }
+        self.readers.close().await;
         self.read.close().await;
         self.write.close().await;
     }

@@ -56,6 +56,7 @@ pub(crate) enum Job {
 }
 
 /// The database file and how to open it.
+#[derive(Clone)]
 pub(crate) struct Target {
     pub path: PathBuf,
     pub busy_timeout: Duration,
@@ -367,7 +368,7 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 /// As `shared::db_error` does for sqlx: errors that say the database cannot
 /// take writes right now (busy, locked, I/O, full, cannot open) are
 /// `Unavailable`, worth a retry once the cause is gone.
-fn sqlite_error(e: rusqlite::Error) -> StoreError {
+pub(crate) fn sqlite_error(e: rusqlite::Error) -> StoreError {
     match &e {
         rusqlite::Error::SqliteFailure(f, _)
             if matches!(
