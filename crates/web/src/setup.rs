@@ -163,6 +163,15 @@ pub struct SetupForm {
     action: String,
 }
 
+/// The offered set-up skipped (the caller checked that it may be): the
+/// skip is recorded and the sign-in goes on to its second factor.
+pub(crate) async fn skip(web: &Web, visit: &Visit, c: &Current) -> Early<Response> {
+    let fail = |e| errors::page(visit.t, &e);
+    let ctx = web.login_ctx(&visit.instance, rpc::MFA_INIT_SKIPPED).map_err(fail)?;
+    web.app.mfa_init_skipped(&ctx, &c.user.id).await.map_err(fail)?;
+    Ok(Redirect::to("/ui/login/mfa").into_response())
+}
+
 pub async fn totp_post(State(web): State<Arc<Web>>, visit: Visit, Form(f): Form<SetupForm>) -> Early<Response> {
     if !web.csrf_ok(&visit.seed, &f.csrf) {
         return Ok(form_expired(visit.t));
@@ -170,9 +179,7 @@ pub async fn totp_post(State(web): State<Arc<Web>>, visit: Visit, Form(f): Form<
     let (c, also) = set_up_step(&web, &visit).await?;
     let fail = |e| errors::page(visit.t, &e);
     if f.action == "skip" && also.skippable {
-        let ctx = web.login_ctx(&visit.instance, rpc::MFA_INIT_SKIPPED).map_err(fail)?;
-        web.app.mfa_init_skipped(&ctx, &c.user.id).await.map_err(fail)?;
-        return Ok(Redirect::to("/ui/login/mfa").into_response());
+        return skip(&web, &visit, &c).await;
     }
     let ctx = web.login_ctx(&visit.instance, rpc::VERIFY_TOTP).map_err(fail)?;
     if let Err(e) = web.app.verify_totp_registration(&ctx, &c.user.id, f.code.trim()).await {

@@ -100,9 +100,7 @@ pub async fn post(State(web): State<Arc<Web>>, visit: Visit, Form(f): Form<Codes
     let (c, codes, skippable) = step(&web, &visit).await?;
     let fail = |e| errors::page(visit.t, &e);
     if f.action == "skip" && skippable {
-        let ctx = web.login_ctx(&visit.instance, rpc::MFA_INIT_SKIPPED).map_err(fail)?;
-        web.app.mfa_init_skipped(&ctx, &c.user.id).await.map_err(fail)?;
-        return Ok(Redirect::to("/ui/login/mfa").into_response());
+        return crate::setup::skip(&web, &visit, &c).await;
     }
     // Only a channel this step offers; anything else is a forged form.
     let (factor, rpc, simple, path) = match f.channel.as_str() {
