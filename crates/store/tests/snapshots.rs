@@ -10,9 +10,10 @@
     reason = "test code: a panic is a failed test"
 )]
 
+mod common;
+
 use std::sync::Arc;
 
-use sqlx::Connection;
 use twofold_app::EventStore;
 use twofold_app::ports::{AggregatePush, PushRequest};
 use twofold_domain::event::HumanAdded;
@@ -22,14 +23,6 @@ use twofold_domain::{AggregateRef, AggregateType, EventPayload as E, InstanceId,
 use twofold_store::StoreOptions;
 
 const LONG: usize = 6_000;
-
-fn unique() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("tf_snap_{}_{nanos}", std::process::id())
-}
 
 fn user() -> AggregateRef {
     AggregateRef {
@@ -169,33 +162,16 @@ async fn snapshots_bound_the_history(open: impl AsyncFn() -> Arc<dyn EventStore>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_reads_a_long_history_from_its_snapshot() {
-    let path = std::env::temp_dir().join(format!("{}.db", unique()));
-    let url = format!("sqlite://{}", path.display());
-    snapshots_bound_the_history(async || twofold_store::open(&url, &StoreOptions::default()).await.unwrap()).await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    common::with_sqlite("tf_snap", async |url| {
+        snapshots_bound_the_history(async || twofold_store::open(&url, &StoreOptions::default()).await.unwrap()).await
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_reads_a_long_history_from_its_snapshot() {
-    let Ok(admin) = std::env::var("TWOFOLD_TEST_DATABASE_URL") else {
-        eprintln!("SKIPPED (no TWOFOLD_TEST_DATABASE_URL)");
-        return;
-    };
-    let name = unique();
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    let url = format!("{base}/{name}");
-    snapshots_bound_the_history(async || twofold_store::open(&url, &StoreOptions::default()).await.unwrap()).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    common::with_postgres("tf_snap", async |url| {
+        snapshots_bound_the_history(async || twofold_store::open(&url, &StoreOptions::default()).await.unwrap()).await
+    })
+    .await;
 }

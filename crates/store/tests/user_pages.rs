@@ -11,6 +11,8 @@
     reason = "test code: a panic is a failed test"
 )]
 
+mod common;
+
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -22,14 +24,6 @@ use twofold_domain::{AggregateRef, AggregateType, EventPayload as E, InstanceId,
 use twofold_store::StoreOptions;
 
 const USERS: usize = 4_500;
-
-fn unique() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("tf_pages_{}_{nanos}", std::process::id())
-}
 
 fn user(i: usize) -> AggregateRef {
     AggregateRef {
@@ -286,32 +280,10 @@ async fn pages_match_every_user(url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_pages_match_every_user() {
-    let path = std::env::temp_dir().join(format!("{}.db", unique()));
-    let url = format!("sqlite://{}", path.display());
-    pages_match_every_user(&url).await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    common::with_sqlite("tf_pages", async |url| pages_match_every_user(&url).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_pages_match_every_user() {
-    let Ok(admin) = std::env::var("TWOFOLD_TEST_DATABASE_URL") else {
-        eprintln!("SKIPPED (no TWOFOLD_TEST_DATABASE_URL)");
-        return;
-    };
-    let name = unique();
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    pages_match_every_user(&format!("{base}/{name}")).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    common::with_postgres("tf_pages", async |url| pages_match_every_user(&url).await).await;
 }
