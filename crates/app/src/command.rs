@@ -259,19 +259,17 @@ impl App {
                 loaded.push(self.load(instance_id, a).await.map_err(store_error)?);
             }
             let (decision, output) = decide(&loaded)?;
-            let unchanged = || {
-                loaded
-                    .first()
-                    .and_then(|l| l.last.clone())
-                    .unwrap_or_else(|| WriteDetails {
-                        sequence: 0,
-                        date: Timestamp::default(),
-                        resource_owner: primary_ref.owner.clone(),
-                    })
-            };
+            let unchanged = loaded
+                .first()
+                .and_then(|l| l.last.clone())
+                .unwrap_or_else(|| WriteDetails {
+                    sequence: 0,
+                    date: Timestamp::default(),
+                    resource_owner: primary_ref.owner.clone(),
+                });
             if decision.events.iter().all(Vec::is_empty) {
                 // Nothing to change: report the aggregate as it stands.
-                return Ok((unchanged(), output));
+                return Ok((unchanged, output));
             }
             let req = PushRequest {
                 instance_id: instance_id.as_str().to_owned(),
@@ -292,6 +290,10 @@ impl App {
                 claims: decision.claims,
                 releases: decision.releases,
             };
+            // Let go of the loaded histories before the commit: the store's
+            // cache then extends its list in place instead of copying a
+            // history this command still held.
+            drop(loaded);
             match self.store.push(req).await {
                 Ok(stored) => {
                     crate::metrics::appended(&stored);
@@ -299,7 +301,7 @@ impl App {
                         return Err(e);
                     }
                     let primary = stored.iter().rev().find(|e| e.aggregate == *primary_ref);
-                    let details = primary.map(WriteDetails::of).unwrap_or_else(unchanged);
+                    let details = primary.map(WriteDetails::of).unwrap_or(unchanged);
                     return Ok((details, output));
                 }
                 Err(StoreError::Conflict) => tokio::task::yield_now().await,

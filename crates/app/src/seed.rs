@@ -8,8 +8,11 @@
 //! password hash is computed once and shared by every seeded user (same
 //! salt; verifying it costs the same full argon2 run per check), and the
 //! TOTP enrolment is recorded as verified at a given step instead of by a
-//! code the user typed.
+//! code the user typed. Earlier sign-ins, when asked for, are recorded the
+//! same way: the events a password + TOTP sign-in appends to the user, each
+//! at an earlier time step, so a seeded user has a history like a real one.
 
+use twofold_domain::event::TotpVerified;
 use twofold_domain::human::{self, NewHuman, Verification};
 use twofold_domain::user::UserState;
 use twofold_domain::{AggregateRef, DomainError, EventPayload, InstanceId, OrgId, StoredEvent, UserId, mfa};
@@ -33,6 +36,9 @@ pub struct SeedBatch<'a> {
     /// The time step recorded as the one that verified each TOTP enrolment;
     /// codes of later steps open sessions.
     pub totp_step: u64,
+    /// Earlier password + TOTP sign-ins to record per user (TOTP users only),
+    /// the last one at `totp_step`.
+    pub sign_ins: u64,
 }
 
 /// Folds freshly decided events into a state, as the store would return them.
@@ -105,9 +111,14 @@ impl App {
                 let state = fold_into(&mut history, &agg, &events);
                 let added = mfa::decide_register_totp(&state, self.keys.seal(secret))?;
                 let state = fold_into(&mut history, &agg, &added);
-                let verified = mfa::decide_verify_totp(&state, Some(batch.totp_step))?;
+                let first = batch.totp_step.saturating_sub(batch.sign_ins);
+                let verified = mfa::decide_verify_totp(&state, Some(first))?;
                 events.extend(added);
                 events.extend(verified);
+                for step in first + 1..=batch.totp_step {
+                    events.push(EventPayload::PasswordCheckSucceeded);
+                    events.push(EventPayload::TotpCheckSucceeded(TotpVerified { step }));
+                }
             }
             claims.push(unique(batch.instance_id, "user_name", u.user_name.trim()));
             aggregates.push((agg, events));

@@ -34,6 +34,10 @@ pub struct SeedArgs {
     /// to this file (created private; it holds second factors).
     #[arg(long)]
     pub totp_secrets: Option<PathBuf>,
+    /// Earlier password + TOTP sign-ins to record in each TOTP user's
+    /// history (two events each), for a realistic number of events.
+    #[arg(long, default_value_t = 0)]
+    pub sign_ins: u64,
 }
 
 /// Batches in flight at once: the store groups their commits.
@@ -62,6 +66,7 @@ pub async fn run(app: &App, args: &SeedArgs) -> anyhow::Result<()> {
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs()
         / twofold_app::totp::STEP_SECONDS;
+    let sign_ins = args.sign_ins;
     let started = Instant::now();
     let mut running = tokio::task::JoinSet::new();
     let (mut next, end) = (args.first, args.first + args.users);
@@ -91,6 +96,7 @@ pub async fn run(app: &App, args: &SeedArgs) -> anyhow::Result<()> {
                     password_hash: hash.as_deref(),
                     // Two steps back: the codes of the steps around "now" are all fresh.
                     totp_step: now_step.saturating_sub(2),
+                    sign_ins,
                 };
                 app.seed_humans(&batch, &users).await
             });

@@ -4,6 +4,7 @@
 
 mod bounded;
 mod cache;
+mod pg_batch;
 mod pg_push;
 mod pg_reads;
 mod postgres;

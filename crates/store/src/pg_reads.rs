@@ -60,6 +60,17 @@ impl PointReads for PgPool {
             .map_err(db_error)
     }
 
+    async fn docs_by_prefix(&self, instance_id: &str, collection: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(shared::SELECT_DOCS_BY_PREFIX)
+            .bind(instance_id)
+            .bind(collection)
+            .bind(prefix)
+            .fetch_all(self)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(|(b,)| b).collect())
+    }
+
     async fn snapshot(
         &self,
         instance_id: &str,

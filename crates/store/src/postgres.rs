@@ -10,10 +10,11 @@
 //! Group commit: as the lock makes an instance's commits (and their WAL
 //! flushes) strictly sequential, each node's writer task takes every push
 //! waiting in its queue (up to [`crate::push::MAX_BATCH`]) and applies them in one
-//! transaction, each in its own savepoint so one push's failure (a lost
-//! race, a taken name) leaves the others intact, then commits once. No push
-//! is acknowledged before that commit; a batch that cannot commit fails
-//! every push in it.
+//! transaction, then commits once: whole, in a few statements
+//! (`pg_batch.rs`), or, when a push in it fails (a lost race, a taken
+//! name), again push by push, each in its own savepoint, so the others
+//! still land. No push is acknowledged before that commit; a batch that
+//! cannot commit fails every push in it.
 //!
 //! Cache: each node caches reads like SQLite does (`cache.rs`), its own
 //! commits updating the cache, and stays exact across nodes with a fence:
@@ -31,7 +32,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
+use sqlx::{PgConnection, Postgres, Transaction};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use twofold_app::StoreError;
 use twofold_app::ports::PushRequest;
@@ -239,9 +240,9 @@ async fn writer(pool: PgPool, mut queue: mpsc::Receiver<(PushRequest, Reply)>, c
     }
 }
 
-/// Applies each push in its own savepoint and commits them together. An
-/// error outside a push rolls the whole transaction back (sqlx does when the
-/// transaction is dropped).
+/// Applies the batch (whole, buffered; or, when a push in it fails, each
+/// push in its own savepoint) and commits it. An error outside a push rolls
+/// the whole transaction back (sqlx does when the transaction is dropped).
 async fn write_batch(
     pool: &PgPool,
     batch: &[&PushRequest],
@@ -249,33 +250,17 @@ async fn write_batch(
 ) -> Result<Vec<Result<shared::Applied, StoreError>>, StoreError> {
     let err = shared::db_error;
     let mut tx: Transaction<'static, Postgres> = pool.begin().await.map_err(err)?;
-    // Always in the same order, so two nodes' batches cannot deadlock.
-    let mut instances: Vec<&str> = batch.iter().map(|req| req.instance_id.as_str()).collect();
-    instances.sort_unstable();
-    instances.dedup();
-    for instance_id in instances {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('twofold-append:' || $1))")
-            .bind(instance_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-    }
-    let mut results = Vec::with_capacity(batch.len());
-    for req in batch {
-        sqlx::query("SAVEPOINT push").execute(&mut *tx).await.map_err(err)?;
-        let result = crate::push::apply_push(&mut *tx, req).await;
-        if result.is_err() {
-            sqlx::query("ROLLBACK TO SAVEPOINT push")
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
+    lock_instances(&mut tx, batch).await?;
+    let results = match crate::pg_batch::apply_whole(&mut tx, batch).await? {
+        Some(applied) => applied.into_iter().map(Ok).collect(),
+        None => {
+            // A push failed, which aborted the transaction: again, push by push.
+            tx.rollback().await.map_err(err)?;
+            tx = pool.begin().await.map_err(err)?;
+            lock_instances(&mut tx, batch).await?;
+            apply_each(&mut tx, batch).await?
         }
-        sqlx::query("RELEASE SAVEPOINT push")
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        results.push(result);
-    }
+    };
     let mut changed = Changed::default();
     for (req, result) in batch.iter().zip(&results) {
         if let Ok(applied) = result {
@@ -299,5 +284,46 @@ async fn write_batch(
         }
     }
     tx.commit().await.map_err(err)?;
+    Ok(results)
+}
+
+/// The instances' append locks, always in the same order, so two nodes'
+/// batches cannot deadlock.
+async fn lock_instances(tx: &mut PgConnection, batch: &[&PushRequest]) -> Result<(), StoreError> {
+    let mut instances: Vec<&str> = batch.iter().map(|req| req.instance_id.as_str()).collect();
+    instances.sort_unstable();
+    instances.dedup();
+    for instance_id in instances {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('twofold-append:' || $1))")
+            .bind(instance_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(shared::db_error)?;
+    }
+    Ok(())
+}
+
+/// Each push in its own savepoint, so one push's failure leaves the others.
+async fn apply_each(
+    tx: &mut PgConnection,
+    batch: &[&PushRequest],
+) -> Result<Vec<Result<shared::Applied, StoreError>>, StoreError> {
+    let err = shared::db_error;
+    let mut results = Vec::with_capacity(batch.len());
+    for req in batch {
+        sqlx::query("SAVEPOINT push").execute(&mut *tx).await.map_err(err)?;
+        let result = crate::push::apply_push(&mut *tx, req).await;
+        if result.is_err() {
+            sqlx::query("ROLLBACK TO SAVEPOINT push")
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+        }
+        sqlx::query("RELEASE SAVEPOINT push")
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        results.push(result);
+    }
     Ok(results)
 }

@@ -76,6 +76,26 @@ pub(crate) trait PushTx {
     async fn delete_doc(&mut self, instance_id: &str, key: &DocKey) -> Result<(), StoreError>;
 }
 
+/// The events `req` appends, in order, each at the sequence after the one
+/// before (position 0 until stored).
+pub(crate) fn new_events(req: &PushRequest) -> Vec<StoredEvent> {
+    let mut events = Vec::new();
+    for p in &req.aggregates {
+        for (i, payload) in p.events.iter().enumerate() {
+            events.push(StoredEvent {
+                instance_id: req.instance_id.clone(),
+                aggregate: p.aggregate.clone(),
+                sequence: p.expected_sequence + 1 + i as u64,
+                position: 0,
+                created_at: req.created_at,
+                creator: req.creator.clone(),
+                payload: payload.clone(),
+            });
+        }
+    }
+    events
+}
+
 /// Appends `req`: checks the expected sequences, claims and releases unique
 /// values, inserts the events and updates the read models. Returns the
 /// stored events and the documents written (for the cache).
@@ -99,36 +119,27 @@ pub(crate) async fn apply_push(tx: &mut impl PushTx, req: &PushRequest) -> Resul
         }
     }
 
-    let mut stored = Vec::new();
     for p in &req.aggregates {
         if let Some(s) = &p.snapshot {
             tx.upsert_snapshot(&req.instance_id, &p.aggregate, s).await?;
         }
-        for (i, payload) in p.events.iter().enumerate() {
-            let sequence = p.expected_sequence + 1 + i as u64;
-            let (ty, json) = payload.to_parts();
-            let row = EventRow {
-                instance_id: &req.instance_id,
-                aggregate: &p.aggregate,
-                sequence: sequence as i64,
-                event_type: ty.as_str(),
-                payload: json.map(|j| j.to_string()),
-                creator: &req.creator,
-                created_at: req.created_at.0,
-            };
-            let Some(position) = tx.insert_event(row).await? else {
-                return Err(StoreError::Conflict);
-            };
-            stored.push(StoredEvent {
-                instance_id: req.instance_id.clone(),
-                aggregate: p.aggregate.clone(),
-                sequence,
-                position,
-                created_at: req.created_at,
-                creator: req.creator.clone(),
-                payload: payload.clone(),
-            });
-        }
+    }
+    let mut stored = new_events(req);
+    for ev in &mut stored {
+        let (ty, json) = ev.payload.to_parts();
+        let row = EventRow {
+            instance_id: &req.instance_id,
+            aggregate: &ev.aggregate,
+            sequence: ev.sequence as i64,
+            event_type: ty.as_str(),
+            payload: json.map(|j| j.to_string()),
+            creator: &req.creator,
+            created_at: req.created_at.0,
+        };
+        let Some(position) = tx.insert_event(row).await? else {
+            return Err(StoreError::Conflict);
+        };
+        ev.position = position;
     }
 
     // Read models: load each touched document once, fold every event into

@@ -119,6 +119,9 @@ pub(crate) trait PointReads {
         collection: &str,
         lookup: &str,
     ) -> Result<Vec<(String, String)>, StoreError>;
+    /// The bodies of the documents whose id starts with `prefix`, by id.
+    async fn docs_by_prefix(&self, instance_id: &str, collection: &str, prefix: &str)
+    -> Result<Vec<String>, StoreError>;
     async fn snapshot(
         &self,
         instance_id: &str,
@@ -359,15 +362,11 @@ macro_rules! impl_event_store {
             ) -> Result<Vec<twofold_app::ports::Doc>, twofold_app::StoreError> {
                 let instance_id = instance_id.as_str();
                 let collection = collection.as_str();
-                let rows: Vec<(String,)> = sqlx::query_as::<$db, (String,)>($crate::shared::SELECT_DOCS_BY_PREFIX)
-                    .bind(instance_id)
-                    .bind(collection)
-                    .bind(prefix)
-                    .fetch_all(&self.read)
-                    .await
-                    .map_err($crate::shared::db_error)?;
-                rows.into_iter()
-                    .map(|(b,)| $crate::shared::parse_doc(&b))
+                self.reads()
+                    .docs_by_prefix(instance_id, collection, prefix)
+                    .await?
+                    .iter()
+                    .map(|b| $crate::shared::parse_doc(b))
                     .collect()
             }
 

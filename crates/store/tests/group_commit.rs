@@ -1,7 +1,7 @@
-//! Group commit on a real SQLite file: pushes that arrive together commit
+//! Group commit on a real database: pushes that arrive together commit
 //! together, and one that conflicts fails alone while the others land
 //! (the writer applies a batch whole first and, when a push fails, again
-//! push by push).
+//! push by push). On both backends.
 
 #![allow(
     clippy::unwrap_used,
@@ -9,6 +9,8 @@
     clippy::indexing_slicing,
     reason = "test code: a panic is a failed test"
 )]
+
+mod common;
 
 use std::sync::Arc;
 
@@ -42,9 +44,16 @@ fn push(id: &str, expected_sequence: u64) -> PushRequest {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_conflicting_push_fails_alone_in_its_batch() {
-    let path = std::env::temp_dir().join(format!("tf_group_{}.db", std::process::id()));
-    let url = format!("sqlite://{}", path.display());
+async fn a_conflicting_push_fails_alone_in_its_batch_on_sqlite() {
+    common::with_sqlite("tf_group", conflicting_push_fails_alone).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflicting_push_fails_alone_in_its_batch_on_postgres() {
+    common::with_postgres("tf_group", conflicting_push_fails_alone).await;
+}
+
+async fn conflicting_push_fails_alone(url: String) {
     let store: Arc<dyn EventStore> = twofold_store::open(&url, &StoreOptions::default()).await.unwrap();
     store.push(push("taken", 0)).await.unwrap();
 
@@ -63,21 +72,30 @@ async fn a_conflicting_push_fails_alone_in_its_batch() {
             })
         })
         .collect();
+    let mut acknowledged = Vec::new();
     for (i, handle) in pushes.into_iter().enumerate() {
         match handle.await.unwrap() {
-            Ok(_) => assert_ne!(i % 10, 0, "push {i} should have conflicted"),
+            Ok(stored) => {
+                assert_ne!(i % 10, 0, "push {i} should have conflicted");
+                acknowledged.push((i, stored));
+            }
             Err(StoreError::Conflict) => assert_eq!(i % 10, 0, "push {i} conflicted"),
             Err(e) => panic!("push {i}: {e}"),
         }
     }
+    store.close().await;
+
+    // As another process reads them: each acknowledged event stored once,
+    // at the position its push was told.
+    let store = twofold_store::open(&url, &StoreOptions::default()).await.unwrap();
     let instance = InstanceId::from("inst");
-    for i in (0..100).filter(|i| i % 10 != 0) {
+    let mut positions = std::collections::HashSet::new();
+    for (i, told) in acknowledged {
         let events = store.events(&instance, &user(&format!("u{i}"))).await.unwrap();
         assert_eq!(events.len(), 1, "u{i}");
+        assert_eq!(events[0].position, told[0].position, "u{i}");
+        assert!(positions.insert(told[0].position), "u{i}: position given twice");
     }
     assert_eq!(store.events(&instance, &user("taken")).await.unwrap().len(), 1);
     store.close().await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
 }

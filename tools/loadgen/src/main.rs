@@ -51,6 +51,10 @@ pub struct Args {
     /// starting Twofold: needed by sign-in-totp, totp-only and list-users.
     #[arg(long, default_value_t = 0)]
     pub seed_users: u64,
+    /// Earlier sign-ins recorded in each seeded user's history (two events
+    /// each; `twofold seed --sign-ins`).
+    #[arg(long, default_value_t = 0)]
+    pub seed_sign_ins: u64,
     /// Use (and keep) this data dir instead of a fresh temporary one; it is
     /// seeded only when it holds no database yet.
     #[arg(long)]
@@ -69,6 +73,11 @@ pub struct Args {
     /// totp-only, list-users.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Also start a Twofold on this PostgreSQL database (dropped and created
+    /// afresh: name a scratch database) and run rest-list and writes on it,
+    /// each compared with the same run's SQLite figure.
+    #[arg(long)]
+    pub postgres: Option<String>,
     /// Where to write the JSON report.
     #[arg(long, default_value = "target/loadgen.json")]
     pub json: PathBuf,

@@ -59,20 +59,23 @@ fn argon2_flags(args: &Args) -> [String; 4] {
 
 /// `twofold seed` into `dir` (`--seed-users` users with the load password
 /// and TOTP), unless `dir` holds a database already.
-fn seed(args: &Args, dir: &Path) -> anyhow::Result<()> {
-    if args.seed_users == 0 || dir.join("twofold.db").exists() {
+fn seed(args: &Args, dir: &Path, database: &[String]) -> anyhow::Result<()> {
+    if args.seed_users == 0 || (database.is_empty() && dir.join("twofold.db").exists()) {
         return Ok(());
     }
     let started = Instant::now();
     let status = Command::new(&args.twofold)
         .args(["seed", "--data-dir"])
         .arg(dir)
+        .args(database)
         .args(argon2_flags(args))
         .args([
             "--users",
             &args.seed_users.to_string(),
             "--password",
             PASSWORD,
+            "--sign-ins",
+            &args.seed_sign_ins.to_string(),
             "--totp-secrets",
         ])
         .arg(secrets_file(dir))
@@ -87,20 +90,32 @@ fn seed(args: &Args, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn start(args: &Args) -> anyhow::Result<Twofold> {
-    let (dir, keep) = match &args.data_dir {
-        Some(d) => (d.clone(), true),
-        None => {
-            let d = std::env::temp_dir().join(format!("loadgen-twofold-{}", std::process::id()));
+/// Starts Twofold on the embedded database, or on `postgres` (a URL whose
+/// database is dropped and created afresh first).
+async fn start(args: &Args, postgres: Option<&str>) -> anyhow::Result<Twofold> {
+    let (dir, keep) = match (&args.data_dir, postgres) {
+        (Some(d), None) => (d.clone(), true),
+        _ => {
+            let backend = if postgres.is_some() { "pg" } else { "sqlite" };
+            let name = format!("loadgen-twofold-{backend}-{}", std::process::id());
+            let d = std::env::temp_dir().join(name);
             let _ = std::fs::remove_dir_all(&d);
             (d, false)
         }
     };
-    seed(args, &dir)?;
+    let database: Vec<String> = match postgres {
+        Some(url) => {
+            fresh_postgres(url).await?;
+            vec!["--database".into(), url.to_owned()]
+        }
+        None => Vec::new(),
+    };
+    seed(args, &dir, &database)?;
     let started = Instant::now();
     let mut child = Command::new(&args.twofold)
         .args(["start", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&dir)
+        .args(&database)
         .args(argon2_flags(args))
         .env("RUST_LOG", "warn,twofold=info")
         .stdout(Stdio::null())
@@ -137,6 +152,24 @@ async fn start(args: &Args) -> anyhow::Result<Twofold> {
         keep,
         ready_after,
     })
+}
+
+/// Drops and creates the database `url` names, through the server's
+/// `postgres` database.
+async fn fresh_postgres(url: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let (server, name) = url
+        .rsplit_once('/')
+        .filter(|(_, n)| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .ok_or_else(|| anyhow::anyhow!("--postgres: expected postgres://…/NAME (letters, digits, _), got {url}"))?;
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await?;
+    }
+    Ok(())
 }
 
 /// Resident set size of a process, from /proc (Linux).
@@ -221,7 +254,7 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
         ));
     }
 
-    let tf = start(args).await?;
+    let tf = start(args, None).await?;
     eprintln!(
         "twofold ready {:.0} ms after start",
         tf.ready_after.as_secs_f64() * 1000.0
@@ -232,20 +265,9 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
     let bearer = format!("Bearer {}", tf.token);
 
     if rest_list || args.wants("wrk") {
-        let path = "/admin/v1/policies/login/second_factors/_search";
-        let req = raw::request("POST", tf.addr, path, &[("Authorization", &bearer)], b"");
-        let req = raw::Requests::Fixed(req.into());
-        out.push(run_raw(
-            "twofold: REST list 2FA",
-            Some("baseline: bare hyper"),
-            server,
-            tf.addr,
-            req,
-            conns,
-            d,
-        ));
+        out.push(rest_list_on(&tf, REST_LIST_SQLITE, "baseline: bare hyper", conns, d));
         if args.wants("wrk") {
-            let post = ("POST", path, &[("Authorization", bearer.as_str())][..], "");
+            let post = ("POST", REST_LIST, &[("Authorization", bearer.as_str())][..], "");
             out.extend(wrk::run(
                 "wrk: REST list 2FA",
                 Some("wrk: bare hyper"),
@@ -344,62 +366,7 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
         );
     }
     if args.wants("writes") {
-        // Each worker toggles a factor of its own org's custom policy, so
-        // workers never contend for one aggregate: every call is one
-        // durable append.
-        let w = args.write_connections;
-        let http = http_client();
-        let mut orgs = Vec::new();
-        for i in 0..w {
-            let org = post(
-                &http,
-                &format!("{}/management/v1/orgs", tf.url),
-                &tf.token,
-                json!({"name": format!("load-{i}")}),
-            )
-            .await
-            .and_then(|v| v["id"].as_str().map(str::to_owned))
-            .ok_or_else(|| anyhow::anyhow!("creating an org"))?;
-            http.post(format!("{}/management/v1/policies/login", tf.url))
-                .bearer_auth(&tf.token)
-                .header("x-zitadel-orgid", &org)
-                .json(&json!({}))
-                .send()
-                .await?;
-            orgs.push(org);
-        }
-        let clients: Vec<_> = (0..w).map(|_| http_client()).collect();
-        let flips: Vec<_> = (0..w)
-            .map(|_| std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)))
-            .collect();
-        let (url, token) = (tf.url.clone(), tf.token.clone());
-        out.push(
-            run(
-                "twofold: durable writes",
-                Some("baseline: sqlite fsync/insert"),
-                server,
-                w,
-                d,
-                move |i| {
-                    let (c, url, token, org) = (clients[i].clone(), url.clone(), token.clone(), orgs[i].clone());
-                    let on = !flips[i].fetch_xor(true, std::sync::atomic::Ordering::Relaxed);
-                    async move {
-                        let path = "/management/v1/policies/login/second_factors";
-                        let req = if on {
-                            c.post(format!("{url}{path}")).json(&json!({"type": 3}))
-                        } else {
-                            c.delete(format!("{url}{path}/3"))
-                        };
-                        req.bearer_auth(&token)
-                            .header("x-zitadel-orgid", org)
-                            .send()
-                            .await
-                            .is_ok_and(|r| r.status().is_success())
-                    }
-                },
-            )
-            .await,
-        );
+        out.push(writes_on(args, &tf, WRITES_SQLITE, "baseline: sqlite fsync/insert").await?);
     }
     if args.wants("sign-in") {
         let w = args.write_connections;
@@ -440,5 +407,82 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
     }
     crate::oidc_scenarios::run_oidc(args, (&tf.url, tf.addr, server), &tf.token, &mut out).await?;
     eprintln!("twofold RSS after the run {} KiB", rss_kib(tf.child.id()).unwrap_or(0));
+    drop(tf);
+    if let Some(url) = &args.postgres {
+        // The same reads and writes on PostgreSQL, each against the SQLite
+        // figure above (issue 17 item 6).
+        let tf = start(args, Some(url)).await?;
+        eprintln!("twofold on PostgreSQL ready {:.0} ms after start", tf.ready_after.as_secs_f64() * 1000.0);
+        if rest_list {
+            out.push(rest_list_on(&tf, "twofold (PostgreSQL): REST list 2FA", REST_LIST_SQLITE, conns, d));
+        }
+        if args.wants("writes") {
+            out.push(writes_on(args, &tf, "twofold (PostgreSQL): durable writes", WRITES_SQLITE).await?);
+        }
+    }
     Ok(out)
+}
+
+const REST_LIST: &str = "/admin/v1/policies/login/second_factors/_search";
+const REST_LIST_SQLITE: &str = "twofold: REST list 2FA";
+const WRITES_SQLITE: &str = "twofold: durable writes";
+
+/// The admin's REST list of the instance's second factors: the steady-state
+/// authenticated read.
+fn rest_list_on(tf: &Twofold, name: &str, baseline: &str, conns: (usize, usize), d: Duration) -> Outcome {
+    let bearer = format!("Bearer {}", tf.token);
+    let req = raw::request("POST", tf.addr, REST_LIST, &[("Authorization", &bearer)], b"");
+    let req = raw::Requests::Fixed(req.into());
+    run_raw(name, Some(baseline), Server::Child(tf.child.id()), tf.addr, req, conns, d)
+}
+
+/// Durable writes: each worker toggles a factor of its own org's custom
+/// policy, so workers never contend for one aggregate: every call is one
+/// durable append.
+async fn writes_on(args: &Args, tf: &Twofold, name: &str, baseline: &str) -> anyhow::Result<Outcome> {
+    let w = args.write_connections;
+    let http = http_client();
+    let mut orgs = Vec::new();
+    for i in 0..w {
+        let org = post(
+            &http,
+            &format!("{}/management/v1/orgs", tf.url),
+            &tf.token,
+            json!({"name": format!("load-{i}")}),
+        )
+        .await
+        .and_then(|v| v["id"].as_str().map(str::to_owned))
+        .ok_or_else(|| anyhow::anyhow!("creating an org"))?;
+        http.post(format!("{}/management/v1/policies/login", tf.url))
+            .bearer_auth(&tf.token)
+            .header("x-zitadel-orgid", &org)
+            .json(&json!({}))
+            .send()
+            .await?;
+        orgs.push(org);
+    }
+    let clients: Vec<_> = (0..w).map(|_| http_client()).collect();
+    let flips: Vec<_> = (0..w)
+        .map(|_| std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)))
+        .collect();
+    let (url, token) = (tf.url.clone(), tf.token.clone());
+    let server = Server::Child(tf.child.id());
+    Ok(run(name, Some(baseline), server, w, args.duration(), move |i| {
+        let (c, url, token, org) = (clients[i].clone(), url.clone(), token.clone(), orgs[i].clone());
+        let on = !flips[i].fetch_xor(true, std::sync::atomic::Ordering::Relaxed);
+        async move {
+            let path = "/management/v1/policies/login/second_factors";
+            let req = if on {
+                c.post(format!("{url}{path}")).json(&json!({"type": 3}))
+            } else {
+                c.delete(format!("{url}{path}/3"))
+            };
+            req.bearer_auth(&token)
+                .header("x-zitadel-orgid", org)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await)
 }
