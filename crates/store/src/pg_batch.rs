@@ -75,7 +75,11 @@ pub(crate) async fn apply_whole(
         );
         match positions.get(&key) {
             Some(p) => ev.position = *p,
-            None => return Err(StoreError::Other("an inserted event came back without its position".into())),
+            None => {
+                return Err(StoreError::Other(
+                    "an inserted event came back without its position".into(),
+                ));
+            }
         }
     }
     buf.write_docs().await?;
@@ -127,10 +131,10 @@ impl Buffered<'_> {
             for ev in new_events(req) {
                 for key in readmodel::affected(&ev) {
                     let id = (req.instance_id.clone(), key.collection.as_str().to_owned(), key.id);
-                    if !self.docs.contains_key(&id) {
-                        collections.push(id.1.clone());
-                        ids.push(id.2.clone());
-                        self.docs.insert(id, Doc::default());
+                    if let std::collections::hash_map::Entry::Vacant(slot) = self.docs.entry(id) {
+                        collections.push(slot.key().1.clone());
+                        ids.push(slot.key().2.clone());
+                        slot.insert(Doc::default());
                     }
                 }
             }
@@ -179,7 +183,9 @@ impl Buffered<'_> {
         match rows {
             Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(None),
             Err(e) => Err(db_error(e)),
-            Ok(rows) => Ok(Some(rows.into_iter().map(|(i, t, a, s, p)| ((i, t, a, s), p)).collect())),
+            Ok(rows) => Ok(Some(
+                rows.into_iter().map(|(i, t, a, s, p)| ((i, t, a, s), p)).collect(),
+            )),
         }
     }
 
@@ -188,16 +194,15 @@ impl Buffered<'_> {
     async fn write_docs(&mut self) -> Result<(), StoreError> {
         let (mut up, mut gone): ([Vec<Option<String>>; 5], [Vec<String>; 3]) = Default::default();
         for key in &self.written {
-            let Some(Doc { lookup, body, .. }) = self.docs.get(key) else { continue };
+            let Some(Doc { lookup, body, .. }) = self.docs.get(key) else {
+                continue;
+            };
             match body {
                 Some(body) => {
-                    for (column, value) in up.iter_mut().zip([
-                        Some(&key.0),
-                        Some(&key.1),
-                        Some(&key.2),
-                        lookup.as_ref(),
-                        Some(body),
-                    ]) {
+                    for (column, value) in
+                        up.iter_mut()
+                            .zip([Some(&key.0), Some(&key.1), Some(&key.2), lookup.as_ref(), Some(body)])
+                    {
                         column.push(value.cloned());
                     }
                 }
@@ -309,13 +314,21 @@ impl PushTx for Buffered<'_> {
         lookup: Option<&str>,
         body: &str,
     ) -> Result<(), StoreError> {
-        let id = (instance_id.to_owned(), key.collection.as_str().to_owned(), key.id.clone());
+        let id = (
+            instance_id.to_owned(),
+            key.collection.as_str().to_owned(),
+            key.id.clone(),
+        );
         self.write(id, lookup, Some(body));
         Ok(())
     }
 
     async fn delete_doc(&mut self, instance_id: &str, key: &DocKey) -> Result<(), StoreError> {
-        let id = (instance_id.to_owned(), key.collection.as_str().to_owned(), key.id.clone());
+        let id = (
+            instance_id.to_owned(),
+            key.collection.as_str().to_owned(),
+            key.id.clone(),
+        );
         self.write(id, None, None);
         Ok(())
     }

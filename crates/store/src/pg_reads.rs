@@ -60,7 +60,12 @@ impl PointReads for PgPool {
             .map_err(db_error)
     }
 
-    async fn docs_by_prefix(&self, instance_id: &str, collection: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+    async fn docs_by_prefix(
+        &self,
+        instance_id: &str,
+        collection: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as(shared::SELECT_DOCS_BY_PREFIX)
             .bind(instance_id)
             .bind(collection)

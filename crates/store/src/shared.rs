@@ -120,8 +120,12 @@ pub(crate) trait PointReads {
         lookup: &str,
     ) -> Result<Vec<(String, String)>, StoreError>;
     /// The bodies of the documents whose id starts with `prefix`, by id.
-    async fn docs_by_prefix(&self, instance_id: &str, collection: &str, prefix: &str)
-    -> Result<Vec<String>, StoreError>;
+    async fn docs_by_prefix(
+        &self,
+        instance_id: &str,
+        collection: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>, StoreError>;
     async fn snapshot(
         &self,
         instance_id: &str,

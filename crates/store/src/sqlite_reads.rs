@@ -148,7 +148,12 @@ impl PointReads for Readers {
         })
     }
 
-    async fn docs_by_prefix(&self, instance_id: &str, collection: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+    async fn docs_by_prefix(
+        &self,
+        instance_id: &str,
+        collection: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>, StoreError> {
         self.with(|c| {
             c.prepare_cached(shared::SELECT_DOCS_BY_PREFIX)?
                 .query_map(params![instance_id, collection, prefix], |r| r.get(0))?

@@ -412,9 +412,18 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
         // The same reads and writes on PostgreSQL, each against the SQLite
         // figure above (issue 17 item 6).
         let tf = start(args, Some(url)).await?;
-        eprintln!("twofold on PostgreSQL ready {:.0} ms after start", tf.ready_after.as_secs_f64() * 1000.0);
+        eprintln!(
+            "twofold on PostgreSQL ready {:.0} ms after start",
+            tf.ready_after.as_secs_f64() * 1000.0
+        );
         if rest_list {
-            out.push(rest_list_on(&tf, "twofold (PostgreSQL): REST list 2FA", REST_LIST_SQLITE, conns, d));
+            out.push(rest_list_on(
+                &tf,
+                "twofold (PostgreSQL): REST list 2FA",
+                REST_LIST_SQLITE,
+                conns,
+                d,
+            ));
         }
         if args.wants("writes") {
             out.push(writes_on(args, &tf, "twofold (PostgreSQL): durable writes", WRITES_SQLITE).await?);
@@ -433,7 +442,15 @@ fn rest_list_on(tf: &Twofold, name: &str, baseline: &str, conns: (usize, usize),
     let bearer = format!("Bearer {}", tf.token);
     let req = raw::request("POST", tf.addr, REST_LIST, &[("Authorization", &bearer)], b"");
     let req = raw::Requests::Fixed(req.into());
-    run_raw(name, Some(baseline), Server::Child(tf.child.id()), tf.addr, req, conns, d)
+    run_raw(
+        name,
+        Some(baseline),
+        Server::Child(tf.child.id()),
+        tf.addr,
+        req,
+        conns,
+        d,
+    )
 }
 
 /// Durable writes: each worker toggles a factor of its own org's custom
