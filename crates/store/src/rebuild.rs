@@ -21,9 +21,6 @@ const PAGE: i64 = 50_000;
 const SELECT_PAGE: &str = "SELECT instance_id, aggregate_type, aggregate_id, sequence, position, \
      event_type, payload, creator, owner, created_at FROM events WHERE position > $1 ORDER BY position LIMIT $2";
 
-/// SQLite's page cache for a rebuild, in KiB (negative: KiB, not pages).
-const REBUILD_CACHE_SIZE: &str = "-262144";
-
 /// Documents per upsert statement (5 parameters each: well under either
 /// backend's limit of bound parameters).
 const UPSERT_ROWS: usize = 200;
@@ -212,11 +209,7 @@ pub async fn rebuild(url: &str) -> Result<Result<Rebuilt, StoreError>, OpenError
     if url.starts_with("sqlite:") {
         let opts = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(url)?
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
-            // The whole rewrite is one transaction: with the default 2 MiB
-            // page cache each page of the documents' tables and indexes is
-            // read back from disk again and again.
-            .pragma("cache_size", REBUILD_CACHE_SIZE);
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
         let mut conn = sqlx::SqliteConnection::connect_with(&opts).await?;
         let done = rebuild_on!(&mut conn, sqlx::Sqlite, "BEGIN IMMEDIATE");
         if done.is_ok() {
