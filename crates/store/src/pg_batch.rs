@@ -40,6 +40,10 @@ const DELETE_DOCS: &str = "DELETE FROM docs d USING unnest($1::text[], $2::text[
 /// A document's key in a batch, which may span instances.
 type DocId = (String, String, String);
 
+fn doc_id(instance_id: &str, collection: &str, id: &str) -> DocId {
+    (instance_id.to_owned(), collection.to_owned(), id.to_owned())
+}
+
 /// An event's key, as `INSERT_EVENTS` returns it with its position.
 type EventId = (String, String, String, i64);
 
@@ -130,7 +134,7 @@ impl Buffered<'_> {
             let (collections, ids) = keys.entry(req.instance_id.as_str()).or_default();
             for ev in new_events(req) {
                 for key in readmodel::affected(&ev) {
-                    let id = (req.instance_id.clone(), key.collection.as_str().to_owned(), key.id);
+                    let id = doc_id(&req.instance_id, key.collection.as_str(), &key.id);
                     if let std::collections::hash_map::Entry::Vacant(slot) = self.docs.entry(id) {
                         collections.push(slot.key().1.clone());
                         ids.push(slot.key().2.clone());
@@ -155,7 +159,7 @@ impl Buffered<'_> {
                     body: Some(body),
                     ..Doc::default()
                 };
-                self.docs.insert((instance_id.to_owned(), collection, id), doc);
+                self.docs.insert(doc_id(instance_id, &collection, &id), doc);
             }
         }
         Ok(())
@@ -294,7 +298,7 @@ impl PushTx for Buffered<'_> {
         collection: &str,
         id: &str,
     ) -> Result<Option<String>, StoreError> {
-        let key = (instance_id.to_owned(), collection.to_owned(), id.to_owned());
+        let key = doc_id(instance_id, collection, id);
         if let Some(doc) = self.docs.get(&key) {
             return Ok(doc.body.clone());
         }
@@ -314,22 +318,16 @@ impl PushTx for Buffered<'_> {
         lookup: Option<&str>,
         body: &str,
     ) -> Result<(), StoreError> {
-        let id = (
-            instance_id.to_owned(),
-            key.collection.as_str().to_owned(),
-            key.id.clone(),
+        self.write(
+            doc_id(instance_id, key.collection.as_str(), &key.id),
+            lookup,
+            Some(body),
         );
-        self.write(id, lookup, Some(body));
         Ok(())
     }
 
     async fn delete_doc(&mut self, instance_id: &str, key: &DocKey) -> Result<(), StoreError> {
-        let id = (
-            instance_id.to_owned(),
-            key.collection.as_str().to_owned(),
-            key.id.clone(),
-        );
-        self.write(id, None, None);
+        self.write(doc_id(instance_id, key.collection.as_str(), &key.id), None, None);
         Ok(())
     }
 }
