@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::{Connection, PgConnection, Postgres, Transaction};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use twofold_app::StoreError;
 use twofold_app::ports::PushRequest;
@@ -77,11 +77,39 @@ struct Fence {
     seq: i64,
     /// The ticket of the last failed fence query, with its error.
     failed: Option<(u64, StoreError)>,
+    /// The fence's own connection, opened on first use and dropped on an
+    /// error: a pooled one costs a round trip more per query (sqlx pings
+    /// each connection returned to its pool).
+    conn: Option<PgConnection>,
+}
+
+/// The `changes` rows after commit `seq`.
+async fn changes_since(
+    conn: &mut Option<PgConnection>,
+    pool: &PgPool,
+    seq: i64,
+) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+    let mut c = match conn.take() {
+        Some(c) => c,
+        None => tokio::time::timeout(
+            pool.options().get_acquire_timeout(),
+            PgConnection::connect_with(&pool.connect_options()),
+        )
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)??,
+    };
+    let rows = sqlx::query_as(SELECT_CHANGES).bind(seq).fetch_all(&mut c).await?;
+    *conn = Some(c);
+    Ok(rows)
 }
 
 impl PgStore {
     pub async fn open(url: &str, opts: &StoreOptions) -> Result<Self, crate::OpenError> {
+        // No ping before each use (sqlx's default): a round trip more per
+        // query. A connection the server dropped fails its next query,
+        // which is answered `Unavailable`.
         let read = PgPoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(opts.max_connections.max(2))
             .acquire_timeout(opts.acquire_timeout)
             .connect(url)
@@ -106,6 +134,7 @@ impl PgStore {
                 started: 0,
                 seq,
                 failed: None,
+                conn: None,
             }),
             node,
         })
@@ -132,11 +161,8 @@ impl PgStore {
             return Err(e.clone());
         }
         let started = self.tickets.fetch_add(1, Ordering::SeqCst);
-        let rows: Vec<(i64, String, String)> = match sqlx::query_as(SELECT_CHANGES)
-            .bind(fence.seq)
-            .fetch_all(&self.read)
-            .await
-        {
+        let seq = fence.seq;
+        let rows = match changes_since(&mut fence.conn, &self.read, seq).await {
             Ok(rows) => rows,
             Err(e) => {
                 let e = shared::db_error(e);

@@ -5,12 +5,18 @@
 //! back at the end of the page, so memory holds one page's documents, not
 //! the whole directory. Run it with every server stopped: a running SQLite
 //! server keeps its own cache of the old documents.
+//!
+//! The secondary indexes and triggers of `docs` are dropped for the fold and
+//! created again at the end (sorting once beats a million B-tree inserts, and
+//! per-row triggers also stop SQLite from emptying the table in one step);
+//! the users' counts and marks they keep are then computed in one pass.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use sqlx::{Connection, Row};
+use sqlx::{ConnectOptions, Connection, Row};
 use twofold_app::StoreError;
+use twofold_domain::StoredEvent;
 use twofold_domain::readmodel::{self, DocKey, DocWrite};
 
 use crate::{OpenError, shared};
@@ -67,59 +73,184 @@ struct Page {
     order: Vec<(String, DocKey)>,
 }
 
-/// Rebuilds on the given backend; `$conn` is a connection of `$db`.
+/// What differs between the backends around the fold.
+struct Dialect {
+    begin: &'static str,
+    /// Rows (statement dropping one secondary index or trigger of `docs`,
+    /// statement creating it again), read from the catalogue so that a
+    /// later migration's index needs no change here.
+    derived: &'static str,
+    /// Empties the documents and what the dropped triggers kept.
+    clear: &'static [&'static str],
+    /// The users' counts and marks (migration 0007's tables) from the
+    /// documents: a mark every 1,000 users, the first one below everything,
+    /// as that migration's backfill computes them.
+    recount: &'static [&'static str],
+    postgres: bool,
+}
+
+const SQLITE: Dialect = Dialect {
+    begin: "BEGIN IMMEDIATE",
+    derived: "SELECT 'DROP ' || UPPER(type) || ' ' || name, sql FROM sqlite_master \
+         WHERE tbl_name = 'docs' AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type",
+    clear: &[
+        "DELETE FROM user_counts",
+        "DELETE FROM user_marks_created",
+        "DELETE FROM user_marks_name",
+        "DELETE FROM docs",
+    ],
+    recount: &[
+        "INSERT INTO user_counts (instance_id, org_id, n) \
+         SELECT instance_id, COALESCE(user_org, ''), COUNT(*) FROM docs WHERE collection = 'user' \
+         GROUP BY instance_id, COALESCE(user_org, '')",
+        "INSERT INTO user_marks_created (instance_id, created, id, n) \
+         SELECT instance_id, CASE WHEN r = 0 THEN -9223372036854775808 ELSE user_created END, \
+                CASE WHEN r = 0 THEN '' ELSE id END, MIN(1000, total - r) \
+         FROM (SELECT instance_id, user_created, id, \
+                      ROW_NUMBER() OVER (PARTITION BY instance_id ORDER BY user_created, id) - 1 AS r, \
+                      COUNT(*) OVER (PARTITION BY instance_id) AS total \
+               FROM docs WHERE collection = 'user' AND user_created IS NOT NULL) \
+         WHERE r % 1000 = 0",
+        "INSERT INTO user_marks_name (instance_id, name, id, n) \
+         SELECT instance_id, CASE WHEN r = 0 THEN '' ELSE lookup END, CASE WHEN r = 0 THEN '' ELSE id END, \
+                MIN(1000, total - r) \
+         FROM (SELECT instance_id, lookup, id, \
+                      ROW_NUMBER() OVER (PARTITION BY instance_id ORDER BY lookup, id) - 1 AS r, \
+                      COUNT(*) OVER (PARTITION BY instance_id) AS total \
+               FROM docs WHERE collection = 'user' AND lookup IS NOT NULL) \
+         WHERE r % 1000 = 0",
+    ],
+    postgres: false,
+};
+
+const POSTGRES: Dialect = Dialect {
+    begin: "BEGIN",
+    derived: "SELECT 'DROP INDEX ' || quote_ident(indexname), indexdef FROM pg_indexes \
+         WHERE schemaname = current_schema() AND tablename = 'docs' \
+         AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'docs'::regclass) \
+         UNION ALL \
+         SELECT 'DROP TRIGGER ' || quote_ident(tgname) || ' ON docs', pg_get_triggerdef(oid) \
+         FROM pg_trigger WHERE tgrelid = 'docs'::regclass AND NOT tgisinternal",
+    clear: &["TRUNCATE docs, user_counts, user_marks_created, user_marks_name"],
+    recount: &[
+        "INSERT INTO user_counts (instance_id, org_id, n) \
+         SELECT instance_id, COALESCE(user_org, ''), COUNT(*) FROM docs WHERE collection = 'user' \
+         GROUP BY instance_id, COALESCE(user_org, '')",
+        "INSERT INTO user_marks_created (instance_id, created, id, n) \
+         SELECT instance_id, CASE WHEN r = 0 THEN -9223372036854775808 ELSE user_created END, \
+                CASE WHEN r = 0 THEN '' ELSE id END, LEAST(1000, total - r) \
+         FROM (SELECT instance_id, user_created, id, \
+                      ROW_NUMBER() OVER (PARTITION BY instance_id ORDER BY user_created, id) - 1 AS r, \
+                      COUNT(*) OVER (PARTITION BY instance_id) AS total \
+               FROM docs WHERE collection = 'user' AND user_created IS NOT NULL) u \
+         WHERE r % 1000 = 0",
+        "INSERT INTO user_marks_name (instance_id, name, id, n) \
+         SELECT instance_id, CASE WHEN r = 0 THEN '' ELSE lookup END, CASE WHEN r = 0 THEN '' ELSE id END, \
+                LEAST(1000, total - r) \
+         FROM (SELECT instance_id, lookup, id, \
+                      ROW_NUMBER() OVER (PARTITION BY instance_id ORDER BY lookup COLLATE \"C\", id) - 1 AS r, \
+                      COUNT(*) OVER (PARTITION BY instance_id) AS total \
+               FROM docs WHERE collection = 'user' AND lookup IS NOT NULL) u \
+         WHERE r % 1000 = 0",
+    ],
+    postgres: true,
+};
+
+/// Rebuilds on the given backend: `$conn` (borrowed) writes, `$events` (a
+/// second connection of `$db`, owned) reads the events on a task of its
+/// own, parsing the next page while this one is folded and written.
 macro_rules! rebuild_on {
-    ($conn:expr, $db:ty, $begin:literal) => {
+    ($conn:expr, $events:expr, $db:ty, $dialect:expr) => {
         async {
             let conn = $conn;
+            let dialect: &Dialect = $dialect;
             let started = Instant::now();
             let err = shared::db_error;
-            sqlx::query::<$db>($begin).execute(&mut *conn).await.map_err(err)?;
-            // The users' counts and marks (migration 0007) first: the
-            // triggers of the documents' deletion then find nothing to
-            // uncount, and the writes below count every user again.
-            for table in ["user_counts", "user_marks_created", "user_marks_name", "docs"] {
-                sqlx::query::<$db>(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+            sqlx::query::<$db>(dialect.begin)
+                .execute(&mut *conn)
+                .await
+                .map_err(err)?;
+            let derived: Vec<(String, String)> = sqlx::query_as::<$db, (String, String)>(dialect.derived)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(err)?;
+            for (drop, _) in &derived {
+                sqlx::query::<$db>(sqlx::AssertSqlSafe(drop.as_str()))
                     .execute(&mut *conn)
                     .await
                     .map_err(err)?;
             }
-            let (mut after, mut events, mut written) = (0i64, 0u64, 0u64);
+            for sql in dialect.clear {
+                sqlx::query::<$db>(*sql).execute(&mut *conn).await.map_err(err)?;
+            }
+            let (pages_out, mut pages) = tokio::sync::mpsc::channel::<Result<Vec<StoredEvent>, StoreError>>(2);
+            let mut events_conn = $events;
+            tokio::spawn(async move {
+                let mut after = 0i64;
+                loop {
+                    let page = async {
+                        let rows = sqlx::query::<$db>(SELECT_PAGE)
+                            .bind(after)
+                            .bind(PAGE)
+                            .fetch_all(&mut events_conn)
+                            .await
+                            .map_err(err)?;
+                        rows.iter()
+                            .map(|r| {
+                                shared::event_of(
+                                    (
+                                        r.try_get(0).map_err(err)?,
+                                        r.try_get(1).map_err(err)?,
+                                        r.try_get(2).map_err(err)?,
+                                        r.try_get(3).map_err(err)?,
+                                        r.try_get(4).map_err(err)?,
+                                    ),
+                                    (
+                                        r.try_get(5).map_err(err)?,
+                                        r.try_get(6).map_err(err)?,
+                                        r.try_get(7).map_err(err)?,
+                                        r.try_get(8).map_err(err)?,
+                                        r.try_get(9).map_err(err)?,
+                                    ),
+                                )
+                            })
+                            .collect::<Result<Vec<_>, StoreError>>()
+                    }
+                    .await;
+                    let last = match &page {
+                        Ok(events) => events.last().map(|ev| ev.position),
+                        Err(_) => None,
+                    };
+                    // Sent even when empty or failed: the end of the log.
+                    if pages_out.send(page).await.is_err() {
+                        return;
+                    }
+                    match last {
+                        Some(position) => after = position,
+                        None => return,
+                    }
+                }
+            });
+            let (mut events, mut written) = (0u64, 0u64);
             // Hashes of the keys of every document written so far: after
             // the delete above only those exist, so a key not among them
             // needs no read (most keys: a user's events follow each other).
             let mut stored: HashSet<u64> = HashSet::new();
             loop {
-                let rows = sqlx::query::<$db>(SELECT_PAGE)
-                    .bind(after)
-                    .bind(PAGE)
-                    .fetch_all(&mut *conn)
-                    .await
-                    .map_err(err)?;
-                let Some(last) = rows.last() else { break };
-                after = last.try_get("position").map_err(err)?;
+                let Some(evs) = pages.recv().await else {
+                    return Err(StoreError::Unavailable("the event reader stopped".into()));
+                };
+                let evs = evs?;
+                if evs.is_empty() {
+                    break;
+                }
                 let mut page = Page::default();
-                for r in &rows {
-                    let ev = shared::event_of(
-                        (
-                            r.try_get(0).map_err(err)?,
-                            r.try_get(1).map_err(err)?,
-                            r.try_get(2).map_err(err)?,
-                            r.try_get(3).map_err(err)?,
-                            r.try_get(4).map_err(err)?,
-                        ),
-                        (
-                            r.try_get(5).map_err(err)?,
-                            r.try_get(6).map_err(err)?,
-                            r.try_get(7).map_err(err)?,
-                            r.try_get(8).map_err(err)?,
-                            r.try_get(9).map_err(err)?,
-                        ),
-                    )?;
+                for ev in &evs {
                     for key in readmodel::affected(&ev) {
                         let k = (ev.instance_id.clone(), key);
-                        let prior = match page.docs.get(&k) {
-                            Some(w) => w.doc.clone(),
+                        // Taken out, not copied: put back folded below.
+                        let prior = match page.docs.remove(&k) {
+                            Some(w) => w.doc,
                             None if !stored.contains(&key_hash(&k)) => {
                                 page.order.push(k.clone());
                                 None
@@ -171,10 +302,7 @@ macro_rules! rebuild_on {
                     }
                 }
                 for rows in upserts.chunks(UPSERT_ROWS) {
-                    let mut q = sqlx::query::<$db>(sqlx::AssertSqlSafe(upsert_docs_sql(
-                        rows.len(),
-                        <$db as sqlx::Database>::NAME == "PostgreSQL",
-                    )));
+                    let mut q = sqlx::query::<$db>(sqlx::AssertSqlSafe(upsert_docs_sql(rows.len(), dialect.postgres)));
                     for (k, lookup, body) in rows {
                         q = q
                             .bind(k.0.as_str())
@@ -186,6 +314,16 @@ macro_rules! rebuild_on {
                     q.execute(&mut *conn).await.map_err(err)?;
                 }
                 tracing::info!(events, "rebuilding read models");
+            }
+            tracing::info!(indexes_and_triggers = derived.len(), "indexing the read models");
+            for (_, create) in &derived {
+                sqlx::query::<$db>(sqlx::AssertSqlSafe(create.as_str()))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(err)?;
+            }
+            for sql in dialect.recount {
+                sqlx::query::<$db>(*sql).execute(&mut *conn).await.map_err(err)?;
             }
             sqlx::query::<$db>("COMMIT").execute(&mut *conn).await.map_err(err)?;
             let (docs,): (i64,) = sqlx::query_as::<$db, (i64,)>("SELECT COUNT(*) FROM docs")
@@ -209,9 +347,11 @@ pub async fn rebuild(url: &str) -> Result<Result<Rebuilt, StoreError>, OpenError
     if url.starts_with("sqlite:") {
         let opts = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(url)?
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+            .disable_statement_logging();
         let mut conn = sqlx::SqliteConnection::connect_with(&opts).await?;
-        let done = rebuild_on!(&mut conn, sqlx::Sqlite, "BEGIN IMMEDIATE");
+        let events = sqlx::SqliteConnection::connect_with(&opts.clone().read_only(true)).await?;
+        let done = rebuild_on!(&mut conn, events, sqlx::Sqlite, &SQLITE);
         if done.is_ok() {
             // The whole rebuild went through the WAL; fold it back now
             // rather than on the server's first writes.
@@ -222,8 +362,10 @@ pub async fn rebuild(url: &str) -> Result<Result<Rebuilt, StoreError>, OpenError
         conn.close().await?;
         Ok(done)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let mut conn = sqlx::PgConnection::connect(url).await?;
-        let done = rebuild_on!(&mut conn, sqlx::Postgres, "BEGIN");
+        let opts = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(url)?.disable_statement_logging();
+        let mut conn = sqlx::PgConnection::connect_with(&opts).await?;
+        let events = sqlx::PgConnection::connect_with(&opts).await?;
+        let done = rebuild_on!(&mut conn, events, sqlx::Postgres, &POSTGRES);
         if done.is_ok() {
             // A commit that changed everything: running nodes forget their
             // caches (see postgres.rs).

@@ -58,7 +58,9 @@ impl SqliteStore {
                 }
                 other => crate::OpenError::Migrate(other),
             })?;
+        // A file has no peer to lose: no ping before each use.
         let read = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(opts.max_connections.max(1))
             .acquire_timeout(opts.acquire_timeout)
             .connect_with(connect.clone().read_only(true))

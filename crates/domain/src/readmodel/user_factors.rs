@@ -50,7 +50,8 @@ pub(super) fn derived(w: &DocWrite) -> Option<DocWrite> {
     let view = w
         .doc
         .as_ref()
-        .and_then(|d| serde_json::from_value::<UserView>(d.clone()).ok())
+        // From the borrowed document: no copy of it.
+        .and_then(|d| UserView::deserialize(d).ok())
         .filter(|u| u.human().is_some())
         .map(|u| UserFactorsView {
             mask: FactorMask::of_user(&u),
