@@ -459,14 +459,25 @@ macro_rules! impl_event_store {
                 let plan = match &page.scope {
                     UserScope::All => {
                         let at = up::positions(total, page.offset, page.limit, page.descending);
-                        if let Some((first, last)) = at {
-                            marks = sqlx::query_as::<$db, up::Mark>(up::marks_sql(page.order))
-                                .bind(inst)
-                                .bind(up::int(first))
-                                .bind(up::int(last))
-                                .fetch_all(&mut *tx)
-                                .await
-                                .map_err(err)?;
+                        if let Some(positions) = at {
+                            let (sizes,): (Option<String>,) =
+                                sqlx::query_as::<$db, (Option<String>,)>(up::bucket_sizes_sql(page.order, postgres))
+                                    .bind(inst)
+                                    .fetch_one(&mut *tx)
+                                    .await
+                                    .map_err(err)?;
+                            let sizes = up::bucket_sizes(sizes.as_deref())?;
+                            let every = sizes.iter().sum();
+                            for (i, n, below) in up::holding(&sizes, positions) {
+                                let (key, id): (String, String) =
+                                    sqlx::query_as::<$db, (String, String)>(up::mark_at_sql(page.order))
+                                        .bind(inst)
+                                        .bind(up::int(i as u64))
+                                        .fetch_one(&mut *tx)
+                                        .await
+                                        .map_err(err)?;
+                                marks.push((key, id, n, below, every));
+                            }
                         }
                         up::plan(&marks, total, at, page.descending)
                     }

@@ -29,6 +29,9 @@ struct Twofold {
     keep: bool,
     /// Time from process start to its first successful /debug/ready.
     ready_after: Duration,
+    /// The server's log lines that matter here (see `start`).
+    log: std::sync::mpsc::Receiver<String>,
+    started: Instant,
 }
 
 impl Drop for Twofold {
@@ -127,6 +130,8 @@ async fn start(args: &Args, postgres: Option<&str>) -> anyhow::Result<Twofold> {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(a) = line.split("listening on ").nth(1) {
                 let _ = tx.send(a.trim().to_owned());
+            } else if line.contains("integrity check") {
+                let _ = tx.send(line);
             }
         }
     });
@@ -151,7 +156,26 @@ async fn start(args: &Args, postgres: Option<&str>) -> anyhow::Result<Twofold> {
         dir,
         keep,
         ready_after,
+        log: rx,
+        started,
     })
+}
+
+impl Twofold {
+    /// Waits for the start's integrity check of the SQLite file (it runs
+    /// beside the serving server and, on a large file, holds back the
+    /// WAL's checkpoints while it reads): the scenarios measure the steady
+    /// state after it. Reports how long after the start it ended.
+    fn await_integrity_check(&self) {
+        match self.log.recv_timeout(Duration::from_secs(600)) {
+            Ok(line) => eprintln!(
+                "integrity check ended {:.1} s after start: {}",
+                self.started.elapsed().as_secs_f64(),
+                line.split("INFO ").last().unwrap_or(&line).trim()
+            ),
+            Err(_) => eprintln!("no integrity check reported"),
+        }
+    }
 }
 
 /// Drops and creates the database `url` names, through the server's
@@ -259,6 +283,7 @@ pub async fn run_all(args: &Args) -> anyhow::Result<Vec<Outcome>> {
         "twofold ready {:.0} ms after start",
         tf.ready_after.as_secs_f64() * 1000.0
     );
+    tf.await_integrity_check();
     let idle_rss = rss_kib(tf.child.id());
     eprintln!("twofold idle RSS {} KiB", idle_rss.unwrap_or(0));
     let server = Server::Child(tf.child.id());
