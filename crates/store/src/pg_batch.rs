@@ -16,11 +16,11 @@ use std::collections::HashMap;
 use sqlx::PgConnection;
 use twofold_app::StoreError;
 use twofold_app::ports::{PushRequest, UniqueClaim};
-use twofold_domain::AggregateRef;
 use twofold_domain::readmodel::{self, DocKey};
 use twofold_domain::snapshot::Snapshot;
+use twofold_domain::{AggregateRef, StoredEvent};
 
-use crate::push::{EventRow, PushTx, apply_push, new_events};
+use crate::push::{EventRow, PushTx, apply_events, new_events};
 use crate::shared::{Applied, db_error};
 
 const SELECT_DOCS: &str = "SELECT d.collection, d.id, d.body FROM docs d \
@@ -59,10 +59,10 @@ pub(crate) async fn apply_whole(
         written: Vec::new(),
         events: Events::default(),
     };
-    buf.prefetch(batch).await?;
+    let events = buf.prefetch(batch).await?;
     let mut results = Vec::with_capacity(batch.len());
-    for req in batch {
-        match apply_push(&mut buf, req).await {
+    for (req, events) in batch.iter().zip(events) {
+        match apply_events(&mut buf, req, events).await {
             Ok(applied) => results.push(applied),
             Err(_) => return Ok(None),
         }
@@ -128,12 +128,15 @@ struct Events {
 impl Buffered<'_> {
     /// Reads, per instance in one query, the documents the batch's events
     /// fold into (a document a fold derives is written, never read).
-    async fn prefetch(&mut self, batch: &[&PushRequest]) -> Result<(), StoreError> {
+    /// Returns each push's events.
+    async fn prefetch(&mut self, batch: &[&PushRequest]) -> Result<Vec<Vec<StoredEvent>>, StoreError> {
         let mut keys: HashMap<&str, (Vec<String>, Vec<String>)> = HashMap::new();
+        let mut events = Vec::with_capacity(batch.len());
         for req in batch {
             let (collections, ids) = keys.entry(req.instance_id.as_str()).or_default();
-            for ev in new_events(req) {
-                for key in readmodel::affected(&ev) {
+            let pushed = new_events(req);
+            for ev in &pushed {
+                for key in readmodel::affected(ev) {
                     let id = doc_id(&req.instance_id, key.collection.as_str(), &key.id);
                     if let std::collections::hash_map::Entry::Vacant(slot) = self.docs.entry(id) {
                         collections.push(slot.key().1.clone());
@@ -142,6 +145,7 @@ impl Buffered<'_> {
                     }
                 }
             }
+            events.push(pushed);
         }
         for (instance_id, (collections, ids)) in keys {
             if ids.is_empty() {
@@ -162,7 +166,7 @@ impl Buffered<'_> {
                 self.docs.insert(doc_id(instance_id, &collection, &id), doc);
             }
         }
-        Ok(())
+        Ok(events)
     }
 
     /// Sends the held events; None when one broke the unique sequence key

@@ -100,6 +100,16 @@ pub(crate) fn new_events(req: &PushRequest) -> Vec<StoredEvent> {
 /// values, inserts the events and updates the read models. Returns the
 /// stored events and the documents written (for the cache).
 pub(crate) async fn apply_push(tx: &mut impl PushTx, req: &PushRequest) -> Result<Applied, StoreError> {
+    apply_events(tx, req, new_events(req)).await
+}
+
+/// [`apply_push`] with `req`'s [`new_events`], built already by a caller
+/// that needed them first.
+pub(crate) async fn apply_events(
+    tx: &mut impl PushTx,
+    req: &PushRequest,
+    mut stored: Vec<StoredEvent>,
+) -> Result<Applied, StoreError> {
     // A push that appends needs no read of the last sequence: events are
     // never removed, so if another write got there first, sequence
     // expected + 1 exists and the insert below breaks the unique
@@ -124,7 +134,6 @@ pub(crate) async fn apply_push(tx: &mut impl PushTx, req: &PushRequest) -> Resul
             tx.upsert_snapshot(&req.instance_id, &p.aggregate, s).await?;
         }
     }
-    let mut stored = new_events(req);
     for ev in &mut stored {
         let (ty, json) = ev.payload.to_parts();
         let row = EventRow {
@@ -148,8 +157,9 @@ pub(crate) async fn apply_push(tx: &mut impl PushTx, req: &PushRequest) -> Resul
     let mut order: Vec<DocKey> = Vec::new();
     for ev in &stored {
         for key in readmodel::affected(ev) {
-            let prior = match docs.get(&key) {
-                Some(w) => w.doc.clone(),
+            // Taken out, not copied: put back folded below.
+            let prior = match docs.remove(&key) {
+                Some(w) => w.doc,
                 None => {
                     order.push(key.clone());
                     tx.select_doc(&req.instance_id, key.collection.as_str(), &key.id)
