@@ -82,6 +82,10 @@ struct Dialect {
     derived: &'static str,
     /// Empties the documents and what the dropped triggers kept.
     clear: &'static [&'static str],
+    /// Fills what the documents' writes leave out: SQLite's user columns
+    /// (migration 0009, as `sqlite_writer::user_columns` computes them;
+    /// PostgreSQL generates them).
+    fill: &'static [&'static str],
     /// The users' counts and marks (migration 0007's tables) from the
     /// documents: a mark every 1,000 users, the first one below everything,
     /// as that migration's backfill computes them.
@@ -99,6 +103,8 @@ const SQLITE: Dialect = Dialect {
         "DELETE FROM user_marks_name",
         "DELETE FROM docs",
     ],
+    fill: &["UPDATE docs SET user_org = json_extract(body, '$.org_id'), \
+         user_created = json_extract(body, '$.details.creation_date') WHERE collection = 'user'"],
     recount: &[
         "INSERT INTO user_counts (instance_id, org_id, n) \
          SELECT instance_id, COALESCE(user_org, ''), COUNT(*) FROM docs WHERE collection = 'user' \
@@ -132,6 +138,7 @@ const POSTGRES: Dialect = Dialect {
          SELECT 'DROP TRIGGER ' || quote_ident(tgname) || ' ON docs', pg_get_triggerdef(oid) \
          FROM pg_trigger WHERE tgrelid = 'docs'::regclass AND NOT tgisinternal",
     clear: &["TRUNCATE docs, user_counts, user_marks_created, user_marks_name"],
+    fill: &[],
     recount: &[
         "INSERT INTO user_counts (instance_id, org_id, n) \
          SELECT instance_id, COALESCE(user_org, ''), COUNT(*) FROM docs WHERE collection = 'user' \
@@ -315,6 +322,9 @@ macro_rules! rebuild_on {
                 }
                 tracing::info!(events, "rebuilding read models");
             }
+            for sql in dialect.fill {
+                sqlx::query::<$db>(*sql).execute(&mut *conn).await.map_err(err)?;
+            }
             tracing::info!(indexes_and_triggers = derived.len(), "indexing the read models");
             for (_, create) in &derived {
                 sqlx::query::<$db>(sqlx::AssertSqlSafe(create.as_str()))
@@ -350,6 +360,8 @@ pub async fn rebuild(url: &str) -> Result<Result<Rebuilt, StoreError>, OpenError
             .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
             .disable_statement_logging();
         let mut conn = sqlx::SqliteConnection::connect_with(&opts).await?;
+        // The schema the reducers write to.
+        sqlx::migrate!("../../migrations/sqlite").run(&mut conn).await?;
         let events = sqlx::SqliteConnection::connect_with(&opts.clone().read_only(true)).await?;
         let done = rebuild_on!(&mut conn, events, sqlx::Sqlite, &SQLITE);
         if done.is_ok() {
@@ -364,6 +376,7 @@ pub async fn rebuild(url: &str) -> Result<Result<Rebuilt, StoreError>, OpenError
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let opts = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(url)?.disable_statement_logging();
         let mut conn = sqlx::PgConnection::connect_with(&opts).await?;
+        sqlx::migrate!("../../migrations/postgres").run(&mut conn).await?;
         let events = sqlx::PgConnection::connect_with(&opts).await?;
         let done = rebuild_on!(&mut conn, events, sqlx::Postgres, &POSTGRES);
         if done.is_ok() {

@@ -55,6 +55,31 @@ pub(crate) enum Job {
     Close { reply: oneshot::Sender<()> },
 }
 
+/// A user document's org and creation date (migration 0009), from the
+/// body `?5` of a document of collection `?2`.
+macro_rules! user_columns {
+    () => {
+        "CASE WHEN ?2 = 'user' THEN json_extract(?5, '$.org_id') END, \
+         CASE WHEN ?2 = 'user' THEN json_extract(?5, '$.details.creation_date') END"
+    };
+}
+
+/// The document's new body, if it exists with the lookup `?4` and the
+/// user columns the body gives.
+const UPDATE_BODY: &str = concat!(
+    "UPDATE docs SET body = ?5 WHERE instance_id = ?1 AND collection = ?2 AND id = ?3 AND lookup IS ?4 \
+     AND (user_org, user_created) IS (",
+    user_columns!(),
+    ")"
+);
+const UPSERT_DOC: &str = concat!(
+    "INSERT INTO docs (instance_id, collection, id, lookup, body, user_org, user_created) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ",
+    user_columns!(),
+    ") ON CONFLICT (instance_id, collection, id) DO UPDATE SET lookup = excluded.lookup, \
+     body = excluded.body, user_org = excluded.user_org, user_created = excluded.user_created"
+);
+
 /// The database file and how to open it.
 #[derive(Clone)]
 pub(crate) struct Target {
@@ -334,6 +359,9 @@ impl PushTx for Tx<'_> {
         }
     }
 
+    /// The body alone when the lookup and the user columns stay as they
+    /// were (most rewrites: a sign-in step), so that no index entry is
+    /// rewritten; else the whole row (migration 0009).
     async fn upsert_doc(
         &mut self,
         instance_id: &str,
@@ -341,12 +369,12 @@ impl PushTx for Tx<'_> {
         lookup: Option<&str>,
         body: &str,
     ) -> Result<(), StoreError> {
-        self.execute(
-            shared::UPSERT_DOC,
-            params![instance_id, key.collection.as_str(), key.id, lookup, body],
-        )
-        .map(drop)
-        .map_err(sqlite_error)
+        let row = params![instance_id, key.collection.as_str(), key.id, lookup, body];
+        let changed = self.execute(UPDATE_BODY, row).map_err(sqlite_error)?;
+        if changed == 0 {
+            self.execute(UPSERT_DOC, row).map_err(sqlite_error)?;
+        }
+        Ok(())
     }
 
     async fn delete_doc(&mut self, instance_id: &str, key: &DocKey) -> Result<(), StoreError> {

@@ -213,13 +213,15 @@ async fn marks(url: &str) -> Vec<(i64, i64)> {
 }
 
 /// Moves users to another org by rewriting their documents (no event
-/// does), as a rebuild or a future event might.
+/// does), as a rebuild or a future event might. On SQLite the store writes
+/// the org column beside the body (migration 0009); PostgreSQL generates it.
 async fn move_org(url: &str, ids: &[String], org: &str) {
     let list = ids.iter().map(|i| format!("'{i}'")).collect::<Vec<_>>().join(", ");
     if url.starts_with("sqlite:") {
         let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
         let sql = format!(
-            "UPDATE docs SET body = json_set(body, '$.org_id', '{org}') WHERE collection = 'user' AND id IN ({list})"
+            "UPDATE docs SET body = json_set(body, '$.org_id', '{org}'), user_org = '{org}' \
+             WHERE collection = 'user' AND id IN ({list})"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await.unwrap();
     } else {
