@@ -86,10 +86,6 @@ struct Dialect {
     /// (migration 0009, as `sqlite_writer::user_columns` computes them;
     /// PostgreSQL generates them).
     fill: &'static [&'static str],
-    /// The users' counts and marks (migration 0007's tables) from the
-    /// documents: a mark every 1,000 users, the first one below everything,
-    /// as that migration's backfill computes them.
-    recount: &'static [&'static str],
     postgres: bool,
 }
 
@@ -105,27 +101,6 @@ const SQLITE: Dialect = Dialect {
     ],
     fill: &["UPDATE docs SET user_org = json_extract(body, '$.org_id'), \
          user_created = json_extract(body, '$.details.creation_date') WHERE collection = 'user'"],
-    recount: &[
-        "INSERT INTO user_counts (instance_id, org_id, n) \
-         SELECT instance_id, COALESCE(user_org, ''), COUNT(*) FROM docs WHERE collection = 'user' \
-         GROUP BY instance_id, COALESCE(user_org, '')",
-        "INSERT INTO user_marks_created (instance_id, created, id, n) \
-         SELECT instance_id, CASE WHEN r = 0 THEN -9223372036854775808 ELSE user_created END, \
-                CASE WHEN r = 0 THEN '' ELSE id END, MIN(1000, total - r) \
-         FROM (SELECT instance_id, user_created, id, \
-                      ROW_NUMBER() OVER (PARTITION BY instance_id ORDER BY user_created, id) - 1 AS r, \
-                      COUNT(*) OVER (PARTITION BY instance_id) AS total \
-               FROM docs WHERE collection = 'user' AND user_created IS NOT NULL) \
-         WHERE r % 1000 = 0",
-        "INSERT INTO user_marks_name (instance_id, name, id, n) \
-         SELECT instance_id, CASE WHEN r = 0 THEN '' ELSE lookup END, CASE WHEN r = 0 THEN '' ELSE id END, \
-                MIN(1000, total - r) \
-         FROM (SELECT instance_id, lookup, id, \
-                      ROW_NUMBER() OVER (PARTITION BY instance_id ORDER BY lookup, id) - 1 AS r, \
-                      COUNT(*) OVER (PARTITION BY instance_id) AS total \
-               FROM docs WHERE collection = 'user' AND lookup IS NOT NULL) \
-         WHERE r % 1000 = 0",
-    ],
     postgres: false,
 };
 
@@ -139,29 +114,45 @@ const POSTGRES: Dialect = Dialect {
          FROM pg_trigger WHERE tgrelid = 'docs'::regclass AND NOT tgisinternal",
     clear: &["TRUNCATE docs, user_counts, user_marks_created, user_marks_name"],
     fill: &[],
-    recount: &[
-        "INSERT INTO user_counts (instance_id, org_id, n) \
-         SELECT instance_id, COALESCE(user_org, ''), COUNT(*) FROM docs WHERE collection = 'user' \
-         GROUP BY instance_id, COALESCE(user_org, '')",
-        "INSERT INTO user_marks_created (instance_id, created, id, n) \
-         SELECT instance_id, CASE WHEN r = 0 THEN -9223372036854775808 ELSE user_created END, \
-                CASE WHEN r = 0 THEN '' ELSE id END, LEAST(1000, total - r) \
-         FROM (SELECT instance_id, user_created, id, \
-                      ROW_NUMBER() OVER (PARTITION BY instance_id ORDER BY user_created, id) - 1 AS r, \
-                      COUNT(*) OVER (PARTITION BY instance_id) AS total \
-               FROM docs WHERE collection = 'user' AND user_created IS NOT NULL) u \
-         WHERE r % 1000 = 0",
-        "INSERT INTO user_marks_name (instance_id, name, id, n) \
-         SELECT instance_id, CASE WHEN r = 0 THEN '' ELSE lookup END, CASE WHEN r = 0 THEN '' ELSE id END, \
-                LEAST(1000, total - r) \
-         FROM (SELECT instance_id, lookup, id, \
-                      ROW_NUMBER() OVER (PARTITION BY instance_id ORDER BY lookup COLLATE \"C\", id) - 1 AS r, \
-                      COUNT(*) OVER (PARTITION BY instance_id) AS total \
-               FROM docs WHERE collection = 'user' AND lookup IS NOT NULL) u \
-         WHERE r % 1000 = 0",
-    ],
     postgres: true,
 };
+
+/// The users' counts and marks (migration 0007's tables) from the
+/// documents: a mark every 1,000 users, the first one below everything, as
+/// that migration's backfill computes them. Names compare as Rust compares
+/// strings: SQLite's default, PostgreSQL's "C".
+fn recount(postgres: bool) -> [String; 3] {
+    let (least, name) = match postgres {
+        true => ("LEAST", "lookup COLLATE \"C\""),
+        false => ("MIN", "lookup"),
+    };
+    let marks = |table: &str, column: &str, key: &str, order: &str, below: &str| {
+        format!(
+            "INSERT INTO {table} (instance_id, {column}, id, n) \
+             SELECT instance_id, CASE WHEN r = 0 THEN {below} ELSE {key} END, \
+                    CASE WHEN r = 0 THEN '' ELSE id END, {least}(1000, total - r) \
+             FROM (SELECT instance_id, {key}, id, \
+                          ROW_NUMBER() OVER (PARTITION BY instance_id ORDER BY {order}, id) - 1 AS r, \
+                          COUNT(*) OVER (PARTITION BY instance_id) AS total \
+                   FROM docs WHERE collection = 'user' AND {key} IS NOT NULL) u \
+             WHERE r % 1000 = 0"
+        )
+    };
+    [
+        "INSERT INTO user_counts (instance_id, org_id, n) \
+         SELECT instance_id, COALESCE(user_org, ''), COUNT(*) FROM docs WHERE collection = 'user' \
+         GROUP BY instance_id, COALESCE(user_org, '')"
+            .to_owned(),
+        marks(
+            "user_marks_created",
+            "created",
+            "user_created",
+            "user_created",
+            "-9223372036854775808",
+        ),
+        marks("user_marks_name", "name", "lookup", name, "''"),
+    ]
+}
 
 /// Rebuilds on the given backend: `$conn` (borrowed) writes, `$events` (a
 /// second connection of `$db`, owned) reads the events on a task of its
@@ -332,8 +323,11 @@ macro_rules! rebuild_on {
                     .await
                     .map_err(err)?;
             }
-            for sql in dialect.recount {
-                sqlx::query::<$db>(*sql).execute(&mut *conn).await.map_err(err)?;
+            for sql in recount(dialect.postgres) {
+                sqlx::query::<$db>(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(err)?;
             }
             sqlx::query::<$db>("COMMIT").execute(&mut *conn).await.map_err(err)?;
             let (docs,): (i64,) = sqlx::query_as::<$db, (i64,)>("SELECT COUNT(*) FROM docs")
