@@ -36,20 +36,30 @@ const UPSERT_ROWS: usize = 200;
 /// which for `$N` names scans the statement's list of names, so binding a
 /// statement of many `$N` parameters takes time quadratic in their number
 /// (11 % of a rebuild's CPU in `sqlite3_bind_parameter_name`).
+/// SQLite also writes the user columns (migration 0009) from each row's
+/// collection and body; PostgreSQL generates them.
 fn upsert_docs_sql(rows: usize, postgres: bool) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|r| match postgres {
-            true => {
+    if postgres {
+        let values: Vec<String> = (0..rows)
+            .map(|r| {
                 let p = r * 5;
                 format!("(${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5)
-            }
-            false => "(?, ?, ?, ?, ?)".to_owned(),
-        })
-        .collect();
+            })
+            .collect();
+        return format!(
+            "INSERT INTO docs (instance_id, collection, id, lookup, body) VALUES {} \
+             ON CONFLICT (instance_id, collection, id) DO UPDATE SET lookup = excluded.lookup, body = excluded.body",
+            values.join(", ")
+        );
+    }
+    // `WHERE true`: an upsert's SELECT needs one before `ON CONFLICT`.
     format!(
-        "INSERT INTO docs (instance_id, collection, id, lookup, body) VALUES {} \
-         ON CONFLICT (instance_id, collection, id) DO UPDATE SET lookup = excluded.lookup, body = excluded.body",
-        values.join(", ")
+        "INSERT INTO docs (instance_id, collection, id, lookup, body, user_org, user_created) \
+         SELECT column1, column2, column3, column4, column5, {} FROM (VALUES {}) WHERE true \
+         ON CONFLICT (instance_id, collection, id) DO UPDATE SET lookup = excluded.lookup, body = excluded.body, \
+         user_org = excluded.user_org, user_created = excluded.user_created",
+        crate::sqlite_writer::user_columns!("column2", "column5"),
+        vec!["(?, ?, ?, ?, ?)"; rows].join(", ")
     )
 }
 
@@ -82,10 +92,6 @@ struct Dialect {
     derived: &'static str,
     /// Empties the documents and what the dropped triggers kept.
     clear: &'static [&'static str],
-    /// Fills what the documents' writes leave out: SQLite's user columns
-    /// (migration 0009, as `sqlite_writer::user_columns` computes them;
-    /// PostgreSQL generates them).
-    fill: &'static [&'static str],
     postgres: bool,
 }
 
@@ -99,8 +105,6 @@ const SQLITE: Dialect = Dialect {
         "DELETE FROM user_marks_name",
         "DELETE FROM docs",
     ],
-    fill: &["UPDATE docs SET user_org = json_extract(body, '$.org_id'), \
-         user_created = json_extract(body, '$.details.creation_date') WHERE collection = 'user'"],
     postgres: false,
 };
 
@@ -113,7 +117,6 @@ const POSTGRES: Dialect = Dialect {
          SELECT 'DROP TRIGGER ' || quote_ident(tgname) || ' ON docs', pg_get_triggerdef(oid) \
          FROM pg_trigger WHERE tgrelid = 'docs'::regclass AND NOT tgisinternal",
     clear: &["TRUNCATE docs, user_counts, user_marks_created, user_marks_name"],
-    fill: &[],
     postgres: true,
 };
 
@@ -312,9 +315,6 @@ macro_rules! rebuild_on {
                     q.execute(&mut *conn).await.map_err(err)?;
                 }
                 tracing::info!(events, "rebuilding read models");
-            }
-            for sql in dialect.fill {
-                sqlx::query::<$db>(*sql).execute(&mut *conn).await.map_err(err)?;
             }
             tracing::info!(indexes_and_triggers = derived.len(), "indexing the read models");
             for (_, create) in &derived {

@@ -56,26 +56,37 @@ pub(crate) enum Job {
 }
 
 /// A user document's org and creation date (migration 0009), from the
-/// body `?5` of a document of collection `?2`.
+/// body `$body` of a document of collection `$collection` (SQL operands).
 macro_rules! user_columns {
-    () => {
-        "CASE WHEN ?2 = 'user' THEN json_extract(?5, '$.org_id') END, \
-         CASE WHEN ?2 = 'user' THEN json_extract(?5, '$.details.creation_date') END"
+    ($collection:literal, $body:literal) => {
+        concat!(
+            "CASE WHEN ",
+            $collection,
+            " = 'user' THEN json_extract(",
+            $body,
+            ", '$.org_id') END, ",
+            "CASE WHEN ",
+            $collection,
+            " = 'user' THEN json_extract(",
+            $body,
+            ", '$.details.creation_date') END"
+        )
     };
 }
+pub(crate) use user_columns;
 
 /// The document's new body, if it exists with the lookup `?4` and the
 /// user columns the body gives.
 const UPDATE_BODY: &str = concat!(
     "UPDATE docs SET body = ?5 WHERE instance_id = ?1 AND collection = ?2 AND id = ?3 AND lookup IS ?4 \
      AND (user_org, user_created) IS (",
-    user_columns!(),
+    user_columns!("?2", "?5"),
     ")"
 );
 const UPSERT_DOC: &str = concat!(
     "INSERT INTO docs (instance_id, collection, id, lookup, body, user_org, user_created) \
      VALUES (?1, ?2, ?3, ?4, ?5, ",
-    user_columns!(),
+    user_columns!("?2", "?5"),
     ") ON CONFLICT (instance_id, collection, id) DO UPDATE SET lookup = excluded.lookup, \
      body = excluded.body, user_org = excluded.user_org, user_created = excluded.user_created"
 );
