@@ -1,5 +1,6 @@
 //! The REST edge: a list response transcoded from protobuf to canonical
-//! JSON through the descriptor pool, as every REST answer is.
+//! JSON, through a `DynamicMessage` and straight from the wire bytes
+//! (`wire_json`, what REST answers use).
 
 #![allow(
     clippy::unwrap_used,
@@ -19,8 +20,7 @@ fn main() {
     divan::main();
 }
 
-#[divan::bench]
-fn list_response_to_json(bencher: divan::Bencher) {
+fn answer() -> (prost_reflect::MessageDescriptor, Vec<u8>) {
     let pool = DescriptorPool::decode(twofold_proto::DESCRIPTOR_SET).expect("descriptors");
     let desc = pool
         .get_message_by_name("zitadel.admin.v1.ListLoginPolicySecondFactorsResponse")
@@ -37,6 +37,21 @@ fn list_response_to_json(bencher: divan::Bencher) {
         result: vec![1, 2],
     }
     .encode_to_vec();
+    (desc, bytes)
+}
+
+#[divan::bench]
+fn list_response_wire_json(bencher: divan::Bencher) {
+    let (desc, bytes) = answer();
+    let mut plans = twofold_api::wire_json::Plans::default();
+    plans.add(&desc);
+    let writer = plans.writers()(&desc).expect("writable");
+    bencher.bench(|| writer.write(divan::black_box(bytes.as_slice())).expect("json"));
+}
+
+#[divan::bench]
+fn list_response_dynamic_json(bencher: divan::Bencher) {
+    let (desc, bytes) = answer();
     bencher.bench(|| {
         let msg = DynamicMessage::decode(desc.clone(), divan::black_box(bytes.as_slice())).expect("decode");
         let mut out = Vec::with_capacity(128);

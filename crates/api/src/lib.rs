@@ -35,6 +35,7 @@ mod user_tokens;
 mod users;
 mod users_v2_admin;
 mod validate;
+pub mod wire_json;
 
 use std::sync::Arc;
 

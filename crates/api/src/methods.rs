@@ -11,6 +11,8 @@ use twofold_app::auth::MethodAuth;
 use twofold_domain::permissions::{CheckedOn, OnSelf, Permission, ResourceCheck};
 use twofold_proto::twofold::api::v1::{self as opts, AuthOption, HttpRoute};
 
+use crate::wire_json;
+
 pub struct MethodInfo {
     /// `/zitadel.admin.v1.AdminService/GetLoginPolicy` (shared: it labels
     /// every request's metrics)
@@ -25,6 +27,8 @@ pub struct MethodInfo {
     /// The answer can hold a double or float somewhere (its JSON then needs
     /// protojson's whole-number rewrite, `rest::to_json`).
     pub output_has_floats: bool,
+    /// Writes the answer's JSON from its encoding, when its types allow.
+    pub output_json: Option<wire_json::Writer>,
 }
 
 pub struct Methods {
@@ -105,6 +109,11 @@ impl Methods {
         let auth_ext = pool
             .get_extension_by_name("twofold.api.v1.auth")
             .ok_or_else(|| fail("option twofold.api.v1.auth is not declared"))?;
+        let mut plans = wire_json::Plans::default();
+        for m in pool.services().flat_map(|s| s.methods().collect::<Vec<_>>()) {
+            plans.add(&m.output());
+        }
+        let json_writer = plans.writers();
         let mut by_path = HashMap::new();
         for service in pool.services() {
             for m in service.methods() {
@@ -148,6 +157,7 @@ impl Methods {
                         no_side_effects,
                         input: m.input(),
                         output_has_floats: has_floats(&m.output()),
+                        output_json: json_writer(&m.output()),
                         output: m.output(),
                     }),
                 );

@@ -204,10 +204,15 @@ impl Rest {
     }
 }
 
-/// The answer of `method` as canonical protobuf JSON, written straight
-/// out; only an answer that can hold floating-point numbers goes through a
-/// `serde_json::Value` first, for protojson's whole-number form.
+/// The answer of `method` as canonical protobuf JSON: written from its
+/// encoding where `wire_json` covers its types, else through a
+/// `DynamicMessage`; only an answer that can hold floating-point numbers
+/// goes through a `serde_json::Value` first, for protojson's whole-number
+/// form.
 pub(crate) fn to_json(method: &MethodInfo, message: &[u8]) -> Result<Vec<u8>, Status> {
+    if let Some(json) = method.output_json.as_ref().and_then(|w| w.write(message)) {
+        return Ok(json);
+    }
     let out = DynamicMessage::decode(method.output.clone(), message)
         .map_err(|e| Status::internal(format!("decoding the answer: {e}")))?;
     let encoding = |e: serde_json::Error| Status::internal(format!("encoding JSON: {e}"));
