@@ -61,7 +61,9 @@ impl Writer {
         let mut empty = true;
         let mut oneofs = 0u64;
         for group in seen.chunk_by(|a, b| a.0 == b.0) {
-            let Some(((at, _), (_, last))) = group.first().zip(group.last()) else { continue };
+            let Some(((at, _), (_, last))) = group.first().zip(group.last()) else {
+                continue;
+            };
             let field = plan.fields.get(*at).ok_or(Unwritable)?;
             if let Some(slot) = field.oneof {
                 if oneofs & (1u64 << slot) != 0 {
@@ -110,7 +112,9 @@ impl Writer {
                     out.extend_from_slice(&field.key);
                     out.push(b'{');
                     for (i, (_, entry)) in group.iter().enumerate() {
-                        let Wire::Len(mut entry) = *entry else { return Err(Unwritable) };
+                        let Wire::Len(mut entry) = *entry else {
+                            return Err(Unwritable);
+                        };
                         let (mut k, mut v) = (key.zero(), value.zero());
                         while !entry.is_empty() {
                             match read_field(&mut entry)? {
@@ -568,7 +572,9 @@ mod tests {
         let n = if zero { 0 } else { seed.wrapping_mul(2_654_435_761) };
         match kind {
             Kind::Bool => Value::Bool(!zero),
-            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Value::I32(if seed % 2 == 0 { n as i32 } else { -(n as i32 / 3) }),
+            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
+                Value::I32(if seed % 2 == 0 { n as i32 } else { -(n as i32 / 3) })
+            }
             Kind::Uint32 | Kind::Fixed32 => Value::U32(n),
             Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(-(n as i64) * 1_000_003),
             Kind::Uint64 | Kind::Fixed64 => Value::U64(u64::from(n) << 20),
@@ -587,12 +593,22 @@ mod tests {
             Kind::Message(m) if m.full_name() == "google.protobuf.Timestamp" => {
                 let nanos = [0, 123_000_000, 123_456_000, 123_456_789][seed as usize % 4];
                 Value::Message(
-                    prost_types::Timestamp { seconds: i64::from(seed) * 86_413, nanos }.transcode_to_dynamic(),
+                    prost_types::Timestamp {
+                        seconds: i64::from(seed) * 86_413,
+                        nanos,
+                    }
+                    .transcode_to_dynamic(),
                 )
             }
             Kind::Message(m) if m.full_name() == "google.protobuf.Duration" => {
                 let nanos = [0, 5_000_000, 5_000, 5][seed as usize % 4];
-                Value::Message(prost_types::Duration { seconds: i64::from(seed) * 61, nanos }.transcode_to_dynamic())
+                Value::Message(
+                    prost_types::Duration {
+                        seconds: i64::from(seed) * 61,
+                        nanos,
+                    }
+                    .transcode_to_dynamic(),
+                )
             }
             Kind::Message(m) => Value::Message(sample(m, seed + 1, depth + 1, entries)),
         }
@@ -608,7 +624,10 @@ mod tests {
         for (i, f) in desc.fields().enumerate() {
             let seed = seed + i as u32;
             if let Some(o) = f.containing_oneof()
-                && !o.fields().nth(seed as usize % o.fields().len()).is_some_and(|chosen| chosen == f)
+                && !o
+                    .fields()
+                    .nth(seed as usize % o.fields().len())
+                    .is_some_and(|chosen| chosen == f)
             {
                 continue;
             }
@@ -632,7 +651,11 @@ mod tests {
                     .collect();
                 Value::Map(map)
             } else if f.is_list() {
-                Value::List((0..2).map(|k| sample_value(&f.kind(), seed + k + 1, depth, entries)).collect())
+                Value::List(
+                    (0..2)
+                        .map(|k| sample_value(&f.kind(), seed + k + 1, depth, entries))
+                        .collect(),
+                )
             } else {
                 sample_value(&f.kind(), seed, depth, entries)
             };
@@ -646,7 +669,10 @@ mod tests {
     #[test]
     fn writes_what_prost_reflect_writes_for_every_answer() {
         let pool = pool();
-        let outputs: Vec<MessageDescriptor> = pool.services().flat_map(|s| s.methods().map(|m| m.output()).collect::<Vec<_>>()).collect();
+        let outputs: Vec<MessageDescriptor> = pool
+            .services()
+            .flat_map(|s| s.methods().map(|m| m.output()).collect::<Vec<_>>())
+            .collect();
         let mut plans = Plans::default();
         outputs.iter().for_each(|o| plans.add(o));
         let writer = plans.writers();
@@ -658,12 +684,19 @@ mod tests {
                 // Maps have no order: two entries only where values are compared.
                 let entries = if seed % 2 == 0 { 1 } else { 2 };
                 let bytes = sample(desc, seed, 0, entries).encode_to_vec();
-                let fast = w.write(&bytes).unwrap_or_else(|| panic!("{} seed {seed}", desc.full_name()));
+                let fast = w
+                    .write(&bytes)
+                    .unwrap_or_else(|| panic!("{} seed {seed}", desc.full_name()));
                 let slow = dynamic_json(desc, &bytes);
                 let value = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).unwrap();
                 assert_eq!(value(&fast), value(&slow), "{} seed {seed}", desc.full_name());
                 if seed % 2 == 0 {
-                    assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&slow), "{} seed {seed}", desc.full_name());
+                    assert_eq!(
+                        String::from_utf8_lossy(&fast),
+                        String::from_utf8_lossy(&slow),
+                        "{} seed {seed}",
+                        desc.full_name()
+                    );
                 }
             }
         }
@@ -687,7 +720,10 @@ mod tests {
             user: Some(User {
                 user_id: "u1".into(),
                 username: "ada".into(),
-                r#type: Some(user::Type::Human(HumanUser { user_id: "u1".into(), ..Default::default() })),
+                r#type: Some(user::Type::Human(HumanUser {
+                    user_id: "u1".into(),
+                    ..Default::default()
+                })),
                 ..Default::default()
             }),
             ..Default::default()

@@ -306,13 +306,18 @@ impl Cache {
     /// events extend the cached histories, and a history whose aggregate got
     /// a new snapshot is dropped (the next read starts at the snapshot).
     pub fn committed(&self, req: &PushRequest, applied: &Applied) {
+        let instance_id = &req.instance_id;
+        // Keys built before the lock is taken: readers wait on it.
+        let keys: Vec<_> = applied
+            .docs
+            .iter()
+            .map(|w| (instance_id.clone(), w.collection.clone(), w.id.clone()))
+            .collect();
         let mut m = self.maps();
         m.generation += 1;
-        let instance_id = &req.instance_id;
-        for w in &applied.docs {
-            let key = (instance_id.clone(), w.collection.clone(), w.id.clone());
+        for (key, w) in keys.into_iter().zip(&applied.docs) {
             m.doc_changed(&key, w.lookup.as_ref());
-            m.docs.insert(key, w.body.clone().map(Arc::new));
+            m.docs.insert(key, w.body.clone());
         }
         for ev in &applied.stored {
             let key = aggregate_key(instance_id, &ev.aggregate);
@@ -449,7 +454,7 @@ mod tests {
                 collection: collection.into(),
                 id: id.into(),
                 lookup: lookup.map(str::to_owned),
-                body,
+                body: body.map(Arc::new),
             }],
         }
     }

@@ -4,6 +4,7 @@
 //! (`sqlite_writer.rs`), where a statement costs no hop between threads.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
@@ -190,14 +191,15 @@ pub(crate) async fn apply_events(
         }
     }
 
+    // Moved, not copied: the cache takes them once the batch commits.
     let docs = order
-        .iter()
+        .into_iter()
         .filter_map(|k| {
-            docs.get(k).map(|w| Written {
+            docs.remove(&k).map(|w| Written {
                 collection: k.collection.as_str().to_owned(),
-                id: k.id.clone(),
-                lookup: w.lookup.clone(),
-                body: w.doc.clone(),
+                id: k.id,
+                lookup: w.lookup,
+                body: w.doc.map(Arc::new),
             })
         })
         .collect();

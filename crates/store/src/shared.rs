@@ -63,8 +63,8 @@ pub(crate) struct Written {
     pub id: String,
     /// Its secondary key now.
     pub lookup: Option<String>,
-    /// Its new body; None when deleted.
-    pub body: Option<serde_json::Value>,
+    /// Its new body (shared with the cache); None when deleted.
+    pub body: Option<Arc<serde_json::Value>>,
 }
 
 pub(crate) fn db_error(e: sqlx::Error) -> StoreError {
