@@ -45,7 +45,7 @@ fn list_response_wire_json(bencher: divan::Bencher) {
     let (desc, bytes) = answer();
     let mut plans = twofold_api::wire_json::Plans::default();
     plans.add(&desc);
-    let writer = plans.writers()(&desc).expect("writable");
+    let writer = plans.finish().get(&desc).expect("writable");
     bencher.bench(|| writer.write(divan::black_box(bytes.as_slice())).expect("json"));
 }
 

@@ -113,7 +113,7 @@ impl Methods {
         for m in pool.services().flat_map(|s| s.methods().collect::<Vec<_>>()) {
             plans.add(&m.output());
         }
-        let json_writer = plans.writers();
+        let json_writers = plans.finish();
         let mut by_path = HashMap::new();
         for service in pool.services() {
             for m in service.methods() {
@@ -157,7 +157,7 @@ impl Methods {
                         no_side_effects,
                         input: m.input(),
                         output_has_floats: has_floats(&m.output()),
-                        output_json: json_writer(&m.output()),
+                        output_json: json_writers.get(&m.output()),
                         output: m.output(),
                     }),
                 );

@@ -188,14 +188,7 @@ impl Writer {
                 }
                 write!(out, "\"{d}\"").map_err(|_| Unwritable)?;
             }
-            (kind, value) => {
-                let number = kind.number(value)?;
-                if number.quoted {
-                    write!(out, "\"{}\"", number.text).map_err(|_| Unwritable)?;
-                } else {
-                    write!(out, "{}", number.text).map_err(|_| Unwritable)?;
-                }
-            }
+            (kind, value) => kind.integer(value, false, out)?,
         }
         Ok(())
     }
@@ -208,7 +201,7 @@ impl Writer {
                 out.extend_from_slice(if v != 0 { b"\"true\"" } else { b"\"false\"" });
                 Ok(())
             }
-            (kind, value) => write!(out, "\"{}\"", kind.number(value)?.text).map_err(|_| Unwritable),
+            (kind, value) => kind.integer(value, true, out),
         }
     }
 }
@@ -282,11 +275,8 @@ fn read_value<'a>(buf: &mut &'a [u8], wire_type: WireType) -> Result<Wire<'a>, U
     })
 }
 
-/// A decimal integer, and whether protojson quotes it (64-bit types).
-struct Number {
-    text: String,
-    quoted: bool,
-}
+/// An enum's value names by number, quoted.
+type EnumNames = Arc<HashMap<i32, Box<[u8]>>>;
 
 #[derive(Debug)]
 enum Scalar {
@@ -303,8 +293,7 @@ enum Scalar {
     Fixed64,
     String,
     Bytes,
-    /// Quoted value names by number.
-    Enum(Arc<HashMap<i32, Box<[u8]>>>),
+    Enum(EnumNames),
     /// Index of the message's plan.
     Message(usize),
     Timestamp,
@@ -340,25 +329,32 @@ impl Scalar {
         }
     }
 
+    /// Writes an integer field's `value` in decimal, quoted where protojson
+    /// quotes it (64-bit types) or where it is a map key.
     #[allow(
         clippy::cast_possible_truncation,
         clippy::cast_possible_wrap,
         reason = "protobuf's own conversions from the wire's 64 bits"
     )]
-    fn number(&self, value: Wire<'_>) -> Result<Number, Unwritable> {
+    fn integer(&self, value: Wire<'_>, as_key: bool, out: &mut Vec<u8>) -> Result<(), Unwritable> {
         let zigzag = |v: u64| (v >> 1) as i64 ^ -((v & 1) as i64);
-        let (text, quoted) = match (self, value) {
-            (Scalar::Int32, Wire::Varint(v)) => ((v as i32).to_string(), false),
-            (Scalar::Sint32, Wire::Varint(v)) => ((zigzag(u64::from(v as u32)) as i32).to_string(), false),
-            (Scalar::Sfixed32, Wire::Fixed32(v)) => ((v as i32).to_string(), false),
-            (Scalar::Uint32, Wire::Varint(v)) => ((v as u32).to_string(), false),
-            (Scalar::Fixed32, Wire::Fixed32(v)) => (v.to_string(), false),
-            (Scalar::Int64, Wire::Varint(v)) | (Scalar::Sfixed64, Wire::Fixed64(v)) => ((v as i64).to_string(), true),
-            (Scalar::Sint64, Wire::Varint(v)) => (zigzag(v).to_string(), true),
-            (Scalar::Uint64, Wire::Varint(v)) | (Scalar::Fixed64, Wire::Fixed64(v)) => (v.to_string(), true),
+        let (n, wide): (i128, bool) = match (self, value) {
+            (Scalar::Int32, Wire::Varint(v)) => ((v as i32).into(), false),
+            (Scalar::Sint32, Wire::Varint(v)) => ((zigzag(u64::from(v as u32)) as i32).into(), false),
+            (Scalar::Sfixed32, Wire::Fixed32(v)) => ((v as i32).into(), false),
+            (Scalar::Uint32, Wire::Varint(v)) => ((v as u32).into(), false),
+            (Scalar::Fixed32, Wire::Fixed32(v)) => (v.into(), false),
+            (Scalar::Int64, Wire::Varint(v)) | (Scalar::Sfixed64, Wire::Fixed64(v)) => ((v as i64).into(), true),
+            (Scalar::Sint64, Wire::Varint(v)) => (zigzag(v).into(), true),
+            (Scalar::Uint64, Wire::Varint(v)) | (Scalar::Fixed64, Wire::Fixed64(v)) => (v.into(), true),
             _ => return Err(Unwritable),
         };
-        Ok(Number { text, quoted })
+        let written = if wide || as_key {
+            write!(out, "\"{n}\"")
+        } else {
+            write!(out, "{n}")
+        };
+        written.map_err(|_| Unwritable)
     }
 }
 
@@ -379,6 +375,7 @@ struct Field {
     oneof: Option<u32>,
 }
 
+#[derive(Default)]
 struct Plan {
     /// By field number.
     fields: Vec<Field>,
@@ -388,9 +385,9 @@ struct Plan {
 /// plans of the message types they have in common.
 #[derive(Default)]
 pub struct Plans {
-    plans: Vec<Option<Plan>>,
+    plans: Vec<Plan>,
     by_name: HashMap<String, usize>,
-    enums: HashMap<String, Arc<HashMap<i32, Box<[u8]>>>>,
+    enums: HashMap<String, EnumNames>,
     /// Types this writer does not cover, and the types holding them.
     unwritable: Vec<bool>,
 }
@@ -406,20 +403,12 @@ impl Plans {
         }
     }
 
-    /// The writer of `root`'s answers, after every `add`.
-    pub fn writers(self) -> impl Fn(&MessageDescriptor) -> Option<Writer> {
-        let by_name = self.by_name;
-        let unwritable = self.unwritable;
-        let plans: Option<Arc<[Plan]>> = self.plans.into_iter().collect::<Option<Vec<_>>>().map(Into::into);
-        move |root| {
-            let at = *by_name.get(root.full_name())?;
-            if unwritable.get(at).copied().unwrap_or(true) {
-                return None;
-            }
-            Some(Writer {
-                plans: plans.clone()?,
-                root: at,
-            })
+    /// The plans, once every answer type is added.
+    pub fn finish(self) -> Writers {
+        Writers {
+            plans: self.plans.into(),
+            by_name: self.by_name,
+            unwritable: self.unwritable,
         }
     }
 
@@ -434,7 +423,7 @@ impl Plans {
             if self.unwritable.get(at).copied().unwrap_or(true) {
                 return true;
             }
-            let Some(Some(plan)) = self.plans.get(at) else { continue };
+            let Some(plan) = self.plans.get(at) else { continue };
             for f in &plan.fields {
                 match &f.shape {
                     Shape::Singular(Scalar::Message(m)) | Shape::Repeated(Scalar::Message(m)) => todo.push(*m),
@@ -453,7 +442,7 @@ impl Plans {
         }
         let at = self.plans.len();
         self.by_name.insert(message.full_name().to_owned(), at);
-        self.plans.push(None);
+        self.plans.push(Plan::default());
         self.unwritable.push(false);
         let oneofs: Vec<String> = message.oneofs().map(|o| o.full_name().to_owned()).collect();
         let mut fields = Vec::new();
@@ -497,7 +486,7 @@ impl Plans {
         }
         fields.sort_by_key(|f| f.number);
         if let Some(slot) = self.plans.get_mut(at) {
-            *slot = Some(Plan { fields });
+            *slot = Plan { fields };
         }
         if !ok && let Some(u) = self.unwritable.get_mut(at) {
             *u = true;
@@ -545,6 +534,28 @@ impl Plans {
     }
 }
 
+/// The writers of the planned answer types.
+pub struct Writers {
+    plans: Arc<[Plan]>,
+    by_name: HashMap<String, usize>,
+    unwritable: Vec<bool>,
+}
+
+impl Writers {
+    /// The writer of `root`'s answers; None when they need the
+    /// `DynamicMessage` path (or `root` was not planned).
+    pub fn get(&self, root: &MessageDescriptor) -> Option<Writer> {
+        let at = *self.by_name.get(root.full_name())?;
+        if self.unwritable.get(at).copied().unwrap_or(true) {
+            return None;
+        }
+        Some(Writer {
+            plans: self.plans.clone(),
+            root: at,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use prost_reflect::{DescriptorPool, DynamicMessage, MapKey, ReflectMessage, SerializeOptions, Value};
@@ -568,13 +579,15 @@ mod tests {
     fn sample_value(kind: &Kind, seed: u32, depth: usize, entries: u32) -> Value {
         // Every third value is the type's zero, which protojson leaves out
         // of fields without presence.
-        let zero = seed % 3 == 0;
+        let zero = seed.is_multiple_of(3);
         let n = if zero { 0 } else { seed.wrapping_mul(2_654_435_761) };
         match kind {
             Kind::Bool => Value::Bool(!zero),
-            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
-                Value::I32(if seed % 2 == 0 { n as i32 } else { -(n as i32 / 3) })
-            }
+            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Value::I32(if seed.is_multiple_of(2) {
+                n as i32
+            } else {
+                -(n as i32 / 3)
+            }),
             Kind::Uint32 | Kind::Fixed32 => Value::U32(n),
             Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(-(n as i64) * 1_000_003),
             Kind::Uint64 | Kind::Fixed64 => Value::U64(u64::from(n) << 20),
@@ -632,7 +645,9 @@ mod tests {
                 continue;
             }
             let value = if f.is_map() {
-                let Kind::Message(entry) = f.kind() else { unreachable!() };
+                let Kind::Message(entry) = f.kind() else {
+                    panic!("a map field's kind is its entry")
+                };
                 let key_kind = entry.map_entry_key_field().kind();
                 let value_kind = entry.map_entry_value_field().kind();
                 let map = (0..entries)
@@ -644,7 +659,7 @@ mod tests {
                             Value::U32(v) => MapKey::U32(v),
                             Value::U64(v) => MapKey::U64(v),
                             Value::Bool(v) => MapKey::Bool(v),
-                            other => unreachable!("{other:?}"),
+                            other => panic!("no map key is a {other:?}"),
                         };
                         (key, sample_value(&value_kind, seed + k, depth, entries))
                     })
@@ -675,14 +690,14 @@ mod tests {
             .collect();
         let mut plans = Plans::default();
         outputs.iter().for_each(|o| plans.add(o));
-        let writer = plans.writers();
+        let writers = plans.finish();
         let mut written = 0;
         for desc in &outputs {
-            let Some(w) = writer(desc) else { continue };
+            let Some(w) = writers.get(desc) else { continue };
             written += 1;
-            for seed in 0..8 {
+            for seed in 0..8u32 {
                 // Maps have no order: two entries only where values are compared.
-                let entries = if seed % 2 == 0 { 1 } else { 2 };
+                let entries = if seed.is_multiple_of(2) { 1 } else { 2 };
                 let bytes = sample(desc, seed, 0, entries).encode_to_vec();
                 let fast = w
                     .write(&bytes)
@@ -707,7 +722,7 @@ mod tests {
         let desc = pool().get_message_by_name(name).unwrap();
         let mut plans = Plans::default();
         plans.add(&desc);
-        let w = plans.writers()(&desc).unwrap();
+        let w = plans.finish().get(&desc).unwrap();
         (desc, w)
     }
 
