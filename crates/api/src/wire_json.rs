@@ -89,48 +89,14 @@ impl Writer {
                 }
                 Shape::Repeated(kind) => {
                     out.extend_from_slice(&field.key);
-                    out.push(b'[');
-                    let mut items = 0usize;
-                    for (_, value) in group {
-                        match (*value, kind.packable()) {
-                            (Wire::Len(mut packed), true) => {
-                                while !packed.is_empty() {
-                                    let item = read_value(&mut packed, kind.wire_type())?;
-                                    self.item(kind, item, &mut items, out, depth)?;
-                                }
-                            }
-                            _ => self.item(kind, *value, &mut items, out, depth)?,
-                        }
-                    }
-                    if items == 0 {
+                    if !self.list(kind, group, out, depth)? {
                         out.truncate(mark);
                         continue;
                     }
-                    out.push(b']');
                 }
                 Shape::Map(key, value) => {
                     out.extend_from_slice(&field.key);
-                    out.push(b'{');
-                    for (i, (_, entry)) in group.iter().enumerate() {
-                        let Wire::Len(mut entry) = *entry else {
-                            return Err(Unwritable);
-                        };
-                        let (mut k, mut v) = (key.zero(), value.zero());
-                        while !entry.is_empty() {
-                            match read_field(&mut entry)? {
-                                (1, w) => k = w,
-                                (2, w) => v = w,
-                                _ => {}
-                            }
-                        }
-                        if i > 0 {
-                            out.push(b',');
-                        }
-                        self.map_key(key, k, out)?;
-                        out.push(b':');
-                        self.value(value, v, out, depth)?;
-                    }
-                    out.push(b'}');
+                    self.map(key, value, group, out, depth)?;
                 }
             }
             empty = false;
@@ -139,19 +105,69 @@ impl Writer {
         Ok(())
     }
 
-    fn item(
+    /// `[…]` of a repeated field's records (packed or not); false when
+    /// they hold no item (an empty packed record), which protojson omits.
+    fn list(
         &self,
         kind: &Scalar,
-        value: Wire<'_>,
-        items: &mut usize,
+        records: &[(usize, Wire<'_>)],
+        out: &mut Vec<u8>,
+        depth: usize,
+    ) -> Result<bool, Unwritable> {
+        out.push(b'[');
+        let mut items = 0usize;
+        let mut item = |value: Wire<'_>, out: &mut Vec<u8>| {
+            if items > 0 {
+                out.push(b',');
+            }
+            items += 1;
+            self.value(kind, value, out, depth)
+        };
+        for (_, value) in records {
+            match (*value, kind.packable()) {
+                (Wire::Len(mut packed), true) => {
+                    while !packed.is_empty() {
+                        item(read_value(&mut packed, kind.wire_type())?, out)?;
+                    }
+                }
+                _ => item(*value, out)?,
+            }
+        }
+        out.push(b']');
+        Ok(items > 0)
+    }
+
+    /// `{…}` of a map field's entries; an entry leaves out a zero key or value.
+    fn map(
+        &self,
+        key: &Scalar,
+        value: &Scalar,
+        entries: &[(usize, Wire<'_>)],
         out: &mut Vec<u8>,
         depth: usize,
     ) -> Result<(), Unwritable> {
-        if *items > 0 {
-            out.push(b',');
+        out.push(b'{');
+        for (i, (_, entry)) in entries.iter().enumerate() {
+            let Wire::Len(mut entry) = *entry else {
+                return Err(Unwritable);
+            };
+            let (mut k, mut v) = (key.zero(), value.zero());
+            while !entry.is_empty() {
+                match read_field(&mut entry)? {
+                    (1, w) => k = w,
+                    (2, w) => v = w,
+                    _ => {}
+                }
+            }
+            if i > 0 {
+                out.push(b',');
+            }
+            self.map_key(key, k, out)?;
+            out.push(b':');
+            self.value(value, v, out, depth)?;
         }
-        *items += 1;
-        self.value(kind, value, out, depth)
+        out.push(b'}');
+        Ok(())
     }
 
     fn value(&self, kind: &Scalar, value: Wire<'_>, out: &mut Vec<u8>, depth: usize) -> Result<(), Unwritable> {
@@ -764,5 +780,12 @@ mod tests {
         assert_eq!(w.write(&[0x08, 0x00]).unwrap(), b"{}");
         // Truncated.
         assert!(w.write(&[0x1a, 0x05, 0x08]).is_none());
+
+        let (desc, w) = writer_of("zitadel.admin.v1.ListLoginPolicySecondFactorsResponse");
+        // result (2), repeated enum: unpacked, packed, and an empty packed record.
+        for bytes in [&[0x10, 0x01, 0x10, 0x02][..], &[0x12, 0x02, 0x01, 0x02], &[0x12, 0x00]] {
+            assert_eq!(w.write(bytes).unwrap(), dynamic_json(&desc, bytes));
+        }
+        assert_eq!(w.write(&[0x12, 0x00]).unwrap(), b"{}");
     }
 }
