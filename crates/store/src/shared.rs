@@ -200,26 +200,44 @@ macro_rules! impl_event_store {
                 Ok(self.cache.as_deref())
             }
 
-            /// The key (as text) and id of the user `skip` places after
-            /// `mark` (a user page's, see `user_page.rs`).
+            /// The key (as text) and id of the mark of bucket `bucket` (a
+            /// user page's, see `user_page.rs`).
+            async fn user_mark(
+                &self,
+                conn: &mut <$db as sqlx::Database>::Connection,
+                instance_id: &str,
+                order: twofold_app::ports::UserOrder,
+                bucket: usize,
+            ) -> Result<(String, String), twofold_app::StoreError> {
+                use $crate::user_page as up;
+                sqlx::query_as::<$db, (String, String)>(up::mark_at_sql(order))
+                    .bind(instance_id)
+                    .bind(up::int(bucket as u64))
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err($crate::shared::db_error)
+            }
+
+            /// The key (as text) and id of the user `skip` places into
+            /// bucket `bucket` (a user page's, see `user_page.rs`).
             async fn user_after_mark(
                 &self,
                 conn: &mut <$db as sqlx::Database>::Connection,
                 instance_id: &str,
                 order: twofold_app::ports::UserOrder,
-                mark: &$crate::user_page::Mark,
-                skip: u64,
+                (bucket, skip): (usize, u64),
             ) -> Result<(String, String), twofold_app::StoreError> {
                 use $crate::user_page::{self as up, Key};
                 let postgres = <$db as sqlx::Database>::NAME == "PostgreSQL";
+                let (key, id) = self.user_mark(&mut *conn, instance_id, order, bucket).await?;
                 let q =
                     sqlx::query_as::<$db, (String, String)>(sqlx::AssertSqlSafe(up::after_mark_sql(order, postgres)))
                         .bind(instance_id);
-                let q = match Key::parse(order, mark.0.clone())? {
+                let q = match Key::parse(order, key)? {
                     Key::Created(k) => q.bind(k),
                     Key::Name(k) => q.bind(k),
                 };
-                q.bind(mark.1.as_str())
+                q.bind(id)
                     .bind(up::int(skip))
                     .fetch_one(&mut *conn)
                     .await
@@ -455,31 +473,20 @@ macro_rules! impl_event_store {
                     }
                 }
                 let total = total.max(0) as u64;
-                let mut marks: Vec<up::Mark> = Vec::new();
                 let plan = match &page.scope {
                     UserScope::All => {
                         let at = up::positions(total, page.offset, page.limit, page.descending);
-                        if let Some(positions) = at {
-                            let (sizes,): (Option<String>,) =
+                        let mut sizes = Vec::new();
+                        if at.is_some() {
+                            let (text,): (Option<String>,) =
                                 sqlx::query_as::<$db, (Option<String>,)>(up::bucket_sizes_sql(page.order, postgres))
                                     .bind(inst)
                                     .fetch_one(&mut *tx)
                                     .await
                                     .map_err(err)?;
-                            let sizes = up::bucket_sizes(sizes.as_deref())?;
-                            let every = sizes.iter().sum();
-                            for (i, n, below) in up::holding(&sizes, positions) {
-                                let (key, id): (String, String) =
-                                    sqlx::query_as::<$db, (String, String)>(up::mark_at_sql(page.order))
-                                        .bind(inst)
-                                        .bind(up::int(i as u64))
-                                        .fetch_one(&mut *tx)
-                                        .await
-                                        .map_err(err)?;
-                                marks.push((key, id, n, below, every));
-                            }
+                            sizes = up::bucket_sizes(text.as_deref())?;
                         }
-                        up::plan(&marks, total, at, page.descending)
+                        up::plan(&sizes, total, at, page.descending)
                     }
                     UserScope::Orgs { .. } => Plan::Plain,
                 };
@@ -499,11 +506,11 @@ macro_rules! impl_event_store {
                             .await
                             .map_err(err)?
                     }
-                    Plan::Up(mark, skip) => {
-                        let (key, id, ..) = up::mark(&marks, mark)?;
+                    Plan::Up(bucket, skip) => {
+                        let (key, id) = self.user_mark(&mut *tx, inst, page.order, bucket).await?;
                         let q =
                             sqlx::query_as::<$db, (String,)>(Sql(up::from_mark_sql(page.order, postgres))).bind(inst);
-                        let q = match Key::parse(page.order, key.clone())? {
+                        let q = match Key::parse(page.order, key)? {
                             Key::Created(k) => q.bind(k),
                             Key::Name(k) => q.bind(k),
                         };
@@ -518,12 +525,8 @@ macro_rules! impl_event_store {
                         // The keys of the page's first and last users, then
                         // how many users of the first one's key come before
                         // it (ties go by ascending id).
-                        let (top, top_id) = self
-                            .user_after_mark(&mut *tx, inst, page.order, up::mark(&marks, first.0)?, first.1)
-                            .await?;
-                        let (bottom, _) = self
-                            .user_after_mark(&mut *tx, inst, page.order, up::mark(&marks, last.0)?, last.1)
-                            .await?;
+                        let (top, top_id) = self.user_after_mark(&mut *tx, inst, page.order, first).await?;
+                        let (bottom, _) = self.user_after_mark(&mut *tx, inst, page.order, last).await?;
                         let top = Key::parse(page.order, top)?;
                         let bottom = Key::parse(page.order, bottom)?;
                         let q = sqlx::query_as::<$db, (i64,)>(Sql(up::ties_sql(page.order, postgres))).bind(inst);

@@ -5,7 +5,8 @@
 //!   `also` user when it is not in those orgs;
 //! - a page of every user at offset k seeks to the mark of the bucket that
 //!   holds position k (`user_marks_*`, a few hundred rows per million
-//!   users, read whole) and skips fewer than 2,000 index entries from it.
+//!   users: their sizes are read as one row, then only the marks the page
+//!   needs) and skips fewer than 2,000 index entries from it.
 //!
 //! Pages of some orgs walk their offset in `docs_users_by_org` (migration
 //! 0004). When the marks do not add up to the count (a user document
@@ -57,31 +58,6 @@ pub(crate) fn bucket_sizes(text: Option<&str>) -> Result<Vec<i64>, twofold_app::
         .filter(|n| !n.is_empty())
         .map(|n| n.parse().map_err(|e| crate::shared::corrupt("user mark", e)))
         .collect()
-}
-
-/// The buckets that hold the positions `first` or `last`, in order: each
-/// one's index, size, and the users below it.
-pub(crate) fn holding(sizes: &[i64], (first, last): (u64, u64)) -> Vec<(usize, i64, i64)> {
-    let mut below = 0i64;
-    let mut held = Vec::new();
-    for (i, n) in sizes.iter().enumerate() {
-        let holds = |p: u64| below <= int(p) && int(p) < below + n;
-        if holds(first) || holds(last) {
-            held.push((i, *n, below));
-        }
-        below += n;
-    }
-    held
-}
-
-/// A mark: its key (as text), its id, the users in its bucket, below it,
-/// and in all buckets.
-pub(crate) type Mark = (String, String, i64, i64, i64);
-
-pub(crate) fn mark(marks: &[Mark], i: usize) -> Result<&Mark, twofold_app::StoreError> {
-    marks
-        .get(i)
-        .ok_or_else(|| twofold_app::StoreError::Other(format!("user page: no mark {i}")))
 }
 
 /// The scope's users without `also`: binds the instance ID, then the orgs.
@@ -211,8 +187,8 @@ pub(crate) fn int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// How to read a page of every user. A place is a mark and how many users
-/// after it.
+/// How to read a page of every user. A place is a bucket (the index of
+/// its mark, in the page's order) and how many users into it.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Plan {
     /// The marks do not cover every user: the plain query.
@@ -238,18 +214,23 @@ pub(crate) fn positions(total: u64, offset: u64, limit: u64, descending: bool) -
     })
 }
 
-/// The plan from the marks holding `positions` (see [`holding`]).
-pub(crate) fn plan(marks: &[Mark], total: u64, positions: Option<(u64, u64)>, descending: bool) -> Plan {
+/// The plan from the sizes of the instance's buckets (in the page's
+/// order): the places of the page's `positions` as bucket indices and how
+/// many users into each bucket.
+pub(crate) fn plan(sizes: &[i64], total: u64, positions: Option<(u64, u64)>, descending: bool) -> Plan {
     let Some((first, last)) = positions else {
         return Plan::Empty;
     };
-    if marks.iter().any(|m| m.2 < 0 || m.3 < 0 || m.4 as u64 != total) {
+    if sizes.iter().any(|n| *n < 0) || sizes.iter().sum::<i64>() != int(total) {
         return Plan::Plain;
     }
     let place = |position: u64| {
-        marks.iter().enumerate().find_map(|(i, (_, _, n, below, _))| {
-            let (n, below) = (*n as u64, *below as u64);
-            (below <= position && position < below + n).then(|| (i, position - below))
+        let mut below = 0u64;
+        sizes.iter().enumerate().find_map(|(i, n)| {
+            let n = n.unsigned_abs();
+            let found = (below <= position && position < below + n).then(|| (i, position - below));
+            below += n;
+            found
         })
     };
     let found = match descending {
@@ -263,34 +244,19 @@ pub(crate) fn plan(marks: &[Mark], total: u64, positions: Option<(u64, u64)>, de
 mod tests {
     use super::*;
 
-    /// The marks of buckets `buckets` that hold the page's positions.
     fn marks(buckets: &[i64], total: u64, offset: u64, limit: u64, descending: bool) -> Plan {
-        let every: i64 = buckets.iter().sum();
-        let mut below = 0;
-        let all: Vec<Mark> = buckets
-            .iter()
-            .map(|n| {
-                below += n;
-                (String::new(), String::new(), *n, below - n, every)
-            })
-            .collect();
-        let at = positions(total, offset, limit, descending);
-        let held: Vec<Mark> = all
-            .into_iter()
-            .filter(|m| at.is_some_and(|(a, b)| [a, b].iter().any(|p| (m.3 as u64) <= *p && *p < (m.3 + m.2) as u64)))
-            .collect();
-        plan(&held, total, at, descending)
+        plan(buckets, total, positions(total, offset, limit, descending), descending)
     }
 
     #[test]
     fn a_page_starts_in_the_bucket_of_its_first_user() {
         let buckets = [3, 0, 2, 4];
         assert_eq!(marks(&buckets, 9, 0, 2, false), Plan::Up(0, 0));
-        assert_eq!(marks(&buckets, 9, 3, 2, false), Plan::Up(0, 0));
-        assert_eq!(marks(&buckets, 9, 6, 2, false), Plan::Up(0, 1));
+        assert_eq!(marks(&buckets, 9, 3, 2, false), Plan::Up(2, 0));
+        assert_eq!(marks(&buckets, 9, 6, 2, false), Plan::Up(3, 1));
         // Descending: offset 0 is the highest user.
-        assert_eq!(marks(&buckets, 9, 0, 2, true), Plan::Down((0, 3), (0, 2)));
-        assert_eq!(marks(&buckets, 9, 4, 3, true), Plan::Down((1, 1), (0, 2)));
+        assert_eq!(marks(&buckets, 9, 0, 2, true), Plan::Down((3, 3), (3, 2)));
+        assert_eq!(marks(&buckets, 9, 4, 3, true), Plan::Down((2, 1), (0, 2)));
         assert_eq!(marks(&buckets, 9, 8, 5, true), Plan::Down((0, 0), (0, 0)));
         assert_eq!(marks(&buckets, 9, 9, 1, true), Plan::Empty);
         assert_eq!(marks(&buckets, 9, 9, 1, false), Plan::Empty);
@@ -298,12 +264,8 @@ mod tests {
     }
 
     #[test]
-    fn the_buckets_holding_a_page_come_from_their_sizes() {
-        let sizes = bucket_sizes(Some("3,0,2,4")).unwrap();
-        assert_eq!(holding(&sizes, (0, 0)), vec![(0, 3, 0)]);
-        assert_eq!(holding(&sizes, (3, 3)), vec![(2, 2, 3)]);
-        assert_eq!(holding(&sizes, (8, 4)), vec![(2, 2, 3), (3, 4, 5)]);
-        assert_eq!(holding(&sizes, (9, 9)), vec![]);
+    fn bucket_sizes_are_read_from_their_text() {
+        assert_eq!(bucket_sizes(Some("3,0,2,4")).unwrap(), vec![3, 0, 2, 4]);
         assert_eq!(bucket_sizes(None).unwrap(), Vec::<i64>::new());
         assert!(bucket_sizes(Some("3,x")).is_err());
     }
@@ -313,5 +275,6 @@ mod tests {
         assert_eq!(marks(&[3, 2], 6, 0, 1, false), Plan::Plain);
         assert_eq!(marks(&[], 1, 0, 1, false), Plan::Plain);
         assert_eq!(marks(&[], 0, 0, 1, false), Plan::Empty);
+        assert_eq!(marks(&[3, -1, 4], 6, 0, 1, false), Plan::Plain);
     }
 }
