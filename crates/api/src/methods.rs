@@ -176,7 +176,7 @@ impl Methods {
 }
 
 /// Whether a double or float field is reachable from `message`.
-fn has_floats(message: &MessageDescriptor) -> bool {
+pub(crate) fn has_floats(message: &MessageDescriptor) -> bool {
     let mut seen = HashSet::new();
     let mut todo = vec![message.clone()];
     while let Some(m) = todo.pop() {

@@ -205,19 +205,24 @@ impl Rest {
 }
 
 /// The answer of `method` as canonical protobuf JSON: written from its
-/// encoding where `wire_json` covers its types, else through a
-/// `DynamicMessage`; only an answer that can hold floating-point numbers
-/// goes through a `serde_json::Value` first, for protojson's whole-number
-/// form.
+/// encoding where `wire_json` covers its types, else [`dynamic_json`].
 pub(crate) fn to_json(method: &MethodInfo, message: &[u8]) -> Result<Vec<u8>, Status> {
     if let Some(json) = method.output_json.as_ref().and_then(|w| w.write(message)) {
         return Ok(json);
     }
-    let out = DynamicMessage::decode(method.output.clone(), message)
+    dynamic_json(&method.output, method.output_has_floats, message)
+}
+
+/// The answer `message` of type `output` as canonical protobuf JSON,
+/// through a `DynamicMessage`; an answer that can hold floating-point
+/// numbers (`has_floats`) goes through a `serde_json::Value` first, for
+/// protojson's whole-number form.
+pub(crate) fn dynamic_json(output: &MessageDescriptor, has_floats: bool, message: &[u8]) -> Result<Vec<u8>, Status> {
+    let out = DynamicMessage::decode(output.clone(), message)
         .map_err(|e| Status::internal(format!("decoding the answer: {e}")))?;
     let encoding = |e: serde_json::Error| Status::internal(format!("encoding JSON: {e}"));
     let options = SerializeOptions::new();
-    if method.output_has_floats {
+    if has_floats {
         let mut json = out
             .serialize_with_options(serde_json::value::Serializer, &options)
             .map_err(encoding)?;
@@ -462,7 +467,8 @@ fn drop_unknown_fields(json: &mut serde_json::Value, desc: &MessageDescriptor) {
 }
 
 /// Writes whole-valued doubles as protojson does (`-7`, not `-7.0`); only
-/// `google.protobuf.Value` numbers and double fields are affected.
+/// `google.protobuf.Value` numbers and double fields are affected
+/// (`wire_json::number` is the same rule).
 fn integral_floats_as_integers(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Number(n) => {

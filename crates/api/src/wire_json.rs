@@ -6,10 +6,12 @@
 //! The output is byte for byte what `prost_reflect` writes with the
 //! default `SerializeOptions` (fields in number order, zero values of
 //! fields without presence left out, 64-bit integers as strings, enum
-//! names, RFC 3339 timestamps): `rest::to_json` falls back to that path
-//! for the types this writer does not cover (floats, and well-known types
-//! other than `Timestamp` and `Duration`) and for encodings prost never
-//! writes (a singular message field given twice, two members of a oneof).
+//! names, RFC 3339 timestamps, whole-valued numbers of a
+//! `google.protobuf.Value` without a fraction): `rest::to_json` falls back
+//! to that path for the types this writer does not cover (float and double
+//! fields, well-known types other than `Timestamp`, `Duration`, `Struct`,
+//! `Value` and `ListValue`) and for encodings prost never writes (a
+//! singular message field given twice, two members of a oneof).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -204,6 +206,15 @@ impl Writer {
                 }
                 write!(out, "\"{d}\"").map_err(|_| Unwritable)?;
             }
+            (Scalar::Struct, Wire::Len(b)) => {
+                json_struct(&prost_types::Struct::decode(b).map_err(|_| Unwritable)?, out)?;
+            }
+            (Scalar::Value, Wire::Len(b)) => {
+                json_value(&prost_types::Value::decode(b).map_err(|_| Unwritable)?, out)?;
+            }
+            (Scalar::ListValue, Wire::Len(b)) => {
+                json_list(&prost_types::ListValue::decode(b).map_err(|_| Unwritable)?, out)?;
+            }
             (kind, value) => kind.integer(value, false, out)?,
         }
         Ok(())
@@ -224,6 +235,64 @@ impl Writer {
 
 fn string(s: &str, out: &mut Vec<u8>) -> Result<(), Unwritable> {
     serde_json::to_writer(out, s).map_err(|_| Unwritable)
+}
+
+// `google.protobuf.Struct` and its parts, decoded as `prost_reflect`
+// decodes them (keys in order), then written as JSON itself.
+
+fn json_struct(s: &prost_types::Struct, out: &mut Vec<u8>) -> Result<(), Unwritable> {
+    out.push(b'{');
+    for (i, (key, value)) in s.fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(key, out)?;
+        out.push(b':');
+        json_value(value, out)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn json_list(l: &prost_types::ListValue, out: &mut Vec<u8>) -> Result<(), Unwritable> {
+    out.push(b'[');
+    for (i, value) in l.values.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json_value(value, out)?;
+    }
+    out.push(b']');
+    Ok(())
+}
+
+fn json_value(v: &prost_types::Value, out: &mut Vec<u8>) -> Result<(), Unwritable> {
+    use prost_types::value::Kind as V;
+    match &v.kind {
+        None | Some(V::NullValue(_)) => out.extend_from_slice(b"null"),
+        Some(V::BoolValue(b)) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Some(V::NumberValue(n)) => number(*n, out)?,
+        Some(V::StringValue(s)) => string(s, out)?,
+        Some(V::ListValue(l)) => json_list(l, out)?,
+        Some(V::StructValue(s)) => json_struct(s, out)?,
+    }
+    Ok(())
+}
+
+/// A number as protojson writes it: a whole value without a fraction
+/// (`rest::integral_floats_as_integers` is the same rule); no JSON number
+/// can hold NaN or an infinity.
+fn number(n: f64, out: &mut Vec<u8>) -> Result<(), Unwritable> {
+    if !n.is_finite() {
+        return Err(Unwritable);
+    }
+    #[allow(clippy::cast_possible_truncation, reason = "whole and below 2^53")]
+    let written = if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        write!(out, "{}", n as i64).map_err(|_| Unwritable)
+    } else {
+        serde_json::to_writer(out, &n).map_err(|_| Unwritable)
+    };
+    written
 }
 
 // The ranges protojson allows, as `prost_reflect` checks them.
@@ -314,18 +383,30 @@ enum Scalar {
     Message(usize),
     Timestamp,
     Duration,
+    Struct,
+    Value,
+    ListValue,
 }
 
 impl Scalar {
     fn is_message(&self) -> bool {
-        matches!(self, Scalar::Message(_) | Scalar::Timestamp | Scalar::Duration)
+        matches!(
+            self,
+            Scalar::Message(_)
+                | Scalar::Timestamp
+                | Scalar::Duration
+                | Scalar::Struct
+                | Scalar::Value
+                | Scalar::ListValue
+        )
     }
 
     fn wire_type(&self) -> WireType {
         match self {
             Scalar::Sfixed32 | Scalar::Fixed32 => WireType::Fixed32,
             Scalar::Sfixed64 | Scalar::Fixed64 => WireType::Fixed64,
-            Scalar::String | Scalar::Bytes | Scalar::Message(_) | Scalar::Timestamp | Scalar::Duration => WireType::Len,
+            Scalar::String | Scalar::Bytes => WireType::Len,
+            s if s.is_message() => WireType::Len,
             _ => WireType::Varint,
         }
     }
@@ -544,6 +625,9 @@ impl Plans {
             Kind::Message(m) => match m.full_name() {
                 "google.protobuf.Timestamp" => Scalar::Timestamp,
                 "google.protobuf.Duration" => Scalar::Duration,
+                "google.protobuf.Struct" => Scalar::Struct,
+                "google.protobuf.Value" => Scalar::Value,
+                "google.protobuf.ListValue" => Scalar::ListValue,
                 _ => Scalar::Message(self.plan(m)),
             },
         })
@@ -574,7 +658,7 @@ impl Writers {
 
 #[cfg(test)]
 mod tests {
-    use prost_reflect::{DescriptorPool, DynamicMessage, MapKey, ReflectMessage, SerializeOptions, Value};
+    use prost_reflect::{DescriptorPool, DynamicMessage, MapKey, ReflectMessage, Value};
 
     use super::*;
 
@@ -582,13 +666,9 @@ mod tests {
         DescriptorPool::decode(twofold_proto::DESCRIPTOR_SET).unwrap()
     }
 
-    /// What `prost_reflect` writes for the same bytes.
+    /// What the `DynamicMessage` path writes for the same bytes.
     fn dynamic_json(desc: &MessageDescriptor, bytes: &[u8]) -> Vec<u8> {
-        let msg = DynamicMessage::decode(desc.clone(), bytes).unwrap();
-        let mut out = Vec::new();
-        msg.serialize_with_options(&mut serde_json::Serializer::new(&mut out), &SerializeOptions::new())
-            .unwrap();
-        out
+        crate::rest::dynamic_json(desc, crate::methods::has_floats(desc), bytes).unwrap()
     }
 
     #[allow(clippy::cast_possible_wrap, clippy::cast_possible_truncation, clippy::cast_lossless)]
@@ -608,7 +688,12 @@ mod tests {
             Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(-(n as i64) * 1_000_003),
             Kind::Uint64 | Kind::Fixed64 => Value::U64(u64::from(n) << 20),
             Kind::Float => Value::F32(n as f32),
-            Kind::Double => Value::F64(f64::from(n)),
+            // Whole and fractional, small and large.
+            Kind::Double => Value::F64(match seed % 4 {
+                0 | 1 => f64::from(n),
+                2 => f64::from(n) / 8.0,
+                _ => -f64::from(n) * 1.0e300,
+            }),
             Kind::String if zero => Value::String(String::new()),
             Kind::String => Value::String(format!("s{seed} \"quoted\" é\n\u{1}")),
             Kind::Bytes => Value::Bytes(if zero { Vec::new() } else { vec![0, 255, seed as u8] }.into()),
@@ -651,7 +736,7 @@ mod tests {
             return msg;
         }
         for (i, f) in desc.fields().enumerate() {
-            let seed = seed + i as u32;
+            // The member of each oneof set: the same for all its fields.
             if let Some(o) = f.containing_oneof()
                 && !o
                     .fields()
@@ -660,6 +745,7 @@ mod tests {
             {
                 continue;
             }
+            let seed = seed + i as u32;
             let value = if f.is_map() {
                 let Kind::Message(entry) = f.kind() else {
                     panic!("a map field's kind is its entry")
@@ -731,7 +817,7 @@ mod tests {
                 }
             }
         }
-        assert!(written * 10 > outputs.len() * 9, "{written} of {}", outputs.len());
+        assert_eq!(written, outputs.len());
     }
 
     fn writer_of(name: &str) -> (MessageDescriptor, Writer) {
@@ -787,5 +873,51 @@ mod tests {
             assert_eq!(w.write(bytes).unwrap(), dynamic_json(&desc, bytes));
         }
         assert_eq!(w.write(&[0x12, 0x00]).unwrap(), b"{}");
+    }
+
+    /// A WebAuthn challenge (`google.protobuf.Struct`) as protojson writes
+    /// it; a number JSON cannot hold is left to the `DynamicMessage` path,
+    /// which refuses it.
+    #[test]
+    fn struct_values() {
+        use prost_types::value::Kind as V;
+        use twofold_proto::zitadel::session::v2::{Challenges, CreateSessionResponse, challenges::WebAuthN};
+        let answer = |n: f64| {
+            let value = |kind| prost_types::Value { kind: Some(kind) };
+            let options = prost_types::Struct {
+                fields: [
+                    ("timeout".to_owned(), value(V::NumberValue(n))),
+                    ("challenge".to_owned(), value(V::StringValue("c\"1".into()))),
+                    (
+                        "allowCredentials".to_owned(),
+                        value(V::ListValue(prost_types::ListValue {
+                            values: vec![value(V::BoolValue(true)), value(V::NullValue(0))],
+                        })),
+                    ),
+                ]
+                .into(),
+            };
+            CreateSessionResponse {
+                session_id: "s1".into(),
+                challenges: Some(Challenges {
+                    web_auth_n: Some(WebAuthN {
+                        public_key_credential_request_options: Some(options),
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+            .encode_to_vec()
+        };
+        let (desc, w) = writer_of("zitadel.session.v2.CreateSessionResponse");
+        let whole = answer(60000.0);
+        assert_eq!(w.write(&whole).unwrap(), dynamic_json(&desc, &whole));
+        assert_eq!(
+            String::from_utf8(w.write(&whole).unwrap()).unwrap(),
+            r#"{"sessionId":"s1","challenges":{"webAuthN":{"publicKeyCredentialRequestOptions":{"allowCredentials":[true,null],"challenge":"c\"1","timeout":60000}}}}"#
+        );
+        let fraction = answer(0.5);
+        assert_eq!(w.write(&fraction).unwrap(), dynamic_json(&desc, &fraction));
+        assert!(w.write(&answer(f64::NAN)).is_none());
     }
 }
