@@ -321,6 +321,7 @@ impl PushTx for Buffered<'_> {
         key: &DocKey,
         lookup: Option<&str>,
         body: &str,
+        _new: bool,
     ) -> Result<(), StoreError> {
         self.write(
             doc_id(instance_id, key.collection.as_str(), &key.id),

@@ -10,6 +10,11 @@ use twofold_domain::snapshot::Snapshot;
 use crate::push::{EventRow, PushTx};
 use crate::shared::{self, db_error};
 
+/// A document's new row (PostgreSQL generates its user columns).
+const UPSERT_DOC: &str = "INSERT INTO docs (instance_id, collection, id, lookup, body) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (instance_id, collection, id) \
+     DO UPDATE SET lookup = excluded.lookup, body = excluded.body";
+
 impl PushTx for PgConnection {
     async fn last_sequence(&mut self, instance_id: &str, aggregate: &AggregateRef) -> Result<i64, StoreError> {
         let (last,): (i64,) = sqlx::query_as(shared::LAST_SEQUENCE)
@@ -107,8 +112,9 @@ impl PushTx for PgConnection {
         key: &DocKey,
         lookup: Option<&str>,
         body: &str,
+        _new: bool,
     ) -> Result<(), StoreError> {
-        sqlx::query(shared::UPSERT_DOC)
+        sqlx::query(UPSERT_DOC)
             .bind(instance_id)
             .bind(key.collection.as_str())
             .bind(key.id.as_str())

@@ -3,7 +3,7 @@
 //! SQLite a synchronous connection owned by the writer thread
 //! (`sqlite_writer.rs`), where a statement costs no hop between threads.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -67,12 +67,15 @@ pub(crate) trait PushTx {
     async fn insert_event(&mut self, row: EventRow<'_>) -> Result<Option<i64>, StoreError>;
     async fn select_doc(&mut self, instance_id: &str, collection: &str, id: &str)
     -> Result<Option<String>, StoreError>;
+    /// `new`: the push read the document and found none (a backend may
+    /// then insert without looking first).
     async fn upsert_doc(
         &mut self,
         instance_id: &str,
         key: &DocKey,
         lookup: Option<&str>,
         body: &str,
+        new: bool,
     ) -> Result<(), StoreError>;
     async fn delete_doc(&mut self, instance_id: &str, key: &DocKey) -> Result<(), StoreError>;
 }
@@ -156,6 +159,8 @@ pub(crate) async fn apply_events(
     // it, write the results back.
     let mut docs: HashMap<DocKey, readmodel::DocWrite> = HashMap::new();
     let mut order: Vec<DocKey> = Vec::new();
+    // Read and not found: written by an insert.
+    let mut new: HashSet<DocKey> = HashSet::new();
     for ev in &stored {
         for key in readmodel::affected(ev) {
             // Taken out, not copied: put back folded below.
@@ -163,8 +168,13 @@ pub(crate) async fn apply_events(
                 Some(w) => w.doc,
                 None => {
                     order.push(key.clone());
-                    tx.select_doc(&req.instance_id, key.collection.as_str(), &key.id)
-                        .await?
+                    let found = tx
+                        .select_doc(&req.instance_id, key.collection.as_str(), &key.id)
+                        .await?;
+                    if found.is_none() {
+                        new.insert(key.clone());
+                    }
+                    found
                         .map(|b| serde_json::from_str(&b))
                         .transpose()
                         .map_err(|e| corrupt("document", e))?
@@ -184,7 +194,8 @@ pub(crate) async fn apply_events(
         let Some(w) = docs.get(key) else { continue };
         match &w.doc {
             Some(body) => {
-                tx.upsert_doc(&req.instance_id, key, w.lookup.as_deref(), &body.to_string())
+                let body = body.to_string();
+                tx.upsert_doc(&req.instance_id, key, w.lookup.as_deref(), &body, new.contains(key))
                     .await?
             }
             None => tx.delete_doc(&req.instance_id, key).await?,

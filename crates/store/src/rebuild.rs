@@ -31,8 +31,8 @@ const SELECT_PAGE: &str = "SELECT instance_id, aggregate_type, aggregate_id, seq
 /// backend's limit of bound parameters).
 const UPSERT_ROWS: usize = 200;
 
-/// `UPSERT_DOC` for `rows` documents in one statement. SQLite gets
-/// anonymous `?` parameters: sqlx asks SQLite for each parameter's name,
+/// The writers' document upsert for `rows` documents in one statement.
+/// SQLite gets anonymous `?` parameters: sqlx asks SQLite for each parameter's name,
 /// which for `$N` names scans the statement's list of names, so binding a
 /// statement of many `$N` parameters takes time quadratic in their number
 /// (11 % of a rebuild's CPU in `sqlite3_bind_parameter_name`).

@@ -39,9 +39,6 @@ pub(crate) const SELECT_FIRST_DOCS_BY_LOOKUP: &str =
 pub(crate) const SELECT_DOCS_BY_PREFIX: &str =
     "SELECT body FROM docs WHERE instance_id = $1 AND collection = $2 AND substr(id, 1, length($3)) = $3 ORDER BY id";
 pub(crate) const DELETE_CLAIM: &str = "DELETE FROM unique_constraints WHERE scope = $1 AND kind = $2 AND value = $3";
-pub(crate) const UPSERT_DOC: &str = "INSERT INTO docs (instance_id, collection, id, lookup, body) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (instance_id, collection, id) \
-     DO UPDATE SET lookup = excluded.lookup, body = excluded.body";
 pub(crate) const DELETE_DOC: &str = "DELETE FROM docs WHERE instance_id = $1 AND collection = $2 AND id = $3";
 pub(crate) const SELECT_META: &str = "SELECT value FROM server_meta WHERE name = $1";
 pub(crate) const INSERT_META: &str =

@@ -372,16 +372,21 @@ impl PushTx for Tx<'_> {
 
     /// The body alone when the lookup and the user columns stay as they
     /// were (most rewrites: a sign-in step), so that no index entry is
-    /// rewritten; else the whole row (migration 0009).
+    /// rewritten; else the whole row (migration 0009). A `new` document
+    /// (a session) is inserted without that first try.
     async fn upsert_doc(
         &mut self,
         instance_id: &str,
         key: &DocKey,
         lookup: Option<&str>,
         body: &str,
+        new: bool,
     ) -> Result<(), StoreError> {
         let row = params![instance_id, key.collection.as_str(), key.id, lookup, body];
-        let changed = self.execute(UPDATE_BODY, row).map_err(sqlite_error)?;
+        let changed = match new {
+            true => 0,
+            false => self.execute(UPDATE_BODY, row).map_err(sqlite_error)?,
+        };
         if changed == 0 {
             self.execute(UPSERT_DOC, row).map_err(sqlite_error)?;
         }
